@@ -1,0 +1,5 @@
+import sys
+
+from nsdesign.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,57 @@
+"""The `nsdesign` command: a thin layer over the library.
+
+Each command lives in a module of this package that exposes `register(subparsers)`; a command parses its
+arguments, calls one library function, and prints or writes the result. Heavy imports (scipy, optuna,
+torch, matplotlib) happen inside the command handlers, so `nsdesign search` starts fast.
+
+Every user error is an `InputError`: it is printed as one line on stderr and the exit code is 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+from nsdesign._version import __version__
+from nsdesign.errors import InputError
+
+# One module per group of commands; each defines register(subparsers).
+COMMAND_MODULES: tuple[str, ...] = (
+    "nsdesign.cli.design_commands",
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (no usage dump) and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise InputError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="nsdesign", description="Design and analyse Newton–Schulz schedules for Muon.")
+    parser.add_argument("--version", action="version", version=f"nsdesign {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return int(args.handler(args) or 0)
+    except InputError as exc:
+        print(f"nsdesign: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("nsdesign: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

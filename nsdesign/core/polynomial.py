@@ -1,0 +1,188 @@
+"""Odd polynomials acting on singular values.
+
+One Newton–Schulz step with coefficients (c0, c1, …, cd) maps each singular value σ to
+p(σ) = c0·σ + c1·σ³ + … + cd·σ^(2d+1). Everything in nsdesign is built from three exact operations on
+such a polynomial: evaluate it, find its critical points, and take the exact image of an interval
+(min and max over the endpoints and the critical points inside — never a grid).
+
+p is odd, so p' is even: p'(x) = q(x²) with q of degree d. Critical points are ±√y for the
+non-negative real roots y of q, found in closed form up to d = 2 (quintics, the common case) and by
+companion-matrix roots plus Newton polishing above that.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterable
+
+import numpy as np
+
+from nsdesign.errors import InputError
+
+# --------------------------------------------------------------------------------------------------
+# The polynomial
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OddPolynomial:
+    """p(x) = Σ_j coefficients[j] · x^(2j+1); coefficients[0] is the slope at 0."""
+
+    coefficients: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        coefficients = tuple(float(c) for c in self.coefficients)
+        if not coefficients:
+            raise InputError("a step needs at least one coefficient")
+        if not all(math.isfinite(c) for c in coefficients):
+            raise InputError(f"step coefficients must be finite numbers, got {list(coefficients)}")
+        object.__setattr__(self, "coefficients", coefficients)
+
+    # -- shape ------------------------------------------------------------------------------------
+
+    @property
+    def degree(self) -> int:
+        """Effective odd degree: trailing zero coefficients do not count (a c = 0 quintic is a cubic)."""
+        last = max((j for j, c in enumerate(self.coefficients) if c != 0.0), default=0)
+        return 2 * last + 1
+
+    @property
+    def slope_at_zero(self) -> float:
+        return self.coefficients[0]
+
+    def padded(self, degree: int) -> tuple[float, ...]:
+        """Coefficients padded with zeros up to an odd `degree` (for tabular export)."""
+        width = (degree + 1) // 2
+        if width < len(self.trimmed().coefficients):
+            raise InputError(f"cannot write a degree-{self.degree} step as degree {degree}")
+        return self.trimmed().coefficients + (0.0,) * (width - len(self.trimmed().coefficients))
+
+    def trimmed(self) -> OddPolynomial:
+        return OddPolynomial(self.coefficients[: (self.degree + 1) // 2])
+
+    # -- evaluation -------------------------------------------------------------------------------
+
+    def __call__(self, x: float) -> float:
+        y = x * x
+        acc = 0.0
+        for c in reversed(self.coefficients):
+            acc = acc * y + c
+        return acc * x
+
+    def evaluate(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        y = x * x
+        acc = np.zeros_like(x)
+        for c in reversed(self.coefficients):
+            acc = acc * y + c
+        return acc * x
+
+    def derivative(self, x: float) -> float:
+        y = x * x
+        acc = 0.0
+        for j in reversed(range(len(self.coefficients))):
+            acc = acc * y + (2 * j + 1) * self.coefficients[j]
+        return acc
+
+    # -- transformations --------------------------------------------------------------------------
+
+    def input_scaled(self, s: float) -> OddPolynomial:
+        """x ↦ p(x / s): the Polar Express safety factor (s > 1 widens the region the step handles)."""
+        return OddPolynomial(tuple(c / s ** (2 * j + 1) for j, c in enumerate(self.coefficients)))
+
+    def output_scaled(self, k: float) -> OddPolynomial:
+        """x ↦ k · p(x)."""
+        return OddPolynomial(tuple(k * c for c in self.coefficients))
+
+    # -- exact analysis ---------------------------------------------------------------------------
+
+    def critical_points(self, lo: float, hi: float) -> list[float]:
+        """Sorted zeros of p' strictly inside (lo, hi)."""
+        points: list[float] = []
+        for y in _nonnegative_roots_in_y(self.coefficients):
+            r = math.sqrt(y)
+            for x in (-r, r) if r > 0 else (0.0,):
+                if lo < x < hi:
+                    points.append(x)
+        return sorted(points)
+
+    def image(self, lo: float, hi: float) -> tuple[float, float]:
+        """Exact [min p, max p] over [lo, hi]: endpoints and interior critical points."""
+        values = [self(lo), self(hi)] + [self(x) for x in self.critical_points(lo, hi)]
+        return min(values), max(values)
+
+    def fixed_points(self) -> list[float]:
+        """Positive x with p(x) = x (the values a repeated step converges to or is repelled from)."""
+        shifted = (self.coefficients[0] - 1.0,) + self.coefficients[1:]
+        # p(x) - x = x · r(x²); the positive fixed points are √y for positive roots y of r.
+        roots = _real_roots_ascending(shifted)
+        return sorted(math.sqrt(y) for y in roots if y > 0)
+
+
+def compose(steps: Iterable[OddPolynomial], x: float) -> float:
+    for p in steps:
+        x = p(x)
+    return x
+
+
+def propagate(steps: Iterable[OddPolynomial], lo: float, hi: float) -> list[tuple[float, float]]:
+    """Exact image of [lo, hi] after each step (the image of an interval is an interval)."""
+    out = []
+    for p in steps:
+        lo, hi = p.image(lo, hi)
+        out.append((lo, hi))
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Roots of the derivative, in y = x²
+# --------------------------------------------------------------------------------------------------
+
+
+def _nonnegative_roots_in_y(coefficients: tuple[float, ...]) -> list[float]:
+    derivative_in_y = tuple((2 * j + 1) * c for j, c in enumerate(coefficients))
+    return [y for y in _real_roots_ascending(derivative_in_y) if y >= 0.0]
+
+
+def _real_roots_ascending(q: tuple[float, ...]) -> list[float]:
+    """Real roots of q0 + q1·y + q2·y² + … (ascending coefficients)."""
+    while len(q) > 1 and q[-1] == 0.0:
+        q = q[:-1]
+    if len(q) == 1:
+        return []
+    if len(q) == 2:
+        return [-q[0] / q[1]]
+    if len(q) == 3:
+        c, b, a = q
+        disc = b * b - 4 * a * c
+        if disc < 0:
+            return []
+        # Numerically stable pair (no cancellation between -b and √disc).
+        s = -0.5 * (b + math.copysign(math.sqrt(disc), b))
+        roots = [s / a]
+        if s != 0.0:
+            roots.append(c / s)
+        else:
+            roots.append(0.0)
+        return roots
+    raw = np.roots(np.array(q[::-1], dtype=float))
+    scale = max(abs(r) for r in raw) if len(raw) else 1.0
+    real = [r.real for r in raw if abs(r.imag) <= 1e-9 * max(1.0, scale)]
+    return [_newton_polish(q, y) for y in real]
+
+
+def _newton_polish(q: tuple[float, ...], y: float, iterations: int = 3) -> float:
+    for _ in range(iterations):
+        value = 0.0
+        slope = 0.0
+        for c in reversed(q):
+            slope = slope * y + value
+            value = value * y + c
+        if slope == 0.0:
+            break
+        step = value / slope
+        y -= step
+        if abs(step) <= 1e-16 * max(1.0, abs(y)):
+            break
+    return y

@@ -1,0 +1,141 @@
+"""The schedule: an ordered list of odd-polynomial steps plus how the input is normalized.
+
+A Newton–Schulz run divides the matrix by `norm_div · ‖X‖_F` and then applies the steps in order
+(index 0 first). On a Frobenius-normalized singular value σ the whole run is therefore
+
+    F(σ) = p_k( … p_2( p_1( σ / norm_div ) ) … )
+
+and every metric in nsdesign is a statement about F on σ. `norm_div = None` marks schedules designed
+for another scaling (AOL row scaling); nsdesign then analyses them as if norm_div were 1 and says so.
+
+`extension` tells what a consumer does when asked for more steps than the list has: "repeat_last"
+(torch/optax style) or "exact" (the list is the whole schedule; asking for more is an error).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Literal, Sequence
+
+from nsdesign.core.polynomial import OddPolynomial
+from nsdesign.errors import InputError
+
+Extension = Literal["repeat_last", "exact"]
+EXTENSIONS: tuple[str, ...] = ("repeat_last", "exact")
+MAX_DEGREE = 31  # beyond this the monomial coefficients are meaningless in floating point
+MAX_STEPS = 100
+
+
+@dataclass(frozen=True)
+class Schedule:
+    steps: tuple[OddPolynomial, ...]
+    norm_div: float | None = 1.0
+    extension: Extension = "exact"
+    name: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        steps = tuple(s if isinstance(s, OddPolynomial) else OddPolynomial(tuple(s)) for s in self.steps)
+        if not steps:
+            raise InputError("a schedule needs at least one step")
+        if len(steps) > MAX_STEPS:
+            raise InputError(f"a schedule may have at most {MAX_STEPS} steps, got {len(steps)}")
+        for i, step in enumerate(steps):
+            if step.degree > MAX_DEGREE:
+                raise InputError(f"step {i} has degree {step.degree}; at most {MAX_DEGREE} is allowed")
+        if self.norm_div is not None and not (math.isfinite(self.norm_div) and self.norm_div > 0):
+            raise InputError(f"norm_div must be a positive number or null, got {self.norm_div}")
+        if self.extension not in EXTENSIONS:
+            raise InputError(f"extension must be one of {', '.join(EXTENSIONS)}, got {self.extension!r}")
+        object.__setattr__(self, "steps", steps)
+        if self.norm_div is not None:
+            object.__setattr__(self, "norm_div", float(self.norm_div))
+
+    # -- construction -----------------------------------------------------------------------------
+
+    @classmethod
+    def from_coefficients(
+        cls,
+        rows: Iterable[Sequence[float]],
+        norm_div: float | None = 1.0,
+        extension: Extension = "exact",
+        name: str = "",
+    ) -> Schedule:
+        return cls(tuple(OddPolynomial(tuple(r)) for r in rows), norm_div, extension, name)
+
+    # -- views ------------------------------------------------------------------------------------
+
+    @property
+    def num_steps(self) -> int:
+        return len(self.steps)
+
+    @property
+    def degree(self) -> int:
+        """Highest step degree (the width of the coefficient table)."""
+        return max(s.degree for s in self.steps)
+
+    @property
+    def degrees(self) -> tuple[int, ...]:
+        return tuple(s.degree for s in self.steps)
+
+    @property
+    def input_scale(self) -> float:
+        """The divisor applied to Frobenius-normalized σ before the first step (1 when unknown)."""
+        return 1.0 if self.norm_div is None else self.norm_div
+
+    def coefficients(self) -> list[list[float]]:
+        """Rows padded to the common degree, in application order."""
+        width = max(3, self.degree)
+        return [list(s.padded(width)) for s in self.steps]
+
+    def __call__(self, sigma: float) -> float:
+        x = sigma / self.input_scale
+        for p in self.steps:
+            x = p(x)
+        return x
+
+    def extended(self, num_steps: int) -> Schedule:
+        """The schedule a consumer runs when asked for `num_steps` steps."""
+        if num_steps <= self.num_steps:
+            return Schedule(self.steps[:num_steps], self.norm_div, self.extension, self.name)
+        if self.extension != "repeat_last":
+            raise InputError(
+                f"{self.name or 'this schedule'} has {self.num_steps} steps and extension 'exact'; "
+                f"it cannot run {num_steps} steps"
+            )
+        extra = (self.steps[-1],) * (num_steps - self.num_steps)
+        return Schedule(self.steps + extra, self.norm_div, self.extension, self.name)
+
+    def with_name(self, name: str) -> Schedule:
+        return Schedule(self.steps, self.norm_div, self.extension, name)
+
+    # -- JSON -------------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "coefficients": self.coefficients(),
+            "degree": self.degree,
+            "norm_div": self.norm_div,
+            "extension": self.extension,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "schedule") -> Schedule:
+        if not isinstance(data, dict):
+            raise InputError(f"{where}: expected a JSON object with 'coefficients', got {type(data).__name__}")
+        rows = data.get("coefficients")
+        if not isinstance(rows, list) or not rows:
+            raise InputError(f"{where}: 'coefficients' must be a non-empty list of [a, b, c, …] rows")
+        for i, row in enumerate(rows):
+            if (
+                not isinstance(row, list)
+                or not row
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in row)
+            ):
+                raise InputError(f"{where}: coefficients row {i} must be a non-empty list of numbers, got {row!r}")
+        norm_div = data.get("norm_div", 1.0)
+        if norm_div is not None and (not isinstance(norm_div, (int, float)) or isinstance(norm_div, bool)):
+            raise InputError(f"{where}: 'norm_div' must be a positive number or null, got {norm_div!r}")
+        extension = data.get("extension", "exact")
+        return cls.from_coefficients(rows, norm_div, extension, str(data.get("name", "")))

@@ -1,0 +1,188 @@
+"""Greedy composition: the worst-case-optimal schedule for a band.
+
+At each step take the best odd polynomial (Remez) on the current interval [l_i, u_i]; the next interval is
+its image. Amsel et al. 2025 ("The Polar Express", arXiv 2505.16932, Thm. 4.1) prove this greedy choice is
+optimal among all compositions of odd polynomials with the same degrees, for the worst-case error
+max_{σ∈[l,u]} |1 − f(σ)|. It is what `nsdesign search` returns by default.
+
+Two Polar Express knobs buy robustness at a small cost in that error:
+- cushion λ: solve step i on [max(l_i, λ·u_i), u_i] instead of [l_i, u_i] (limits the slope the step
+  needs, hence its growth just outside the band), then recentre: scale p so that its min and max on
+  [l_i, u_i] sit symmetrically around 1.
+- safety s: run p(x/s) instead of p on every step but the last, so a σ slightly above the design
+  interval still lands inside the next step's interval. The next interval is then taken as
+  [l', 2 − l'] (symmetric around 1, as in Polar Express), which contains the exact image.
+With λ = 0.02, s = 1.02, 5 steps on [1e-3, 1] this reproduces modded-nanogpt's list to ~1e-15; with
+λ = 0.02407327424182761 and no safety it reproduces the paper's 8-step list (tests pin both).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import NoReturn, Sequence
+
+from nsdesign.core.metrics import check_band
+from nsdesign.core.polynomial import OddPolynomial
+from nsdesign.core.schedule import MAX_STEPS, Schedule
+from nsdesign.design.remez import MinimaxResult, minimax_odd
+from nsdesign.errors import InputError
+
+DEFAULT_MAX_STEPS = 30
+
+
+@dataclass(frozen=True)
+class GreedyStep:
+    input_interval: tuple[float, float]  # where the step's inputs lie (exact bounds)
+    design_interval: tuple[float, float]  # where Remez was solved (after the cushion)
+    output_interval: tuple[float, float]  # the next step's input interval
+    minimax: MinimaxResult
+    polynomial: OddPolynomial  # after recentring and the safety factor: what runs
+
+    @property
+    def error(self) -> float:
+        lo, hi = self.output_interval
+        return max(1.0 - lo, hi - 1.0)
+
+
+@dataclass(frozen=True)
+class Design:
+    schedule: Schedule
+    steps: tuple[GreedyStep, ...]
+    params: dict[str, object]
+
+    @property
+    def error(self) -> float:
+        """Bound on the worst-case error over the band (exact for pure greedy, the recursion's bound with safety)."""
+        return self.steps[-1].error
+
+    @property
+    def certified(self) -> bool:
+        return all(s.minimax.certified for s in self.steps)
+
+
+def greedy(
+    min_sigma: float,
+    max_sigma: float = 1.0,
+    steps: int | None = None,
+    degree: int | Sequence[int] = 5,
+    cushion: float = 0.0,
+    safety: float = 1.0,
+    norm_div: float = 1.0,
+    tol: float | None = None,
+    max_steps: int = DEFAULT_MAX_STEPS,
+) -> Design:
+    """Design the greedy schedule for σ ∈ [min_sigma, max_sigma].
+
+    Give `steps` (a fixed count), or `tol` (stop at the first step whose error bound is ≤ tol), or a
+    sequence of degrees (one per step). `norm_div` is the runtime input divisor: the steps are designed for
+    x = σ / norm_div, so a norm_div above 1 is itself a headroom choice.
+    """
+    degrees, count = _plan(steps, degree, tol, max_steps)
+    check_band(min_sigma, max_sigma)
+    _check_knobs(cushion, safety, norm_div)
+    lo, hi = min_sigma / norm_div, max_sigma / norm_div
+    if tol is None:
+        designed = _run(lo, hi, degrees, count, cushion, safety)
+    else:
+        designed = _run_to_tolerance(lo, hi, degrees, cushion, safety, tol, max_steps)
+    schedule = Schedule(tuple(s.polynomial for s in designed), norm_div, "exact", "greedy")
+    params = {
+        "method": "greedy",
+        "min_sigma": min_sigma,
+        "max_sigma": max_sigma,
+        "steps": len(designed),
+        "degrees": [s.polynomial.degree for s in designed],
+        "cushion": cushion,
+        "safety": safety,
+        "norm_div": norm_div,
+        "tol": tol,
+    }
+    return Design(schedule, tuple(designed), params)
+
+
+def _greedy_step(lo: float, hi: float, degree: int, cushion: float, safety: float, is_last: bool) -> GreedyStep:
+    design_lo = max(lo, cushion * hi)
+    if design_lo >= hi:  # a cushion above the whole interval: design on the top end only
+        design_lo = hi * (1 - 1e-12)
+    result = minimax_odd(design_lo, hi, degree)
+    p = result.polynomial
+    low, high = p.image(lo, hi)
+    p = p.output_scaled(2.0 / (low + high))  # recentre (identity for pure greedy up to rounding)
+    if safety != 1.0 and not is_last:
+        p = p.input_scaled(safety)
+    out_lo, out_hi = p.image(lo, hi)
+    out_hi = max(out_hi, 2.0 - out_lo)
+    return GreedyStep((lo, hi), (design_lo, hi), (out_lo, out_hi), result, p)
+
+
+def _run_to_tolerance(
+    lo: float, hi: float, degrees: Sequence[int], cushion: float, safety: float, tol: float, max_steps: int
+) -> list[GreedyStep]:
+    """The fewest steps whose error bound is ≤ tol (the last step runs without the safety factor)."""
+    if safety == 1.0:  # without a safety factor every run is a prefix of the longest one
+        designed = []
+        for i in range(max_steps):
+            designed.append(_greedy_step(lo, hi, degrees[min(i, len(degrees) - 1)], cushion, 1.0, False))
+            lo, hi = designed[-1].output_interval
+            if designed[-1].error <= tol:
+                return designed
+        _raise_unreachable(tol, max_steps, designed[-1].error)
+    best = math.inf
+    for count in range(1, max_steps + 1):
+        designed = _run(lo, hi, degrees, count, cushion, safety)
+        best = min(best, designed[-1].error)
+        if designed[-1].error <= tol:
+            return designed
+    _raise_unreachable(tol, max_steps, best)
+
+
+def _raise_unreachable(tol: float, max_steps: int, best: float) -> NoReturn:
+    raise InputError(
+        f"tolerance {tol:g} is not reachable within {max_steps} steps "
+        f"(the best worst-case error there is {best:.3g}); raise --max-steps or loosen --tol"
+    )
+
+
+def _run(lo: float, hi: float, degrees: Sequence[int], count: int, cushion: float, safety: float) -> list[GreedyStep]:
+    out = []
+    for i in range(count):
+        step = _greedy_step(lo, hi, degrees[min(i, len(degrees) - 1)], cushion, safety, is_last=i == count - 1)
+        out.append(step)
+        lo, hi = step.output_interval
+    return out
+
+
+def _plan(
+    steps: int | None, degree: int | Sequence[int], tol: float | None, max_steps: int
+) -> tuple[tuple[int, ...], int]:
+    if not isinstance(max_steps, int) or not 1 <= max_steps <= MAX_STEPS:
+        raise InputError(f"max_steps must be an integer from 1 to {MAX_STEPS}, got {max_steps}")
+    degrees = (degree,) if isinstance(degree, int) else tuple(degree)
+    if not degrees:
+        raise InputError("give at least one step degree")
+    for d in degrees:
+        if not isinstance(d, int) or d < 3 or d % 2 == 0 or d > 31:
+            raise InputError(f"step degree must be an odd integer from 3 to 31, got {d}")
+    if tol is not None:
+        if steps is not None:
+            raise InputError("give either a step count or a tolerance, not both")
+        if not (math.isfinite(tol) and 0 < tol < 1):
+            raise InputError(f"tolerance must be a number in (0, 1), got {tol}")
+        return degrees, max_steps
+    if steps is None:
+        steps = len(degrees) if len(degrees) > 1 else 5
+    if not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
+        raise InputError(f"steps must be an integer from 1 to {MAX_STEPS}, got {steps}")
+    if len(degrees) > 1 and len(degrees) != steps:
+        raise InputError(f"{len(degrees)} degrees given for {steps} steps; give one degree or one per step")
+    return degrees, steps
+
+
+def _check_knobs(cushion: float, safety: float, norm_div: float) -> None:
+    if not (math.isfinite(cushion) and 0 <= cushion < 1):
+        raise InputError(f"cushion must be in [0, 1), got {cushion}")
+    if not (math.isfinite(safety) and 1 <= safety <= 2):
+        raise InputError(f"safety factor must be in [1, 2], got {safety}")
+    if not (math.isfinite(norm_div) and 0.5 <= norm_div <= 4):
+        raise InputError(f"norm_div must be in [0.5, 4], got {norm_div}")

@@ -1,0 +1,63 @@
+"""Published Newton–Schulz schedules, by name, with where each came from.
+
+The table is data (`published_schedules.json`, copied verbatim from the project's field data with the
+sources of every row); this module only loads it. `PUBLISHED_SHA256` pins the file so that a silent
+edit of a published value fails the tests.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from nsdesign.core.schedule import Schedule
+from nsdesign.errors import InputError
+
+PRESET_FILE = "published_schedules.json"
+
+
+@dataclass(frozen=True)
+class Preset:
+    schedule: Schedule
+    source: str
+    note: str
+
+    @property
+    def name(self) -> str:
+        return self.schedule.name
+
+
+def preset_file_bytes() -> bytes:
+    return resources.files(__name__).joinpath(PRESET_FILE).read_bytes()
+
+
+@lru_cache(maxsize=1)
+def _table() -> dict[str, Preset]:
+    document = json.loads(preset_file_bytes())
+    table: dict[str, Preset] = {}
+    for row in document["presets"]:
+        schedule = Schedule.from_coefficients(
+            row["steps"],
+            norm_div=row["norm_div"],
+            extension="repeat_last" if row["repeat_last"] else "exact",
+            name=row["name"],
+        )
+        table[row["name"]] = Preset(schedule, row["source"], row["note"])
+    return table
+
+
+def preset_names() -> tuple[str, ...]:
+    return tuple(_table())
+
+
+def preset_info(name: str) -> Preset:
+    table = _table()
+    if name not in table:
+        raise InputError(f"unknown preset {name!r}; known presets: {', '.join(table)}")
+    return table[name]
+
+
+def preset(name: str) -> Schedule:
+    return preset_info(name).schedule

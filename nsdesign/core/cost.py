@@ -63,27 +63,20 @@ def matmuls(schedule: Schedule) -> int:
     return sum(step_matmuls(p.degree) for p in schedule.steps)
 
 
-def flops(schedule: Schedule, shape: Shape, form: Form = "standard") -> float:
+def step_flops(degree: int, shape: Shape, form: Form = "standard", first: bool = False, last: bool = False) -> float:
+    """FLOPs of one step; in the Gram form the first step skips Q ← Z·Q and the last skips R ← Z·R·Z."""
+    d = (degree - 1) // 2
     m, n = shape.m, shape.n
     if form == "standard":
-        total = 0.0
-        for p in schedule.steps:
-            d = (p.degree - 1) // 2
-            if d:
-                total += 4.0 * m * m * n + 2.0 * (d - 1) * m**3
-        return total
+        return 0.0 if d == 0 else 4.0 * m * m * n + 2.0 * (d - 1) * m**3
     if form == "gram":
-        return 4.0 * m * m * n + 2.0 * m**3 * gram_square_products(schedule)
+        return 2.0 * m**3 * (max(d - 1, 0) + (0 if first else 1) + (0 if last else 2))
     raise InputError(f"form must be one of {', '.join(FORMS)}, got {form!r}")
 
 
-def gram_square_products(schedule: Schedule) -> int:
-    """m×m products of the Gram form (the two rectangular products are extra)."""
+def flops(schedule: Schedule, shape: Shape, form: Form = "standard") -> float:
     last = schedule.num_steps - 1
-    total = 0
-    for i, p in enumerate(schedule.steps):
-        d = (p.degree - 1) // 2
-        total += max(d - 1, 0)  # powers of R for Z
-        total += 0 if i == 0 else 1  # Q ← Z·Q
-        total += 0 if i == last else 2  # R ← Z·R·Z
+    total = sum(step_flops(p.degree, shape, form, i == 0, i == last) for i, p in enumerate(schedule.steps))
+    if form == "gram":
+        total += 4.0 * shape.m * shape.m * shape.n  # R₀ = X₀X₀ᵀ and X = Q·X₀
     return total

@@ -29,6 +29,7 @@ from nsdesign.design.remez import MinimaxResult, minimax_odd
 from nsdesign.errors import InputError
 
 DEFAULT_MAX_STEPS = 30
+MIN_BAND_RATIO = 1e-15  # min_sigma/max_sigma below this is beyond double precision (and any real matrix)
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,8 @@ def greedy(
     """
     degrees, count = _plan(steps, degree, tol, max_steps)
     check_band(min_sigma, max_sigma)
+    if min_sigma / max_sigma < MIN_BAND_RATIO:
+        raise InputError(f"min-sigma/max-sigma must be at least {MIN_BAND_RATIO:g}, got {min_sigma / max_sigma:g}")
     _check_knobs(cushion, safety, norm_div)
     lo, hi = min_sigma / norm_div, max_sigma / norm_div
     if tol is None:

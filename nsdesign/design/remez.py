@@ -86,9 +86,9 @@ def minimax_odd(lower: float, upper: float, degree: int = 5) -> MinimaxResult:
                 return _limit_result(lower, upper, d)
             raise ArithmeticError(f"Remez exchange lost alternation on [{lower}, {upper}] (degree {degree})")
         new_reference = [r, *interior, 1.0]
-        moved_in_s = max(abs(x * x - y * y) for x, y in zip(new_reference, reference)) * 2 / (1 - r * r)
+        moved = max(abs(x - y) / x for x, y in zip(new_reference, reference))
         reference = new_reference
-        if moved_in_s <= 1e-4:
+        if moved <= 1e-5:
             # Quadratic convergence puts the new reference within ~1e-8 of the optimum, and the levelled
             # solution is stationary in the reference, so one more solve gives the coefficients to ~1e-16.
             g_power = _solve_reference(reference, r, d)
@@ -151,16 +151,20 @@ def _solve_reference(reference: list[float], r: float, d: int) -> list[float]:
     """
     n = d + 2
     s = [(2 * t * t - 1 - r * r) / (1 - r * r) for t in reference]
-    numerator = denominator = 0.0
+    even = odd = 0.0  # Σ over even / odd i of λ_i / t_i
     for i in range(n):
-        weight = 1.0
+        weight = reference[i]
         for j in range(n):
             if j != i:
                 weight *= s[i] - s[j]
-        numerator += 1.0 / (weight * reference[i])
-        denominator += (-1.0) ** i / (weight * reference[i])
-    levelled = numerator / denominator
-    values = [(1.0 - (-1.0) ** i * levelled) / reference[i] for i in range(d + 1)]
+        if i % 2:
+            odd += 1.0 / weight
+        else:
+            even += 1.0 / weight
+    # E = (even + odd)/(even − odd); 1 ∓ E are formed without cancellation (E → 1 as r → 0).
+    one_minus_e = -2.0 * odd / (even - odd)
+    one_plus_e = 2.0 * even / (even - odd)
+    values = [(one_minus_e if i % 2 == 0 else one_plus_e) / reference[i] for i in range(d + 1)]
     # Newton divided differences on the first d+1 points, then nested multiplication to the power basis.
     for level in range(1, d + 1):
         for i in range(d, level - 1, -1):

@@ -123,12 +123,19 @@ class Metrics:
     flops_gram: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["intervals"] = [list(i) for i in self.intervals]
+        """Plain JSON types; a diverged value (±inf) is written as the string "inf" or "-inf"."""
+        data = {k: _json_number(v) for k, v in asdict(self).items()}
+        data["intervals"] = [[_json_number(v) for v in i] for i in self.intervals]
         data["fixed_points"] = [list(f) for f in self.fixed_points]
         data["sign_flip_steps"] = list(self.sign_flip_steps)
         data["shape"] = list(self.shape) if self.shape else None
         return data
+
+
+def _json_number(value: Any) -> Any:
+    if isinstance(value, float) and math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return value
 
 
 def evaluate(

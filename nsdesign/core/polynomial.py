@@ -37,15 +37,16 @@ class OddPolynomial:
             raise InputError("a step needs at least one coefficient")
         if not all(math.isfinite(c) for c in coefficients):
             raise InputError(f"step coefficients must be finite numbers, got {list(coefficients)}")
+        # Trailing zeros carry no meaning (a quintic with c = 0 is a cubic): drop them so equal maps compare equal.
+        while len(coefficients) > 1 and coefficients[-1] == 0.0:
+            coefficients = coefficients[:-1]
         object.__setattr__(self, "coefficients", coefficients)
 
     # -- shape ------------------------------------------------------------------------------------
 
     @property
     def degree(self) -> int:
-        """Effective odd degree: trailing zero coefficients do not count (a c = 0 quintic is a cubic)."""
-        last = max((j for j, c in enumerate(self.coefficients) if c != 0.0), default=0)
-        return 2 * last + 1
+        return 2 * len(self.coefficients) - 1
 
     @property
     def slope_at_zero(self) -> float:
@@ -54,12 +55,9 @@ class OddPolynomial:
     def padded(self, degree: int) -> tuple[float, ...]:
         """Coefficients padded with zeros up to an odd `degree` (for tabular export)."""
         width = (degree + 1) // 2
-        if width < len(self.trimmed().coefficients):
+        if width < len(self.coefficients):
             raise InputError(f"cannot write a degree-{self.degree} step as degree {degree}")
-        return self.trimmed().coefficients + (0.0,) * (width - len(self.trimmed().coefficients))
-
-    def trimmed(self) -> OddPolynomial:
-        return OddPolynomial(self.coefficients[: (self.degree + 1) // 2])
+        return self.coefficients + (0.0,) * (width - len(self.coefficients))
 
     # -- evaluation -------------------------------------------------------------------------------
 
@@ -100,7 +98,8 @@ class OddPolynomial:
     def critical_points(self, lo: float, hi: float) -> list[float]:
         """Sorted zeros of p' strictly inside (lo, hi)."""
         points: list[float] = []
-        for y in _nonnegative_roots_in_y(self.coefficients):
+        reach = max(lo * lo, hi * hi)
+        for y in _nonnegative_roots_in_y(self.coefficients, reach):
             r = math.sqrt(y)
             for x in (-r, r) if r > 0 else (0.0,):
                 if lo < x < hi:
@@ -108,8 +107,15 @@ class OddPolynomial:
         return sorted(points)
 
     def image(self, lo: float, hi: float) -> tuple[float, float]:
-        """Exact [min p, max p] over [lo, hi]: endpoints and interior critical points."""
+        """Exact [min p, max p] over [lo, hi]: endpoints and interior critical points.
+
+        Past the float range (a diverging schedule) the image is reported as (−inf, inf).
+        """
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            return -math.inf, math.inf
         values = [self(lo), self(hi)] + [self(x) for x in self.critical_points(lo, hi)]
+        if not all(math.isfinite(v) for v in values):
+            return -math.inf, math.inf
         return min(values), max(values)
 
     def fixed_points(self) -> list[float]:
@@ -140,9 +146,20 @@ def propagate(steps: Iterable[OddPolynomial], lo: float, hi: float) -> list[tupl
 # --------------------------------------------------------------------------------------------------
 
 
-def _nonnegative_roots_in_y(coefficients: tuple[float, ...]) -> list[float]:
-    derivative_in_y = tuple((2 * j + 1) * c for j, c in enumerate(coefficients))
-    return [y for y in _real_roots_ascending(derivative_in_y) if y >= 0.0]
+def _nonnegative_roots_in_y(coefficients: tuple[float, ...], reach: float) -> list[float]:
+    """Roots y ∈ [0, reach] of p'(√y) = 0.
+
+    Top terms that stay below 1e-17 of the largest term everywhere on [0, reach] are dropped first: they
+    move the roots in that range by less than round-off, and would otherwise add enormous roots that
+    wreck the companion-matrix eigenvalues.
+    """
+    q = [(2 * j + 1) * c for j, c in enumerate(coefficients)]
+    reach = min(reach, 1e16)  # σ² beyond this is divergence anyway; keeps reach**j finite up to degree 31
+    size = [abs(c) * reach**j for j, c in enumerate(q)]
+    while len(q) > 1 and size[-1] <= 1e-17 * max(size):
+        q.pop()
+        size.pop()
+    return [y for y in _real_roots_ascending(tuple(q)) if 0.0 <= y]
 
 
 def _real_roots_ascending(q: tuple[float, ...]) -> list[float]:
@@ -167,8 +184,7 @@ def _real_roots_ascending(q: tuple[float, ...]) -> list[float]:
             roots.append(0.0)
         return roots
     raw = np.roots(np.array(q[::-1], dtype=float))
-    scale = max(abs(r) for r in raw) if len(raw) else 1.0
-    real = [r.real for r in raw if abs(r.imag) <= 1e-9 * max(1.0, scale)]
+    real = [r.real for r in raw if np.isfinite(r) and abs(r.imag) <= 1e-9 * max(1.0, abs(r))]
     return [_newton_polish(q, y) for y in real]
 
 

@@ -29,6 +29,7 @@ from nsdesign.design.remez import MinimaxResult, minimax_odd
 from nsdesign.errors import InputError
 
 DEFAULT_MAX_STEPS = 30
+MIN_TOLERANCE = 1e-15  # errors below this are round-off in double precision: not certifiable
 MIN_BAND_RATIO = 1e-15  # min_sigma/max_sigma below this is beyond double precision (and any real matrix)
 
 
@@ -170,8 +171,8 @@ def _plan(
     if tol is not None:
         if steps is not None:
             raise InputError("give either a step count or a tolerance, not both")
-        if not (math.isfinite(tol) and 0 < tol < 1):
-            raise InputError(f"tolerance must be a number in (0, 1), got {tol}")
+        if not (math.isfinite(tol) and MIN_TOLERANCE <= tol < 1):
+            raise InputError(f"tolerance must be in [{MIN_TOLERANCE:g}, 1) (double precision resolves no less), got {tol}")
         return degrees, max_steps
     if steps is None:
         steps = len(degrees) if len(degrees) > 1 else 5

@@ -1,0 +1,235 @@
+"""`search`, `evaluate`, `compare`, `presets`: the design commands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from typing import Any
+
+from nsdesign.cli import search_options
+from nsdesign.errors import InputError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    search = subparsers.add_parser("search", help="design the optimal schedule for a band of singular values")
+    _band_arguments(search, required=False)
+    search.add_argument("--steps", type=int, help="number of steps (default 5 unless --tol is given)")
+    search.add_argument("--tol", type=float, help="stop at the fewest steps with worst-case error ≤ TOL")
+    search.add_argument(
+        "--degree", default="5", help="odd step degree (5), a list per step (3,5,5,7), or 'auto' (cheapest for --shape)"
+    )
+    search.add_argument("--cushion", type=float, default=0.0, help="Polar Express cushion λ (default 0)")
+    search.add_argument("--safety", type=float, default=1.0, help="safety factor s: p(x/s) on all but the last step")
+    search.add_argument("--norm-div", type=float, default=1.0, help="runtime input divisor (default 1.0)")
+    search.add_argument("--form", choices=("standard", "gram"), default="standard", help="cost model for --degree auto")
+    search.add_argument("--max-steps", type=int, default=30, help="step limit when --tol is given (default 30)")
+    search.add_argument("--model-size", type=float, help="predict the band from a momentum law at this size (params)")
+    search.add_argument("--layer", help="layer for --model-size, e.g. final.mlp_down")
+    search.add_argument("--quantile", type=float, help="band edge quantile for --model-size or Marchenko–Pastur (--shape)")
+    search.add_argument("--laws", help="law file from `nsdesign fit` (default: the shipped arXiv 2606.04058 laws)")
+    search.add_argument("-o", "--output", help="write the schedule to this file")
+    search.add_argument("--format", choices=("json", "python", "polar-express"), default="json")
+    search_options.add_arguments(search)
+    search.set_defaults(handler=_search)
+
+    evaluate = subparsers.add_parser("evaluate", help="exact metrics of a schedule file or preset on a band")
+    evaluate.add_argument("schedule", help="preset name or schedule JSON file")
+    _band_arguments(evaluate, required=False)
+    evaluate.add_argument("--tol", type=float, help="also report the smallest σ captured at this tolerance")
+    evaluate.add_argument("--steps", type=int, help="run this many steps (applies the schedule's extension rule)")
+    evaluate.add_argument("--latex", action="store_true", help="print the exact steps and composite in LaTeX")
+    evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    evaluate.set_defaults(handler=_evaluate)
+
+    compare = subparsers.add_parser("compare", help="compare schedules and presets side by side on a band")
+    compare.add_argument("schedules", nargs="+", help="preset names or schedule JSON files")
+    _band_arguments(compare, required=True)
+    compare.add_argument("--tol", type=float, help="also report the smallest σ captured at this tolerance")
+    compare.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    compare.set_defaults(handler=_compare)
+
+    presets = subparsers.add_parser("presets", help="list the published schedules, or show one")
+    presets.add_argument("action", nargs="?", choices=("list", "show"), default="list")
+    presets.add_argument("name", nargs="?", help="preset to show")
+    presets.add_argument("--json", action="store_true", help="print as JSON")
+    presets.set_defaults(handler=_presets)
+
+
+def _band_arguments(parser: argparse.ArgumentParser, required: bool) -> None:
+    parser.add_argument("--min-sigma", type=float, required=required, help="smallest singular value to orthogonalize")
+    parser.add_argument("--max-sigma", type=float, default=1.0, help="largest singular value (default 1)")
+    parser.add_argument("--shape", help="matrix shape MxN for FLOP counts")
+    parser.add_argument("--headroom", type=float, default=0.02, help="overshoot is max F on [0, U·(1+h)] (default 0.02)")
+
+
+# --------------------------------------------------------------------------------------------------
+# Handlers
+# --------------------------------------------------------------------------------------------------
+
+
+def _search(args: argparse.Namespace) -> int:
+    from nsdesign.design.recommend import recommend
+
+    if search_options.wants_study(args):
+        return search_options.run(args)
+    min_sigma, source = _band_from_args(args)
+    result = recommend(
+        min_sigma=min_sigma,
+        max_sigma=args.max_sigma,
+        steps=args.steps,
+        tol=args.tol,
+        degree=_parse_degree(args.degree),
+        cushion=args.cushion,
+        safety=args.safety,
+        norm_div=args.norm_div,
+        shape=_shape(args.shape),
+        form=args.form,
+        max_steps=args.max_steps,
+        headroom=args.headroom,
+        band_source=source,
+    )
+    if args.output:
+        _write_schedule(args.output, args.format, result.document(), result.schedule)
+    from nsdesign.cli import render
+
+    render.recommendation(result, written_to=args.output)
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from nsdesign.core.metrics import evaluate
+    from nsdesign.io import load_schedule, read_schedule_file
+
+    schedule = load_schedule(args.schedule)
+    if args.steps is not None:
+        schedule = schedule.extended(_positive_steps(args.steps))
+    min_sigma, max_sigma = args.min_sigma, args.max_sigma
+    if min_sigma is None:
+        band = read_schedule_file(args.schedule)[1].get("band") if args.schedule.endswith(".json") else None
+        if not band:
+            raise InputError("give --min-sigma (the schedule file records no band)")
+        min_sigma, max_sigma = band["min_sigma"], band["max_sigma"]
+    metrics = evaluate(schedule, min_sigma, max_sigma, args.headroom, args.tol, _shape(args.shape))
+    if args.latex:
+        from nsdesign.design.symbolic import symbolic
+
+        print(symbolic(schedule).latex())
+        return 0
+    if args.json:
+        print(json.dumps({"schedule": schedule.to_dict(), "metrics": metrics.to_dict()}, indent=2))
+        return 0
+    from nsdesign.cli import render
+
+    render.evaluation(schedule, metrics)
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from nsdesign.design.recommend import compare
+    from nsdesign.io import load_schedule
+
+    schedules = [load_schedule(s) for s in args.schedules]
+    rows = compare(schedules, args.min_sigma, args.max_sigma, args.headroom, args.tol, _shape(args.shape))
+    if args.json:
+        print(json.dumps([{"name": s.name, **m.to_dict()} for s, m in zip(schedules, rows)], indent=2))
+        return 0
+    from nsdesign.cli import render
+
+    render.comparison([s.name for s in schedules], schedules, rows)
+    return 0
+
+
+def _presets(args: argparse.Namespace) -> int:
+    from nsdesign.presets import preset_info, preset_names
+
+    from nsdesign.cli import render
+
+    if args.action == "show" or args.name:
+        if not args.name:
+            raise InputError("`nsdesign presets show` needs a preset name; run `nsdesign presets` for the list")
+        info = preset_info(args.name)
+        if args.json:
+            print(json.dumps({**info.schedule.to_dict(), "source": info.source, "note": info.note}, indent=2))
+        else:
+            render.preset(info)
+        return 0
+    infos = [preset_info(n) for n in preset_names()]
+    if args.json:
+        print(json.dumps([{**i.schedule.to_dict(), "source": i.source, "note": i.note} for i in infos], indent=2))
+    else:
+        render.preset_table(infos)
+    return 0
+
+
+# --------------------------------------------------------------------------------------------------
+# Parsing helpers
+# --------------------------------------------------------------------------------------------------
+
+
+def _band_from_args(args: argparse.Namespace) -> tuple[float, str | None]:
+    """--min-sigma, or a predicted band edge (--model-size/--layer/--quantile, or --shape/--quantile)."""
+    if args.min_sigma is not None:
+        if args.model_size is not None or args.quantile is not None:
+            raise InputError("give either --min-sigma or --model-size/--quantile, not both")
+        _finite("--min-sigma", args.min_sigma)
+        return args.min_sigma, None
+    if args.quantile is None:
+        raise InputError("give --min-sigma L, or --model-size M --layer NAME --quantile Q, or --shape MxN --quantile Q")
+    from nsdesign.laws import predict_band
+
+    if args.model_size is not None:
+        if not args.layer:
+            raise InputError("--model-size needs --layer (e.g. final.mlp_down)")
+        prediction = predict_band(args.quantile, model_size=args.model_size, layer=args.layer, laws_path=args.laws)
+    elif args.shape:
+        prediction = predict_band(args.quantile, shape=_shape(args.shape))
+    else:
+        raise InputError("--quantile needs --model-size and --layer, or --shape")
+    for warning in prediction.warnings:
+        print(f"nsdesign: warning: {warning}", file=sys.stderr)
+    return prediction.min_sigma, prediction.source
+
+
+def _parse_degree(text: str) -> int | tuple[int, ...] | str:
+    if text == "auto":
+        return "auto"
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise InputError(f"--degree must be an odd integer, a comma list like 3,5,5,7, or 'auto'; got {text!r}") from None
+    return values[0] if len(values) == 1 else values
+
+
+def _shape(text: str | None) -> Any:
+    if text is None:
+        return None
+    from nsdesign.core.cost import Shape
+
+    return Shape.parse(text)
+
+
+def _finite(flag: str, value: float) -> None:
+    if not math.isfinite(value):
+        raise InputError(f"{flag} must be a finite number, got {value}")
+
+
+def _positive_steps(steps: int) -> int:
+    if not 1 <= steps <= 100:
+        raise InputError(f"--steps must be from 1 to 100, got {steps}")
+    return steps
+
+
+def _write_schedule(path: str, fmt: str, document: dict[str, Any], schedule: Any) -> None:
+    from nsdesign._files import write_text_atomic
+    from nsdesign.io import save_document
+
+    if fmt == "json":
+        save_document(path, document)
+        return
+    from nsdesign.export import export
+
+    target = {"python": "python", "polar-express": "polar-express"}[fmt]
+    write_text_atomic(path, export(schedule, target).text)
+

@@ -1,0 +1,97 @@
+"""The one call behind `nsdesign search`: design for a band, measure it exactly, and set it beside the presets.
+
+`recommend` picks the design route from what the user fixed:
+- a step count (`steps`) → the greedy (worst-case optimal) schedule with that many steps;
+- a tolerance (`tol`) → the fewest greedy steps reaching it;
+- a tolerance, a shape and `degree="auto"` → the FLOP-cheapest greedy degree mix for that shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from nsdesign.core.cost import Form, Shape
+from nsdesign.core.metrics import DEFAULT_HEADROOM, Metrics, evaluate
+from nsdesign.core.schedule import Schedule
+from nsdesign.design.greedy import DEFAULT_MAX_STEPS, Design, greedy
+from nsdesign.design.solvers import DEFAULT_DEGREES, cheapest_schedule
+from nsdesign.errors import InputError
+from nsdesign.io import schedule_document
+
+DEFAULT_STEPS = 5
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    design: Design
+    metrics: Metrics  # exact, on the requested band
+    presets: tuple[Metrics, ...]  # every published preset on the same band, same order as `preset_names()`
+    preset_names: tuple[str, ...]
+    params: dict[str, Any]
+
+    @property
+    def schedule(self) -> Schedule:
+        return self.design.schedule
+
+    def document(self) -> dict[str, Any]:
+        band = (self.metrics.min_sigma, self.metrics.max_sigma)
+        return schedule_document(self.schedule, band, self.params, self.metrics)
+
+
+def recommend(
+    min_sigma: float,
+    max_sigma: float = 1.0,
+    steps: int | None = None,
+    tol: float | None = None,
+    degree: int | Sequence[int] | str = 5,
+    cushion: float = 0.0,
+    safety: float = 1.0,
+    norm_div: float = 1.0,
+    shape: Shape | None = None,
+    form: Form = "standard",
+    max_steps: int = DEFAULT_MAX_STEPS,
+    headroom: float = DEFAULT_HEADROOM,
+    band_source: str | None = None,
+) -> Recommendation:
+    if degree == "auto":
+        if tol is None or shape is None:
+            raise InputError("--degree auto needs --tol and --shape (it minimises FLOPs on that shape)")
+        if steps is not None or cushion or safety != 1.0 or norm_div != 1.0:
+            raise InputError("--degree auto designs the pure greedy schedule: drop --steps, --cushion, --safety, --norm-div")
+        design = cheapest_schedule(min_sigma, tol, shape, form, DEFAULT_DEGREES, max_sigma, max_steps)
+    else:
+        if steps is None and tol is None and isinstance(degree, int):
+            steps = DEFAULT_STEPS
+        design = greedy(min_sigma, max_sigma, steps, degree, cushion, safety, norm_div, tol, max_steps)
+    metrics = evaluate(design.schedule, min_sigma, max_sigma, headroom, tol, shape)
+    names, rows = compare_presets(min_sigma, max_sigma, headroom, tol, shape)
+    params = dict(design.params)
+    params.update({"form": form, "certified": design.certified})
+    if band_source:
+        params["band_source"] = band_source
+    return Recommendation(design, metrics, rows, names, params)
+
+
+def compare_presets(
+    min_sigma: float,
+    max_sigma: float = 1.0,
+    headroom: float = DEFAULT_HEADROOM,
+    tol: float | None = None,
+    shape: Shape | None = None,
+) -> tuple[tuple[str, ...], tuple[Metrics, ...]]:
+    from nsdesign.presets import preset, preset_names
+
+    names = preset_names()
+    return names, tuple(evaluate(preset(n), min_sigma, max_sigma, headroom, tol, shape) for n in names)
+
+
+def compare(
+    schedules: Sequence[Schedule],
+    min_sigma: float,
+    max_sigma: float = 1.0,
+    headroom: float = DEFAULT_HEADROOM,
+    tol: float | None = None,
+    shape: Shape | None = None,
+) -> list[Metrics]:
+    return [evaluate(s, min_sigma, max_sigma, headroom, tol, shape) for s in schedules]

@@ -1,0 +1,29 @@
+"""Shared fixtures. Tests mirror the package layout: tests/core, tests/design, tests/laws, tests/search, …"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def run_cli(*args: str, cwd: str | os.PathLike[str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run the real `nsdesign` entry point in a subprocess."""
+    return subprocess.run(
+        [sys.executable, "-m", "nsdesign", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def cli():
+    return run_cli

@@ -27,3 +27,9 @@ def run_cli(*args: str, cwd: str | os.PathLike[str] | None = None, timeout: floa
 @pytest.fixture
 def cli():
     return run_cli
+
+
+@pytest.fixture
+def shared_data():
+    """../shared/data beside the checkout (CI provides it); tests compare against it, the package never reads it."""
+    return SHARED_DATA

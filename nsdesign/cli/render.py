@@ -35,7 +35,7 @@ def _steps_table(schedule: Schedule, metrics: Metrics, title: str) -> Table:
     table = Table(title=title, title_justify="left")
     table.add_column("step", justify="right")
     table.add_column("deg", justify="right")
-    width = max(3, schedule.degree)
+    width = max(5, schedule.degree)
     for j in range((width + 1) // 2):
         table.add_column(f"x^{2 * j + 1}", justify="right")
     table.add_column("range after step (exact)", justify="left")

@@ -85,7 +85,7 @@ class Schedule:
 
     def coefficients(self) -> list[list[float]]:
         """Rows padded to the common degree, in application order."""
-        width = max(3, self.degree)
+        width = max(5, self.degree)  # at least the (a, b, c) triple every consumer expects
         return [list(s.padded(width)) for s in self.steps]
 
     def __call__(self, sigma: float) -> float:

@@ -1,0 +1,84 @@
+import math
+from fractions import Fraction
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nsdesign.design.remez import limit_coefficients, minimax_odd
+from nsdesign.errors import InputError
+
+
+def test_first_greedy_step_on_reference_band():
+    result = minimax_odd(1e-3, 1.0, 5)
+    assert result.polynomial.coefficients == pytest.approx((8.4703, -25.1081, 18.6293), abs=5e-5)
+    assert result.error == pytest.approx(0.99153, abs=5e-6)
+    assert result.certified and result.relative_gap < 1e-9
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.floats(-15.5, -0.01), st.sampled_from([3, 5, 7, 9, 11, 13]))
+def test_certified_equioscillation(log_ratio, degree):
+    # Degree 15 and above still solve, but their monomial coefficients cannot be evaluated to the
+    # 1e-9 relative gap in double precision on every interval (the certificate says so when it fails).
+    lower = 10.0**log_ratio
+    result = minimax_odd(lower, 1.0, degree)
+    assert result.certified, (lower, degree, result.relative_gap)
+    if result.method == "remez":
+        d = (degree - 1) // 2
+        assert len(result.reference) == d + 2
+        errors = [1 - result.polynomial(x) for x in result.reference]
+        # alternating signs, equal magnitudes = the optimal error
+        assert all(errors[i] * errors[i + 1] < 0 for i in range(len(errors) - 1))
+        for e in errors:
+            assert abs(e) == pytest.approx(result.error, rel=1e-8, abs=1e-14)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.floats(1e-4, 0.9), st.floats(0.1, 10), st.sampled_from([3, 5, 7]))
+def test_scale_invariance(ratio, upper, degree):
+    a = minimax_odd(ratio, 1.0, degree)
+    b = minimax_odd(ratio * upper, upper, degree)
+    assert b.error == pytest.approx(a.error, rel=1e-9, abs=1e-15)
+    assert b.polynomial(0.5 * upper) == pytest.approx(a.polynomial(0.5), rel=1e-8)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.floats(1e-3, 0.95), st.sampled_from([3, 5]), st.lists(st.floats(-1e-3, 1e-3), min_size=3, max_size=3))
+def test_perturbations_are_never_better(ratio, degree, noise):
+    # Optimality in the minimax sense: nudging the coefficients cannot lower the exact max error.
+    best = minimax_odd(ratio, 1.0, degree)
+    d = (degree + 1) // 2
+    nudged = type(best.polynomial)(tuple(c * (1 + e) for c, e in zip(best.polynomial.coefficients, noise[:d])))
+    lo, hi = nudged.image(ratio, 1.0)
+    assert max(1 - lo, hi - 1) >= best.error_lower_bound - 1e-15
+
+
+def test_narrow_interval_returns_the_limit_polynomial():
+    assert limit_coefficients(2) == (Fraction(15, 8), Fraction(-10, 8), Fraction(3, 8))
+    assert limit_coefficients(1) == (Fraction(3, 2), Fraction(-1, 2))
+    result = minimax_odd(1 - 1e-7, 1.0, 5)
+    assert result.method == "limit"
+    assert result.polynomial.coefficients == (1.875, -1.25, 0.375)
+    assert result.error < 1e-15 and result.certified
+
+
+@pytest.mark.parametrize("d", range(1, 8))
+def test_limit_polynomial_is_flat_at_one(d):
+    q = limit_coefficients(d)
+    assert sum(q) == 1
+    # q'(1) = Σ (2j+1) q_j = 0 and higher derivatives vanish too
+    for k in range(1, d + 1):
+        assert sum(c * math.perm(2 * j + 1, k) for j, c in enumerate(q)) == 0
+
+
+def test_converges_continuously_into_the_narrow_regime():
+    # just outside the threshold the Remez answer is already next to the limit
+    near = minimax_odd(1 - 2e-5, 1.0, 5).polynomial.coefficients
+    assert near == pytest.approx((1.875, -1.25, 0.375), abs=1e-3)
+
+
+@pytest.mark.parametrize("args", [(0.0, 1.0, 5), (0.5, 0.5, 5), (0.1, 1.0, 4), (0.1, 1.0, 33), (math.nan, 1.0, 5)])
+def test_bad_problems(args):
+    with pytest.raises(InputError):
+        minimax_odd(*args)

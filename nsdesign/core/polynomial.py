@@ -184,21 +184,31 @@ def _real_roots_ascending(q: tuple[float, ...]) -> list[float]:
             roots.append(0.0)
         return roots
     raw = np.roots(np.array(q[::-1], dtype=float))
-    real = [r.real for r in raw if np.isfinite(r) and abs(r.imag) <= 1e-9 * max(1.0, abs(r))]
+    # A complex pair with a tiny imaginary part is at most a double root of p': not an extremum, so
+    # dropping it never changes an image. Only clearly real roots are kept, then polished.
+    real = [r.real for r in raw if np.isfinite(r) and abs(r.imag) <= 1e-12 * abs(r)]
     return [_newton_polish(q, y) for y in real]
 
 
 def _newton_polish(q: tuple[float, ...], y: float, iterations: int = 3) -> float:
+    """A few Newton steps on q at y, kept only while they shrink |q| without wandering off."""
+    start = y
+    best, best_value = y, abs(_horner(q, y)[0])
     for _ in range(iterations):
-        value = 0.0
-        slope = 0.0
-        for c in reversed(q):
-            slope = slope * y + value
-            value = value * y + c
+        value, slope = _horner(q, y)
         if slope == 0.0:
             break
-        step = value / slope
-        y -= step
-        if abs(step) <= 1e-16 * max(1.0, abs(y)):
+        y -= value / slope
+        candidate = abs(_horner(q, y)[0])
+        if candidate >= best_value or abs(y - start) > 1e-6 * max(1.0, abs(start)):
             break
-    return y
+        best, best_value = y, candidate
+    return best
+
+
+def _horner(q: tuple[float, ...], y: float) -> tuple[float, float]:
+    value = slope = 0.0
+    for c in reversed(q):
+        slope = slope * y + value
+        value = value * y + c
+    return value, slope

@@ -1,8 +1,11 @@
 """Greedy design: the public numbers of FIELD_NOTES §2 and the Polar Express reproductions."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nsdesign.core.metrics import worst_error
+from nsdesign.core.schedule import Schedule
 from nsdesign.design.greedy import greedy
 from nsdesign.errors import InputError
 from nsdesign.presets import preset
@@ -109,3 +112,20 @@ def test_norm_div_designs_for_the_scaled_band():
 def test_bad_input(kwargs, message):
     with pytest.raises(InputError, match=message):
         greedy(**kwargs)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.floats(-4, -1),
+    st.integers(1, 6),
+    st.lists(st.floats(-2e-3, 2e-3), min_size=18, max_size=18),
+)
+def test_no_nearby_composition_beats_greedy(log_l, k, noise):
+    # Polar Express Thm. 4.1: greedy is optimal among all compositions of the same degrees.
+    l = 10.0**log_l
+    design = greedy(l, steps=k)
+    rows = [
+        [c * (1 + noise[3 * i + j]) for j, c in enumerate(p.coefficients)] for i, p in enumerate(design.schedule.steps)
+    ]
+    perturbed = Schedule.from_coefficients(rows)
+    assert worst_error(perturbed, l, 1.0) >= design.error * (1 - 1e-9)

@@ -13,6 +13,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from nsdesign.core.bisection import smallest_passing
 from nsdesign.core.cost import Shape, flops, matmuls
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError
@@ -80,16 +81,7 @@ def captured_min_sigma(schedule: Schedule, tol: float, max_sigma: float = 1.0) -
 
     if not inside(max_sigma):
         return None
-    lo, hi = max_sigma * 1e-30, max_sigma
-    if inside(lo):
-        return lo
-    while hi / lo > 1.0 + _CAPTURE_RESOLUTION:
-        mid = math.sqrt(lo * hi)
-        if inside(mid):
-            hi = mid
-        else:
-            lo = mid
-    return hi
+    return smallest_passing(inside, max_sigma * 1e-30, max_sigma, _CAPTURE_RESOLUTION)
 
 
 def fixed_points(schedule: Schedule) -> list[list[float]]:

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import NoReturn, Sequence
+from itertools import islice
+from typing import Iterator, NoReturn, Sequence
 
 from nsdesign.core.metrics import check_band
 from nsdesign.core.polynomial import OddPolynomial
@@ -124,12 +125,11 @@ def _run_to_tolerance(
     lo: float, hi: float, degrees: Sequence[int], cushion: float, safety: float, tol: float, max_steps: int
 ) -> list[GreedyStep]:
     """The fewest steps whose error bound is ≤ tol (the last step runs without the safety factor)."""
-    if safety == 1.0:  # without a safety factor every run is a prefix of the longest one
-        designed = []
-        for i in range(max_steps):
-            designed.append(_greedy_step(lo, hi, degrees[min(i, len(degrees) - 1)], cushion, 1.0, False))
-            lo, hi = designed[-1].output_interval
-            if designed[-1].error <= tol:
+    if safety == 1.0:  # without a safety factor every run is a prefix of one long run
+        designed: list[GreedyStep] = []
+        for step in islice(_steps(lo, hi, degrees, cushion, 1.0, last=-1), max_steps):
+            designed.append(step)
+            if step.error <= tol:
                 return designed
         _raise_unreachable(tol, max_steps, designed[-1].error)
     best = math.inf
@@ -149,12 +149,19 @@ def _raise_unreachable(tol: float, max_steps: int, best: float) -> NoReturn:
 
 
 def _run(lo: float, hi: float, degrees: Sequence[int], count: int, cushion: float, safety: float) -> list[GreedyStep]:
-    out = []
-    for i in range(count):
-        step = _greedy_step(lo, hi, degrees[min(i, len(degrees) - 1)], cushion, safety, is_last=i == count - 1)
-        out.append(step)
+    return list(islice(_steps(lo, hi, degrees, cushion, safety, last=count - 1), count))
+
+
+def _steps(
+    lo: float, hi: float, degrees: Sequence[int], cushion: float, safety: float, last: int
+) -> Iterator[GreedyStep]:
+    """Greedy steps from [lo, hi] onwards; step `last` runs without the safety factor (−1: none does)."""
+    i = 0
+    while True:
+        step = _greedy_step(lo, hi, degrees[min(i, len(degrees) - 1)], cushion, safety, is_last=i == last)
+        yield step
         lo, hi = step.output_interval
-    return out
+        i += 1
 
 
 def _plan(

@@ -16,6 +16,7 @@ import math
 from functools import lru_cache
 from typing import Sequence
 
+from nsdesign.core.bisection import smallest_passing
 from nsdesign.core.cost import Form, Shape, flops, step_flops
 from nsdesign.core.metrics import check_band
 from nsdesign.design.greedy import DEFAULT_MAX_STEPS, MIN_BAND_RATIO, Design, greedy
@@ -42,17 +43,9 @@ def min_capturable_sigma(steps: int, tol: float, degree: int = 5, max_sigma: flo
         return greedy(l, max_sigma, steps=steps, degree=degree).error <= tol
 
     lo, hi = max_sigma * MIN_BAND_RATIO, max_sigma * (1 - 1e-12)
-    if reaches(lo):
-        return lo
     if not reaches(hi):
         raise InputError(f"{steps} steps cannot reach tolerance {tol:g} on any band")
-    while hi / lo > 1 + 1e-10:
-        mid = math.sqrt(lo * hi)
-        if reaches(mid):
-            hi = mid
-        else:
-            lo = mid
-    return hi
+    return smallest_passing(reaches, lo, hi, 1e-10)
 
 
 def cheapest_schedule(

@@ -50,8 +50,8 @@ def read_schedule_file(path: str | os.PathLike[str]) -> tuple[Schedule, dict[str
         raise InputError(f"{where}: expected a JSON object describing a schedule")
     version = document.get("schema_version")
     if version is None and {"degree", "coefficients"} <= document.keys():
-        # Polar Express's format; its lists are used with a 1.01 input divisor unless params say otherwise.
-        return Schedule.from_dict({**document, "norm_div": document.get("norm_div", 1.0)}, where), document
+        # Polar Express's own format carries no divisor: read as norm_div 1.0 unless a top-level one is given.
+        return Schedule.from_dict(document, where), document
     if version != SCHEMA_VERSION:
         raise InputError(f"{where}: schema_version must be {SCHEMA_VERSION}, got {version!r}")
     return Schedule.from_dict(document, where), document

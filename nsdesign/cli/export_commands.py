@@ -1,0 +1,62 @@
+"""`export`: write a schedule file or preset in the form a consumer (torch, optax, dion, …) accepts."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from nsdesign.export import TARGETS
+
+    lines = "; ".join(f"{t.name}: {t.consumer}" for t in TARGETS)
+    export = subparsers.add_parser(
+        "export",
+        help="write a schedule for torch.optim.Muon, optax, dion, Emerging-Optimizers, gram-NS, Python or Polar Express",
+        description=f"Targets — {lines}. Warnings go to stderr.",
+    )
+    export.add_argument("schedule", help="preset name or schedule JSON file")
+    # No `choices`: an unknown target is reported by the library with the list of targets, in one line.
+    export.add_argument("--to", required=True, metavar="TARGET", help="one of: " + ", ".join(t.name for t in TARGETS))
+    export.add_argument("--patch", action="store_true", help="torch-muon: a module that patches torch's NS function")
+    export.add_argument("--steps", type=int, help="export this many steps (applies the schedule's extension rule)")
+    export.add_argument("-o", "--output", help="write to this file (atomically) instead of stdout")
+    export.set_defaults(handler=_export)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from nsdesign.errors import InputError
+    from nsdesign.export import export, get_target
+    from nsdesign.io import load_schedule
+
+    get_target(args.to)  # an unknown target fails before the schedule is read
+    schedule = load_schedule(args.schedule)
+    if args.steps is not None:
+        if not 1 <= args.steps <= 100:
+            raise InputError(f"--steps must be from 1 to 100, got {args.steps}")
+        schedule = schedule.extended(args.steps)
+    result = export(schedule, args.to, patch=args.patch, provenance=_provenance(args.schedule))
+    for warning in result.warnings:
+        print(f"nsdesign: warning: {warning}", file=sys.stderr)
+    if args.output:
+        from nsdesign._files import write_text_atomic
+
+        write_text_atomic(args.output, result.text)
+    else:
+        sys.stdout.write(result.text)
+    return 0
+
+
+def _provenance(reference: str) -> str:
+    """Where the schedule came from, for the export's comments: the preset's source, or the file."""
+    from nsdesign.presets import preset_info, preset_names
+
+    if reference in preset_names():
+        return f"nsdesign preset {reference} — {preset_info(reference).source}"
+    from nsdesign.io import read_schedule_file
+
+    params = read_schedule_file(reference)[1].get("params")
+    if isinstance(params, dict) and params:
+        return f"schedule file {reference}, params {json.dumps(params, sort_keys=True)}"
+    return f"schedule file {reference}"

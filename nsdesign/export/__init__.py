@@ -1,0 +1,143 @@
+"""Export a schedule in the form each consumer of Newton–Schulz coefficients accepts.
+
+    from nsdesign.export import export
+    result = export(schedule, "optax")        # ExportResult(text, warnings)
+
+Every consumer runs the same iteration (see FIELD_NOTES §1) but accepts it differently: one repeated
+triple (torch.optim.Muon), a tuple of tuples (optax), a callable (microsoft/dion), a cycled custom list
+(NVIDIA Emerging-Optimizers), an exact list (Dao-AILab gram-newton-schulz), a hard-coded Python list
+(modded-nanogpt), or a JSON file (Polar Express). `TARGETS` is the table of them: what each accepts, what
+it does past the end of the list, and the function that writes it. An export either reproduces the
+schedule's map F exactly (folding norm_div into the first step where the consumer has no divisor) or
+refuses with an `InputError` that says why and what to use instead.
+
+No torch, jax or consumer import happens here: exports are text, and the generated code imports what it needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from nsdesign.core.schedule import Schedule
+from nsdesign.errors import InputError
+from nsdesign.export import dion, literals, torch_muon, triple_lists
+from nsdesign.export._common import ExportResult, default_provenance
+
+Renderer = Callable[[Schedule, str], ExportResult]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One consumer: its name on the command line, what it accepts, and how to write for it."""
+
+    name: str
+    consumer: str
+    accepts: str
+    past_the_end: str  # what the consumer does when asked for more steps than the list has
+    quintic_only: bool
+    render: Renderer
+    patch: Renderer | None = None  # an alternative that patches the consumer (torch-muon --patch)
+
+
+TARGETS: tuple[Target, ...] = (
+    Target(
+        "torch-muon",
+        "torch.optim.Muon (PyTorch ≥ 2.9)",
+        "one (a, b, c) triple + ns_steps; --patch: a module replacing its NS function with the per-step schedule",
+        "repeats its one triple ns_steps times",
+        True,
+        torch_muon.render_kwargs,
+        torch_muon.render_patch,
+    ),
+    Target(
+        "optax",
+        "optax.contrib.muon",
+        "ns_coeffs as a triple or an (n, 3) tuple of tuples, with ns_steps ≥ n",
+        "runs a tuple of tuples once; never repeats the last row",
+        True,
+        triple_lists.render_optax,
+    ),
+    Target(
+        "dion",
+        "microsoft/dion Muon",
+        "a callable newton_schulz_func(X, epsilon)",
+        "the generated function runs exactly the schedule",
+        False,
+        dion.render,
+    ),
+    Target(
+        "emerging-optimizers",
+        "NVIDIA Emerging-Optimizers",
+        "preset names; a custom list only through muon_utils.newton_schulz(coefficient_type='custom')",
+        "cycles custom lists (step n+1 is row 1)",
+        True,
+        triple_lists.render_emerging,
+    ),
+    Target(
+        "gram-newton-schulz",
+        "Dao-AILab gram-newton-schulz",
+        "ns_coefficients as a list of [a, b, c], one step per row",
+        "runs exactly the list",
+        True,
+        triple_lists.render_gram,
+    ),
+    Target(
+        "python",
+        "modded-nanogpt / nanochat style code",
+        "a hard-coded Python list of tuples",
+        "a loop over the list runs it exactly",
+        False,
+        literals.render_python,
+    ),
+    Target(
+        "polar-express",
+        "Polar Express (NoahAmsel/PolarExpress)",
+        'JSON {"degree", "params", "coefficients"}',
+        "carries the schedule's own extension rule",
+        False,
+        literals.render_polar_express,
+    ),
+)
+
+
+def target_names() -> tuple[str, ...]:
+    return tuple(t.name for t in TARGETS)
+
+
+def get_target(name: str) -> Target:
+    for target in TARGETS:
+        if target.name == name:
+            return target
+    raise InputError(f"unknown export target {name!r}; targets: {', '.join(target_names())}")
+
+
+def export(
+    schedule: Schedule,
+    target: str,
+    *,
+    patch: bool = False,
+    provenance: str | None = None,
+) -> ExportResult:
+    """The schedule written for `target` (see `TARGETS`); `patch` picks torch-muon's patch module.
+
+    `provenance` (one line: where the schedule came from) goes into the output's comments; by default it
+    names nsdesign and the schedule. Raises InputError when the target cannot express the schedule.
+    """
+    spec = get_target(target)
+    renderer = spec.render
+    if patch:
+        if spec.patch is None:
+            with_patch = [t.name for t in TARGETS if t.patch is not None]
+            raise InputError(f"--patch applies only to {', '.join(with_patch)}, not to {target}")
+        renderer = spec.patch
+    safe = schedule.with_name(_one_line(schedule.name))
+    return renderer(safe, _one_line(provenance) if provenance else default_provenance(safe))
+
+
+def _one_line(text: str) -> str:
+    """Names and provenance land in comments and docstrings: one line, and nothing that closes a docstring."""
+    return " ".join(text.split()).replace('"""', "'''")
+
+
+__all__ = ["ExportResult", "TARGETS", "Target", "export", "get_target", "target_names"]

@@ -20,6 +20,7 @@ from nsdesign.errors import InputError
 # One module per group of commands; each defines register(subparsers).
 COMMAND_MODULES: tuple[str, ...] = (
     "nsdesign.cli.design_commands",
+    "nsdesign.cli.export_commands",
 )
 
 

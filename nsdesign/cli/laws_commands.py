@@ -1,0 +1,257 @@
+"""`predict`, `fit`, `recipe`: from a model to its bands and per-layer schedules (nsdesign.laws).
+
+Each handler parses, calls one library function, and prints or writes the result; warnings of a
+prediction go to stderr as `nsdesign: warning: …` lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from typing import Any
+
+from nsdesign.errors import InputError
+
+_SUFFIXES = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    predict = subparsers.add_parser(
+        "predict", help="predict the band edge σ_q from model size and layer (momentum laws) or a shape (Marchenko–Pastur)"
+    )
+    predict.add_argument("--model-size", type=_model_size, help="parameters, e.g. 70e9 or 70B")
+    predict.add_argument("--layer", help="<depth>.<matrix>, e.g. final.o or mid_late.mlp_down")
+    predict.add_argument("--shape", help="matrix shape MxN: Marchenko–Pastur band of an i.i.d. matrix")
+    predict.add_argument("--quantile", type=float, default=0.5, help="descending-rank quantile q (default 0.5)")
+    predict.add_argument("--laws", help="law file from `nsdesign fit` (default: the shipped arXiv 2606.04058 laws)")
+    predict.add_argument("--json", action="store_true", help="print the prediction as JSON")
+    predict.set_defaults(handler=_predict)
+
+    fit = subparsers.add_parser("fit", help="fit momentum power laws σ_q(M) = C·M^(−α) to a measurement CSV")
+    fit.add_argument("measurements", help="CSV with columns depth,matrix,quantile,model_params,sigma (# comments allowed)")
+    fit.add_argument("-o", "--output", required=True, help="write the law file (JSON) here")
+    fit.add_argument("--source", help="short label used in predictions (default: the file name)")
+    fit.set_defaults(handler=_fit)
+
+    recipe = subparsers.add_parser("recipe", help="per-layer bands and the cheapest schedule per layer for a whole model")
+    recipe.add_argument("--model-size", type=_model_size, required=True, help="parameters, e.g. 70e9 or 70B")
+    recipe.add_argument("--config", help="model JSON: d_model, n_layers, n_heads, n_kv_heads, d_ff or mlp_ratio, gated_mlp")
+    recipe.add_argument("--tol", type=float, required=True, help="worst-case error δ every layer must meet on its band")
+    recipe.add_argument("--quantile", type=float, default=0.5, help="band edge quantile q (default 0.5)")
+    recipe.add_argument("--form", choices=("standard", "gram"), default="standard", help="cost model (default standard)")
+    recipe.add_argument("--laws", help="law file from `nsdesign fit` (default: the shipped arXiv 2606.04058 laws)")
+    recipe.add_argument(
+        "--band-edge", choices=("point", "lower"), default="point", help="design for the predicted σ_q or its interval's lower end"
+    )
+    recipe.add_argument("--headroom", type=float, default=0.1, help="design on [σ_q, 1+h] (default 0.1; 0 = no headroom)")
+    recipe.add_argument(
+        "--degrees", help="step degrees to mix (default 3,5,7,9; 5 = quintic only, for torch/optax)"
+    )
+    recipe.add_argument("--cushion", type=float, help="Polar Express cushion λ (needs a single degree)")
+    recipe.add_argument("--safety", type=float, help="safety factor s: p(x/s) on all but the last step (needs a single degree)")
+    recipe.add_argument(
+        "--bf16", action="store_true", help="bf16-safe settings: quintic steps, cushion 0.02, safety 1.02 (see docs/laws.md)"
+    )
+    recipe.add_argument("-o", "--output", help="write the recipe JSON here")
+    recipe.set_defaults(handler=_recipe)
+
+
+def _model_size(text: str) -> float:
+    """70e9, 7.0e10, 70B, 125M, 1.5T (case-insensitive suffixes k/M/B/G/T)."""
+    match = re.fullmatch(r"\s*([0-9.eE+-]+)\s*([kKmMbBgGtT]?)\s*", text)
+    try:
+        if not match:
+            raise ValueError
+        return float(match.group(1)) * _SUFFIXES[match.group(2).lower()]
+    except ValueError:
+        # argparse turns this into "argument --model-size: …", a one-line InputError with exit code 2
+        raise argparse.ArgumentTypeError(f"expected a number of parameters like 70e9 or 70B, got {text!r}") from None
+
+
+def _degrees(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise InputError(f"--degrees must be a comma list of odd integers like 3,5,7,9 or 5, got {text!r}") from None
+
+
+def _warn(warnings: Any) -> None:
+    for warning in warnings:
+        print(f"nsdesign: warning: {warning}", file=sys.stderr)
+
+
+# --------------------------------------------------------------------------------------------------
+# Handlers
+# --------------------------------------------------------------------------------------------------
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from nsdesign.laws import predict_band
+
+    shape = None
+    if args.shape is not None:
+        from nsdesign.core.cost import Shape
+
+        shape = Shape.parse(args.shape)
+    prediction = predict_band(args.quantile, model_size=args.model_size, layer=args.layer, shape=shape, laws_path=args.laws)
+    _warn(prediction.warnings)
+    if args.json:
+        print(json.dumps(prediction.to_dict(), indent=2))
+        return 0
+    lo, hi = prediction.interval
+    print(f"band edge σ_q = {prediction.min_sigma:.6g}   (q = {args.quantile:g}: a fraction q of the spectrum lies above it)")
+    if lo != hi:
+        print(f"~95% interval [{lo:.6g}, {hi:.6g}]")
+    print(f"source: {prediction.source}")
+    return 0
+
+
+def _fit(args: argparse.Namespace) -> int:
+    from nsdesign._files import write_json_atomic
+    from nsdesign.laws.momentum import fit_file
+
+    table = fit_file(args.measurements, source=args.source)
+    write_json_atomic(args.output, table.document())
+    from nsdesign.cli import render
+    from rich.table import Table
+
+    quantiles = sorted({law.quantile for law in table.laws})
+    view = Table(title=f"Power laws σ_q(M) = C·M^(−α) fitted to {args.measurements}", title_justify="left")
+    view.add_column("layer", no_wrap=True)
+    for q in quantiles:
+        view.add_column(f"α (q={q:g})", justify="right")
+    view.add_column("pooled α", justify="right")
+    view.add_column("min R²", justify="right")
+    view.add_column("sizes", justify="right", no_wrap=True)
+    for layer in table.layers():
+        laws = {law.quantile: law for law in table.for_layer(layer)}
+        cells = [f"{laws[q].alpha:.3f} ± {laws[q].alpha_se:.3f}" if q in laws else "—" for q in quantiles]
+        depth, matrix = layer.split(".", 1)
+        pooled = next((p for p in table.pooled if (p.depth, p.matrix) == (depth, matrix)), None)
+        first = next(iter(laws.values()))
+        view.add_row(
+            layer,
+            *cells,
+            "—" if pooled is None else f"{pooled.alpha:.3f} ± {pooled.alpha_se:.3f}",
+            f"{min(law.r2 for law in laws.values()):.3f}",
+            f"{first.m_min:.3g}–{first.m_max:.3g}",
+        )
+    out = render.console()
+    out.print(view)
+    out.print(f"wrote {len(table.laws)} laws for {len(table.layers())} layers to {args.output}")
+    return 0
+
+
+def _recipe(args: argparse.Namespace) -> int:
+    from nsdesign.laws.recipe import build_recipe, load_config
+
+    from nsdesign.laws.recipe import BF16, DEFAULT_DEGREES
+
+    config = load_config(args.config) if args.config else None
+    if args.bf16:
+        given = [flag for flag, value in (("--degrees", args.degrees), ("--cushion", args.cushion), ("--safety", args.safety)) if value is not None]
+        if given:
+            raise InputError(f"--bf16 sets degrees 5, cushion 0.02 and safety 1.02; drop {', '.join(given)}")
+        knobs = dict(BF16)
+    else:
+        knobs = {
+            "degrees": DEFAULT_DEGREES if args.degrees is None else _degrees(args.degrees),
+            "cushion": 0.0 if args.cushion is None else args.cushion,
+            "safety": 1.0 if args.safety is None else args.safety,
+        }
+    recipe = build_recipe(
+        args.model_size,
+        args.tol,
+        quantile=args.quantile,
+        config=config,
+        form=args.form,
+        laws_path=args.laws,
+        edge=args.band_edge,
+        headroom=args.headroom,
+        **knobs,
+    )
+    if args.output:
+        from nsdesign._files import write_json_atomic
+
+        write_json_atomic(args.output, recipe.document())
+    _warn(recipe.warnings)
+    print_recipe(recipe, written_to=args.output)
+    return 0
+
+
+def print_recipe(recipe: Any, written_to: str | None = None) -> None:
+    """The recipe as a table: one row per designed schedule (law × shape), then totals and keller5 failures."""
+    from rich.table import Table
+
+    from nsdesign.cli import render
+    from nsdesign.laws.recipe import BASELINES
+
+    out = render.console()
+    m = recipe.model
+    out.print(
+        f"{m.name or 'model'}: d_model {m.d_model}, {m.n_layers} blocks, {m.n_heads} heads ({m.n_kv_heads} kv, head_dim "
+        f"{m.head_dim}), d_ff {m.d_ff}{' gated' if m.gated_mlp else ''} — {recipe.config_source}"
+    )
+    out.print(
+        f"size {recipe.model_size:.3g}, δ = {recipe.tol:g} on bands [σ_q, 1] with q = {recipe.quantile:g} "
+        f"({recipe.edge} edge, headroom {recipe.headroom:g}), degrees {','.join(map(str, recipe.degrees))}, "
+        f"cushion {recipe.cushion:g}, safety {recipe.safety:g}, "
+        f"{recipe.form} form, laws: {recipe.laws_source}"
+    )
+    table = Table(
+        title="Per-layer schedules (GFLOP per matrix; keller5: its worst error on the band, ✗ = fails δ)", title_justify="left"
+    )
+    for column in ("law", "blocks", "matrices", "shape", "σ_q", "~95% interval", "degrees", "max|1−F|", "GFLOP", "keller5"):
+        table.add_column(column, justify="left" if column in ("law", "blocks", "matrices", "degrees") else "right", no_wrap=True)
+    for g in recipe.groups:
+        layers = [layer for layer in recipe.layers if layer.schedule == g.name]
+        blocks = sorted({layer.block for layer in layers})
+        suffixes = list(dict.fromkeys(layer.name.split(".")[-2].removesuffix("_proj") for layer in layers))
+        keller = g.baseline_errors["keller5"]
+        table.add_row(
+            g.name,
+            _ranges(blocks),
+            ",".join(suffixes),
+            str(g.shape),
+            f"{g.edge:.3g}",
+            f"[{g.band.interval[0]:.2g}, {g.band.interval[1]:.2g}]",
+            ",".join(str(d) for d in g.design.schedule.degrees),
+            f"{g.metrics.worst_error:.4f}",
+            f"{layers[0].flops / 1e9:.4g}",
+            f"{keller:.3f}{' ✗' if keller > recipe.tol else ' ✓'}",
+        )
+    out.print(table)
+    total = recipe.total_flops()
+    baselines = recipe.baseline_flops()
+    out.print(f"recipe: {total / 1e12:.4g} TFLOP per optimizer step over {len(recipe.layers)} matrices; "
+              f"every layer meets δ: {'yes' if recipe.all_meet_tol() else 'NO'}")
+    for name in BASELINES:
+        fails = len(recipe.failures(name))
+        out.print(
+            f"  uniform {name}: {baselines[name] / 1e12:.4g} TFLOP — recipe saves {100 * (1 - total / baselines[name]):.1f}%; "
+            f"fails δ on {fails} of {len(recipe.layers)} layers"
+        )
+    failing = recipe.failures("keller5")
+    if failing:
+        order = list(dict.fromkeys(g.law for g in recipe.groups))
+        laws = sorted({layer.law for layer in failing}, key=order.index)
+        out.print(f"uniform keller5 fails δ = {recipe.tol:g} on {len(failing)} layers, laws: {', '.join(laws)}")
+    else:
+        out.print(f"uniform keller5 meets δ = {recipe.tol:g} on every layer")
+    if written_to:
+        out.print(f"wrote {written_to}")
+
+
+def _ranges(values: list[int]) -> str:
+    parts: list[str] = []
+    start = prev = values[0]
+    for v in values[1:] + [None]:  # type: ignore[list-item]
+        if v is not None and v == prev + 1:
+            prev = v
+            continue
+        parts.append(str(start) if start == prev else f"{start}–{prev}")
+        if v is not None:
+            start = prev = v
+    return ",".join(parts)

@@ -1,0 +1,553 @@
+"""A per-layer Newton–Schulz recipe for a whole model: band per matrix, cheapest schedule per band.
+
+Why: one uniform schedule must be sized for the hardest matrix of the model, so every easier matrix pays
+for steps it does not need, while the hardest ones (final-block matrices of large models, arXiv 2606.04058)
+may still be under-served by the popular short schedules. Given a model (size and shape), this module
+
+1. lists its Muon matrices (attention q, k, v, o and the MLP matrices of every block; embeddings and the
+   LM head are left to AdamW as in Muon practice),
+2. maps each block to the nearest measured depth (mid_early = N/4, mid = N/2, mid_late = 3N/4, final = N;
+   block i of N, counted from 1, sits at relative depth i/N; ties go to the deeper law),
+3. predicts the band edge σ_q of each matrix from the momentum laws (`nsdesign.laws.predict`),
+4. designs the FLOP-cheapest greedy schedule reaching the tolerance δ on [σ_q, 1] for that matrix's
+   shape (`nsdesign.design.solvers.cheapest_schedule`), and checks it with the exact
+   `nsdesign.core.metrics.worst_error`,
+5. totals the FLOPs against uniform baselines and says which layers uniform `keller5` fails.
+
+Headroom: a pure greedy schedule designed on [σ_q, 1] has no margin above 1, and some degree mixes blow
+σ = 1.05 up to 1e30 or more; in bf16 (round-off, σ_max slightly above 1) that diverges (FIELD_NOTES §3,
+Keller Jordan's rule: everything in [0, ~1.1] must stay bounded). So each schedule is designed on
+[σ_q, 1 + headroom] (default headroom 0.1): it then meets δ on the whole of [σ_q, 1.1], at a FLOP cost
+that on the 70B benchmark is under 1% of the total. `headroom=0` gives the pure band design.
+
+The gate projection of a gated (SwiGLU) MLP has no law of its own: it shares the input side and the shape
+of the up-projection, so it uses the `mlp_up` law.
+
+Default model shapes (when only a size is given) come from `DEFAULT_CONFIGS`, a table of public
+Llama-family (and two GPT-style) shapes; the nearest in log(parameter count) is used, with a warning when
+it is far from the requested size.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal, Mapping, Sequence
+
+from nsdesign.core.cost import FORMS, Form, Shape
+from nsdesign.errors import InputError
+
+RECIPE_SCHEMA_VERSION = 1
+RECIPE_KIND = "nsdesign-recipe"
+BASELINES: tuple[str, ...] = ("keller5", "polar_express_modded5", "deepseek_v4_10")
+Edge = Literal["point", "lower"]
+EDGES: tuple[str, ...] = ("point", "lower")
+DEFAULT_RECIPE_HEADROOM = 0.1
+DEFAULT_DEGREES: tuple[int, ...] = (3, 5, 7, 9)  # quintic-only consumers (torch, optax, gram-newton-schulz): (5,)
+# Settings whose schedules stayed bounded in a bf16 matrix check (docs/laws.md): quintic steps with the
+# Polar Express cushion and safety factor of modded-nanogpt's list.
+BF16: Mapping[str, Any] = {"degrees": (5,), "cushion": 0.02, "safety": 1.02}
+
+
+# --------------------------------------------------------------------------------------------------
+# Model configuration
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The shape facts a recipe needs. Weight shapes follow PyTorch (out_features, in_features)."""
+
+    d_model: int
+    n_layers: int
+    n_heads: int
+    n_kv_heads: int
+    head_dim: int
+    d_ff: int
+    gated_mlp: bool = True
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        for key in ("d_model", "n_layers", "n_heads", "n_kv_heads", "head_dim", "d_ff"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InputError(f"model config: {key!r} must be a positive integer, got {value!r}")
+        if self.n_heads % self.n_kv_heads:
+            raise InputError(
+                f"model config: n_heads ({self.n_heads}) must be a multiple of n_kv_heads ({self.n_kv_heads})"
+            )
+
+    def matrices(self) -> tuple[tuple[str, str, tuple[int, int]], ...]:
+        """(parameter suffix, law matrix, weight shape) of every Muon matrix of one block."""
+        attn, kv = self.n_heads * self.head_dim, self.n_kv_heads * self.head_dim
+        rows: list[tuple[str, str, tuple[int, int]]] = [
+            ("self_attn.q_proj.weight", "q", (attn, self.d_model)),
+            ("self_attn.k_proj.weight", "k", (kv, self.d_model)),
+            ("self_attn.v_proj.weight", "v", (kv, self.d_model)),
+            ("self_attn.o_proj.weight", "o", (self.d_model, attn)),
+        ]
+        if self.gated_mlp:
+            rows.append(("mlp.gate_proj.weight", "mlp_up", (self.d_ff, self.d_model)))
+        rows.append(("mlp.up_proj.weight", "mlp_up", (self.d_ff, self.d_model)))
+        rows.append(("mlp.down_proj.weight", "mlp_down", (self.d_model, self.d_ff)))
+        return tuple(rows)
+
+    def block_params(self) -> int:
+        return sum(r * c for _, _, (r, c) in self.matrices())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "d_model": self.d_model,
+            "n_layers": self.n_layers,
+            "n_heads": self.n_heads,
+            "n_kv_heads": self.n_kv_heads,
+            "head_dim": self.head_dim,
+            "d_ff": self.d_ff,
+            "gated_mlp": self.gated_mlp,
+        }
+
+
+# (nominal total parameters, config). Public shapes; the nominal size includes embeddings.
+DEFAULT_CONFIGS: tuple[tuple[float, ModelConfig], ...] = (
+    (1.24e8, ModelConfig(768, 12, 12, 12, 64, 3072, False, "gpt2-124m")),
+    (3.55e8, ModelConfig(1024, 24, 16, 16, 64, 4096, False, "gpt2-medium-355m")),
+    (1.24e9, ModelConfig(2048, 16, 32, 8, 64, 8192, True, "llama-3.2-1b")),
+    (3.21e9, ModelConfig(3072, 28, 24, 8, 128, 8192, True, "llama-3.2-3b")),
+    (8.03e9, ModelConfig(4096, 32, 32, 8, 128, 14336, True, "llama-3.1-8b")),
+    (1.30e10, ModelConfig(5120, 40, 40, 40, 128, 13824, True, "llama-2-13b")),
+    (3.40e10, ModelConfig(8192, 48, 64, 8, 128, 22016, True, "codellama-34b")),
+    (7.06e10, ModelConfig(8192, 80, 64, 8, 128, 28672, True, "llama-3.1-70b")),
+    (4.05e11, ModelConfig(16384, 126, 128, 8, 128, 53248, True, "llama-3.1-405b")),
+)
+
+
+def default_config(model_size: float) -> tuple[ModelConfig, list[str]]:
+    """The table shape nearest to `model_size` in log size, and a warning if it is more than 1.5x off."""
+    nominal, config = min(DEFAULT_CONFIGS, key=lambda row: abs(math.log(row[0] / model_size)))
+    warnings = []
+    if max(nominal / model_size, model_size / nominal) > 1.5:
+        warnings.append(
+            f"no default shape near {model_size:.3g} parameters; using {config.name} ({nominal:.3g}); "
+            "give --config for the real shape"
+        )
+    return config, warnings
+
+
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "d_model": ("d_model", "hidden_size", "n_embd"),
+    "n_layers": ("n_layers", "num_hidden_layers", "n_layer"),
+    "n_heads": ("n_heads", "num_attention_heads", "n_head"),
+    "n_kv_heads": ("n_kv_heads", "num_key_value_heads"),
+    "head_dim": ("head_dim",),
+    "d_ff": ("d_ff", "intermediate_size", "n_inner"),
+    "mlp_ratio": ("mlp_ratio",),
+    "gated_mlp": ("gated_mlp",),
+    "name": ("name", "model_type"),
+}
+
+
+def config_from_dict(data: Any, where: str = "model config") -> ModelConfig:
+    """A config from JSON: nsdesign keys (d_model, n_layers, n_heads, n_kv_heads, head_dim, d_ff or
+    mlp_ratio, gated_mlp, name) or their Hugging Face / GPT-2 names (hidden_size, num_hidden_layers, …).
+    Unknown keys are ignored (real config files carry many)."""
+    if not isinstance(data, dict):
+        raise InputError(f"{where}: expected a JSON object with d_model, n_layers, n_heads …")
+    values: dict[str, Any] = {}
+    for key, names in _ALIASES.items():
+        found = [n for n in names if n in data and data[n] is not None]
+        if len(found) > 1 and len({repr(data[n]) for n in found}) > 1:
+            raise InputError(f"{where}: {' and '.join(repr(n) for n in found)} disagree")
+        if found:
+            values[key] = data[found[0]]
+    for key in ("d_model", "n_layers", "n_heads"):
+        if key not in values:
+            raise InputError(f"{where}: missing {key!r} (or {', '.join(repr(n) for n in _ALIASES[key][1:])})")
+    for key in ("d_model", "n_layers", "n_heads", "n_kv_heads", "head_dim", "d_ff"):
+        if key in values:
+            _positive_int(where, key, values[key])
+    d_model, n_heads = values["d_model"], values["n_heads"]
+    if "head_dim" not in values:
+        if d_model % n_heads:
+            raise InputError(f"{where}: d_model {d_model} is not divisible by n_heads {n_heads}; give head_dim")
+        values["head_dim"] = d_model // n_heads
+    n_kv = values.get("n_kv_heads", n_heads)
+    if n_heads % n_kv:
+        raise InputError(f"{where}: n_heads ({n_heads}) must be a multiple of n_kv_heads ({n_kv})")
+    gated = values.get("gated_mlp", True)
+    if not isinstance(gated, bool):
+        raise InputError(f"{where}: 'gated_mlp' must be true or false, got {gated!r}")
+    if "d_ff" in values and "mlp_ratio" in values:
+        raise InputError(f"{where}: give d_ff or mlp_ratio, not both")
+    if "d_ff" not in values:
+        ratio = values.get("mlp_ratio", 4.0)
+        if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not (math.isfinite(ratio) and ratio > 0):
+            raise InputError(f"{where}: 'mlp_ratio' must be a positive number, got {ratio!r}")
+        values["d_ff"] = max(1, round(ratio * d_model))
+    return ModelConfig(
+        d_model=d_model,
+        n_layers=values["n_layers"],
+        n_heads=n_heads,
+        n_kv_heads=n_kv,
+        head_dim=values["head_dim"],
+        d_ff=values["d_ff"],
+        gated_mlp=gated,
+        name=str(values.get("name", "")),
+    )
+
+
+def load_config(path: str) -> ModelConfig:
+    from nsdesign._files import read_json
+
+    return config_from_dict(read_json(path), str(path))
+
+
+def _positive_int(where: str, key: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(f"{where}: {key!r} must be a positive integer, got {value!r}")
+
+
+# --------------------------------------------------------------------------------------------------
+# Depths
+# --------------------------------------------------------------------------------------------------
+
+
+def depth_of_block(index: int, n_layers: int) -> str:
+    """Nearest measured depth for block `index` (0-based) of `n_layers`; relative depth (index+1)/n_layers.
+
+    Ties go to the deeper law (its band is lower in the measured data, so the choice is conservative).
+    """
+    from nsdesign.laws.momentum import DEPTH_POSITIONS, DEPTHS
+
+    if not 0 <= index < n_layers:
+        raise InputError(f"block {index} does not exist in a model with {n_layers} blocks")
+    position = (index + 1) / n_layers
+    order = {d: i for i, d in enumerate(DEPTHS)}
+    return min(DEPTHS, key=lambda d: (round(abs(DEPTH_POSITIONS[d] - position), 12), -order[d]))
+
+
+# --------------------------------------------------------------------------------------------------
+# The recipe
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LayerPlan:
+    name: str  # parameter name, Hugging Face Llama style: model.layers.{i}.self_attn.q_proj.weight
+    shape: tuple[int, int]  # weight shape (out, in)
+    block: int
+    depth: str
+    matrix: str  # law matrix: q, k, v, o, mlp_up, mlp_down
+    law: str  # depth.matrix
+    schedule: str  # key into Recipe.schedules
+    flops: float
+    error: float  # exact worst-case error of the schedule on the band
+    baseline_errors: Mapping[str, float]
+
+    def fails(self, baseline: str, tol: float) -> bool:
+        return self.baseline_errors[baseline] > tol
+
+
+@dataclass(frozen=True)
+class ScheduleGroup:
+    """One designed schedule and the band it was designed for (shared by every layer using it)."""
+
+    name: str
+    law: str
+    shape: Shape  # wide orientation
+    band: Any  # BandPrediction
+    edge: float  # the σ the schedule was designed for (the point prediction or the interval's lower end)
+    design: Any  # nsdesign.design.greedy.Design
+    metrics: Any  # nsdesign.core.metrics.Metrics on [edge, 1]
+    baseline_errors: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    model: ModelConfig
+    model_size: float
+    config_source: str
+    tol: float
+    quantile: float
+    form: str
+    edge: str
+    headroom: float
+    degrees: tuple[int, ...]
+    cushion: float
+    safety: float
+    laws_source: str
+    groups: tuple[ScheduleGroup, ...]
+    layers: tuple[LayerPlan, ...]
+    warnings: tuple[str, ...] = field(default=())
+
+    def total_flops(self) -> float:
+        return sum(layer.flops for layer in self.layers)
+
+    def baseline_flops(self) -> dict[str, float]:
+        from nsdesign.core.cost import flops
+        from nsdesign.presets import preset
+
+        out = {}
+        for name in BASELINES:
+            schedule = preset(name)
+            out[name] = sum(flops(schedule, Shape(*layer.shape), self.form) for layer in self.layers)  # type: ignore[arg-type]
+        return out
+
+    def failures(self, baseline: str = "keller5") -> tuple[LayerPlan, ...]:
+        return tuple(layer for layer in self.layers if layer.fails(baseline, self.tol))
+
+    def all_meet_tol(self) -> bool:
+        return all(layer.error <= self.tol for layer in self.layers)
+
+    def document(self) -> dict[str, Any]:
+        """The versioned recipe JSON: schedules by name, and for each parameter the schedule to use."""
+        from nsdesign._version import __version__
+        from nsdesign.io import schedule_document
+
+        total = self.total_flops()
+        baselines = self.baseline_flops()
+        schedules = {}
+        for g in self.groups:
+            params = dict(g.design.params)
+            params.update(
+                {
+                    "law": g.law,
+                    "quantile": self.quantile,
+                    "model_size": self.model_size,
+                    "shape": [g.shape.m, g.shape.n],
+                    "form": self.form,
+                    "band_source": g.band.source,
+                    "band_interval": list(g.band.interval),
+                    "band_edge": self.edge,
+                    "band_warnings": list(g.band.warnings),
+                }
+            )
+            schedules[g.name] = schedule_document(g.design.schedule.with_name(g.name), (g.edge, 1.0), params, g.metrics)
+        return {
+            "schema_version": RECIPE_SCHEMA_VERSION,
+            "kind": RECIPE_KIND,
+            "about": "Per-parameter Newton-Schulz schedules: for each Muon matrix ('layers'), run schedules[layer.schedule] "
+            "(coefficients apply in list order, input divided by norm_div * ||X||_F).",
+            "model": {**self.model.to_dict(), "model_size": self.model_size, "config_source": self.config_source},
+            "params": {
+                "tol": self.tol,
+                "quantile": self.quantile,
+                "form": self.form,
+                "band_edge": self.edge,
+                "headroom": self.headroom,
+                "degrees": list(self.degrees),
+                "cushion": self.cushion,
+                "safety": self.safety,
+                "laws": self.laws_source,
+            },
+            "schedules": schedules,
+            "layers": [
+                {
+                    "name": layer.name,
+                    "shape": list(layer.shape),
+                    "block": layer.block,
+                    "depth": layer.depth,
+                    "matrix": layer.matrix,
+                    "law": layer.law,
+                    "band": {
+                        "min_sigma": self._group(layer.schedule).edge,
+                        "max_sigma": 1.0,
+                        "predicted": self._group(layer.schedule).band.min_sigma,
+                        "interval": list(self._group(layer.schedule).band.interval),
+                    },
+                    "schedule": layer.schedule,
+                    "flops": layer.flops,
+                    "error": layer.error,
+                    "baseline_errors": dict(layer.baseline_errors),
+                }
+                for layer in self.layers
+            ],
+            "totals": {
+                "recipe_flops": total,
+                "baseline_flops": baselines,
+                "saving_vs": {name: 1.0 - total / value for name, value in baselines.items()},
+                "all_layers_meet_tol": self.all_meet_tol(),
+                "baseline_failures": {name: len(self.failures(name)) for name in BASELINES},
+            },
+            "keller5_failures": [layer.name for layer in self.failures("keller5")],
+            "warnings": list(self.warnings),
+            "nsdesign_version": __version__,
+        }
+
+    def _group(self, name: str) -> ScheduleGroup:
+        for g in self.groups:
+            if g.name == name:
+                return g
+        raise KeyError(name)
+
+
+def cheapest_for_band(
+    min_sigma: float,
+    tol: float,
+    shape: Shape,
+    form: str,
+    max_sigma: float = 1.0,
+    degrees: Sequence[int] = DEFAULT_DEGREES,
+    cushion: float = 0.0,
+    safety: float = 1.0,
+) -> Any:
+    """The cheapest schedule reaching `tol` on [min_sigma, max_sigma].
+
+    Without the Polar Express knobs this is the FLOP-cheapest greedy degree mix
+    (`nsdesign.design.solvers.cheapest_schedule`). With a cushion or a safety factor (which that search
+    does not model) the degree must be a single one, and the fewest greedy steps reaching `tol` are used.
+    """
+    if cushion == 0.0 and safety == 1.0:
+        from nsdesign.design.solvers import cheapest_schedule
+
+        return cheapest_schedule(min_sigma, tol, shape, form=form, degrees=degrees, max_sigma=max_sigma)  # type: ignore[arg-type]
+    if len(set(degrees)) != 1:
+        raise InputError("a cushion or safety factor needs a single step degree (e.g. --degrees 5)")
+    from nsdesign.design.greedy import greedy
+
+    return greedy(min_sigma, max_sigma, degree=degrees[0], tol=tol, cushion=cushion, safety=safety)
+
+
+def build_recipe(
+    model_size: float,
+    tol: float,
+    quantile: float = 0.5,
+    config: ModelConfig | None = None,
+    form: Form | str = "standard",
+    laws_path: str | None = None,
+    edge: Edge | str = "point",
+    headroom: float = DEFAULT_RECIPE_HEADROOM,
+    degrees: Sequence[int] = DEFAULT_DEGREES,
+    cushion: float = 0.0,
+    safety: float = 1.0,
+) -> Recipe:
+    """Band per layer from the momentum laws, the cheapest schedule per band, and the uniform baselines.
+
+    `edge="point"` designs for the predicted σ_q; `edge="lower"` for the lower end of its ~95% interval
+    (more steps, more margin). Each schedule is designed on [edge, 1 + headroom] (see the module docstring).
+    `degrees` are the step degrees the search may mix; `(5,)` gives quintic-only schedules, which is what
+    consumers that hard-wire (a, b, c) triples accept (torch.optim.Muon, optax, gram-newton-schulz).
+    `cushion`/`safety` are the Polar Express knobs (see `nsdesign.design.greedy`); with `degrees=(5,)`,
+    cushion 0.02 and safety 1.02 (the `BF16` settings) the schedules stay bounded in bf16, which the
+    FLOP-optimal high-degree mixes do not (docs/laws.md).
+    """
+    from nsdesign.core.cost import flops
+    from nsdesign.core.metrics import evaluate, worst_error
+    from nsdesign.laws.marchenko_pastur import check_quantile
+    from nsdesign.laws.momentum import load_laws
+    from nsdesign.laws.predict import check_model_size, predict_momentum
+    from nsdesign.presets import preset
+
+    size = check_model_size(model_size)
+    q = check_quantile(quantile)
+    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not (math.isfinite(tol) and 0 < tol < 1):
+        raise InputError(f"tolerance must be a number in (0, 1), got {tol!r}")
+    if form not in FORMS:
+        raise InputError(f"form must be one of {', '.join(FORMS)}, got {form!r}")
+    if edge not in EDGES:
+        raise InputError(f"band edge must be one of {', '.join(EDGES)}, got {edge!r}")
+    if isinstance(headroom, bool) or not isinstance(headroom, (int, float)) or not (math.isfinite(headroom) and 0 <= headroom <= 1):
+        raise InputError(f"headroom must be in [0, 1], got {headroom!r}")
+    warnings: list[str] = []
+    if config is None:
+        config, notes = default_config(size)
+        config_source = f"default shape {config.name} (nearest to {size:.3g} parameters)"
+        warnings.extend(notes)
+    else:
+        config_source = f"given config{' ' + config.name if config.name else ''}"
+    table = load_laws(laws_path)
+    baselines = {name: preset(name) for name in BASELINES}
+
+    groups: dict[tuple[str, Shape], ScheduleGroup] = {}
+    layers: list[LayerPlan] = []
+    for block in range(config.n_layers):
+        depth = depth_of_block(block, config.n_layers)
+        for suffix, matrix, weight_shape in config.matrices():
+            law = f"{depth}.{matrix}"
+            shape = Shape(*weight_shape)
+            key = (law, shape)
+            if key not in groups:
+                try:
+                    band = predict_momentum(table, law, q, size)
+                except InputError as exc:
+                    raise InputError(f"the law table cannot serve {law} (needed for {suffix}): {exc}") from None
+                design_edge = band.min_sigma if edge == "point" else band.interval[0]
+                design = cheapest_for_band(design_edge, tol, shape, form, 1.0 + headroom, degrees, cushion, safety)
+                name = law if all(g.law != law for g in groups.values()) else f"{law}@{shape}"
+                groups[key] = ScheduleGroup(
+                    name=name,
+                    law=law,
+                    shape=shape,
+                    band=band,
+                    edge=design_edge,
+                    design=design,
+                    metrics=evaluate(design.schedule, design_edge, 1.0, headroom=headroom, tol=tol, shape=shape),
+                    baseline_errors={b: worst_error(s, design_edge, 1.0) for b, s in baselines.items()},
+                )
+            group = groups[key]
+            layers.append(
+                LayerPlan(
+                    name=f"model.layers.{block}.{suffix}",
+                    shape=weight_shape,
+                    block=block,
+                    depth=depth,
+                    matrix=matrix,
+                    law=law,
+                    schedule=group.name,
+                    flops=flops(group.design.schedule, shape, form),  # type: ignore[arg-type]
+                    error=group.metrics.worst_error,
+                    baseline_errors=group.baseline_errors,
+                )
+            )
+    warnings.extend(_summary_warnings(tuple(groups.values()), size, config))
+    return Recipe(
+        model=config,
+        model_size=size,
+        config_source=config_source,
+        tol=float(tol),
+        quantile=q,
+        form=form,
+        edge=edge,
+        headroom=float(headroom),
+        degrees=tuple(degrees),
+        cushion=float(cushion),
+        safety=float(safety),
+        laws_source=table.source if laws_path is None else f"{laws_path} ({table.source})",
+        groups=tuple(groups.values()),
+        layers=tuple(layers),
+        warnings=tuple(warnings),
+    )
+
+
+def _summary_warnings(groups: Sequence[ScheduleGroup], size: float, config: ModelConfig) -> list[str]:
+    """One line per kind of caveat (the per-law warnings stay in each schedule's params)."""
+    from nsdesign.laws.momentum import DEPTH_POSITIONS
+
+    out = []
+    extrapolated = sorted({g.law for g in groups if any("outside the fitted range" in w for w in g.band.warnings)})
+    if extrapolated:
+        out.append(
+            f"model size {size:.3g} is outside the fitted range of {len(extrapolated)} of {len({g.law for g in groups})} "
+            "laws used: their bands are extrapolated"
+        )
+    curved = sorted({g.law for g in groups if any("final-block law" in w for w in g.band.warnings)})
+    if curved:
+        out.append(
+            f"final-block laws are curved in log–log ({', '.join(curved)}): their predicted bands are likely too "
+            "narrow at this size; consider --band-edge lower"
+        )
+    if any("labels appear swapped" in w for g in groups for w in g.band.warnings):
+        out.append("MLP laws follow the data file's attribution; the source figure's MLP up/down labels appear swapped")
+    if any(g.design.schedule.degree > 5 for g in groups) or (
+        all(g.design.params.get("safety", 1.0) == 1.0 for g in groups) and any(g.design.schedule.num_steps > 1 for g in groups)
+    ):
+        out.append(
+            "these are exact-arithmetic designs: pure greedy steps (above all degree 7/9) diverged in a bf16 matrix check "
+            "(docs/laws.md); for bf16 training use --bf16 (quintic, cushion 0.02, safety 1.02)"
+        )
+    shallow = [i for i in range(config.n_layers) if (i + 1) / config.n_layers < DEPTH_POSITIONS["mid_early"]]
+    if shallow:
+        out.append(
+            f"blocks 0–{shallow[-1]} are shallower than any measured depth and use the mid_early laws (no early-block data)"
+        )
+    return out

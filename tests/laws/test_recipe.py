@@ -1,0 +1,182 @@
+"""Per-layer recipes: depths, configs, bands, cheapest schedules, totals and the 70B target."""
+
+import json
+
+import pytest
+
+from nsdesign.core.cost import Shape, flops
+from nsdesign.core.metrics import worst_error
+from nsdesign.core.schedule import Schedule
+from nsdesign.design.greedy import greedy
+from nsdesign.errors import InputError
+from nsdesign.laws import predict_band
+from nsdesign.laws.recipe import (
+    BASELINES,
+    ModelConfig,
+    build_recipe,
+    config_from_dict,
+    default_config,
+    depth_of_block,
+)
+from nsdesign.presets import preset
+
+TINY = ModelConfig(d_model=256, n_layers=8, n_heads=4, n_kv_heads=2, head_dim=64, d_ff=1024, gated_mlp=True, name="tiny")
+
+
+def test_depth_mapping():
+    assert [depth_of_block(i, 4) for i in range(4)] == ["mid_early", "mid", "mid_late", "final"]
+    assert depth_of_block(0, 1) == "final"
+    depths = [depth_of_block(i, 80) for i in range(80)]
+    assert depths[19] == "mid_early" and depths[39] == "mid" and depths[59] == "mid_late" and depths[79] == "final"
+    assert depths == sorted(depths, key=["mid_early", "mid", "mid_late", "final"].index)  # monotone
+    assert depths.count("final") == 11  # blocks 70…80 of 80 (1-based) are nearer 1 than 3/4; the tie goes deeper
+    with pytest.raises(InputError):
+        depth_of_block(80, 80)
+
+
+def test_config_aliases_and_defaults():
+    hf = config_from_dict(
+        {"hidden_size": 8192, "num_hidden_layers": 80, "num_attention_heads": 64, "num_key_value_heads": 8,
+         "intermediate_size": 28672, "vocab_size": 128256}
+    )
+    assert (hf.d_model, hf.n_layers, hf.head_dim, hf.n_kv_heads, hf.d_ff, hf.gated_mlp) == (8192, 80, 128, 8, 28672, True)
+    gpt = config_from_dict({"d_model": 768, "n_layers": 12, "n_heads": 12, "mlp_ratio": 4, "gated_mlp": False})
+    assert gpt.d_ff == 3072 and gpt.n_kv_heads == 12
+    assert [m for _, m, _ in gpt.matrices()] == ["q", "k", "v", "o", "mlp_up", "mlp_down"]
+    shapes = dict((s, shape) for s, _, shape in hf.matrices())
+    assert shapes["self_attn.k_proj.weight"] == (1024, 8192) and shapes["mlp.down_proj.weight"] == (8192, 28672)
+    config, warnings = default_config(70e9)
+    assert config.name == "llama-3.1-70b" and warnings == []
+    assert (config.d_model, config.n_layers, config.d_ff) == (8192, 80, 28672)
+    # parameters of the table shapes are what their names say (non-embedding ≈ nominal)
+    assert 64e9 < config.block_params() * config.n_layers < 70.6e9
+    assert default_config(5e6)[1]  # far from every table entry: warned
+
+
+@pytest.mark.parametrize(
+    "data, fragment",
+    [
+        ([1, 2], "expected a JSON object"),
+        ({"n_layers": 2, "n_heads": 2}, "missing 'd_model'"),
+        ({"d_model": 256, "n_layers": 0, "n_heads": 4}, "'n_layers' must be a positive integer"),
+        ({"d_model": 256, "n_layers": 2, "n_heads": 4, "n_kv_heads": 3}, "multiple of n_kv_heads"),
+        ({"d_model": 250, "n_layers": 2, "n_heads": 4}, "not divisible"),
+        ({"d_model": 256, "n_layers": 2, "n_heads": 4, "mlp_ratio": -1}, "mlp_ratio"),
+        ({"d_model": 256, "hidden_size": 512, "n_layers": 2, "n_heads": 4}, "disagree"),
+        ({"d_model": 256, "n_layers": 2.5, "n_heads": 4}, "'n_layers' must be a positive integer"),
+    ],
+)
+def test_malformed_configs(data, fragment):
+    with pytest.raises(InputError, match=None) as exc:
+        config_from_dict(data, "cfg.json")
+    assert fragment in str(exc.value) and str(exc.value).startswith("cfg.json")
+
+
+@pytest.fixture(scope="module")
+def tiny_recipe():
+    return build_recipe(1e9, 0.1, quantile=0.75, config=TINY)
+
+
+def test_every_layer_meets_tolerance_on_its_predicted_band(tiny_recipe):
+    r = tiny_recipe
+    assert len(r.layers) == 8 * 7
+    names = {g.name: g for g in r.groups}
+    for layer in r.layers:
+        group = names[layer.schedule]
+        band = predict_band(0.75, model_size=1e9, layer=layer.law)
+        assert group.edge == band.min_sigma
+        assert worst_error(group.design.schedule, band.min_sigma, 1.0) <= 0.1
+        # headroom: the design also holds slightly above the band
+        assert worst_error(group.design.schedule, band.min_sigma, 1.1) <= 0.1 + 1e-12
+        assert layer.flops == flops(group.design.schedule, Shape(*layer.shape))
+        for name in BASELINES:
+            assert layer.baseline_errors[name] == worst_error(preset(name), band.min_sigma, 1.0)
+
+
+def test_schedules_are_no_costlier_than_the_quintic_greedy(tiny_recipe):
+    for g in tiny_recipe.groups:
+        quintic = greedy(g.edge, 1.1, tol=0.1).schedule
+        assert flops(g.design.schedule, g.shape) <= flops(quintic, g.shape)
+
+
+def test_totals_and_failures(tiny_recipe):
+    r = tiny_recipe
+    assert r.total_flops() == pytest.approx(sum(layer.flops for layer in r.layers))
+    base = r.baseline_flops()
+    assert base["deepseek_v4_10"] == pytest.approx(2 * base["keller5"])
+    failing = {layer.name for layer in r.failures("keller5")}
+    expected = {layer.name for layer in r.layers if worst_error(preset("keller5"), r._group(layer.schedule).edge, 1.0) > 0.1}
+    assert failing == expected
+
+
+def test_document_is_loadable(tiny_recipe):
+    doc = json.loads(json.dumps(tiny_recipe.document()))
+    assert doc["schema_version"] == 1 and doc["kind"] == "nsdesign-recipe"
+    assert doc["model"]["name"] == "tiny" and doc["params"]["tol"] == 0.1
+    for layer in doc["layers"]:
+        schedule = Schedule.from_dict(doc["schedules"][layer["schedule"]])
+        assert worst_error(schedule, layer["band"]["min_sigma"], 1.0) == pytest.approx(layer["error"], abs=1e-12)
+        assert set(layer) >= {"name", "shape", "depth", "matrix", "band", "schedule", "flops"}
+    assert doc["layers"][0]["name"] == "model.layers.0.self_attn.q_proj.weight"
+    assert doc["totals"]["all_layers_meet_tol"] is True
+    assert set(doc["keller5_failures"]) == {layer.name for layer in tiny_recipe.failures("keller5")}
+
+
+def test_lower_edge_and_gram_form():
+    point = build_recipe(1e9, 0.3, config=TINY)
+    lower = build_recipe(1e9, 0.3, config=TINY, edge="lower")
+    assert lower.total_flops() >= point.total_flops()
+    assert all(g.edge == g.band.interval[0] for g in lower.groups)
+    gram = build_recipe(1e9, 0.3, config=TINY, form="gram")
+    assert gram.layers[0].flops == flops(gram._group(gram.layers[0].schedule).design.schedule, Shape(256, 256), "gram")
+
+
+def test_70b_target():
+    r = build_recipe(70e9, 0.3, quantile=0.5)
+    assert r.model.name == "llama-3.1-70b" and r.all_meet_tol()
+    assert r.total_flops() <= 0.6 * r.baseline_flops()["deepseek_v4_10"]
+    assert any("outside the fitted range" in w for w in r.warnings)
+
+
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        ({"tol": 0.0}, "tolerance"),
+        ({"tol": 1.5}, "tolerance"),
+        ({"quantile": 1.0}, "quantile"),
+        ({"model_size": -5}, "model size"),
+        ({"form": "fast"}, "form"),
+        ({"edge": "upper"}, "band edge"),
+        ({"headroom": -0.1}, "headroom"),
+    ],
+)
+def test_bad_recipe_inputs(kwargs, fragment):
+    args = {"model_size": 1e9, "tol": 0.1, "config": TINY, **kwargs}
+    with pytest.raises(InputError, match=fragment):
+        build_recipe(**args)
+
+
+def test_incomplete_law_file(tmp_path):
+    from nsdesign.laws.momentum import fit_file
+
+    csv = tmp_path / "m.csv"
+    csv.write_text("depth,matrix,quantile,model_params,sigma\n" + "".join(f"final,o,0.5,{m},{0.1 * m ** -0.1}\n" for m in (1e8, 1e9, 1e10)))
+    laws = tmp_path / "laws.json"
+    laws.write_text(json.dumps(fit_file(csv).document()))
+    with pytest.raises(InputError, match="cannot serve mid_early.q"):
+        build_recipe(1e9, 0.1, config=TINY, laws_path=str(laws))
+
+
+def test_bf16_settings_use_polar_express_knobs(tiny_recipe):
+    from nsdesign.laws.recipe import BF16
+
+    r = build_recipe(1e9, 0.3, config=TINY, **BF16)
+    assert r.all_meet_tol()
+    for g in r.groups:
+        assert set(g.design.schedule.degrees) == {5}
+        assert g.design.params["safety"] == 1.02 and g.design.params["cushion"] == 0.02
+        assert worst_error(g.design.schedule, g.edge, 1.0) <= 0.3
+    assert not any("exact-arithmetic" in w for w in r.warnings)
+    assert any("exact-arithmetic" in w for w in tiny_recipe.warnings)
+    with pytest.raises(InputError, match="single step degree"):
+        build_recipe(1e9, 0.3, config=TINY, safety=1.02)

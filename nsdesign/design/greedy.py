@@ -106,7 +106,8 @@ def greedy(
     return Design(schedule, tuple(designed), params)
 
 
-def _greedy_step(lo: float, hi: float, degree: int, cushion: float, safety: float, is_last: bool) -> GreedyStep:
+def greedy_step(lo: float, hi: float, degree: int, cushion: float, safety: float, is_last: bool) -> GreedyStep:
+    """One greedy step on inputs in [lo, hi] (the last step of a schedule runs without the safety factor)."""
     design_lo = max(lo, cushion * hi)
     if design_lo >= hi:  # a cushion above the whole interval: design on the top end only
         design_lo = hi * (1 - 1e-12)
@@ -158,7 +159,7 @@ def _steps(
     """Greedy steps from [lo, hi] onwards; step `last` runs without the safety factor (−1: none does)."""
     i = 0
     while True:
-        step = _greedy_step(lo, hi, degrees[min(i, len(degrees) - 1)], cushion, safety, is_last=i == last)
+        step = greedy_step(lo, hi, degrees[min(i, len(degrees) - 1)], cushion, safety, is_last=i == last)
         yield step
         lo, hi = step.output_interval
         i += 1

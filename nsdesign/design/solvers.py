@@ -17,10 +17,9 @@ from functools import lru_cache
 from typing import Sequence
 
 from nsdesign.core.bisection import smallest_passing
-from nsdesign.core.cost import Form, Shape, flops, step_flops
+from nsdesign.core.cost import Form, Shape, step_flops
 from nsdesign.core.metrics import check_band
-from nsdesign.design.greedy import DEFAULT_MAX_STEPS, MIN_BAND_RATIO, Design, greedy
-from nsdesign.design.remez import minimax_odd
+from nsdesign.design.greedy import DEFAULT_MAX_STEPS, MIN_BAND_RATIO, Design, GreedyStep, greedy, greedy_step
 from nsdesign.errors import InputError
 
 DEFAULT_DEGREES: tuple[int, ...] = (3, 5, 7, 9)
@@ -56,13 +55,17 @@ def cheapest_schedule(
     degrees: Sequence[int] = DEFAULT_DEGREES,
     max_sigma: float = 1.0,
     max_steps: int = DEFAULT_MAX_STEPS,
+    cushion: float = 0.0,
+    safety: float = 1.0,
 ) -> Design:
     """The greedy schedule, with a per-step degree choice, that reaches tol at the fewest FLOPs.
 
     Uniform-cost search over degree sequences. Per-step FLOPs are additive in both forms (the Gram form's
-    first/last-step savings are the same for every sequence of a given length, see `nsdesign.core.cost`),
-    and a state is just the interval ratio r, so a state reached more cheaply with a larger r dominates:
-    the first state popped with error ≤ tol is the FLOP-optimal greedy schedule.
+    first/last-step savings are the same for every sequence of a given length, see `nsdesign.core.cost`).
+    A greedy step is scale invariant (cushion and safety included), so the state after a step is just the
+    interval ratio r; a state reached more cheaply with a larger r dominates. The last step runs without the
+    safety factor, so each expansion also tries "this is the last step": the first such finish popped
+    with error ≤ tol is the FLOP-optimal greedy schedule for these knobs.
     """
     check_band(min_sigma, max_sigma)
     _check_tol(tol)
@@ -72,28 +75,29 @@ def cheapest_schedule(
             raise InputError(f"step degree must be an odd integer from 3 to 31, got {d}")
     step_cost = {d: step_flops(d, shape, form) for d in options}
 
-    frontier: list[tuple[float, int, float, tuple[int, ...]]] = [(0.0, 0, min_sigma / max_sigma, ())]
+    # entries: (cost, tie-breaker, ratio, sequence, finished)
+    frontier: list[tuple[float, int, float, tuple[int, ...], bool]] = [(0.0, 0, min_sigma / max_sigma, (), False)]
     best_ratio = -1.0
     counter = 0
     while frontier:
-        cost, _, ratio, sequence = heapq.heappop(frontier)
-        if sequence and (1 - ratio) / (1 + ratio) <= tol:
-            return greedy(min_sigma, max_sigma, degree=sequence)
+        cost, _, ratio, sequence, finished = heapq.heappop(frontier)
+        if finished:
+            return greedy(min_sigma, max_sigma, degree=sequence, cushion=cushion, safety=safety)
         if ratio <= best_ratio or len(sequence) >= max_steps:
             continue
         best_ratio = ratio
         for d in options:
-            error = _greedy_error(ratio, d)
             counter += 1
-            heapq.heappush(frontier, (cost + step_cost[d], counter, (1 - error) / (1 + error), sequence + (d,)))
+            middle = _step(ratio, d, cushion, safety, last=False)
+            lo, hi = middle.output_interval
+            heapq.heappush(frontier, (cost + step_cost[d], counter, lo / hi, sequence + (d,), False))
+            final = middle if safety == 1.0 else _step(ratio, d, cushion, safety, last=True)
+            if final.error <= tol:
+                heapq.heappush(frontier, (cost + step_cost[d], counter, 0.0, sequence + (d,), True))
     raise InputError(
         f"tolerance {tol:g} is not reachable within {max_steps} steps of degrees {list(options)}; "
         "raise --max-steps or loosen --tol"
     )
-
-
-def flops_of(design: Design, shape: Shape, form: Form = "standard") -> float:
-    return flops(design.schedule, shape, form)
 
 
 def _check_tol(tol: float) -> None:
@@ -102,8 +106,5 @@ def _check_tol(tol: float) -> None:
 
 
 @lru_cache(maxsize=4096)
-def _greedy_error(ratio: float, degree: int) -> float:
-    if ratio >= 1.0:
-        return 0.0
-    return minimax_odd(ratio, 1.0, degree).error
-
+def _step(ratio: float, degree: int, cushion: float, safety: float, last: bool) -> GreedyStep:
+    return greedy_step(min(ratio, 1.0 - 1e-16), 1.0, degree, cushion, safety, is_last=last)

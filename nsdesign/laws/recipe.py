@@ -391,21 +391,13 @@ def cheapest_for_band(
     cushion: float = 0.0,
     safety: float = 1.0,
 ) -> Any:
-    """The cheapest schedule reaching `tol` on [min_sigma, max_sigma].
+    """The FLOP-cheapest greedy degree mix reaching `tol` on [min_sigma, max_sigma]
+    (`nsdesign.design.solvers.cheapest_schedule`, which models the cushion and safety factor too)."""
+    from nsdesign.design.solvers import cheapest_schedule
 
-    Without the Polar Express knobs this is the FLOP-cheapest greedy degree mix
-    (`nsdesign.design.solvers.cheapest_schedule`). With a cushion or a safety factor (which that search
-    does not model) the degree must be a single one, and the fewest greedy steps reaching `tol` are used.
-    """
-    if cushion == 0.0 and safety == 1.0:
-        from nsdesign.design.solvers import cheapest_schedule
-
-        return cheapest_schedule(min_sigma, tol, shape, form=form, degrees=degrees, max_sigma=max_sigma)  # type: ignore[arg-type]
-    if len(set(degrees)) != 1:
-        raise InputError("a cushion or safety factor needs a single step degree (e.g. --degrees 5)")
-    from nsdesign.design.greedy import greedy
-
-    return greedy(min_sigma, max_sigma, degree=degrees[0], tol=tol, cushion=cushion, safety=safety)
+    return cheapest_schedule(
+        min_sigma, tol, shape, form=form, degrees=degrees, max_sigma=max_sigma, cushion=cushion, safety=safety  # type: ignore[arg-type]
+    )
 
 
 def build_recipe(

@@ -39,3 +39,15 @@ def test_cheapest_schedule_is_optimal_among_short_sequences(form, shape):
 def test_cheapest_schedule_unreachable():
     with pytest.raises(InputError, match="not reachable"):
         cheapest_schedule(1e-3, 1e-6, Shape(8, 8), max_steps=3)
+
+
+def test_cheapest_schedule_with_cushion_and_safety_is_optimal():
+    shape, tol = Shape(1024, 4096), 0.1
+    best = cheapest_schedule(1e-3, tol, shape, degrees=(3, 5, 7), cushion=0.02, safety=1.02)
+    assert best.params["safety"] == 1.02 and best.error <= tol
+    cost = flops(best.schedule, shape)
+    for k in range(1, 7):
+        for seq in itertools.product((3, 5, 7), repeat=k):
+            design = greedy(1e-3, degree=seq, cushion=0.02, safety=1.02)
+            if design.error <= tol:
+                assert flops(design.schedule, shape) >= cost * (1 - 1e-12), seq

@@ -1,0 +1,207 @@
+"""`validate` and `capture`: the runtime commands (torch). Parse, call nsdesign.torch, print.
+
+torch is imported inside the handlers only, so `nsdesign search` never pays for it; without torch these
+commands fail with one line that says how to install it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from typing import Any
+
+from nsdesign.errors import InputError
+
+INSTALL_HINT = "this command needs torch: pip install 'nsdesign[torch]'"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    validate = subparsers.add_parser("validate", help="run schedules on real matrices in real precision and measure them")
+    validate.add_argument("schedules", nargs="+", help="preset names or schedule JSON files")
+    validate.add_argument(
+        "--source", action="append", required=True,
+        help="gaussian:MxN | spectrum:logu:L:MxN | file:PATH (.safetensors/.pt/.npy) | capture:DIR (repeatable)",
+    )
+    validate.add_argument("--dtype", default="bf16", choices=("bf16", "fp16", "fp32", "fp64"), help="compute dtype (bf16)")
+    validate.add_argument("--device", default="cpu", help="cpu or cuda[:N] (cpu)")
+    validate.add_argument("--form", default="standard", choices=("standard", "gram"), help="Newton–Schulz form")
+    validate.add_argument("--steps", type=int, help="run this many steps (applies each schedule's extension rule)")
+    validate.add_argument("--match", help="only tensors whose name matches this regular expression")
+    validate.add_argument(
+        "--min-sigma", type=float,
+        help="band edge L in Frobenius-normalized units: band error is over σ/‖G‖_F ≥ L (default 1e-3)",
+    )
+    validate.add_argument("--seed", type=int, default=0, help="seed of the synthetic sources (0)")
+    validate.add_argument("--repeats", type=int, default=5, help="timed calls per measurement; the median is reported (5)")
+    validate.add_argument("--restarts", help="Gram form: comma-separated step indices to restart at ('none' for none)")
+    validate.add_argument("--compile", action="store_true", help="torch.compile the iteration")
+    validate.add_argument("-o", "--output", help="write the report to FILE.json or FILE.csv")
+    validate.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
+    validate.set_defaults(handler=_validate)
+
+    capture = subparsers.add_parser("capture", help="train small byte-level GPTs with Muon and save their momentum buffers")
+    capture.add_argument("--out", required=True, help="output directory")
+    capture.add_argument("--sizes", help="comma-separated: nano,tiny,mini,small,medium,base,large or WIDTHxLAYERS "
+                         "(default tiny,mini,small on cpu; small,medium,base,large on cuda)")
+    capture.add_argument("--steps", type=int, default=150, help="training steps per size (150)")
+    capture.add_argument("--device", default="cpu", help="cpu or cuda[:N] (cpu)")
+    capture.add_argument("--text", help="train on this text file (default: the installed Python standard library sources)")
+    capture.add_argument("--seed", type=int, default=0, help="seed for initialization and batches (0)")
+    capture.add_argument("--capture-at", help="comma-separated steps to save buffers at (default: N/2, 3N/4, N)")
+    capture.add_argument("--batch", type=int, default=16, help="sequences per batch (16)")
+    capture.add_argument("--seq-len", type=int, default=128, help="bytes per sequence (128)")
+    capture.add_argument("--schedule", default="keller5", help="Muon's NS schedule during training (keller5)")
+    capture.add_argument("--quiet", action="store_true", help="no progress lines")
+    capture.set_defaults(handler=_capture)
+
+
+def _require_torch() -> None:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise InputError(INSTALL_HINT) from None
+    try:
+        import safetensors  # noqa: F401
+    except ImportError:
+        raise InputError(INSTALL_HINT.replace("torch", "safetensors", 1)) from None
+
+
+def _int_list(text: str | None, what: str) -> tuple[int, ...] | None:
+    if text is None:
+        return None
+    if text.strip().lower() == "none":
+        return ()
+    try:
+        return tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise InputError(f"{what} must be comma-separated integers, got {text!r}") from None
+
+
+# --------------------------------------------------------------------------------------------------
+# validate
+# --------------------------------------------------------------------------------------------------
+
+
+def _validate(args: argparse.Namespace) -> int:
+    _require_torch()
+    from nsdesign.torch.validate import validate, write_report
+
+    report = validate(
+        args.schedules,
+        args.source,
+        dtype=args.dtype,
+        device=args.device,
+        form=args.form,
+        steps=args.steps,
+        match=args.match,
+        min_sigma=args.min_sigma,
+        seed=args.seed,
+        repeats=args.repeats,
+        restarts=_int_list(args.restarts, "--restarts"),
+        compile=args.compile,
+    )
+    if args.output:
+        write_report(report, args.output)
+    if args.json:
+        import json
+
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        _print_report(report, args.output)
+    return 0
+
+
+def _g(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "inf" if value > 0 else ("nan" if math.isnan(value) else "-inf")
+    return f"{value:.{digits}g}"
+
+
+def _print_report(report: Any, written_to: str | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from nsdesign.cli.render import console
+
+    title = (
+        f"validate: {report.dtype}, {report.form} form, {report.settings.get('device_name', report.device)}; "
+        f"band σ/‖G‖_F ≥ {report.min_sigma:g}"
+    )
+    table = Table(title=title, title_justify="left")
+    columns = ("matrix", "shape", "schedule", "steps", "in band", "σ out min", "median", "max",
+               "band err", "exact F", "mixing", "polar err", "ms/call")
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("matrix", "schedule") else "right", no_wrap=True)
+    cells: list[list[str]] = []
+    previous = None
+    for row in report.rows:
+        if previous is not None and row.matrix != previous:
+            table.add_section()
+        quantiles = dict(zip((0.1, 0.25, 0.5, 0.75, 0.9), row.sigma_out_quantiles))
+        cells.append([
+            row.matrix if row.matrix != previous else "",
+            f"{row.shape[0]}x{row.shape[1]}",
+            row.schedule + (" DIVERGED" if row.diverged else ""),
+            str(row.steps),
+            f"{row.band_count}/{row.rank}",
+            _g(row.sigma_out_min),
+            _g(quantiles[0.5]),
+            _g(row.sigma_out_max),
+            _g(row.band_error),
+            _g(row.band_error_exact),
+            _g(row.mixing),
+            _g(row.polar_error),
+            _g(row.time_ms, 4),
+        ])
+        table.add_row(*cells[-1])
+        previous = row.matrix
+    # Wide enough that names never wrap (a pipe or a narrow terminal would otherwise fold them).
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    out = Console(width=max(console().width, sum(widths) + 3 * len(columns) + 1), highlight=False)
+    out.print(table)
+    for note in report.notes:
+        out.print(f"note: {note}")
+    out.print(
+        "σ in Frobenius-normalized units. band err = max over input directions in the band of |1 − uᵢᵀYvᵢ| "
+        "(measured); exact F = the same for the float64 scalar map; mixing = ‖Y − U·diag(uᵢᵀYvᵢ)·Vᵀ‖/√r; "
+        "polar err = ‖Y − UVᵀ‖/√r; median = descending-rank q0.5 of σ(Y)."
+    )
+    if written_to:
+        out.print(f"wrote {written_to}")
+
+
+# --------------------------------------------------------------------------------------------------
+# capture
+# --------------------------------------------------------------------------------------------------
+
+
+def _capture(args: argparse.Namespace) -> int:
+    _require_torch()
+    import sys
+
+    from nsdesign.torch.capture import capture_momentum
+
+    result = capture_momentum(
+        args.out,
+        sizes=args.sizes,
+        steps=args.steps,
+        device=args.device,
+        text=args.text,
+        seed=args.seed,
+        capture_at=_int_list(args.capture_at, "--capture-at"),
+        batch=args.batch,
+        seq_len=args.seq_len,
+        schedule=args.schedule,
+        progress=None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True)),
+    )
+    for size in result.sizes:
+        print(
+            f"{size.size.name}: {size.model_params} params, loss {size.losses[0]:.3f} → {size.losses[-1]:.3f}, "
+            f"held-out {size.eval_loss_before:.3f} → {size.eval_loss_after:.3f}, {size.seconds:.1f} s, "
+            f"{len(size.files)} captures"
+        )
+    print(f"wrote {result.quantiles_csv} (for `nsdesign fit`), {result.by_step_csv}, {result.manifest}")
+    print(f"text: {result.text_source}")
+    return 0

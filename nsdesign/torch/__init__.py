@@ -1,0 +1,24 @@
+"""nsdesign's runtime: Newton–Schulz on torch tensors, validation on real matrices, momentum capture, and a
+Muon optimizer that runs any schedule. The only part of nsdesign that imports torch (`pip install 'nsdesign[torch]'`).
+
+    newton_schulz(X, schedule, form="standard"|"gram", dtype=torch.bfloat16)   # kernels
+    Muon(model.named_parameters(), lr=0.02, schedule="polar_express_modded5")   # optimizer
+    validate(["keller5", "cans5_eo"], ["spectrum:logu:1e-3:256x1024"])          # measurements → Report
+    capture_momentum(out_dir, sizes=("tiny",), steps=150)                       # real momentum buffers
+"""
+
+from __future__ import annotations
+
+from nsdesign.torch.kernels import newton_schulz, scalar_map
+from nsdesign.torch.muon import Muon
+from nsdesign.torch.validate import Report, Row, validate, write_report
+
+__all__ = ["Muon", "Report", "Row", "capture_momentum", "newton_schulz", "scalar_map", "validate", "write_report"]
+
+
+def __getattr__(name: str):
+    if name in ("capture_momentum", "CaptureResult"):  # the training code is only loaded when asked for
+        from nsdesign.torch import capture as module
+
+        return getattr(module, name)
+    raise AttributeError(f"module 'nsdesign.torch' has no attribute {name!r}")

@@ -1,0 +1,76 @@
+"""How much memory a validation needs, how much there is, and a clear refusal when it will not fit.
+
+psutil is not a dependency: free host memory comes from /proc/meminfo (MemAvailable), falling back to
+os.sysconf; free GPU memory from torch.cuda.mem_get_info. When neither can be read the check is skipped
+(an unknown budget is not a reason to refuse).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from nsdesign.errors import InputError
+
+SAFETY = 0.8  # use at most this fraction of what is free: allocators fragment, other processes grow
+
+
+def available_bytes(device: torch.device) -> int | None:
+    """Free memory on `device` (host RAM for CPU), or None when it cannot be determined."""
+    if device.type == "cuda":
+        try:
+            free, _total = torch.cuda.mem_get_info(device)
+        except (RuntimeError, AssertionError):
+            return None
+        return int(free)
+    return host_available_bytes()
+
+
+def host_available_bytes(meminfo: str | os.PathLike[str] = "/proc/meminfo") -> int | None:
+    try:
+        for line in Path(meminfo).read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def validation_bytes(m: int, n: int, itemsize: int) -> int:
+    """Peak bytes of one validation of an m×n matrix on the device.
+
+    float64 reference: the input, U, S, Vᵀ (reduced), the LAPACK workspace (about one more copy), UVᵀ, the
+    output in float64 and a difference → about 6·m·n + 2·r² doubles (r = min(m, n)). Newton–Schulz in the
+    compute dtype: X, the normalized copy (made in fp32), the next X, A, B (and R, Q, Z in the Gram form) →
+    3·m·n compute values + 4·m·n bytes of the fp32 step + 4·r² compute values.
+    """
+    r, big = min(m, n), max(m, n)
+    reference = 8 * (6 * r * big + 2 * r * r)
+    kernel = itemsize * (3 * r * big + 4 * r * r) + 4 * r * big
+    return reference + kernel
+
+
+def require_fits(needed: int, device: torch.device, what: str, budget: int | None = None) -> None:
+    """Raise InputError when `needed` bytes exceed SAFETY × the free memory (or an explicit `budget`)."""
+    limit = budget if budget is not None else available_bytes(device)
+    if limit is None:
+        return
+    allowed = limit if budget is not None else int(limit * SAFETY)
+    if needed > allowed:
+        raise InputError(
+            f"{what} needs about {format_bytes(needed)} but only {format_bytes(allowed)} "
+            f"{'is allowed' if budget is not None else 'is free'} on {device}; use a smaller matrix or another device"
+        )
+
+
+def format_bytes(count: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(count) < 1024 or unit == "TiB":
+            return f"{count:.3g} {unit}" if unit != "B" else f"{int(count)} B"
+        count /= 1024
+    return f"{count:.3g} TiB"

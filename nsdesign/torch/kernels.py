@@ -1,0 +1,303 @@
+"""Newton–Schulz on tensors: apply a `Schedule` to one matrix or a batch, in the standard or the Gram form.
+
+Standard form (what Muon runs; Keller Jordan's muon.py, torch.optim.Muon's `_zeropower_via_newtonschulz`):
+
+    X ← X / max(norm_div · ‖X‖_F, eps)                      # per matrix, over the last two dims
+    for each step with coefficients (c0, c1, …, cd):        # p(x) = c0·x + c1·x³ + … + cd·x^(2d+1)
+        A = X Xᵀ                                            # on the wide orientation (m ≤ n)
+        B = c1·A + c2·A² + … + cd·A^d                       # Horner in A, fused into addmm/baddbmm
+        X = c0·X + B X
+
+For quintics this is exactly torch's sequence of calls (`B = addmm(A, A, A, beta=b, alpha=c)`,
+`X = addmm(X, B, X, beta=a)`); higher degrees add one fused product per extra power of A, a cubic uses
+`addmm(X, A, X, beta=a, alpha=b)`, and a degree-1 step is a scalar multiple.
+
+Gram form (Dao-AILab gram-newton-schulz): with R = X Xᵀ (m×m) and X_k = Q_k X_0, every step only needs R:
+
+    Z = c0·I + c1·R + … + cd·R^d,    Q ← Z·Q,    R ← Z·R·Z    (Z is a polynomial in R, so X_{k+1}X_{k+1}ᵀ = Z R Z)
+
+and X is touched only twice (R₀ = X₀X₀ᵀ at the start, X = Q·X₀ at the end), which halves the FLOPs on 1:4 MLP
+matrices (see `nsdesign.core.cost`). The price is accuracy: R is never re-formed, so the round-off committed in
+Q and R compounds from step to step (the early, large-coefficient steps amplify it, and once the spectrum has
+converged the recursion R ← Z R Z no longer damps it). The remedy, as in Dao-AILab's implementation, is a
+*restart*: before chosen steps, form X = Q·X₀ explicitly, recompute R = X Xᵀ from it and start Q afresh.
+Each restart costs 4·m²·n FLOPs.
+
+Default restarts (`restarts=None`), chosen from measurements on log-uniform spectra (256×1024, σ ∈ [1e-4, 1],
+docs/runtime.md): bf16/fp16 restart every 2 steps (before steps 2, 4, 6, …); fp32 every 3 steps (3, 6, 9, …);
+fp64 never. Without restarts bf16 diverges (inf/NaN) on 8–10 step Polar Express lists and fp32 loses three
+orders of magnitude on 10–12 step lists; a single restart at step 2 is not enough past ~5 steps. With the
+default the Gram form's error is at or below the standard form's in bf16 and within 2× of it in fp32. Pass
+`restarts=()` for the plain recursion or any explicit tuple of step indices.
+
+Normalization divides in at least fp32 (the input's precision when higher) and rounds once to the compute
+dtype; torch.optim.Muon rounds to bf16 first and divides by a bf16 norm. The difference is one bf16 ulp.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Callable, Literal, Sequence
+
+import torch
+
+from nsdesign.core.schedule import Schedule
+from nsdesign.errors import InputError
+
+Form = Literal["standard", "gram"]
+FORMS: tuple[str, ...] = ("standard", "gram")
+EPS = 1e-7  # torch.optim._muon.EPS (Keller Jordan's muon.py)
+RESTART_PERIOD: dict[torch.dtype, int] = {torch.bfloat16: 2, torch.float16: 2, torch.float32: 3}  # fp64: none
+
+DTYPES: dict[str, torch.dtype] = {
+    "fp64": torch.float64,
+    "float64": torch.float64,
+    "fp32": torch.float32,
+    "float32": torch.float32,
+    "bf16": torch.bfloat16,
+    "bfloat16": torch.bfloat16,
+    "fp16": torch.float16,
+    "float16": torch.float16,
+}
+
+Rows = tuple[tuple[float, ...], ...]
+
+
+# --------------------------------------------------------------------------------------------------
+# Public entry point
+# --------------------------------------------------------------------------------------------------
+
+
+def newton_schulz(
+    X: torch.Tensor,
+    schedule: Schedule,
+    *,
+    form: Form = "standard",
+    dtype: torch.dtype | str | None = torch.bfloat16,
+    steps: int | None = None,
+    eps: float = EPS,
+    restarts: Sequence[int] | None = None,
+    compile: bool | str = False,
+    check: bool = True,
+) -> torch.Tensor:
+    """Apply `schedule` to X (shape (…, m, n)) and return U·F(Σ)·Vᵀ in `dtype` (None keeps X's dtype).
+
+    `steps` runs that many steps under the schedule's extension rule. `restarts` (Gram form only) lists the
+    0-based step indices before which R is re-formed from the current X; None picks the default above.
+    `compile=True` wraps the iteration in torch.compile (a string names the backend); it recompiles per
+    schedule and shape. `check=False` skips the finiteness/zero test, which costs a device sync on GPUs.
+    """
+    compute = resolve_dtype(dtype) if dtype is not None else X.dtype
+    check_matrix(X, compute)
+    if check:
+        check_values(X)
+    if steps is not None:
+        if steps < 1:
+            raise InputError(f"steps must be a positive integer, got {steps}")
+        schedule = schedule.extended(steps)
+    if form not in FORMS:
+        raise InputError(f"form must be one of {', '.join(FORMS)}, got {form!r}")
+    rows = schedule_rows(schedule)
+    plan = gram_restarts(rows, compute, restarts) if form == "gram" else ()
+    return orthogonalize(X, rows, schedule.input_scale, compute, form, plan, eps, compile)
+
+
+def orthogonalize(
+    X: torch.Tensor,
+    rows: Rows,
+    norm_div: float,
+    dtype: torch.dtype,
+    form: Form = "standard",
+    restarts: tuple[int, ...] = (),
+    eps: float = EPS,
+    compile: bool | str = False,
+) -> torch.Tensor:
+    """The unchecked core (the optimizer calls this): orient, normalize, iterate, orient back."""
+    tall = X.shape[-2] > X.shape[-1]
+    Y = X.mT if tall else X
+    lead = Y.shape[:-2]
+    if len(lead) > 1:
+        Y = Y.reshape(-1, *Y.shape[-2:])
+    Y = normalize(Y, norm_div, dtype, eps)
+    kernel = _kernel(form, compile)
+    Y = kernel(Y, rows) if form == "standard" else kernel(Y, rows, restarts)
+    if len(lead) > 1:
+        Y = Y.reshape(*lead, *Y.shape[-2:])
+    return Y.mT if tall else Y
+
+
+# --------------------------------------------------------------------------------------------------
+# Pieces
+# --------------------------------------------------------------------------------------------------
+
+
+def resolve_dtype(dtype: torch.dtype | str) -> torch.dtype:
+    if isinstance(dtype, torch.dtype):
+        if dtype not in DTYPES.values():
+            raise InputError(f"dtype must be one of fp64, fp32, bf16, fp16, got {dtype}")
+        return dtype
+    key = str(dtype).lower().removeprefix("torch.")
+    if key not in DTYPES:
+        raise InputError(f"dtype must be one of fp64, fp32, bf16, fp16, got {dtype!r}")
+    return DTYPES[key]
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    return {torch.float64: "fp64", torch.float32: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[dtype]
+
+
+def schedule_rows(schedule: Schedule) -> Rows:
+    """The steps as plain float tuples (c0, c1, …) in application order, trailing zeros dropped."""
+    return tuple(tuple(float(c) for c in p.coefficients) for p in schedule.steps)
+
+
+def gram_restarts(rows: Rows, dtype: torch.dtype, restarts: Sequence[int] | None) -> tuple[int, ...]:
+    """Validated restart indices; None → the documented default for `dtype` (every 2 steps in bf16/fp16, …)."""
+    if restarts is None:
+        return default_restarts(len(rows), dtype)
+    out = tuple(sorted(set(int(r) for r in restarts)))
+    for r in out:
+        if not 0 < r < len(rows):
+            raise InputError(f"Gram restart indices must lie in 1…{len(rows) - 1} (before a step), got {r}")
+    return out
+
+
+def default_restarts(num_steps: int, dtype: torch.dtype) -> tuple[int, ...]:
+    """Restart before every RESTART_PERIOD[dtype]-th step (none in fp64)."""
+    period = RESTART_PERIOD.get(dtype)
+    return () if period is None else tuple(range(period, num_steps, period))
+
+
+def check_matrix(X: torch.Tensor, dtype: torch.dtype) -> None:
+    """Shape and dtype checks (free: no data is read)."""
+    if not isinstance(X, torch.Tensor):
+        raise InputError(f"expected a torch.Tensor, got {type(X).__name__}")
+    if X.is_complex() or dtype.is_complex:
+        raise InputError(f"complex tensors are not supported (got {X.dtype}); Newton–Schulz here is real")
+    if not X.is_floating_point():
+        raise InputError(f"expected a floating-point tensor, got {X.dtype}")
+    if X.ndim < 2:
+        raise InputError(f"expected a matrix or a batch of matrices (…, m, n), got a {X.ndim}-D tensor of shape {tuple(X.shape)}")
+    if X.shape[-1] == 0 or X.shape[-2] == 0 or X.numel() == 0:
+        raise InputError(f"expected non-empty matrices, got shape {tuple(X.shape)}")
+
+
+def check_values(X: torch.Tensor) -> None:
+    """NaN/Inf and all-zero matrices have no polar factor: refuse them with a one-line message."""
+    if not bool(torch.isfinite(X).all()):
+        raise InputError(f"the matrix of shape {tuple(X.shape)} contains NaN or Inf")
+    flat = X.reshape(-1, X.shape[-2] * X.shape[-1])
+    zero = (flat == 0).all(dim=-1)
+    if bool(zero.any()):
+        which = "the matrix" if flat.shape[0] == 1 else f"matrix {int(zero.nonzero()[0, 0])} of the batch"
+        raise InputError(f"{which} is all zeros (no polar factor to compute)")
+
+
+def normalize(X: torch.Tensor, norm_div: float, dtype: torch.dtype, eps: float = EPS) -> torch.Tensor:
+    """X / max(norm_div·‖X‖_F, eps) per matrix, divided in ≥ fp32 and rounded once to `dtype`."""
+    work = torch.promote_types(X.dtype, torch.float32)
+    Xw = X.to(work)
+    norm = torch.linalg.vector_norm(Xw, dim=(-2, -1), keepdim=True)
+    return (Xw / (norm * norm_div).clamp_min(eps)).to(dtype)
+
+
+def _mm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return torch.mm(a, b) if a.ndim == 2 else torch.bmm(a, b)
+
+
+def _addmm(c: torch.Tensor, a: torch.Tensor, b: torch.Tensor, beta: float, alpha: float = 1.0) -> torch.Tensor:
+    """beta·c + alpha·(a @ b) in one fused call (addmm for a matrix, baddbmm for a batch)."""
+    if a.ndim == 2:
+        return torch.addmm(c, a, b, beta=beta, alpha=alpha)
+    return torch.baddbmm(c, a, b, beta=beta, alpha=alpha)
+
+
+def poly_in(A: torch.Tensor, tail: tuple[float, ...]) -> torch.Tensor:
+    """c1·A + c2·A² + … + cd·A^d for tail = (c1, …, cd), d ≥ 1, by Horner with fused products."""
+    if len(tail) == 1:
+        return A * tail[0]
+    B = _addmm(A, A, A, beta=tail[-2], alpha=tail[-1])  # c_{d-1}·A + c_d·A²
+    for c in reversed(tail[:-2]):
+        B = _addmm(A, B, A, beta=c)  # c·A + B·A
+    return B
+
+
+def standard_iteration(X: torch.Tensor, rows: Rows) -> torch.Tensor:
+    """The standard form on a normalized wide X (m ≤ n) or a batch of them."""
+    for row in rows:
+        a, tail = row[0], row[1:]
+        if not tail:
+            X = X * a
+            continue
+        A = _mm(X, X.mT)
+        if len(tail) == 1:
+            X = _addmm(X, A, X, beta=a, alpha=tail[0])  # cubic: a·X + b·A·X
+        else:
+            X = _addmm(X, poly_in(A, tail), X, beta=a)
+    return X
+
+
+def gram_iteration(X: torch.Tensor, rows: Rows, restarts: tuple[int, ...] = ()) -> torch.Tensor:
+    """The Gram form on a normalized wide X: iterate on R = XXᵀ and Q, with X = Q·X₀ at the end (and at restarts)."""
+    m = X.shape[-2]
+    eye = torch.eye(m, dtype=X.dtype, device=X.device)
+    R = _mm(X, X.mT)
+    Q: torch.Tensor | None = None
+    last = len(rows) - 1
+    for i, row in enumerate(rows):
+        if i in restarts:
+            if Q is not None:
+                X = _mm(Q, X)
+            R, Q = _mm(X, X.mT), None
+        a, tail = row[0], row[1:]
+        Z = poly_in(R, tail) + a * eye if tail else a * eye.expand_as(R)
+        Q = Z if Q is None else _mm(Z, Q)
+        if i != last and (i + 1) not in restarts:
+            R = _mm(Z, _mm(R, Z))
+    assert Q is not None
+    return _mm(Q, X)
+
+
+@lru_cache(maxsize=None)
+def _kernel(form: Form, compile: bool | str) -> Callable[..., torch.Tensor]:
+    fn = standard_iteration if form == "standard" else gram_iteration
+    if compile is False:
+        return fn
+    backend = "inductor" if compile is True else str(compile)
+    return torch.compile(fn, backend=backend, dynamic=False)
+
+
+# --------------------------------------------------------------------------------------------------
+# Reference (float64, exact map) — used by validate and the tests
+# --------------------------------------------------------------------------------------------------
+
+
+def scalar_map(schedule: Schedule, sigma: torch.Tensor) -> torch.Tensor:
+    """F(σ) on Frobenius-normalized σ, evaluated in float64 (the schedule's exact scalar action)."""
+    x = sigma.to(torch.float64) / schedule.input_scale
+    for p in schedule.steps:
+        y = x * x
+        acc = torch.zeros_like(x)
+        for c in reversed(p.coefficients):
+            acc = acc * y + c
+        x = acc * x
+    return x
+
+
+def matmul_flops(rows: Rows, m: int, n: int, form: Form, restarts: tuple[int, ...] = ()) -> float:
+    """FLOPs the kernels above actually issue (equal to nsdesign.core.cost for quintics without restarts)."""
+    m, n = min(m, n), max(m, n)
+    total = 0.0
+    if form == "standard":
+        for row in rows:
+            d = len(row) - 1
+            total += 0.0 if d == 0 else 4.0 * m * m * n + 2.0 * (d - 1) * m**3
+        return total
+    total = 4.0 * m * m * n + 4.0 * m * m * n * len(restarts)
+    last = len(rows) - 1
+    for i, row in enumerate(rows):
+        d = len(row) - 1
+        total += 2.0 * m**3 * max(d - 1, 0)
+        total += 0.0 if (i == 0 or i in restarts) else 2.0 * m**3
+        total += 0.0 if (i == last or (i + 1) in restarts) else 4.0 * m**3
+    return total

@@ -1,0 +1,239 @@
+"""`Muon`: torch.optim.Muon's interface and update, with any nsdesign schedule per group or per parameter.
+
+The update is torch.optim.Muon's (torch/optim/_muon.py, torch 2.13, after Keller Jordan's muon.py):
+
+    B ← μ·B + (1 − μ)·G          (buf.lerp_(grad, 1 − μ))
+    U ← G + μ·(B − G) if nesterov else B
+    O ← NS(U)                    here: nsdesign.torch.kernels, any schedule, standard or Gram form
+    θ ← θ·(1 − lr·wd) − lr·adjust(shape)·O
+
+with the same arguments (lr, weight_decay, momentum, nesterov, ns_coefficients, eps, ns_steps, adjust_lr_fn) and
+defaults. What changes is the NS step: instead of one (a, b, c) triple repeated `ns_steps` times it runs a
+`Schedule` — per-step coefficients of any odd degree, the schedule's `norm_div`, and its extension rule when
+`ns_steps` asks for more steps than it has. With `ns_coefficients` alone it behaves like torch's Muon
+(the triple repeated `ns_steps`, default 5, times, norm_div 1); our normalization divides in fp32 before
+rounding to bf16, so updates agree with torch's to bf16 round-off rather than bit for bit.
+
+Where the schedule comes from, most specific first:
+  1. a recipe (`recipe=` file, recipe document or {param name → schedule}); needs named parameters
+     (`Muon(model.named_parameters(), …)`), which torch ≥ 2.6 optimizers accept;
+  2. the parameter group's "schedule" (a Schedule, preset name, schedule JSON path or document);
+  3. `ns_coefficients` × `ns_steps`.
+Groups store schedules as plain JSON documents, so `state_dict()` stays loadable with weights_only=True.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import lru_cache
+from typing import Any, Mapping
+
+import torch
+from torch import Tensor
+from torch.optim.optimizer import Optimizer, ParamsT
+
+from nsdesign.core.schedule import Schedule
+from nsdesign.errors import InputError
+from nsdesign.torch._resolve import ScheduleRef, as_schedule, load_recipe, match_recipe
+from nsdesign.torch.kernels import EPS, FORMS, dtype_name, gram_restarts, orthogonalize, resolve_dtype, schedule_rows
+
+# torch.optim._muon's defaults (Keller Jordan's coefficients)
+DEFAULT_A, DEFAULT_B, DEFAULT_C = 3.4445, -4.7750, 2.0315
+DEFAULT_NS_STEPS = 5
+ADJUST_LR_FNS = (None, "original", "match_rms_adamw")
+
+
+def adjust_lr(lr: float, adjust_lr_fn: str | None, shape: torch.Size) -> float:
+    """torch.optim._muon._adjust_lr: keep the update RMS comparable across rectangular shapes."""
+    A, B = shape[:2]
+    if adjust_lr_fn is None or adjust_lr_fn == "original":
+        ratio = math.sqrt(max(1, A / B))  # Keller Jordan
+    elif adjust_lr_fn == "match_rms_adamw":
+        ratio = 0.2 * math.sqrt(max(A, B))  # Moonshot, "Muon is Scalable for LLM Training"
+    else:
+        ratio = 1.0
+    return lr * ratio
+
+
+class Muon(Optimizer):
+    """Muon with nsdesign schedules (see the module docstring). Extra keyword-only arguments:
+
+    schedule: default schedule for all groups (Schedule, preset name, JSON path or document).
+    recipe:   per-parameter schedules (recipe JSON path/document, or {param name or pattern → schedule}).
+    form:     "standard" or "gram" Newton–Schulz.
+    ns_dtype: compute dtype of NS (default bf16, like torch; fp32 is much faster on CPUs without bf16 units).
+    restarts: Gram-form restart steps (None: nsdesign's default for ns_dtype).
+    compile:  torch.compile the NS iteration (True, or a backend name).
+    """
+
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float | Tensor = 1e-3,
+        weight_decay: float = 0.1,
+        momentum: float = 0.95,
+        nesterov: bool = True,
+        ns_coefficients: tuple[float, float, float] = (DEFAULT_A, DEFAULT_B, DEFAULT_C),
+        eps: float = EPS,
+        ns_steps: int | None = None,
+        adjust_lr_fn: str | None = None,
+        *,
+        schedule: ScheduleRef | None = None,
+        recipe: str | Mapping[str, Any] | None = None,
+        form: str = "standard",
+        ns_dtype: torch.dtype | str = torch.bfloat16,
+        restarts: tuple[int, ...] | None = None,
+        compile: bool | str = False,
+    ) -> None:
+        if isinstance(lr, Tensor) and lr.numel() != 1:
+            raise InputError("Tensor lr must be 1-element")
+        if not 0.0 <= float(lr):
+            raise InputError(f"Learning rate should be >= 0 but is: {float(lr)}")
+        if not 0.0 <= momentum:
+            raise InputError(f"momentum should be >= 0 but is: {momentum}")
+        if not 0.0 <= weight_decay:
+            raise InputError(f"weight decay should be >= 0 but is: {weight_decay}")
+        if adjust_lr_fn not in ADJUST_LR_FNS:
+            raise InputError(f"Adjust learning rate function {adjust_lr_fn} is not supported")
+        if ns_steps is not None and not 1 <= ns_steps < 100:
+            raise InputError(f"ns_steps must be in 1…99, got {ns_steps}")
+        if len(tuple(ns_coefficients)) != 3:
+            raise InputError("ns_coefficients must be a tuple of exactly 3 values (use schedule= for anything else)")
+        defaults = {
+            "lr": lr,
+            "weight_decay": weight_decay,
+            "momentum": momentum,
+            "nesterov": nesterov,
+            "ns_coefficients": tuple(ns_coefficients),
+            "eps": eps,
+            "ns_steps": ns_steps,
+            "adjust_lr_fn": adjust_lr_fn,
+            "schedule": None if schedule is None else _document(schedule),
+            "form": form,
+            "ns_dtype": dtype_name(resolve_dtype(ns_dtype)),
+            "restarts": None if restarts is None else list(restarts),
+            "compile": compile,
+        }
+        super().__init__(params, defaults)
+        if recipe is not None:
+            self._apply_recipe(load_recipe(recipe))
+
+    # -- setup ------------------------------------------------------------------------------------
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """torch's add_param_group, then nsdesign's checks: 2-D parameters, a resolvable schedule."""
+        super().add_param_group(param_group)
+        group = self.param_groups[-1]
+        for p in group["params"]:
+            if p.ndim != 2:
+                raise InputError(f"Muon only supports 2D parameters whereas we found a parameter with size: {p.size()}")
+        self._prepare_group(group)
+
+    def _prepare_group(self, group: dict[str, Any]) -> None:
+        if group["form"] not in FORMS:
+            raise InputError(f"form must be one of {', '.join(FORMS)}, got {group['form']!r}")
+        group["ns_dtype"] = dtype_name(resolve_dtype(group["ns_dtype"]))
+        if group["schedule"] is not None and not isinstance(group["schedule"], dict):
+            group["schedule"] = _document(group["schedule"])
+        group.setdefault("param_schedules", None)
+        _plan(_key(self._group_schedule(group)), group["ns_steps"], group["ns_dtype"], group["form"], _restarts_key(group))
+
+    def _apply_recipe(self, recipe: Mapping[str, Schedule]) -> None:
+        names = [n for g in self.param_groups for n in g.get("param_names", [])]
+        if not names:
+            raise InputError("a recipe maps parameter names to schedules: pass model.named_parameters() to Muon")
+        assigned = match_recipe(recipe, names)
+        for group in self.param_groups:
+            group["param_schedules"] = [
+                None if name not in assigned else _document(assigned[name]) for name in group["param_names"]
+            ]
+            for document in group["param_schedules"]:
+                if document is not None:  # fail now, not at the first step, if ns_steps cannot be met
+                    _plan(_key(document), group["ns_steps"], group["ns_dtype"], group["form"], _restarts_key(group))
+
+    @staticmethod
+    def _group_schedule(group: Mapping[str, Any]) -> dict[str, Any]:
+        if group["schedule"] is not None:
+            return group["schedule"]
+        return _document(
+            Schedule.from_coefficients(
+                [group["ns_coefficients"]], norm_div=1.0, extension="repeat_last", name="ns_coefficients"
+            ).extended(group["ns_steps"] or DEFAULT_NS_STEPS)
+        )
+
+    def schedule_for(self, param: Tensor) -> Schedule:
+        """The schedule (after `ns_steps`) that `param` is orthogonalized with."""
+        for group in self.param_groups:
+            for i, p in enumerate(group["params"]):
+                if p is param:
+                    document = self._document_for(group, i)
+                    schedule = Schedule.from_dict(document)
+                    return schedule if group["ns_steps"] is None else schedule.extended(group["ns_steps"])
+        raise InputError("this parameter is not optimized by this Muon instance")
+
+    def _document_for(self, group: Mapping[str, Any], index: int) -> dict[str, Any]:
+        per_param = group.get("param_schedules")
+        if per_param is not None and per_param[index] is not None:
+            return per_param[index]
+        return self._group_schedule(group)
+
+    # -- the step ---------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def step(self, closure=None):  # type: ignore[override]
+        """Performs a single optimization step."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            lr = float(group["lr"])
+            weight_decay, momentum = group["weight_decay"], group["momentum"]
+            dtype = resolve_dtype(group["ns_dtype"])
+            for i, p in enumerate(group["params"]):
+                if p.grad is None:
+                    continue
+                if torch.is_complex(p):
+                    raise RuntimeError("Muon does not support complex parameters")
+                if p.grad.is_sparse:
+                    raise RuntimeError("Muon does not support sparse gradients")
+                grad = p.grad
+                state = self.state[p]
+                if "momentum_buffer" not in state:
+                    state["momentum_buffer"] = torch.zeros_like(grad, memory_format=torch.preserve_format)
+                buf = state["momentum_buffer"]
+                buf.lerp_(grad, 1 - momentum)
+                update = grad.lerp(buf, momentum) if group["nesterov"] else buf
+                rows, scale, restarts = _plan(
+                    _key(self._document_for(group, i)), group["ns_steps"], group["ns_dtype"], group["form"], _restarts_key(group)
+                )
+                update = orthogonalize(update, rows, scale, dtype, group["form"], restarts, group["eps"], group["compile"])
+                p.mul_(1 - lr * weight_decay)
+                p.add_(update, alpha=-adjust_lr(lr, group["adjust_lr_fn"], p.shape))
+        return loss
+
+
+def _document(reference: ScheduleRef) -> dict[str, Any]:
+    return as_schedule(reference).to_dict()
+
+
+def _key(document: Mapping[str, Any]) -> str:
+    return json.dumps(document, sort_keys=True)
+
+
+def _restarts_key(group: Mapping[str, Any]) -> tuple[int, ...] | None:
+    return None if group["restarts"] is None else tuple(group["restarts"])
+
+
+@lru_cache(maxsize=256)
+def _plan(
+    key: str, ns_steps: int | None, dtype: str, form: str, restarts: tuple[int, ...] | None
+) -> tuple[tuple[tuple[float, ...], ...], float, tuple[int, ...]]:
+    """(rows, input scale, Gram restarts) for a schedule document: parsed once, reused every step."""
+    schedule = Schedule.from_dict(json.loads(key))
+    if ns_steps is not None:
+        schedule = schedule.extended(ns_steps)
+    rows = schedule_rows(schedule)
+    plan = gram_restarts(rows, resolve_dtype(dtype), restarts) if form == "gram" else ()
+    return rows, schedule.input_scale, plan

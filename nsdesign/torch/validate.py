@@ -1,0 +1,391 @@
+"""Run schedules on real matrices in real precision and measure what they do: `nsdesign validate`.
+
+The exact map F says what a schedule does in exact arithmetic; bf16 round-off, σ_max near 1 and the Gram
+recursion change that (FIELD_NOTES §3), and only matrix runs show by how much. For every matrix × schedule:
+
+  * the reference: a float64 SVD G = U Σ Vᵀ, the polar factor P = U Vᵀ, and σ̂ = σ / ‖G‖_F — the
+    Frobenius-normalized singular values the schedule actually sees (the same units as `--min-sigma` in
+    `nsdesign search`);
+  * the run: Y = newton_schulz(G) in the chosen dtype, form and device;
+  * output spectrum: min, max and the descending-rank quantiles q = 0.1 … 0.9 of σ(Y) (σ[⌈q·r⌉ − 1] of the
+    descending-sorted values, the convention of arXiv 2606.04058 used across nsdesign);
+  * band error: max over the directions i with σ̂_i ≥ L of |1 − u_iᵀ Y v_i|. u_iᵀ Y v_i is the gain the run
+    applied to input direction i; in exact arithmetic it is F(σ̂_i), so `band_error_exact` (the same maximum
+    over the float64 scalar map) is printed beside it and the gap between the two is the price of precision.
+    Default L = 1e-3 (the band most published schedules are designed for). Matrices with fewer directions in
+    the band than r simply have a smaller band; `band_count` says how many;
+  * mixing: ‖Y − U·diag(u_iᵀYv_i)·Vᵀ‖_F / √r, the part of Y that is not a per-direction gain (round-off that
+    rotates directions into each other; ≈ 0 in fp64);
+  * polar error ‖Y − UVᵀ‖_F / √r over all r = min(m, n) directions (including those below the band);
+  * time per call: the median of `repeats` timed calls after one warm-up (CUDA synchronized).
+
+Memory: before a matrix is generated or read, the bytes the reference and the run need are estimated and a
+matrix that will not fit in 80% of the free memory is refused with an InputError (see `_memory`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable, Sequence
+
+import torch
+
+from nsdesign._files import write_json_atomic, write_text_atomic
+from nsdesign._version import __version__
+from nsdesign.core.schedule import Schedule
+from nsdesign.errors import InputError
+from nsdesign.torch import _memory
+from nsdesign.torch._resolve import ScheduleRef, as_schedule
+from nsdesign.torch.kernels import (
+    EPS,
+    FORMS,
+    check_values,
+    dtype_name,
+    gram_restarts,
+    orthogonalize,
+    resolve_dtype,
+    scalar_map,
+    schedule_rows,
+)
+from nsdesign.torch.sources import Matrix, Source, load_matrices, parse_source
+
+QUANTILES: tuple[float, ...] = (0.1, 0.25, 0.5, 0.75, 0.9)
+DEFAULT_MIN_SIGMA = 1e-3
+DIVERGED = 1e3  # an output singular value above this means the run blew up
+
+
+@dataclass(frozen=True)
+class Row:
+    """One matrix × schedule measurement (σ in Frobenius-normalized units)."""
+
+    matrix: str
+    shape: tuple[int, int]
+    schedule: str
+    steps: int
+    form: str
+    dtype: str
+    device: str
+    min_sigma: float
+    band_count: int
+    rank: int
+    sigma_in_max: float
+    sigma_in_min: float
+    sigma_out_min: float
+    sigma_out_max: float
+    sigma_out_quantiles: tuple[float, ...]  # at QUANTILES, descending-rank
+    band_error: float | None  # None when no σ̂ lies in the band
+    band_error_exact: float | None
+    mixing: float
+    polar_error: float
+    time_ms: float
+    diverged: bool = False
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["shape"] = list(self.shape)
+        del data["sigma_out_quantiles"]
+        for q, value in zip(QUANTILES, self.sigma_out_quantiles):
+            data[f"sigma_out_q{q:g}"] = value
+        return {k: _json_value(v) for k, v in data.items()}
+
+
+@dataclass(frozen=True)
+class Report:
+    rows: tuple[Row, ...]
+    sources: tuple[str, ...]
+    dtype: str
+    device: str
+    form: str
+    min_sigma: float
+    settings: dict[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": "nsdesign-validation",
+            "schema_version": 1,
+            "nsdesign_version": __version__,
+            "torch_version": torch.__version__,
+            "sources": list(self.sources),
+            "dtype": self.dtype,
+            "device": self.device,
+            "form": self.form,
+            "min_sigma": self.min_sigma,
+            "quantile_convention": "descending-rank: sigma[ceil(q*r)-1] of the descending-sorted values",
+            "settings": dict(self.settings),
+            "notes": list(self.notes),
+            "rows": [row.to_dict() for row in self.rows],
+        }
+
+    def to_csv(self) -> str:
+        buffer = io.StringIO()
+        rows = [row.to_dict() for row in self.rows]
+        columns = list(rows[0]) if rows else list(Row.__dataclass_fields__)
+        writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: ("x".join(map(str, v)) if isinstance(v, list) else v) for k, v in row.items()})
+        return buffer.getvalue()
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    return value
+
+
+def write_report(report: Report, path: str | os.PathLike[str]) -> None:
+    """Write JSON or CSV (by suffix), atomically."""
+    suffix = os.fspath(path).lower().rsplit(".", 1)[-1] if "." in os.fspath(path) else ""
+    if suffix == "json":
+        write_json_atomic(path, report.to_dict())
+    elif suffix == "csv":
+        write_text_atomic(path, report.to_csv())
+    else:
+        raise InputError(f"report file must end in .json or .csv, got {os.fspath(path)!r}")
+
+
+# --------------------------------------------------------------------------------------------------
+# The run
+# --------------------------------------------------------------------------------------------------
+
+
+def validate(
+    schedules: Sequence[ScheduleRef],
+    sources: Sequence[str | Source],
+    *,
+    dtype: torch.dtype | str = "bf16",
+    device: str | torch.device = "cpu",
+    form: str = "standard",
+    steps: int | None = None,
+    match: str | None = None,
+    min_sigma: float | None = None,
+    seed: int = 0,
+    repeats: int = 5,
+    restarts: Sequence[int] | None = None,
+    compile: bool | str = False,
+    memory_budget: int | None = None,
+) -> Report:
+    """Measure every schedule on every matrix of every source; see the module docstring for the columns.
+
+    `memory_budget` (bytes) replaces the free-memory probe (tests, or to leave room for other work).
+    """
+    if not schedules:
+        raise InputError("give at least one schedule (a preset name or a schedule JSON file)")
+    if not sources:
+        raise InputError("give at least one --source")
+    if form not in FORMS:
+        raise InputError(f"form must be one of {', '.join(FORMS)}, got {form!r}")
+    if repeats < 1:
+        raise InputError(f"repeats must be at least 1, got {repeats}")
+    band = DEFAULT_MIN_SIGMA if min_sigma is None else float(min_sigma)
+    if not (math.isfinite(band) and 0 < band <= 1):
+        raise InputError(f"--min-sigma must lie in (0, 1] (Frobenius-normalized units), got {min_sigma}")
+    compute = resolve_dtype(dtype)
+    target = resolve_device(device)
+    resolved = [_prepared(as_schedule(s), steps, i) for i, s in enumerate(schedules)]
+    parsed = [s if isinstance(s, Source) else parse_source(s) for s in sources]
+
+    rows: list[Row] = []
+    notes: list[str] = []
+    fits = _fits(target, compute, memory_budget)
+    for source in parsed:
+        for matrix in load_matrices(source, seed=seed, match=match, fits=fits):
+            if matrix.note:
+                notes.append(f"{matrix.name}: {matrix.note}")
+            rows.extend(_measure_matrix(matrix, resolved, compute, target, form, band, repeats, restarts, compile))
+    return Report(
+        rows=tuple(rows),
+        sources=tuple(s.text for s in parsed),
+        dtype=dtype_name(compute),
+        device=str(target),
+        form=form,
+        min_sigma=band,
+        settings={"seed": seed, "repeats": repeats, "steps": steps, "match": match, "restarts": _restarts_text(restarts),
+                  "compile": compile, "eps": EPS, "device_name": device_description(target)},
+        notes=tuple(notes),
+    )
+
+
+def _restarts_text(restarts: Sequence[int] | None) -> Any:
+    return "default" if restarts is None else list(restarts)
+
+
+def _prepared(schedule: Schedule, steps: int | None, index: int) -> Schedule:
+    if steps is not None:
+        if steps < 1:
+            raise InputError(f"--steps must be a positive integer, got {steps}")
+        schedule = schedule.extended(steps)
+    return schedule if schedule.name else schedule.with_name(f"schedule{index + 1}")
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    try:
+        target = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise InputError(f"unknown device {device!r}; use cpu or cuda[:N]") from None
+    if target.type == "cuda":
+        if not torch.cuda.is_available():
+            raise InputError(f"device {device} requested but CUDA is not available (torch {torch.__version__})")
+        if target.index is not None and target.index >= torch.cuda.device_count():
+            raise InputError(f"device {device} does not exist ({torch.cuda.device_count()} CUDA devices)")
+    elif target.type != "cpu":
+        raise InputError(f"unsupported device {device!r}; use cpu or cuda[:N]")
+    return target
+
+
+def device_description(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    threads = torch.get_num_threads()
+    return f"CPU ({os.cpu_count()} logical cores, {threads} torch thread{'' if threads == 1 else 's'})"
+
+
+def _fits(device: torch.device, dtype: torch.dtype, budget: int | None):
+    itemsize = torch.empty((), dtype=dtype).element_size()
+
+    def check(name: str, shape: tuple[int, ...], source_itemsize: int) -> None:
+        m = int(shape[0])
+        n = int(math.prod(shape[1:]))
+        needed = _memory.validation_bytes(m, n, itemsize)
+        if device.type != "cpu":  # the host holds the loaded tensor and its float64 copy too
+            _memory.require_fits(m * n * (source_itemsize + 8), torch.device("cpu"), f"{name} ({m}x{n}) on the host", budget)
+        _memory.require_fits(needed, device, f"validating {name} ({m}x{n})", budget)
+
+    return check
+
+
+def _measure_matrix(
+    matrix: Matrix,
+    schedules: Sequence[Schedule],
+    dtype: torch.dtype,
+    device: torch.device,
+    form: str,
+    band: float,
+    repeats: int,
+    restarts: Sequence[int] | None,
+    compile: bool | str,
+) -> Iterable[Row]:
+    G = matrix.tensor
+    try:
+        check_values(G)
+    except InputError as exc:
+        raise InputError(f"{matrix.name}: {exc}") from None
+    reference = _reference(G.to(device=device, dtype=torch.float64))
+    # Muon's momentum buffers are fp32: that is what the kernel receives (fp64 when validating in fp64).
+    given = G.to(device=device, dtype=torch.float64 if dtype == torch.float64 else torch.float32)
+    for schedule in schedules:
+        rows = schedule_rows(schedule)
+        plan = gram_restarts(rows, dtype, restarts) if form == "gram" else ()
+
+        def call() -> torch.Tensor:
+            return orthogonalize(given, rows, schedule.input_scale, dtype, form, plan, EPS, compile)  # noqa: B023
+
+        Y, seconds = _timed(call, repeats, device)
+        yield _row(matrix, schedule, reference, Y, seconds, dtype, device, form, band)
+
+
+@dataclass(frozen=True)
+class _Reference:
+    U: torch.Tensor
+    S: torch.Tensor
+    Vh: torch.Tensor
+    frobenius: float
+
+    @property
+    def normalized(self) -> torch.Tensor:
+        return self.S / self.frobenius
+
+
+def _reference(G64: torch.Tensor) -> _Reference:
+    U, S, Vh = torch.linalg.svd(G64, full_matrices=False)
+    return _Reference(U, S, Vh, float(torch.linalg.vector_norm(G64)))
+
+
+def _timed(call, repeats: int, device: torch.device) -> tuple[torch.Tensor, list[float]]:
+    def sync() -> None:
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
+    Y = call()  # warm-up (and compilation when asked)
+    sync()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        Y = call()
+        sync()
+        times.append(time.perf_counter() - start)
+    return Y, times
+
+
+def descending_quantiles(sigma_desc: torch.Tensor, quantiles: Sequence[float] = QUANTILES) -> tuple[float, ...]:
+    """σ[⌈q·r⌉ − 1] of descending-sorted values (arXiv 2606.04058's convention: q = 0.9 is near the bottom)."""
+    r = sigma_desc.numel()
+    # round() first: 0.7·10 is 7.000000000000001 in floating point and must give rank 7, not 8.
+    return tuple(float(sigma_desc[min(max(math.ceil(round(q * r, 9)), 1), r) - 1]) for q in quantiles)
+
+
+def _row(
+    matrix: Matrix,
+    schedule: Schedule,
+    ref: _Reference,
+    Y: torch.Tensor,
+    seconds: list[float],
+    dtype: torch.dtype,
+    device: torch.device,
+    form: str,
+    band: float,
+) -> Row:
+    Y64 = Y.to(torch.float64)
+    m, n = matrix.tensor.shape
+    r = ref.S.numel()
+    sigma_hat = ref.normalized
+    in_band = sigma_hat >= band
+    finite = bool(torch.isfinite(Y64).all())
+    if finite:
+        out = torch.linalg.svdvals(Y64)
+        gains = (ref.U * (Y64 @ ref.Vh.mT)).sum(dim=0)  # u_iᵀ Y v_i
+        mixing = float(torch.linalg.matrix_norm(Y64 - (ref.U * gains) @ ref.Vh)) / math.sqrt(r)
+        polar = float(torch.linalg.matrix_norm(Y64 - ref.U @ ref.Vh)) / math.sqrt(r)
+        measured = float((1 - gains[in_band]).abs().max()) if bool(in_band.any()) else None
+        diverged = float(out[0]) > DIVERGED
+    else:
+        out = torch.full((r,), math.inf, dtype=torch.float64)
+        mixing = polar = math.inf
+        measured = math.inf if bool(in_band.any()) else None
+        diverged = True
+    exact = float((1 - scalar_map(schedule, sigma_hat[in_band])).abs().max()) if bool(in_band.any()) else None
+    note = matrix.note
+    if diverged:
+        note = "; ".join(x for x in (note, "diverged (non-finite or σ_out > 1e3)") if x)
+    return Row(
+        matrix=matrix.name,
+        shape=(m, n),
+        schedule=schedule.name,
+        steps=schedule.num_steps,
+        form=form,
+        dtype=dtype_name(dtype),
+        device=str(device),
+        min_sigma=band,
+        band_count=int(in_band.sum()),
+        rank=r,
+        sigma_in_max=float(sigma_hat[0]),
+        sigma_in_min=float(sigma_hat[-1]),
+        sigma_out_min=float(out[-1]),
+        sigma_out_max=float(out[0]),
+        sigma_out_quantiles=descending_quantiles(out),
+        band_error=measured,
+        band_error_exact=exact,
+        mixing=mixing,
+        polar_error=polar,
+        time_ms=statistics.median(seconds) * 1e3,
+        diverged=diverged,
+        note=note,
+    )

@@ -1,0 +1,60 @@
+"""Search beyond the worst case: Optuna over step counts, degrees and headroom; SciPy refinement; Pareto fronts.
+
+The worst-case optimum is exact and cheap (`nsdesign.design.greedy`); what users run is not it: in bf16 the
+exact optimum diverges, FLOPs on a real shape matter, and the spectrum is a distribution. This package
+searches the *design problem* (how many steps, which degrees, which headroom and how much) and solves each
+one with the exact engine, optionally refining coefficients with SciPy for objectives the engine does not
+optimize. Studies persist in SQLite/PostgreSQL/journal storage and scale out to many workers.
+
+    from nsdesign.search import SearchSpace, Objective, StudyConfig, run_search, run_pareto
+
+Modules: space (candidates → schedules), objectives (scores, guard, refinement), precision (bf16/fp16 matrix
+model), spectra (MP / .npy / law samples), storage (URLs, settings check), study (single objective), pareto.
+optuna and scipy are imported only when a study runs.
+"""
+
+from __future__ import annotations
+
+from nsdesign.search.objectives import OBJECTIVES, Objective, Score, parse_objective, score
+from nsdesign.search.pareto import FrontPoint, ParetoResult, run_pareto
+from nsdesign.search.precision import MatrixRun, band_matrix, matrix_error, test_matrix
+from nsdesign.search.space import (
+    HEADROOM_STRATEGIES,
+    Candidate,
+    SearchSpace,
+    build_schedule,
+    inflated_greedy,
+    retarget,
+)
+from nsdesign.search.spectra import Spectrum, from_law, from_npy, marchenko_pastur
+from nsdesign.search.study import SearchResult, StudyConfig, TrialRecord, evaluate_candidate, run_search
+
+__all__ = [
+    "HEADROOM_STRATEGIES",
+    "OBJECTIVES",
+    "Candidate",
+    "FrontPoint",
+    "MatrixRun",
+    "Objective",
+    "ParetoResult",
+    "Score",
+    "SearchResult",
+    "SearchSpace",
+    "Spectrum",
+    "StudyConfig",
+    "TrialRecord",
+    "band_matrix",
+    "build_schedule",
+    "evaluate_candidate",
+    "from_law",
+    "from_npy",
+    "inflated_greedy",
+    "marchenko_pastur",
+    "matrix_error",
+    "parse_objective",
+    "retarget",
+    "run_pareto",
+    "run_search",
+    "score",
+    "test_matrix",
+]

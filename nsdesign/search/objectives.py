@@ -1,0 +1,302 @@
+"""What a trial is scored on, the divergence guard, and the SciPy refinement of coefficients.
+
+Objectives (all minimized; combine them with weights, score = Σ wᵢ·valueᵢ):
+
+- "worst"    exact max_{σ∈[l,u]} |1 − F(σ)| (`nsdesign.core.metrics.worst_error`: interval propagation, no grid)
+- "weighted" mean |1 − F(σ)| over a `Spectrum` sample (Marchenko–Pastur, a .npy, or law quantiles)
+- "bf16"/"fp16" max |1 − σ_out| of the matrix iteration in that format on a proxy test matrix whose singular
+             values are log-spaced over the band (`nsdesign.search.precision`: faithful rounding model)
+- "capture"  the smallest σ captured at tolerance δ (`captured_min_sigma`): lower is a wider band; a
+             schedule capturing nothing scores max_sigma and is infeasible
+
+Guard: a schedule is infeasible when it blows up for σ_max up to 1.02 — the exact scalar overshoot
+max F on [0, 1.02·u] exceeds `guard_limit` (default 2), or the bf16 run on the proxy matrix scaled by 1.02
+is non-finite or has σ_out above `guard_limit`. Infeasible trials are still COMPLETE in the study (they
+count toward --trials) with score `INFEASIBLE + score-if-finite` and `feasible=False`; the best trial is
+always chosen among feasible ones.
+
+Refinement: the greedy engine is optimal for the worst case only. For the other objectives a trial may
+hand its greedy-built schedule to SciPy, which perturbs the coefficients of the last `refine_steps` steps
+(relative perturbations, so every coefficient moves on its own scale) to lower the same score, the guard
+acting as a penalty: "slsqp" (smooth scalar objectives: weighted), "nelder-mead" (noisy matrix objectives),
+"de" (differential_evolution on ±5 %; slow, thorough). The refined schedule is kept only if it scores
+lower and stays feasible.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+
+from nsdesign.core.metrics import captured_min_sigma, overshoot, worst_error
+from nsdesign.core.schedule import Schedule
+from nsdesign.errors import InputError
+from nsdesign.search.precision import TestMatrix, band_matrix, matrix_error
+from nsdesign.search.spectra import Spectrum
+
+OBJECTIVES: tuple[str, ...] = ("worst", "weighted", "bf16", "fp16", "capture")
+REFINERS: tuple[str, ...] = ("auto", "none", "slsqp", "nelder-mead", "de")
+GUARD_HEADROOM = 0.02
+GUARD_LIMIT = 2.0
+INFEASIBLE = 1e3  # added to the score of an infeasible trial: above any feasible score
+DEFAULT_PROXY = (256, 1024)
+
+
+def parse_objective(text: str) -> tuple[tuple[str, float], ...]:
+    """'bf16' → (('bf16', 1.0),); 'worst=1,bf16=0.5' → weighted combination. Names may not repeat."""
+    if not isinstance(text, str) or not text.strip():
+        raise InputError(f"--objective must name one of {', '.join(OBJECTIVES)}")
+    out: dict[str, float] = {}
+    for part in text.split(","):
+        name, _, weight_text = part.strip().partition("=")
+        name = name.strip()
+        if name not in OBJECTIVES:
+            raise InputError(f"unknown objective {name!r}; choose from {', '.join(OBJECTIVES)} (combine as worst=1,bf16=0.5)")
+        if name in out:
+            raise InputError(f"objective {name!r} is given twice")
+        try:
+            weight = float(weight_text) if weight_text else 1.0
+        except ValueError:
+            raise InputError(f"objective weight must be a number, got {weight_text!r}") from None
+        if not (math.isfinite(weight) and weight > 0):
+            raise InputError(f"objective weights must be positive finite numbers, got {name}={weight_text}")
+        out[name] = weight
+    return tuple(out.items())
+
+
+@dataclass(frozen=True)
+class Objective:
+    """How trials are scored: the weighted objectives plus everything they need."""
+
+    terms: tuple[tuple[str, float], ...]
+    min_sigma: float
+    max_sigma: float = 1.0
+    spectrum: Spectrum | None = None
+    tol: float | None = None
+    proxy_shape: tuple[int, int] = DEFAULT_PROXY
+    proxy_seed: int = 0
+    backend: str = "emulate"
+    guard: bool = True
+    guard_limit: float = GUARD_LIMIT
+    refine: str = "auto"
+    refine_steps: int = 2
+    refine_evals: int = 150
+    _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.terms:
+            raise InputError("give at least one objective")
+        names = [n for n, _ in self.terms]
+        for name in names:
+            if name not in OBJECTIVES:
+                raise InputError(f"unknown objective {name!r}; choose from {', '.join(OBJECTIVES)}")
+        if not (math.isfinite(self.min_sigma) and math.isfinite(self.max_sigma) and 0 < self.min_sigma < self.max_sigma):
+            raise InputError(f"the band needs 0 < min-sigma < max-sigma, got [{self.min_sigma}, {self.max_sigma}]")
+        if "weighted" in names and self.spectrum is None:
+            raise InputError("the weighted objective needs a spectrum: --spectrum mp (with --shape), law, or FILE.npy")
+        if "capture" in names and (self.tol is None or not (math.isfinite(self.tol) and 0 < self.tol < 1)):
+            raise InputError("the capture objective needs a tolerance 0 < --tol < 1")
+        m, n = self.proxy_shape
+        if not (isinstance(m, int) and isinstance(n, int) and 2 <= m <= 4096 and 2 <= n <= 16384):
+            raise InputError(f"the proxy matrix must be between 2x2 and 4096x16384, got {m}x{n}")
+        if self.backend not in ("emulate", "torch"):
+            raise InputError(f"the low-precision backend must be 'emulate' or 'torch', got {self.backend!r}")
+        if not (math.isfinite(self.guard_limit) and self.guard_limit > 1.0):
+            raise InputError(f"the guard limit must be a number above 1, got {self.guard_limit}")
+        if self.refine not in REFINERS:
+            raise InputError(f"--refine must be one of {', '.join(REFINERS)}, got {self.refine!r}")
+        if not (isinstance(self.refine_steps, int) and self.refine_steps >= 1):
+            raise InputError(f"--refine-steps must be a positive integer, got {self.refine_steps}")
+        if not (isinstance(self.refine_evals, int) and self.refine_evals >= 1):
+            raise InputError(f"--refine-evals must be a positive integer, got {self.refine_evals}")
+
+    # -- description -------------------------------------------------------------------------------
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(n for n, _ in self.terms)
+
+    def label(self) -> str:
+        return ",".join(n if w == 1.0 else f"{n}={w:g}" for n, w in self.terms)
+
+    def refiner(self) -> str:
+        """The refinement actually used: 'auto' is none for worst/capture, SLSQP for weighted, Nelder–Mead with matrices."""
+        if self.refine != "auto":
+            return self.refine
+        names = set(self.names)
+        if names <= {"worst", "capture"}:
+            return "none"  # the greedy engine is already optimal there
+        if names & {"bf16", "fp16"}:
+            return "nelder-mead"
+        return "slsqp"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "objective": self.label(),
+            "min_sigma": self.min_sigma,
+            "max_sigma": self.max_sigma,
+            "spectrum": None if self.spectrum is None else self.spectrum.to_dict(),
+            "tol": self.tol,
+            "proxy_shape": list(self.proxy_shape),
+            "proxy_seed": self.proxy_seed,
+            "backend": self.backend,
+            "guard": self.guard,
+            "guard_limit": self.guard_limit,
+            "refine": self.refiner(),
+            "refine_steps": self.refine_steps,
+            "refine_evals": self.refine_evals,
+        }
+
+    # -- test matrices -----------------------------------------------------------------------------
+
+    def proxy(self) -> TestMatrix:
+        if "proxy" not in self._cache:
+            self._cache["proxy"] = band_matrix(self.min_sigma, self.max_sigma, self.proxy_shape, self.proxy_seed)
+        return self._cache["proxy"]
+
+
+@dataclass(frozen=True)
+class Score:
+    """A schedule's objective values, its weighted score, and whether it passed the guard."""
+
+    value: float
+    components: Mapping[str, float]
+    feasible: bool
+    reason: str = ""
+    guard_overshoot: float | None = None
+    guard_bf16_max: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "value": _finite_or_text(self.value),
+            "components": {k: _finite_or_text(v) for k, v in self.components.items()},
+            "feasible": self.feasible,
+            "reason": self.reason,
+            "guard_overshoot": _finite_or_text(self.guard_overshoot),
+            "guard_bf16_max": _finite_or_text(self.guard_bf16_max),
+        }
+
+
+def _finite_or_text(v: float | None) -> Any:
+    if v is None or (isinstance(v, float) and math.isfinite(v)):
+        return v
+    return "inf" if v > 0 else ("-inf" if v < 0 else "nan")
+
+
+def component(name: str, schedule: Schedule, objective: Objective) -> float:
+    """One objective value of `schedule` (inf when it diverges)."""
+    lo, hi = objective.min_sigma, objective.max_sigma
+    if name == "worst":
+        e = worst_error(schedule, lo, hi)
+        return e if math.isfinite(e) else math.inf
+    if name == "weighted":
+        assert objective.spectrum is not None
+        return weighted_error(schedule, objective.spectrum)
+    if name in ("bf16", "fp16"):
+        return matrix_error(schedule, objective.proxy(), name, 1.0, objective.backend).error  # type: ignore[arg-type]
+    if name == "capture":
+        assert objective.tol is not None
+        captured = captured_min_sigma(schedule, objective.tol, hi)
+        return hi if captured is None else captured
+    raise InputError(f"unknown objective {name!r}")
+
+
+def weighted_error(schedule: Schedule, spectrum: Spectrum) -> float:
+    """Mean |1 − F(σ)| over the spectrum sample (float64; inf when F overflows)."""
+    x = spectrum.array / schedule.input_scale
+    with np.errstate(over="ignore", invalid="ignore"):
+        for p in schedule.steps:
+            x = p.evaluate(x)
+        value = float(np.mean(np.abs(1.0 - x)))
+    return value if math.isfinite(value) else math.inf
+
+
+def guard(schedule: Schedule, objective: Objective) -> tuple[bool, str, float | None, float | None]:
+    """(passes, reason, scalar overshoot, bf16 σ_max at 1.02·X): does the schedule stay bounded up to 1.02·u?"""
+    if not objective.guard:
+        return True, "", None, None
+    peak = overshoot(schedule, objective.max_sigma, GUARD_HEADROOM)
+    if not (math.isfinite(peak) and peak <= objective.guard_limit):
+        return False, f"scalar overshoot {peak:.3g} on [0, 1.02·u] exceeds {objective.guard_limit:g}", peak, None
+    run = matrix_error(schedule, objective.proxy(), "bf16", 1.0 + GUARD_HEADROOM, objective.backend)  # type: ignore[arg-type]
+    if run.diverged or run.sigma_max > objective.guard_limit:
+        return False, f"bf16 run with σ_max = 1.02 reaches {run.sigma_max:.3g}", peak, run.sigma_max
+    return True, "", peak, run.sigma_max
+
+
+def score(schedule: Schedule, objective: Objective, max_matmuls: int | None = None) -> Score:
+    """All components, the weighted value, and feasibility (guard, budget, finiteness)."""
+    from nsdesign.core.cost import matmuls
+
+    components = {name: component(name, schedule, objective) for name in objective.names}
+    total = sum(w * components[n] for n, w in objective.terms)
+    ok, reason, peak, bf16_max = guard(schedule, objective)
+    if ok and max_matmuls is not None and matmuls(schedule) > max_matmuls:
+        ok, reason = False, f"{matmuls(schedule)} matmuls exceed the budget of {max_matmuls}"
+    if ok and not math.isfinite(total):
+        ok, reason = False, "the objective is not finite (the schedule diverges)"
+    if "capture" in components and captured_min_sigma(schedule, objective.tol or 0.5, objective.max_sigma) is None:
+        ok, reason = False, reason or f"captures no band at tolerance {objective.tol:g}"
+    value = total if ok else INFEASIBLE + (min(total, 1e6) if math.isfinite(total) else 1e6)
+    return Score(float(value), components, ok, reason, peak, bf16_max)
+
+
+# --------------------------------------------------------------------------------------------------
+# SciPy refinement
+# --------------------------------------------------------------------------------------------------
+
+
+def refine(schedule: Schedule, objective: Objective, start: Score, max_matmuls: int | None = None) -> tuple[Schedule, Score]:
+    """Jointly perturb the last `refine_steps` steps' coefficients with SciPy; keep the result only if it is better."""
+    method = objective.refiner()
+    if method == "none" or not start.feasible:
+        return schedule, start
+    from scipy.optimize import differential_evolution, minimize
+
+    rows = [list(p.coefficients) for p in schedule.steps]
+    first = max(0, len(rows) - objective.refine_steps)
+    slots = [(i, j) for i in range(first, len(rows)) for j in range(len(rows[i]))]
+    if not slots:
+        return schedule, start
+
+    def build(x: np.ndarray) -> Schedule:
+        new = [list(r) for r in rows]
+        for (i, j), dx in zip(slots, x):
+            new[i][j] = rows[i][j] * (1.0 + float(dx))
+        return Schedule.from_coefficients(new, schedule.norm_div, schedule.extension, schedule.name)
+
+    memo: dict[bytes, Score] = {}
+
+    def evaluate(x: np.ndarray) -> float:
+        key = np.asarray(x, dtype=float).tobytes()
+        if key not in memo:
+            try:
+                memo[key] = score(build(x), objective, max_matmuls)
+            except InputError:
+                memo[key] = Score(INFEASIBLE * 2, {}, False, "invalid coefficients")
+        return memo[key].value
+
+    x0 = np.zeros(len(slots))
+    budget = objective.refine_evals
+    with np.errstate(all="ignore"):
+        if method == "slsqp":
+            result = minimize(evaluate, x0, method="SLSQP", bounds=[(-0.2, 0.2)] * len(slots),
+                              options={"maxiter": max(1, budget // (len(slots) + 1)), "eps": 1e-6, "ftol": 1e-12})
+        elif method == "nelder-mead":
+            simplex = np.vstack([x0] + [np.where(np.arange(len(slots)) == k, 0.01, 0.0) for k in range(len(slots))])
+            result = minimize(evaluate, x0, method="Nelder-Mead",
+                              options={"maxfev": budget, "initial_simplex": simplex, "xatol": 1e-5, "fatol": 1e-7})
+        elif method == "de":
+            result = differential_evolution(evaluate, [(-0.05, 0.05)] * len(slots), x0=x0, seed=0,
+                                            maxiter=max(1, budget // (15 * len(slots))), polish=False, tol=1e-8)
+        else:  # pragma: no cover - validated in Objective
+            raise InputError(f"unknown refiner {method!r}")
+    best_x = np.asarray(result.x, dtype=float)
+    evaluate(best_x)
+    best = memo[best_x.tobytes()]
+    if best.feasible and best.value < start.value:
+        return build(best_x), best
+    return schedule, start

@@ -1,0 +1,205 @@
+"""Error versus FLOPs: the Pareto front of schedules for one matrix shape and one precision.
+
+A two-objective Optuna study (both minimized): the error — exact worst case on [l, u] in "fp64"/"exact", the
+low-precision matrix error on a proxy matrix of the shape's aspect ratio in "bf16"/"fp16" — and the
+FLOPs of one Newton–Schulz call on the shape (`nsdesign.core.cost.flops`, standard or Gram form). Trials
+choose the step count, the degree of each step and the headroom strategy exactly as in the single-objective
+search; the guarded greedy schedule of every step count is enqueued so the front is never worse than the
+greedy family. The front holds the feasible, non-dominated trials, cheapest first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from nsdesign.core.cost import Form, Shape, flops, matmuls
+from nsdesign.core.schedule import Schedule
+from nsdesign.errors import InputError
+from nsdesign.search.objectives import DEFAULT_PROXY, Objective, score
+from nsdesign.search.space import TYPICAL_SIZE, Candidate, SearchSpace, build_schedule, suggest
+from nsdesign.search.storage import canonical, describe
+from nsdesign.search.study import StudyConfig, _progress, make_sampler, open_study
+
+DTYPES: dict[str, str] = {"exact": "worst", "fp64": "worst", "bf16": "bf16", "fp16": "fp16"}
+
+
+@dataclass(frozen=True)
+class FrontPoint:
+    trial: int
+    schedule: Schedule
+    error: float
+    flops: float
+    matmuls: int
+    candidate: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "trial": self.trial,
+            "error": self.error,
+            "flops": self.flops,
+            "matmuls": self.matmuls,
+            "steps": self.schedule.num_steps,
+            "degrees": list(self.schedule.degrees),
+            "headroom": self.candidate.get("headroom"),
+            "candidate": self.candidate,
+            "schedule": self.schedule.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class ParetoResult:
+    front: tuple[FrontPoint, ...]
+    shape: Shape
+    dtype: str
+    form: str
+    min_sigma: float
+    max_sigma: float
+    trials: int
+    completed: int
+    seed: int
+    study_name: str
+    storage: str
+    settings: dict[str, Any] = field(repr=False)
+
+    def document(self) -> dict[str, Any]:
+        from nsdesign._version import __version__
+
+        return {
+            "schema_version": 1,
+            "kind": "nsdesign-pareto",
+            "band": {"min_sigma": self.min_sigma, "max_sigma": self.max_sigma},
+            "shape": [self.shape.m, self.shape.n],
+            "dtype": self.dtype,
+            "form": self.form,
+            "params": {
+                "method": "pareto",
+                "objectives": ["error", "flops"],
+                "trials": self.trials,
+                "completed_trials": self.completed,
+                "seed": self.seed,
+                "study_name": self.study_name,
+                "storage": self.storage,
+                "settings": self.settings,
+            },
+            "front": [p.to_dict() for p in self.front],
+            "nsdesign_version": __version__,
+        }
+
+
+def proxy_for(shape: Shape, rows: int = DEFAULT_PROXY[0]) -> tuple[int, int]:
+    """A proxy matrix with the shape's aspect ratio and at most `rows` rows (capped at 4096 columns)."""
+    m = min(shape.m, rows)
+    n = min(4096, max(m, round(shape.n * m / shape.m)))
+    return m, n
+
+
+def run_pareto(
+    min_sigma: float,
+    shape: Shape,
+    dtype: str = "bf16",
+    trials: int = 60,
+    seed: int = 0,
+    max_sigma: float = 1.0,
+    space: SearchSpace | None = None,
+    form: Form = "standard",
+    storage: str | None = None,
+    study_name: str | None = None,
+    jobs: int = 1,
+    guard: bool = True,
+    proxy_shape: tuple[int, int] | None = None,
+    progress: bool = False,
+) -> ParetoResult:
+    if dtype not in DTYPES:
+        raise InputError(f"--dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    if form not in ("standard", "gram"):
+        raise InputError(f"form must be standard or gram, got {form!r}")
+    space = space or SearchSpace(min_steps=1, max_steps=10, degrees=(3, 5, 7))
+    error_name = DTYPES[dtype]
+    objective = Objective(
+        terms=((error_name, 1.0),),
+        min_sigma=min_sigma,
+        max_sigma=max_sigma,
+        proxy_shape=proxy_shape or proxy_for(shape),
+        guard=guard,
+        refine="none",
+    )
+    config = StudyConfig(space, objective, trials, seed, storage, study_name, jobs, progress)
+    settings = {**config.settings(), "kind": "nsdesign-pareto", "shape": [shape.m, shape.n], "dtype": dtype, "form": form}
+    name = study_name or "nsdesign-pareto-" + hashlib.sha256(canonical(settings).encode()).hexdigest()[:12]
+    study = open_study(storage, name, settings, directions=["minimize", "minimize"])
+    study.sampler = make_sampler(seed, trials, len(study.get_trials(deepcopy=False)))
+    for count in range(space.min_steps, space.max_steps + 1):
+        base = space.greedy_candidate(count)
+        guarded = Candidate(base.degrees, "safety", TYPICAL_SIZE["safety"]) if "safety" in space.headroom else base
+        study.enqueue_trial(guarded.params(), skip_if_exists=True)
+
+    def trial_fn(trial: Any) -> tuple[float, float]:
+        candidate = suggest(trial, space)
+        try:
+            schedule = build_schedule(candidate, space, min_sigma, max_sigma)
+            result = score(schedule, objective, space.max_matmuls)
+        except InputError as exc:
+            trial.set_user_attr("feasible", False)
+            trial.set_user_attr("reason", str(exc))
+            trial.set_constraint("guard", 1.0)
+            return 1e3, 1e30
+        error = result.components[error_name]
+        cost = flops(schedule, shape, form)
+        trial.set_user_attr("feasible", result.feasible)
+        trial.set_user_attr("reason", result.reason)
+        trial.set_constraint("guard", 0.0 if result.feasible else 1.0)
+        trial.set_user_attr("schedule", schedule.to_dict())
+        trial.set_user_attr("candidate", candidate.params())
+        trial.set_user_attr("error", error if math.isfinite(error) else 1e300)
+        if not (result.feasible and math.isfinite(error)):
+            return result.value, cost  # INFEASIBLE + error: dominated by every feasible point
+        return error, cost
+
+    done = _complete(study)
+    remaining = max(0, trials - done)
+    if remaining:
+        with _progress(remaining, progress, f"pareto {dtype} {shape}") as bar:
+
+            def stop_when_done(study: Any, trial: Any) -> None:
+                bar.update(1)
+                if _complete(study) >= trials:
+                    study.stop()
+
+            study.optimize(trial_fn, n_trials=remaining, n_jobs=jobs, callbacks=[stop_when_done], catch=())
+    front = pareto_front(study)
+    if not front:
+        raise InputError("no feasible schedule found; allow more steps or headroom, or pass --no-guard")
+    return ParetoResult(tuple(front), shape, dtype, form, min_sigma, max_sigma, trials, _complete(study), seed,
+                        study.study_name, describe(storage), settings)
+
+
+def _complete(study: Any) -> int:
+    import optuna
+
+    return len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
+
+
+def pareto_front(study: Any) -> list[FrontPoint]:
+    """Feasible non-dominated (error, flops) points, cheapest first; equal points keep the earliest trial."""
+    import optuna
+
+    points = []
+    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+        if not t.user_attrs.get("feasible") or "schedule" not in t.user_attrs:
+            continue
+        schedule = Schedule.from_dict(t.user_attrs["schedule"], f"trial {t.number}")
+        error, cost = float(t.values[0]), float(t.values[1])
+        points.append(FrontPoint(t.number, schedule, error, cost, matmuls(schedule), dict(t.user_attrs.get("candidate", {}))))
+    front = []
+    for p in points:
+        dominated = any(
+            (q.error <= p.error and q.flops <= p.flops and (q.error < p.error or q.flops < p.flops))
+            or (q.error == p.error and q.flops == p.flops and q.trial < p.trial)
+            for q in points
+        )
+        if not dominated:
+            front.append(p)
+    return sorted(front, key=lambda p: (p.flops, p.error))

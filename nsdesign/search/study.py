@@ -1,0 +1,360 @@
+"""The single-objective study: Optuna chooses the design problem, the exact engine (and SciPy) solves it.
+
+Flow of `run_search(config)`:
+1. open the storage (memory, SQLite, PostgreSQL, journal file) and the study: an existing study must have
+   been created with the same settings (band, objectives, space, proxy …) — else InputError, nothing written;
+2. enqueue the exact greedy optimum (no headroom) and one guarded greedy per headroom strategy at its
+   typical size (`skip_if_exists`, so resumed or concurrent workers do not duplicate them). Because the greedy
+   optimum is a trial and the best feasible trial is returned, a search never does worse than greedy on
+   the worst-case objective (when greedy itself passes the divergence guard);
+3. run trials until the study holds `trials` COMPLETE trials. Completed trials count toward the total: a
+   re-run of the same command after a crash or kill -9 runs only the remaining ones; a run on a study that
+   already has enough runs none and reports the best. Concurrent workers stop together once the count is
+   reached (each checks after every trial), so a study may end up to (workers − 1) trials above `trials`;
+4. return the best feasible trial with its schedule (stored in the trial's user attributes, so refined
+   coefficients survive without re-running anything).
+
+A trial's score and feasibility are defined in `nsdesign.search.objectives`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import sys
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable
+
+from nsdesign.core.schedule import Schedule
+from nsdesign.errors import InputError
+from nsdesign.search.objectives import Objective, Score, refine, score
+from nsdesign.search.space import TYPICAL_CUSHION, TYPICAL_SIZE, Candidate, SearchSpace, build_schedule, suggest
+from nsdesign.search.storage import SETTINGS_ATTR, canonical, check_settings, describe, open_storage
+
+MAX_TRIALS = 100_000
+SETTINGS_WAIT = 2.0  # seconds to wait for a just-created study's settings to appear
+TYPICAL_TARGET = 0.98  # inner target enqueued as a starting point (see nsdesign.search.space.retarget)
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """Everything a search needs. `settings()` is what must agree between workers of one study."""
+
+    space: SearchSpace
+    objective: Objective
+    trials: int
+    seed: int = 0
+    storage: str | None = None
+    study_name: str | None = None
+    jobs: int = 1
+    progress: bool = False
+    seeds: tuple[Candidate, ...] = ()  # extra starting points, enqueued after the greedy ones
+
+    def __post_init__(self) -> None:
+        if isinstance(self.trials, bool) or not isinstance(self.trials, int) or not 1 <= self.trials <= MAX_TRIALS:
+            raise InputError(f"--trials must be an integer from 1 to {MAX_TRIALS}, got {self.trials}")
+        if isinstance(self.jobs, bool) or not isinstance(self.jobs, int) or not 1 <= self.jobs <= 64:
+            raise InputError(f"--jobs must be an integer from 1 to 64, got {self.jobs}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise InputError(f"--seed must be a non-negative integer, got {self.seed}")
+        if self.study_name is not None and not self.study_name.strip():
+            raise InputError("--study-name must not be empty")
+        if "capture" in self.objective.names and self.space.design_range is None:
+            raise InputError("the capture objective needs a searched design edge (SearchSpace.design_range)")
+
+    def settings(self) -> dict[str, Any]:
+        out = {"kind": "nsdesign-search", "space": self.space.to_dict(), "objective": self.objective.to_dict()}
+        if self.seeds:
+            out["seeds"] = [c.params() for c in self.seeds]
+        return out
+
+    def name(self) -> str:
+        """--study-name, or a name derived from the settings (the same command resumes the same study)."""
+        if self.study_name:
+            return self.study_name
+        return "nsdesign-search-" + hashlib.sha256(canonical(self.settings()).encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """One completed trial, as read back from the storage."""
+
+    number: int
+    candidate: dict[str, Any]
+    schedule: Schedule
+    score: float
+    components: dict[str, float]
+    feasible: bool
+    reason: str
+    refined: bool
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    best: TrialRecord
+    greedy: TrialRecord | None  # the enqueued exact greedy optimum (trial of candidate "none"), when present
+    study_name: str
+    storage: str
+    completed: int  # COMPLETE trials in the study after this run
+    ran: int  # trials this worker ran
+    config: StudyConfig = field(repr=False)
+    trials: tuple[TrialRecord, ...] = field(default=(), repr=False)  # every complete trial with a schedule
+
+    def ranked(self) -> list[TrialRecord]:
+        """Feasible trials, best score first."""
+        return sorted((r for r in self.trials if r.feasible), key=lambda r: (r.score, r.number))
+
+    def provenance(self) -> dict[str, Any]:
+        """What goes into the schedule document's params: enough to find and re-run the study."""
+        objective = self.config.objective
+        return {
+            "method": "search",
+            "objective": objective.label(),
+            "trials": self.config.trials,
+            "completed_trials": self.completed,
+            "trials_run_here": self.ran,
+            "seed": self.config.seed,
+            "best_trial": self.best.number,
+            "best_score": self.best.score,
+            "components": self.best.components,
+            "candidate": self.best.candidate,
+            "refined": self.best.refined,
+            "storage": self.storage,
+            "study_name": self.study_name,
+            "settings": self.config.settings(),
+            "greedy_trial": None if self.greedy is None else self.greedy.number,
+            "greedy_score": None if self.greedy is None else self.greedy.score,
+        }
+
+
+# --------------------------------------------------------------------------------------------------
+# Running
+# --------------------------------------------------------------------------------------------------
+
+
+def evaluate_candidate(candidate: Candidate, config: StudyConfig) -> tuple[Schedule, Score, bool]:
+    """Build the candidate's schedule, score it, refine it when the objective asks: (schedule, score, refined)."""
+    objective, space = config.objective, config.space
+    schedule = build_schedule(candidate, space, objective.min_sigma, objective.max_sigma)
+    start = score(schedule, objective, space.max_matmuls)
+    refined_schedule, refined_score = refine(schedule, objective, start, space.max_matmuls)
+    return refined_schedule, refined_score, refined_schedule is not schedule
+
+
+def _objective_fn(config: StudyConfig) -> Callable[[Any], float]:
+    def run_trial(trial: Any) -> float:
+        candidate = suggest(trial, config.space)
+        try:
+            schedule, result, refined = evaluate_candidate(candidate, config)
+        except InputError as exc:  # a design problem the engine rejects (e.g. Remez failure): infeasible
+            trial.set_user_attr("feasible", False)
+            trial.set_user_attr("reason", str(exc))
+            trial.set_constraint("guard", 1.0)
+            return 2e3
+        trial.set_user_attr("feasible", result.feasible)
+        trial.set_user_attr("reason", result.reason)
+        trial.set_constraint("guard", 0.0 if result.feasible else 1.0)
+        trial.set_user_attr("components", {k: (v if math.isfinite(v) else 1e300) for k, v in result.components.items()})
+        trial.set_user_attr("schedule", schedule.to_dict())
+        trial.set_user_attr("candidate", candidate.params())
+        trial.set_user_attr("refined", refined)
+        return result.value
+
+    return run_trial
+
+
+def seed_candidates(config: StudyConfig) -> list[Candidate]:
+    """Trials enqueued before sampling: the greedy optimum, then each strategy at its typical size."""
+    space, objective = config.space, config.objective
+    design = None
+    steps = space.max_steps if space.min_steps != space.max_steps else space.min_steps
+    if "capture" in objective.names:
+        from nsdesign.design.solvers import min_capturable_sigma
+
+        degree = 5 if 5 in space.degrees else space.degrees[0]
+        try:
+            design = min_capturable_sigma(steps, objective.tol, degree, objective.max_sigma)  # type: ignore[arg-type]
+        except InputError:
+            design = None
+        lo, hi = space.design_range  # type: ignore[misc]
+        design = min(max(design or objective.min_sigma, lo), hi)
+    elif space.design_range is not None:
+        lo, hi = space.design_range
+        design = min(max(objective.min_sigma, lo), hi)
+    if "worst" in objective.names:
+        counts = [steps]  # more steps never hurt the worst case
+    elif space.max_steps - space.min_steps <= 3:
+        counts = list(range(space.min_steps, space.max_steps + 1))
+    else:
+        counts = sorted({space.min_steps, steps})
+    out = []
+    for count in counts:
+        base = space.greedy_candidate(count, design)
+        out.append(base)
+        for h in space.headroom:
+            if h != "none":
+                lo, hi = space.ranges[h]
+                size = min(max(TYPICAL_SIZE[h], lo), hi)
+                if h == "polar_express":
+                    c_lo, c_hi = space.ranges["cushion"]
+                    out.append(Candidate(base.degrees, h, size, design, min(max(TYPICAL_CUSHION, c_lo), c_hi)))
+                else:
+                    out.append(Candidate(base.degrees, h, size, design))
+    if "none" not in space.headroom:
+        out = [c for c in out if c.headroom != "none"]
+    if space.target_range is not None:
+        lo, hi = space.target_range
+        tau = min(max(TYPICAL_TARGET, lo), hi)
+        out += [replace(c, target=tau) for c in out if c.headroom != "none"]
+        if not lo <= 1.0 <= hi:
+            out = [c if c.target != 1.0 else replace(c, target=tau) for c in out]
+    return out + list(config.seeds)
+
+
+def open_study(storage_url: str | None, name: str, settings: dict[str, Any], directions: list[str] | None = None) -> Any:
+    """Create or join study `name`, refusing one with other settings (checked before anything is written)."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = open_storage(storage_url)
+    try:
+        existing = optuna.load_study(study_name=name, storage=storage)
+    except KeyError:
+        existing = None
+    except Exception as exc:
+        raise InputError(f"cannot read study {name!r} from {describe(storage_url)}: {exc}") from None
+    if existing is not None:
+        stored = existing.user_attrs.get(SETTINGS_ATTR)
+        waited = 0.0
+        while stored is None and waited < SETTINGS_WAIT:  # a concurrent worker may be creating it right now
+            time.sleep(0.1)
+            waited += 0.1
+            stored = existing.user_attrs.get(SETTINGS_ATTR)
+        check_settings(name, stored, settings, storage_url)
+        return existing
+    try:
+        study = optuna.create_study(
+            study_name=name, storage=storage, directions=directions or ["minimize"], load_if_exists=True
+        )
+    except Exception as exc:
+        raise InputError(f"cannot create study {name!r} in {describe(storage_url)}: {exc}") from None
+    stored = study.user_attrs.get(SETTINGS_ATTR)
+    if stored is None:
+        study.set_user_attr(SETTINGS_ATTR, canonical(settings))
+    else:  # another worker created it between our load and create
+        check_settings(name, stored, settings, storage_url)
+    return study
+
+
+def make_sampler(seed: int, trials: int, existing_trials: int) -> Any:
+    """Seeded multivariate TPE aware of infeasible trials.
+
+    A fresh study is reproducible from --seed; a worker joining a study in progress offsets its seed so
+    concurrent workers do not replay the same random start-up trials.
+    """
+    import warnings
+
+    import optuna
+
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    return optuna.samplers.TPESampler(
+        seed=seed if existing_trials == 0 else seed + 7919 * existing_trials,
+        n_startup_trials=max(5, min(10, trials // 3)),
+        multivariate=True,
+    )
+
+
+def count_complete(study: Any) -> int:
+    import optuna
+
+    return len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
+
+
+def run_search(config: StudyConfig) -> SearchResult:
+    """Run (or resume, or join) the study and return its best feasible trial."""
+    import optuna
+
+    study = open_study(config.storage, config.name(), config.settings())
+    study.sampler = make_sampler(config.seed, config.trials, len(study.get_trials(deepcopy=False)))
+    for candidate in seed_candidates(config):
+        study.enqueue_trial(candidate.params(), skip_if_exists=True)
+    done = count_complete(study)
+    remaining = max(0, config.trials - done)
+    ran = 0
+    if remaining:
+        with _progress(remaining, config.progress, f"search {config.objective.label()}") as bar:
+
+            def stop_when_done(study: Any, trial: Any) -> None:
+                nonlocal ran
+                ran += 1
+                bar.update(1)
+                if count_complete(study) >= config.trials:
+                    study.stop()
+
+            study.optimize(
+                _objective_fn(config),
+                n_trials=remaining,
+                n_jobs=config.jobs,
+                callbacks=[stop_when_done],
+                catch=(),
+                gc_after_trial=False,
+            )
+    records = read_trials(study)
+    feasible = [r for r in records if r.feasible]
+    if not feasible:
+        reasons = sorted({r.reason for r in records if r.reason})[:3]
+        raise InputError(
+            f"no feasible schedule in {len(records)} trials ({'; '.join(reasons) or 'all failed'}); "
+            "widen the space (more steps, more headroom) or disable the guard with --no-guard"
+        )
+    best = min(feasible, key=lambda r: (r.score, r.number))
+    greedy_records = [r for r in records if r.candidate.get("headroom") == "none"]
+    greedy = min(greedy_records, key=lambda r: r.number) if greedy_records else None
+    return SearchResult(
+        best, greedy, study.study_name, describe(config.storage), count_complete(study), ran, config, tuple(records)
+    )
+
+
+def read_trials(study: Any) -> list[TrialRecord]:
+    """COMPLETE trials with their stored schedules (trials without one — rejected designs — are skipped)."""
+    import optuna
+
+    out = []
+    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+        if "schedule" not in t.user_attrs:
+            continue
+        value = t.value if t.values is not None and len(t.values) == 1 else t.values[0]
+        out.append(
+            TrialRecord(
+                number=t.number,
+                candidate=dict(t.user_attrs.get("candidate", {})),
+                schedule=Schedule.from_dict(t.user_attrs["schedule"], f"trial {t.number}"),
+                score=float(value),
+                components={k: float(v) for k, v in t.user_attrs.get("components", {}).items()},
+                feasible=bool(t.user_attrs.get("feasible", False)),
+                reason=str(t.user_attrs.get("reason", "")),
+                refined=bool(t.user_attrs.get("refined", False)),
+            )
+        )
+    return out
+
+
+class _NullBar:
+    def __enter__(self) -> _NullBar:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+    def update(self, n: int = 1) -> None:
+        return None
+
+
+def _progress(total: int, enabled: bool, label: str) -> Any:
+    """A tqdm bar on stderr (only on a terminal: tqdm's disable=None), or nothing."""
+    if not enabled:
+        return _NullBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=label, unit="trial", file=sys.stderr, disable=None, leave=False)

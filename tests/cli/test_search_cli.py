@@ -1,0 +1,119 @@
+"""`nsdesign search` study options and `nsdesign pareto`, through the real entry point."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from nsdesign.core.metrics import worst_error
+from nsdesign.io import read_schedule_file
+
+
+def nsdesign(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "nsdesign", *args], capture_output=True, text=True, timeout=timeout)
+
+
+def _one_line_error(proc: subprocess.CompletedProcess[str], text: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("nsdesign: error:"), proc.stderr
+    assert text in lines[0]
+
+
+def test_search_study_writes_a_document_with_provenance(tmp_path):
+    out = tmp_path / "s.json"
+    proc = nsdesign("search", "--min-sigma", "1e-3", "--steps", "5", "--objective", "worst", "--trials", "6",
+                    "--seed", "3", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    text = " ".join(proc.stdout.split())  # rich wraps lines at the terminal width
+    assert "best trial #" in text and "greedy (#0)" in text
+    schedule, document = read_schedule_file(out)
+    params = document["params"]
+    assert params["method"] == "search" and params["objective"] == "worst"
+    assert params["trials"] == 6 and params["completed_trials"] == 6 and params["seed"] == 3
+    assert isinstance(params["best_trial"], int) and params["storage"] == "memory"
+    assert params["study_name"].startswith("nsdesign-search-")
+    assert document["band"] == {"min_sigma": 1e-3, "max_sigma": 1.0}
+    assert document["metrics"]["worst_error"] == pytest.approx(worst_error(schedule, 1e-3, 1.0))
+    assert schedule(1.02) < 2.0  # the divergence guard holds for what is written
+
+
+def test_bf16_study_with_sqlite_storage_and_resume(tmp_path):
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    common = ["search", "--min-sigma", "1e-3", "--steps", "6", "--objective", "bf16", "--proxy-shape", "64x256",
+              "--refine", "none", "--storage", db, "--study-name", "run1"]
+    first = nsdesign(*common, "--trials", "5")
+    assert first.returncode == 0, first.stderr
+    second = nsdesign(*common, "--trials", "8", "-o", str(tmp_path / "b.json"))
+    assert second.returncode == 0, second.stderr
+    assert "8 complete trials, 3 run here" in " ".join(second.stdout.split())
+    params = json.loads((tmp_path / "b.json").read_text())["params"]
+    assert params["study_name"] == "run1" and params["storage"] == db and params["objective"] == "bf16"
+    assert params["components"]["bf16"] < 0.05
+
+
+def test_weighted_objective_with_an_npy_spectrum(tmp_path):
+    spectrum = tmp_path / "s.npy"
+    np.save(spectrum, np.geomspace(1.0, 0.01, 64))
+    out = tmp_path / "w.json"
+    proc = nsdesign("search", "--min-sigma", "1e-3", "--steps", "4", "--objective", "weighted", "--spectrum",
+                    str(spectrum), "--trials", "5", "--refine-evals", "20", "--proxy-shape", "32x128", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    settings = json.loads(out.read_text())["params"]["settings"]["objective"]
+    assert settings["spectrum"]["count"] == 64 and settings["refine"] == "slsqp"
+
+
+def test_pareto_command_prints_and_writes_the_front(tmp_path):
+    out = tmp_path / "front.json"
+    proc = nsdesign("pareto", "--min-sigma", "1e-3", "--shape", "4096x16384", "--dtype", "exact", "--trials", "12",
+                    "--max-steps", "7", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "Pareto front" in proc.stdout and "GFLOPs" in proc.stdout
+    doc = json.loads(out.read_text())
+    assert doc["kind"] == "nsdesign-pareto" and doc["shape"] == [4096, 16384] and doc["front"]
+    flops = [p["flops"] for p in doc["front"]]
+    errors = [p["error"] for p in doc["front"]]
+    assert flops == sorted(flops) and errors == sorted(errors, reverse=True)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--objective", "worst", "--trials", "0"], "--trials"),
+        (["--objective", "fastest"], "unknown objective"),
+        (["--objective", "worst=0"], "positive"),
+        (["--objective", "weighted"], "spectrum"),
+        (["--objective", "capture"], "--tol"),
+        (["--objective", "worst", "--step-range", "8-4"], "step-range"),
+        (["--objective", "worst", "--max-matmuls", "3"], "no schedule in the space fits"),
+        (["--objective", "worst", "--strategies", "magic"], "unknown headroom"),
+        (["--objective", "worst", "--storage", "postgresql+psycopg2://nobody@127.0.0.1:1/db"], "cannot reach storage"),
+        (["--objective", "worst", "--storage", "ftp://x"], "unsupported storage"),
+        (["--objective", "worst", "--jobs", "0"], "--jobs"),
+    ],
+)
+def test_bad_study_input_is_one_line_exit_2_and_writes_nothing(tmp_path, args, message):
+    out = tmp_path / "keep.json"
+    out.write_text("precious")
+    proc = nsdesign("search", "--min-sigma", "1e-3", "--steps", "5", *args, "-o", str(out))
+    _one_line_error(proc, message)
+    assert out.read_text() == "precious"
+
+
+def test_joining_a_study_with_other_settings_is_refused(tmp_path):
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    ok = nsdesign("search", "--min-sigma", "1e-3", "--steps", "5", "--objective", "worst", "--trials", "3",
+                  "--storage", db, "--study-name", "x")
+    assert ok.returncode == 0, ok.stderr
+    proc = nsdesign("search", "--min-sigma", "1e-2", "--steps", "5", "--objective", "worst", "--trials", "3",
+                    "--storage", db, "--study-name", "x")
+    _one_line_error(proc, "exists with different settings")
+
+
+def test_bad_pareto_input_is_one_line_exit_2():
+    _one_line_error(nsdesign("pareto", "--min-sigma", "1e-3", "--shape", "4096", "--trials", "5"), "shape")
+    _one_line_error(nsdesign("pareto", "--min-sigma", "1e-3", "--shape", "64x64", "--trials", "0"), "--trials")

@@ -1,0 +1,204 @@
+"""Persistent, distributed studies: several workers on one storage, kill -9 and resume, PostgreSQL, bad storage."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+
+from nsdesign.errors import InputError
+from nsdesign.search import Objective, SearchSpace, StudyConfig, run_search
+from nsdesign.search.storage import SETTINGS_ATTR, open_storage
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+# A bf16 study whose trials take ~0.1 s each, so that workers overlap and a kill lands mid-study.
+WORKER_ARGS = ["--min-sigma", "1e-3", "--steps", "6", "--objective", "bf16", "--refine", "none",
+               "--proxy-shape", "192x768", "--seed", "0"]
+
+
+# For two concurrent workers: fewer, slower trials (a short Nelder–Mead per trial), so both are busy at once
+# even on an idle machine where a whole study of fast trials could finish before the second process starts.
+SHARED_ARGS = ["--min-sigma", "1e-3", "--steps", "6", "--objective", "bf16", "--refine", "nelder-mead",
+               "--refine-evals", "30", "--proxy-shape", "128x512", "--seed", "0"]
+
+
+def _worker(storage: str, name: str, trials: int, args: list[str] = WORKER_ARGS) -> list[str]:
+    return [sys.executable, "-m", "nsdesign", "search", *args, "--trials", str(trials),
+            "--storage", storage, "--study-name", name]
+
+
+def _complete(storage: str, name: str) -> dict[int, float]:
+    study = optuna.load_study(study_name=name, storage=open_storage(storage))
+    return {t.number: t.value for t in study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))}
+
+
+def _run_here(stdout: str) -> int:
+    # "study NAME (STORAGE): N complete trials, R run here; …"
+    text = " ".join(stdout.split())
+    return int(text.split(" run here")[0].split(",")[-1].strip())
+
+
+def _two_workers(storage: str, name: str, trials: int) -> None:
+    procs = [subprocess.Popen(_worker(storage, name, trials, SHARED_ARGS), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    for p, (out, err) in zip(procs, outs):
+        assert p.returncode == 0, err
+    ran = [_run_here(out) for out, _ in outs]
+    done = _complete(storage, name)
+    assert trials <= len(done) <= trials + 1  # each worker stops once the study holds `trials`
+    assert sum(ran) == len(done)
+    assert min(ran) > 0, f"both workers should have run trials, got {ran}"
+    print("trials run by each worker:", ran)
+
+
+def test_two_workers_share_a_sqlite_study(tmp_path):
+    _two_workers(f"sqlite:///{tmp_path / 'study.db'}", "shared", 20)
+
+
+def test_two_workers_share_a_journal_file(tmp_path):
+    _two_workers(f"journal:{tmp_path / 'study.log'}", "shared", 20)
+
+
+def test_kill_9_loses_no_completed_trial_and_the_rerun_resumes(tmp_path):
+    storage, name, trials = f"sqlite:///{tmp_path / 'study.db'}", "killed", 40
+    proc = subprocess.Popen(_worker(storage, name, trials), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    before: dict[int, float] = {}
+    while time.time() < deadline:
+        time.sleep(0.2)
+        try:
+            before = _complete(storage, name)
+        except KeyError:  # the study is not created yet
+            continue
+        if len(before) >= 6:
+            break
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    before = _complete(storage, name)
+    assert 6 <= len(before) < trials, "the kill should land mid-study"
+
+    rerun = subprocess.run(_worker(storage, name, trials), capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    after = _complete(storage, name)
+    assert len(after) == trials  # completed trials counted toward --trials: only the rest ran
+    assert _run_here(rerun.stdout) == trials - len(before)
+    for number, value in before.items():
+        assert after[number] == value
+
+
+def test_a_study_with_other_settings_is_refused_and_left_untouched(tmp_path):
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    small = (32, 128)
+    first = Objective((("worst", 1.0),), 1e-3, proxy_shape=small)
+    run_search(StudyConfig(SearchSpace(min_steps=5, max_steps=5), first, 6, storage=storage, study_name="s"))
+    study = optuna.load_study(study_name="s", storage=storage)
+    settings, count = study.user_attrs[SETTINGS_ATTR], len(study.trials)
+    other = Objective((("worst", 1.0),), 1e-2, proxy_shape=small)
+    with pytest.raises(InputError, match="exists with different settings.*min_sigma"):
+        run_search(StudyConfig(SearchSpace(min_steps=5, max_steps=5), other, 12, storage=storage, study_name="s"))
+    study = optuna.load_study(study_name="s", storage=storage)
+    assert study.user_attrs[SETTINGS_ATTR] == settings and len(study.trials) == count
+    # the same settings join and resume it
+    again = run_search(StudyConfig(SearchSpace(min_steps=5, max_steps=5), first, 9, storage=storage, study_name="s"))
+    assert again.completed == 9 and again.ran == 3
+
+
+def test_a_foreign_study_is_refused(tmp_path):
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    optuna.create_study(study_name="foreign", storage=storage)
+    objective = Objective((("worst", 1.0),), 1e-3, proxy_shape=(32, 128))
+    with pytest.raises(InputError, match="not created by nsdesign"):
+        run_search(StudyConfig(SearchSpace(min_steps=5, max_steps=5), objective, 3, storage=storage, study_name="foreign"))
+
+
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("postgresql+psycopg2://nobody@127.0.0.1:1/none", "cannot reach storage"),
+        ("sqlite:////no/such/dir/x.db", "does not exist"),
+        ("journal:/no/such/dir/x.log", "does not exist"),
+        ("redis://localhost", "unsupported storage"),
+        ("", "URL"),
+    ],
+)
+def test_unreachable_or_malformed_storage_is_an_input_error(url, message):
+    start = time.time()
+    with pytest.raises(InputError, match=message):
+        open_storage(url)
+    assert time.time() - start < 20
+
+
+def test_the_password_is_not_repeated_in_messages():
+    with pytest.raises(InputError) as info:
+        open_storage("postgresql+psycopg2://user:s3cret@127.0.0.1:1/db")
+    assert "s3cret" not in str(info.value)
+
+
+# --------------------------------------------------------------------------------------------------
+# A real PostgreSQL server on loopback
+# --------------------------------------------------------------------------------------------------
+
+
+def _pg_bin() -> Path:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not found:
+        pytest.fail("PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin (CI installs Debian's postgresql)")
+    return Path(found[-1]).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _as_server_user(argv: list[str]) -> list[str]:
+    """initdb/postgres refuse to run as root: use the postgres account then (runuser, else su)."""
+    if os.geteuid() != 0:
+        return argv
+    if shutil.which("runuser"):
+        return ["runuser", "-u", "postgres", "--", *argv]
+    return ["su", "postgres", "-s", "/bin/sh", "-c", " ".join(argv)]
+
+
+@pytest.mark.postgres
+def test_two_workers_on_a_real_postgresql_server():
+    bin_dir = _pg_bin()
+    root = Path(tempfile.mkdtemp(prefix="nsdesign-pg-", dir="/tmp"))  # not under pytest's 0700 tmp tree
+    data, port = root / "data", _free_port()
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+    started = False
+    try:
+        subprocess.run(_as_server_user([str(bin_dir / "initdb"), "-D", str(data), "--auth=trust", "-U", "postgres",
+                                        "--no-sync"]), check=True, capture_output=True, timeout=120)
+        options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        subprocess.run(_as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l",
+                                        str(root / "log"), "-w", "-t", "60", "start"]),
+                       check=True, capture_output=True, timeout=120)
+        started = True
+        subprocess.run([str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "nsdesign_test"],
+                       check=True, capture_output=True, timeout=60)
+        url = f"postgresql+psycopg2://postgres@127.0.0.1:{port}/nsdesign_test"
+        _two_workers(url, "pg-shared", 20)
+        study = optuna.load_study(study_name="pg-shared", storage=url)
+        assert json.loads(study.user_attrs[SETTINGS_ATTR])["objective"]["objective"] == "bf16"
+    finally:
+        if started:
+            subprocess.run(_as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]),
+                           capture_output=True, timeout=120)
+        shutil.rmtree(root, ignore_errors=True)

@@ -1,0 +1,252 @@
+"""`plot`: figures of schedules, spectra, costs and laws (PNG or SVG by the -o suffix).
+
+    nsdesign plot map keller5 polar_express_modded5 out.json --min-sigma 1e-3 -o map.png
+    nsdesign plot intervals keller5 cans5_eo --min-sigma 1e-3 --tol 0.1 -o intervals.png
+    nsdesign plot histogram keller5 --source gaussian:1024x4096 --min-sigma 1e-3 -o hist.png
+    nsdesign plot frontier --min-sigma 1e-3 --shape 1024x4096 -o frontier.svg
+    nsdesign plot laws --layer final.mlp_down --quantile 0.5 -o laws.png
+
+matplotlib is imported only inside the handlers (through nsdesign.plot).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+from nsdesign.errors import InputError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    plot = subparsers.add_parser("plot", help="draw maps, interval shrinkage, spectra, the cost frontier or laws")
+    kinds = plot.add_subparsers(dest="kind", required=True, metavar="KIND")
+
+    p = kinds.add_parser("map", help="the NS map F(σ) of schedules on [0, 1.05] with a log-σ zoom, band shaded")
+    p.add_argument("schedules", nargs="+", metavar="SCHEDULE", help="preset names or schedule JSON files")
+    _band(p, required=True)
+    p.add_argument("--tol", type=float, help="also shade the strip 1 ± TOL")
+    p.add_argument("--zoom-from", type=float, help="left end of the log-σ panel (default min-sigma/30)")
+    p.add_argument("--ymax", type=float, default=1.5, help="top of the F axis (default 1.5)")
+    _common(p)
+    p.set_defaults(handler=_map)
+
+    p = kinds.add_parser("intervals", help="exact image of the band after each step, and the worst error per step")
+    p.add_argument("schedules", nargs="+", metavar="SCHEDULE", help="preset names or schedule JSON files")
+    _band(p, required=True)
+    p.add_argument("--tol", type=float, help="draw the target 1 ± TOL")
+    _common(p)
+    p.set_defaults(handler=_intervals)
+
+    p = kinds.add_parser("histogram", help="singular values of a matrix before and after NS")
+    p.add_argument("schedules", nargs="+", metavar="SCHEDULE", help="preset names or schedule JSON files")
+    p.add_argument(
+        "--source",
+        required=True,
+        help="gaussian:MxN, logspace:MxN:LO, or a .npy / .npz[:KEY] / .safetensors[:KEY] file",
+    )
+    p.add_argument("--min-sigma", type=float, help="shade the band [min-sigma, max-sigma] on the input spectrum")
+    p.add_argument("--max-sigma", type=float, default=1.0, help="top of the band (default 1)")
+    p.add_argument("--dtype", default="float32", help="float64, float32 (numpy or torch), bfloat16, float16 (torch)")
+    p.add_argument("--seed", type=int, default=0, help="random seed of generated sources (default 0)")
+    p.add_argument("--bins", type=int, default=60, help="histogram bins (default 60)")
+    _common(p)
+    p.set_defaults(handler=_histogram)
+
+    p = kinds.add_parser("frontier", help="exact worst error vs FLOPs: presets, greedy designs, a Pareto file")
+    p.add_argument("schedules", nargs="*", metavar="SCHEDULE", help="extra schedules to place (presets or files)")
+    _band(p, required=False)
+    p.add_argument("--shape", help="matrix shape MxN for FLOPs (default: the Pareto file's, else 1024x4096)")
+    p.add_argument("--form", choices=("standard", "gram"), default="standard", help="FLOP model (default standard)")
+    p.add_argument("--pareto", help="Pareto JSON (`nsdesign pareto -o`) to plot; its points replace the computed designs")
+    p.add_argument("--presets", help="comma-separated presets to show (default: all with Frobenius scaling)")
+    p.add_argument("--max-steps", type=int, default=8, help="greedy designs of 1…N steps (default 8)")
+    p.add_argument("--no-labels", action="store_true", help="do not write preset names beside their points")
+    _common(p)
+    p.set_defaults(handler=_frontier)
+
+    p = kinds.add_parser("laws", help="momentum-quantile power laws (arXiv 2606.04058) with extrapolation bands")
+    p.add_argument("--layer", action="append", help="depth.matrix, e.g. final.mlp_down (repeatable; default: a set)")
+    p.add_argument("--quantile", type=float, default=0.5, help="descending-rank quantile (default 0.5)")
+    p.add_argument("--sizes", default="7e9,7e10,3e11,1e12", help="model sizes to mark (default 7e9,7e10,3e11,1e12)")
+    p.add_argument("--laws", help="law file from `nsdesign fit` (default: fit the shipped data)")
+    _common(p)
+    p.set_defaults(handler=_laws)
+
+
+def _band(parser: argparse.ArgumentParser, required: bool) -> None:
+    parser.add_argument("--min-sigma", type=float, required=required, help="smallest singular value of the band")
+    parser.add_argument("--max-sigma", type=float, default=1.0, help="largest singular value of the band (default 1)")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-o", "--output", required=True, help="figure file: .png or .svg")
+    parser.add_argument("--title", help="figure title")
+    parser.add_argument("--size", help="figure size in inches, WxH (e.g. 10x4.5)")
+    parser.add_argument("--dpi", type=int, default=120, help="PNG resolution (default 120)")
+
+
+# --------------------------------------------------------------------------------------------------
+# Handlers
+# --------------------------------------------------------------------------------------------------
+
+
+def _map(args: argparse.Namespace) -> int:
+    _check_output(args.output)
+    schedules = _schedules(args.schedules)
+    from nsdesign.plot import map_figure
+
+    figure = map_figure(
+        schedules, args.min_sigma, args.max_sigma, _labels(args.schedules, schedules), args.tol, args.zoom_from,
+        (-0.05, args.ymax), args.title, _size(args.size), args.dpi,
+    )
+    return _save(figure, args.output)
+
+
+def _intervals(args: argparse.Namespace) -> int:
+    _check_output(args.output)
+    schedules = _schedules(args.schedules)
+    from nsdesign.plot import intervals_figure
+
+    figure = intervals_figure(
+        schedules, args.min_sigma, args.max_sigma, _labels(args.schedules, schedules), args.tol, args.title,
+        _size(args.size), args.dpi,
+    )
+    return _save(figure, args.output)
+
+
+def _histogram(args: argparse.Namespace) -> int:
+    _check_output(args.output)
+    schedules = _schedules(args.schedules)
+    from nsdesign.plot import histogram_figure, load_matrix, spectrum_run
+
+    matrix, label = load_matrix(args.source, args.seed)
+    run = spectrum_run(matrix, schedules, _labels(args.schedules, schedules), args.dtype, label)
+    figure = histogram_figure(run, args.min_sigma, args.max_sigma, args.bins, args.title, _size(args.size), args.dpi)
+    return _save(figure, args.output)
+
+
+def _frontier(args: argparse.Namespace) -> int:
+    _check_output(args.output)
+    from nsdesign.core.cost import Shape
+    from nsdesign.core.metrics import check_band
+
+    shape = Shape.parse(args.shape) if args.shape else None
+    min_sigma, max_sigma = args.min_sigma, args.max_sigma
+    pareto_points, meta = [], {}
+    if args.pareto:
+        from nsdesign.plot.frontier import read_pareto
+
+        pareto_points, meta = read_pareto(args.pareto, shape, args.form, min_sigma, max_sigma)
+        if "shape" in meta:
+            if shape is not None and shape != meta["shape"]:
+                raise InputError(f"{args.pareto} counts FLOPs on {meta['shape']}; drop --shape or give --shape {meta['shape']}")
+            shape = meta["shape"]
+        if "min_sigma" in meta:
+            if min_sigma is not None and (min_sigma, max_sigma) != (meta["min_sigma"], meta["max_sigma"]):
+                raise InputError(
+                    f"{args.pareto} was made for the band [{meta['min_sigma']:g}, {meta['max_sigma']:g}]; "
+                    "drop --min-sigma/--max-sigma or give that band"
+                )
+            min_sigma, max_sigma = meta["min_sigma"], meta["max_sigma"]
+        if meta.get("form") in ("standard", "gram") and meta["form"] != args.form:
+            raise InputError(f"{args.pareto} counts FLOPs in the {meta['form']} form; give --form {meta['form']}")
+    if min_sigma is None:
+        raise InputError("give --min-sigma (or a --pareto file that records its band)")
+    check_band(min_sigma, max_sigma)
+    shape = shape or Shape(1024, 4096)
+    schedules = _schedules(args.schedules) if args.schedules else []
+    extra = list(zip(_labels(args.schedules, schedules), schedules))
+    presets = None
+    if args.presets is not None:
+        from nsdesign.presets import preset_info
+
+        presets = [n.strip() for n in args.presets.split(",") if n.strip()]
+        for name in presets:
+            preset_info(name)  # unknown names fail with the list of known ones
+    from nsdesign.plot import frontier_figure, frontier_points
+
+    points = frontier_points(
+        min_sigma, shape, max_sigma, args.form, presets, args.max_steps, extra, designs=args.pareto is None
+    )
+    figure = frontier_figure(
+        points + pareto_points, min_sigma, shape, max_sigma, args.form, not args.no_labels, args.title,
+        _size(args.size), args.dpi, pareto_dtype=meta.get("dtype"),
+    )
+    return _save(figure, args.output)
+
+
+def _laws(args: argparse.Namespace) -> int:
+    _check_output(args.output)
+    from nsdesign.plot.laws import laws_figure
+
+    sizes = _numbers("--sizes", args.sizes)
+    figure = laws_figure(args.layer, args.quantile, sizes, args.laws, args.title, _size(args.size), args.dpi)
+    return _save(figure, args.output)
+
+
+# --------------------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------------------
+
+
+def _check_output(path: str) -> None:
+    """Fail on a bad -o before any computation."""
+    from pathlib import Path
+
+    if Path(path).suffix.lower() not in (".png", ".svg"):
+        raise InputError(f"-o must end in .png or .svg, got {path!r}")
+    parent = Path(path).parent
+    if str(parent) and not parent.is_dir():
+        raise InputError(f"cannot write {path}: directory {parent} does not exist")
+
+
+def _schedules(references: list[str]) -> list:
+    from nsdesign.io import load_schedule
+
+    return [load_schedule(r) for r in references]
+
+
+def _labels(references: list[str], schedules: list) -> list[str]:
+    """Preset names as given; files by their schedule name, or the file stem; duplicates numbered."""
+    from pathlib import Path
+
+    labels = []
+    for reference, schedule in zip(references, schedules):
+        label = reference if not reference.lower().endswith(".json") else (Path(reference).stem or schedule.name)
+        labels.append(label)
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        out.append(label if labels.count(label) == 1 else f"{label} #{seen[label]}")
+    return out
+
+
+def _size(text: str | None) -> tuple[float, float] | None:
+    if text is None:
+        return None
+    match = re.fullmatch(r"\s*([0-9.]+)\s*[xX×]\s*([0-9.]+)\s*", text)
+    if not match:
+        raise InputError(f"--size must look like 10x4.5 (inches), got {text!r}")
+    try:
+        return float(match.group(1)), float(match.group(2))
+    except ValueError:
+        raise InputError(f"--size must look like 10x4.5 (inches), got {text!r}") from None
+
+
+def _numbers(flag: str, text: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise InputError(f"{flag} must be a comma-separated list of numbers, got {text!r}") from None
+    if not values or not all(v > 0 and v < float("inf") for v in values):
+        raise InputError(f"{flag} must list positive finite numbers, got {text!r}")
+    return values
+
+
+def _save(figure, path: str) -> int:
+    from nsdesign.plot import save_figure
+
+    written = save_figure(figure, path)
+    print(f"wrote {written}")
+    return 0

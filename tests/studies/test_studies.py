@@ -1,0 +1,64 @@
+"""Each study script runs end to end in --quick mode (small sizes, seconds) and writes what its README promises."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from matplotlib.image import imread
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run_study(name, out):
+    result = subprocess.run([sys.executable, str(REPO / "studies" / name / "run.py"), "--quick", "--out", str(out)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    readme = (out / "README.md").read_text(encoding="utf-8")
+    assert "QUICK RUN" in readme and f"python studies/{name}/run.py --quick" in readme
+    for png in out.glob("*.png"):
+        image = imread(png)
+        assert image[..., :3].std() > 0.05, png.name  # drawn, not blank
+        assert png.name in readme or name == "mp_scaling", png.name
+    return json.loads((out / "results.json").read_text()), readme
+
+
+def test_preset_comparison_quick(tmp_path):
+    results, readme = run_study("preset_comparison", tmp_path)
+    assert {p.name for p in tmp_path.glob("*.png")} == {"map_published.png", "map_designed.png", "intervals.png",
+                                                         "frontier.png"}
+    keller = results["schedules"]["keller5"]["exact"]
+    assert keller["worst_error"] == pytest.approx(1 - 0.470544, abs=1e-6)
+    assert results["schedules"]["greedy5"]["exact"]["worst_error"] == pytest.approx(0.11345, rel=1e-4)
+    rows = results["bf16"]["rows"]
+    assert len(rows) == 2 * len(results["schedules"]) and all(r["dtype"] == "bf16" for r in rows)
+    assert "| `keller5` | preset | 5 | 15 |" in readme
+    assert (tmp_path / "results.csv").read_text().count("\n") == len(results["schedules"]) + 1
+
+
+def test_mp_scaling_quick(tmp_path):
+    results, readme = run_study("mp_scaling", tmp_path)
+    assert len(results["results"]) == 3
+    for row in results["results"]:
+        measured, predicted = np.array(row["measured_quantiles"]), np.array(row["mp_quantiles"])
+        assert np.all(np.abs(measured / predicted - 1) < 0.3)  # tiny matrices: loose, but the right law
+        designed = row["after"]["mp5 [l_q, 1]"]
+        assert designed["exact_worst_error_on_[l_q,u_MP]"] < 0.2
+        assert designed["max_error_above_band_edge"] < 0.2
+    assert "Marchenko–Pastur" in readme
+
+
+def test_spectral_laws_quick(tmp_path):
+    results, readme = run_study("spectral_laws", tmp_path)
+    fits = {f["layer"]: f for f in results["fits"]}
+    assert fits["final.mlp_down"]["pooled_alpha"] == pytest.approx(0.96, abs=0.03)
+    assert fits["mid_late.q"]["pooled_alpha"] == pytest.approx(0.27, abs=0.03)
+    hardest = results["schedules_on_bands"]["final.mlp_down q=0.5 (hardest)"]
+    assert hardest["edges"] == sorted(hardest["edges"], reverse=True)  # bands widen with size
+    k_star = hardest["rows"]["k*: greedy steps for δ=0.1"]
+    assert k_star == sorted(k_star)
+    assert results["replication"]["done"] and len(results["replication"]["sizes"]) == 3
+    assert (tmp_path / "captured_momentum_quantiles.csv").exists()
+    assert "TODO" not in readme

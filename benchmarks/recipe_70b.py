@@ -68,6 +68,7 @@ def main() -> None:
     variants = [
         ("main: degrees 3-9, headroom 0.1, point edge, standard", {}),
         ("bf16-safe (--bf16: quintic, cushion 0.02, safety 1.02)", dict(BF16)),
+        ("degree mix with cushion 0.02, safety 1.02 (--cushion 0.02 --safety 1.02)", {"cushion": 0.02, "safety": 1.02}),
         ("quintic only (--degrees 5)", {"degrees": (5,)}),
         ("no headroom (--headroom 0)", {"headroom": 0.0}),
         ("lower end of the ~95% interval (--band-edge lower)", {"edge": "lower"}),
@@ -87,7 +88,13 @@ def main() -> None:
             f"{len(r.failures('polar_express_modded5'))}/{len(r.layers)} |"
         )
     if "--bf16-check" in sys.argv:
-        bf16_check([("main", recipe), ("--bf16", build_recipe(SIZE, TOL, quantile=QUANTILE, **BF16))])
+        bf16_check(
+            [
+                ("main", recipe),
+                ("--bf16", build_recipe(SIZE, TOL, quantile=QUANTILE, **BF16)),
+                ("mix + knobs", build_recipe(SIZE, TOL, quantile=QUANTILE, cushion=0.02, safety=1.02)),
+            ]
+        )
     print()
     print(f"wall time {time.perf_counter() - start:.1f} s")
 

@@ -21,6 +21,10 @@ from nsdesign.errors import InputError
 COMMAND_MODULES: tuple[str, ...] = (
     "nsdesign.cli.design_commands",
     "nsdesign.cli.export_commands",
+    "nsdesign.cli.pareto_commands",
+    "nsdesign.cli.laws_commands",
+    "nsdesign.cli.runtime_commands",
+    "nsdesign.cli.plot_commands",
 )
 
 

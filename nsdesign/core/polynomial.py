@@ -149,17 +149,22 @@ def propagate(steps: Iterable[OddPolynomial], lo: float, hi: float) -> list[tupl
 def _nonnegative_roots_in_y(coefficients: tuple[float, ...], reach: float) -> list[float]:
     """Roots y ∈ [0, reach] of p'(√y) = 0.
 
-    Top terms that stay below 1e-17 of the largest term everywhere on [0, reach] are dropped first: they
-    move the roots in that range by less than round-off, and would otherwise add enormous roots that
-    wreck the companion-matrix eigenvalues.
+    Top terms that stay below 1e-13 of the largest term everywhere on [0, reach] are dropped before the
+    eigenvalue solve: they move the roots in that range by a relative ~1e-13 at most, and would otherwise
+    add enormous roots that wreck the companion-matrix eigenvalues. The roots are then polished on the
+    full derivative, which removes that displacement.
     """
-    q = [(2 * j + 1) * c for j, c in enumerate(coefficients)]
+    full = tuple((2 * j + 1) * c for j, c in enumerate(coefficients))
+    q = list(full)
     reach = min(reach, 1e16)  # σ² beyond this is divergence anyway; keeps reach**j finite up to degree 31
     size = [abs(c) * reach**j for j, c in enumerate(q)]
-    while len(q) > 1 and size[-1] <= 1e-17 * max(size):
+    while len(q) > 1 and size[-1] <= 1e-13 * max(size):
         q.pop()
         size.pop()
-    return [y for y in _real_roots_ascending(tuple(q)) if 0.0 <= y]
+    roots = _real_roots_ascending(tuple(q))
+    if len(q) < len(full):
+        roots = [_newton_polish(full, y) for y in roots]
+    return [y for y in roots if 0.0 <= y]
 
 
 def _real_roots_ascending(q: tuple[float, ...]) -> list[float]:

@@ -292,14 +292,23 @@ def run_search(config: StudyConfig) -> SearchResult:
                 if count_complete(study) >= config.trials:
                     study.stop()
 
-            study.optimize(
-                _objective_fn(config),
-                n_trials=remaining,
-                n_jobs=config.jobs,
-                callbacks=[stop_when_done],
-                catch=(),
-                gc_after_trial=False,
-            )
+            objective = _objective_fn(config)
+            while True:
+                try:
+                    study.optimize(
+                        objective,
+                        n_trials=max(1, config.trials - count_complete(study)),
+                        n_jobs=config.jobs,
+                        callbacks=[stop_when_done],
+                        catch=(),
+                        gc_after_trial=False,
+                    )
+                    break
+                except ValueError as exc:
+                    if not _lost_race(exc):
+                        raise
+                    if count_complete(study) >= config.trials:
+                        break
     records = read_trials(study)
     feasible = [r for r in records if r.feasible]
     if not feasible:
@@ -314,6 +323,16 @@ def run_search(config: StudyConfig) -> SearchResult:
     return SearchResult(
         best, greedy, study.study_name, describe(config.storage), count_complete(study), ran, config, tuple(records)
     )
+
+
+def _lost_race(exc: ValueError) -> bool:
+    """Two workers on SQLite popped the same enqueued trial and the other one finished it first.
+
+    SQLite has no row locks, so Optuna's pop of a WAITING trial is not exclusive across processes; the
+    second `tell` of that trial fails. Nothing is lost (the trial is COMPLETE with the same parameters and
+    a deterministic value), so this worker simply carries on with the study.
+    """
+    return str(exc).startswith("Cannot tell a COMPLETE trial")
 
 
 def read_trials(study: Any) -> list[TrialRecord]:

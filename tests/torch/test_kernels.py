@@ -151,6 +151,27 @@ def test_gram_default_restarts_keep_bf16_stable_where_the_plain_recursion_diverg
     assert default_restarts(10, torch.float64) == ()
 
 
+@pytest.mark.parametrize("restarts", [(), (2,), (5,), (2, 4, 6, 8), (1, 3, 5, 7), (3, 6, 9)])
+def test_gram_restarts_mean_what_dao_ailabs_reset_iterations_mean(restarts):
+    """Our restart before step i is gram-newton-schulz's reset at iteration i (both fp16): the same plans
+    diverge, and the stable ones land equally close to the float64 result."""
+    gram = pytest.importorskip("gram_newton_schulz")  # installed with --no-deps by the test command
+    schedule = preset("deepseek_v4_10")  # norm_div 1, as gram-newton-schulz assumes
+    G = _matrix(128, 512, 1e-3).float()
+    theirs = gram.GramNewtonSchulz(
+        ns_coefficients=[list(r) for r in schedule_rows(schedule)],
+        ns_use_kernels=False,
+        compile_kwargs=None,
+        gram_newton_schulz_reset_iterations=list(restarts),
+    )(G)
+    ours = newton_schulz(G, schedule, form="gram", dtype=torch.float16, restarts=restarts)
+    assert bool(torch.isfinite(ours).all()) == bool(torch.isfinite(theirs).all())
+    if torch.isfinite(ours).all():
+        exact = newton_schulz(G.double(), schedule, dtype=torch.float64)
+        assert _relative(ours, exact) < 0.05
+        assert 0.8 < _relative(ours, exact) / _relative(theirs, exact) < 1.25
+
+
 def test_fp16_and_dtype_none():
     G = _matrix(16, 32).float()
     assert newton_schulz(G, preset("keller5"), dtype=torch.float16).dtype == torch.float16

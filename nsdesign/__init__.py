@@ -5,8 +5,10 @@ The curated public namespace. Layers, bottom to top:
   design  — `minimax_odd` (Remez), `greedy` (worst-case optimal), solvers, `recommend`
   presets — the published schedules, by name
   io      — the versioned schedule JSON
-Optional layers (import them explicitly): nsdesign.laws, nsdesign.search, nsdesign.export, nsdesign.plot,
-nsdesign.torch (needs torch). `symbolic` (sympy) is loaded on first use.
+Layers over the engine, loaded on first use so `import nsdesign` stays cheap: `symbolic` (sympy),
+`predict_band` and `build_recipe` (nsdesign.laws), `run_search`, `run_pareto` and
+`StudyConfig` (nsdesign.search, optuna). The rest of those layers, plus nsdesign.plot (matplotlib) and
+nsdesign.torch (needs torch), and `nsdesign.export.export`, are imported explicitly.
 """
 
 from __future__ import annotations
@@ -45,8 +47,10 @@ __all__ = [
     "Recommendation",
     "Schedule",
     "Shape",
+    "StudyConfig",
     "captured_min_sigma",
     "cheapest_schedule",
+    "build_recipe",
     "compare",
     "evaluate",
     "flops",
@@ -58,11 +62,14 @@ __all__ = [
     "min_steps",
     "minimax_odd",
     "overshoot",
+    "predict_band",
     "preset",
     "preset_info",
     "preset_names",
     "read_schedule_file",
     "recommend",
+    "run_pareto",
+    "run_search",
     "save_document",
     "schedule_document",
     "slope_at_zero",
@@ -72,9 +79,19 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name == "symbolic":  # sympy is slow to import; only pay for it when asked
-        from nsdesign.design.symbolic import symbolic
+_LAZY: dict[str, str] = {
+    "symbolic": "nsdesign.design.symbolic",
+    "predict_band": "nsdesign.laws",
+    "build_recipe": "nsdesign.laws.recipe",
+    "run_search": "nsdesign.search",
+    "run_pareto": "nsdesign.search",
+    "StudyConfig": "nsdesign.search",
+}
 
-        return symbolic
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:  # sympy, optuna and friends are slow to import; only pay for them when asked
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'nsdesign' has no attribute {name!r}")

@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     search.add_argument("--cushion", type=float, default=0.0, help="Polar Express cushion λ (default 0)")
     search.add_argument("--safety", type=float, default=1.0, help="safety factor s: p(x/s) on all but the last step")
-    search.add_argument("--norm-div", type=float, default=1.0, help="runtime input divisor (default 1.0)")
+    search.add_argument("--norm-div", type=float, default=1.0, help="runtime input divisor s and headroom: designed on [L/s, U], so σ up to s·U stays in the design (default 1.0)")
     search.add_argument("--form", choices=("standard", "gram"), default="standard", help="cost model for --degree auto")
     search.add_argument("--max-steps", type=int, default=30, help="step limit when --tol is given (default 30)")
     search.add_argument("--model-size", type=float, help="predict the band from a momentum law at this size (params)")

@@ -78,15 +78,17 @@ def greedy(
     """Design the greedy schedule for σ ∈ [min_sigma, max_sigma].
 
     Give `steps` (a fixed count), or `tol` (stop at the first step whose error bound is ≤ tol), or a
-    sequence of degrees (one per step). `norm_div` is the runtime input divisor: the steps are designed for
-    x = σ / norm_div, so a norm_div above 1 is itself a headroom choice.
+    sequence of degrees (one per step). `norm_div` s is the runtime input divisor (x = σ / s) and a headroom:
+    the steps are designed on [min_sigma/s, max_sigma], so σ down to min_sigma is covered and σ up to
+    s·max_sigma (an underestimated norm, bf16 rounding of the input) is still inside the design. Designing
+    on [min_sigma/s, max_sigma/s] instead would only rescale the coefficients and buy no headroom at all.
     """
     degrees, count = _plan(steps, degree, tol, max_steps)
     check_band(min_sigma, max_sigma)
     if min_sigma / max_sigma < MIN_BAND_RATIO:
         raise InputError(f"min-sigma/max-sigma must be at least {MIN_BAND_RATIO:g}, got {min_sigma / max_sigma:g}")
     _check_knobs(cushion, safety, norm_div)
-    lo, hi = min_sigma / norm_div, max_sigma / norm_div
+    lo, hi = min_sigma / norm_div, max_sigma
     if tol is None:
         designed = _run(lo, hi, degrees, count, cushion, safety)
     else:

@@ -10,7 +10,7 @@ step count is unpublished, which is why the search chooses it:
 - "inflate"  design each step on [l_i, u_i·(1+h)] instead of [l_i, u_i] (size 1+h ∈ [1, 1.1]); implemented
              here (`inflated_greedy`) on top of `minimax_odd`, so F stays within the design error on
              [l, u·(1+h)] — the only strategy that bounds F above the band by construction
-- "norm_div" a larger input divisor (greedy's `norm_div`; size ∈ [1, 1.1])
+- "norm_div" a larger input divisor s (greedy's `norm_div`: designed on [l/s, u], run on σ/s; size ∈ [1, 1.1])
 - "cushion"  greedy's cushion λ (size ∈ [0, 0.1]): limits each step's slope, hence its growth
 - "none"     the pure greedy optimum (no headroom)
 - "polar_express"  the published recipe, all at once: safety s and an extra input divisor s on top of a design
@@ -274,8 +274,9 @@ def build_schedule(candidate: Candidate, space: SearchSpace, min_sigma: float, m
         cushion = max(cushion, candidate.cushion)
     hi = max_sigma
     if h == "polar_express":
-        # As published: the steps are designed for the undivided band and the runtime divides by s on top.
-        lo, hi = lo * size, hi * size
+        # As published: the steps are designed for the undivided band [l, u] and the runtime divides by s on
+        # top (greedy designs on [lo/norm_div, hi], so lift lo by the strategy's s).
+        lo = lo * size
     if h == "inflate" and size > 1.0:
         schedule = inflated_greedy(lo, hi, candidate.degrees, size, cushion, safety, norm_div)
     else:
@@ -325,7 +326,7 @@ def inflated_greedy(
         raise InputError(f"inflation must be in [1, 2], got {inflate}")
     if not degrees:
         raise InputError("give at least one step degree")
-    lo, hi = min_sigma / norm_div, max_sigma / norm_div
+    lo, hi = min_sigma / norm_div, max_sigma  # the divisor's headroom, as in `greedy`
     steps = []
     last = len(degrees) - 1
     for i, degree in enumerate(degrees):

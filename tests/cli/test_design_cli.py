@@ -27,6 +27,13 @@ def test_search_default_prints_table_and_presets(cli):
         assert name in out
 
 
+def test_search_warns_when_the_design_has_no_headroom_above_the_band(cli):
+    bare = cli("search", "--min-sigma", "1e-3")
+    assert "WARNING: F reaches 1.15e+161 just above the band" in bare.stdout
+    safe = cli("search", "--min-sigma", "1e-3", "--safety", "1.02", "--cushion", "0.02")
+    assert safe.returncode == 0 and "WARNING" not in safe.stdout
+
+
 def test_search_writes_versioned_json(cli, tmp_path):
     path = tmp_path / "s.json"
     result = cli("search", "--min-sigma", "1e-3", "--steps", "6", "--shape", "1024x4096", "-o", str(path))

@@ -88,10 +88,16 @@ def test_safety_buys_headroom():
     assert overshoot(safe, 1.0, 0.02) < 1.5
 
 
-def test_norm_div_designs_for_the_scaled_band():
+def test_norm_div_buys_real_headroom_above_the_band():
+    from nsdesign.core.metrics import overshoot
+
     design = greedy(1e-3, steps=5, norm_div=1.05)
     assert design.schedule.norm_div == 1.05
-    assert worst_error(design.schedule, 1e-3, 1.0) == pytest.approx(greedy(1e-3 / 1.05, 1 / 1.05, steps=5).error, rel=1e-9)
+    # designed on x ∈ [1e-3/1.05, 1]: σ from 1e-3 up to 1.05 is inside the design
+    inside = greedy(1e-3 / 1.05, 1.0, steps=5).error
+    assert worst_error(design.schedule, 1e-3, 1.05) == pytest.approx(inside, rel=1e-9)
+    assert overshoot(design.schedule, 1.0, 0.04) <= 1 + inside + 1e-12
+    assert overshoot(greedy(1e-3, steps=5).schedule, 1.0, 0.04) > 1e100  # no divisor: no headroom
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from typing import Any
 from nsdesign.errors import InputError
 
 
-def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
+def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
     if not directory.is_dir():
@@ -21,10 +21,11 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
     except OSError as exc:
         raise InputError(f"cannot write {target}: {exc.strerror or exc}") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; outputs are ordinary files
         os.replace(tmp, target)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
@@ -33,6 +34,10 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
+    return write_bytes_atomic(path, text.encode("utf-8"))
 
 
 def write_json_atomic(path: str | os.PathLike[str], document: Any) -> Path:
@@ -51,3 +56,9 @@ def read_json(path: str | os.PathLike[str]) -> Any:
         raise InputError(f"{path} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
     except UnicodeDecodeError:
         raise InputError(f"{path} is not a UTF-8 text file") from None
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

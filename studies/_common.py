@@ -20,6 +20,28 @@ from typing import Any, Iterable, Sequence
 REPO = Path(__file__).resolve().parents[1]
 
 
+def start(study_dir: Path, description: str) -> tuple[argparse.Namespace, "Timer", int]:
+    """Every study's opening: its arguments, threads kept to the machine's cores, a wall-clock timer, and the
+    figure resolution (lower for --quick)."""
+    args = parse_args(study_dir, description)
+    setup_threads()
+    return args, Timer(), 60 if args.quick else 100
+
+
+def figure(size: tuple[float, float], dpi: int) -> Any:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=size, dpi=dpi, layout="constrained")
+
+
+def style(ax: Any) -> None:
+    """The studies' axes: light grid behind the data, no top/right frame."""
+    ax.grid(True, color="#e0e0e0", linewidth=0.6)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+
+
 def parse_args(study_dir: Path, description: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help="small sizes, seconds: checks the script, not the science")

@@ -33,3 +33,17 @@ def cli():
 def shared_data():
     """../shared/data beside the checkout (CI provides it); tests compare against it, the package never reads it."""
     return SHARED_DATA
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    """Bad input's contract: exit 2, one line `nsdesign: error: …` on stderr, no traceback; returns the line."""
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("nsdesign: error:"), result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == "", result.stdout
+    return lines[0]
+
+
+@pytest.fixture
+def cli_error():
+    return one_line_error

@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     kinds = plot.add_subparsers(dest="kind", required=True, metavar="KIND")
 
     p = kinds.add_parser("map", help="the NS map F(σ) of schedules on [0, 1.05] with a log-σ zoom, band shaded")
-    p.add_argument("schedules", nargs="+", metavar="SCHEDULE", help="preset names or schedule JSON files")
+    _schedule_args(p)
     _band(p, required=True)
     p.add_argument("--tol", type=float, help="also shade the strip 1 ± TOL")
     p.add_argument("--zoom-from", type=float, help="left end of the log-σ panel (default min-sigma/30)")
@@ -31,14 +31,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_map)
 
     p = kinds.add_parser("intervals", help="exact image of the band after each step, and the worst error per step")
-    p.add_argument("schedules", nargs="+", metavar="SCHEDULE", help="preset names or schedule JSON files")
+    _schedule_args(p)
     _band(p, required=True)
     p.add_argument("--tol", type=float, help="draw the target 1 ± TOL")
     _common(p)
     p.set_defaults(handler=_intervals)
 
     p = kinds.add_parser("histogram", help="singular values of a matrix before and after NS")
-    p.add_argument("schedules", nargs="+", metavar="SCHEDULE", help="preset names or schedule JSON files")
+    _schedule_args(p)
     p.add_argument(
         "--source",
         required=True,
@@ -71,6 +71,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--laws", help="law file from `nsdesign fit` (default: fit the shipped data)")
     _common(p)
     p.set_defaults(handler=_laws)
+
+
+def _schedule_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("schedules", nargs="+", metavar="SCHEDULE", help="preset names or schedule JSON files")
 
 
 def _band(parser: argparse.ArgumentParser, required: bool) -> None:

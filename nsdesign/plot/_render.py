@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
 from matplotlib.figure import Figure
 
+from nsdesign._files import write_bytes_atomic
 from nsdesign.errors import InputError
 
 FORMATS: tuple[str, ...] = ("png", "svg")
@@ -76,36 +76,9 @@ def figure_bytes(figure: Figure, fmt: str = "png") -> bytes:
     return buffer.getvalue()
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def save_figure(figure: Figure, path: str | os.PathLike[str]) -> Path:
     """Write the figure as PNG or SVG (chosen by the suffix), atomically."""
-    fmt = output_format(path)
-    data = figure_bytes(figure, fmt)
-    target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
-    if not directory.is_dir():
-        raise InputError(f"cannot write {target}: directory {directory} does not exist")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise InputError(f"cannot write {target}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; a figure is an ordinary file
-        os.replace(tmp, target)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise InputError(f"cannot write {target}: {exc.strerror or exc}") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return write_bytes_atomic(path, figure_bytes(figure, output_format(path)))
 
 
 def plain_log_ticks(axis: Any) -> None:

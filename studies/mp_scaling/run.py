@@ -66,11 +66,8 @@ def descending_quantiles(sigma: np.ndarray, qs=QUANTILES) -> list[float]:
 
 
 def main() -> None:
-    args = common.parse_args(HERE, __doc__)
-    common.setup_threads()
-    timer = common.Timer()
+    args, timer, dpi = common.start(HERE, __doc__)
     out: Path = args.out
-    dpi = 60 if args.quick else 100
 
     results = []
     spectra: dict[tuple[int, int], dict[str, np.ndarray]] = {}
@@ -139,24 +136,11 @@ def main() -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-def _figure(size, dpi):
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=size, dpi=dpi, layout="constrained")
-
-
-def _style(ax):
-    ax.grid(True, color="#e0e0e0", linewidth=0.6)
-    ax.set_axisbelow(True)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-
-
 def figure_before(results, spectra, path, dpi):
-    fig = _figure((11, 4.2), dpi)
+    fig = common.figure((11, 4.2), dpi)
     raw, scaled = fig.subplots(1, 2)
     for ax in (raw, scaled):
-        _style(ax)
+        common.style(ax)
     square = [r for r in results if r["shape"][0] == r["shape"][1]]
     wide = [r for r in results if r["shape"][0] != r["shape"][1]]
     for i, r in enumerate(square + wide):
@@ -188,10 +172,10 @@ def figure_before(results, spectra, path, dpi):
 
 
 def figure_after(results, spectra, name, path, dpi):
-    fig = _figure((11, 4.2), dpi)
+    fig = common.figure((11, 4.2), dpi)
     axes = fig.subplots(1, 2, sharey=True)
     for ax, square in zip(axes, (True, False)):
-        _style(ax)
+        common.style(ax)
         rows = [r for r in results if (r["shape"][0] == r["shape"][1]) == square]
         for i, r in enumerate(rows):
             m, n = r["shape"]
@@ -211,10 +195,10 @@ def figure_after(results, spectra, name, path, dpi):
 
 
 def figure_quantiles(results, path, dpi):
-    fig = _figure((11, 4.2), dpi)
+    fig = common.figure((11, 4.2), dpi)
     axes = fig.subplots(1, 2, sharey=True)
     for ax, square in zip(axes, (True, False)):
-        _style(ax)
+        common.style(ax)
         rows = [r for r in results if (r["shape"][0] == r["shape"][1]) == square]
         sizes = [r["shape"][0] for r in rows]
         for j, q in enumerate(QUANTILES):
@@ -232,11 +216,11 @@ def figure_quantiles(results, path, dpi):
 
 
 def figure_tail(results, path, dpi):
-    fig = _figure((11, 4.0), dpi)
+    fig = common.figure((11, 4.0), dpi)
     axes = fig.subplots(1, 2, sharey=True)
     names = list(results[0]["after"])
     for ax, square in zip(axes, (True, False)):
-        _style(ax)
+        common.style(ax)
         rows = [r for r in results if (r["shape"][0] == r["shape"][1]) == square]
         sizes = [r["shape"][0] for r in rows]
         for i, name in enumerate(names):

@@ -39,11 +39,8 @@ def designed() -> dict[str, Schedule]:
 
 
 def main() -> None:
-    args = common.parse_args(HERE, __doc__)
-    common.setup_threads()
-    timer = common.Timer()
+    args, timer, dpi = common.start(HERE, __doc__)
     out: Path = args.out
-    dpi = 60 if args.quick else 100
 
     schedules: dict[str, Schedule] = {n: ns.preset(n) for n in ns.preset_names()}
     kinds = {n: "preset" for n in schedules}

@@ -4,7 +4,8 @@
 2. Predict the band edge σ_q at 7B, 70B, 300B, 1T with 95% prediction intervals (nsdesign.laws.predict_band).
 3. On each predicted band [σ_q(M), 1]: the exact worst error of every preset and of schedules designed for it.
 4. Small-scale replication: train small GPT models on CPU with `nsdesign.torch.capture_momentum`, fit their
-   momentum quantiles with the same code, compare exponents.
+   momentum quantiles with the same code, compare exponents, and divide the mid-layer quantiles by the
+   Marchenko–Pastur quantiles of the same shapes.
 
     python studies/spectral_laws/run.py            # full run (≈2–3 min on an idle 2-core CPU, most of it training four small models)
     python studies/spectral_laws/run.py --quick    # seconds; tiny models, few steps (used by the tests)
@@ -44,11 +45,8 @@ def pe_recipe(lo: float, steps: int) -> ns.Schedule:
 
 
 def main() -> None:
-    args = common.parse_args(HERE, __doc__)
-    common.setup_threads()
-    timer = common.Timer()
+    args, timer, dpi = common.start(HERE, __doc__)
     out: Path = args.out
-    dpi = 60 if args.quick else 100
     table = load_laws()
 
     # -- 1. fits vs quoted ------------------------------------------------------------------------
@@ -145,8 +143,10 @@ def capture_and_fit(quick: bool, out: Path) -> dict:
         fits.append({"layer": layer, "pooled_alpha": pooled.alpha, "pooled_alpha_se": pooled.alpha_se})
     points = [{"layer": f"{m.depth}.{m.matrix}", "q": m.quantile, "params": m.model_params, "sigma": m.sigma}
               for m in read_measurements(out / "captured_momentum_quantiles.csv").measurements]
+    widths = {r.model_params: r.size.width for r in result.sizes}
     return {
         "done": True, "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()},
+        "mp_ratios": mid_layer_mp_ratios(points, widths),
         "sizes": [{"name": r.size.name, "width": r.size.width, "layers": r.size.n_layer, "params": r.model_params,
                    "eval_loss_before": r.eval_loss_before, "eval_loss_after": r.eval_loss_after,
                    "seconds": r.seconds} for r in result.sizes],
@@ -155,28 +155,42 @@ def capture_and_fit(quick: bool, out: Path) -> dict:
     }
 
 
+MP_DEPTH = "mid"
+MP_QUANTILES = (0.5, 0.9)
+
+
+def mid_layer_mp_ratios(points: list[dict], widths: dict[int, int]) -> list[dict]:
+    """σ_q of each mid-depth momentum buffer over the Marchenko–Pastur σ_q of a Gaussian matrix of its shape.
+
+    Below 1 means the real buffer's spectrum reaches further down than a random matrix's: the band a
+    schedule must cover is wider than the random-matrix law predicts (the capture model's q/k/v/o are
+    width×width, its MLP matrices width×4·width).
+    """
+    from nsdesign.core.cost import Shape
+    from nsdesign.laws.marchenko_pastur import quantile as mp_quantile
+
+    out = []
+    for point in points:
+        depth, matrix = point["layer"].split(".")
+        if depth != MP_DEPTH or not any(math.isclose(point["q"], q) for q in MP_QUANTILES):
+            continue
+        width = widths[point["params"]]
+        shape = Shape(width, 4 * width) if matrix.startswith("mlp") else Shape(width, width)
+        mp = mp_quantile(point["q"], shape)
+        out.append({"layer": point["layer"], "q": point["q"], "params": point["params"], "width": width,
+                    "sigma": point["sigma"], "mp_sigma": mp, "ratio": point["sigma"] / mp})
+    return out
+
+
 # --------------------------------------------------------------------------------------------------
 # Figures
 # --------------------------------------------------------------------------------------------------
 
 
-def _figure(size, dpi):
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=size, dpi=dpi, layout="constrained")
-
-
-def _style(ax):
-    ax.grid(True, color="#e0e0e0", linewidth=0.6)
-    ax.set_axisbelow(True)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-
-
 def figure_exponents(fits, replication, dpi):
-    fig = _figure((11, 4.4), dpi)
+    fig = common.figure((11, 4.4), dpi)
     ax = fig.subplots()
-    _style(ax)
+    common.style(ax)
     layers = [f["layer"] for f in fits]
     x = list(range(len(layers)))
     ax.bar([i - 0.27 for i in x], [f["pooled_alpha"] for f in fits], width=0.27, color=PALETTE[0],
@@ -198,13 +212,13 @@ def figure_exponents(fits, replication, dpi):
 
 
 def figure_errors(on_bands, dpi):
-    fig = _figure((11, 4.6), dpi)
+    fig = common.figure((11, 4.6), dpi)
     labels = list(on_bands)[:2] + list(on_bands)[2:3]
     axes = fig.subplots(1, len(labels), sharey=True)
     keep = ("keller5", "polar_express_modded5", "polar_express_pkg10", "deepseek_v4_10", "polar_express_l1e-4_12",
             "greedy5 for the band", "pe_recipe5 for the band", "pe_recipe8 for the band")
     for ax, label in zip(axes, labels):
-        _style(ax)
+        common.style(ax)
         rows = on_bands[label]["rows"]
         for i, name in enumerate(keep):
             ax.plot(range(len(SIZES)), [max(v, 1e-16) for v in rows[name]], "o-", color=PALETTE[i % len(PALETTE)],
@@ -220,10 +234,10 @@ def figure_errors(on_bands, dpi):
 
 
 def figure_replication(replication, dpi):
-    fig = _figure((11, 4.4), dpi)
+    fig = common.figure((11, 4.4), dpi)
     axes = fig.subplots(1, 2, sharey=True)
     for ax, q in zip(axes, (0.5, 0.9)):
-        _style(ax)
+        common.style(ax)
         layers = sorted({p["layer"] for p in replication["points"]})
         for i, layer in enumerate([l for l in layers if l.startswith(("mid_late", "final"))]):
             pts = sorted((p["params"], p["sigma"]) for p in replication["points"] if p["layer"] == layer and p["q"] == q)
@@ -340,6 +354,20 @@ def replication_section(replication, fits) -> str:
     steepest = ", ".join(f"`{f['layer']}` ({f['pooled_alpha']:.2f})" for f in ranked[:3])
     paper_steepest = ", ".join(f"`{f['layer']}` ({f['pooled_alpha']:.2f})"
                                for f in sorted(fits, key=lambda f: -f["pooled_alpha"])[:3])
+    ratios = replication.get("mp_ratios", [])
+    sizes = sorted({r["params"] for r in ratios})
+    mp_rows = []
+    for q in MP_QUANTILES:
+        for layer in sorted({r["layer"] for r in ratios}):
+            row = {r["params"]: r["ratio"] for r in ratios if r["layer"] == layer and math.isclose(r["q"], q)}
+            if row:
+                mp_rows.append([f"`{layer}`", q] + [row.get(size, float("nan")) for size in sizes])
+    width_of = {r["params"]: r["width"] for r in ratios}
+    table_mp = common.markdown_table(["layer", "q"] + [f"width {width_of[size]}" for size in sizes], mp_rows, digits=3)
+    all_ratios = [r["ratio"] for r in ratios]
+    mp_summary = (f"Ratios range from {min(all_ratios):.3g} to {max(all_ratios):.3g} (median "
+                  f"{sorted(all_ratios)[len(all_ratios) // 2]:.3g}; {sum(x < 1 for x in all_ratios)} of {len(all_ratios)} "
+                  "below 1)." if all_ratios else "No mid-depth points were captured.")
     return f"""## 4. Small-scale replication (CPU)
 
 `nsdesign.torch.capture_momentum` trains byte-level GPTs of {len(replication["sizes"])} widths on {replication["text_source"]}
@@ -360,6 +388,14 @@ than the paper's (77M–2.8B), trained for {s["steps"]} steps on a few MB of tex
 {max(ours) / min(ours):.0f}× in parameters at a fixed depth of 4 blocks, so the exponents carry large standard
 errors and need not match the paper's values. This checks the pipeline (capture → quantiles → fit) and the sign of
 the effect; it does not replicate the exponents.
+
+**Mid-layer ratio to Marchenko–Pastur.** σ_q of each `{MP_DEPTH}` momentum buffer divided by the MP σ_q of a
+Gaussian matrix of the same shape (q/k/v/o: width×width; MLP: width×4·width). Below 1, the real buffer's small
+singular values sit deeper than a random matrix's, so an MP-sized band is too narrow for it.
+
+{table_mp}
+
+{mp_summary}
 
 ![replication](replication.png)
 """

@@ -8,14 +8,6 @@ import pytest
 from nsdesign.design.greedy import greedy
 
 
-def _one_line_error(result):
-    assert result.returncode == 2, result.stdout + result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("nsdesign: error:"), result.stderr
-    assert "Traceback" not in result.stderr
-    return lines[0]
-
-
 def test_search_default_prints_table_and_presets(cli):
     result = cli("search", "--min-sigma", "1e-3")
     assert result.returncode == 0, result.stderr
@@ -96,34 +88,34 @@ def test_compare_and_presets(cli):
         (["presets", "show", "nope"], "unknown preset"),
     ],
 )
-def test_bad_input_one_line_exit_2(cli, args, fragment):
-    assert fragment in _one_line_error(cli(*args))
+def test_bad_input_one_line_exit_2(cli_error, cli, args, fragment):
+    assert fragment in cli_error(cli(*args))
 
 
-def test_malformed_schedule_files(cli, tmp_path):
+def test_malformed_schedule_files(cli_error, cli, tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text('{"schema_version": 1, "coefficients": [[1, 2], "x"]}')
-    assert "row 1" in _one_line_error(cli("evaluate", str(bad), "--min-sigma", "1e-3"))
+    assert "row 1" in cli_error(cli("evaluate", str(bad), "--min-sigma", "1e-3"))
     bad.write_text("{")
-    assert "not valid JSON" in _one_line_error(cli("evaluate", str(bad), "--min-sigma", "1e-3"))
+    assert "not valid JSON" in cli_error(cli("evaluate", str(bad), "--min-sigma", "1e-3"))
 
 
-def test_unwritable_output_leaves_nothing(cli, tmp_path):
+def test_unwritable_output_leaves_nothing(cli_error, cli, tmp_path):
     locked = tmp_path / "locked"
     locked.mkdir()
     target = locked / "s.json"
     missing = tmp_path / "nowhere" / "s.json"
-    assert "does not exist" in _one_line_error(cli("search", "--min-sigma", "1e-3", "-o", str(missing)))
+    assert "does not exist" in cli_error(cli("search", "--min-sigma", "1e-3", "-o", str(missing)))
     if os.geteuid() != 0:  # root ignores directory permissions
         locked.chmod(0o500)
-        _one_line_error(cli("search", "--min-sigma", "1e-3", "-o", str(target)))
+        cli_error(cli("search", "--min-sigma", "1e-3", "-o", str(target)))
         assert not target.exists()
         locked.chmod(0o700)
     assert list(tmp_path.rglob("*.tmp")) == []
 
 
-def test_failed_design_does_not_overwrite_existing_file(cli, tmp_path):
+def test_failed_design_does_not_overwrite_existing_file(cli_error, cli, tmp_path):
     path = tmp_path / "keep.json"
     path.write_text("precious")
-    _one_line_error(cli("search", "--min-sigma", "1e-3", "--tol", "1e-6", "--max-steps", "2", "-o", str(path)))
+    cli_error(cli("search", "--min-sigma", "1e-3", "--tol", "1e-6", "--max-steps", "2", "-o", str(path)))
     assert path.read_text() == "precious"

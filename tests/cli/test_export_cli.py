@@ -11,14 +11,6 @@ from nsdesign.io import read_schedule_file
 from nsdesign.presets import preset
 
 
-def _one_line_error(result) -> str:
-    assert result.returncode == 2, result.stdout + result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("nsdesign: error:"), result.stderr
-    assert "Traceback" not in result.stderr and result.stdout == ""
-    return lines[0]
-
-
 def _exec(text: str) -> dict:
     namespace: dict = {}
     exec(compile(text, "<export>", "exec"), namespace)
@@ -66,10 +58,10 @@ def test_emerging_optimizers_warns_on_stderr(cli):
     assert len(_exec(result.stdout)["CUSTOM_COEFFICIENT_SETS"]) == 5
 
 
-def test_steps_applies_the_extension_rule(cli):
+def test_steps_applies_the_extension_rule(cli_error, cli):
     kwargs = _exec(cli("export", "keller5", "--to", "torch-muon", "--steps", "7").stdout)["muon_kwargs"]
     assert kwargs["ns_steps"] == 7
-    assert "extension 'exact'" in _one_line_error(cli("export", "quintic5_leloykun_you", "--to", "optax", "--steps", "7"))
+    assert "extension 'exact'" in cli_error(cli("export", "quintic5_leloykun_you", "--to", "optax", "--steps", "7"))
 
 
 def test_schedule_file_input_carries_its_params(cli, tmp_path):
@@ -87,20 +79,20 @@ def test_schedule_file_input_carries_its_params(cli, tmp_path):
 # --------------------------------------------------------------------------------------------------
 
 
-def test_unknown_target(cli):
-    line = _one_line_error(cli("export", "keller5", "--to", "jax"))
+def test_unknown_target(cli_error, cli):
+    line = cli_error(cli("export", "keller5", "--to", "jax"))
     assert "unknown export target 'jax'" in line
     for name in target_names():
         assert name in line
 
 
-def test_per_step_list_to_torch_muon(cli):
-    line = _one_line_error(cli("export", "polar_express_modded5", "--to", "torch-muon"))
+def test_per_step_list_to_torch_muon(cli_error, cli):
+    line = cli_error(cli("export", "polar_express_modded5", "--to", "torch-muon"))
     assert "single (a, b, c) triple" in line and "--patch" in line
 
 
-def test_missing_file(cli, tmp_path):
-    line = _one_line_error(cli("export", str(tmp_path / "nope.json"), "--to", "optax"))
+def test_missing_file(cli_error, cli, tmp_path):
+    line = cli_error(cli("export", str(tmp_path / "nope.json"), "--to", "optax"))
     assert "not found" in line
 
 
@@ -113,14 +105,14 @@ def test_missing_file(cli, tmp_path):
         (("no_such_preset", "--to", "python"), "neither a preset"),
     ],
 )
-def test_other_bad_input(cli, args, needle):
-    assert needle in _one_line_error(cli("export", *args))
+def test_other_bad_input(cli_error, cli, args, needle):
+    assert needle in cli_error(cli("export", *args))
 
 
-def test_higher_degree_to_a_quintic_only_target(cli, tmp_path):
+def test_higher_degree_to_a_quintic_only_target(cli_error, cli, tmp_path):
     path = tmp_path / "deg7.json"
     document = {"schema_version": 1, "coefficients": [[2.1875, -2.1875, 1.3125, -0.3125]], "norm_div": 1.0}
     path.write_text(json.dumps(document))
-    line = _one_line_error(cli("export", str(path), "--to", "gram-newton-schulz"))
+    line = cli_error(cli("export", str(path), "--to", "gram-newton-schulz"))
     assert "degree 7" in line
     assert cli("export", str(path), "--to", "dion").returncode == 0

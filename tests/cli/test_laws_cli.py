@@ -8,14 +8,6 @@ from nsdesign.core.cost import Shape
 from nsdesign.laws import predict_band
 
 
-def _one_line_error(result):
-    assert result.returncode == 2, result.stdout + result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("nsdesign: error:"), result.stderr
-    assert "Traceback" not in result.stderr
-    return lines[0]
-
-
 def test_help_lists_the_commands(cli):
     result = cli("--help")
     assert result.returncode == 0
@@ -57,8 +49,8 @@ def test_predict_json_and_shape(cli):
         (("--layer", "final.o"), "model size"),
     ],
 )
-def test_predict_bad_input(cli, args, fragment):
-    assert fragment in _one_line_error(cli("predict", *args))
+def test_predict_bad_input(cli_error, cli, args, fragment):
+    assert fragment in cli_error(cli("predict", *args))
 
 
 def _measurements(tmp_path):
@@ -94,10 +86,10 @@ def test_fit_then_predict_and_recipe_with_own_laws(cli, tmp_path):
     assert doc["params"]["laws"].endswith("(my runs)") and len(doc["layers"]) == 4 * 6
 
 
-def test_fit_malformed_file(cli, tmp_path):
+def test_fit_malformed_file(cli_error, cli, tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("# header next\ndepth,matrix,quantile,model_params,sigma\nmid,q,0.5,1e8,0.1\nmid,q,0.5,1e9,oops\n")
-    line = _one_line_error(cli("fit", str(path), "-o", str(tmp_path / "l.json")))
+    line = cli_error(cli("fit", str(path), "-o", str(tmp_path / "l.json")))
     assert "line 4" in line and "sigma must be a number" in line
     assert not (tmp_path / "l.json").exists()
 
@@ -127,18 +119,18 @@ def test_recipe_70b_prints_table_and_writes_json(cli, tmp_path):
         ('{"n_layers": 2, "n_heads": 4}', "missing 'd_model'"),
     ],
 )
-def test_recipe_malformed_config(cli, tmp_path, config, fragment):
+def test_recipe_malformed_config(cli_error, cli, tmp_path, config, fragment):
     path = tmp_path / "model.json"
     path.write_text(config)
-    assert fragment in _one_line_error(cli("recipe", "--model-size", "1e9", "--config", str(path), "--tol", "0.3"))
+    assert fragment in cli_error(cli("recipe", "--model-size", "1e9", "--config", str(path), "--tol", "0.3"))
 
 
-def test_recipe_bad_numbers(cli):
-    assert "tolerance" in _one_line_error(cli("recipe", "--model-size", "1e9", "--tol", "2"))
-    assert "quantile" in _one_line_error(cli("recipe", "--model-size", "1e9", "--tol", "0.3", "--quantile", "0"))
-    assert "model size" in _one_line_error(cli("recipe", "--model-size", "0", "--tol", "0.3"))
+def test_recipe_bad_numbers(cli_error, cli):
+    assert "tolerance" in cli_error(cli("recipe", "--model-size", "1e9", "--tol", "2"))
+    assert "quantile" in cli_error(cli("recipe", "--model-size", "1e9", "--tol", "0.3", "--quantile", "0"))
+    assert "model size" in cli_error(cli("recipe", "--model-size", "0", "--tol", "0.3"))
 
 
-def test_recipe_flag_conflicts(cli):
-    assert "--bf16 sets degrees 5" in _one_line_error(cli("recipe", "--model-size", "1e9", "--tol", "0.3", "--bf16", "--degrees", "5"))
-    assert "--degrees" in _one_line_error(cli("recipe", "--model-size", "1e9", "--tol", "0.3", "--degrees", "five"))
+def test_recipe_flag_conflicts(cli_error, cli):
+    assert "--bf16 sets degrees 5" in cli_error(cli("recipe", "--model-size", "1e9", "--tol", "0.3", "--bf16", "--degrees", "5"))
+    assert "--degrees" in cli_error(cli("recipe", "--model-size", "1e9", "--tol", "0.3", "--degrees", "five"))

@@ -29,13 +29,6 @@ def band_pixels(image):
     return np.all(np.abs(image[..., :3] - np.asarray(to_rgb(BAND_COLOR))) <= 0.02, axis=-1).sum()
 
 
-def one_line_error(result):
-    assert result.returncode == 2, result.stdout + result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("nsdesign: error:"), result.stderr
-    return lines[0]
-
-
 @pytest.fixture(scope="module")
 def schedule_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("s") / "pe_like.json"
@@ -94,7 +87,7 @@ def test_frontier_computed_and_from_pareto_file(tmp_path, schedule_file):
     assert "keller5" in out2.read_text()
 
 
-def test_frontier_takes_shape_and_band_from_a_pareto_document(tmp_path):
+def test_frontier_takes_shape_and_band_from_a_pareto_document(cli_error, tmp_path):
     pareto = tmp_path / "front.json"
     pareto.write_text(json.dumps({
         "schema_version": 1, "kind": "nsdesign-pareto", "band": {"min_sigma": 1e-4, "max_sigma": 1.0},
@@ -106,20 +99,20 @@ def test_frontier_takes_shape_and_band_from_a_pareto_document(tmp_path):
     assert result.returncode == 0, result.stderr
     text = out.read_text()
     assert "512x2048" in text and "bf16" in text and "0.0001" in text
-    assert "--shape 512x2048" in one_line_error(nsd("frontier", "--pareto", str(pareto), "--shape", "1024x4096",
+    assert "--shape 512x2048" in cli_error(nsd("frontier", "--pareto", str(pareto), "--shape", "1024x4096",
                                                     "-o", str(tmp_path / "g.png")))
-    assert "band" in one_line_error(nsd("frontier", "--pareto", str(pareto), "--min-sigma", "1e-3",
+    assert "band" in cli_error(nsd("frontier", "--pareto", str(pareto), "--min-sigma", "1e-3",
                                         "-o", str(tmp_path / "g.png")))
-    assert "--min-sigma" in one_line_error(nsd("frontier", "-o", str(tmp_path / "g.png")))
+    assert "--min-sigma" in cli_error(nsd("frontier", "-o", str(tmp_path / "g.png")))
 
 
-def test_laws(tmp_path):
+def test_laws(cli_error, tmp_path):
     out = tmp_path / "laws.png"
     image = ok(nsd("laws", "--layer", "final.mlp_down", "--layer", "mid.q", "--quantile", "0.75", "--sizes", "7e9,1e12",
                    "-o", str(out)), out)
     assert band_pixels(image) > 1000
     result = nsd("laws", "--layer", "final.zz", "-o", str(tmp_path / "x.png"))
-    assert "valid layers" in one_line_error(result)
+    assert "valid layers" in cli_error(result)
 
 
 @pytest.mark.parametrize(
@@ -145,7 +138,7 @@ def test_laws(tmp_path):
         (["spiral", "-o", "x.png"], "invalid choice"),
     ],
 )
-def test_bad_input_is_one_line_exit_2(tmp_path, args, needle):
-    line = one_line_error(nsd(*args, cwd=tmp_path))
+def test_bad_input_is_one_line_exit_2(cli_error, tmp_path, args, needle):
+    line = cli_error(nsd(*args, cwd=tmp_path))
     assert needle in line
     assert not any(tmp_path.iterdir())  # nothing half-written

@@ -27,14 +27,6 @@ def cli():
     return run
 
 
-def _one_line_error(result) -> str:
-    assert result.returncode == 2, result.stdout + result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("nsdesign: error:"), result.stderr
-    assert "Traceback" not in result.stderr and result.stdout == ""
-    return lines[0]
-
-
 def test_validate_prints_a_side_by_side_table_and_writes_reports(cli, tmp_path):
     report = tmp_path / "report.json"
     result = cli("validate", "keller5", "cans5_eo", "--source", "gaussian:32x64", "--source", "spectrum:logu:1e-3:16x48",
@@ -83,8 +75,8 @@ def test_capture_then_validate_its_matrices(cli, tmp_path):
         (["--source", "gaussian:4x4", "--form", "gram", "--restarts", "9"], "restart"),
     ],
 )
-def test_validate_bad_input_is_one_line_exit_2(cli, tmp_path, args, message):
-    assert message in _one_line_error(cli("validate", "keller5", *args, cwd=tmp_path))
+def test_validate_bad_input_is_one_line_exit_2(cli_error, cli, tmp_path, args, message):
+    assert message in cli_error(cli("validate", "keller5", *args, cwd=tmp_path))
 
 
 @pytest.mark.parametrize(
@@ -95,20 +87,20 @@ def test_validate_bad_input_is_one_line_exit_2(cli, tmp_path, args, message):
         (np.ones(7), "no tensors with 2 or more dimensions"),
     ],
 )
-def test_validate_bad_matrices_are_one_line_exit_2(cli, tmp_path, array, message):
+def test_validate_bad_matrices_are_one_line_exit_2(cli_error, cli, tmp_path, array, message):
     np.save(tmp_path / "m.npy", array)
-    assert message in _one_line_error(cli("validate", "keller5", "--source", f"file:{tmp_path / 'm.npy'}"))
+    assert message in cli_error(cli("validate", "keller5", "--source", f"file:{tmp_path / 'm.npy'}"))
 
 
-def test_capture_bad_input_is_one_line_exit_2(cli, tmp_path):
-    assert "unknown model size 'huge'" in _one_line_error(cli("capture", "--out", str(tmp_path), "--sizes", "huge"))
-    assert "text file not found" in _one_line_error(
+def test_capture_bad_input_is_one_line_exit_2(cli_error, cli, tmp_path):
+    assert "unknown model size 'huge'" in cli_error(cli("capture", "--out", str(tmp_path), "--sizes", "huge"))
+    assert "text file not found" in cli_error(
         cli("capture", "--out", str(tmp_path), "--sizes", "nano", "--text", str(tmp_path / "missing.txt"))
     )
-    assert "--capture-at" in _one_line_error(cli("capture", "--out", str(tmp_path), "--capture-at", "x,y"))
+    assert "--capture-at" in cli_error(cli("capture", "--out", str(tmp_path), "--capture-at", "x,y"))
 
 
-def test_without_torch_the_commands_say_how_to_install_it_and_startup_never_imports_torch(tmp_path):
+def test_without_torch_the_commands_say_how_to_install_it_and_startup_never_imports_torch(cli_error, tmp_path):
     blocked = (
         "import sys; sys.modules['torch'] = None\n"
         "from nsdesign.cli.main import main\n"
@@ -116,6 +108,6 @@ def test_without_torch_the_commands_say_how_to_install_it_and_startup_never_impo
     )
     for command in (["validate", "keller5", "--source", "gaussian:4x4"], ["capture", "--out", str(tmp_path)]):
         result = subprocess.run([sys.executable, "-c", blocked, *command], capture_output=True, text=True, timeout=60, env=ENV)
-        assert "pip install 'nsdesign[torch]'" in _one_line_error(result)
+        assert "pip install 'nsdesign[torch]'" in cli_error(result)
     probe = "import sys; from nsdesign.cli.main import build_parser; build_parser(); print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60).stdout.strip() == "False"

@@ -61,4 +61,9 @@ def test_spectral_laws_quick(tmp_path):
     assert k_star == sorted(k_star)
     assert results["replication"]["done"] and len(results["replication"]["sizes"]) == 3
     assert (tmp_path / "captured_momentum_quantiles.csv").exists()
+    ratios = results["replication"]["mp_ratios"]
+    assert len(ratios) == 3 * 6 * 2  # sizes × mid-depth matrices × (q = 0.5, 0.9)
+    for r in ratios:
+        assert r["ratio"] == pytest.approx(r["sigma"] / r["mp_sigma"]) and 0 < r["mp_sigma"] < 1
+    assert "Mid-layer ratio to Marchenko–Pastur" in readme
     assert "TODO" not in readme

@@ -2,9 +2,9 @@
 
 The yardstick is the schedule's exact scalar map (Schedule.__call__): on a matrix with known singular values
 σ_i, a faithful export must return singular values F(σ_i / ‖G‖_F). torch.optim.Muon, the --patch module,
-the dion module and optax.contrib.muon are run for real (float32); Emerging-Optimizers needs Python ≥ 3.12
-and gram-newton-schulz needs CUDA kernel packages, so their lists are checked by value and by composing the
-exported rows as scalars (the gram check also runs the real package when it is importable).
+the dion module, optax.contrib.muon and gram-newton-schulz's GramNewtonSchulz (installed with --no-deps by the
+test command; its torch backend needs no CUDA kernels) are run for real; Emerging-Optimizers needs Python ≥ 3.12,
+so its list is checked by value and by composing the exported rows as scalars.
 """
 
 from __future__ import annotations
@@ -320,8 +320,8 @@ def test_gram_list_values():
     assert_same_map(folded, preset(PER_STEP))
 
 
-def test_gram_list_in_the_real_package_when_importable():
-    gram = pytest.importorskip("gram_newton_schulz")  # needs CUDA kernel packages to install; not in the test extra
+def test_gram_list_in_the_real_package():
+    gram = pytest.importorskip("gram_newton_schulz")  # the test command installs it (--no-deps)
     torch = pytest.importorskip("torch")
     schedule = preset(PER_STEP)
     rows = run_snippet(export(schedule, "gram-newton-schulz").text)["NS_COEFFICIENTS"]

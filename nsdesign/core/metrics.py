@@ -76,8 +76,7 @@ def captured_min_sigma(schedule: Schedule, tol: float, max_sigma: float = 1.0) -
         raise InputError(f"tolerance must be a positive number, got {tol}")
 
     def inside(s: float) -> bool:
-        f_lo, f_hi = value_range(schedule, s, max_sigma)
-        return 1.0 - tol <= f_lo and f_hi <= 1.0 + tol
+        return worst_error(schedule, s, max_sigma) <= tol  # the same rounding as the error reported for it
 
     if not inside(max_sigma):
         return None

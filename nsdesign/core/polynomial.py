@@ -173,6 +173,8 @@ def _real_roots_ascending(q: tuple[float, ...]) -> list[float]:
         q = q[:-1]
     if len(q) == 1:
         return []
+    size = max(abs(c) for c in q)
+    q = tuple(c / size for c in q)  # roots do not change; squares of tiny coefficients no longer underflow
     if len(q) == 2:
         return [-q[0] / q[1]]
     if len(q) == 3:

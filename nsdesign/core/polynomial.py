@@ -173,8 +173,9 @@ def _real_roots_ascending(q: tuple[float, ...]) -> list[float]:
         q = q[:-1]
     if len(q) == 1:
         return []
-    size = max(abs(c) for c in q)
-    q = tuple(c / size for c in q)  # roots do not change; squares of tiny coefficients no longer underflow
+    size = max(map(abs, q))
+    if not 1e-100 < size < 1e100:  # rescaling leaves the roots alone and keeps b² − 4ac from under/overflowing
+        q = tuple(c / size for c in q)
     if len(q) == 2:
         return [-q[0] / q[1]]
     if len(q) == 3:

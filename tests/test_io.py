@@ -48,3 +48,4 @@ def test_missing_file_and_unknown_name(tmp_path):
         load_schedule(str(tmp_path / "missing.json"))
     with pytest.raises(InputError, match="neither a preset"):
         load_schedule("no_such_schedule")
+

@@ -10,7 +10,8 @@ r, so the exchange converges even for near-converged steps (r → 1); only the f
 monomial coefficients users run loses digits, as it must. Below a relative width of 5e-6 (the
 threshold of Polar Express's `optimal_quintic`) the monomial coefficients are numerically
 indistinguishable from the limit polynomial — the one with p(b) = 1 and p', p'', …, p^(d) = 0 at b — and we
-return that limit (for quintics (15/8, −10/8, 3/8)/b^k, as Polar Express does).
+return that limit (for quintics (15/8, −10/8, 3/8)/b^k, as Polar Express does) whenever its error is within
+64 ulp; a cubic's limit is not, so cubics still run the exchange there.
 
 Certificate. The de la Vallée Poussin bracket: if 1 − p alternates in sign on the reference points,
 min |1 − p(x_i)| ≤ E* ≤ max_{[a,b]} |1 − p|. The upper value is exact (critical points, not a grid).

@@ -44,14 +44,23 @@ def write_json_atomic(path: str | os.PathLike[str], document: Any) -> Path:
     return write_text_atomic(path, json.dumps(document, indent=2) + "\n")
 
 
-def read_json(path: str | os.PathLike[str]) -> Any:
+def read_bytes(path: str | os.PathLike[str], kind: str = "file", max_bytes: int = -1) -> bytes:
+    """The file's bytes (at most `max_bytes`), or an InputError naming the `kind` of file that was expected."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
+        with open(path, "rb") as handle:
+            return handle.read(max_bytes)
     except FileNotFoundError:
-        raise InputError(f"file not found: {path}") from None
+        raise InputError(f"{kind} not found: {path}") from None
     except IsADirectoryError:
-        raise InputError(f"expected a JSON file, got a directory: {path}") from None
+        raise InputError(f"expected a {kind}, got a directory: {path}") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def read_json(path: str | os.PathLike[str]) -> Any:
+    raw = read_bytes(path, "JSON file")
+    try:
+        return json.loads(raw.decode("utf-8"))
     except json.JSONDecodeError as exc:
         raise InputError(f"{path} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
     except UnicodeDecodeError:

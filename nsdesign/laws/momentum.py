@@ -36,6 +36,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from nsdesign._files import read_bytes
 from nsdesign.errors import InputError
 
 DEPTHS: tuple[str, ...] = ("mid_early", "mid", "mid_late", "final")
@@ -89,14 +90,7 @@ def read_measurements(path: str | Path) -> MeasurementFile:
     matrix_printed; lines starting with '#' are comments). Every malformed row raises an InputError that
     names the file, the line and the reason."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"file not found: {path}") from None
-    except IsADirectoryError:
-        raise InputError(f"expected a CSV file, got a directory: {path}") from None
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    raw = read_bytes(path, "CSV file")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:

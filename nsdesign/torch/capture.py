@@ -40,7 +40,7 @@ from typing import Callable, Sequence
 
 import torch
 
-from nsdesign._files import write_json_atomic, write_text_atomic
+from nsdesign._files import read_bytes, write_json_atomic, write_text_atomic
 from nsdesign._version import __version__
 from nsdesign.errors import InputError
 from nsdesign.torch._resolve import as_schedule
@@ -179,16 +179,7 @@ def _python_files(base: Path) -> list[Path]:
 
 
 def file_text(path: str | os.PathLike[str], max_bytes: int = DEFAULT_TEXT_BYTES) -> tuple[bytes, str]:
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(max_bytes)
-    except FileNotFoundError:
-        raise InputError(f"text file not found: {path}") from None
-    except IsADirectoryError:
-        raise InputError(f"--text must be a file, got a directory: {path}") from None
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
-    return data, f"file:{path}"
+    return read_bytes(path, "text file", max_bytes), f"file:{path}"
 
 
 def depth_blocks(n_layer: int) -> dict[str, int]:

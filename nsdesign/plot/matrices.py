@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from nsdesign._matrices import haar_factors
 from nsdesign.core.cost import Shape
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError
@@ -52,9 +53,7 @@ def prescribed_matrix(singular_values: np.ndarray, shape: tuple[int, int], seed:
     r = min(m, n)
     if s.shape != (r,):
         raise InputError(f"need {r} singular values for a {m}x{n} matrix, got {s.shape[0] if s.ndim == 1 else s.shape}")
-    rng = np.random.default_rng(seed)
-    u = _haar(rng, m, r)
-    v = _haar(rng, n, r)
+    u, v = haar_factors(m, n, seed)
     return (u * s) @ v.T
 
 
@@ -63,11 +62,6 @@ def logspace_matrix(shape: tuple[int, int], lo: float, seed: int = 0) -> np.ndar
         raise InputError(f"logspace source needs 0 < LO < 1, got {lo}")
     r = min(shape)
     return prescribed_matrix(np.geomspace(lo, 1.0, r)[::-1], shape, seed)
-
-
-def _haar(rng: np.random.Generator, n: int, r: int) -> np.ndarray:
-    q, t = np.linalg.qr(rng.standard_normal((n, r)))
-    return q * np.sign(np.diag(t))
 
 
 def load_matrix(source: str, seed: int = 0) -> tuple[np.ndarray, str]:

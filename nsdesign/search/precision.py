@@ -31,6 +31,7 @@ from typing import Literal, Sequence
 
 import numpy as np
 
+from nsdesign._matrices import haar_factors
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError
 from nsdesign.search._blas import single_thread
@@ -117,14 +118,7 @@ def band_matrix(min_sigma: float, max_sigma: float, shape: tuple[int, int], seed
     return test_matrix(shape, log_spaced(min_sigma, max_sigma, m), seed)
 
 
-@lru_cache(maxsize=4)
-def _orthonormal(m: int, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    u, r = np.linalg.qr(rng.standard_normal((m, m)))
-    u *= np.sign(np.diag(r))
-    v, r = np.linalg.qr(rng.standard_normal((n, m)))
-    v *= np.sign(np.diag(r))
-    return u, v
+_orthonormal = lru_cache(maxsize=4)(haar_factors)  # every trial of a study reuses the same factors
 
 
 @lru_cache(maxsize=8)

@@ -228,3 +228,88 @@ def _load_npy(path: str | os.PathLike[str]) -> np.ndarray:
 def _rank_quantile(desc: np.ndarray, q: float) -> float:
     """sigma[ceil(q·r) − 1] of descending values (nsdesign's descending-rank convention)."""
     return float(desc[max(0, math.ceil(q * desc.size) - 1)])
+
+
+# --------------------------------------------------------------------------------------------------
+# Designing for the band a normalizer produces
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NormalizedDesign:
+    """The guarded design for a normalizer's band, with every preset measured under Frobenius on the same matrices."""
+
+    band: NormalizedBand | None  # None when the band was given directly (--min-sigma/--max-sigma)
+    guarded: Any  # nsdesign.design.guarded.GuardedDesign
+    presets: tuple[tuple[str, int, float], ...]  # (name, steps, exact error on the Frobenius band), best first
+
+    def document(self) -> dict[str, Any]:
+        from nsdesign.core.metrics import evaluate
+        from nsdesign.io import schedule_document
+
+        g = self.guarded
+        params = g.params()
+        if self.band is not None:
+            params["band_source"] = self.band.source
+            params["frobenius_band"] = list(self.band.frobenius)
+        metrics = evaluate(g.schedule, g.min_sigma, g.max_sigma).to_dict()
+        metrics.update(guard_sigma=g.guard_sigma, guard_tol=g.guard_tol, guard_error=g.guard_error)
+        doc = schedule_document(g.schedule.with_name(f"guarded-{g.normalizer.name}"), (g.min_sigma, g.max_sigma), params)
+        doc["metrics"] = metrics
+        doc["band"]["guard_sigma"] = g.guard_sigma
+        doc["normalizer"] = g.normalizer.to_dict()
+        return doc
+
+
+def design_for_normalizer(
+    normalizer: str | Normalizer,
+    min_sigma: float | None = None,
+    max_sigma: float | None = None,
+    quantile: float | None = None,
+    shape: Shape | None = None,
+    model_size: float | None = None,
+    layer: str | None = None,
+    laws_path: str | None = None,
+    spectrum: str | os.PathLike[str] | None = None,
+    guard_sigma: float | None = None,
+    guard_tol: float | None = None,
+    steps: int | None = None,
+    degree: Any = 5,
+    tol: float | None = None,
+    cushion: float = 0.0,
+    safety: float = 1.0,
+    norm_div: float = 1.0,
+    max_steps: int = 30,
+) -> NormalizedDesign:
+    """Band under the normalizer (given, or from MP / a law / a file) → guarded greedy design → presets under Frobenius.
+
+    Default band edge quantile: 0.99 (the smallest 1% of directions dropped) for a shape or a file, 0.9 (the
+    lowest fitted quantile) for a momentum law.
+    """
+    from nsdesign.design.guarded import DEFAULT_GUARD_TOL, guarded_greedy
+
+    norm = get(normalizer)
+    band: NormalizedBand | None = None
+    if min_sigma is not None:
+        if quantile is not None or model_size is not None or layer is not None or spectrum is not None:
+            raise InputError("give the band either as --min-sigma/--max-sigma or from a source with --quantile, not both")
+        lo, hi = float(min_sigma), 1.0 if max_sigma is None else float(max_sigma)
+    else:
+        if max_sigma is not None and max_sigma != 1.0:
+            raise InputError("--max-sigma goes with --min-sigma; a predicted band brings its own σ_max")
+        q = quantile if quantile is not None else (0.9 if model_size is not None or layer is not None else 0.99)
+        band = normalized_band(norm, q, None if spectrum is not None else shape, model_size, layer, laws_path, spectrum)
+        lo, hi = band.normalized
+    guarded = guarded_greedy(
+        lo, hi, guard_sigma, DEFAULT_GUARD_TOL if guard_tol is None else guard_tol, norm, steps, degree, tol,
+        cushion, safety, norm_div, max_steps,
+    )
+    presets: tuple[tuple[str, int, float], ...] = ()
+    if band is not None:
+        from nsdesign.core.metrics import worst_error
+        from nsdesign.presets import preset, preset_names
+
+        f_lo, f_hi = band.frobenius
+        rows = [(name, preset(name).num_steps, worst_error(preset(name), f_lo, f_hi)) for name in preset_names()]
+        presets = tuple(sorted(rows, key=lambda r: r[2]))
+    return NormalizedDesign(band, guarded, presets)

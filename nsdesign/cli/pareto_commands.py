@@ -18,15 +18,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--min-sigma", type=float, required=True, help="smallest singular value to orthogonalize")
     p.add_argument("--max-sigma", type=float, default=1.0, help="largest singular value (default 1)")
     p.add_argument("--shape", required=True, help="matrix shape MxN the FLOPs are counted on")
-    p.add_argument("--dtype", choices=("bf16", "fp16", "fp64", "exact"), default="bf16",
-                   help="error measured in this precision (bf16/fp16: matrix runs; fp64/exact: exact worst case)")
+    p.add_argument("--dtype", choices=("bf16", "fp16", "fp32", "fp8", "fp64", "exact"), default="bf16",
+                   help="error in this precision (bf16/fp16/fp32/fp8: matrix runs, fp8 emulated; fp64/exact: exact)")
     p.add_argument("--trials", type=int, default=60, help="complete trials the study should hold (default 60)")
     p.add_argument("--seed", type=int, default=0, help="sampler seed (default 0)")
     p.add_argument("--min-steps", type=int, default=1, help="fewest steps (default 1)")
     p.add_argument("--max-steps", type=int, default=10, help="most steps (default 10)")
     p.add_argument("--degrees", default="3,5,7", help="step degrees the trials may choose (default 3,5,7)")
     p.add_argument("--strategies", help="headroom strategies: none,safety,inflate,norm_div,cushion (default all)")
-    p.add_argument("--form", choices=("standard", "gram"), default="standard", help="FLOP model (default standard)")
+    from nsdesign.cli.search_options import add_kernel_arguments
+
+    add_kernel_arguments(p, "the kernel the errors are run with and the FLOPs counted for")
     p.add_argument("--proxy-shape", help="test matrix for bf16/fp16 errors (default: the shape's aspect, ≤256 rows)")
     p.add_argument("--no-guard", action="store_true", help="allow schedules that blow up for σ up to 1.02")
     p.add_argument("--storage", help="sqlite:///file.db, postgresql+psycopg2://…, or journal:PATH (default: memory)")
@@ -39,6 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _pareto(args: argparse.Namespace) -> int:
     from nsdesign.core.cost import Shape
     from nsdesign.core.metrics import check_band
+    from nsdesign.cli.search_options import kernel_of
     from nsdesign.search.pareto import run_pareto
     from nsdesign.search.space import HEADROOM_STRATEGIES, SearchSpace
 
@@ -66,7 +69,7 @@ def _pareto(args: argparse.Namespace) -> int:
         seed=args.seed,
         max_sigma=args.max_sigma,
         space=space,
-        form=args.form,
+        kernel=kernel_of(args),
         storage=args.storage,
         study_name=args.study_name,
         jobs=args.jobs,

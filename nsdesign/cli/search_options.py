@@ -32,13 +32,38 @@ _DESTS = (
     "target_range",
 )
 DEFAULT_TRIALS = 50
+KERNEL_CHOICES = ("fused", "unfused", "gram")
+
+
+def add_kernel_arguments(parser: Any, what: str = "the kernel the schedule is run and checked with") -> None:
+    """--kernel fused|unfused|gram (default fused) and the hidden old spelling --form standard|gram."""
+    parser.add_argument(
+        "--kernel", choices=KERNEL_CHOICES,
+        help=f"{what}: fused (torch.optim.Muon), unfused (Keller Jordan's muon.py), gram (Dao-AILab); default fused",
+    )
+    parser.add_argument("--form", choices=("standard", "fused", "unfused", "gram"), help=argparse.SUPPRESS)
+
+
+def kernel_of(args: argparse.Namespace) -> str:
+    """The kernel from --kernel, or from the hidden alias --form (standard = fused); both given must agree."""
+    kernel = getattr(args, "kernel", None)
+    form = getattr(args, "form", None)
+    old = {"standard": "fused"}.get(form, form) if form else None
+    if kernel and old and kernel != old:
+        raise InputError(f"--kernel {kernel} and --form {form} disagree; give --kernel only")
+    return kernel or old or "fused"
+
+
+def cost_form(kernel: str) -> str:
+    """The FLOP model of a kernel (nsdesign.core.cost): Gram, or the standard form for fused and unfused."""
+    return "gram" if kernel == "gram" else "standard"
 DEFAULT_STEP_RANGE = (3, 10)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the study options to the `search` parser (all default to None: absent means 'no study')."""
     g = parser.add_argument_group("study (Optuna search; any of these options starts one)")
-    g.add_argument("--objective", help="worst | weighted | bf16 | fp16 | capture, or weighted sums like worst=1,bf16=0.5")
+    g.add_argument("--objective", help="worst | weighted | bf16 | fp16 | fp32 | fp8 | capture, or sums like worst=1,bf16=0.5")
     g.add_argument("--trials", type=int, help=f"complete trials the study should hold (default {DEFAULT_TRIALS}); completed ones count")
     g.add_argument("--seed", type=int, help="sampler seed (default 0)")
     g.add_argument("--storage", help="sqlite:///file.db, postgresql+psycopg2://user@host:port/db, or journal:PATH (default: memory)")
@@ -126,7 +151,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
     strategies = tuple(s.strip() for s in args.strategies.split(",")) if args.strategies else HEADROOM_STRATEGIES
     if "capture" in names:
         design_range: tuple[float, float] | None = (1e-10 * max_sigma, 0.5 * max_sigma)
-    elif names & {"bf16", "fp16"}:
+    elif names & {"bf16", "fp16", "fp32", "fp8"}:
         # Rounding the input to bf16/fp16 moves the smallest singular values down (by ~‖X‖_F·2⁻⁹/√min(m,n)), so
         # the best low-precision design edge sits below the band edge: search it in [l/10, l].
         design_range = (0.1 * min_sigma, min_sigma)
@@ -135,7 +160,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
     if args.target_range is not None:
         target_range: tuple[float, float] | None = _float_range("--target-range", args.target_range)
     else:
-        target_range = (0.9, 1.0) if names & {"bf16", "fp16"} else None
+        target_range = (0.9, 1.0) if names & {"bf16", "fp16", "fp32", "fp8"} else None
     space = SearchSpace(
         min_steps=lo_steps,
         max_steps=hi_steps,
@@ -167,6 +192,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
         refine=args.refine or "auto",
         refine_steps=2 if args.refine_steps is None else args.refine_steps,
         refine_evals=150 if args.refine_evals is None else args.refine_evals,
+        kernel=kernel_of(args),
     )
     return StudyConfig(
         space=space,

@@ -88,6 +88,9 @@ def _band_arguments(parser: argparse.ArgumentParser, required: bool) -> None:
 def _search(args: argparse.Namespace) -> int:
     from nsdesign.design.recommend import recommend
 
+    from nsdesign.cli._output import check_output, report_stream
+
+    check_output(args.output)
     if any(getattr(args, k, None) is not None for k in ("normalize", "guard_sigma", "guard_tol", "power_iterations", "spectral_safety")):
         from nsdesign.cli.normalize_view import search_normalized
 
@@ -110,11 +113,12 @@ def _search(args: argparse.Namespace) -> int:
         headroom=args.headroom,
         band_source=source,
     )
-    if args.output:
+    if args.output is not None:
         _write_schedule(args.output, args.format, result.document(), result.schedule)
     from nsdesign.cli import render
 
-    render.recommendation(result, written_to=args.output)
+    with report_stream(args.output):
+        render.recommendation(result, written_to=args.output)
     return 0
 
 

@@ -53,9 +53,12 @@ def search_normalized(args: argparse.Namespace) -> int:
         norm_div=args.norm_div,
         max_steps=args.max_steps,
     )
-    if args.output:
+    if args.output is not None:
         _write_schedule(args.output, args.format, result.document(), result.guarded.schedule)
-    render(result, args.output)
+    from nsdesign.cli._output import report_stream
+
+    with report_stream(args.output):
+        render(result, args.output)
     return 0
 
 

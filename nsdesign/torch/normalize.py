@@ -19,12 +19,11 @@ The Gram form is supported for Frobenius only (it would need the normalizer insi
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import torch
 
-from nsdesign.core.normalizers import Normalizer, get
+from nsdesign.core.normalizers import Normalizer, get, recorded_normalizer
 from nsdesign.errors import InputError
 
 Rows = tuple[tuple[float, ...], ...]
@@ -39,21 +38,6 @@ def as_normalizer(reference: Any) -> Normalizer | None:
     if isinstance(reference, dict):
         return Normalizer.from_dict(reference)
     return get(reference)
-
-
-def recorded_normalizer(reference: Any) -> Normalizer | None:
-    """The normalizer a schedule document or schedule JSON file records (schema field "normalizer"), if any.
-
-    Files without the field (every version-1 file) record none, and run under Frobenius as before.
-    """
-    document = reference
-    if isinstance(reference, (str, os.PathLike)) and str(reference).endswith(".json") and os.path.exists(reference):
-        from nsdesign._files import read_json
-
-        document = read_json(reference)
-    if isinstance(document, dict) and document.get("normalizer") is not None:
-        return Normalizer.from_dict(document["normalizer"], where="schedule normalizer")
-    return None
 
 
 def normalized_standard(

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from nsdesign.errors import InputError
+
+
+def json_number(value: Any) -> Any:
+    """A float as JSON can hold it: ±inf as "inf"/"-inf", NaN as "nan"; anything else unchanged (the one encoder)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    return value
 
 
 def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:

@@ -70,14 +70,14 @@ def _band_arguments(parser: argparse.ArgumentParser, required: bool) -> None:
 
 
 def _search(args: argparse.Namespace) -> int:
+    from nsdesign.core.band import Band
     from nsdesign.design.recommend import recommend
 
     if search_options.wants_study(args):
         return search_options.run(args)
     min_sigma, source = _band_from_args(args)
     result = recommend(
-        min_sigma=min_sigma,
-        max_sigma=args.max_sigma,
+        Band(min_sigma, args.max_sigma),
         steps=args.steps,
         tol=args.tol,
         degree=_parse_degree(args.degree),
@@ -100,7 +100,7 @@ def _search(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from nsdesign.core.metrics import evaluate
-    from nsdesign.io import load_schedule, read_schedule_file
+    from nsdesign.documents import load_schedule, read_schedule_file
 
     schedule = load_schedule(args.schedule)
     if args.steps is not None:
@@ -111,7 +111,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         if not band:
             raise InputError("give --min-sigma (the schedule file records no band)")
         min_sigma, max_sigma = band["min_sigma"], band["max_sigma"]
-    metrics = evaluate(schedule, min_sigma, max_sigma, args.headroom, args.tol, _shape(args.shape))
+    metrics = evaluate(schedule, min_sigma, max_sigma, headroom=args.headroom, tol=args.tol, shape=_shape(args.shape))
     if args.latex:
         from nsdesign.design.symbolic import symbolic
 
@@ -128,10 +128,10 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace) -> int:
     from nsdesign.design.recommend import compare
-    from nsdesign.io import load_schedule
+    from nsdesign.documents import load_schedule
 
     schedules = [load_schedule(s) for s in args.schedules]
-    rows = compare(schedules, args.min_sigma, args.max_sigma, args.headroom, args.tol, _shape(args.shape))
+    rows = compare(schedules, args.min_sigma, args.max_sigma, headroom=args.headroom, tol=args.tol, shape=_shape(args.shape))
     if args.json:
         print(json.dumps([{"name": s.name, **m.to_dict()} for s, m in zip(schedules, rows)], indent=2))
         return 0
@@ -223,7 +223,7 @@ def _positive_steps(steps: int) -> int:
 
 def _write_schedule(path: str, fmt: str, document: dict[str, Any], schedule: Any) -> None:
     from nsdesign._files import write_text_atomic
-    from nsdesign.io import save_document
+    from nsdesign.documents import save_document
 
     if fmt == "json":
         save_document(path, document)

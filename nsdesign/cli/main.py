@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 from typing import Sequence
 
@@ -26,6 +27,47 @@ COMMAND_MODULES: tuple[str, ...] = (
     "nsdesign.cli.runtime_commands",
     "nsdesign.cli.plot_commands",
 )
+
+
+# Library errors name parameters: bare for the band edges (`min_sigma`), in backticks for the rest (`tol`).
+# The CLI says the flag a user typed instead (`--min-sigma`, `--tol`); unknown names are left as they are.
+PARAMETER_FLAGS: dict[str, str] = {
+    "min_sigma": "--min-sigma",
+    "max_sigma": "--max-sigma",
+    "guard_sigma": "--guard-sigma",
+    "tol": "--tol",
+    "steps": "--steps",
+    "step_range": "--steps",
+    "max_steps": "--max-steps",
+    "degrees": "--degrees",
+    "search_degrees": "--degrees",
+    "spectrum": "--spectrum",
+    "shape": "--shape",
+    "model_size": "--model-size",
+    "layer": "--layer",
+    "trials": "--trials",
+    "jobs": "--jobs",
+    "seed": "--seed",
+    "study_name": "--study-name",
+    "refine": "--refine",
+    "refine_steps": "--refine-steps",
+    "refine_evals": "--refine-evals",
+    "guard_limit": "--guard-limit",
+    "target_range": "--target-range",
+    "dtype": "--dtype",
+}
+_BARE = ("min_sigma", "max_sigma", "guard_sigma")
+_PARAMETER = re.compile(r"`(\w+)`|(?<![\w'\"`-])(" + "|".join(_BARE) + r")(?![\w'\"`])")
+
+
+def flag_message(message: str) -> str:
+    """The library's message with parameter names replaced by the flags that set them."""
+
+    def flag(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(2)
+        return PARAMETER_FLAGS.get(name, match.group(0))
+
+    return _PARAMETER.sub(flag, message)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -49,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         return int(args.handler(args) or 0)
     except InputError as exc:
-        print(f"nsdesign: error: {exc}", file=sys.stderr)
+        print(f"nsdesign: error: {flag_message(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("nsdesign: interrupted", file=sys.stderr)

@@ -205,7 +205,7 @@ def _check_output(path: str) -> None:
 
 
 def _schedules(references: list[str]) -> list:
-    from nsdesign.io import load_schedule
+    from nsdesign.documents import load_schedule
 
     return [load_schedule(r) for r in references]
 

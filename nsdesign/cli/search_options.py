@@ -184,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the study the arguments describe, print the result, write the schedule when -o is given."""
     from nsdesign.core.cost import Shape
     from nsdesign.core.metrics import DEFAULT_HEADROOM, evaluate
-    from nsdesign.io import schedule_document
+    from nsdesign.documents import schedule_document
     from nsdesign.search.study import run_search
 
     config = config_from_args(args)
@@ -200,9 +200,9 @@ def run(args: argparse.Namespace) -> int:
         result.best.schedule,
         objective.min_sigma,
         objective.max_sigma,
-        DEFAULT_HEADROOM if headroom is None else headroom,
-        objective.tol,
-        shape,
+        headroom=DEFAULT_HEADROOM if headroom is None else headroom,
+        tol=objective.tol,
+        shape=shape,
     )
     schedule = result.best.schedule.with_name(f"search-{objective.label()}")
     if output:
@@ -292,7 +292,7 @@ def _check_writable(path: str) -> None:
 
 
 def _write(path: str, fmt: str, document: dict[str, Any], schedule: Any) -> None:
-    from nsdesign.io import save_document
+    from nsdesign.documents import save_document
 
     if fmt == "json":
         save_document(path, document)

@@ -11,15 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+from nsdesign.core.band import Band, as_band
 from nsdesign.core.cost import Form, Shape
-from nsdesign.core.metrics import DEFAULT_HEADROOM, Metrics, evaluate
+from nsdesign.core.limits import DEFAULT_DEGREE, DEFAULT_DEGREES, DEFAULT_HEADROOM, DEFAULT_MAX_STEPS, DEFAULT_STEPS
+from nsdesign.core.metrics import Metrics, evaluate
 from nsdesign.core.schedule import Schedule
-from nsdesign.design.greedy import DEFAULT_MAX_STEPS, Design, greedy
-from nsdesign.design.solvers import DEFAULT_DEGREES, cheapest_schedule
+from nsdesign.design.greedy import Design, greedy
+from nsdesign.design.solvers import cheapest_schedule
 from nsdesign.errors import InputError
-from nsdesign.io import schedule_document
 
-DEFAULT_STEPS = 5
+__all__ = ["DEFAULT_STEPS", "Recommendation", "compare", "compare_presets", "recommend"]
 
 
 @dataclass(frozen=True)
@@ -35,16 +36,18 @@ class Recommendation:
         return self.design.schedule
 
     def document(self) -> dict[str, Any]:
-        band = (self.metrics.min_sigma, self.metrics.max_sigma)
-        return schedule_document(self.schedule, band, self.params, self.metrics)
+        from nsdesign.documents import schedule_document
+
+        return schedule_document(self.schedule, self.metrics.band, self.params, self.metrics)
 
 
 def recommend(
-    min_sigma: float,
-    max_sigma: float = 1.0,
+    band: Band | tuple[float, float] | float,
+    max_sigma: float | None = None,
     steps: int | None = None,
     tol: float | None = None,
-    degree: int | Sequence[int] | str = 5,
+    degree: int | Sequence[int] | str = DEFAULT_DEGREE,
+    *,
     cushion: float = 0.0,
     safety: float = 1.0,
     norm_div: float = 1.0,
@@ -54,18 +57,23 @@ def recommend(
     headroom: float = DEFAULT_HEADROOM,
     band_source: str | None = None,
 ) -> Recommendation:
+    """Design for the band by the route the arguments pick, measure it exactly, and measure every preset beside it."""
+    checked = as_band(band, max_sigma)
     if degree == "auto":
         if tol is None or shape is None:
             raise InputError("--degree auto needs --tol and --shape (it minimises FLOPs on that shape)")
         if steps is not None or cushion or safety != 1.0 or norm_div != 1.0:
             raise InputError("--degree auto designs the pure greedy schedule: drop --steps, --cushion, --safety, --norm-div")
-        design = cheapest_schedule(min_sigma, tol, shape, form, DEFAULT_DEGREES, max_sigma, max_steps)
+        design = cheapest_schedule(checked, tol, shape, form, DEFAULT_DEGREES, max_steps=max_steps)
     else:
         if steps is None and tol is None and isinstance(degree, int):
             steps = DEFAULT_STEPS
-        design = greedy(min_sigma, max_sigma, steps, degree, cushion, safety, norm_div, tol, max_steps)
-    metrics = evaluate(design.schedule, min_sigma, max_sigma, headroom, tol, shape)
-    names, rows = compare_presets(min_sigma, max_sigma, headroom, tol, shape)
+        design = greedy(
+            checked, steps=steps, degree=degree, cushion=cushion, safety=safety, norm_div=norm_div, tol=tol,
+            max_steps=max_steps,
+        )
+    metrics = evaluate(design.schedule, checked, headroom=headroom, tol=tol, shape=shape)
+    names, rows = compare_presets(checked, headroom=headroom, tol=tol, shape=shape)
     params = dict(design.params)
     params.update({"form": form, "certified": design.certified})
     if band_source:
@@ -74,8 +82,9 @@ def recommend(
 
 
 def compare_presets(
-    min_sigma: float,
-    max_sigma: float = 1.0,
+    band: Band | tuple[float, float] | float,
+    max_sigma: float | None = None,
+    *,
     headroom: float = DEFAULT_HEADROOM,
     tol: float | None = None,
     shape: Shape | None = None,
@@ -83,15 +92,18 @@ def compare_presets(
     from nsdesign.presets import preset, preset_names
 
     names = preset_names()
-    return names, tuple(evaluate(preset(n), min_sigma, max_sigma, headroom, tol, shape) for n in names)
+    checked = as_band(band, max_sigma)
+    return names, tuple(evaluate(preset(n), checked, headroom=headroom, tol=tol, shape=shape) for n in names)
 
 
 def compare(
     schedules: Sequence[Schedule],
-    min_sigma: float,
-    max_sigma: float = 1.0,
+    band: Band | tuple[float, float] | float,
+    max_sigma: float | None = None,
+    *,
     headroom: float = DEFAULT_HEADROOM,
     tol: float | None = None,
     shape: Shape | None = None,
 ) -> list[Metrics]:
-    return [evaluate(s, min_sigma, max_sigma, headroom, tol, shape) for s in schedules]
+    checked = as_band(band, max_sigma)
+    return [evaluate(s, checked, headroom=headroom, tol=tol, shape=shape) for s in schedules]

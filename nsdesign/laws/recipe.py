@@ -34,16 +34,17 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal, Mapping, Sequence
 
-from nsdesign.core.cost import FORMS, Form, Shape
+from nsdesign.core.cost import Shape
+from nsdesign.core.limits import DEFAULT_DEGREES, FORMS, Form
+from nsdesign.documents import RECIPE_KIND
+from nsdesign.documents import RECIPE_VERSION as RECIPE_SCHEMA_VERSION
 from nsdesign.errors import InputError
 
-RECIPE_SCHEMA_VERSION = 1
-RECIPE_KIND = "nsdesign-recipe"
 BASELINES: tuple[str, ...] = ("keller5", "polar_express_modded5", "deepseek_v4_10")
 Edge = Literal["point", "lower"]
 EDGES: tuple[str, ...] = ("point", "lower")
 DEFAULT_RECIPE_HEADROOM = 0.1
-DEFAULT_DEGREES: tuple[int, ...] = (3, 5, 7, 9)  # quintic-only consumers (torch, optax, gram-newton-schulz): (5,)
+# DEFAULT_DEGREES (3, 5, 7, 9) comes from core.limits; quintic-only consumers (torch, optax, gram-newton-schulz): (5,)
 # Settings whose schedules stayed bounded in a bf16 matrix check (docs/laws.md): quintic steps with the
 # Polar Express cushion and safety factor of modded-nanogpt's list.
 BF16: Mapping[str, Any] = {"degrees": (5,), "cushion": 0.02, "safety": 1.02}
@@ -302,7 +303,7 @@ class Recipe:
     def document(self) -> dict[str, Any]:
         """The versioned recipe JSON: schedules by name, and for each parameter the schedule to use."""
         from nsdesign._version import __version__
-        from nsdesign.io import schedule_document
+        from nsdesign.documents import schedule_document
 
         total = self.total_flops()
         baselines = self.baseline_flops()

@@ -17,6 +17,7 @@ from typing import Any
 
 from nsdesign.core.cost import Form, Shape, flops, matmuls
 from nsdesign.core.schedule import Schedule
+from nsdesign.documents import header
 from nsdesign.errors import InputError
 from nsdesign.search.objectives import DEFAULT_PROXY, Objective, score
 from nsdesign.search.space import TYPICAL_SIZE, Candidate, SearchSpace, build_schedule, suggest
@@ -68,8 +69,7 @@ class ParetoResult:
         from nsdesign._version import __version__
 
         return {
-            "schema_version": 1,
-            "kind": "nsdesign-pareto",
+            **header("pareto"),
             "band": {"min_sigma": self.min_sigma, "max_sigma": self.max_sigma},
             "shape": [self.shape.m, self.shape.n],
             "dtype": self.dtype,

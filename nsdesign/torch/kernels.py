@@ -41,11 +41,10 @@ from typing import Callable, Literal, Sequence
 
 import torch
 
+from nsdesign.core.limits import FORMS, Form  # noqa: F401  (the cost model's names)
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError
 
-Form = Literal["standard", "gram"]
-FORMS: tuple[str, ...] = ("standard", "gram")
 EPS = 1e-7  # torch.optim._muon.EPS (Keller Jordan's muon.py)
 RESTART_PERIOD: dict[torch.dtype, int] = {torch.bfloat16: 2, torch.float16: 2, torch.float32: 3}  # fp64: none
 

@@ -29,7 +29,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
-from nsdesign._files import json_number, read_json, write_json_atomic  # json_number: re-exported
+from nsdesign._files import json_number, read_json, write_json_atomic  # noqa: F401  (json_number: re-exported)
 from nsdesign.core.band import Band, as_band
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError

@@ -9,21 +9,27 @@ import sys
 from typing import Any
 
 from nsdesign.cli import search_options
+from nsdesign.cli._vocabulary import hidden_alias, require_count, steps_or_range
 from nsdesign.errors import InputError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     search = subparsers.add_parser("search", help="design the optimal schedule for a band of singular values")
     _band_arguments(search, required=False)
-    search.add_argument("--steps", type=int, help="number of steps (default 5 unless --tol is given)")
+    search.add_argument(
+        "--steps", type=steps_or_range, metavar="N|LO-HI",
+        help="number of steps (default 5 unless --tol is given); a range LO-HI searches step counts (a study)",
+    )
     search.add_argument("--tol", type=float, help="stop at the fewest steps with worst-case error ≤ TOL")
     search.add_argument(
-        "--degree", default="5", help="odd step degree (5), a list per step (3,5,5,7), or 'auto' (cheapest for --shape)"
+        "--degrees", dest="degree", default="5",
+        help="odd step degree for every step (5), one per step (3,5,5,7), or 'auto' (cheapest mix for --shape)",
     )
+    hidden_alias(search, "--degree", dest="degree")
     search.add_argument("--cushion", type=float, default=0.0, help="Polar Express cushion λ (default 0)")
     search.add_argument("--safety", type=float, default=1.0, help="safety factor s: p(x/s) on all but the last step")
     search.add_argument("--norm-div", type=float, default=1.0, help="runtime input divisor s and headroom: designed on [L/s, U], so σ up to s·U stays in the design (default 1.0)")
-    search.add_argument("--form", choices=("standard", "gram"), default="standard", help="cost model for --degree auto")
+    search.add_argument("--form", choices=("standard", "gram"), default="standard", help="cost model for --degrees auto")
     search.add_argument("--max-steps", type=int, default=30, help="step limit when --tol is given (default 30)")
     search.add_argument("--model-size", type=float, help="predict the band from a momentum law at this size (params)")
     search.add_argument("--layer", help="layer for --model-size, e.g. final.mlp_down")
@@ -97,11 +103,12 @@ def _search(args: argparse.Namespace) -> int:
 
         return search_normalized(args)
     if search_options.wants_study(args):
-        return search_options.run(args)
+        given = args.min_sigma is not None or args.quantile is not None
+        return search_options.run(args, _band_from_args(args)[0] if given else None)
     min_sigma, source = _band_from_args(args)
     result = recommend(
         Band(min_sigma, args.max_sigma),
-        steps=args.steps,
+        steps=require_count("--steps", args.steps),
         tol=args.tol,
         degree=_parse_degree(args.degree),
         cushion=args.cushion,
@@ -203,6 +210,11 @@ def _print_guard(names: list[str], guard: list[dict[str, float]]) -> None:
         )
 
 
+# `presets show` measures a preset on this band: the band most published schedules were designed for (Polar
+# Express, modded-nanogpt and Muon all quote l = 1e-3).
+REFERENCE_BAND = (1e-3, 1.0)
+
+
 def _presets(args: argparse.Namespace) -> int:
     from nsdesign.presets import preset_info, preset_names
 
@@ -215,7 +227,9 @@ def _presets(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps({**info.schedule.to_dict(), "source": info.source, "note": info.note}, indent=2))
         else:
-            render.preset(info)
+            from nsdesign.core.metrics import evaluate
+
+            render.preset(info, evaluate(info.schedule, REFERENCE_BAND))
         return 0
     infos = [preset_info(n) for n in preset_names()]
     if args.json:

@@ -10,9 +10,13 @@ Every user error is an `InputError`: it is printed as one line on stderr and the
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import io
+import os
 import re
 import sys
+from dataclasses import dataclass
 from typing import Sequence
 
 from nsdesign._version import __version__
@@ -55,6 +59,13 @@ PARAMETER_FLAGS: dict[str, str] = {
     "guard_limit": "--guard-limit",
     "target_range": "--target-range",
     "dtype": "--dtype",
+    "degree": "--degrees",
+    "cushion": "--cushion",
+    "safety": "--safety",
+    "norm_div": "--norm-div",
+    "headroom": "--headroom",
+    "max_matmuls": "--max-matmuls",
+    "objective": "--objective",
 }
 _BARE = ("min_sigma", "max_sigma", "guard_sigma")
 _PARAMETER = re.compile(r"`(\w+)`|(?<![\w'\"`-])(" + "|".join(_BARE) + r")(?![\w'\"`])")
@@ -79,7 +90,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="nsdesign", description="Design and analyse Newton–Schulz schedules for Muon.")
-    parser.add_argument("--version", action="version", version=f"nsdesign {__version__}")
+    parser.add_argument("-V", "--version", action="version", version=f"nsdesign {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
@@ -98,6 +109,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+
+
+@dataclass(frozen=True)
+class Completed:
+    """What one in-process run of the CLI printed and returned (the fields of subprocess.CompletedProcess)."""
+
+    args: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def invoke(argv: Sequence[str], cwd: str | os.PathLike[str] | None = None) -> Completed:
+    """Run `nsdesign ARGV` in this process and capture its output: the CLI tests' runner (no interpreter start-up).
+
+    `--help` and `--version` exit through argparse's SystemExit; its code becomes the return code.
+    """
+    out, err = io.StringIO(), io.StringIO()
+    here = os.getcwd()
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(argv))
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        os.chdir(here)
+    return Completed(tuple(argv), code, out.getvalue(), err.getvalue())
 
 
 if __name__ == "__main__":

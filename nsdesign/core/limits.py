@@ -25,6 +25,11 @@ DEFAULT_MAX_STEPS = 30  # the step limit with a tolerance: ~20 quintic greedy st
 DEFAULT_DEGREES: tuple[int, ...] = (3, 5, 7, 9)  # the degree menu of FLOP-optimal mixes (above 9 never pays on MLP shapes)
 ALLOWED_DEGREES: tuple[int, ...] = tuple(range(MIN_STEP_DEGREE, MAX_DEGREE + 1, 2))
 
+# -- studies (nsdesign.search.study_config) -----------------------------------------------------------
+
+DEFAULT_TRIALS = 50  # enough for TPE to beat its random start-up trials on a 3–10 step space
+DEFAULT_STEP_RANGE = (3, 10)  # below 3 quintic steps nothing useful is reached on l = 1e-3; no published list has > 10
+
 # -- tolerances and bands ----------------------------------------------------------------------------
 
 MIN_TOLERANCE = 1e-15  # errors below this are round-off in double precision: not certifiable

@@ -61,9 +61,9 @@ def recommend(
     checked = as_band(band, max_sigma)
     if degree == "auto":
         if tol is None or shape is None:
-            raise InputError("--degree auto needs --tol and --shape (it minimises FLOPs on that shape)")
+            raise InputError("`degree` auto needs `tol` and `shape` (it minimises FLOPs on that shape)")
         if steps is not None or cushion or safety != 1.0 or norm_div != 1.0:
-            raise InputError("--degree auto designs the pure greedy schedule: drop --steps, --cushion, --safety, --norm-div")
+            raise InputError("`degree` auto designs the pure greedy schedule: drop `steps`, `cushion`, `safety`, `norm_div`")
         design = cheapest_schedule(checked, tol, shape, form, DEFAULT_DEGREES, max_steps=max_steps)
     else:
         if steps is None and tol is None and isinstance(degree, int):

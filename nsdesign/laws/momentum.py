@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from nsdesign._files import read_bytes
-from nsdesign.core.limits import DEPTH_POSITIONS, DEPTHS
+from nsdesign.core.limits import DEPTH_POSITIONS, DEPTHS  # noqa: F401  (DEPTH_POSITIONS: re-exported)
 from nsdesign.documents import LAWS_KIND, check_document
 from nsdesign.documents import LAWS_VERSION as LAWS_SCHEMA_VERSION
 from nsdesign.errors import InputError

@@ -382,25 +382,6 @@ class Recipe:
         raise KeyError(name)
 
 
-def cheapest_for_band(
-    min_sigma: float,
-    tol: float,
-    shape: Shape,
-    form: str,
-    max_sigma: float = 1.0,
-    degrees: Sequence[int] = DEFAULT_DEGREES,
-    cushion: float = 0.0,
-    safety: float = 1.0,
-) -> Any:
-    """The FLOP-cheapest greedy degree mix reaching `tol` on [min_sigma, max_sigma]
-    (`nsdesign.design.solvers.cheapest_schedule`, which models the cushion and safety factor too)."""
-    from nsdesign.design.solvers import cheapest_schedule
-
-    return cheapest_schedule(
-        min_sigma, tol, shape, form=form, degrees=degrees, max_sigma=max_sigma, cushion=cushion, safety=safety  # type: ignore[arg-type]
-    )
-
-
 def build_recipe(
     model_size: float,
     tol: float,
@@ -424,8 +405,10 @@ def build_recipe(
     cushion 0.02 and safety 1.02 (the `BF16` settings) the schedules stay bounded in bf16, which the
     FLOP-optimal high-degree mixes do not (docs/laws.md).
     """
+    from nsdesign.core.band import Band
     from nsdesign.core.cost import flops
     from nsdesign.core.metrics import evaluate, worst_error
+    from nsdesign.design.solvers import cheapest_schedule
     from nsdesign.laws.marchenko_pastur import check_quantile
     from nsdesign.laws.momentum import load_laws
     from nsdesign.laws.predict import check_model_size, predict_momentum
@@ -465,7 +448,10 @@ def build_recipe(
                 except InputError as exc:
                     raise InputError(f"the law table cannot serve {law} (needed for {suffix}): {exc}") from None
                 design_edge = band.min_sigma if edge == "point" else band.interval[0]
-                design = cheapest_for_band(design_edge, tol, shape, form, 1.0 + headroom, degrees, cushion, safety)
+                design = cheapest_schedule(
+                    Band(design_edge, 1.0 + headroom), tol, shape, form,  # type: ignore[arg-type]
+                    degrees, cushion=cushion, safety=safety,
+                )
                 name = law if all(g.law != law for g in groups.values()) else f"{law}@{shape}"
                 groups[key] = ScheduleGroup(
                     name=name,

@@ -37,7 +37,7 @@ dtype; torch.optim.Muon rounds to bf16 first and divides by a bf16 norm. The dif
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Callable, Literal, Sequence
+from typing import Callable, Sequence
 
 import torch
 

@@ -4,6 +4,12 @@
 - a step count (`steps`) → the greedy (worst-case optimal) schedule with that many steps;
 - a tolerance (`tol`) → the fewest greedy steps reaching it;
 - a tolerance, a shape and `degree="auto"` → the FLOP-cheapest greedy degree mix for that shape.
+
+With neither `cushion` nor `safety` given (and `exact=False`, the default) the step-count and tolerance
+routes return the *safe default* of `design.safe`: the best cushion/safety design whose exact max F on
+[0, max_sigma·(1 + headroom)] is ≤ 1.25 and whose bf16 run of the fused kernel stays ≤ 1.25 on a proxy
+matrix — certified optimal for its inflated design problem, not the bare optimum. `exact=True` (or any
+explicit cushion/safety) gives the plain greedy design.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from nsdesign.core.limits import DEFAULT_DEGREE, DEFAULT_DEGREES, DEFAULT_HEADRO
 from nsdesign.core.metrics import Metrics, evaluate
 from nsdesign.core.schedule import Schedule
 from nsdesign.design.greedy import Design, greedy
+from nsdesign.design.safe import SafeDesign, safe_greedy
 from nsdesign.design.solvers import cheapest_schedule
 from nsdesign.errors import InputError
 
@@ -30,6 +37,7 @@ class Recommendation:
     presets: tuple[Metrics, ...]  # every published preset on the same band, same order as `preset_names()`
     preset_names: tuple[str, ...]
     params: dict[str, Any]
+    safe: SafeDesign | None = None  # the checks the safe default ran (None for --exact or explicit knobs)
 
     @property
     def schedule(self) -> Schedule:
@@ -38,7 +46,14 @@ class Recommendation:
     def document(self) -> dict[str, Any]:
         from nsdesign.documents import schedule_document
 
-        return schedule_document(self.schedule, self.metrics.band, self.params, self.metrics)
+        document = schedule_document(self.schedule, self.metrics.band, self.params, self.metrics)
+        if self.safe is not None:  # schema v2's optional fields: what the schedule was checked for
+            from nsdesign.design.safe import CHECK_DTYPE, CHECK_KERNEL
+
+            document["kernel"] = CHECK_KERNEL
+            document["dtype"] = CHECK_DTYPE
+            document["checked_for"] = [c.to_dict() for c in self.safe.checks]
+        return document
 
 
 def recommend(
@@ -48,37 +63,53 @@ def recommend(
     tol: float | None = None,
     degree: int | Sequence[int] | str = DEFAULT_DEGREE,
     *,
-    cushion: float = 0.0,
-    safety: float = 1.0,
+    cushion: float | None = None,
+    safety: float | None = None,
     norm_div: float = 1.0,
     shape: Shape | None = None,
     form: Form = "standard",
     max_steps: int = DEFAULT_MAX_STEPS,
     headroom: float = DEFAULT_HEADROOM,
     band_source: str | None = None,
+    exact: bool = False,
 ) -> Recommendation:
-    """Design for the band by the route the arguments pick, measure it exactly, and measure every preset beside it."""
+    """Design for the band by the route the arguments pick, measure it exactly, and measure every preset beside it.
+
+    Without `exact`, `cushion` or `safety` the design is the safe default (`nsdesign.design.safe`).
+    """
     checked = as_band(band, max_sigma)
+    min_sigma, max_sigma = checked.min_sigma, checked.max_sigma
+    safe = None
     if degree == "auto":
         if tol is None or shape is None:
             raise InputError("`degree` auto needs `tol` and `shape` (it minimises FLOPs on that shape)")
-        if steps is not None or cushion or safety != 1.0 or norm_div != 1.0:
+        if steps is not None or cushion or (safety or 1.0) != 1.0 or norm_div != 1.0:
             raise InputError("`degree` auto designs the pure greedy schedule: drop `steps`, `cushion`, `safety`, `norm_div`")
         design = cheapest_schedule(checked, tol, shape, form, DEFAULT_DEGREES, max_steps=max_steps)
     else:
         if steps is None and tol is None and isinstance(degree, int):
             steps = DEFAULT_STEPS
-        design = greedy(
-            checked, steps=steps, degree=degree, cushion=cushion, safety=safety, norm_div=norm_div, tol=tol,
-            max_steps=max_steps,
-        )
+        if exact or cushion is not None or safety is not None:
+            design = greedy(
+                checked, steps=steps, degree=degree, cushion=0.0 if cushion is None else cushion,
+                safety=1.0 if safety is None else safety, norm_div=norm_div, tol=tol, max_steps=max_steps,
+            )
+        else:
+            safe = safe_greedy(min_sigma, max_sigma, steps, degree, norm_div, tol, max_steps, headroom)
+            design = safe.design
     metrics = evaluate(design.schedule, checked, headroom=headroom, tol=tol, shape=shape)
     names, rows = compare_presets(checked, headroom=headroom, tol=tol, shape=shape)
     params = dict(design.params)
     params.update({"form": form, "certified": design.certified})
+    if safe is not None:
+        params.update({"design": "safe-default", "safe": safe.passed, "candidates": safe.candidates})
+        if safe.suggested_steps is not None:
+            params["suggested_steps"] = safe.suggested_steps
+    elif degree != "auto":
+        params["design"] = "exact"
     if band_source:
         params["band_source"] = band_source
-    return Recommendation(design, metrics, rows, names, params)
+    return Recommendation(design, metrics, rows, names, params, safe)
 
 
 def compare_presets(

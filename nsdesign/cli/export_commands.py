@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _export(args: argparse.Namespace) -> int:
     from nsdesign.errors import InputError
     from nsdesign.export import export, get_target
-    from nsdesign.io import load_schedule
+    from nsdesign.documents import load_schedule
 
     from nsdesign.cli._output import check_output
 
@@ -63,7 +63,7 @@ def _provenance(reference: str) -> str:
 
     if reference in preset_names():
         return f"nsdesign preset {reference} — {preset_info(reference).source}"
-    from nsdesign.io import read_schedule_file
+    from nsdesign.documents import read_schedule_file
 
     params = read_schedule_file(reference)[1].get("params")
     if isinstance(params, dict) and params:

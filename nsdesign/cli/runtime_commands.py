@@ -10,6 +10,7 @@ import argparse
 import math
 from typing import Any
 
+from nsdesign.cli._vocabulary import hidden_alias
 from nsdesign.errors import InputError
 
 INSTALL_HINT = "this command needs torch: pip install 'nsdesign[torch]'"
@@ -43,7 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     validate.set_defaults(handler=_validate)
 
     capture = subparsers.add_parser("capture", help="train small byte-level GPTs with Muon and save their momentum buffers")
-    capture.add_argument("--out", required=True, help="output directory")
+    capture.add_argument("--out-dir", dest="out", metavar="DIR", help="output directory (required)")
+    hidden_alias(capture, "--out", dest="out")
     capture.add_argument("--sizes", help="comma-separated: nano,tiny,mini,small,medium,base,large or WIDTHxLAYERS "
                          "(default tiny,mini,small on cpu; small,medium,base,large on cuda)")
     capture.add_argument("--steps", type=int, default=150, help="training steps per size (150)")
@@ -205,6 +207,8 @@ def _print_report(report: Any, written_to: str | None) -> None:
 
 
 def _capture(args: argparse.Namespace) -> int:
+    if args.out is None:
+        raise InputError("capture needs --out-dir DIR (the folder it writes buffers, CSVs and capture.json to)")
     _require_torch()
     import sys
 

@@ -37,15 +37,14 @@ dtype; torch.optim.Muon rounds to bf16 first and divides by a bf16 norm. The dif
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Callable, Literal, Sequence
+from typing import Callable, Sequence
 
 import torch
 
+from nsdesign.core.limits import FORMS, Form  # noqa: F401  (the cost model's names)
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError
 
-Form = Literal["standard", "gram"]
-FORMS: tuple[str, ...] = ("standard", "gram")
 EPS = 1e-7  # torch.optim._muon.EPS (Keller Jordan's muon.py)
 RESTART_PERIOD: dict[torch.dtype, int] = {torch.bfloat16: 2, torch.float16: 2, torch.float32: 3}  # fp64: none
 

@@ -36,8 +36,10 @@ from typing import Any, Iterable, Sequence
 
 import torch
 
-from nsdesign._files import write_json_atomic, write_text_atomic
+from nsdesign._files import json_number, write_json_atomic, write_text_atomic
 from nsdesign._version import __version__
+from nsdesign.core.limits import DIVERGED  # an output singular value above this: the run blew up
+from nsdesign.documents import header
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError
 from nsdesign.torch import _memory
@@ -57,7 +59,6 @@ from nsdesign.torch.sources import Matrix, Source, load_matrices, parse_source
 
 QUANTILES: tuple[float, ...] = (0.1, 0.25, 0.5, 0.75, 0.9)
 DEFAULT_MIN_SIGMA = 1e-3
-DIVERGED = 1e3  # an output singular value above this means the run blew up
 
 
 @dataclass(frozen=True)
@@ -112,8 +113,7 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "kind": "nsdesign-validation",
-            "schema_version": 1,
+            **header("validation"),
             "nsdesign_version": __version__,
             "torch_version": torch.__version__,
             "sources": list(self.sources),
@@ -138,10 +138,7 @@ class Report:
         return buffer.getvalue()
 
 
-def _json_value(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    return value
+_json_value = json_number
 
 
 def check_report_path(path: str | os.PathLike[str]) -> str:

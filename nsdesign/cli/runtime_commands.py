@@ -38,6 +38,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     validate.add_argument("--compile", action="store_true", help="torch.compile the iteration")
     validate.add_argument("-o", "--output", help="write the report to FILE.json or FILE.csv")
     validate.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
+    from nsdesign.cli.laws_commands import add_normalizer_arguments
+
+    add_normalizer_arguments(validate)
     validate.set_defaults(handler=_validate)
 
     capture = subparsers.add_parser("capture", help="train small byte-level GPTs with Muon and save their momentum buffers")
@@ -105,6 +108,7 @@ def _validate(args: argparse.Namespace) -> int:
         repeats=args.repeats,
         restarts=_int_list(args.restarts, "--restarts"),
         compile=args.compile,
+        normalizer=_normalizer(args),
     )
     if args.output is not None:
         write_report(report, args.output)
@@ -116,6 +120,14 @@ def _validate(args: argparse.Namespace) -> int:
         else:
             _print_report(report, args.output)
     return 0
+
+
+def _normalizer(args: argparse.Namespace) -> Any:
+    from nsdesign.cli.laws_commands import normalizer_from_args
+
+    if getattr(args, "normalize", None) is None and args.power_iterations is None and args.spectral_safety is None:
+        return None
+    return normalizer_from_args(args)
 
 
 def _g(value: Any, digits: int = 3) -> str:
@@ -170,6 +182,16 @@ def _print_report(report: Any, written_to: str | None) -> None:
     out.print(table)
     for note in report.notes:
         out.print(f"note: {note}")
+    normalized = [r for r in report.rows if r.norm_sigma_max is not None]
+    if normalized:
+        out.print(f"normalized band per matrix ({report.settings.get('normalizer')}), [σ of the band's edge, σ_max]:")
+        seen = set()
+        for r in normalized:
+            if r.matrix not in seen:
+                seen.add(r.matrix)
+                out.print(f"  {r.matrix}: [{_g(r.norm_sigma_band_min, 4)}, {_g(r.norm_sigma_max, 4)}]")
+        out.print("exact F is on the normalized σ of the band's directions; polar err is against polar(G) of the "
+                  "original matrix (for aol this includes its bias).")
     out.print(
         "σ in Frobenius-normalized units. band err = max over input directions in the band of |1 − uᵢᵀYvᵢ| "
         "(measured); exact F = the same for the float64 scalar map; mixing = ‖Y − U·diag(uᵢᵀYvᵢ)·Vᵀ‖/√r; "

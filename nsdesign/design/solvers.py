@@ -112,7 +112,7 @@ def cheapest_schedule(
                 heapq.heappush(frontier, (cost + step_cost[d], counter, 0.0, sequence + (d,), True))
     raise InputError(
         f"tolerance {tol:g} is not reachable within {max_steps} steps of degrees {list(options)}; "
-        "raise --max-steps or loosen --tol"
+        "raise `max_steps` or loosen `tol`"
     )
 
 

@@ -15,15 +15,18 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from nsdesign.core.band import Band, as_band
 from nsdesign.core.cost import Form, Shape, flops, matmuls
+from nsdesign.core.limits import FORMS
 from nsdesign.core.schedule import Schedule
+from nsdesign.documents import header
 from nsdesign.errors import InputError
 from nsdesign.search.objectives import DEFAULT_PROXY, Objective, score
 from nsdesign.search.space import TYPICAL_SIZE, Candidate, SearchSpace, build_schedule, suggest
 from nsdesign.search.storage import canonical, describe
-from nsdesign.search.study import StudyConfig, _progress, make_sampler, open_study
+from nsdesign.search.study import StudyConfig, count_complete, make_sampler, open_study, run_trials
 
-DTYPES: dict[str, str] = {"exact": "worst", "fp64": "worst", "bf16": "bf16", "fp16": "fp16"}
+DTYPES: dict[str, str] = {"exact": "worst", "fp64": "worst", "bf16": "bf16", "fp16": "fp16", "fp32": "fp32", "fp8": "fp8"}
 
 
 @dataclass(frozen=True)
@@ -68,8 +71,7 @@ class ParetoResult:
         from nsdesign._version import __version__
 
         return {
-            "schema_version": 1,
-            "kind": "nsdesign-pareto",
+            **header("pareto"),
             "band": {"min_sigma": self.min_sigma, "max_sigma": self.max_sigma},
             "shape": [self.shape.m, self.shape.n],
             "dtype": self.dtype,
@@ -96,26 +98,47 @@ def proxy_for(shape: Shape, rows: int = DEFAULT_PROXY[0]) -> tuple[int, int]:
     return m, n
 
 
+def _flops(schedule: Schedule, shape: Shape, objective: Objective, dtype: str) -> float:
+    """FLOPs of one call: the kernel's own count (Gram: with the restart plan the errors were run with)."""
+    from nsdesign.precision.kernels import kernel_flops
+    from nsdesign.search.objectives import plan
+
+    return kernel_flops(schedule, shape.m, shape.n, objective.kernel, plan(schedule, objective, dtype))
+
+
 def run_pareto(
-    min_sigma: float,
+    band: Band | tuple[float, float] | float,
     shape: Shape,
     dtype: str = "bf16",
     trials: int = 60,
     seed: int = 0,
-    max_sigma: float = 1.0,
+    max_sigma: float | None = None,
+    *,
     space: SearchSpace | None = None,
-    form: Form = "standard",
+    form: Form | None = None,
     storage: str | None = None,
     study_name: str | None = None,
     jobs: int = 1,
     guard: bool = True,
     proxy_shape: tuple[int, int] | None = None,
     progress: bool = False,
+    kernel: str | None = None,
 ) -> ParetoResult:
+    """The error-vs-FLOPs front on `shape` in `dtype` (exact/fp64: exact worst case; bf16/fp16: the rounding model).
+
+    `kernel` (fused/unfused/gram) runs the matrix errors and sets the FLOP model (Gram FLOPs include the
+    restart plan's products); the older `form` (standard/gram) still works and means fused/gram."""
+    checked = as_band(band, max_sigma)
+    min_sigma, max_sigma = checked.min_sigma, checked.max_sigma
     if dtype not in DTYPES:
-        raise InputError(f"--dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
-    if form not in ("standard", "gram"):
-        raise InputError(f"form must be standard or gram, got {form!r}")
+        raise InputError(f"`dtype` must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    if form is not None and form not in FORMS:
+        raise InputError(f"form must be one of {', '.join(FORMS)}, got {form!r}")
+    if kernel is None:
+        kernel = "gram" if form == "gram" else "fused"
+    elif form is not None and (form == "gram") != (kernel == "gram"):
+        raise InputError(f"form {form!r} and kernel {kernel!r} disagree")
+    form = "gram" if kernel == "gram" else "standard"
     space = space or SearchSpace(min_steps=1, max_steps=10, degrees=(3, 5, 7))
     error_name = DTYPES[dtype]
     objective = Objective(
@@ -125,9 +148,11 @@ def run_pareto(
         proxy_shape=proxy_shape or proxy_for(shape),
         guard=guard,
         refine="none",
+        kernel=kernel,
     )
     config = StudyConfig(space, objective, trials, seed, storage, study_name, jobs, progress)
-    settings = {**config.settings(), "kind": "nsdesign-pareto", "shape": [shape.m, shape.n], "dtype": dtype, "form": form}
+    settings = {**config.settings(), "kind": "nsdesign-pareto", "shape": [shape.m, shape.n], "dtype": dtype, "form": form,
+                **({} if kernel == "fused" else {"kernel": kernel})}
     name = study_name or "nsdesign-pareto-" + hashlib.sha256(canonical(settings).encode()).hexdigest()[:12]
     study = open_study(storage, name, settings, directions=["minimize", "minimize"])
     study.sampler = make_sampler(seed, trials, len(study.get_trials(deepcopy=False)))
@@ -147,7 +172,7 @@ def run_pareto(
             trial.set_constraint("guard", 1.0)
             return 1e3, 1e30
         error = result.components[error_name]
-        cost = flops(schedule, shape, form)
+        cost = _flops(schedule, shape, objective, error_name if error_name != "worst" else "bf16")
         trial.set_user_attr("feasible", result.feasible)
         trial.set_user_attr("reason", result.reason)
         trial.set_constraint("guard", 0.0 if result.feasible else 1.0)
@@ -158,28 +183,12 @@ def run_pareto(
             return result.value, cost  # INFEASIBLE + error: dominated by every feasible point
         return error, cost
 
-    done = _complete(study)
-    remaining = max(0, trials - done)
-    if remaining:
-        with _progress(remaining, progress, f"pareto {dtype} {shape}") as bar:
-
-            def stop_when_done(study: Any, trial: Any) -> None:
-                bar.update(1)
-                if _complete(study) >= trials:
-                    study.stop()
-
-            study.optimize(trial_fn, n_trials=remaining, n_jobs=jobs, callbacks=[stop_when_done], catch=())
+    run_trials(study, trial_fn, trials, jobs, progress, f"pareto {dtype} {shape}")
     front = pareto_front(study)
     if not front:
         raise InputError("no feasible schedule found; allow more steps or headroom, or pass --no-guard")
-    return ParetoResult(tuple(front), shape, dtype, form, min_sigma, max_sigma, trials, _complete(study), seed,
+    return ParetoResult(tuple(front), shape, dtype, form, min_sigma, max_sigma, trials, count_complete(study), seed,
                         study.study_name, describe(storage), settings)
-
-
-def _complete(study: Any) -> int:
-    import optuna
-
-    return len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
 
 
 def pareto_front(study: Any) -> list[FrontPoint]:

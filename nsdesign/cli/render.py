@@ -114,7 +114,7 @@ def _metrics_table(names: Sequence[str], schedules: Sequence[Schedule], rows: Se
 def recommendation(result: Recommendation, written_to: str | None = None) -> None:
     out = console()
     schedule, metrics = result.schedule, result.metrics
-    certified = "certified optimal (de la Vallée Poussin bracket closed at every step)" if result.design.certified else "NOT certified"
+    certified = result.design.certificate_label
     source = result.params.get("band_source")
     out.print(_steps_table(schedule, metrics, f"Greedy minimax schedule — {certified}"))
     if source:

@@ -10,6 +10,7 @@ is itself evaluated exactly, down to a relative resolution of 1e-13.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -37,19 +38,46 @@ def intervals(schedule: Schedule, lo: float, hi: float) -> list[tuple[float, flo
     return out
 
 
-def value_range(schedule: Schedule, lo: float, hi: float) -> tuple[float, float]:
+def _check_range(lo: float, hi: float) -> None:
+    """A closed range 0 ≤ lo ≤ hi of finite σ (a point is allowed; σ = 0 is allowed for overshoot)."""
+    for name, value in (("lower edge", lo), ("upper edge", hi)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"the {name} must be a real number, got {type(value).__name__} {value!r}")
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise InputError(f"σ range edges must be finite numbers, got [{lo}, {hi}]")
+    if not 0 <= lo <= hi:
+        raise InputError(f"a σ range needs 0 ≤ lower ≤ upper, got [{lo}, {hi}]")
+
+
+def _check_schedule(schedule: Any) -> Schedule:
+    if isinstance(schedule, str):
+        from nsdesign.io import load_schedule
+
+        return load_schedule(schedule)
+    if not isinstance(schedule, Schedule):
+        raise TypeError(f"expected a Schedule or a preset name, got {type(schedule).__name__}")
+    return schedule
+
+
+def value_range(schedule: Schedule | str, lo: float, hi: float) -> tuple[float, float]:
     """Exact [min F, max F] for σ ∈ [lo, hi]."""
-    return intervals(schedule, lo, hi)[-1]
+    _check_range(lo, hi)
+    return intervals(_check_schedule(schedule), lo, hi)[-1]
 
 
-def worst_error(schedule: Schedule, lo: float, hi: float) -> float:
+def worst_error(schedule: Schedule | str, lo: float, hi: float) -> float:
     """max_{σ∈[lo,hi]} |1 − F(σ)|."""
     f_lo, f_hi = value_range(schedule, lo, hi)
     return max(1.0 - f_lo, f_hi - 1.0)
 
 
-def overshoot(schedule: Schedule, max_sigma: float = 1.0, headroom: float = DEFAULT_HEADROOM) -> float:
+def overshoot(schedule: Schedule | str, max_sigma: float = 1.0, headroom: float = DEFAULT_HEADROOM) -> float:
     """max F on [0, max_sigma·(1 + headroom)]: how far σ slightly above the band is blown up."""
+    _check_range(0.0, max_sigma)
+    if not max_sigma > 0:
+        raise InputError(f"max_sigma must be positive, got {max_sigma}")
+    if not (math.isfinite(headroom) and 0 <= headroom <= 1):
+        raise InputError(f"headroom must be in [0, 1], got {headroom}")
     return value_range(schedule, 0.0, max_sigma * (1.0 + headroom))[1]
 
 
@@ -72,8 +100,11 @@ def captured_min_sigma(schedule: Schedule, tol: float, max_sigma: float = 1.0) -
     The predicate "F([s, u]) is inside" is monotone in s (the intervals are nested) and exact, so bisection
     (in log σ) finds its boundary to the stated resolution.
     """
-    if not (math.isfinite(tol) and tol > 0):
-        raise InputError(f"tolerance must be a positive number, got {tol}")
+    check_tolerance(tol)
+    schedule = _check_schedule(schedule)
+    _check_range(max_sigma, max_sigma)
+    if not max_sigma > 0:
+        raise InputError(f"max_sigma must be positive, got {max_sigma}")
 
     def inside(s: float) -> bool:
         return worst_error(schedule, s, max_sigma) <= tol  # the same rounding as the error reported for it
@@ -81,6 +112,14 @@ def captured_min_sigma(schedule: Schedule, tol: float, max_sigma: float = 1.0) -
     if not inside(max_sigma):
         return None
     return smallest_passing(inside, max_sigma * 1e-30, max_sigma, _CAPTURE_RESOLUTION)
+
+
+def check_tolerance(tol: float) -> None:
+    """A tolerance δ on |1 − F| lies in (0, 1): at δ ≥ 1 the map F ≡ 0 already "captures" every σ."""
+    if isinstance(tol, bool) or not isinstance(tol, numbers.Real):
+        raise TypeError(f"tolerance must be a real number, got {type(tol).__name__} {tol!r}")
+    if not (math.isfinite(tol) and 0 < tol < 1):
+        raise InputError(f"tolerance must lie in (0, 1), got {tol}")
 
 
 def fixed_points(schedule: Schedule) -> list[list[float]]:
@@ -138,7 +177,11 @@ def evaluate(
     shape: Shape | None = None,
 ) -> Metrics:
     """All exact metrics of `schedule` on the band [min_sigma, max_sigma]."""
+    schedule = _check_schedule(schedule)
     check_band(min_sigma, max_sigma)
+    if tol is not None:
+        check_tolerance(tol)
+    shape = _as_shape(shape)
     if not (math.isfinite(headroom) and 0 <= headroom <= 1):
         raise InputError(f"headroom must be in [0, 1], got {headroom}")
     steps = intervals(schedule, min_sigma, max_sigma)
@@ -164,8 +207,28 @@ def evaluate(
     )
 
 
+MAX_BAND_EDGE = 1e3
+"""Largest max-sigma accepted. Newton–Schulz inputs are divided by norm_div·‖X‖_F, so σ ≤ 1 by construction;
+an upper edge above 1 only models headroom. At σ = 1e3 a five-step quintic composite is already ~10^9375,
+past float64, so larger edges can only yield ±inf tables and overflowing plots."""
+
+
+def _as_shape(shape: Any) -> Shape | None:
+    """A Shape, an (m, n) pair, or an 'MxN' string (what the CLI accepts) → Shape."""
+    if shape is None or isinstance(shape, Shape):
+        return shape
+    return Shape.coerce(shape)
+
+
 def check_band(min_sigma: float, max_sigma: float) -> None:
+    for name, value in (("min-sigma", min_sigma), ("max-sigma", max_sigma)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
     if not (math.isfinite(min_sigma) and math.isfinite(max_sigma)):
         raise InputError(f"band edges must be finite numbers, got [{min_sigma}, {max_sigma}]")
     if not 0 < min_sigma < max_sigma:
         raise InputError(f"the band needs 0 < min-sigma < max-sigma, got [{min_sigma}, {max_sigma}]")
+    if max_sigma > MAX_BAND_EDGE:
+        raise InputError(
+            f"max-sigma must be at most {MAX_BAND_EDGE:g} (inputs are normalized to σ ≤ 1), got {max_sigma:g}"
+        )

@@ -69,6 +69,7 @@ def cheapest_schedule(
     """
     check_band(min_sigma, max_sigma)
     _check_tol(tol)
+    shape = Shape.coerce(shape)
     options = tuple(sorted(set(degrees)))
     for d in options:
         if not isinstance(d, int) or d < 3 or d % 2 == 0 or d > 31:

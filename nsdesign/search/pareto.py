@@ -114,6 +114,7 @@ def run_pareto(
 ) -> ParetoResult:
     if dtype not in DTYPES:
         raise InputError(f"--dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    shape = Shape.coerce(shape)
     if form not in ("standard", "gram"):
         raise InputError(f"form must be standard or gram, got {form!r}")
     space = space or SearchSpace(min_steps=1, max_steps=10, degrees=(3, 5, 7))

@@ -77,7 +77,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
     from nsdesign.search.space import HEADROOM_STRATEGIES, SearchSpace
     from nsdesign.search.study import StudyConfig
 
-    terms = parse_objective(args.objective or "worst")
+    terms = parse_objective("worst" if args.objective is None else args.objective)
     names = {n for n, _ in terms}
     shape = Shape.parse(args.shape) if getattr(args, "shape", None) else None
     max_sigma = float(getattr(args, "max_sigma", 1.0) or 1.0)
@@ -193,6 +193,9 @@ def run(args: argparse.Namespace) -> int:
     if output is not None:
         _check_writable(output)
     result = run_search(config)
+    from nsdesign.cli.design_commands import _print_band_warnings
+
+    _print_band_warnings(args)
     objective = config.objective
     shape = Shape.parse(args.shape) if getattr(args, "shape", None) else None
     headroom = getattr(args, "headroom", None)

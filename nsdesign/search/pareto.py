@@ -130,12 +130,13 @@ def run_pareto(
     config = StudyConfig(space, objective, trials, seed, storage, study_name, jobs, progress)
     settings = {**config.settings(), "kind": "nsdesign-pareto", "shape": [shape.m, shape.n], "dtype": dtype, "form": form}
     name = study_name or "nsdesign-pareto-" + hashlib.sha256(canonical(settings).encode()).hexdigest()[:12]
-    study = open_study(storage, name, settings, directions=["minimize", "minimize"])
-    study.sampler = make_sampler(seed, trials, len(study.get_trials(deepcopy=False)))
+    seeds = []
     for count in range(space.min_steps, space.max_steps + 1):
         base = space.greedy_candidate(count)
         guarded = Candidate(base.degrees, "safety", TYPICAL_SIZE["safety"]) if "safety" in space.headroom else base
-        study.enqueue_trial(guarded.params(), skip_if_exists=True)
+        seeds.append(guarded.params())
+    study = open_study(storage, name, settings, directions=["minimize", "minimize"], seeds=seeds)
+    study.sampler = make_sampler(seed, trials, len(study.get_trials(deepcopy=False)))
 
     def trial_fn(trial: Any) -> tuple[float, float]:
         candidate = suggest(trial, space)

@@ -48,8 +48,8 @@ def search_normalized(args: argparse.Namespace) -> int:
         steps=args.steps,
         degree=degree,
         tol=args.tol,
-        cushion=args.cushion,
-        safety=args.safety,
+        cushion=0.0 if args.cushion is None else args.cushion,  # search leaves unset knobs None
+        safety=1.0 if args.safety is None else args.safety,
         norm_div=args.norm_div,
         max_steps=args.max_steps,
     )

@@ -67,9 +67,11 @@ def test_huge_coefficients_refused_where_torch_runs(tmp_path, capsys):
 
 
 def test_certificate_label_on_a_sign_flip(capsys):
-    assert main(["search", "--min-sigma", "1e-15", "--degree", "31", "--steps", "2"]) == 0
+    assert main(["search", "--min-sigma", "1e-15", "--degree", "31", "--steps", "2", "--exact"]) == 0
     out, _ = capsys.readouterr()
     assert "certified optimal" not in out and "NOT certified: values leave (0, 2)" in " ".join(out.split())
+    # the safe default (cushion/safety) cannot rescue this band either: one line, not a mislabelled schedule
+    assert "sign flip" in _error(capsys, ["search", "--min-sigma", "1e-15", "--degree", "31", "--steps", "2"])
 
 
 def test_no_warnings_before_an_error(capsys):

@@ -109,3 +109,9 @@ def test_cheapest_schedule_accepts_a_pair():
     a = cheapest_schedule(1e-3, 0.05, (256, 1024))
     b = cheapest_schedule(1e-3, 0.05, Shape(256, 1024))
     assert a.schedule == b.schedule
+
+
+def test_predict_band_accepts_a_pair():
+    from nsdesign.laws import predict_band
+
+    assert predict_band(0.5, shape=(256, 1024)).min_sigma == predict_band(0.5, shape=Shape(256, 1024)).min_sigma

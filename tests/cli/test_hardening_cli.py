@@ -85,3 +85,14 @@ def test_no_warnings_before_an_error(capsys):
 def test_huge_recipe_config_is_refused_at_once(tmp_path, capsys):
     config = _schedule(tmp_path, "c.json", {"d_model": 64, "n_layers": 10**6, "n_heads": 2})
     assert "n_layers must be at most" in _error(capsys, ["recipe", "--model-size", "1e9", "--tol", "0.05", "--config", config])
+
+
+def test_plot_histogram_memory_precheck(tmp_path, capsys, monkeypatch):
+    import nsdesign.plot.matrices as matrices
+
+    monkeypatch.setattr(matrices, "_host_available_bytes", lambda: 10 * 2**20)  # 10 MiB free
+    out = str(tmp_path / "h.png")
+    line = _error(capsys, ["plot", "histogram", "keller5", "--source", "gaussian:1024x4096", "-o", out])
+    assert "needs about" in line and "use a smaller shape" in line
+    assert "sides must be positive" in _error(capsys, ["plot", "histogram", "keller5", "--source", "gaussian:0x10", "-o", out])
+    assert list(tmp_path.iterdir()) == []

@@ -14,12 +14,18 @@ import numbers
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from nsdesign._files import json_number as _json_number
+from nsdesign.core.band import Band, as_band
 from nsdesign.core.bisection import smallest_passing
 from nsdesign.core.cost import Shape, flops, matmuls
+from nsdesign.core.limits import DEFAULT_HEADROOM
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError
 
-DEFAULT_HEADROOM = 0.02
+__all__ = [
+    "DEFAULT_HEADROOM", "Metrics", "captured_min_sigma", "check_band", "evaluate", "fixed_points", "intervals",
+    "overshoot", "sign_flip_steps", "slope_at_zero", "value_range", "worst_error",
+]
 _CAPTURE_RESOLUTION = 1e-13
 
 
@@ -28,8 +34,22 @@ _CAPTURE_RESOLUTION = 1e-13
 # --------------------------------------------------------------------------------------------------
 
 
-def intervals(schedule: Schedule, lo: float, hi: float) -> list[tuple[float, float]]:
-    """Exact range of the partial composition after each step, for σ ∈ [lo, hi]."""
+def _raw_edges(lo: Band | tuple[float, float] | float, hi: float | None) -> tuple[float, float]:
+    """The interval's edges, unvalidated (an interval such as [0, u] is fine here; a band is not required)."""
+    if isinstance(lo, Band):
+        return lo.min_sigma, lo.max_sigma
+    if isinstance(lo, (tuple, list)):
+        return float(lo[0]), float(lo[1])
+    if hi is None:
+        raise InputError("give the interval as a band, a (low, high) pair, or two numbers")
+    return lo, hi
+
+
+def intervals(
+    schedule: Schedule, lo: Band | tuple[float, float] | float, hi: float | None = None
+) -> list[tuple[float, float]]:
+    """Exact range of the partial composition after each step, for σ ∈ [lo, hi] (or σ in a Band)."""
+    lo, hi = _raw_edges(lo, hi)
     x_lo, x_hi = lo / schedule.input_scale, hi / schedule.input_scale
     out = []
     for p in schedule.steps:
@@ -59,13 +79,14 @@ def _check_schedule(schedule: Any) -> Schedule:
     return schedule
 
 
-def value_range(schedule: Schedule | str, lo: float, hi: float) -> tuple[float, float]:
+def value_range(schedule: Schedule, lo: Band | tuple[float, float] | float, hi: float | None = None) -> tuple[float, float]:
     """Exact [min F, max F] for σ ∈ [lo, hi]."""
-    _check_range(lo, hi)
-    return intervals(_check_schedule(schedule), lo, hi)[-1]
+    edges = _raw_edges(lo, hi)
+    _check_range(*edges)
+    return intervals(_check_schedule(schedule), *edges)[-1]
 
 
-def worst_error(schedule: Schedule | str, lo: float, hi: float) -> float:
+def worst_error(schedule: Schedule, lo: Band | tuple[float, float] | float, hi: float | None = None) -> float:
     """max_{σ∈[lo,hi]} |1 − F(σ)|."""
     f_lo, f_hi = value_range(schedule, lo, hi)
     return max(1.0 - f_lo, f_hi - 1.0)
@@ -89,7 +110,7 @@ def slope_at_zero(schedule: Schedule) -> float:
     return slope
 
 
-def sign_flip_steps(schedule: Schedule, lo: float, hi: float) -> list[int]:
+def sign_flip_steps(schedule: Schedule, lo: Band | tuple[float, float] | float, hi: float | None = None) -> list[int]:
     """Steps (0-based) after which some σ ∈ [lo, hi] has gone negative (its direction would be flipped)."""
     return [i for i, (f_lo, _) in enumerate(intervals(schedule, lo, hi)) if f_lo < 0.0]
 
@@ -152,6 +173,10 @@ class Metrics:
     flops_standard: float | None = None
     flops_gram: float | None = None
 
+    @property
+    def band(self) -> Band:
+        return Band(self.min_sigma, self.max_sigma)
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types; a diverged value (±inf) is written as the string "inf" or "-inf"."""
         data = {k: _json_number(v) for k, v in asdict(self).items()}
@@ -162,23 +187,19 @@ class Metrics:
         return data
 
 
-def _json_number(value: Any) -> Any:
-    if isinstance(value, float) and math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    return value
-
-
 def evaluate(
     schedule: Schedule,
-    min_sigma: float,
-    max_sigma: float = 1.0,
+    band: Band | tuple[float, float] | float,
+    max_sigma: float | None = None,
+    *,
     headroom: float = DEFAULT_HEADROOM,
     tol: float | None = None,
     shape: Shape | None = None,
 ) -> Metrics:
-    """All exact metrics of `schedule` on the band [min_sigma, max_sigma]."""
+    """All exact metrics of `schedule` on a band: a `Band`, a (min_sigma, max_sigma) pair, or min_sigma [, max_sigma]."""
+    checked = as_band(band, max_sigma)
+    min_sigma, max_sigma = checked.min_sigma, checked.max_sigma
     schedule = _check_schedule(schedule)
-    check_band(min_sigma, max_sigma)
     if tol is not None:
         check_tolerance(tol)
     shape = _as_shape(shape)
@@ -207,10 +228,6 @@ def evaluate(
     )
 
 
-MAX_BAND_EDGE = 1e3
-"""Largest max-sigma accepted. Newton–Schulz inputs are divided by norm_div·‖X‖_F, so σ ≤ 1 by construction;
-an upper edge above 1 only models headroom. At σ = 1e3 a five-step quintic composite is already ~10^9375,
-past float64, so larger edges can only yield ±inf tables and overflowing plots."""
 
 
 def _as_shape(shape: Any) -> Shape | None:
@@ -220,15 +237,6 @@ def _as_shape(shape: Any) -> Shape | None:
     return Shape.coerce(shape)
 
 
-def check_band(min_sigma: float, max_sigma: float) -> None:
-    for name, value in (("min-sigma", min_sigma), ("max-sigma", max_sigma)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    if not (math.isfinite(min_sigma) and math.isfinite(max_sigma)):
-        raise InputError(f"band edges must be finite numbers, got [{min_sigma}, {max_sigma}]")
-    if not 0 < min_sigma < max_sigma:
-        raise InputError(f"the band needs 0 < min-sigma < max-sigma, got [{min_sigma}, {max_sigma}]")
-    if max_sigma > MAX_BAND_EDGE:
-        raise InputError(
-            f"max-sigma must be at most {MAX_BAND_EDGE:g} (inputs are normalized to σ ≤ 1), got {max_sigma:g}"
-        )
+def check_band(min_sigma: float, max_sigma: float) -> Band:
+    """The band [min_sigma, max_sigma], validated (see `nsdesign.core.band.Band`)."""
+    return Band(min_sigma, max_sigma)

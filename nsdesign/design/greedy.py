@@ -176,7 +176,7 @@ def _run_to_tolerance(
 def _raise_unreachable(tol: float, max_steps: int, best: float) -> NoReturn:
     raise InputError(
         f"tolerance {tol:g} is not reachable within {max_steps} steps "
-        f"(the best worst-case error there is {best:.3g}); raise --max-steps or loosen --tol"
+        f"(the best worst-case error there is {best:.3g}); raise `max_steps` or loosen `tol`"
     )
 
 

@@ -55,13 +55,13 @@ class StudyConfig:
 
     def __post_init__(self) -> None:
         if isinstance(self.trials, bool) or not isinstance(self.trials, int) or not 1 <= self.trials <= MAX_TRIALS:
-            raise InputError(f"--trials must be an integer from 1 to {MAX_TRIALS}, got {self.trials}")
+            raise InputError(f"`trials` must be an integer from 1 to {MAX_TRIALS}, got {self.trials}")
         if isinstance(self.jobs, bool) or not isinstance(self.jobs, int) or not 1 <= self.jobs <= 64:
-            raise InputError(f"--jobs must be an integer from 1 to 64, got {self.jobs}")
+            raise InputError(f"`jobs` must be an integer from 1 to 64, got {self.jobs}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise InputError(f"--seed must be a non-negative integer, got {self.seed}")
+            raise InputError(f"`seed` must be a non-negative integer, got {self.seed}")
         if self.study_name is not None and not self.study_name.strip():
-            raise InputError("--study-name must not be empty")
+            raise InputError("`study_name` must not be empty")
         if "capture" in self.objective.names and self.space.design_range is None:
             raise InputError("the capture objective needs a searched design edge (SearchSpace.design_range)")
 

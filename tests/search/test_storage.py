@@ -74,14 +74,17 @@ def _seeds_once(storage: str, name: str) -> None:
     assert all(t.state != optuna.trial.TrialState.WAITING for t in study.get_trials(deepcopy=False))
 
 
+@pytest.mark.slow  # > 10 s on the 2-core machine (measured with --durations)
 def test_two_workers_share_a_sqlite_study(tmp_path):
     _two_workers(f"sqlite:///{tmp_path / 'study.db'}", "shared", 20)
 
 
+@pytest.mark.slow  # > 10 s on the 2-core machine (measured with --durations)
 def test_two_workers_share_a_journal_file(tmp_path):
     _two_workers(f"journal:{tmp_path / 'study.log'}", "shared", 20)
 
 
+@pytest.mark.slow  # > 10 s on the 2-core machine (measured with --durations)
 def test_kill_9_loses_no_completed_trial_and_the_rerun_resumes(tmp_path):
     storage, name, trials = f"sqlite:///{tmp_path / 'study.db'}", "killed", 40
     proc = subprocess.Popen(_worker(storage, name, trials), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -185,6 +188,7 @@ def _as_server_user(argv: list[str]) -> list[str]:
     return ["su", "postgres", "-s", "/bin/sh", "-c", " ".join(argv)]
 
 
+@pytest.mark.slow  # > 10 s on the 2-core machine (measured with --durations)
 @pytest.mark.postgres
 def test_two_workers_on_a_real_postgresql_server():
     bin_dir = _pg_bin()

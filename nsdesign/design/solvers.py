@@ -83,6 +83,7 @@ def cheapest_schedule(
     checked = as_band(band, max_sigma)
     min_sigma, max_sigma = checked.min_sigma, checked.max_sigma
     _check_tol(tol)
+    shape = Shape.coerce(shape)
     options = tuple(sorted(set(degrees)))
     for d in options:
         check_degree(d)

@@ -53,8 +53,10 @@ def parse_objective(text: str) -> tuple[tuple[str, float], ...]:
         raise InputError(f"`objective` must name one of {', '.join(OBJECTIVES)}")
     out: dict[str, float] = {}
     for part in text.split(","):
-        name, _, weight_text = part.strip().partition("=")
+        name, equals, weight_text = part.strip().partition("=")
         name = name.strip()
+        if equals and not weight_text.strip():
+            raise InputError(f"objective weight after {name}= is missing; write {name}=1 or just {name}")
         if name not in OBJECTIVES:
             raise InputError(f"unknown objective {name!r}; choose from {', '.join(OBJECTIVES)} (combine as worst=1,bf16=0.5)")
         if name in out:

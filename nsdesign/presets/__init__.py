@@ -1,7 +1,7 @@
 """Published Newton–Schulz schedules, by name, with where each came from.
 
-The table is data (`published_schedules.json`, copied verbatim from the project's field data with the
-sources of every row); this module only loads it. `PUBLISHED_SHA256` pins the file so that a silent
+The table is data (`published_schedules.json`, copied from the public sources named in every row;
+see docs/background.md); this module only loads it. `PUBLISHED_SHA256` pins the file so that a silent
 edit of a published value fails the tests.
 """
 

@@ -32,6 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     search.add_argument("-o", "--output", help="write the schedule to this file")
     search.add_argument("--format", choices=("json", "python", "polar-express"), default="json")
     search_options.add_arguments(search)
+    _normalize_arguments(search)
     search.set_defaults(handler=_search)
 
     evaluate = subparsers.add_parser("evaluate", help="exact metrics of a schedule file or preset on a band")
@@ -41,6 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--steps", type=int, help="run this many steps (applies the schedule's extension rule)")
     evaluate.add_argument("--latex", action="store_true", help="print the exact steps and composite in LaTeX")
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    _guard_arguments(evaluate)
     evaluate.set_defaults(handler=_evaluate)
 
     compare = subparsers.add_parser("compare", help="compare schedules and presets side by side on a band")
@@ -48,6 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _band_arguments(compare, required=True)
     compare.add_argument("--tol", type=float, help="also report the smallest σ captured at this tolerance")
     compare.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    _guard_arguments(compare)
     compare.set_defaults(handler=_compare)
 
     presets = subparsers.add_parser("presets", help="list the published schedules, or show one")
@@ -55,6 +58,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     presets.add_argument("name", nargs="?", help="preset to show")
     presets.add_argument("--json", action="store_true", help="print as JSON")
     presets.set_defaults(handler=_presets)
+
+
+def _guard_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--guard-sigma", type=float, help="top g of the guard band [max-sigma, g] (issue 9)")
+    parser.add_argument("--guard-tol", type=float, help="tolerance τ on the guard band: |1 − F| ≤ τ (default 0.3)")
+
+
+def _normalize_arguments(parser: argparse.ArgumentParser) -> None:
+    from nsdesign.cli.laws_commands import add_normalizer_arguments
+
+    g = parser.add_argument_group("normalizer (design for the band it leaves, with a guard band up to --guard-sigma)")
+    add_normalizer_arguments(g)
+    _guard_arguments(g)
 
 
 def _band_arguments(parser: argparse.ArgumentParser, required: bool) -> None:
@@ -72,6 +88,10 @@ def _band_arguments(parser: argparse.ArgumentParser, required: bool) -> None:
 def _search(args: argparse.Namespace) -> int:
     from nsdesign.design.recommend import recommend
 
+    if any(getattr(args, k, None) is not None for k in ("normalize", "guard_sigma", "guard_tol", "power_iterations", "spectral_safety")):
+        from nsdesign.cli.normalize_view import search_normalized
+
+        return search_normalized(args)
     if search_options.wants_study(args):
         return search_options.run(args)
     min_sigma, source = _band_from_args(args)
@@ -111,18 +131,25 @@ def _evaluate(args: argparse.Namespace) -> int:
         if not band:
             raise InputError("give --min-sigma (the schedule file records no band)")
         min_sigma, max_sigma = band["min_sigma"], band["max_sigma"]
+        if args.guard_sigma is None and band.get("guard_sigma") is not None:
+            args.guard_sigma = band["guard_sigma"]  # a guarded design's file records its guard band
     metrics = evaluate(schedule, min_sigma, max_sigma, args.headroom, args.tol, _shape(args.shape))
+    guard = _guard_for(args, [schedule], max_sigma)
     if args.latex:
         from nsdesign.design.symbolic import symbolic
 
         print(symbolic(schedule).latex())
         return 0
     if args.json:
-        print(json.dumps({"schedule": schedule.to_dict(), "metrics": metrics.to_dict()}, indent=2))
+        data = {"schedule": schedule.to_dict(), "metrics": metrics.to_dict()}
+        if guard:
+            data["guard"] = guard[0]
+        print(json.dumps(data, indent=2))
         return 0
     from nsdesign.cli import render
 
     render.evaluation(schedule, metrics)
+    _print_guard([schedule.name or args.schedule], guard)
     return 0
 
 
@@ -132,13 +159,44 @@ def _compare(args: argparse.Namespace) -> int:
 
     schedules = [load_schedule(s) for s in args.schedules]
     rows = compare(schedules, args.min_sigma, args.max_sigma, args.headroom, args.tol, _shape(args.shape))
+    guard = _guard_for(args, schedules, args.max_sigma)
     if args.json:
-        print(json.dumps([{"name": s.name, **m.to_dict()} for s, m in zip(schedules, rows)], indent=2))
+        out = [{"name": s.name, **m.to_dict()} for s, m in zip(schedules, rows)]
+        for row, g in zip(out, guard):
+            row["guard"] = g
+        print(json.dumps(out, indent=2))
         return 0
     from nsdesign.cli import render
 
     render.comparison([s.name for s in schedules], schedules, rows)
+    _print_guard([s.name for s in schedules], guard)
     return 0
+
+
+def _guard_for(args: argparse.Namespace, schedules: list[Any], max_sigma: float) -> list[dict[str, float]]:
+    """Exact guard-band figures per schedule when --guard-sigma or --guard-tol is given (else nothing)."""
+    if args.guard_sigma is None and args.guard_tol is None:
+        return []
+    from nsdesign.design.guarded import DEFAULT_GUARD_TOL, check_guard, guard_error, guard_range
+
+    g = args.guard_sigma if args.guard_sigma is not None else 1.02 * max_sigma
+    tau = DEFAULT_GUARD_TOL if args.guard_tol is None else args.guard_tol
+    check_guard(max_sigma, g, tau)
+    out = []
+    for s in schedules:
+        lo, hi = guard_range(s, max_sigma, g)
+        e = guard_error(s, max_sigma, g)
+        out.append({"guard_sigma": g, "guard_tol": tau, "guard_error": e, "guard_f_min": lo, "guard_f_max": hi, "guard_ok": e <= tau})
+    return out
+
+
+def _print_guard(names: list[str], guard: list[dict[str, float]]) -> None:
+    for name, g in zip(names, guard):
+        verdict = "≤" if g["guard_ok"] else "> (FAILS)"
+        print(
+            f"guard up to {g['guard_sigma']:g} {name[:22]}: max|1−F| {g['guard_error']:.4g} {verdict} "
+            f"{g['guard_tol']:g}, F in [{g['guard_f_min']:.4g}, {g['guard_f_max']:.4g}]"
+        )
 
 
 def _presets(args: argparse.Namespace) -> int:

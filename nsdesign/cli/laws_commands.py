@@ -27,6 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     predict.add_argument("--quantile", type=float, default=0.5, help="descending-rank quantile q (default 0.5)")
     predict.add_argument("--laws", help="law file from `nsdesign fit` (default: the shipped arXiv 2606.04058 laws)")
     predict.add_argument("--json", action="store_true", help="print the prediction as JSON")
+    add_normalizer_arguments(predict)
+    predict.add_argument("--spectrum", help="with --normalize: singular values (1-D .npy) or a matrix (2-D .npy)")
     predict.set_defaults(handler=_predict)
 
     fit = subparsers.add_parser("fit", help="fit momentum power laws σ_q(M) = C·M^(−α) to a measurement CSV")
@@ -87,8 +89,31 @@ def _warn(warnings: Any) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
+def add_normalizer_arguments(parser: argparse.ArgumentParser) -> None:
+    """--normalize and the spectral estimate's knobs (shared by predict, search and validate)."""
+    parser.add_argument(
+        "--normalize", help="normalizer before NS: frobenius, schatten4, schatten8, spectral or aol (default frobenius)"
+    )
+    parser.add_argument("--power-iterations", type=int, help="spectral: power iterations k (default 8)")
+    parser.add_argument("--spectral-safety", type=float, help="spectral: divide by f·ŝ (default 1.03)")
+
+
+def normalizer_from_args(args: argparse.Namespace) -> Any:
+    """The Normalizer the arguments name (frobenius when --normalize is absent)."""
+    from nsdesign.core.normalizers import get
+
+    name = getattr(args, "normalize", None)
+    k, f = getattr(args, "power_iterations", None), getattr(args, "spectral_safety", None)
+    if name is None and (k is not None or f is not None):
+        raise InputError("--power-iterations and --spectral-safety need --normalize spectral")
+    return get(name or "frobenius", k, f)
+
+
 def _predict(args: argparse.Namespace) -> int:
     from nsdesign.laws import predict_band
+
+    if any(v is not None for v in (args.normalize, args.spectrum, args.power_iterations, args.spectral_safety)):
+        return _predict_normalized(args)
 
     shape = None
     if args.shape is not None:
@@ -105,6 +130,33 @@ def _predict(args: argparse.Namespace) -> int:
     if lo != hi:
         print(f"~95% interval [{lo:.6g}, {hi:.6g}]")
     print(f"source: {prediction.source}")
+    return 0
+
+
+def _predict_normalized(args: argparse.Namespace) -> int:
+    from nsdesign.core.cost import Shape
+    from nsdesign.laws.normalized import normalized_band
+
+    shape = Shape.parse(args.shape) if args.shape is not None else None
+    band = normalized_band(
+        normalizer_from_args(args), args.quantile, shape, args.model_size, args.layer, args.laws, args.spectrum
+    )
+    _warn(band.warnings)
+    if args.json:
+        print(json.dumps(band.to_dict(), indent=2))
+        return 0
+    (f_lo, f_hi), (n_lo, n_hi) = band.frobenius, band.normalized
+    name = band.normalizer.name
+    print(f"q = {band.quantile:g} (a fraction q of the spectrum lies above σ_q)")
+    print(f"{'frobenius':>10}  [σ_q, σ_max] = [{f_lo:.4g}, {f_hi:.4g}]")
+    print(f"{name:>10}  [σ_q, σ_max] = [{n_lo:.4g}, {n_hi:.4g}]   σ_q ×{band.lift:.3g}")
+    kind = "guaranteed bound" if band.guaranteed else "no guaranteed bound; modelled"
+    print(f"σ_max after {band.normalizer.label()}: {kind} {band.bound:.4g}")
+    import textwrap
+
+    print(textwrap.fill(f"source: {band.source}", 80, subsequent_indent="  "))
+    if band.assumption:
+        print(textwrap.fill(f"assumes: {band.assumption}", 80, subsequent_indent="  "))
     return 0
 
 

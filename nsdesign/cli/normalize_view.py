@@ -1,0 +1,95 @@
+"""`nsdesign search --normalize NAME`: parse the band source and knobs, call one library function, print.
+
+The library call is `nsdesign.laws.normalized.design_for_normalizer` (band under the normalizer → guarded greedy
+design → presets under Frobenius on the same spectrum). Output fits 80 columns.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+from typing import Any
+
+from nsdesign.errors import InputError
+
+_STUDY_ONLY = (
+    "objective", "trials", "seed", "storage", "study_name", "jobs", "strategies", "search_degrees", "step_range",
+    "max_matmuls", "proxy_shape", "lowp_backend", "refine", "refine_steps", "refine_evals", "guard_limit",
+    "target_range",
+)
+
+
+def search_normalized(args: argparse.Namespace) -> int:
+    from nsdesign.cli.design_commands import _parse_degree, _shape, _write_schedule
+    from nsdesign.cli.laws_commands import normalizer_from_args
+    from nsdesign.laws.normalized import design_for_normalizer
+
+    used = [d for d in _STUDY_ONLY if getattr(args, d, None) is not None] + (["no_guard"] if getattr(args, "no_guard", None) else [])
+    if used:
+        flag = "--" + used[0].replace("_", "-")
+        raise InputError(f"--normalize designs with the exact guarded engine; {flag} (a study option) does not combine with it")
+    degree = _parse_degree(args.degree)
+    if degree == "auto":
+        raise InputError("--degree auto does not combine with --normalize; give a degree or a list per step")
+    shape = _shape(args.shape)
+    result = design_for_normalizer(
+        normalizer_from_args(args),
+        min_sigma=args.min_sigma,
+        max_sigma=None if args.max_sigma == 1.0 and args.min_sigma is None else args.max_sigma,
+        quantile=args.quantile,
+        shape=shape,
+        model_size=args.model_size,
+        layer=args.layer,
+        laws_path=args.laws,
+        spectrum=args.spectrum,
+        guard_sigma=args.guard_sigma,
+        guard_tol=args.guard_tol,
+        steps=args.steps,
+        degree=degree,
+        tol=args.tol,
+        cushion=args.cushion,
+        safety=args.safety,
+        norm_div=args.norm_div,
+        max_steps=args.max_steps,
+    )
+    if args.output:
+        _write_schedule(args.output, args.format, result.document(), result.guarded.schedule)
+    render(result, args.output)
+    return 0
+
+
+def render(result: Any, written_to: str | None) -> None:
+    g = result.guarded
+    band = result.band
+    out: list[str] = []
+    if band is not None:
+        f_lo, f_hi = band.frobenius
+        out.append(f"band under frobenius  [{f_lo:.4g}, {f_hi:.4g}]  (q = {band.quantile:g})")
+        out.append(f"band under {g.normalizer.name:<9} [{g.min_sigma:.4g}, {g.max_sigma:.4g}]   σ_q ×{band.lift:.3g}")
+        out.extend(textwrap.wrap(f"source: {band.source}", 80, subsequent_indent="  "))
+        if band.assumption:
+            out.extend(textwrap.wrap(f"assumes: {band.assumption}", 80, subsequent_indent="  "))
+        for w in band.warnings:
+            print(f"nsdesign: warning: {w}", file=sys.stderr)
+    else:
+        out.append(f"band under {g.normalizer.name} [{g.min_sigma:g}, {g.max_sigma:g}] (given)")
+    s = g.schedule
+    out.append(
+        f"{s.num_steps} steps (degrees {','.join(map(str, s.degrees))}), designed on "
+        f"[{g.min_sigma / s.input_scale:.4g}, {g.design_max_sigma:.4g}], norm_div {s.input_scale:g}"
+    )
+    out.append(f"accuracy  max|1−F| on [{g.min_sigma:.4g}, {g.max_sigma:.4g}] = {g.error:.4g}   (exact)")
+    out.append(f"guard     max|1−F| on [{g.max_sigma:.4g}, {g.guard_sigma:.4g}] = {g.guard_error:.4g}   (≤ {g.guard_tol:g}, exact)")
+    out.extend(textwrap.wrap(g.status, 80, subsequent_indent="  "))
+    out.append("coefficients (row 0 first):")
+    for row in s.coefficients():
+        out.append("  [" + ", ".join(f"{v:.15g}" for v in row) + "]")
+    if result.presets:
+        out.append("presets under frobenius on the same spectrum (exact max|1−F|):")
+        for name, steps, err in result.presets[:6]:
+            out.append(f"  {name:<26} {steps:>2} steps  {err:.4g}")
+        out.append(f"  … {len(result.presets) - 6} more" if len(result.presets) > 6 else "")
+    if written_to:
+        out.append(f"wrote {written_to}")
+    print("\n".join(line for line in out if line != ""))

@@ -1,0 +1,64 @@
+"""`--normalize` on predict (and later search, evaluate, validate) through the real entry point."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def test_predict_prints_both_bands(cli):
+    result = cli("predict", "--shape", "1024x4096", "--quantile", "0.99", "--normalize", "schatten8")
+    assert result.returncode == 0, result.stderr
+    assert "frobenius  [σ_q, σ_max] = [0.01645, 0.04688]" in result.stdout
+    assert "schatten8  [σ_q, σ_max] = [0.1938, 0.5523]" in result.stdout
+    assert "guaranteed bound 1" in result.stdout
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+
+
+@pytest.mark.parametrize(
+    "args,fragment",
+    [
+        (["predict", "--shape", "64x64", "--normalize", "schatten6"], "unknown normalizer"),
+        (["predict", "--shape", "64x64", "--normalize", "spectral", "--power-iterations", "0"], "power iterations"),
+        (["predict", "--shape", "64x64", "--normalize", "spectral", "--power-iterations", "-2"], "power iterations"),
+        (["predict", "--shape", "64x64", "--power-iterations", "3"], "--normalize spectral"),
+        (["predict", "--shape", "64x64", "--normalize", "schatten4", "--power-iterations", "3"], "spectral"),
+        (["predict", "--model-size", "1e9", "--layer", "final.o", "--normalize", "aol"], "matrix"),
+    ],
+)
+def test_normalize_bad_input_is_one_line_exit_2(cli_error, cli, args, fragment):
+    assert fragment in cli_error(cli(*args))
+
+
+def test_search_normalize_writes_a_guarded_schedule_and_evaluate_reports_the_guard(cli, tmp_path):
+    out = tmp_path / "s.json"
+    result = cli("search", "--normalize", "schatten8", "--shape", "1024x4096", "--steps", "2", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "band under schatten8 [0.1938, 0.5523]" in result.stdout
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+    import json
+
+    doc = json.loads(out.read_text())
+    assert doc["normalizer"] == {"name": "schatten8"} and doc["band"]["guard_sigma"] == 1.0
+    assert doc["metrics"]["guard_error"] <= 0.3
+    evaluated = cli("evaluate", str(out), "--json")
+    assert evaluated.returncode == 0, evaluated.stderr
+    guard = json.loads(evaluated.stdout)["guard"]
+    assert guard["guard_sigma"] == 1.0 and guard["guard_error"] == pytest.approx(doc["metrics"]["guard_error"])
+    compared = cli("compare", str(out), "keller5", "--min-sigma", "0.1938", "--max-sigma", "0.5523", "--guard-sigma", "1")
+    assert compared.returncode == 0, compared.stderr
+    assert compared.stdout.count("guard up to 1") == 2
+
+
+@pytest.mark.parametrize(
+    "args,fragment",
+    [
+        (["search", "--normalize", "schatten8", "--shape", "64x256", "--degree", "3"], "degree ≥ 5"),
+        (["search", "--normalize", "schatten4", "--min-sigma", "0.1", "--max-sigma", "0.5", "--guard-sigma", "0.4"], "above the accuracy band"),
+        (["search", "--normalize", "spectral", "--shape", "64x256", "--power-iterations", "0"], "power iterations"),
+        (["search", "--normalize", "bogus", "--shape", "64x256"], "unknown normalizer"),
+        (["search", "--normalize", "schatten4", "--shape", "64x256", "--objective", "bf16"], "study option"),
+        (["compare", "keller5", "--min-sigma", "0.1", "--max-sigma", "0.5", "--guard-sigma", "0.3"], "above the accuracy band"),
+    ],
+)
+def test_search_normalize_bad_input(cli_error, cli, args, fragment):
+    assert fragment in cli_error(cli(*args))

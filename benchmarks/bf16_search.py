@@ -12,7 +12,7 @@ For each budget of k quintic steps (k = 5, 6, 7, 8 → 3k matmuls):
    lists truncated, shorter exact lists run as they are), plus the divergence check: σ_max of the bf16 run on
    1.02·X and the exact scalar overshoot on [0, 1.02].
 
-bf16 is the numpy rounding model of nsdesign.search.precision (torch CPU's own bf16 matmul takes ~20 s per
+bf16 is the numpy rounding model of nsdesign.precision (torch CPU's own bf16 matmul takes ~20 s per
 1024×4096 product on this machine); `--torch-check` reruns the searched schedule and the best preset with
 real torch bf16 on a 256×1024 matrix as a cross-check of the model.
 

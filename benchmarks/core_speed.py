@@ -15,6 +15,7 @@ import time
 import timeit
 
 from nsdesign import evaluate, greedy, preset
+from nsdesign.design.recommend import recommend
 
 
 def median_seconds(fn, number: int, repeat: int) -> float:
@@ -28,6 +29,8 @@ def main() -> None:
         ("greedy to tol 1e-2 (6 steps), l=1e-3", median_seconds(lambda: greedy(1e-3, tol=1e-2), 50, 21)),
         ("exact metrics, 10-step preset", median_seconds(lambda: evaluate(schedule, 1e-3, 1.0), 50, 21)),
         ("exact metrics + capture at δ=0.01", median_seconds(lambda: evaluate(schedule, 1e-3, 1.0, tol=0.01), 20, 21)),
+        ("recommend(1e-3): safe default (12 designs + bf16 check)", median_seconds(lambda: recommend(1e-3), 3, 11)),
+        ("recommend(1e-3, exact=True): bare optimum", median_seconds(lambda: recommend(1e-3, exact=True), 3, 11)),
     ]
     walls = []
     for _ in range(11):
@@ -35,6 +38,12 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "nsdesign", "search", "--min-sigma", "1e-3"], check=True, capture_output=True)
         walls.append(time.perf_counter() - start)
     rows.append(("`nsdesign search --min-sigma 1e-3` wall (subprocess)", statistics.median(walls)))
+    walls = []
+    for _ in range(11):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "nsdesign", "search", "--min-sigma", "1e-3", "--exact"], check=True, capture_output=True)
+        walls.append(time.perf_counter() - start)
+    rows.append(("`nsdesign search --min-sigma 1e-3 --exact` wall (subprocess)", statistics.median(walls)))
     print(f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}")
     print("| what | median |")
     print("|---|---|")

@@ -20,8 +20,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     search.add_argument(
         "--degree", default="5", help="odd step degree (5), a list per step (3,5,5,7), or 'auto' (cheapest for --shape)"
     )
-    search.add_argument("--cushion", type=float, default=0.0, help="Polar Express cushion λ (default 0)")
-    search.add_argument("--safety", type=float, default=1.0, help="safety factor s: p(x/s) on all but the last step")
+    search.add_argument("--cushion", type=float, help="Polar Express cushion λ (given: exactly this design, else 0)")
+    search.add_argument("--safety", type=float, help="safety factor s: p(x/s) on all but the last step")
+    search.add_argument(
+        "--exact", action="store_true",
+        help="the bare worst-case optimum (default: the best design safe just above the band, checked in bf16)",
+    )
     search.add_argument("--norm-div", type=float, default=1.0, help="runtime input divisor s and headroom: designed on [L/s, U], so σ up to s·U stays in the design (default 1.0)")
     search.add_argument("--form", choices=("standard", "gram"), default="standard", help="cost model for --degree auto")
     search.add_argument("--max-steps", type=int, default=30, help="step limit when --tol is given (default 30)")
@@ -88,6 +92,9 @@ def _band_arguments(parser: argparse.ArgumentParser, required: bool) -> None:
 def _search(args: argparse.Namespace) -> int:
     from nsdesign.design.recommend import recommend
 
+    from nsdesign.cli._output import check_output, report_stream
+
+    check_output(args.output)
     if any(getattr(args, k, None) is not None for k in ("normalize", "guard_sigma", "guard_tol", "power_iterations", "spectral_safety")):
         from nsdesign.cli.normalize_view import search_normalized
 
@@ -109,12 +116,14 @@ def _search(args: argparse.Namespace) -> int:
         max_steps=args.max_steps,
         headroom=args.headroom,
         band_source=source,
+        exact=args.exact,
     )
-    if args.output:
+    if args.output is not None:
         _write_schedule(args.output, args.format, result.document(), result.schedule)
     from nsdesign.cli import render
 
-    render.recommendation(result, written_to=args.output)
+    with report_stream(args.output):
+        render.recommendation(result, written_to=args.output)
     return 0
 
 

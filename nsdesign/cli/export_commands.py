@@ -30,6 +30,9 @@ def _export(args: argparse.Namespace) -> int:
     from nsdesign.export import export, get_target
     from nsdesign.io import load_schedule
 
+    from nsdesign.cli._output import check_output
+
+    check_output(args.output)
     get_target(args.to)  # an unknown target fails before the schedule is read
     schedule = load_schedule(args.schedule)
     if args.steps is not None:
@@ -39,7 +42,7 @@ def _export(args: argparse.Namespace) -> int:
     result = export(schedule, args.to, patch=args.patch, provenance=_provenance(args.schedule))
     for warning in result.warnings:
         print(f"nsdesign: warning: {warning}", file=sys.stderr)
-    if args.output:
+    if args.output is not None:
         from nsdesign._files import write_text_atomic
 
         write_text_atomic(args.output, result.text)

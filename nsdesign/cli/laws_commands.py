@@ -162,10 +162,18 @@ def _predict_normalized(args: argparse.Namespace) -> int:
 
 def _fit(args: argparse.Namespace) -> int:
     from nsdesign._files import write_json_atomic
+    from nsdesign.cli._output import check_output, report_stream
     from nsdesign.laws.momentum import fit_file
 
+    check_output(args.output)
     table = fit_file(args.measurements, source=args.source)
     write_json_atomic(args.output, table.document())
+    with report_stream(args.output):
+        _print_fit(table, args)
+    return 0
+
+
+def _print_fit(table: Any, args: argparse.Namespace) -> None:
     from nsdesign.cli import render
     from rich.table import Table
 
@@ -193,7 +201,6 @@ def _fit(args: argparse.Namespace) -> int:
     out = render.console()
     out.print(view)
     out.print(f"wrote {len(table.laws)} laws for {len(table.layers())} layers to {args.output}")
-    return 0
 
 
 def _recipe(args: argparse.Namespace) -> int:
@@ -201,6 +208,9 @@ def _recipe(args: argparse.Namespace) -> int:
 
     from nsdesign.laws.recipe import BF16, DEFAULT_DEGREES
 
+    from nsdesign.cli._output import check_output
+
+    check_output(args.output)
     config = load_config(args.config) if args.config else None
     if args.bf16:
         given = [flag for flag, value in (("--degrees", args.degrees), ("--cushion", args.cushion), ("--safety", args.safety)) if value is not None]
@@ -224,12 +234,15 @@ def _recipe(args: argparse.Namespace) -> int:
         headroom=args.headroom,
         **knobs,
     )
-    if args.output:
+    if args.output is not None:
         from nsdesign._files import write_json_atomic
 
         write_json_atomic(args.output, recipe.document())
     _warn(recipe.warnings)
-    print_recipe(recipe, written_to=args.output)
+    from nsdesign.cli._output import report_stream
+
+    with report_stream(args.output):
+        print_recipe(recipe, written_to=args.output)
     return 0
 
 

@@ -48,14 +48,17 @@ def search_normalized(args: argparse.Namespace) -> int:
         steps=args.steps,
         degree=degree,
         tol=args.tol,
-        cushion=args.cushion,
-        safety=args.safety,
+        cushion=0.0 if args.cushion is None else args.cushion,  # search leaves unset knobs None
+        safety=1.0 if args.safety is None else args.safety,
         norm_div=args.norm_div,
         max_steps=args.max_steps,
     )
-    if args.output:
+    if args.output is not None:
         _write_schedule(args.output, args.format, result.document(), result.guarded.schedule)
-    render(result, args.output)
+    from nsdesign.cli._output import report_stream
+
+    with report_stream(args.output):
+        render(result, args.output)
     return 0
 
 

@@ -54,7 +54,7 @@ def _pareto(args: argparse.Namespace) -> int:
     if args.proxy_shape:
         p = Shape.parse(args.proxy_shape)
         proxy = (p.m, p.n)
-    if args.output:
+    if args.output is not None:
         from nsdesign.cli.search_options import _check_writable
 
         _check_writable(args.output)
@@ -74,11 +74,14 @@ def _pareto(args: argparse.Namespace) -> int:
         proxy_shape=proxy,
         progress=True,
     )
-    if args.output:
+    if args.output is not None:
         from nsdesign._files import write_json_atomic
 
         write_json_atomic(args.output, result.document())
-    _render(result, args.output)
+    from nsdesign.cli._output import report_stream
+
+    with report_stream(args.output):
+        _render(result, args.output)
     return 0
 
 

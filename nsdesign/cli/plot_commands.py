@@ -197,11 +197,11 @@ def _check_output(path: str) -> None:
     """Fail on a bad -o before any computation."""
     from pathlib import Path
 
+    from nsdesign._files import check_output_path
+
     if Path(path).suffix.lower() not in (".png", ".svg"):
-        raise InputError(f"-o must end in .png or .svg, got {path!r}")
-    parent = Path(path).parent
-    if str(parent) and not parent.is_dir():
-        raise InputError(f"cannot write {path}: directory {parent} does not exist")
+        raise InputError(f"-o must be a file ending in .png or .svg (figures are not written to stdout), got {path!r}")
+    check_output_path(path)
 
 
 def _schedules(references: list[str]) -> list:

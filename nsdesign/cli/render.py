@@ -49,7 +49,7 @@ def _steps_table(schedule: Schedule, metrics: Metrics, title: str) -> Table:
 OVERSHOOT_WARNING = 1.5
 
 
-def _summary(schedule: Schedule, metrics: Metrics) -> list[str]:
+def _summary(schedule: Schedule, metrics: Metrics, advise: bool = True) -> list[str]:
     lines = [
         f"band [{metrics.min_sigma:g}, {metrics.max_sigma:g}]  norm_div {schedule.norm_div}  "
         f"steps {schedule.num_steps}  matmuls {metrics.matmuls}",
@@ -66,7 +66,7 @@ def _summary(schedule: Schedule, metrics: Metrics) -> list[str]:
         )
     if metrics.sign_flip_steps:
         lines.append(f"WARNING: some σ in the band turn negative after steps {[i + 1 for i in metrics.sign_flip_steps]}")
-    if not metrics.overshoot <= OVERSHOOT_WARNING:
+    if advise and not metrics.overshoot <= OVERSHOOT_WARNING:
         lines.append(
             f"WARNING: F reaches {metrics.overshoot:.3g} just above the band: no headroom for σ above "
             f"{metrics.max_sigma:g} or for bf16 rounding (designs: add --safety 1.02 --cushion 0.02, "
@@ -114,19 +114,47 @@ def _metrics_table(names: Sequence[str], schedules: Sequence[Schedule], rows: Se
 def recommendation(result: Recommendation, written_to: str | None = None) -> None:
     out = console()
     schedule, metrics = result.schedule, result.metrics
-    certified = "certified optimal (de la Vallée Poussin bracket closed at every step)" if result.design.certified else "NOT certified"
     source = result.params.get("band_source")
-    out.print(_steps_table(schedule, metrics, f"Greedy minimax schedule — {certified}"))
+    if result.safe is None:
+        certified = "certified optimal (de la Vallée Poussin bracket closed at every step)" if result.design.certified else "NOT certified"
+        title = f"Greedy minimax schedule — {certified}"
+    else:
+        knobs = f"cushion {result.params['cushion']:g}, safety {result.params['safety']:g}"
+        certified = "certified optimal for its inflated design problem" if result.design.certified else "NOT certified"
+        title = f"Safe default ({knobs}) — {certified}"
+    out.print(_steps_table(schedule, metrics, title))
     if source:
         out.print(f"band edge from {source}")
-    for line in _summary(schedule, metrics):
+    for line in _summary(schedule, metrics, advise=result.safe is None):
         out.print(line)
+    if result.safe is not None:
+        for line in _safe_lines(result):
+            out.print(line)
     from nsdesign.presets import preset
 
     presets = [preset(n) for n in result.preset_names]
     out.print(_metrics_table(result.preset_names, presets, result.presets, "Published presets on the same band"))
     if written_to:
         out.print(f"wrote {written_to}")
+
+
+def _safe_lines(result: Recommendation) -> list[str]:
+    """What the safe default was checked for, and where the bare optimum is (fits 80 columns)."""
+    safe = result.safe
+    assert safe is not None
+    exact, model = safe.checks
+    ok = "passed" if safe.passed else "NOT passed"
+    m, n = model.shape or (0, 0)
+    lines = [
+        f"safe default, {ok}: exact max F on [0, {exact.guard_sigma:g}] = {exact.value:.4g} (limit {exact.limit:g})",
+        f"  {model.dtype} {model.kernel} kernel, rounding model on {m}x{n}, σ ≤ {model.guard_sigma:g}: "
+        f"σ_max {model.value:.4g} (limit {model.limit:g})",
+        "  the bare optimum of the band (no headroom above it): add --exact",
+    ]
+    if not safe.passed:
+        more = f"--steps {safe.suggested_steps} passes" if safe.suggested_steps else "more steps or a narrower band"
+        lines.append(f"WARNING: no {result.schedule.num_steps}-step design passes: {more}")
+    return lines
 
 
 def evaluation(schedule: Schedule, metrics: Metrics) -> None:

@@ -84,8 +84,12 @@ def _int_list(text: str | None, what: str) -> tuple[int, ...] | None:
 
 def _validate(args: argparse.Namespace) -> int:
     _require_torch()
-    from nsdesign.torch.validate import validate, write_report
+    from nsdesign.cli._output import check_output, report_stream
+    from nsdesign.torch.validate import check_report_path, validate, write_report
 
+    check_output(args.output)
+    if args.output is not None:
+        check_report_path(args.output)
     report = validate(
         args.schedules,
         args.source,
@@ -100,14 +104,15 @@ def _validate(args: argparse.Namespace) -> int:
         restarts=_int_list(args.restarts, "--restarts"),
         compile=args.compile,
     )
-    if args.output:
+    if args.output is not None:
         write_report(report, args.output)
-    if args.json:
-        import json
+    with report_stream(args.output):
+        if args.json:
+            import json
 
-        print(json.dumps(report.to_dict(), indent=2))
-    else:
-        _print_report(report, args.output)
+            print(json.dumps(report.to_dict(), indent=2))
+        else:
+            _print_report(report, args.output)
     return 0
 
 

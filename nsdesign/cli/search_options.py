@@ -190,7 +190,7 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     output = getattr(args, "output", None)
     fmt = getattr(args, "format", "json") or "json"
-    if output:
+    if output is not None:
         _check_writable(output)
     result = run_search(config)
     objective = config.objective
@@ -205,10 +205,13 @@ def run(args: argparse.Namespace) -> int:
         shape,
     )
     schedule = result.best.schedule.with_name(f"search-{objective.label()}")
-    if output:
+    if output is not None:
         document = schedule_document(schedule, (objective.min_sigma, objective.max_sigma), result.provenance(), metrics)
         _write(output, fmt, document, schedule)
-    _render(result, metrics, output)
+    from nsdesign.cli._output import report_stream
+
+    with report_stream(output):
+        _render(result, metrics, output)
     return 0
 
 
@@ -282,13 +285,9 @@ def _finite(flag: str, value: float) -> None:
 
 
 def _check_writable(path: str) -> None:
-    from pathlib import Path
+    from nsdesign._files import check_output_path
 
-    target = Path(path)
-    if target.is_dir():
-        raise InputError(f"cannot write {path}: it is a directory")
-    if not (target.parent if str(target.parent) else Path(".")).is_dir():
-        raise InputError(f"cannot write {path}: directory {target.parent} does not exist")
+    check_output_path(path)
 
 
 def _write(path: str, fmt: str, document: dict[str, Any], schedule: Any) -> None:

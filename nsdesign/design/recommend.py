@@ -4,6 +4,12 @@
 - a step count (`steps`) → the greedy (worst-case optimal) schedule with that many steps;
 - a tolerance (`tol`) → the fewest greedy steps reaching it;
 - a tolerance, a shape and `degree="auto"` → the FLOP-cheapest greedy degree mix for that shape.
+
+With neither `cushion` nor `safety` given (and `exact=False`, the default) the step-count and tolerance
+routes return the *safe default* of `design.safe`: the best cushion/safety design whose exact max F on
+[0, max_sigma·(1 + headroom)] is ≤ 1.25 and whose bf16 run of the fused kernel stays ≤ 1.25 on a proxy
+matrix — certified optimal for its inflated design problem, not the bare optimum. `exact=True` (or any
+explicit cushion/safety) gives the plain greedy design.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from nsdesign.core.cost import Form, Shape
 from nsdesign.core.metrics import DEFAULT_HEADROOM, Metrics, evaluate
 from nsdesign.core.schedule import Schedule
 from nsdesign.design.greedy import DEFAULT_MAX_STEPS, Design, greedy
+from nsdesign.design.safe import SafeDesign, safe_greedy
 from nsdesign.design.solvers import DEFAULT_DEGREES, cheapest_schedule
 from nsdesign.errors import InputError
 from nsdesign.io import schedule_document
@@ -29,6 +36,7 @@ class Recommendation:
     presets: tuple[Metrics, ...]  # every published preset on the same band, same order as `preset_names()`
     preset_names: tuple[str, ...]
     params: dict[str, Any]
+    safe: SafeDesign | None = None  # the checks the safe default ran (None for --exact or explicit knobs)
 
     @property
     def schedule(self) -> Schedule:
@@ -36,7 +44,14 @@ class Recommendation:
 
     def document(self) -> dict[str, Any]:
         band = (self.metrics.min_sigma, self.metrics.max_sigma)
-        return schedule_document(self.schedule, band, self.params, self.metrics)
+        document = schedule_document(self.schedule, band, self.params, self.metrics)
+        if self.safe is not None:  # schema v2's optional fields: what the schedule was checked for
+            from nsdesign.design.safe import CHECK_DTYPE, CHECK_KERNEL
+
+            document["kernel"] = CHECK_KERNEL
+            document["dtype"] = CHECK_DTYPE
+            document["checked_for"] = [c.to_dict() for c in self.safe.checks]
+        return document
 
 
 def recommend(
@@ -45,32 +60,46 @@ def recommend(
     steps: int | None = None,
     tol: float | None = None,
     degree: int | Sequence[int] | str = 5,
-    cushion: float = 0.0,
-    safety: float = 1.0,
+    cushion: float | None = None,
+    safety: float | None = None,
     norm_div: float = 1.0,
     shape: Shape | None = None,
     form: Form = "standard",
     max_steps: int = DEFAULT_MAX_STEPS,
     headroom: float = DEFAULT_HEADROOM,
     band_source: str | None = None,
+    exact: bool = False,
 ) -> Recommendation:
+    safe = None
     if degree == "auto":
         if tol is None or shape is None:
             raise InputError("--degree auto needs --tol and --shape (it minimises FLOPs on that shape)")
-        if steps is not None or cushion or safety != 1.0 or norm_div != 1.0:
+        if steps is not None or cushion or (safety or 1.0) != 1.0 or norm_div != 1.0:
             raise InputError("--degree auto designs the pure greedy schedule: drop --steps, --cushion, --safety, --norm-div")
         design = cheapest_schedule(min_sigma, tol, shape, form, DEFAULT_DEGREES, max_sigma, max_steps)
     else:
         if steps is None and tol is None and isinstance(degree, int):
             steps = DEFAULT_STEPS
-        design = greedy(min_sigma, max_sigma, steps, degree, cushion, safety, norm_div, tol, max_steps)
+        if exact or cushion is not None or safety is not None:
+            cushion = 0.0 if cushion is None else cushion
+            safety = 1.0 if safety is None else safety
+            design = greedy(min_sigma, max_sigma, steps, degree, cushion, safety, norm_div, tol, max_steps)
+        else:
+            safe = safe_greedy(min_sigma, max_sigma, steps, degree, norm_div, tol, max_steps, headroom)
+            design = safe.design
     metrics = evaluate(design.schedule, min_sigma, max_sigma, headroom, tol, shape)
     names, rows = compare_presets(min_sigma, max_sigma, headroom, tol, shape)
     params = dict(design.params)
     params.update({"form": form, "certified": design.certified})
+    if safe is not None:
+        params.update({"design": "safe-default", "safe": safe.passed, "candidates": safe.candidates})
+        if safe.suggested_steps is not None:
+            params["suggested_steps"] = safe.suggested_steps
+    elif degree != "auto":
+        params["design"] = "exact"
     if band_source:
         params["band_source"] = band_source
-    return Recommendation(design, metrics, rows, names, params)
+    return Recommendation(design, metrics, rows, names, params, safe)
 
 
 def compare_presets(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from nsdesign.search.objectives import OBJECTIVES, Objective, Score, parse_objective, score
 from nsdesign.search.pareto import FrontPoint, ParetoResult, run_pareto
-from nsdesign.search.precision import MatrixRun, band_matrix, matrix_error, test_matrix
+from nsdesign.precision import MatrixRun, band_matrix, matrix_error, test_matrix
 from nsdesign.search.space import (
     HEADROOM_STRATEGIES,
     Candidate,

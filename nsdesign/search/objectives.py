@@ -5,7 +5,7 @@ Objectives (all minimized; combine them with weights, score = Σ wᵢ·valueᵢ)
 - "worst"    exact max_{σ∈[l,u]} |1 − F(σ)| (`nsdesign.core.metrics.worst_error`: interval propagation, no grid)
 - "weighted" mean |1 − F(σ)| over a `Spectrum` sample (Marchenko–Pastur, a .npy, or law quantiles)
 - "bf16"/"fp16" max |1 − σ_out| of the matrix iteration in that format on a proxy test matrix whose singular
-             values are log-spaced over the band (`nsdesign.search.precision`: faithful rounding model)
+             values are log-spaced over the band (`nsdesign.precision`: faithful rounding model)
 - "capture"  the smallest σ captured at tolerance δ (`captured_min_sigma`): lower is a wider band; a
              schedule capturing nothing scores max_sigma and is infeasible
 
@@ -34,7 +34,7 @@ import numpy as np
 from nsdesign.core.metrics import captured_min_sigma, overshoot, worst_error
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError
-from nsdesign.search.precision import TestMatrix, band_matrix, matrix_error
+from nsdesign.precision import TestMatrix, band_matrix, matrix_error
 from nsdesign.search.spectra import Spectrum
 
 OBJECTIVES: tuple[str, ...] = ("worst", "weighted", "bf16", "fp16", "capture")

@@ -62,9 +62,16 @@ def open_storage(url: str | None) -> Any:
             "mysql://…, or journal:PATH"
         )
     if scheme == "sqlite":
-        path = url.split("://", 1)[1]
+        path = url.split("://", 1)[1].split("?", 1)[0]
         path = path[1:] if path.startswith("/") else path
-        if path and path != ":memory:" and not Path(path).parent.is_dir():
+        if not path or path == ":memory:" or path.startswith("file::memory:"):
+            # Each SQLAlchemy connection would get its own empty database, and Optuna's heartbeat thread
+            # opens another one: the study would be invisible to it (and to any other worker).
+            raise InputError(
+                f"storage {describe(url)!r} is an in-memory SQLite database, which no other connection or worker "
+                "can see; omit --storage for an in-memory study or give sqlite:///file.db"
+            )
+        if not Path(path).parent.is_dir():
             raise InputError(f"cannot open storage {describe(url)}: directory {Path(path).parent} does not exist")
     engine_kwargs: dict[str, Any] = {}
     if scheme in ("postgresql", "postgres"):
@@ -105,10 +112,26 @@ def _journal(path: str) -> Any:
         raise InputError(f"cannot open storage journal:{path}: directory {target.parent} does not exist")
     if target.is_dir():
         raise InputError(f"cannot open storage journal:{path}: it is a directory")
+    if target.exists() and not target.is_file():
+        raise InputError(f"cannot open storage journal:{path}: it is not a regular file")
     try:
         return JournalStorage(JournalFileBackend(os.fspath(target)))
     except OSError as exc:
         raise InputError(f"cannot open storage journal:{path}: {exc.strerror or exc}") from None
+    except (UnicodeDecodeError, ValueError, AssertionError, TypeError, KeyError, IndexError, AttributeError) as exc:
+        # Optuna replays the whole log when it opens it: binary data (UnicodeDecodeError), non-JSON lines
+        # (JSONDecodeError is a ValueError), an unknown op_code (AssertionError "Should not reach."), a
+        # line that is JSON but not an object (TypeError) or lacks fields (KeyError) all end up here.
+        detail = _first_line(exc) or type(exc).__name__
+        raise InputError(
+            f"storage journal:{path} is not an Optuna journal file ({type(exc).__name__}: {detail}); "
+            "give a new file or one written by `nsdesign search --storage journal:…`"
+        ) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:120] if text else ""
 
 
 def canonical(settings: Mapping[str, Any]) -> str:

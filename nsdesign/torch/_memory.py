@@ -55,7 +55,10 @@ def validation_bytes(m: int, n: int, itemsize: int) -> int:
     return reference + kernel
 
 
-def require_fits(needed: int, device: torch.device, what: str, budget: int | None = None) -> None:
+def require_fits(
+    needed: int, device: torch.device, what: str, budget: int | None = None,
+    hint: str = "use a smaller matrix or another device",
+) -> None:
     """Raise InputError when `needed` bytes exceed SAFETY × the free memory (or an explicit `budget`)."""
     limit = budget if budget is not None else available_bytes(device)
     if limit is None:
@@ -64,7 +67,7 @@ def require_fits(needed: int, device: torch.device, what: str, budget: int | Non
     if needed > allowed:
         raise InputError(
             f"{what} needs about {format_bytes(needed)} but only {format_bytes(allowed)} "
-            f"{'is allowed' if budget is not None else 'is free'} on {device}; use a smaller matrix or another device"
+            f"{'is allowed' if budget is not None else 'is free'} on {device}; {hint}"
         )
 
 
@@ -74,3 +77,18 @@ def format_bytes(count: float) -> str:
             return f"{count:.3g} {unit}" if unit != "B" else f"{int(count)} B"
         count /= 1024
     return f"{count:.3g} TiB"
+
+
+def training_bytes(width: int, n_layer: int, batch: int, seq_len: int, vocab: int = 256) -> int:
+    """Rough peak bytes of one `capture` training step of the byte-level GPT (fp32 throughout).
+
+    Parameters: 12·L·w² (attention 4w², MLP 8w²) + (vocab + seq_len)·w + the head vocab·w; each is stored with
+    its gradient, AdamW's or Muon's state (≤ 2 more) and a Newton–Schulz workspace → 5 copies. Activations kept
+    for backward: per token and layer about 24·w values (norms, q/k/v, attention output, the 4w MLP in and out)
+    plus the logits (3·vocab per token with the softmax and its gradient). Attention uses the fused kernel, which
+    is linear in seq_len. An overestimate by design: this only refuses runs that cannot fit.
+    """
+    params = 12 * n_layer * width * width + (2 * vocab + seq_len) * width
+    tokens = batch * seq_len
+    activations = tokens * (24 * width * n_layer + 3 * vocab)
+    return 4 * (5 * params + activations) + 16 * tokens

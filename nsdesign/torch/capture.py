@@ -44,7 +44,8 @@ from nsdesign._files import read_bytes, write_json_atomic, write_text_atomic
 from nsdesign._version import __version__
 from nsdesign.errors import InputError
 from nsdesign.torch._resolve import as_schedule
-from nsdesign.torch.kernels import dtype_name, resolve_dtype
+from nsdesign.torch._memory import require_fits, training_bytes
+from nsdesign.torch.kernels import dtype_name, resolve_dtype, schedule_rows
 from nsdesign.torch.model import GPT, MATRICES, GPTConfig, muon_parameter_names, parameter_count
 from nsdesign.torch.muon import Muon
 from nsdesign.torch.validate import QUANTILES, descending_quantiles, resolve_device
@@ -218,21 +219,65 @@ def capture_momentum(
     at = tuple(sorted(set(capture_at))) if capture_at else default_capture_steps(steps)
     if any(not 1 <= s <= steps for s in at):
         raise InputError(f"capture steps must lie in 1…{steps}, got {list(at)}")
-    as_schedule(schedule)  # an unknown schedule fails before any training
     dtype = ns_dtype or ("bf16" if target.type == "cuda" else "fp32")  # CPU bf16 matmuls are ~15× slower than fp32
+    # an unknown schedule, or one whose coefficients the NS dtype cannot hold, fails before any training
+    schedule_rows(as_schedule(schedule), resolve_dtype(dtype))
+    for size in model_sizes:  # refuse what cannot fit before allocating anything or creating a folder
+        require_fits(training_bytes(size.width, size.n_layer, batch, seq_len), target, f"training {size.name} with batch {batch} × seq_len {seq_len}",
+                     hint="use a smaller --batch, --seq-len or size")
     settings = TrainSettings(
         steps=steps, batch=batch, seq_len=seq_len, schedule=schedule, ns_dtype=dtype_name(resolve_dtype(dtype)),
         capture_at=at, seed=seed, warmup=min(10, max(steps // 10, 1)),
     )
     data, text_source = file_text(text, max_text_bytes) if text is not None else stdlib_text(max_text_bytes)
+    if len(data) < 4 * (seq_len + 1):
+        raise InputError(f"the text has {len(data)} bytes; need at least {4 * (seq_len + 1)} for seq_len {seq_len}")
     tokens = torch.frombuffer(bytearray(data), dtype=torch.uint8).long()
-    if tokens.numel() < 4 * (seq_len + 1):
-        raise InputError(f"the text has {tokens.numel()} bytes; need at least {4 * (seq_len + 1)} for seq_len {seq_len}")
     root = Path(out_dir)
+    created = _first_missing(root)
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"cannot create {root}: {exc.strerror or exc}") from None
+    try:
+        return _capture_into(root, model_sizes, settings, tokens, target, data, text_source, progress)
+    except BaseException:
+        _remove_if_empty(created)  # a failed run leaves no empty folders; finished sizes' files are kept
+        raise
+
+
+def _first_missing(path: Path) -> Path | None:
+    """The top-most folder that mkdir(parents=True) would create for `path` (None when it exists)."""
+    missing = None
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            break
+        missing = candidate
+    return missing
+
+
+def _remove_if_empty(folder: Path | None) -> None:
+    """Remove `folder` and the folders under it, but only if none of them holds a file."""
+    if folder is None or not folder.is_dir():
+        return
+    if any(p.is_file() or p.is_symlink() for p in folder.rglob("*")):
+        return
+    for sub in sorted((p for p in folder.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+        sub.rmdir()
+    folder.rmdir()
+
+
+def _capture_into(
+    root: Path,
+    model_sizes: Sequence[ModelSize],
+    settings: TrainSettings,
+    tokens: torch.Tensor,
+    target: torch.device,
+    data: bytes,
+    text_source: str,
+    progress: Callable[[str], None] | None,
+) -> CaptureResult:
+    steps = settings.steps
     say = progress or (lambda message: None)
 
     results: list[SizeResult] = []

@@ -97,7 +97,7 @@ def newton_schulz(
         schedule = schedule.extended(steps)
     if form not in FORMS:
         raise InputError(f"form must be one of {', '.join(FORMS)}, got {form!r}")
-    rows = schedule_rows(schedule)
+    rows = schedule_rows(schedule, compute)
     plan = gram_restarts(rows, compute, restarts) if form == "gram" else ()
     return orthogonalize(X, rows, schedule.input_scale, compute, form, plan, eps, compile)
 
@@ -146,9 +146,26 @@ def dtype_name(dtype: torch.dtype) -> str:
     return {torch.float64: "fp64", torch.float32: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[dtype]
 
 
-def schedule_rows(schedule: Schedule) -> Rows:
-    """The steps as plain float tuples (c0, c1, …) in application order, trailing zeros dropped."""
-    return tuple(tuple(float(c) for c in p.coefficients) for p in schedule.steps)
+def schedule_rows(schedule: Schedule, dtype: torch.dtype | None = None) -> Rows:
+    """The steps as plain float tuples (c0, c1, …) in application order, trailing zeros dropped.
+
+    With `dtype`, every coefficient must be representable in it: torch's fused calls take the coefficients
+    as scalars of the tensor's dtype and fail with an overflow error for, say, 1e308 in fp32 or 1e5 in fp16."""
+    rows = tuple(tuple(float(c) for c in p.coefficients) for p in schedule.steps)
+    if dtype is not None:
+        check_rows(rows, dtype)
+    return rows
+
+
+def check_rows(rows: Rows, dtype: torch.dtype) -> None:
+    limit = torch.finfo(dtype).max
+    for i, row in enumerate(rows):
+        for c in row:
+            if not abs(c) <= limit:
+                raise InputError(
+                    f"step {i + 1} has coefficient {c:g}, beyond {dtype_name(dtype)}'s range (|c| ≤ {limit:.4g}); "
+                    "no run in that dtype can use it"
+                )
 
 
 def gram_restarts(rows: Rows, dtype: torch.dtype, restarts: Sequence[int] | None) -> tuple[int, ...]:

@@ -234,6 +234,6 @@ def _plan(
     schedule = Schedule.from_dict(json.loads(key))
     if ns_steps is not None:
         schedule = schedule.extended(ns_steps)
-    rows = schedule_rows(schedule)
+    rows = schedule_rows(schedule, resolve_dtype(dtype))
     plan = gram_restarts(rows, resolve_dtype(dtype), restarts) if form == "gram" else ()
     return rows, schedule.input_scale, plan

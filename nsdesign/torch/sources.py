@@ -117,6 +117,7 @@ def load_matrices(
         raise InputError(f"{source.text}: no .safetensors files found (run `nsdesign capture --out DIR` first)")
     found = 0
     skipped: list[str] = []
+    empty: list[str] = []
     for path in files:
         prefix = "" if source.kind == "file" else _capture_prefix(source.path, path)
         for name, shape, itemsize, load in _tensors(path):
@@ -126,14 +127,22 @@ def load_matrices(
             if len(shape) < 2:
                 skipped.append(full)
                 continue
+            if 0 in tuple(shape):  # a 0×n matrix has no singular values to orthogonalize
+                empty.append(f"{full} {'x'.join(map(str, shape))}")
+                continue
             check(full, shape, itemsize)
             tensor = load()
             found += 1
             yield _as_matrix(full, tensor)
     if found == 0:
         what = f"matching {match!r} " if match else ""
-        extra = f" (skipped {len(skipped)} tensors with fewer than 2 dimensions)" if skipped else ""
-        raise InputError(f"{source.text}: no tensors {what}with 2 or more dimensions{extra}")
+        notes = []
+        if skipped:
+            notes.append(f"skipped {len(skipped)} tensors with fewer than 2 dimensions")
+        if empty:
+            notes.append(f"skipped {len(empty)} empty tensors such as {empty[0]}")
+        extra = f" ({'; '.join(notes)})" if notes else ""
+        raise InputError(f"{source.text}: no tensors {what}with 2 or more dimensions and no zero side{extra}")
 
 
 def _compile(match: str | None) -> re.Pattern[str] | None:

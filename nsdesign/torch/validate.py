@@ -141,15 +141,23 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+def check_report_path(path: str | os.PathLike[str]) -> str:
+    """The report format for an output path: "json" or "csv" by suffix; `-` (standard output) is JSON."""
+    text = os.fspath(path)
+    if text == "-":
+        return "json"
+    suffix = text.lower().rsplit(".", 1)[-1] if "." in text else ""
+    if suffix not in ("json", "csv"):
+        raise InputError(f"report file must end in .json or .csv (or be - for JSON on stdout), got {text!r}")
+    return suffix
+
+
 def write_report(report: Report, path: str | os.PathLike[str]) -> None:
     """Write JSON or CSV (by suffix), atomically."""
-    suffix = os.fspath(path).lower().rsplit(".", 1)[-1] if "." in os.fspath(path) else ""
-    if suffix == "json":
+    if check_report_path(path) == "json":
         write_json_atomic(path, report.to_dict())
-    elif suffix == "csv":
-        write_text_atomic(path, report.to_csv())
     else:
-        raise InputError(f"report file must end in .json or .csv, got {os.fspath(path)!r}")
+        write_text_atomic(path, report.to_csv())
 
 
 # --------------------------------------------------------------------------------------------------
@@ -282,7 +290,7 @@ def _measure_matrix(
     # Muon's momentum buffers are fp32: that is what the kernel receives (fp64 when validating in fp64).
     given = G.to(device=device, dtype=torch.float64 if dtype == torch.float64 else torch.float32)
     for schedule in schedules:
-        rows = schedule_rows(schedule)
+        rows = schedule_rows(schedule, dtype)
         plan = gram_restarts(rows, dtype, restarts) if form == "gram" else ()
 
         def call() -> torch.Tensor:

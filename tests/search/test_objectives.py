@@ -15,7 +15,7 @@ from nsdesign.errors import InputError
 from nsdesign.presets import preset
 from nsdesign.search import Objective, SearchSpace, StudyConfig, parse_objective, run_search, score
 from nsdesign.search.objectives import guard, refine, weighted_error
-from nsdesign.search.precision import band_matrix, matrix_error, round_bf16, round_fp16, run_emulated, run_torch
+from nsdesign.precision import band_matrix, matrix_error, round_bf16, round_fp16, run_emulated, run_torch
 from nsdesign.search.spectra import Spectrum, from_npy, marchenko_pastur
 from nsdesign.core.cost import Shape
 

@@ -10,7 +10,7 @@ from nsdesign.design.greedy import greedy
 from nsdesign.errors import InputError
 from nsdesign.search import SearchSpace, run_pareto
 from nsdesign.search.pareto import proxy_for
-from nsdesign.search.precision import matrix_error
+from nsdesign.precision import matrix_error
 from nsdesign.search.objectives import Objective
 
 SHAPE = Shape(4096, 16384)

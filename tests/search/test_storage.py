@@ -154,3 +154,54 @@ def test_two_workers_on_a_real_postgresql_server(postgres_url):
     _two_workers(postgres_url, "pg-shared", 20)
     study = optuna.load_study(study_name="pg-shared", storage=postgres_url)
     assert json.loads(study.user_attrs[SETTINGS_ATTR])["objective"]["objective"] == "bf16"
+
+
+# ---- issue 14: in-memory SQLite and malformed journal files are one-line refusals -------------------------
+
+import sqlite3
+
+import pytest
+
+from nsdesign.errors import InputError
+from nsdesign.search.storage import open_storage
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:", "sqlite:///:memory:?cache=shared"])
+def test_in_memory_sqlite_is_refused(url):
+    with pytest.raises(InputError, match="in-memory SQLite"):
+        open_storage(url)
+
+
+def _sqlite_file(path):
+    connection = sqlite3.connect(path)
+    connection.execute("create table t(x)")
+    connection.commit()
+    connection.close()
+
+
+@pytest.mark.parametrize(
+    ("content", "kind"),
+    [
+        (bytes(range(256)) * 4, "UnicodeDecodeError"),
+        (b'{"op_code": 99}\n', "AssertionError"),
+        (b"[1, 2]\n", "TypeError"),
+        (b'{"op_code": 0}\n', "KeyError"),
+    ],
+)
+def test_malformed_journal_files_are_refused(tmp_path, content, kind):
+    path = tmp_path / "journal.log"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=f"not an Optuna journal file \\({kind}"):
+        open_storage(f"journal:{path}")
+    assert path.read_bytes() == content
+
+
+def test_journal_garbage_through_the_cli_is_one_line(tmp_path, capsys):
+    from nsdesign.cli.main import main
+
+    for name, make in (("db.log", _sqlite_file), ("text.log", lambda p: p.write_text("hello\n"))):
+        path = tmp_path / name
+        make(path)
+        code = main(["search", "--min-sigma", "1e-3", "--objective", "worst", "--trials", "2", "--storage", f"journal:{path}"])
+        out, err = capsys.readouterr()
+        assert code == 2 and err.count("\n") == 1 and err.startswith("nsdesign: error:") and "Traceback" not in err

@@ -67,3 +67,20 @@ def test_spectral_laws_quick(tmp_path):
         assert r["ratio"] == pytest.approx(r["sigma"] / r["mp_sigma"]) and 0 < r["mp_sigma"] < 1
     assert "Mid-layer ratio to Marchenko–Pastur" in readme
     assert "TODO" not in readme
+
+
+@pytest.mark.slow
+def test_training_quick(tmp_path):
+    results, readme = run_study("training", tmp_path)
+    assert {p.name for p in tmp_path.glob("*.png")} == {"band.png", "loss_nano.png", "loss_w32l1.png"}
+    assert len(results["sizes"]) == 2
+    for size in results["sizes"]:
+        labels = [r["label"] for r in size["rows"]]
+        assert labels == ["keller5", "polar_express_modded5", "deepseek_v4_10", "cubic5_eo", "designed5", "designed4",
+                          "recipe"]
+        assert size["skipped"] == 1  # the band-capture run is reused, not trained twice
+        assert set(size["differences"]) == set(labels[1:])
+        for d in size["differences"].values():
+            assert d["low"] <= d["mean"] <= d["high"]
+        assert 0 < size["band"]["edge"] < 1
+    assert "Where designed schedules do not win" in readme and "Δ vs keller5" in readme

@@ -145,3 +145,49 @@ def test_too_short_text(tmp_path):
     short.write_bytes(b"tiny")
     with pytest.raises(InputError, match="need at least"):
         capture_momentum(tmp_path / "out", sizes="nano", steps=2, text=short, seq_len=16)
+
+
+def _big_schedule(tmp_path):
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps({"schema_version": 1, "coefficients": [[1e308, 1e308, 1e308]], "degree": 5}))
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (dict(text="EMPTY"), "the text has 0 bytes"),
+        (dict(schedule="BIG"), "beyond fp32's range"),
+        (dict(batch=100_000_000), "needs about .* use a smaller --batch"),
+        (dict(seq_len=10**9, text="EMPTY"), "needs about|the text has"),
+    ],
+)
+def test_refusals_before_any_folder_is_made(tmp_path, kwargs, message):
+    """Issue 14: empty text, unrepresentable coefficients and runs that cannot fit in memory are refused in one
+    line, and the output folder (with its missing parents) is never created."""
+    (tmp_path / "empty.txt").write_bytes(b"")
+    resolved = {k: ({"EMPTY": str(tmp_path / "empty.txt"), "BIG": _big_schedule(tmp_path)}.get(v, v)) for k, v in kwargs.items()}
+    options = dict(sizes="nano", steps=2, batch=2, seq_len=16)
+    options.update(resolved)
+    with pytest.raises(InputError, match=message):
+        capture_momentum(tmp_path / "a" / "b", **options)
+    assert not (tmp_path / "a").exists()
+
+
+def test_failed_training_leaves_no_empty_folder(tmp_path, monkeypatch):
+    import nsdesign.torch.capture as capture
+
+    text = tmp_path / "text.py"
+    text.write_bytes(TEXT)
+
+    def diverge(*args, **kwargs):
+        raise InputError("training nano diverged at step 1")
+
+    monkeypatch.setattr(capture, "_train_one", diverge)
+    with pytest.raises(InputError, match="diverged"):
+        capture_momentum(tmp_path / "new" / "out", sizes="nano", steps=2, text=text, batch=2, seq_len=16)
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "kept").mkdir()  # a folder that existed before is left alone
+    with pytest.raises(InputError):
+        capture_momentum(tmp_path / "kept", sizes="nano", steps=2, text=text, batch=2, seq_len=16)
+    assert (tmp_path / "kept").is_dir()

@@ -188,6 +188,21 @@ def test_bad_file_contents(tmp_path, array, message):
         validate(["keller5"], [f"file:{tmp_path / 'bad.npy'}"], repeats=1)
 
 
+@pytest.mark.parametrize("suffix", [".npy", ".safetensors", ".pt"])
+def test_empty_matrices_are_refused_in_one_line(tmp_path, suffix):
+    """A 0×5 matrix has nothing to orthogonalize: refused by name, not a reshape traceback (issue 14)."""
+    path = tmp_path / f"empty{suffix}"
+    tensor = torch.zeros((0, 5), dtype=torch.float32)
+    if suffix == ".npy":
+        np.save(path, tensor.numpy())
+    elif suffix == ".safetensors":
+        save_file({"w": tensor}, str(path))
+    else:
+        torch.save({"w": tensor}, path)
+    with pytest.raises(InputError, match=r"empty tensors such as .*0x5"):
+        validate(["keller5"], [f"file:{path}"], repeats=1)
+
+
 def test_bad_files_and_options(tmp_path):
     (tmp_path / "junk.safetensors").write_bytes(b"not a safetensors file")
     (tmp_path / "junk.pt").write_bytes(b"not a pickle")

@@ -1,0 +1,165 @@
+"""`train-compare`: train a model with Muon under several schedules × seeds and compare validation losses.
+
+Parses, calls `nsdesign.torch.train_compare.train_compare`, renders two tables (losses with paired intervals
+against the baseline; the cost of reaching the baseline's final loss). torch is imported inside the handler only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from nsdesign.errors import InputError
+
+# --quick: seconds, for trying the command (and for the tests), not for conclusions.
+QUICK = {"model": "nano", "train_steps": 10, "seeds": 2, "eval_every": 5, "eval_batches": 2, "max_text_bytes": 1 << 18}
+FULL = {"model": "tiny", "train_steps": 200, "seeds": 3}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("train-compare", help="train a small GPT with Muon under each schedule × seed; compare val loss")
+    p.add_argument("schedules", nargs="+", help="preset names, schedule JSON files or recipe JSON files")
+    p.add_argument("--seeds", type=int, help="seeds per schedule, 0…N−1 (3; --quick 2)")
+    p.add_argument("--train-steps", type=int, help="training steps per run (200; --quick 10)")
+    p.add_argument("--model", help="model size: nano,tiny,mini,small,medium,base,large or WIDTHxLAYERS (tiny; --quick nano)")
+    p.add_argument("--text", help="train on this text file (default: the installed Python standard library sources)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda[:N] (cpu)")
+    p.add_argument("--baseline", help="schedule the others are compared with (keller5 when listed, else the first)")
+    p.add_argument("--eval-every", type=int, help="validation every N steps (default: a tenth of the steps)")
+    p.add_argument("--batch", type=int, default=16, help="sequences per batch (16)")
+    p.add_argument("--seq-len", type=int, default=128, help="bytes per sequence (128)")
+    p.add_argument("--runs-dir", help="store finished runs here and skip them on a re-run (default: OUT.runs/ with -o)")
+    p.add_argument("-o", "--output", help="write the comparison (every run and the statistics) to OUT.json")
+    p.add_argument("--plot", help="write validation loss vs step, NS FLOPs and wall time to OUT.png/.svg")
+    p.add_argument("--quick", action="store_true", help="a seconds-long run (nano model, 10 steps, 2 seeds)")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(handler=_train_compare)
+
+
+def _train_compare(args: argparse.Namespace) -> int:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise InputError("this command needs torch: pip install 'nsdesign[torch]'") from None
+    from nsdesign.torch.train_compare import train_compare, write_comparison
+
+    plan = dict(QUICK if args.quick else FULL)
+    for key in ("model", "train_steps", "seeds", "eval_every"):
+        value = getattr(args, key)
+        if value is not None:
+            plan[key] = value
+    if args.output and not str(args.output).endswith(".json"):
+        raise InputError(f"-o writes JSON: give a path ending in .json, got {args.output!r}")
+    if args.plot and Path(args.plot).suffix.lower() not in (".png", ".svg"):
+        raise InputError(f"--plot writes .png or .svg, got {args.plot!r}")
+    runs_dir = args.runs_dir or (str(Path(args.output).with_suffix(".runs")) if args.output else None)
+    progress = None if args.quiet else _Progress()
+    try:
+        comparison = train_compare(
+            args.schedules, text=args.text, device=args.device, runs_dir=runs_dir, baseline=args.baseline,
+            batch=args.batch, seq_len=args.seq_len, progress=progress, **plan,
+        )
+    finally:
+        if progress is not None:
+            progress.close()
+    if args.output:
+        write_comparison(comparison, args.output)
+    if args.plot:
+        from nsdesign.plot import save_figure
+        from nsdesign.torch.train_compare import comparison_figure
+
+        save_figure(comparison_figure(comparison), args.plot)
+    print_comparison(comparison, written=[p for p in (args.output, args.plot) if p], runs_dir=runs_dir)
+    return 0
+
+
+class _Progress:
+    """A tqdm bar on a terminal; one plain line per finished run otherwise."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+        self.done = 0
+        self.total = 0
+
+    def __call__(self, event: Any) -> None:
+        from nsdesign.torch.train_compare import print_line
+
+        if event["event"] == "start":
+            self.total = event["total"]
+            if sys.stderr.isatty():
+                from tqdm import tqdm
+
+                self.bar = tqdm(total=self.total, desc="train-compare", unit="run", file=sys.stderr, leave=False)
+            return
+        self.done += 1
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"{event['label']} seed {event['seed']}")
+            self.bar.update(1)
+        else:
+            print_line(event, self.done, self.total)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _num(value: float | None, digits: int = 4) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "—"
+    return f"{value:.{digits}g}"
+
+
+def _loss(value: float) -> str:
+    return f"{value:.4f}" if math.isfinite(value) else "diverged"
+
+
+def print_comparison(comparison: Any, written: list[str] | None = None, runs_dir: str | None = None) -> None:
+    """Two tables of at most 80 columns: final losses with paired intervals, and the cost to reach the baseline."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    out = Console(width=80, highlight=False, soft_wrap=False)
+    s = comparison.settings
+    n = len(comparison.seeds)
+    out.print(f"{s.model} ({s.width}×{s.n_layer}), {s.train_steps} steps, {n} seed{'s' if n != 1 else ''}, "
+              f"{s.device}, NS in {s.ns_dtype}; text {s.text_bytes:,} bytes")
+    diffs = {d.label: d for d in comparison.differences}
+    table = Table(title=f"Final validation loss (Δ vs {comparison.baseline}, 95% t-interval)", title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("schedule", "mean", "std", "Δ mean", "Δ low", "Δ high", "GFLOP/st"):
+        table.add_column(column, justify="left" if column == "schedule" else "right", no_wrap=column == "schedule")
+    for summary in comparison.summaries:
+        d = diffs.get(summary.label)
+        runs = comparison.runs_of(summary.label)
+        table.add_row(
+            summary.label[:24], _loss(summary.mean), _num(summary.std, 2),
+            "—" if d is None else f"{d.mean:+.4f}" if math.isfinite(d.mean) else "—",
+            "—" if d is None or not math.isfinite(d.low) else f"{d.low:+.4f}",
+            "—" if d is None or not math.isfinite(d.high) else f"{d.high:+.4f}",
+            _num(runs[0].ns_flops_per_step / 1e9, 3),
+        )
+    out.print(table)
+    reach = Table(title=f"To reach {comparison.baseline}'s final loss (mean over seeds)", title_justify="left",
+                  box=box.SIMPLE_HEAD)
+    for column in ("schedule", "seeds", "steps", "NS GFLOP", "wall s", "NS s", "NS share"):
+        reach.add_column(column, justify="left" if column == "schedule" else "right", no_wrap=column == "schedule")
+    for r in comparison.reach:
+        runs = comparison.runs_of(r.label)
+        wall = sum(x.wall_seconds[-1] for x in runs)
+        share = sum(x.ns_seconds[-1] for x in runs) / wall if wall > 0 else None
+        gflop = r.mean("ns_flops")
+        reach.add_row(
+            r.label[:24], f"{r.reached}/{len(r.steps)}", _num(r.mean("steps")), _num(None if gflop is None else gflop / 1e9),
+            _num(r.mean("wall_seconds"), 3), _num(r.mean("ns_seconds"), 3),
+            "—" if share is None else f"{100 * share:.0f}%",
+        )
+    out.print(reach)
+    if comparison.skipped:
+        out.print(f"{comparison.skipped} finished run(s) reused from {runs_dir}")
+    for note in comparison.notes:
+        out.print(f"note: {note}")
+    for path in written or []:
+        out.print(f"wrote {path}")

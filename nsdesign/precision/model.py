@@ -1,0 +1,232 @@
+"""Low-precision error of a schedule: the matrix iteration run in bf16 or fp16, on the CPU.
+
+What is modelled (backend "emulate", numpy, the default for search trials):
+
+- The test matrix is X₀ = U·diag(σ)·Vᵀ with Haar-random orthonormal U (m×m) and V (n×m), built in float64
+  from a seed. The σ are *already Frobenius-normalized* values (the band the schedule is designed for), so the
+  run skips ‖X‖_F and only divides by the schedule's `norm_div` (in float64, then one rounding to the
+  low-precision format: the kernel's "divide in ≥ fp32, round once").
+- Every step is torch.optim.Muon's fused standard form, on the wide orientation (m ≤ n):
+      A = XXᵀ;  B = c1·A + c2·A² (+ … by Horner, one fused product per extra power);  X = c0·X + B·X
+  (quintic: B = addmm(A, A, A, beta=b, alpha=c), X = addmm(X, B, X, beta=a); cubic: X = addmm(X, A, X,
+  beta=a, alpha=b); degree 1: X = a·X). Each fused call multiplies low-precision operands (exactly
+  representable in fp32), accumulates in fp32 and rounds its output once to bf16/fp16 — what cuBLAS
+  bf16 GEMMs with an fp32 epilogue and torch's CPU bf16 kernels do. The model differs from a real run
+  only by fp32 summation order (measured: ~1 in 10⁴ entries differ by one bf16 ulp from torch CPU bf16).
+- Round to bf16 is round-to-nearest-even on the top 16 bits of the fp32 word; fp16 is numpy's float16 cast
+  (nearest-even, overflow to inf at 65504, subnormals as IEEE).
+- The result's singular values are measured in float64 (eigenvalues of YYᵀ), and the error is
+  max_i |1 − σ_i(Y)|; a non-finite output counts as an infinite error.
+
+Backend "torch" runs the same sequence with real torch tensors in the low-precision dtype (CPU, or the GPU
+when one is given); on this CPU a 1024×4096 bf16 product takes ~20 s, so it is for confirmation, not trials.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal, Sequence
+
+import numpy as np
+
+from nsdesign._matrices import haar_factors
+from nsdesign.core.schedule import Schedule
+from nsdesign.errors import InputError
+from nsdesign.precision._blas import single_thread
+
+Precision = Literal["bf16", "fp16", "fp32", "fp64"]
+PRECISIONS: tuple[str, ...] = ("bf16", "fp16", "fp32", "fp64")
+Backend = Literal["emulate", "torch"]
+DIVERGED = math.inf
+SMALL_ROWS = 512  # proxy matrices up to this many rows run on one BLAS thread (see nsdesign.precision._blas)
+
+
+# --------------------------------------------------------------------------------------------------
+# Rounding
+# --------------------------------------------------------------------------------------------------
+
+
+def round_bf16(x: np.ndarray) -> np.ndarray:
+    """fp32 → nearest bf16 (ties to even), returned as fp32 holding a bf16 value."""
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    bits = x.view(np.uint32)
+    rounded = (bits + np.uint32(0x7FFF) + ((bits >> np.uint32(16)) & np.uint32(1))) & np.uint32(0xFFFF0000)
+    out = rounded.view(np.float32)
+    nan = np.isnan(x)
+    if nan.any():
+        out = np.where(nan, np.float32(np.nan), out)
+    return out
+
+
+def round_fp16(x: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        return np.asarray(x, dtype=np.float32).astype(np.float16).astype(np.float32)
+
+
+def _rounder(precision: str):
+    if precision == "bf16":
+        return round_bf16
+    if precision == "fp16":
+        return round_fp16
+    if precision == "fp32":
+        return lambda x: np.asarray(x, dtype=np.float32)
+    if precision == "fp64":
+        return lambda x: np.asarray(x, dtype=np.float64)
+    raise InputError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+
+
+# --------------------------------------------------------------------------------------------------
+# Test matrices
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TestMatrix:
+    """X₀ = U·diag(σ)·Vᵀ (wide orientation, float64) with its prescribed singular values."""
+
+    sigma: tuple[float, ...]
+    shape: tuple[int, int]
+    seed: int
+
+    @property
+    def matrix(self) -> np.ndarray:
+        return _matrix(self.sigma, self.shape, self.seed)
+
+
+def log_spaced(min_sigma: float, max_sigma: float, count: int) -> tuple[float, ...]:
+    """`count` singular values log-spaced in [min_sigma, max_sigma], largest first."""
+    return tuple(float(v) for v in np.geomspace(max_sigma, min_sigma, count))
+
+
+def test_matrix(shape: tuple[int, int], sigma: Sequence[float], seed: int = 0) -> TestMatrix:
+    m, n = sorted((int(shape[0]), int(shape[1])))
+    if m < 1:
+        raise InputError(f"test matrix dimensions must be positive, got {shape}")
+    values = tuple(float(s) for s in sigma)
+    if len(values) != m:
+        raise InputError(f"a {m}x{n} test matrix needs {m} singular values, got {len(values)}")
+    if not all(math.isfinite(s) and s >= 0 for s in values):
+        raise InputError("test singular values must be finite and non-negative")
+    return TestMatrix(values, (m, n), int(seed))
+
+
+def band_matrix(min_sigma: float, max_sigma: float, shape: tuple[int, int], seed: int = 0) -> TestMatrix:
+    """The standard test: singular values log-spaced over the band."""
+    m = min(shape)
+    return test_matrix(shape, log_spaced(min_sigma, max_sigma, m), seed)
+
+
+_orthonormal = lru_cache(maxsize=4)(haar_factors)  # every trial of a study reuses the same factors
+
+
+@lru_cache(maxsize=8)
+def _matrix(sigma: tuple[float, ...], shape: tuple[int, int], seed: int) -> np.ndarray:
+    u, v = _orthonormal(shape[0], shape[1], seed)
+    out = (u * np.asarray(sigma)) @ v.T
+    out.setflags(write=False)
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Runs
+# --------------------------------------------------------------------------------------------------
+
+
+def run_emulated(schedule: Schedule, x0: np.ndarray, precision: str = "bf16", scale: float = 1.0) -> np.ndarray:
+    """The fused standard-form iteration on scale·X₀/norm_div with every fused op rounded to `precision`."""
+    rnd = _rounder(precision)
+    work = np.float64 if precision == "fp64" else np.float32
+    with np.errstate(over="ignore", invalid="ignore"):
+        X = rnd((x0 * (scale / schedule.input_scale)).astype(work))
+        for p in schedule.steps:
+            a, tail = p.coefficients[0], p.coefficients[1:]
+            if not tail:
+                X = rnd(a * X)
+                continue
+            A = rnd(X @ X.T)
+            if len(tail) == 1:
+                X = rnd(a * X + tail[0] * (A @ X))
+            else:
+                B = rnd(tail[-2] * A + tail[-1] * (A @ A))
+                for c in reversed(tail[:-2]):
+                    B = rnd(c * A + B @ A)
+                X = rnd(a * X + B @ X)
+            if not np.isfinite(X).all():
+                return X
+    return X
+
+
+def run_torch(
+    schedule: Schedule, x0: np.ndarray, precision: str = "bf16", scale: float = 1.0, device: str = "cpu"
+) -> np.ndarray:
+    """The same fused sequence with real torch tensors in the low-precision dtype (torch.optim.Muon's calls)."""
+    import torch
+
+    dtypes = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32, "fp64": torch.float64}
+    if precision not in dtypes:
+        raise InputError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    X = torch.from_numpy(np.asarray(x0, dtype=np.float64) * (scale / schedule.input_scale)).to(device, dtypes[precision])
+    for p in schedule.steps:
+        a, tail = p.coefficients[0], p.coefficients[1:]
+        if not tail:
+            X = X * a
+            continue
+        A = X @ X.T
+        if len(tail) == 1:
+            X = torch.addmm(X, A, X, beta=a, alpha=tail[0])
+        else:
+            B = torch.addmm(A, A, A, beta=tail[-2], alpha=tail[-1])
+            for c in reversed(tail[:-2]):
+                B = torch.addmm(A, B, A, beta=c)
+            X = torch.addmm(X, B, X, beta=a)
+    return X.to(torch.float64).cpu().numpy()
+
+
+def output_singular_values(Y: np.ndarray) -> np.ndarray:
+    """Singular values of the run's output, in float64 (√eig(YYᵀ)); NaN-free or an array of inf."""
+    Y = np.asarray(Y, dtype=np.float64)
+    if not np.isfinite(Y).all():
+        return np.full(Y.shape[0], np.inf)
+    gram = Y @ Y.T
+    if not np.isfinite(gram).all():
+        return np.full(Y.shape[0], np.inf)
+    return np.sqrt(np.clip(np.linalg.eigvalsh(gram), 0.0, None))
+
+
+@dataclass(frozen=True)
+class MatrixRun:
+    """Outcome of one low-precision run: the error and the output's singular value range."""
+
+    error: float  # max |1 − σ_out|
+    sigma_min: float
+    sigma_max: float
+    precision: str
+    backend: str
+    shape: tuple[int, int]
+
+    @property
+    def diverged(self) -> bool:
+        return not math.isfinite(self.error)
+
+
+def matrix_error(
+    schedule: Schedule,
+    test: TestMatrix,
+    precision: str = "bf16",
+    scale: float = 1.0,
+    backend: Backend = "emulate",
+    device: str = "cpu",
+) -> MatrixRun:
+    """max |1 − σ_out| of the low-precision run on scale·X₀ (scale = 1.02 is the divergence check)."""
+    if backend not in ("emulate", "torch"):
+        raise InputError(f"backend must be 'emulate' or 'torch', got {backend!r}")
+    with single_thread(min(test.shape) <= SMALL_ROWS):
+        if backend == "emulate":
+            Y = run_emulated(schedule, test.matrix, precision, scale)
+        else:
+            Y = run_torch(schedule, test.matrix, precision, scale, device)
+        s = output_singular_values(Y)
+    error = float(np.max(np.abs(1.0 - s))) if np.isfinite(s).all() else DIVERGED
+    return MatrixRun(error, float(s.min()), float(s.max()), precision, backend, test.shape)

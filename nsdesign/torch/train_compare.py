@@ -1,0 +1,741 @@
+"""Does a schedule train better? End-to-end Muon training comparisons with error bars: `nsdesign train-compare`.
+
+Why: users pick a Newton–Schulz schedule for validation loss per unit of compute, not for max|1 − F(σ)|, and
+the public evidence is mixed (Polar Express at 5 steps slightly worse than the fixed quintic in community speedrun
+reports; the relaxed cubic of arXiv 2606.00371 matching quintics with fewer matmuls; Turbo-Muon, arXiv 2512.04632,
+reporting end-to-end speed-ups from one step fewer). Polar accuracy does not have to track training quality, so
+this module measures the latter directly, on the byte-level GPTs of `nsdesign.torch.capture`.
+
+For every schedule × seed it trains the same model from the same initialization on the same batch order (both
+fixed by the seed alone, so runs of one seed differ only in the schedule) with `nsdesign.torch.Muon` on the hidden
+matrices and AdamW on embeddings, head and norms (the capture setup), and records:
+
+- validation loss versus step on a fixed held-out split (the last 10% of the text: evenly spaced windows, the same
+  for every run), every `eval_every` steps and at the end;
+- NS FLOPs per step: `nsdesign.core.cost.flops` of each matrix's schedule on its shape, summed over matrices;
+- wall time of the training steps (evaluation excluded) and, separately, the time spent inside Newton–Schulz
+  (every `orthogonalize` call Muon makes is timed; on CUDA with a synchronize before and after);
+- the momentum band during training: descending-rank quantiles of the singular values of every Frobenius-
+  normalized momentum buffer M/‖M‖_F (the convention of `nsdesign capture` and arXiv 2606.04058) plus σ_max,
+  at `band_at` steps.
+
+Runs are stored one JSON file per run in `runs_dir`, each written atomically; a file whose key (settings, schedule
+documents, seed, text checksum) matches is loaded instead of trained, so a killed comparison re-run skips what it
+finished. Statistics over seeds use numpy/scipy (`summarize`, `paired_differences`, `time_to_target`).
+
+Learning rate: linear warm-up over the first `warmup` steps, constant, then a linear decay to 0 over the last
+`cooldown` fraction of training (the warm-up/constant/decay shape of modded-nanogpt's speedruns).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import os
+import re
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+import numpy as np
+
+from nsdesign._files import read_json, write_json_atomic
+from nsdesign._version import __version__
+from nsdesign.core.cost import Shape, flops
+from nsdesign.core.schedule import Schedule
+from nsdesign.errors import InputError
+
+FORMAT = "nsdesign-train-compare/1"
+RUN_FORMAT = "nsdesign-train-run/1"
+KIND = "nsdesign-train-compare"
+DEFAULT_BASELINE = "keller5"
+BAND_QUANTILES: tuple[float, ...] = (0.1, 0.25, 0.5, 0.75, 0.9)  # descending rank, as nsdesign capture
+CONFIDENCE = 0.95
+
+
+# --------------------------------------------------------------------------------------------------
+# Values
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CompareSettings:
+    """Everything that fixes a run apart from the schedule and the seed (part of each run's key)."""
+
+    model: str = "tiny"
+    width: int = 64
+    n_layer: int = 4
+    train_steps: int = 200
+    batch: int = 16
+    seq_len: int = 128
+    muon_lr: float = 0.02
+    adam_lr: float = 3e-3
+    momentum: float = 0.95
+    weight_decay: float = 0.0
+    warmup: int = 10
+    cooldown: float = 0.4
+    eval_every: int = 25
+    eval_batches: int = 8
+    band_at: tuple[int, ...] = ()
+    ns_dtype: str = "fp32"
+    device: str = "cpu"
+    text_source: str = ""
+    text_sha256: str = ""
+    text_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    """One compared entry: a uniform schedule, or a recipe (parameter name/pattern → schedule)."""
+
+    label: str
+    schedule: Schedule | None = None
+    recipe: Mapping[str, Schedule] | None = None
+
+    def documents(self) -> Any:
+        if self.schedule is not None:
+            return self.schedule.to_dict()
+        return {k: v.to_dict() for k, v in (self.recipe or {}).items()}
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One training run. Lists are aligned with `eval_steps`; times are cumulative seconds at those steps."""
+
+    label: str
+    seed: int
+    eval_steps: tuple[int, ...]
+    val_loss: tuple[float, ...]
+    wall_seconds: tuple[float, ...]
+    ns_seconds: tuple[float, ...]
+    ns_flops_per_step: float
+    train_loss: tuple[float, ...]
+    band: tuple[Mapping[str, Any], ...]
+    diverged_at: int | None = None
+    model_params: int = 0
+
+    @property
+    def final_val_loss(self) -> float:
+        return self.val_loss[-1] if self.diverged_at is None else math.inf
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["val_loss"] = [_finite(v) for v in self.val_loss]
+        d["train_loss"] = [_finite(v) for v in self.train_loss]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> RunResult:
+        return cls(
+            label=str(d["label"]), seed=int(d["seed"]), eval_steps=tuple(int(s) for s in d["eval_steps"]),
+            val_loss=tuple(_unfinite(v) for v in d["val_loss"]), wall_seconds=tuple(map(float, d["wall_seconds"])),
+            ns_seconds=tuple(map(float, d["ns_seconds"])), ns_flops_per_step=float(d["ns_flops_per_step"]),
+            train_loss=tuple(_unfinite(v) for v in d["train_loss"]), band=tuple(d["band"]),
+            diverged_at=d.get("diverged_at"), model_params=int(d.get("model_params", 0)),
+        )
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Final validation loss of one schedule over seeds (std with ddof=1; nan for one seed)."""
+
+    label: str
+    n: int
+    mean: float
+    std: float
+    diverged: int
+
+
+@dataclass(frozen=True)
+class PairedDifference:
+    """Mean of (schedule − baseline) final validation loss over seeds, with a Student-t interval."""
+
+    label: str
+    n: int
+    mean: float
+    std: float
+    low: float
+    high: float
+    confidence: float = CONFIDENCE
+
+    @property
+    def excludes_zero(self) -> bool:
+        return self.low > 0 or self.high < 0
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Per seed: step, NS FLOPs, wall and NS seconds at which a run first reaches the target loss (None: never)."""
+
+    label: str
+    target: tuple[float, ...]
+    steps: tuple[float | None, ...]
+    ns_flops: tuple[float | None, ...]
+    wall_seconds: tuple[float | None, ...]
+    ns_seconds: tuple[float | None, ...]
+
+    @property
+    def reached(self) -> int:
+        return sum(s is not None for s in self.steps)
+
+    def mean(self, what: str) -> float | None:
+        values = getattr(self, what)
+        if not values or any(v is None for v in values):
+            return None
+        return float(np.mean(values))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    settings: CompareSettings
+    labels: tuple[str, ...]
+    seeds: tuple[int, ...]
+    baseline: str
+    runs: tuple[RunResult, ...]
+    documents: Mapping[str, Any]
+    summaries: tuple[Summary, ...]
+    differences: tuple[PairedDifference, ...]
+    reach: tuple[Reach, ...]
+    seconds: float
+    skipped: int = 0
+    notes: tuple[str, ...] = field(default=())
+
+    def runs_of(self, label: str) -> list[RunResult]:
+        return sorted((r for r in self.runs if r.label == label), key=lambda r: r.seed)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": KIND,
+            "format": FORMAT,
+            "nsdesign_version": __version__,
+            "settings": asdict(self.settings),
+            "labels": list(self.labels),
+            "seeds": list(self.seeds),
+            "baseline": self.baseline,
+            "schedules": dict(self.documents),
+            "summary": [_clean(asdict(s)) for s in self.summaries],
+            "paired_differences": [_clean({**asdict(d), "excludes_zero": d.excludes_zero}) for d in self.differences],
+            "reach_baseline_final": [_clean({**asdict(r), "reached": r.reached}) for r in self.reach],
+            "runs": [r.to_dict() for r in self.runs],
+            "seconds": self.seconds,
+            "skipped_runs": self.skipped,
+            "notes": list(self.notes),
+        }
+
+
+# --------------------------------------------------------------------------------------------------
+# Statistics (numpy/scipy; pure functions of the recorded numbers)
+# --------------------------------------------------------------------------------------------------
+
+
+def summarize(label: str, finals: Sequence[float]) -> Summary:
+    """Mean and sample standard deviation (ddof=1) of final losses; a diverged run (inf) makes the mean inf."""
+    values = np.asarray(finals, dtype=float)
+    if values.size == 0:
+        raise InputError(f"{label}: no runs to summarize")
+    finite = np.isfinite(values)
+    mean = float(values.mean()) if finite.all() else math.inf
+    std = float(values.std(ddof=1)) if values.size > 1 and finite.all() else math.nan
+    return Summary(label, int(values.size), mean, std, int((~finite).sum()))
+
+
+def paired_differences(label: str, values: Sequence[float], baseline: Sequence[float], confidence: float = CONFIDENCE) -> PairedDifference:
+    """d_i = values_i − baseline_i over seeds i; mean ± t_{(1+c)/2, n−1}·s_d/√n (nan interval for n < 2)."""
+    from scipy import stats
+
+    a, b = np.asarray(values, dtype=float), np.asarray(baseline, dtype=float)
+    if a.shape != b.shape or a.size == 0:
+        raise InputError(f"{label}: paired differences need the same non-zero number of seeds ({a.size} vs {b.size})")
+    d = a - b
+    n = int(d.size)
+    if not np.isfinite(d).all():
+        return PairedDifference(label, n, math.nan, math.nan, math.nan, math.nan, confidence)
+    mean = float(d.mean())
+    if n < 2:
+        return PairedDifference(label, n, mean, math.nan, math.nan, math.nan, confidence)
+    std = float(d.std(ddof=1))
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * std / math.sqrt(n)
+    return PairedDifference(label, n, mean, std, mean - half, mean + half, confidence)
+
+
+def first_reach(steps: Sequence[float], losses: Sequence[float], target: float) -> float | None:
+    """The (linearly interpolated) step at which the loss curve first drops to `target`, or None.
+
+    Interpolates between the two evaluations that bracket the first crossing, so the answer is not quantized to
+    the evaluation interval; an evaluation exactly at the target counts as reached."""
+    for i, (s, v) in enumerate(zip(steps, losses)):
+        if not math.isfinite(v):
+            return None
+        if v <= target:
+            if i == 0:
+                return float(s)
+            s0, v0 = steps[i - 1], losses[i - 1]
+            return float(s0 + (s - s0) * (v0 - target) / (v0 - v)) if v0 != v else float(s)
+    return None
+
+
+def _at_step(steps: Sequence[float], values: Sequence[float], step: float) -> float:
+    return float(np.interp(step, [0.0, *steps], [0.0, *values]))
+
+
+def time_to_target(run: RunResult, target: float) -> tuple[float | None, float | None, float | None, float | None]:
+    """(step, NS FLOPs, wall seconds, NS seconds) when `run` first reaches `target`; times interpolated in step."""
+    step = first_reach(run.eval_steps, run.val_loss, target)
+    if step is None:
+        return None, None, None, None
+    return (step, step * run.ns_flops_per_step, _at_step(run.eval_steps, run.wall_seconds, step),
+            _at_step(run.eval_steps, run.ns_seconds, step))
+
+
+def analyse(runs: Sequence[RunResult], labels: Sequence[str], seeds: Sequence[int], baseline: str) -> tuple[tuple[Summary, ...], tuple[PairedDifference, ...], tuple[Reach, ...]]:
+    """Summaries, paired differences against `baseline`, and the cost of reaching the baseline's final loss
+    (per seed: the baseline run of the same seed sets the target)."""
+    by = {(r.label, r.seed): r for r in runs}
+    finals = {label: [by[label, s].final_val_loss for s in seeds] for label in labels}
+    summaries = tuple(summarize(label, finals[label]) for label in labels)
+    differences = tuple(paired_differences(label, finals[label], finals[baseline]) for label in labels if label != baseline)
+    reach = []
+    targets = tuple(finals[baseline])
+    for label in labels:
+        rows = [time_to_target(by[label, s], t) if math.isfinite(t) else (None,) * 4 for s, t in zip(seeds, targets)]
+        reach.append(Reach(label, targets, *(tuple(col) for col in zip(*rows))))  # type: ignore[arg-type]
+    return summaries, differences, tuple(reach)
+
+
+# --------------------------------------------------------------------------------------------------
+# Inputs
+# --------------------------------------------------------------------------------------------------
+
+
+def resolve_spec(reference: Any, label: str | None = None) -> ScheduleSpec:
+    """A preset name, schedule file or document, or a recipe (file whose kind is nsdesign-recipe, or a mapping
+    {parameter name/pattern → schedule} passed as {"recipe": …})."""
+    from nsdesign.torch._resolve import RECIPE_KIND, as_schedule, load_recipe
+
+    if isinstance(reference, ScheduleSpec):
+        return reference
+    if isinstance(reference, Schedule):
+        return ScheduleSpec(label or reference.name or "schedule", schedule=reference)
+    if isinstance(reference, Mapping) and "recipe" in reference and len(reference) == 1:
+        return ScheduleSpec(label or "recipe", recipe=load_recipe(reference["recipe"]))
+    if isinstance(reference, Mapping) and reference.get("kind") == RECIPE_KIND:
+        return ScheduleSpec(label or "recipe", recipe=load_recipe(reference))
+    if isinstance(reference, (str, os.PathLike)):
+        text = os.fspath(reference)
+        name = label or (Path(text).stem if text.endswith(".json") else text)
+        if text.endswith(".json") and Path(text).is_file():
+            document = read_json(text)
+            if isinstance(document, Mapping) and document.get("kind") == RECIPE_KIND:
+                return ScheduleSpec(name, recipe=load_recipe(text))
+        return ScheduleSpec(name, schedule=as_schedule(text))
+    return ScheduleSpec(label or "schedule", schedule=as_schedule(reference))
+
+
+def _unique_labels(specs: Sequence[ScheduleSpec]) -> list[ScheduleSpec]:
+    seen: dict[str, int] = {}
+    out = []
+    for spec in specs:
+        n = seen.get(spec.label, 0)
+        seen[spec.label] = n + 1
+        out.append(spec if n == 0 else ScheduleSpec(f"{spec.label}#{n + 1}", spec.schedule, spec.recipe))
+    return out
+
+
+def default_band_steps(steps: int) -> tuple[int, ...]:
+    """A quarter, half-way and the end (the band moves early in training and settles later)."""
+    return tuple(sorted({max(1, steps // 4), max(1, steps // 2), steps}))
+
+
+def eval_schedule(steps: int, every: int) -> tuple[int, ...]:
+    """Evaluation steps: 0, every `every` steps, and the last step."""
+    return tuple(sorted({0, *range(every, steps + 1, every), steps}))
+
+
+# --------------------------------------------------------------------------------------------------
+# The comparison
+# --------------------------------------------------------------------------------------------------
+
+
+def train_compare(
+    schedules: Sequence[Any],
+    *,
+    seeds: int | Sequence[int] = 3,
+    train_steps: int = 200,
+    model: str = "tiny",
+    text: str | os.PathLike[str] | None = None,
+    device: str = "cpu",
+    runs_dir: str | os.PathLike[str] | None = None,
+    baseline: str | None = None,
+    batch: int = 16,
+    seq_len: int = 128,
+    eval_every: int | None = None,
+    eval_batches: int = 8,
+    band_at: Sequence[int] | None = None,
+    ns_dtype: str | None = None,
+    muon_lr: float = 0.02,
+    adam_lr: float = 3e-3,
+    max_text_bytes: int | None = None,
+    labels: Sequence[str] | None = None,
+    progress: Callable[[Mapping[str, Any]], None] | None = None,
+) -> Comparison:
+    """Train every schedule × seed (see the module docstring) and compare their validation losses.
+
+    `schedules`: preset names, schedule files/documents, recipe files, or `ScheduleSpec`s. `seeds`: a count
+    (seeds 0…N−1) or explicit seeds. `baseline`: the label paired differences are taken against (default keller5
+    when listed, else the first schedule). `runs_dir`: where finished runs are stored and found again (no
+    resuming without it). `progress` receives {"event": "start"|"run"|"skip", …} dictionaries."""
+    import torch
+
+    from nsdesign.torch.capture import DEFAULT_TEXT_BYTES, file_text, parse_sizes, stdlib_text
+    from nsdesign.torch.kernels import dtype_name, resolve_dtype
+    from nsdesign.torch.validate import resolve_device
+
+    if not schedules:
+        raise InputError("give at least one schedule to compare")
+    seed_list = _seeds(seeds)
+    if isinstance(train_steps, bool) or not isinstance(train_steps, int) or train_steps < 1:
+        raise InputError(f"--train-steps must be a positive integer, got {train_steps}")
+    if batch < 1 or seq_len < 2 or eval_batches < 1:
+        raise InputError(f"batch and eval batches must be ≥ 1 and seq_len ≥ 2, got {batch}, {eval_batches}, {seq_len}")
+    every = eval_every if eval_every is not None else max(1, train_steps // 10)
+    if every < 1:
+        raise InputError(f"--eval-every must be a positive integer, got {every}")
+    if not (muon_lr > 0 and adam_lr > 0):
+        raise InputError(f"learning rates must be positive, got muon {muon_lr}, adam {adam_lr}")
+    at = tuple(sorted(set(band_at))) if band_at else default_band_steps(train_steps)
+    if any(not 1 <= s <= train_steps for s in at):
+        raise InputError(f"band steps must lie in 1…{train_steps}, got {list(at)}")
+    if labels is not None and len(labels) != len(schedules):
+        raise InputError(f"{len(labels)} labels for {len(schedules)} schedules")
+    specs = _unique_labels([resolve_spec(s, None if labels is None else labels[i]) for i, s in enumerate(schedules)])
+    names = [s.label for s in specs]
+    base = baseline if baseline is not None else (DEFAULT_BASELINE if DEFAULT_BASELINE in names else names[0])
+    if base not in names:
+        raise InputError(f"baseline {base!r} is not among the compared schedules ({', '.join(names)})")
+    target = resolve_device(device)
+    (size,) = parse_sizes([model], target)
+    dtype = dtype_name(resolve_dtype(ns_dtype or ("bf16" if target.type == "cuda" else "fp32")))
+    limit = max_text_bytes if max_text_bytes is not None else DEFAULT_TEXT_BYTES
+    data, source = file_text(text, limit) if text is not None else stdlib_text(limit)
+    tokens = torch.frombuffer(bytearray(data), dtype=torch.uint8).long()
+    need = 10 * (seq_len + 1) * max(batch, eval_batches)
+    if tokens.numel() < need:
+        raise InputError(f"the text has {tokens.numel()} bytes; need at least {need} for batch {batch} and seq_len {seq_len}")
+    settings = CompareSettings(
+        model=size.name, width=size.width, n_layer=size.n_layer, train_steps=train_steps, batch=batch, seq_len=seq_len,
+        muon_lr=muon_lr, adam_lr=adam_lr, warmup=min(10, max(train_steps // 10, 1)), eval_every=every,
+        eval_batches=eval_batches, band_at=at, ns_dtype=dtype, device=target.type,
+        text_source=source, text_sha256=hashlib.sha256(data).hexdigest(), text_bytes=len(data),
+    )
+    store = Path(runs_dir) if runs_dir is not None else None
+    if store is not None:
+        try:
+            store.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"cannot create {store}: {exc.strerror or exc}") from None
+    # Check every recipe against the model's parameter names before any training.
+    _check_recipes(specs, settings)
+
+    say = progress or (lambda event: None)
+    total = len(specs) * len(seed_list)
+    say({"event": "start", "total": total})
+    start = time.perf_counter()
+    runs: list[RunResult] = []
+    skipped = 0
+    for seed in seed_list:
+        for spec in specs:
+            key = run_key(settings, spec, seed)
+            path = None if store is None else store / f"{_slug(spec.label)}-seed{seed}-{key[:12]}.json"
+            if path is not None and path.is_file():
+                found = _load_run(path, key)
+                if found is not None:
+                    runs.append(found)
+                    skipped += 1
+                    say({"event": "skip", "label": spec.label, "seed": seed, "path": str(path)})
+                    continue
+            run = train_one(spec, seed, settings, tokens, target)
+            if path is not None:
+                write_json_atomic(path, {"kind": "nsdesign-train-run", "format": RUN_FORMAT, "key": key,
+                                         "settings": asdict(settings), "schedule": spec.documents(), "run": run.to_dict()})
+            runs.append(run)
+            say({"event": "run", "label": spec.label, "seed": seed, "final": run.final_val_loss,
+                 "seconds": run.wall_seconds[-1], "ns_seconds": run.ns_seconds[-1]})
+    summaries, differences, reach = analyse(runs, names, seed_list, base)
+    notes = []
+    if any(r.diverged_at is not None for r in runs):
+        notes.append("some runs diverged (non-finite loss); their final loss counts as inf")
+    return Comparison(settings, tuple(names), tuple(seed_list), base, tuple(runs), {s.label: s.documents() for s in specs},
+                      summaries, differences, reach, time.perf_counter() - start, skipped, tuple(notes))
+
+
+def _seeds(seeds: int | Sequence[int]) -> list[int]:
+    if isinstance(seeds, bool):
+        raise InputError(f"--seeds must be a positive integer, got {seeds}")
+    if isinstance(seeds, int):
+        if seeds < 1:
+            raise InputError(f"--seeds must be a positive integer, got {seeds}")
+        return list(range(seeds))
+    out = [int(s) for s in seeds]
+    if not out or len(set(out)) != len(out):
+        raise InputError("give at least one seed, each once")
+    return out
+
+
+def run_key(settings: CompareSettings, spec: ScheduleSpec, seed: int) -> str:
+    """sha256 of what determines a run: settings, the schedule documents, the seed, nsdesign's version of the format."""
+    payload = json.dumps({"format": RUN_FORMAT, "settings": asdict(settings), "schedule": spec.documents(), "seed": seed},
+                         sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _load_run(path: Path, key: str) -> RunResult | None:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # unreadable: train again and overwrite it atomically
+    if not isinstance(document, dict) or document.get("key") != key:
+        return None
+    try:
+        return RunResult.from_dict(document["run"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _slug(label: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", label)[:60] or "schedule"
+
+
+def _check_recipes(specs: Sequence[ScheduleSpec], settings: CompareSettings) -> None:
+    from nsdesign.torch._resolve import match_recipe
+
+    names = [f"blocks.{i}.{m}.weight" for i in range(settings.n_layer) for m in ("q", "k", "v", "o", "mlp_up", "mlp_down")]
+    for spec in specs:
+        if spec.recipe is not None:
+            try:
+                match_recipe(spec.recipe, names)
+            except InputError as exc:
+                raise InputError(f"{spec.label}: {exc}") from None
+
+
+@contextlib.contextmanager
+def ns_timer(device: Any) -> Iterator[list[float]]:
+    """Time every Newton–Schulz call Muon makes: Muon.step looks `orthogonalize` up in its module at call time,
+    so a timed wrapper is installed there for the duration (on CUDA, synchronized so the time is the kernels')."""
+    import torch
+
+    from nsdesign.torch import muon as muon_module
+
+    original = muon_module.orthogonalize
+    total = [0.0]
+    cuda = getattr(device, "type", str(device)) == "cuda"
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        if cuda:
+            torch.cuda.synchronize(device)
+        t0 = time.perf_counter()
+        out = original(*args, **kwargs)
+        if cuda:
+            torch.cuda.synchronize(device)
+        total[0] += time.perf_counter() - t0
+        return out
+
+    muon_module.orthogonalize = timed
+    try:
+        yield total
+    finally:
+        muon_module.orthogonalize = original
+
+
+def train_one(spec: ScheduleSpec, seed: int, settings: CompareSettings, tokens: Any, device: Any) -> RunResult:
+    """One run: init and batch order from `seed` only; evaluation on fixed held-out windows."""
+    import torch
+
+    from nsdesign.torch.capture import _batch
+    from nsdesign.torch.model import GPT, GPTConfig, muon_parameter_names, parameter_count
+    from nsdesign.torch.muon import Muon
+
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    model = GPT(GPTConfig(settings.width, settings.n_layer, settings.seq_len)).to(device)
+    named = dict(model.named_parameters())
+    hidden = muon_parameter_names(model)
+    muon = Muon(
+        [(n, named[n]) for n in hidden], lr=settings.muon_lr, momentum=settings.momentum,
+        weight_decay=settings.weight_decay, schedule=spec.schedule or "keller5", ns_dtype=settings.ns_dtype,
+        recipe=spec.recipe,
+    )
+    others = [p for n, p in named.items() if n not in set(hidden)]
+    adam = torch.optim.AdamW(others, lr=settings.adam_lr, betas=(0.9, 0.95), weight_decay=0.0)
+    base_lrs = [(opt, [g["lr"] for g in opt.param_groups]) for opt in (muon, adam)]
+    ns_flops = float(sum(flops(muon.schedule_for(named[n]), Shape(*named[n].shape)) for n in hidden))
+
+    split = int(tokens.numel() * 0.9)
+    train, held_out = tokens[:split], tokens[split:]
+    val = _validation_batches(held_out, settings, device)
+    evals = set(eval_schedule(settings.train_steps, settings.eval_every))
+    steps_at, val_loss, wall_at, ns_at, train_loss, band = [], [], [], [], [], []
+    diverged = None
+    wall = 0.0
+    decay_from = settings.train_steps * (1 - settings.cooldown)
+
+    def record(step: int, ns_total: float) -> None:
+        steps_at.append(step)
+        val_loss.append(_evaluate(model, val))
+        wall_at.append(wall)
+        ns_at.append(ns_total)
+
+    with ns_timer(device) as ns_total:
+        record(0, 0.0)
+        model.train()
+        for step in range(1, settings.train_steps + 1):
+            t0 = time.perf_counter()
+            scale = min(1.0, step / settings.warmup)
+            if step > decay_from:
+                scale *= max(0.0, (settings.train_steps - step + 1) / (settings.train_steps - decay_from + 1))
+            for opt, lrs in base_lrs:
+                for group, lr in zip(opt.param_groups, lrs):
+                    group["lr"] = lr * scale
+            loss = model.loss(_batch(train, settings.batch, settings.seq_len, generator, device))
+            muon.zero_grad(set_to_none=True)
+            adam.zero_grad(set_to_none=True)
+            loss.backward()
+            muon.step()
+            adam.step()
+            value = float(loss.detach())
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            wall += time.perf_counter() - t0
+            train_loss.append(value)
+            if not math.isfinite(value):
+                diverged = step
+                steps_at.append(step)
+                val_loss.append(math.inf)
+                wall_at.append(wall)
+                ns_at.append(ns_total[0])
+                break
+            if step in settings.band_at:
+                band.append(momentum_band(muon, named, hidden, step))
+            if step in evals:
+                record(step, ns_total[0])
+    return RunResult(spec.label, seed, tuple(steps_at), tuple(val_loss), tuple(wall_at), tuple(ns_at), ns_flops,
+                     tuple(train_loss), tuple(band), diverged, parameter_count(model))
+
+
+def _validation_batches(held_out: Any, settings: CompareSettings, device: Any) -> list[Any]:
+    """Evenly spaced, fixed windows of the held-out bytes: the same validation set for every run and seed."""
+    import torch
+
+    n = settings.eval_batches * settings.batch
+    span = held_out.numel() - settings.seq_len - 1
+    starts = torch.linspace(0, span, n).long()
+    windows = held_out[starts[:, None] + torch.arange(settings.seq_len + 1)]
+    return [windows[i * settings.batch:(i + 1) * settings.batch].to(device) for i in range(settings.eval_batches)]
+
+
+def _evaluate(model: Any, batches: Sequence[Any]) -> float:
+    import torch
+
+    model.eval()
+    with torch.no_grad():
+        value = float(np.mean([float(model.loss(b)) for b in batches]))
+    model.train()
+    return value
+
+
+def momentum_band(muon: Any, named: Mapping[str, Any], hidden: Sequence[str], step: int) -> dict[str, Any]:
+    """Descending-rank singular-value quantiles and σ_max of every M/‖M‖_F (as `nsdesign capture`)."""
+    import torch
+
+    from nsdesign.torch.validate import descending_quantiles
+
+    matrices = {}
+    for name in hidden:
+        buf = muon.state[named[name]]["momentum_buffer"].detach().double().cpu()
+        sigma = torch.linalg.svdvals(buf / torch.linalg.vector_norm(buf).clamp_min(1e-300))
+        matrices[name] = {"sigma_max": float(sigma[0]), "quantiles": [float(v) for v in descending_quantiles(sigma)]}
+    return {"step": step, "quantiles": list(BAND_QUANTILES), "matrices": matrices}
+
+
+def band_edges(run: RunResult, quantile: float) -> dict[int, tuple[float, float, float]]:
+    """Per band step: (min, median, max) over matrices of the σ at `quantile` (descending rank)."""
+    out = {}
+    for entry in run.band:
+        i = list(entry["quantiles"]).index(quantile)
+        values = [m["quantiles"][i] for m in entry["matrices"].values()]
+        out[int(entry["step"])] = (float(np.min(values)), float(np.median(values)), float(np.max(values)))
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Output
+# --------------------------------------------------------------------------------------------------
+
+
+def write_comparison(comparison: Comparison, path: str | os.PathLike[str]) -> Path:
+    return write_json_atomic(path, comparison.to_dict())
+
+
+def comparison_figure(comparison: Comparison, dpi: int = 100) -> Any:
+    """Validation loss (mean over seeds, ±1 std shaded) versus step, cumulative NS FLOPs and training wall time."""
+    from matplotlib.figure import Figure
+
+    from nsdesign.plot import PALETTE
+
+    fig = Figure(figsize=(13, 4.2), dpi=dpi, layout="constrained")
+    axes = fig.subplots(1, 3, sharey=True)
+    finals = [s.mean for s in comparison.summaries if math.isfinite(s.mean)]
+    for i, label in enumerate(comparison.labels):
+        runs = [r for r in comparison.runs_of(label) if r.diverged_at is None]
+        if not runs:
+            continue
+        steps = np.asarray(runs[0].eval_steps, dtype=float)
+        losses = np.array([r.val_loss for r in runs])
+        mean, std = losses.mean(axis=0), (losses.std(axis=0, ddof=1) if len(runs) > 1 else np.zeros(len(steps)))
+        wall = np.array([r.wall_seconds for r in runs]).mean(axis=0)
+        color = PALETTE[i % len(PALETTE)]
+        for ax, x in zip(axes, (steps, steps * runs[0].ns_flops_per_step / 1e9, wall)):
+            ax.plot(x, mean, color=color, linewidth=1.4, label=label if ax is axes[0] else None)
+            ax.fill_between(x, mean - std, mean + std, color=color, alpha=0.15, linewidth=0)
+    for ax, xlabel in zip(axes, ("step", "cumulative NS GFLOP", "training wall time [s]")):
+        ax.set_xlabel(xlabel)
+        ax.grid(True, color="#e0e0e0", linewidth=0.6)
+    axes[0].set_ylabel("validation loss [nats/byte]")
+    if finals:
+        lo, hi = min(finals), max(r.val_loss[min(1, len(r.val_loss) - 1)] for r in comparison.runs if r.diverged_at is None)
+        axes[0].set_ylim(lo - 0.05 * (hi - lo), hi)
+    axes[0].legend(fontsize=8)
+    s = comparison.settings
+    fig.suptitle(f"{s.model} ({s.width}×{s.n_layer}), {len(comparison.seeds)} seeds, {s.train_steps} steps on {s.device}", fontsize=10)
+    return fig
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def _unfinite(value: Any) -> float:
+    return math.inf if value is None else float(value)
+
+
+def _clean(data: Any) -> Any:
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: _clean(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_clean(v) for v in data]
+    return data
+
+
+def print_line(event: Mapping[str, Any], done: int, total: int, stream: Any = None) -> None:
+    """One plain progress line per finished run (used when stderr is not a terminal)."""
+    out = stream or sys.stderr
+    if event["event"] == "skip":
+        print(f"[{done}/{total}] {event['label']} seed {event['seed']}: already done", file=out, flush=True)
+    elif event["event"] == "run":
+        print(f"[{done}/{total}] {event['label']} seed {event['seed']}: val loss {event['final']:.4f} "
+              f"({event['seconds']:.1f} s, NS {event['ns_seconds']:.1f} s)", file=out, flush=True)

@@ -126,7 +126,7 @@ def _predict(args: argparse.Namespace) -> int:
         print(json.dumps(prediction.to_dict(), indent=2))
         return 0
     lo, hi = prediction.interval
-    print(f"band edge σ_q = {prediction.min_sigma:.6g}   (q = {args.quantile:g}: a fraction q of the spectrum lies above it)")
+    print(f"band edge σ_q = {prediction.min_sigma:.6g}  (q = {args.quantile:g}: a fraction q of the spectrum is above)")
     if lo != hi:
         print(f"~95% interval [{lo:.6g}, {hi:.6g}]")
     print(f"source: {prediction.source}")

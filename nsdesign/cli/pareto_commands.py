@@ -72,7 +72,7 @@ def _pareto(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         guard=not args.no_guard,
         proxy_shape=proxy,
-        progress=True,
+        progress=_progress_enabled(),
     )
     if args.output is not None:
         from nsdesign._files import write_json_atomic
@@ -86,7 +86,6 @@ def _pareto(args: argparse.Namespace) -> int:
 
 
 def _render(result: Any, written_to: str | None) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(
@@ -108,7 +107,15 @@ def _render(result: Any, written_to: str | None) -> None:
             f"{point.error:.4g}",
             headroom if size is None else f"{headroom} {size:.4g}",
         )
-    console = Console(highlight=False)
+    from nsdesign.cli.render import console as make_console
+
+    console = make_console()
     console.print(table)
     if written_to:
         console.print(f"wrote {written_to}")
+
+
+def _progress_enabled() -> bool:
+    from nsdesign.cli import progress
+
+    return progress.enabled()

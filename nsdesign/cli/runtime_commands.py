@@ -128,7 +128,7 @@ def _print_report(report: Any, written_to: str | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from nsdesign.cli.render import console
+    from nsdesign.cli.render import console, is_wide
 
     title = (
         f"validate: {report.dtype}, {report.form} form, {report.settings.get('device_name', report.device)}; "
@@ -164,7 +164,8 @@ def _print_report(report: Any, written_to: str | None) -> None:
         previous = row.matrix
     # Wide enough that names never wrap (a pipe or a narrow terminal would otherwise fold them).
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
-    out = Console(width=max(console().width, sum(widths) + 3 * len(columns) + 1), highlight=False)
+    # --wide: wide enough that no cell wraps; by default the terminal's width (rich wraps cells to fit).
+    out = Console(width=max(console().width, sum(widths) + 3 * len(columns) + 1), highlight=False) if is_wide() else console()
     out.print(table)
     for note in report.notes:
         out.print(f"note: {note}")

@@ -176,7 +176,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
         storage=args.storage,
         study_name=args.study_name,
         jobs=1 if args.jobs is None else args.jobs,
-        progress=True,
+        progress=_progress_enabled(),
     )
 
 
@@ -309,7 +309,9 @@ def _render(result: Any, metrics: Any, written_to: str | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(highlight=False)
+    from nsdesign.cli.render import console as make_console, is_wide
+
+    console = make_console()
     best, greedy = result.best, result.greedy
     console.print(
         f"study [bold]{result.study_name}[/] ({result.storage}): {result.completed} complete trials, "
@@ -337,7 +339,7 @@ def _render(result: Any, metrics: Any, written_to: str | None) -> None:
     for j in range(width):
         rows.add_column(f"c{j}", justify="right")
     for i, row in enumerate(best.schedule.coefficients()):
-        rows.add_row(str(i), *[repr(float(v)) for v in row])
+        rows.add_row(str(i), *[repr(float(v)) if is_wide() else f"{float(v):.7g}" for v in row])
     console.print(rows)
     console.print(
         f"exact on [{metrics.min_sigma:g}, {metrics.max_sigma:g}]: worst error {metrics.worst_error:.4g}, "
@@ -358,3 +360,9 @@ def _candidate_text(candidate: dict[str, Any]) -> str:
         parts.append("degrees " + ",".join(str(d) for d in degrees))
     parts.append(headroom if size is None else f"{headroom} {size:.4g}")
     return ", ".join(parts)
+
+
+def _progress_enabled() -> bool:
+    from nsdesign.cli import progress
+
+    return progress.enabled()

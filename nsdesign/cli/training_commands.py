@@ -51,11 +51,17 @@ def _train_compare(args: argparse.Namespace) -> int:
         value = getattr(args, key)
         if value is not None:
             plan[key] = value
-    if args.output and not str(args.output).endswith(".json"):
-        raise InputError(f"-o writes JSON: give a path ending in .json, got {args.output!r}")
-    if args.plot and Path(args.plot).suffix.lower() not in (".png", ".svg"):
+    from nsdesign._files import check_output_path, is_stdout
+
+    to_stdout = is_stdout(args.output)
+    if args.output is not None and not to_stdout and not str(args.output).endswith(".json"):
+        raise InputError(f"-o writes JSON: give a path ending in .json (or - for standard output), got {args.output!r}")
+    if args.plot is not None and Path(args.plot).suffix.lower() not in (".png", ".svg"):
         raise InputError(f"--plot writes .png or .svg, got {args.plot!r}")
-    runs_dir = args.runs_dir or (str(Path(args.output).with_suffix(".runs")) if args.output else None)
+    for path in (args.output, args.plot):
+        if path is not None:
+            check_output_path(path)  # before hours of training, not after
+    runs_dir = args.runs_dir or (str(Path(args.output).with_suffix(".runs")) if args.output and not to_stdout else None)
     progress = None if args.quiet else _Progress()
     try:
         comparison = train_compare(
@@ -72,7 +78,8 @@ def _train_compare(args: argparse.Namespace) -> int:
         from nsdesign.torch.train_compare import comparison_figure
 
         save_figure(comparison_figure(comparison), args.plot)
-    print_comparison(comparison, written=[p for p in (args.output, args.plot) if p], runs_dir=runs_dir)
+    written = [p for p in (args.output, args.plot) if p and not is_stdout(p)]
+    print_comparison(comparison, written=written, runs_dir=runs_dir, stream=sys.stderr if to_stdout else None)
     return 0
 
 
@@ -116,13 +123,15 @@ def _loss(value: float) -> str:
     return f"{value:.4f}" if math.isfinite(value) else "diverged"
 
 
-def print_comparison(comparison: Any, written: list[str] | None = None, runs_dir: str | None = None) -> None:
-    """Two tables of at most 80 columns: final losses with paired intervals, and the cost to reach the baseline."""
+def print_comparison(comparison: Any, written: list[str] | None = None, runs_dir: str | None = None,
+                     stream: Any = None) -> None:
+    """Two tables of at most 80 columns: final losses with paired intervals, and the cost to reach the baseline
+    (on stderr when the JSON goes to standard output)."""
     from rich import box
     from rich.console import Console
     from rich.table import Table
 
-    out = Console(width=80, highlight=False, soft_wrap=False)
+    out = Console(width=80, highlight=False, soft_wrap=False, file=stream)
     s = comparison.settings
     n = len(comparison.seeds)
     out.print(f"{s.model} ({s.width}×{s.n_layer}), {s.train_steps} steps, {n} seed{'s' if n != 1 else ''}, "

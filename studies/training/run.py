@@ -22,6 +22,7 @@ held-out 10% validation split):
 from __future__ import annotations
 
 import contextlib
+import datetime
 import io
 import math
 import statistics
@@ -45,7 +46,9 @@ from nsdesign.io import load_schedule  # noqa: E402
 PRESETS = ("keller5", "polar_express_modded5", "deepseek_v4_10", "cubic5_eo")  # cubic5_eo: the relaxed cubic (arXiv 2606.00371)
 EDGE_Q = 0.9
 KNOBS = ("--cushion", "0.02", "--safety", "1.02", "--norm-div", "1.02")
-FULL = {"sizes": (("tiny", 300), ("mini", 250)), "seeds": 3, "eval_every": 25, "text_bytes": 4 << 20}
+# Sized for a shared 2-core machine (the other cores' jobs leave this study about a third of one): the whole
+# study must finish in well under an hour there. A 96-wide model at 250 steps did not fit in that budget.
+FULL = {"sizes": (("tiny", 300), ("nano", 300)), "seeds": 3, "eval_every": 25, "text_bytes": 4 << 20}
 QUICK = {"sizes": (("nano", 12), ("32x1", 8)), "seeds": 2, "eval_every": 4, "text_bytes": 1 << 18}
 
 
@@ -80,6 +83,9 @@ def main() -> None:
         results["sizes"].append(size_result(comparison, band, designs, fig_name))
     common.save(band_figure(results["sizes"], dpi), out / "band.png")
     results["seconds"] = timer.seconds()
+    results["reused_runs"] = sum(size["skipped"] for size in results["sizes"]) - len(results["sizes"])
+    results["run_seconds_sum"] = sum(size["run_seconds"] for size in results["sizes"])
+    results["finished_utc"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     results["machine"] = common.machine()
     results["load"] = common.load()
     common.write_json(out / "results.json", results)
@@ -197,6 +203,7 @@ def size_result(comparison, band: dict, designs: dict, figure: str) -> dict:
             "designs": {"tol": designs["tol"], "edge": designs["edge"], "designed4_error": designs["designed4_error"],
                         "recipe_steps": designs["recipe_steps"]},
             "figure": figure, "seconds": comparison.seconds, "skipped": comparison.skipped,
+            "run_seconds": float(sum(r.wall_seconds[-1] for r in comparison.runs)),
             "text_source": s.text_source, "text_bytes": s.text_bytes, "batch": s.batch, "seq_len": s.seq_len,
             "band_steps": list(s.band_at)}
 
@@ -309,13 +316,17 @@ validation on fixed windows of the held-out last 10% of the text ({results['size
 
 Compared: `keller5` (baseline), `polar_express_modded5`, `deepseek_v4_10`, the relaxed cubic `cubic5_eo`
 (arXiv 2606.00371; 2 matmuls per step), and three schedules designed for the band measured on these models' own
-momentum: `designed5`, `designed4` (one step fewer), and a per-matrix `recipe`. The normalizer work
-(`--normalize`, e.g. a Schatten-8 normalizer) had not landed when this ran, so the fewer-step design is under the
-ordinary Frobenius normalization.
+momentum: `designed5`, `designed4` (one step fewer), and a per-matrix `recipe`. `nsdesign search --normalize`
+(e.g. Schatten-8) can design for a cheaper normalizer's band, but when this ran `nsdesign.torch.Muon` could only
+normalize by the Frobenius norm, so a Schatten-8 design could not be trained as designed; the fewer-step design
+(`designed4`) is therefore under the ordinary Frobenius normalization.
 
     {results['command']}
 
-Runtime: {seconds:.0f} s ({seconds / 60:.1f} min) wall on {results['machine']}; torch limited to 1 thread; 1-minute load
+Runtime: {seconds:.0f} s ({seconds / 60:.1f} min) wall for this invocation (finished {results['finished_utc']}), which
+reused {results['reused_runs']} runs finished by an earlier, interrupted invocation of the same command; the training
+steps of all {sum(len(s['rows']) * len(s['seeds']) for s in results['sizes'])} runs took {results['run_seconds_sum']:.0f} s
+({results['run_seconds_sum'] / 60:.1f} min) in total, on {results['machine']}; torch limited to 1 thread; 1-minute load
 average at the end {results['load']} (other jobs shared the machine, so the wall times include their interference
 — they are comparable between schedules only because each seed's runs were interleaved in time). No GPU was available
 for this run, so the `--device cuda` path was not run here.
@@ -327,7 +338,7 @@ for this run, so the `--device cuda` path was not run here.
 
 At these sizes Newton–Schulz is a small share of a training step (table column "NS share"), so even a schedule with
 fewer NS FLOPs saves little wall time; and with {len(results['sizes'][0]['seeds'])} seeds, loss differences of
-order 1e-3 nats/byte are below what the intervals resolve. These are CPU-scale models (width ≤ 96, ≤ 300 steps);
+order 1e-3 nats/byte are below what the intervals resolve. These are CPU-scale models (width ≤ {max(s['width'] for s in results['sizes'])}, {max(s['steps'] for s in results['sizes'])} steps, at most {max(s['params'] for s in results['sizes']):,} parameters);
 nothing here says how the comparison goes at the 77M–2.8B scale of the momentum-law paper.
 
 ![band](band.png)

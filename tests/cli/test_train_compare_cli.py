@@ -28,10 +28,12 @@ def text_file(tmp_path):
     return path
 
 
+@pytest.mark.slow
 def test_quick_run_writes_json_plot_and_resumes(tmp_path, text_file, capsys):
     out = tmp_path / "cmp.json"
     plot = tmp_path / "cmp.png"
-    argv = ["train-compare", "keller5", "cubic5_eo", "--quick", "--train-steps", "4", "--text", str(text_file),
+    argv = ["train-compare", "keller5", "cubic5_eo", "--quick", "--train-steps", "4", "--batch", "4", "--seq-len", "32",
+            "--text", str(text_file),
             "-o", str(out), "--plot", str(plot)]
     assert main(argv) == 0
     captured = capsys.readouterr()
@@ -57,6 +59,8 @@ def test_quick_run_writes_json_plot_and_resumes(tmp_path, text_file, capsys):
     (["keller5", "--text", "/nonexistent/corpus.txt"], "text file not found"),
     (["keller5", "--model", "enormous"], "unknown model size"),
     (["keller5", "-o", "out.txt"], "give a path ending in .json"),
+    (["keller5", "-o", "missing/out.json"], "does not exist"),
+    (["keller5", "--plot", "out.pdf"], "--plot writes .png or .svg"),
 ])
 def test_bad_input_is_one_line_exit_2(extra, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

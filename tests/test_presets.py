@@ -133,3 +133,13 @@ def test_nanochat_divisor_variant_differs():
     modded = preset("polar_express_modded5")
     nanochat = type(modded)(modded.steps, 1.01, modded.extension, "nanochat")
     assert worst_error(nanochat, 1e-3, 1.0) != worst_error(modded, 1e-3, 1.0)
+
+
+def test_design_bands_are_those_the_sources_state():
+    from nsdesign.presets import design_band
+
+    assert design_band("polar_express_modded5") == (1e-3, 1.0)  # optimal_composition(l=1e-3, …)
+    assert design_band("polar_express_l1e-4_12") == (1e-4, 1.0)
+    assert design_band("keller5") is None  # tuned without a stated band
+    with pytest.raises(InputError):
+        design_band("keler5")

@@ -48,26 +48,8 @@ def _export(args: argparse.Namespace) -> int:
 
         write_text_atomic(args.output, result.text)
     else:
-        from nsdesign.cli.render import is_wide, width
-
-        sys.stdout.write(result.text if is_wide() else _wrap_comments(result.text, max(width(), 40)))
+        sys.stdout.write(result.text)  # source code, byte for byte what -o writes (its comments may pass 80 columns)
     return 0
-
-
-def _wrap_comments(text: str, columns: int) -> str:
-    """Comment lines wrapped to the terminal (code lines are left as they are: they must run as printed)."""
-    import textwrap
-
-    out = []
-    for line in text.splitlines():
-        stripped = line.lstrip()
-        if stripped.startswith("# ") and len(line) > columns:
-            indent = line[: len(line) - len(stripped)] + "# "
-            out.extend(textwrap.wrap(stripped[2:], columns, initial_indent=indent, subsequent_indent=indent + "  ",
-                                     break_long_words=False, break_on_hyphens=False))
-        else:
-            out.append(line)
-    return "\n".join(out) + ("\n" if text.endswith("\n") else "")
 
 
 def _provenance(reference: str) -> str:

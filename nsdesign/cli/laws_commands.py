@@ -290,14 +290,13 @@ def print_recipe(recipe: Any, written_to: str | None = None) -> None:
     out.print(table)
     total = recipe.total_flops()
     baselines = recipe.baseline_flops()
-    out.print(f"recipe: {total / 1e12:.4g} TFLOP per optimizer step over {len(recipe.layers)} matrices; "
-              f"every layer meets δ: {'yes' if recipe.all_meet_tol() else 'NO'}")
+    out.print(f"recipe: {total / 1e12:.4g} TFLOP per optimizer step over {len(recipe.layers)} matrices")
+    out.print(f"every layer meets δ: {'yes' if recipe.all_meet_tol() else 'NO'}")
     for name in BASELINES:
         fails = len(recipe.failures(name))
-        out.print(
-            f"  uniform {name}: {baselines[name] / 1e12:.4g} TFLOP — recipe saves {100 * (1 - total / baselines[name]):.1f}%; "
-            f"fails δ on {fails} of {len(recipe.layers)} layers"
-        )
+        out.print(f"  uniform {name}: {baselines[name] / 1e12:.4g} TFLOP, recipe saves "
+                  f"{100 * (1 - total / baselines[name]):.1f}%")
+        out.print(f"    it fails δ on {fails} of {len(recipe.layers)} layers")
     failing = recipe.failures("keller5")
     if failing:
         order = list(dict.fromkeys(g.law for g in recipe.groups))

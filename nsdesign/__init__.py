@@ -27,18 +27,20 @@ from nsdesign.core.metrics import (
     value_range,
     worst_error,
 )
+from nsdesign.core.band import Band
 from nsdesign.core.polynomial import OddPolynomial
 from nsdesign.core.schedule import Schedule
 from nsdesign.design.greedy import Design, greedy
 from nsdesign.design.recommend import Recommendation, compare, recommend
 from nsdesign.design.remez import MinimaxResult, minimax_odd
 from nsdesign.design.solvers import cheapest_schedule, min_capturable_sigma, min_steps
+from nsdesign.documents import load_schedule, read_schedule_file, save_document, schedule_document
 from nsdesign.errors import InputError
-from nsdesign.io import load_schedule, read_schedule_file, save_document, schedule_document
 from nsdesign.presets import preset, preset_info, preset_names
 
 __all__ = [
     "__version__",
+    "Band",
     "Design",
     "InputError",
     "Metrics",

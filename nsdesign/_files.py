@@ -28,6 +28,13 @@ from nsdesign.errors import InputError
 STDOUT = "-"
 
 
+def json_number(value: Any) -> Any:
+    """A float as JSON can hold it: ±inf as "inf"/"-inf", NaN as "nan"; anything else unchanged (the one encoder)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    return value
+
+
 def is_stdout(path: str | os.PathLike[str] | None) -> bool:
     """Whether an output path means standard output (`-o -`)."""
     return path is not None and os.fspath(path) == STDOUT

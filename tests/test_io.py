@@ -31,7 +31,7 @@ def test_reads_polar_express_json(tmp_path):
     "content, message",
     [
         ("{not json", "not valid JSON"),
-        ('{"schema_version": 2, "coefficients": [[1, 2, 3]]}', "schema_version"),
+        ('{"schema_version": 3, "coefficients": [[1, 2, 3]]}', "schema_version"),
         ('{"schema_version": 1, "coefficients": "abc"}', "coefficients"),
         ("[1, 2]", "JSON object"),
     ],

@@ -9,17 +9,23 @@ import sys
 from typing import Any
 
 from nsdesign.cli import search_options
+from nsdesign.cli._vocabulary import hidden_alias, require_count, steps_or_range
 from nsdesign.errors import InputError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     search = subparsers.add_parser("search", help="design the optimal schedule for a band of singular values")
     _band_arguments(search, required=False)
-    search.add_argument("--steps", type=int, help="number of steps (default 5 unless --tol is given)")
+    search.add_argument(
+        "--steps", type=steps_or_range, metavar="N|LO-HI",
+        help="number of steps (default 5 unless --tol is given); a range LO-HI searches step counts (a study)",
+    )
     search.add_argument("--tol", type=float, help="stop at the fewest steps with worst-case error ≤ TOL")
     search.add_argument(
-        "--degree", default="5", help="odd step degree (5), a list per step (3,5,5,7), or 'auto' (cheapest for --shape)"
+        "--degrees", dest="degree", default="5",
+        help="odd step degree for every step (5), one per step (3,5,5,7), or 'auto' (cheapest mix for --shape)",
     )
+    hidden_alias(search, "--degree", dest="degree")
     search.add_argument("--cushion", type=float, help="Polar Express cushion λ (given: exactly this design, else 0)")
     search.add_argument("--safety", type=float, help="safety factor s: p(x/s) on all but the last step")
     search.add_argument(
@@ -27,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="the bare worst-case optimum (default: the best design safe just above the band, checked in bf16)",
     )
     search.add_argument("--norm-div", type=float, default=1.0, help="runtime input divisor s and headroom: designed on [L/s, U], so σ up to s·U stays in the design (default 1.0)")
-    search.add_argument("--form", choices=("standard", "gram"), default="standard", help="cost model for --degree auto")
+    search.add_argument("--form", choices=("standard", "gram"), default="standard", help="cost model for --degrees auto")
     search.add_argument("--max-steps", type=int, default=30, help="step limit when --tol is given (default 30)")
     search.add_argument("--model-size", type=float, help="predict the band from a momentum law at this size (params)")
     search.add_argument("--layer", help="layer for --model-size, e.g. final.mlp_down")
@@ -91,6 +97,7 @@ def _band_arguments(parser: argparse.ArgumentParser, required: bool) -> None:
 
 
 def _search(args: argparse.Namespace) -> int:
+    from nsdesign.core.band import Band
     from nsdesign.design.recommend import recommend
 
     from nsdesign.cli._output import check_output, report_stream
@@ -101,12 +108,12 @@ def _search(args: argparse.Namespace) -> int:
 
         return search_normalized(args)
     if search_options.wants_study(args):
-        return search_options.run(args)
+        given = args.min_sigma is not None or args.quantile is not None
+        return search_options.run(args, _band_from_args(args)[0] if given else None)
     min_sigma, source = _band_from_args(args)
     result = recommend(
-        min_sigma=min_sigma,
-        max_sigma=args.max_sigma,
-        steps=args.steps,
+        Band(min_sigma, args.max_sigma),
+        steps=require_count("--steps", args.steps),
         tol=args.tol,
         degree=_parse_degree(args.degree),
         cushion=args.cushion,
@@ -133,7 +140,7 @@ def _search(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from nsdesign.core.metrics import evaluate
-    from nsdesign.io import load_schedule, read_schedule_file
+    from nsdesign.documents import load_schedule, read_schedule_file
 
     schedule = load_schedule(args.schedule)
     if args.steps is not None:
@@ -155,7 +162,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         min_sigma, max_sigma = band["min_sigma"], band["max_sigma"]
         if args.guard_sigma is None and band.get("guard_sigma") is not None:
             args.guard_sigma = band["guard_sigma"]  # a guarded design's file records its guard band
-    metrics = evaluate(schedule, min_sigma, max_sigma, args.headroom, args.tol, _shape(args.shape))
+    metrics = evaluate(schedule, min_sigma, max_sigma, headroom=args.headroom, tol=args.tol, shape=_shape(args.shape))
     guard = _guard_for(args, [schedule], max_sigma)
     if args.latex:
         from nsdesign.design.symbolic import symbolic
@@ -177,10 +184,10 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace) -> int:
     from nsdesign.design.recommend import compare
-    from nsdesign.io import load_schedule
+    from nsdesign.documents import load_schedule
 
     schedules = [load_schedule(s) for s in args.schedules]
-    rows = compare(schedules, args.min_sigma, args.max_sigma, args.headroom, args.tol, _shape(args.shape))
+    rows = compare(schedules, args.min_sigma, args.max_sigma, headroom=args.headroom, tol=args.tol, shape=_shape(args.shape))
     guard = _guard_for(args, schedules, args.max_sigma)
     if args.json:
         out = [{"name": s.name, **m.to_dict()} for s, m in zip(schedules, rows)]
@@ -221,6 +228,11 @@ def _print_guard(names: list[str], guard: list[dict[str, float]]) -> None:
         )
 
 
+# `presets show` measures a preset on this band: the band most published schedules were designed for (Polar
+# Express, modded-nanogpt and Muon all quote l = 1e-3).
+REFERENCE_BAND = (1e-3, 1.0)
+
+
 def _presets(args: argparse.Namespace) -> int:
     from nsdesign.presets import preset_info, preset_names
 
@@ -233,7 +245,9 @@ def _presets(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps({**info.schedule.to_dict(), "source": info.source, "note": info.note}, indent=2))
         else:
-            render.preset(info)
+            from nsdesign.core.metrics import evaluate
+
+            render.preset(info, evaluate(info.schedule, REFERENCE_BAND))
         return 0
     infos = [preset_info(n) for n in preset_names()]
     if args.json:
@@ -303,7 +317,7 @@ def _positive_steps(steps: int) -> int:
 
 def _write_schedule(path: str, fmt: str, document: dict[str, Any], schedule: Any) -> None:
     from nsdesign._files import write_text_atomic
-    from nsdesign.io import save_document
+    from nsdesign.documents import save_document
 
     if fmt == "json":
         save_document(path, document)

@@ -23,13 +23,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument("--patch", action="store_true", help="torch-muon: a module that patches torch's NS function")
     export.add_argument("--steps", type=int, help="export this many steps (applies the schedule's extension rule)")
     export.add_argument("-o", "--output", help="write to this file (atomically) instead of stdout")
+    export.add_argument(
+        "--normalize", help="the normalizer the schedule was designed for (default: what the file records, else frobenius)"
+    )
     export.set_defaults(handler=_export)
 
 
 def _export(args: argparse.Namespace) -> int:
     from nsdesign.errors import InputError
     from nsdesign.export import export, get_target
-    from nsdesign.io import load_schedule
+    from nsdesign.documents import load_schedule
 
     from nsdesign.cli._output import check_output
 
@@ -40,7 +43,10 @@ def _export(args: argparse.Namespace) -> int:
         if not 1 <= args.steps <= 100:
             raise InputError(f"--steps must be from 1 to 100, got {args.steps}")
         schedule = schedule.extended(args.steps)
-    result = export(schedule, args.to, patch=args.patch, provenance=_provenance(args.schedule))
+    from nsdesign.core.normalizers import get, recorded_normalizer
+
+    normalizer = get(args.normalize) if args.normalize else recorded_normalizer(args.schedule)
+    result = export(schedule, args.to, patch=args.patch, provenance=_provenance(args.schedule), normalizer=normalizer)
     for warning in [*result.warnings, *_headroom_warning(schedule, args.to)]:
         print(f"nsdesign: warning: {warning}", file=sys.stderr)
     if args.output is not None:
@@ -58,7 +64,7 @@ def _provenance(reference: str) -> str:
 
     if reference in preset_names():
         return f"nsdesign preset {reference} — {preset_info(reference).source}"
-    from nsdesign.io import read_schedule_file
+    from nsdesign.documents import read_schedule_file
 
     params = read_schedule_file(reference)[1].get("params")
     if isinstance(params, dict) and params:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import sys
 from typing import Any
 
+from nsdesign.cli._vocabulary import hidden_alias
 from nsdesign.errors import InputError
 
 _SUFFIXES = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
@@ -47,10 +49,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     recipe.add_argument(
         "--band-edge", choices=("point", "lower"), default="point", help="design for the predicted σ_q or its interval's lower end"
     )
-    recipe.add_argument("--headroom", type=float, default=0.1, help="design on [σ_q, 1+h] (default 0.1; 0 = no headroom)")
     recipe.add_argument(
-        "--degrees", help="step degrees to mix (default 3,5,7,9; 5 = quintic only, for torch/optax)"
+        "--max-sigma", type=float, help="top of each layer's design band [σ_q, U] (default 1.1: 10%% headroom above 1)"
     )
+    hidden_alias(recipe, "--headroom", dest="recipe_headroom", type=float)  # old: design on [σ_q, 1+h]
+    recipe.add_argument(
+        "--degree-choices", dest="degrees", help="step degrees to mix (default 3,5,7,9; 5 = quintic only, for torch/optax)"
+    )
+    hidden_alias(recipe, "--degrees", dest="degrees")
     recipe.add_argument("--cushion", type=float, help="Polar Express cushion λ (needs a single degree)")
     recipe.add_argument("--safety", type=float, help="safety factor s: p(x/s) on all but the last step (needs a single degree)")
     recipe.add_argument(
@@ -58,6 +64,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     recipe.add_argument("-o", "--output", help="write the recipe JSON here")
     recipe.set_defaults(handler=_recipe)
+
+
+def _recipe_headroom(args: argparse.Namespace) -> float:
+    """--max-sigma U designs on [σ_q, U]: the library's headroom is U − 1 (the old --headroom h gave U = 1 + h)."""
+    from nsdesign.laws.recipe import DEFAULT_RECIPE_HEADROOM
+
+    if args.max_sigma is not None and args.recipe_headroom is not None:
+        raise InputError("give --max-sigma (the design band's top) or the old --headroom, not both")
+    if args.max_sigma is not None:
+        if not (math.isfinite(args.max_sigma) and args.max_sigma >= 1.0):
+            raise InputError(f"--max-sigma must be a number ≥ 1 (the band top of a Frobenius-normalized matrix), got {args.max_sigma}")
+        return args.max_sigma - 1.0
+    return DEFAULT_RECIPE_HEADROOM if args.recipe_headroom is None else args.recipe_headroom
 
 
 def _model_size(text: str) -> float:
@@ -213,7 +232,7 @@ def _recipe(args: argparse.Namespace) -> int:
     check_output(args.output)
     config = load_config(args.config) if args.config else None
     if args.bf16:
-        given = [flag for flag, value in (("--degrees", args.degrees), ("--cushion", args.cushion), ("--safety", args.safety)) if value is not None]
+        given = [flag for flag, value in (("--degree-choices", args.degrees), ("--cushion", args.cushion), ("--safety", args.safety)) if value is not None]
         if given:
             raise InputError(f"--bf16 sets degrees 5, cushion 0.02 and safety 1.02; drop {', '.join(given)}")
         knobs = dict(BF16)
@@ -231,7 +250,7 @@ def _recipe(args: argparse.Namespace) -> int:
         form=args.form,
         laws_path=args.laws,
         edge=args.band_edge,
-        headroom=args.headroom,
+        headroom=_recipe_headroom(args),
         **knobs,
     )
     if args.output is not None:

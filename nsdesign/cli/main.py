@@ -10,8 +10,13 @@ Every user error is an `InputError`: it is printed as one line on stderr and the
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import io
+import os
+import re
 import sys
+from dataclasses import dataclass
 from typing import Sequence
 
 from nsdesign._version import __version__
@@ -29,6 +34,54 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
+# Library errors name parameters: bare for the band edges (`min_sigma`), in backticks for the rest (`tol`).
+# The CLI says the flag a user typed instead (`--min-sigma`, `--tol`); unknown names are left as they are.
+PARAMETER_FLAGS: dict[str, str] = {
+    "min_sigma": "--min-sigma",
+    "max_sigma": "--max-sigma",
+    "guard_sigma": "--guard-sigma",
+    "tol": "--tol",
+    "steps": "--steps",
+    "step_range": "--steps",
+    "max_steps": "--max-steps",
+    "degrees": "--degrees",
+    "search_degrees": "--degrees",
+    "spectrum": "--spectrum",
+    "shape": "--shape",
+    "model_size": "--model-size",
+    "layer": "--layer",
+    "trials": "--trials",
+    "jobs": "--jobs",
+    "seed": "--seed",
+    "study_name": "--study-name",
+    "refine": "--refine",
+    "refine_steps": "--refine-steps",
+    "refine_evals": "--refine-evals",
+    "guard_limit": "--guard-limit",
+    "target_range": "--target-range",
+    "dtype": "--dtype",
+    "degree": "--degrees",
+    "cushion": "--cushion",
+    "safety": "--safety",
+    "norm_div": "--norm-div",
+    "headroom": "--headroom",
+    "max_matmuls": "--max-matmuls",
+    "objective": "--objective",
+}
+_BARE = ("min_sigma", "max_sigma", "guard_sigma")
+_PARAMETER = re.compile(r"`(\w+)`|(?<![\w'\"`-])(" + "|".join(_BARE) + r")(?![\w'\"`])")
+
+
+def flag_message(message: str) -> str:
+    """The library's message with parameter names replaced by the flags that set them."""
+
+    def flag(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(2)
+        return PARAMETER_FLAGS.get(name, match.group(0))
+
+    return _PARAMETER.sub(flag, message)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors (no usage dump) and exit code 2."""
 
@@ -38,7 +91,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="nsdesign", description="Design and analyse Newton–Schulz schedules for Muon.")
-    parser.add_argument("--version", action="version", version=f"nsdesign {__version__}")
+    parser.add_argument("-V", "--version", action="version", version=f"nsdesign {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
@@ -51,7 +104,7 @@ def _add_common_flags(command: argparse.ArgumentParser) -> None:
     """`--wide` and `--quiet` on every command (a command that defines its own keeps it)."""
     for flags, kwargs in (
         (("--wide",), {"action": "store_true", "help": "full tables and full-precision cells (default: fit the terminal)"}),
-        (("--quiet", "-q"), {"action": "store_true", "help": "no progress lines on stderr"}),
+        (("--quiet",), {"action": "store_true", "help": "no progress lines on stderr"}),
     ):
         try:
             command.add_argument(*flags, **kwargs)
@@ -68,13 +121,43 @@ def main(argv: Sequence[str] | None = None) -> int:
         progress.set_quiet(getattr(args, "quiet", False))
         return int(args.handler(args) or 0)
     except InputError as exc:
-        print(f"nsdesign: error: {exc}", file=sys.stderr)
+        print(f"nsdesign: error: {flag_message(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("nsdesign: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+
+
+@dataclass(frozen=True)
+class Completed:
+    """What one in-process run of the CLI printed and returned (the fields of subprocess.CompletedProcess)."""
+
+    args: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def invoke(argv: Sequence[str], cwd: str | os.PathLike[str] | None = None) -> Completed:
+    """Run `nsdesign ARGV` in this process and capture its output: the CLI tests' runner (no interpreter start-up).
+
+    `--help` and `--version` exit through argparse's SystemExit; its code becomes the return code.
+    """
+    out, err = io.StringIO(), io.StringIO()
+    here = os.getcwd()
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(argv))
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        os.chdir(here)
+    return Completed(tuple(argv), code, out.getvalue(), err.getvalue())
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import sys
 import textwrap
 from typing import Any
 
+from nsdesign.cli._vocabulary import require_count
 from nsdesign.errors import InputError
 
 _STUDY_ONLY = (
@@ -31,7 +32,7 @@ def search_normalized(args: argparse.Namespace) -> int:
         raise InputError(f"--normalize designs with the exact guarded engine; {flag} (a study option) does not combine with it")
     degree = _parse_degree(args.degree)
     if degree == "auto":
-        raise InputError("--degree auto does not combine with --normalize; give a degree or a list per step")
+        raise InputError("--degrees auto does not combine with --normalize; give a degree or a list per step")
     shape = _shape(args.shape)
     result = design_for_normalizer(
         normalizer_from_args(args),
@@ -45,7 +46,7 @@ def search_normalized(args: argparse.Namespace) -> int:
         spectrum=args.spectrum,
         guard_sigma=args.guard_sigma,
         guard_tol=args.guard_tol,
-        steps=args.steps,
+        steps=require_count("--steps", args.steps),
         degree=degree,
         tol=args.tol,
         cushion=0.0 if args.cushion is None else args.cushion,  # search leaves unset knobs None

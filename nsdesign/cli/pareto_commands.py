@@ -8,8 +8,8 @@ Each point of the front is a schedule no other trial beats on both error and FLO
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
+from nsdesign.cli._vocabulary import dtype_name, hidden_alias, steps_or_range
 from nsdesign.errors import InputError
 
 
@@ -18,13 +18,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--min-sigma", type=float, required=True, help="smallest singular value to orthogonalize")
     p.add_argument("--max-sigma", type=float, default=1.0, help="largest singular value (default 1)")
     p.add_argument("--shape", required=True, help="matrix shape MxN the FLOPs are counted on")
-    p.add_argument("--dtype", choices=("bf16", "fp16", "fp64", "exact"), default="bf16",
+    p.add_argument("--dtype", type=dtype_name(("exact", "fp64", "bf16", "fp16")), default="bf16", metavar="{exact,fp64,bf16,fp16}",
                    help="error measured in this precision (bf16/fp16: matrix runs; fp64/exact: exact worst case)")
     p.add_argument("--trials", type=int, default=60, help="complete trials the study should hold (default 60)")
     p.add_argument("--seed", type=int, default=0, help="sampler seed (default 0)")
-    p.add_argument("--min-steps", type=int, default=1, help="fewest steps (default 1)")
-    p.add_argument("--max-steps", type=int, default=10, help="most steps (default 10)")
-    p.add_argument("--degrees", default="3,5,7", help="step degrees the trials may choose (default 3,5,7)")
+    p.add_argument("--steps", type=steps_or_range, default=(1, 10), metavar="N|LO-HI",
+                   help="step counts the trials may choose (default 1-10)")
+    hidden_alias(p, "--min-steps", dest="min_steps", type=int)
+    hidden_alias(p, "--max-steps", dest="max_steps", type=int)
+    p.add_argument("--degree-choices", dest="degrees", default="3,5,7",
+                   help="step degrees the trials may choose (default 3,5,7)")
+    hidden_alias(p, "--degrees", dest="degrees")
     p.add_argument("--strategies", help="headroom strategies: none,safety,inflate,norm_div,cushion (default all)")
     p.add_argument("--form", choices=("standard", "gram"), default="standard", help="FLOP model (default standard)")
     p.add_argument("--proxy-shape", help="test matrix for bf16/fp16 errors (default: the shape's aspect, ≤256 rows)")
@@ -47,9 +51,12 @@ def _pareto(args: argparse.Namespace) -> int:
     try:
         degrees = tuple(int(v) for v in args.degrees.split(","))
     except ValueError:
-        raise InputError(f"--degrees must be a comma list of odd integers like 3,5,7; got {args.degrees!r}") from None
+        raise InputError(f"--degree-choices must be a comma list of odd integers like 3,5,7; got {args.degrees!r}") from None
     strategies = tuple(s.strip() for s in args.strategies.split(",")) if args.strategies else HEADROOM_STRATEGIES
-    space = SearchSpace(min_steps=args.min_steps, max_steps=args.max_steps, degrees=degrees, headroom=strategies)
+    lo, hi = (args.steps, args.steps) if isinstance(args.steps, int) else args.steps
+    lo = lo if args.min_steps is None else args.min_steps  # the old --min-steps/--max-steps spellings
+    hi = hi if args.max_steps is None else args.max_steps
+    space = SearchSpace(min_steps=lo, max_steps=hi, degrees=degrees, headroom=strategies)
     proxy = None
     if args.proxy_shape:
         p = Shape.parse(args.proxy_shape)
@@ -81,38 +88,10 @@ def _pareto(args: argparse.Namespace) -> int:
     from nsdesign.cli._output import report_stream
 
     with report_stream(args.output):
-        _render(result, args.output)
+        from nsdesign.cli import render
+
+    render.pareto_front(result, args.output)
     return 0
-
-
-def _render(result: Any, written_to: str | None) -> None:
-    from rich.table import Table
-
-    table = Table(
-        title=f"Pareto front: {result.dtype} error vs {result.form} FLOPs on {result.shape}, "
-        f"band [{result.min_sigma:g}, {result.max_sigma:g}] ({result.completed} trials)"
-    )
-    for name, justify in (("trial", "right"), ("steps", "right"), ("degrees", "left"), ("matmuls", "right"),
-                          ("GFLOPs", "right"), ("error", "right"), ("headroom", "left")):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    for point in result.front:
-        headroom = point.candidate.get("headroom", "none")
-        size = point.candidate.get(f"{headroom}_size")
-        table.add_row(
-            str(point.trial),
-            str(point.schedule.num_steps),
-            ",".join(str(d) for d in point.schedule.degrees),
-            str(point.matmuls),
-            f"{point.flops / 1e9:.1f}",
-            f"{point.error:.4g}",
-            headroom if size is None else f"{headroom} {size:.4g}",
-        )
-    from nsdesign.cli.render import console as make_console
-
-    console = make_console()
-    console.print(table)
-    if written_to:
-        console.print(f"wrote {written_to}")
 
 
 def _progress_enabled() -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import re
 
+from nsdesign.cli._vocabulary import dtype_name
 from nsdesign.errors import InputError
 
 
@@ -42,11 +43,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--source",
         required=True,
-        help="gaussian:MxN, logspace:MxN:LO, or a .npy / .npz[:KEY] / .safetensors[:KEY] file",
+        help="gaussian:MxN, spectrum:logu:L:MxN (log-uniform σ on [L, 1]), or file:PATH "
+        "(.npy / .npz[:KEY] / .safetensors[:KEY]); the same syntax as validate --source",
     )
     p.add_argument("--min-sigma", type=float, help="shade the band [min-sigma, max-sigma] on the input spectrum")
     p.add_argument("--max-sigma", type=float, default=1.0, help="top of the band (default 1)")
-    p.add_argument("--dtype", default="float32", help="float64, float32 (numpy or torch), bfloat16, float16 (torch)")
+    p.add_argument("--dtype", default="fp32", type=dtype_name(("fp64", "fp32", "bf16", "fp16")), metavar="{fp64,fp32,bf16,fp16}",
+                   help="fp64, fp32 (numpy or torch), bf16, fp16 (torch) (default fp32)")
     p.add_argument("--seed", type=int, default=0, help="random seed of generated sources (default 0)")
     p.add_argument("--bins", type=int, default=60, help="histogram bins (default 60)")
     _common(p)
@@ -124,7 +127,8 @@ def _histogram(args: argparse.Namespace) -> int:
     from nsdesign.plot import histogram_figure, load_matrix, spectrum_run
 
     matrix, label = load_matrix(args.source, args.seed)
-    run = spectrum_run(matrix, schedules, _labels(args.schedules, schedules), args.dtype, label)
+    numpy_name = {"fp64": "float64", "fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}[args.dtype]
+    run = spectrum_run(matrix, schedules, _labels(args.schedules, schedules), numpy_name, label)
     figure = histogram_figure(run, args.min_sigma, args.max_sigma, args.bins, args.title, _size(args.size), args.dpi)
     return _save(figure, args.output)
 
@@ -205,7 +209,7 @@ def _check_output(path: str) -> None:
 
 
 def _schedules(references: list[str]) -> list:
-    from nsdesign.io import load_schedule
+    from nsdesign.documents import load_schedule
 
     return [load_schedule(r) for r in references]
 

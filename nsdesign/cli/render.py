@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 import shutil
-from typing import TYPE_CHECKING, Sequence
+import sys
+from typing import TYPE_CHECKING, Any, Sequence
 
 from rich.console import Console
 from rich.table import Table
@@ -35,6 +36,10 @@ def width() -> int:
     """The terminal's width ($COLUMNS when set; 80 when piped), or at least WIDE_COLUMNS with --wide."""
     columns = shutil.get_terminal_size((80, 24)).columns
     return max(columns, WIDE_COLUMNS) if _wide else columns
+
+
+def _console_fn() -> Console:
+    return console()
 
 
 def console() -> Console:
@@ -272,12 +277,11 @@ def comparison(names: Sequence[str], schedules: Sequence[Schedule], rows: Sequen
     _print_table(console(), table, footnotes)
 
 
-def preset(info: Preset) -> None:
-    from nsdesign.core.metrics import evaluate
-
+def preset(info: Preset, metrics: Metrics) -> None:
+    """One preset with its steps' exact ranges on the band `metrics` was measured on."""
     out = console()
-    metrics = evaluate(info.schedule, 1e-3, 1.0)
-    out.print(_steps_table(info.schedule, metrics, f"{info.name} (on the reference band [1e-3, 1])"))
+    band = f"[{metrics.min_sigma:g}, {metrics.max_sigma:g}]"
+    out.print(_steps_table(info.schedule, metrics, f"{info.name} (on the reference band {band})"))
     out.print(f"norm_div {info.schedule.norm_div}, extension {info.schedule.extension}")
     out.print(f"source: {info.source}")
     out.print(f"note: {info.note}")
@@ -296,3 +300,86 @@ def preset_table(infos: Sequence[Preset]) -> None:
     out.print(table)
     if not _wide:
         out.print("sources: nsdesign presets show NAME, or nsdesign presets --wide")
+
+
+# -- studies -----------------------------------------------------------------------------------------
+
+
+def study_result(result: Any, metrics: Metrics, written_to: str | None) -> None:
+    """`search --objective …`: the best trial beside the greedy optimum, its coefficients, its exact metrics."""
+    console = _console_fn()
+    best, greedy = result.best, result.greedy
+    console.print(
+        f"study [bold]{result.study_name}[/] ({result.storage}): {result.completed} complete trials, "
+        f"{result.ran} run here; best trial #{best.number} ({_candidate_text(best.candidate)}"
+        f"{', refined' if best.refined else ''})"
+    )
+    table = Table(title="objective values (lower is better)")
+    table.add_column("schedule")
+    for name in best.components:
+        table.add_column(name, justify="right")
+    table.add_column("score", justify="right")
+    table.add_column("feasible")
+    table.add_row("best", *[f"{v:.4g}" for v in best.components.values()], f"{best.score:.4g}", "yes")
+    if greedy is not None:
+        table.add_row(
+            f"greedy (#{greedy.number})",
+            *[f"{greedy.components.get(k, math.nan):.4g}" for k in best.components],
+            f"{greedy.score:.4g}",
+            "yes" if greedy.feasible else f"no: {greedy.reason}",
+        )
+    console.print(table)
+    rows = Table(title=f"coefficients (norm_div {best.schedule.input_scale:g}; row 0 first)")
+    rows.add_column("step", justify="right")
+    width = max(len(r) for r in best.schedule.coefficients())
+    for j in range(width):
+        rows.add_column(f"c{j}", justify="right")
+    for i, row in enumerate(best.schedule.coefficients()):
+        rows.add_row(str(i), *[repr(float(v)) if _wide else f"{float(v):.7g}" for v in row])
+    console.print(rows)
+    console.print(
+        f"exact on [{metrics.min_sigma:g}, {metrics.max_sigma:g}]: worst error {metrics.worst_error:.4g}, "
+        f"overshoot {metrics.overshoot:.4g}, {metrics.matmuls} matmuls"
+    )
+    if written_to:
+        console.print(f"wrote {written_to}")
+    sys.stdout.flush()
+
+
+def _candidate_text(candidate: dict[str, Any]) -> str:
+    steps = candidate.get("steps")
+    degrees = [candidate[k] for k in sorted((k for k in candidate if k.startswith("degree_")), key=lambda k: int(k[7:]))]
+    headroom = candidate.get("headroom", "none")
+    size = candidate.get(f"{headroom}_size")
+    parts = [f"{steps} steps"]
+    if degrees and len(set(degrees)) > 1:
+        parts.append("degrees " + ",".join(str(d) for d in degrees))
+    parts.append(headroom if size is None else f"{headroom} {size:.4g}")
+    return ", ".join(parts)
+
+
+def pareto_front(result: Any, written_to: str | None) -> None:
+    """`pareto`: the front, cheapest first."""
+    table = Table(
+        title=f"Pareto front: {result.dtype} error vs {result.form} FLOPs on {result.shape}, "
+        f"band [{result.min_sigma:g}, {result.max_sigma:g}] ({result.completed} trials)"
+    )
+    for name, justify in (("trial", "right"), ("steps", "right"), ("degrees", "left"), ("matmuls", "right"),
+                          ("GFLOPs", "right"), ("error", "right"), ("headroom", "left")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for point in result.front:
+        headroom = point.candidate.get("headroom", "none")
+        size = point.candidate.get(f"{headroom}_size")
+        table.add_row(
+            str(point.trial),
+            str(point.schedule.num_steps),
+            ",".join(str(d) for d in point.schedule.degrees),
+            str(point.matmuls),
+            f"{point.flops / 1e9:.1f}",
+            f"{point.error:.4g}",
+            headroom if size is None else f"{headroom} {size:.4g}",
+        )
+    console = _console_fn()
+    console.print(table)
+    if written_to:
+        console.print(f"wrote {written_to}")

@@ -10,6 +10,7 @@ import argparse
 import math
 from typing import Any
 
+from nsdesign.cli._vocabulary import hidden_alias
 from nsdesign.errors import InputError
 
 INSTALL_HINT = "this command needs torch: pip install 'nsdesign[torch]'"
@@ -37,10 +38,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     validate.add_argument("--compile", action="store_true", help="torch.compile the iteration")
     validate.add_argument("-o", "--output", help="write the report to FILE.json or FILE.csv")
     validate.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
+    from nsdesign.cli.laws_commands import add_normalizer_arguments
+
+    add_normalizer_arguments(validate)
     validate.set_defaults(handler=_validate)
 
     capture = subparsers.add_parser("capture", help="train small byte-level GPTs with Muon and save their momentum buffers")
-    capture.add_argument("--out", required=True, help="output directory")
+    capture.add_argument("--out-dir", dest="out", metavar="DIR", help="output directory (required)")
+    hidden_alias(capture, "--out", dest="out")
     capture.add_argument("--sizes", help="comma-separated: nano,tiny,mini,small,medium,base,large or WIDTHxLAYERS "
                          "(default tiny,mini,small on cpu; small,medium,base,large on cuda)")
     capture.add_argument("--steps", type=int, default=150, help="training steps per size (150)")
@@ -103,6 +108,7 @@ def _validate(args: argparse.Namespace) -> int:
         repeats=args.repeats,
         restarts=_int_list(args.restarts, "--restarts"),
         compile=args.compile,
+        normalizer=_normalizer(args),
     )
     if args.output is not None:
         write_report(report, args.output)
@@ -114,6 +120,14 @@ def _validate(args: argparse.Namespace) -> int:
         else:
             _print_report(report, args.output)
     return 0
+
+
+def _normalizer(args: argparse.Namespace) -> Any:
+    from nsdesign.cli.laws_commands import normalizer_from_args
+
+    if getattr(args, "normalize", None) is None and args.power_iterations is None and args.spectral_safety is None:
+        return None
+    return normalizer_from_args(args)
 
 
 def _g(value: Any, digits: int = 3) -> str:
@@ -169,6 +183,16 @@ def _print_report(report: Any, written_to: str | None) -> None:
     out.print(table)
     for note in report.notes:
         out.print(f"note: {note}")
+    normalized = [r for r in report.rows if r.norm_sigma_max is not None]
+    if normalized:
+        out.print(f"normalized band per matrix ({report.settings.get('normalizer')}), [σ of the band's edge, σ_max]:")
+        seen = set()
+        for r in normalized:
+            if r.matrix not in seen:
+                seen.add(r.matrix)
+                out.print(f"  {r.matrix}: [{_g(r.norm_sigma_band_min, 4)}, {_g(r.norm_sigma_max, 4)}]")
+        out.print("exact F is on the normalized σ of the band's directions; polar err is against polar(G) of the "
+                  "original matrix (for aol this includes its bias).")
     out.print(
         "σ in Frobenius-normalized units. band err = max over input directions in the band of |1 − uᵢᵀYvᵢ| "
         "(measured); exact F = the same for the float64 scalar map; mixing = ‖Y − U·diag(uᵢᵀYvᵢ)·Vᵀ‖/√r; "
@@ -184,6 +208,8 @@ def _print_report(report: Any, written_to: str | None) -> None:
 
 
 def _capture(args: argparse.Namespace) -> int:
+    if args.out is None:
+        raise InputError("capture needs --out-dir DIR (the folder it writes buffers, CSVs and capture.json to)")
     _require_torch()
     import sys
 

@@ -18,13 +18,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
 
 from nsdesign.core.schedule import Schedule
+from nsdesign.core.limits import FORMS, Form  # noqa: F401  (re-exported: the form names live in limits)
 from nsdesign.errors import InputError
 
-Form = Literal["standard", "gram"]
-FORMS: tuple[str, ...] = ("standard", "gram")
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,18 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from nsdesign._files import json_number as _json_number
+from nsdesign.core.band import Band, as_band
 from nsdesign.core.bisection import smallest_passing
 from nsdesign.core.cost import Shape, flops, matmuls
+from nsdesign.core.limits import DEFAULT_HEADROOM
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError
 
-DEFAULT_HEADROOM = 0.02
+__all__ = [
+    "DEFAULT_HEADROOM", "Metrics", "captured_min_sigma", "check_band", "evaluate", "fixed_points", "intervals",
+    "overshoot", "sign_flip_steps", "slope_at_zero", "value_range", "worst_error",
+]
 _CAPTURE_RESOLUTION = 1e-13
 
 
@@ -27,8 +33,22 @@ _CAPTURE_RESOLUTION = 1e-13
 # --------------------------------------------------------------------------------------------------
 
 
-def intervals(schedule: Schedule, lo: float, hi: float) -> list[tuple[float, float]]:
-    """Exact range of the partial composition after each step, for σ ∈ [lo, hi]."""
+def _raw_edges(lo: Band | tuple[float, float] | float, hi: float | None) -> tuple[float, float]:
+    """The interval's edges, unvalidated (an interval such as [0, u] is fine here; a band is not required)."""
+    if isinstance(lo, Band):
+        return lo.min_sigma, lo.max_sigma
+    if isinstance(lo, (tuple, list)):
+        return float(lo[0]), float(lo[1])
+    if hi is None:
+        raise InputError("give the interval as a band, a (low, high) pair, or two numbers")
+    return lo, hi
+
+
+def intervals(
+    schedule: Schedule, lo: Band | tuple[float, float] | float, hi: float | None = None
+) -> list[tuple[float, float]]:
+    """Exact range of the partial composition after each step, for σ ∈ [lo, hi] (or σ in a Band)."""
+    lo, hi = _raw_edges(lo, hi)
     x_lo, x_hi = lo / schedule.input_scale, hi / schedule.input_scale
     out = []
     for p in schedule.steps:
@@ -37,12 +57,12 @@ def intervals(schedule: Schedule, lo: float, hi: float) -> list[tuple[float, flo
     return out
 
 
-def value_range(schedule: Schedule, lo: float, hi: float) -> tuple[float, float]:
+def value_range(schedule: Schedule, lo: Band | tuple[float, float] | float, hi: float | None = None) -> tuple[float, float]:
     """Exact [min F, max F] for σ ∈ [lo, hi]."""
     return intervals(schedule, lo, hi)[-1]
 
 
-def worst_error(schedule: Schedule, lo: float, hi: float) -> float:
+def worst_error(schedule: Schedule, lo: Band | tuple[float, float] | float, hi: float | None = None) -> float:
     """max_{σ∈[lo,hi]} |1 − F(σ)|."""
     f_lo, f_hi = value_range(schedule, lo, hi)
     return max(1.0 - f_lo, f_hi - 1.0)
@@ -61,7 +81,7 @@ def slope_at_zero(schedule: Schedule) -> float:
     return slope
 
 
-def sign_flip_steps(schedule: Schedule, lo: float, hi: float) -> list[int]:
+def sign_flip_steps(schedule: Schedule, lo: Band | tuple[float, float] | float, hi: float | None = None) -> list[int]:
     """Steps (0-based) after which some σ ∈ [lo, hi] has gone negative (its direction would be flipped)."""
     return [i for i, (f_lo, _) in enumerate(intervals(schedule, lo, hi)) if f_lo < 0.0]
 
@@ -113,6 +133,10 @@ class Metrics:
     flops_standard: float | None = None
     flops_gram: float | None = None
 
+    @property
+    def band(self) -> Band:
+        return Band(self.min_sigma, self.max_sigma)
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types; a diverged value (±inf) is written as the string "inf" or "-inf"."""
         data = {k: _json_number(v) for k, v in asdict(self).items()}
@@ -123,22 +147,18 @@ class Metrics:
         return data
 
 
-def _json_number(value: Any) -> Any:
-    if isinstance(value, float) and math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    return value
-
-
 def evaluate(
     schedule: Schedule,
-    min_sigma: float,
-    max_sigma: float = 1.0,
+    band: Band | tuple[float, float] | float,
+    max_sigma: float | None = None,
+    *,
     headroom: float = DEFAULT_HEADROOM,
     tol: float | None = None,
     shape: Shape | None = None,
 ) -> Metrics:
-    """All exact metrics of `schedule` on the band [min_sigma, max_sigma]."""
-    check_band(min_sigma, max_sigma)
+    """All exact metrics of `schedule` on a band: a `Band`, a (min_sigma, max_sigma) pair, or min_sigma [, max_sigma]."""
+    checked = as_band(band, max_sigma)
+    min_sigma, max_sigma = checked.min_sigma, checked.max_sigma
     if not (math.isfinite(headroom) and 0 <= headroom <= 1):
         raise InputError(f"headroom must be in [0, 1], got {headroom}")
     steps = intervals(schedule, min_sigma, max_sigma)
@@ -164,8 +184,6 @@ def evaluate(
     )
 
 
-def check_band(min_sigma: float, max_sigma: float) -> None:
-    if not (math.isfinite(min_sigma) and math.isfinite(max_sigma)):
-        raise InputError(f"band edges must be finite numbers, got [{min_sigma}, {max_sigma}]")
-    if not 0 < min_sigma < max_sigma:
-        raise InputError(f"the band needs 0 < min-sigma < max-sigma, got [{min_sigma}, {max_sigma}]")
+def check_band(min_sigma: float, max_sigma: float) -> Band:
+    """The band [min_sigma, max_sigma], validated (see `nsdesign.core.band.Band`)."""
+    return Band(min_sigma, max_sigma)

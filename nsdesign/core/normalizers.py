@@ -253,6 +253,23 @@ def get(name: str | Normalizer, power_iterations: int | None = None, safety: flo
     )
 
 
+def recorded_normalizer(reference: Any) -> Normalizer | None:
+    """The normalizer a schedule document or schedule JSON file records (schema field "normalizer"), if any.
+
+    Files without the field (every version-1 file) record none, and run under Frobenius as before.
+    """
+    document = reference
+    import os
+
+    if isinstance(reference, (str, os.PathLike)) and str(reference).endswith(".json") and os.path.exists(reference):
+        from nsdesign._files import read_json
+
+        document = read_json(reference)
+    if isinstance(document, dict) and document.get("normalizer") is not None:
+        return Normalizer.from_dict(document["normalizer"], where="schedule normalizer")
+    return None
+
+
 # --------------------------------------------------------------------------------------------------
 # Marchenko–Pastur moments (Narayana polynomials)
 # --------------------------------------------------------------------------------------------------

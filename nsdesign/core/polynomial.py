@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Iterable
 
 import numpy as np
 
@@ -124,21 +123,6 @@ class OddPolynomial:
         # p(x) - x = x · r(x²); the positive fixed points are √y for positive roots y of r.
         roots = _real_roots_ascending(shifted)
         return sorted(math.sqrt(y) for y in roots if y > 0)
-
-
-def compose(steps: Iterable[OddPolynomial], x: float) -> float:
-    for p in steps:
-        x = p(x)
-    return x
-
-
-def propagate(steps: Iterable[OddPolynomial], lo: float, hi: float) -> list[tuple[float, float]]:
-    """Exact image of [lo, hi] after each step (the image of an interval is an interval)."""
-    out = []
-    for p in steps:
-        lo, hi = p.image(lo, hi)
-        out.append((lo, hi))
-    return out
 
 
 # --------------------------------------------------------------------------------------------------

@@ -19,12 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Literal, Sequence
 
 from nsdesign.core.polynomial import OddPolynomial
+from nsdesign.core.limits import MAX_DEGREE, MAX_STEPS  # noqa: F401  (re-exported)
 from nsdesign.errors import InputError
 
 Extension = Literal["repeat_last", "exact"]
 EXTENSIONS: tuple[str, ...] = ("repeat_last", "exact")
-MAX_DEGREE = 31  # beyond this the monomial coefficients are meaningless in floating point
-MAX_STEPS = 100
 
 
 @dataclass(frozen=True)

@@ -23,15 +23,23 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Iterator, NoReturn, Sequence
 
-from nsdesign.core.metrics import check_band
+from nsdesign.core.band import Band, as_band
+from nsdesign.core.limits import (
+    DEFAULT_DEGREE,
+    DEFAULT_MAX_STEPS,
+    DEFAULT_STEPS,
+    MAX_STEPS,
+    MIN_BAND_RATIO,
+    MIN_TOLERANCE,
+    check_degree,
+    check_knobs,
+)
 from nsdesign.core.polynomial import OddPolynomial
-from nsdesign.core.schedule import MAX_STEPS, Schedule
+from nsdesign.core.schedule import Schedule
 from nsdesign.design.remez import MinimaxResult, minimax_odd
 from nsdesign.errors import InputError
 
-DEFAULT_MAX_STEPS = 30
-MIN_TOLERANCE = 1e-15  # errors below this are round-off in double precision: not certifiable
-MIN_BAND_RATIO = 1e-15  # min_sigma/max_sigma below this is beyond double precision (and any real matrix)
+__all__ = ["DEFAULT_MAX_STEPS", "MIN_BAND_RATIO", "MIN_TOLERANCE", "Design", "GreedyStep", "greedy", "greedy_step"]
 
 
 @dataclass(frozen=True)
@@ -65,17 +73,18 @@ class Design:
 
 
 def greedy(
-    min_sigma: float,
-    max_sigma: float = 1.0,
+    band: Band | tuple[float, float] | float,
+    max_sigma: float | None = None,
     steps: int | None = None,
-    degree: int | Sequence[int] = 5,
+    degree: int | Sequence[int] = DEFAULT_DEGREE,
+    *,
     cushion: float = 0.0,
     safety: float = 1.0,
     norm_div: float = 1.0,
     tol: float | None = None,
     max_steps: int = DEFAULT_MAX_STEPS,
 ) -> Design:
-    """Design the greedy schedule for σ ∈ [min_sigma, max_sigma].
+    """Design the greedy schedule for σ in the band (a `Band`, a (min_sigma, max_sigma) pair, or min_sigma [, max_sigma]).
 
     Give `steps` (a fixed count), or `tol` (stop at the first step whose error bound is ≤ tol), or a
     sequence of degrees (one per step). `norm_div` s is the runtime input divisor (x = σ / s) and a headroom:
@@ -84,10 +93,11 @@ def greedy(
     on [min_sigma/s, max_sigma/s] instead would only rescale the coefficients and buy no headroom at all.
     """
     degrees, count = _plan(steps, degree, tol, max_steps)
-    check_band(min_sigma, max_sigma)
-    if min_sigma / max_sigma < MIN_BAND_RATIO:
-        raise InputError(f"min-sigma/max-sigma must be at least {MIN_BAND_RATIO:g}, got {min_sigma / max_sigma:g}")
-    _check_knobs(cushion, safety, norm_div)
+    checked = as_band(band, max_sigma)
+    min_sigma, max_sigma = checked.min_sigma, checked.max_sigma
+    if checked.ratio < MIN_BAND_RATIO:
+        raise InputError(f"min_sigma/max_sigma must be at least {MIN_BAND_RATIO:g}, got {checked.ratio:g}")
+    check_knobs(cushion, safety, norm_div)
     lo, hi = min_sigma / norm_div, max_sigma
     if tol is None:
         designed = _run(lo, hi, degrees, count, cushion, safety)
@@ -176,8 +186,7 @@ def _plan(
     if not degrees:
         raise InputError("give at least one step degree")
     for d in degrees:
-        if not isinstance(d, int) or d < 3 or d % 2 == 0 or d > 31:
-            raise InputError(f"step degree must be an odd integer from 3 to 31, got {d}")
+        check_degree(d)
     if tol is not None:
         if steps is not None:
             raise InputError("give either a step count or a tolerance, not both")
@@ -185,18 +194,9 @@ def _plan(
             raise InputError(f"tolerance must be in [{MIN_TOLERANCE:g}, 1) (double precision resolves no less), got {tol}")
         return degrees, max_steps
     if steps is None:
-        steps = len(degrees) if len(degrees) > 1 else 5
+        steps = len(degrees) if len(degrees) > 1 else DEFAULT_STEPS
     if not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
         raise InputError(f"steps must be an integer from 1 to {MAX_STEPS}, got {steps}")
     if len(degrees) > 1 and len(degrees) != steps:
         raise InputError(f"{len(degrees)} degrees given for {steps} steps; give one degree or one per step")
     return degrees, steps
-
-
-def _check_knobs(cushion: float, safety: float, norm_div: float) -> None:
-    if not (math.isfinite(cushion) and 0 <= cushion < 1):
-        raise InputError(f"cushion must be in [0, 1), got {cushion}")
-    if not (math.isfinite(safety) and 1 <= safety <= 2):
-        raise InputError(f"safety factor must be in [1, 2], got {safety}")
-    if not (math.isfinite(norm_div) and 0.5 <= norm_div <= 4):
-        raise InputError(f"norm_div must be in [0.5, 4], got {norm_div}")

@@ -178,7 +178,7 @@ def _fixed(
     degree: int | tuple[int, ...] = degrees[0] if len(degrees) == 1 else degrees
 
     def make(v: float) -> tuple[Design, float, float]:
-        design = greedy(l, v, steps, degree, cushion, safety, norm_div)
+        design = greedy(l, v, steps, degree, cushion=cushion, safety=safety, norm_div=norm_div)
         schedule = design.schedule
         return design, worst_error(schedule, l, u), guard_error(schedule, u, g)
 

@@ -17,16 +17,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+from nsdesign.core.band import Band, as_band
 from nsdesign.core.cost import Form, Shape
-from nsdesign.core.metrics import DEFAULT_HEADROOM, Metrics, evaluate
+from nsdesign.core.limits import DEFAULT_DEGREE, DEFAULT_DEGREES, DEFAULT_HEADROOM, DEFAULT_MAX_STEPS, DEFAULT_STEPS
+from nsdesign.core.metrics import Metrics, evaluate
 from nsdesign.core.schedule import Schedule
-from nsdesign.design.greedy import DEFAULT_MAX_STEPS, Design, greedy
+from nsdesign.design.greedy import Design, greedy
 from nsdesign.design.safe import SafeDesign, safe_greedy
-from nsdesign.design.solvers import DEFAULT_DEGREES, cheapest_schedule
+from nsdesign.design.solvers import cheapest_schedule
 from nsdesign.errors import InputError
-from nsdesign.io import schedule_document
 
-DEFAULT_STEPS = 5
+__all__ = ["DEFAULT_STEPS", "Recommendation", "compare", "compare_presets", "recommend"]
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,9 @@ class Recommendation:
         return self.design.schedule
 
     def document(self) -> dict[str, Any]:
-        band = (self.metrics.min_sigma, self.metrics.max_sigma)
-        document = schedule_document(self.schedule, band, self.params, self.metrics)
+        from nsdesign.documents import schedule_document
+
+        document = schedule_document(self.schedule, self.metrics.band, self.params, self.metrics)
         if self.safe is not None:  # schema v2's optional fields: what the schedule was checked for
             from nsdesign.design.safe import CHECK_DTYPE, CHECK_KERNEL
 
@@ -55,11 +57,12 @@ class Recommendation:
 
 
 def recommend(
-    min_sigma: float,
-    max_sigma: float = 1.0,
+    band: Band | tuple[float, float] | float,
+    max_sigma: float | None = None,
     steps: int | None = None,
     tol: float | None = None,
-    degree: int | Sequence[int] | str = 5,
+    degree: int | Sequence[int] | str = DEFAULT_DEGREE,
+    *,
     cushion: float | None = None,
     safety: float | None = None,
     norm_div: float = 1.0,
@@ -70,25 +73,32 @@ def recommend(
     band_source: str | None = None,
     exact: bool = False,
 ) -> Recommendation:
+    """Design for the band by the route the arguments pick, measure it exactly, and measure every preset beside it.
+
+    Without `exact`, `cushion` or `safety` the design is the safe default (`nsdesign.design.safe`).
+    """
+    checked = as_band(band, max_sigma)
+    min_sigma, max_sigma = checked.min_sigma, checked.max_sigma
     safe = None
     if degree == "auto":
         if tol is None or shape is None:
-            raise InputError("--degree auto needs --tol and --shape (it minimises FLOPs on that shape)")
+            raise InputError("`degree` auto needs `tol` and `shape` (it minimises FLOPs on that shape)")
         if steps is not None or cushion or (safety or 1.0) != 1.0 or norm_div != 1.0:
-            raise InputError("--degree auto designs the pure greedy schedule: drop --steps, --cushion, --safety, --norm-div")
-        design = cheapest_schedule(min_sigma, tol, shape, form, DEFAULT_DEGREES, max_sigma, max_steps)
+            raise InputError("`degree` auto designs the pure greedy schedule: drop `steps`, `cushion`, `safety`, `norm_div`")
+        design = cheapest_schedule(checked, tol, shape, form, DEFAULT_DEGREES, max_steps=max_steps)
     else:
         if steps is None and tol is None and isinstance(degree, int):
             steps = DEFAULT_STEPS
         if exact or cushion is not None or safety is not None:
-            cushion = 0.0 if cushion is None else cushion
-            safety = 1.0 if safety is None else safety
-            design = greedy(min_sigma, max_sigma, steps, degree, cushion, safety, norm_div, tol, max_steps)
+            design = greedy(
+                checked, steps=steps, degree=degree, cushion=0.0 if cushion is None else cushion,
+                safety=1.0 if safety is None else safety, norm_div=norm_div, tol=tol, max_steps=max_steps,
+            )
         else:
             safe = safe_greedy(min_sigma, max_sigma, steps, degree, norm_div, tol, max_steps, headroom)
             design = safe.design
-    metrics = evaluate(design.schedule, min_sigma, max_sigma, headroom, tol, shape)
-    names, rows = compare_presets(min_sigma, max_sigma, headroom, tol, shape)
+    metrics = evaluate(design.schedule, checked, headroom=headroom, tol=tol, shape=shape)
+    names, rows = compare_presets(checked, headroom=headroom, tol=tol, shape=shape)
     params = dict(design.params)
     params.update({"form": form, "certified": design.certified})
     if safe is not None:
@@ -103,8 +113,9 @@ def recommend(
 
 
 def compare_presets(
-    min_sigma: float,
-    max_sigma: float = 1.0,
+    band: Band | tuple[float, float] | float,
+    max_sigma: float | None = None,
+    *,
     headroom: float = DEFAULT_HEADROOM,
     tol: float | None = None,
     shape: Shape | None = None,
@@ -112,15 +123,18 @@ def compare_presets(
     from nsdesign.presets import preset, preset_names
 
     names = preset_names()
-    return names, tuple(evaluate(preset(n), min_sigma, max_sigma, headroom, tol, shape) for n in names)
+    checked = as_band(band, max_sigma)
+    return names, tuple(evaluate(preset(n), checked, headroom=headroom, tol=tol, shape=shape) for n in names)
 
 
 def compare(
     schedules: Sequence[Schedule],
-    min_sigma: float,
-    max_sigma: float = 1.0,
+    band: Band | tuple[float, float] | float,
+    max_sigma: float | None = None,
+    *,
     headroom: float = DEFAULT_HEADROOM,
     tol: float | None = None,
     shape: Shape | None = None,
 ) -> list[Metrics]:
-    return [evaluate(s, min_sigma, max_sigma, headroom, tol, shape) for s in schedules]
+    checked = as_band(band, max_sigma)
+    return [evaluate(s, checked, headroom=headroom, tol=tol, shape=shape) for s in schedules]

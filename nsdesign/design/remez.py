@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from fractions import Fraction
 
+from nsdesign.core.limits import check_degree
 from nsdesign.core.polynomial import OddPolynomial, _real_roots_ascending
 from nsdesign.errors import InputError
 
@@ -167,8 +168,7 @@ def _round_off_fallback(lower: float, upper: float, degree: int) -> MinimaxResul
 def _check_problem(lower: float, upper: float, degree: int) -> None:
     if not (math.isfinite(lower) and math.isfinite(upper)) or not (0 < lower < upper):
         raise InputError(f"a design interval needs 0 < lower < upper, got [{lower}, {upper}]")
-    if degree < 1 or degree % 2 == 0 or degree > 31:
-        raise InputError(f"step degree must be an odd integer from 1 to 31, got {degree}")
+    check_degree(degree, minimum=1)
 
 
 def _initial_reference(r: float, d: int) -> list[float]:

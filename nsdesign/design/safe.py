@@ -125,7 +125,10 @@ def _ranked(
     safeties = sorted({min(2.0, 1.0 + k * headroom) for k in SAFETY_STEPS})
     for cushion in CUSHIONS:
         for safety in safeties:
-            design = greedy(min_sigma, max_sigma, steps, degree, cushion, safety, norm_div, tol, max_steps)
+            design = greedy(
+                min_sigma, max_sigma, steps, degree, cushion=cushion, safety=safety, norm_div=norm_div, tol=tol,
+                max_steps=max_steps,
+            )
             s = design.schedule
             rows.append((worst_error(s, min_sigma, max_sigma), overshoot(s, max_sigma, headroom), design))
     rows.sort(key=lambda r: (r[0], r[1]))

@@ -16,18 +16,25 @@ import math
 from functools import lru_cache
 from typing import Sequence
 
+from nsdesign.core.band import Band, as_band
 from nsdesign.core.bisection import smallest_passing
 from nsdesign.core.cost import Form, Shape, step_flops
-from nsdesign.core.metrics import check_band
-from nsdesign.design.greedy import DEFAULT_MAX_STEPS, MIN_BAND_RATIO, Design, GreedyStep, greedy, greedy_step
+from nsdesign.core.limits import DEFAULT_DEGREE, DEFAULT_DEGREES, DEFAULT_MAX_STEPS, MIN_BAND_RATIO, check_degree
+from nsdesign.design.greedy import Design, GreedyStep, greedy, greedy_step
 from nsdesign.errors import InputError
 
-DEFAULT_DEGREES: tuple[int, ...] = (3, 5, 7, 9)
+__all__ = ["DEFAULT_DEGREES", "cheapest_schedule", "min_capturable_sigma", "min_steps"]
 
 
-def min_steps(min_sigma: float, tol: float, degree: int = 5, max_sigma: float = 1.0, max_steps: int = DEFAULT_MAX_STEPS) -> int:
+def min_steps(
+    band: Band | tuple[float, float] | float,
+    tol: float,
+    degree: int = DEFAULT_DEGREE,
+    max_sigma: float | None = None,
+    max_steps: int = DEFAULT_MAX_STEPS,
+) -> int:
     """k*: the fewest greedy steps of `degree` with worst-case error ≤ tol (raises if > max_steps)."""
-    return greedy(min_sigma, max_sigma, degree=degree, tol=tol, max_steps=max_steps).schedule.num_steps
+    return greedy(as_band(band, max_sigma), degree=degree, tol=tol, max_steps=max_steps).schedule.num_steps
 
 
 def min_capturable_sigma(steps: int, tol: float, degree: int = 5, max_sigma: float = 1.0) -> float:
@@ -48,13 +55,14 @@ def min_capturable_sigma(steps: int, tol: float, degree: int = 5, max_sigma: flo
 
 
 def cheapest_schedule(
-    min_sigma: float,
+    band: Band | tuple[float, float] | float,
     tol: float,
     shape: Shape,
     form: Form = "standard",
     degrees: Sequence[int] = DEFAULT_DEGREES,
-    max_sigma: float = 1.0,
+    max_sigma: float | None = None,
     max_steps: int = DEFAULT_MAX_STEPS,
+    *,
     cushion: float = 0.0,
     safety: float = 1.0,
 ) -> Design:
@@ -67,12 +75,12 @@ def cheapest_schedule(
     safety factor, so each expansion also tries "this is the last step": the first such finish popped
     with error ≤ tol is the FLOP-optimal greedy schedule for these knobs.
     """
-    check_band(min_sigma, max_sigma)
+    checked = as_band(band, max_sigma)
+    min_sigma, max_sigma = checked.min_sigma, checked.max_sigma
     _check_tol(tol)
     options = tuple(sorted(set(degrees)))
     for d in options:
-        if not isinstance(d, int) or d < 3 or d % 2 == 0 or d > 31:
-            raise InputError(f"step degree must be an odd integer from 3 to 31, got {d}")
+        check_degree(d)
     step_cost = {d: step_flops(d, shape, form) for d in options}
 
     # entries: (cost, tie-breaker, ratio, sequence, finished)
@@ -82,7 +90,7 @@ def cheapest_schedule(
     while frontier:
         cost, _, ratio, sequence, finished = heapq.heappop(frontier)
         if finished:
-            return greedy(min_sigma, max_sigma, degree=sequence, cushion=cushion, safety=safety)
+            return greedy(checked, degree=sequence, cushion=cushion, safety=safety)
         if ratio <= best_ratio or len(sequence) >= max_steps:
             continue
         best_ratio = ratio

@@ -118,11 +118,15 @@ def export(
     *,
     patch: bool = False,
     provenance: str | None = None,
+    normalizer: object = None,
 ) -> ExportResult:
     """The schedule written for `target` (see `TARGETS`); `patch` picks torch-muon's patch module.
 
     `provenance` (one line: where the schedule came from) goes into the output's comments; by default it
     names nsdesign and the schedule. Raises InputError when the target cannot express the schedule.
+    `normalizer` (a name or nsdesign.core.normalizers.Normalizer; None = Frobenius) is the one the schedule was
+    designed for: optax gets `preconditioning=`, dion and the torch patch run it, the rest refuse
+    (nsdesign.export.normalizers).
     """
     spec = get_target(target)
     renderer = spec.render
@@ -132,7 +136,38 @@ def export(
             raise InputError(f"--patch applies only to {', '.join(with_patch)}, not to {target}")
         renderer = spec.patch
     safe = schedule.with_name(_one_line(schedule.name))
-    return renderer(safe, _one_line(provenance) if provenance else default_provenance(safe))
+    norm = None
+    if normalizer is not None:
+        from nsdesign.core.normalizers import get
+        from nsdesign.export import normalizers as with_normalizer
+
+        norm = get(normalizer)  # type: ignore[arg-type]
+        where = f"{target} --patch" if patch else target
+        with_normalizer.refuse(norm, where)
+        norm.check_first_degree(schedule.steps[0].degree)
+        if norm.name == "frobenius":
+            norm = None
+    result = renderer(safe, _one_line(provenance) if provenance else default_provenance(safe))
+    if norm is None:
+        return result
+    return _with_normalizer(result, norm, target, patch)
+
+
+def _with_normalizer(result: ExportResult, norm: object, target: str, patch: bool) -> ExportResult:
+    from nsdesign.export import normalizers as with_normalizer
+    from nsdesign.export._common import comment_block
+
+    text = result.text
+    if target == "optax":
+        name = with_normalizer.OPTAX_NAMES[norm.name]  # type: ignore[attr-defined]
+        usage = "ns_coeffs=NS_COEFFS, ns_steps=NS_STEPS)"
+        text = text.replace(usage, "ns_coeffs=NS_COEFFS, ns_steps=NS_STEPS,\n#     preconditioning=PRECONDITIONING)")
+        text = comment_block(with_normalizer.optax_lines(norm)) + "\n" + text + f'PRECONDITIONING = "{name}"\n'  # type: ignore[arg-type]
+    elif target == "dion":
+        text = with_normalizer.patch_module(text, norm, "Y", "epsilon", "(NORM_DIV * Y.norm(dim=(-2, -1), keepdim=True) + epsilon)")  # type: ignore[arg-type]
+    elif target == "torch-muon" and patch:
+        text = with_normalizer.patch_module(text, norm, "X", "eps", "(NORM_DIV * X.norm()).clamp(min=eps)")  # type: ignore[arg-type]
+    return ExportResult(text, result.warnings)
 
 
 def _one_line(text: str) -> str:

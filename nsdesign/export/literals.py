@@ -54,7 +54,7 @@ def render_polar_express(schedule: Schedule, provenance: str) -> ExportResult:
     """Polar Express's {"degree", "params", "coefficients"} JSON, with nsdesign's norm_div and extension.
 
     `degree`, `params` and `coefficients` are Polar Express's own keys (github.com/NoahAmsel/PolarExpress);
-    top-level `name`, `norm_div` and `extension` are what nsdesign.io.read_schedule_file reads back, so the
+    top-level `name`, `norm_div` and `extension` are what nsdesign.documents.read_schedule_file reads back, so the
     file round-trips to the same Schedule. The same facts are repeated inside `params` for other readers.
     """
     params = {

@@ -37,18 +37,16 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from nsdesign._files import read_bytes
+from nsdesign.core.limits import DEPTH_POSITIONS, DEPTHS  # noqa: F401  (DEPTH_POSITIONS: re-exported)
+from nsdesign.documents import LAWS_KIND, check_document
+from nsdesign.documents import LAWS_VERSION as LAWS_SCHEMA_VERSION
 from nsdesign.errors import InputError
 
-DEPTHS: tuple[str, ...] = ("mid_early", "mid", "mid_late", "final")
-# Relative block depth of each measured depth (the paper measures blocks N/4, N/2, 3N/4 and the last one).
-DEPTH_POSITIONS: Mapping[str, float] = {"mid_early": 0.25, "mid": 0.5, "mid_late": 0.75, "final": 1.0}
 CURVED_DEPTHS: tuple[str, ...] = ("final",)  # arXiv 2606.04058: the final-block law is curved
 
 SHIPPED_CSV = "momentum_quantiles_2606.04058.csv"
 SHIPPED_LAWS = "laws_2606.04058.json"
 SHIPPED_SOURCE = "arXiv 2606.04058 Fig. 16"
-LAWS_SCHEMA_VERSION = 1
-LAWS_KIND = "nsdesign-laws"
 REQUIRED_COLUMNS: tuple[str, ...] = ("depth", "matrix", "quantile", "model_params", "sigma")
 MIN_SIZES = 3  # a straight line with standard errors needs at least one residual degree of freedom
 MLP_LABEL_NOTE = (
@@ -457,6 +455,7 @@ def table_from_document(document: Any, where: str) -> LawTable:
     rows = document.get("laws")
     if not isinstance(rows, list) or not rows:
         raise InputError(f"{where}: 'laws' must be a non-empty list")
+    check_document("laws", document, where)
     laws = tuple(PowerLaw.from_dict(row, f"{where}: laws[{i}]") for i, row in enumerate(rows))
     seen: set[tuple[str, str, float]] = set()
     for law in laws:

@@ -244,8 +244,10 @@ class NormalizedDesign:
     presets: tuple[tuple[str, int, float], ...]  # (name, steps, exact error on the Frobenius band), best first
 
     def document(self) -> dict[str, Any]:
+        """A version-2 schedule document recording the normalizer and the guard band (nsdesign.documents)."""
+        from nsdesign.core.band import Band
         from nsdesign.core.metrics import evaluate
-        from nsdesign.io import schedule_document
+        from nsdesign.documents import schedule_document
 
         g = self.guarded
         params = g.params()
@@ -254,10 +256,13 @@ class NormalizedDesign:
             params["frobenius_band"] = list(self.band.frobenius)
         metrics = evaluate(g.schedule, g.min_sigma, g.max_sigma).to_dict()
         metrics.update(guard_sigma=g.guard_sigma, guard_tol=g.guard_tol, guard_error=g.guard_error)
-        doc = schedule_document(g.schedule.with_name(f"guarded-{g.normalizer.name}"), (g.min_sigma, g.max_sigma), params)
+        doc = schedule_document(
+            g.schedule.with_name(f"guarded-{g.normalizer.name}"),
+            Band(g.min_sigma, g.max_sigma, g.guard_sigma),
+            params,
+            normalizer=g.normalizer.to_dict(),
+        )
         doc["metrics"] = metrics
-        doc["band"]["guard_sigma"] = g.guard_sigma
-        doc["normalizer"] = g.normalizer.to_dict()
         return doc
 
 

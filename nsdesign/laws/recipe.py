@@ -34,16 +34,17 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal, Mapping, Sequence
 
-from nsdesign.core.cost import FORMS, Form, Shape
+from nsdesign.core.cost import Shape
+from nsdesign.core.limits import DEFAULT_DEGREES, FORMS, Form
+from nsdesign.documents import RECIPE_KIND
+from nsdesign.documents import RECIPE_VERSION as RECIPE_SCHEMA_VERSION
 from nsdesign.errors import InputError
 
-RECIPE_SCHEMA_VERSION = 1
-RECIPE_KIND = "nsdesign-recipe"
 BASELINES: tuple[str, ...] = ("keller5", "polar_express_modded5", "deepseek_v4_10")
 Edge = Literal["point", "lower"]
 EDGES: tuple[str, ...] = ("point", "lower")
 DEFAULT_RECIPE_HEADROOM = 0.1
-DEFAULT_DEGREES: tuple[int, ...] = (3, 5, 7, 9)  # quintic-only consumers (torch, optax, gram-newton-schulz): (5,)
+# DEFAULT_DEGREES (3, 5, 7, 9) comes from core.limits; quintic-only consumers (torch, optax, gram-newton-schulz): (5,)
 # Settings whose schedules stayed bounded in a bf16 matrix check (docs/laws.md): quintic steps with the
 # Polar Express cushion and safety factor of modded-nanogpt's list.
 BF16: Mapping[str, Any] = {"degrees": (5,), "cushion": 0.02, "safety": 1.02}
@@ -302,7 +303,7 @@ class Recipe:
     def document(self) -> dict[str, Any]:
         """The versioned recipe JSON: schedules by name, and for each parameter the schedule to use."""
         from nsdesign._version import __version__
-        from nsdesign.io import schedule_document
+        from nsdesign.documents import schedule_document
 
         total = self.total_flops()
         baselines = self.baseline_flops()
@@ -381,25 +382,6 @@ class Recipe:
         raise KeyError(name)
 
 
-def cheapest_for_band(
-    min_sigma: float,
-    tol: float,
-    shape: Shape,
-    form: str,
-    max_sigma: float = 1.0,
-    degrees: Sequence[int] = DEFAULT_DEGREES,
-    cushion: float = 0.0,
-    safety: float = 1.0,
-) -> Any:
-    """The FLOP-cheapest greedy degree mix reaching `tol` on [min_sigma, max_sigma]
-    (`nsdesign.design.solvers.cheapest_schedule`, which models the cushion and safety factor too)."""
-    from nsdesign.design.solvers import cheapest_schedule
-
-    return cheapest_schedule(
-        min_sigma, tol, shape, form=form, degrees=degrees, max_sigma=max_sigma, cushion=cushion, safety=safety  # type: ignore[arg-type]
-    )
-
-
 def build_recipe(
     model_size: float,
     tol: float,
@@ -423,8 +405,10 @@ def build_recipe(
     cushion 0.02 and safety 1.02 (the `BF16` settings) the schedules stay bounded in bf16, which the
     FLOP-optimal high-degree mixes do not (docs/laws.md).
     """
+    from nsdesign.core.band import Band
     from nsdesign.core.cost import flops
     from nsdesign.core.metrics import evaluate, worst_error
+    from nsdesign.design.solvers import cheapest_schedule
     from nsdesign.laws.marchenko_pastur import check_quantile
     from nsdesign.laws.momentum import load_laws
     from nsdesign.laws.predict import check_model_size, predict_momentum
@@ -464,7 +448,10 @@ def build_recipe(
                 except InputError as exc:
                     raise InputError(f"the law table cannot serve {law} (needed for {suffix}): {exc}") from None
                 design_edge = band.min_sigma if edge == "point" else band.interval[0]
-                design = cheapest_for_band(design_edge, tol, shape, form, 1.0 + headroom, degrees, cushion, safety)
+                design = cheapest_schedule(
+                    Band(design_edge, 1.0 + headroom), tol, shape, form,  # type: ignore[arg-type]
+                    degrees, cushion=cushion, safety=safety,
+                )
                 name = law if all(g.law != law for g in groups.values()) else f"{law}@{shape}"
                 groups[key] = ScheduleGroup(
                     name=name,

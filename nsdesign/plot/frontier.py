@@ -14,7 +14,7 @@ import os
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Sequence
 
-from nsdesign._files import read_json
+from nsdesign._files import json_number, read_json
 from nsdesign.core.cost import FORMS, Form, Shape, flops
 from nsdesign.core.metrics import check_band, worst_error
 from nsdesign.core.schedule import Schedule
@@ -37,7 +37,7 @@ class FrontierPoint:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["degrees"] = list(self.degrees)
-        data["error"] = self.error if math.isfinite(self.error) else "inf"
+        data["error"] = json_number(self.error)
         return data
 
 
@@ -136,6 +136,10 @@ def read_pareto(path: str | os.PathLike[str], shape: Shape | None = None, form: 
 
 
 def _pareto_meta(document: dict[str, Any], where: str) -> dict[str, Any]:
+    from nsdesign.documents import PARETO_KIND, check_kind
+
+    if document.get("kind") == PARETO_KIND:  # our own document: checked against its schema; others read leniently
+        check_kind("pareto", document, where)
     meta: dict[str, Any] = {}
     shape = document.get("shape")
     if shape is not None:

@@ -3,8 +3,9 @@
 A *matrix source* is a short string:
 
     gaussian:MxN            i.i.d. N(0, 1) entries (Marchenko–Pastur after Frobenius scaling)
-    logspace:MxN:LO         singular values log-spaced from LO to 1, random orthogonal singular vectors
-    PATH.npy                a 2-D array saved with numpy.save
+    spectrum:logu:LO:MxN    singular values log-spaced from LO to 1, random orthogonal singular vectors
+                            (validate's syntax; the older logspace:MxN:LO still reads)
+    [file:]PATH.npy         a 2-D array saved with numpy.save (file: as in validate --source is optional)
     PATH.npz[:KEY]          one array of an .npz archive (the first 2-D one when KEY is left out)
     PATH.safetensors[:KEY]  one tensor of a safetensors file (e.g. a momentum buffer from `nsdesign capture`)
 
@@ -71,7 +72,13 @@ def load_matrix(source: str, seed: int = 0) -> tuple[np.ndarray, str]:
     if match:
         m, n = int(match.group(1)), int(match.group(2))
         return gaussian_matrix(Shape(m, n) if m <= n else (m, n), seed), f"Gaussian {m}×{n}"
-    match = re.fullmatch(r"logspace:(\d+)[xX×](\d+):([0-9.eE+-]+)", text)
+    match = re.fullmatch(r"spectrum:logu:([0-9.eE+-]+):(\d+)[xX×](\d+)", text)  # validate's syntax
+    if match:
+        text = f"logspace:{match.group(2)}x{match.group(3)}:{match.group(1)}"
+    elif text.startswith("file:"):
+        text = text[len("file:"):]
+        return _load_file(text), Path(text.split(":")[0]).name
+    match = re.fullmatch(r"logspace:(\d+)[xX×](\d+):([0-9.eE+-]+)", text)  # the older plot spelling
     if match:
         m, n = int(match.group(1)), int(match.group(2))
         try:
@@ -79,8 +86,8 @@ def load_matrix(source: str, seed: int = 0) -> tuple[np.ndarray, str]:
         except ValueError:
             raise InputError(f"logspace source needs a number after the shape, got {match.group(3)!r}") from None
         return logspace_matrix((m, n), lo, seed), f"log-spaced σ ∈ [{lo:g}, 1], {m}×{n}"
-    if text.startswith(("gaussian:", "logspace:")):
-        raise InputError(f"matrix source must look like gaussian:MxN or logspace:MxN:LO, got {source!r}")
+    if text.startswith(("gaussian:", "logspace:", "spectrum:")):
+        raise InputError(f"matrix source must look like gaussian:MxN or spectrum:logu:L:MxN, got {source!r}")
     return _load_file(text), Path(text.split(":")[0]).name
 
 
@@ -93,7 +100,7 @@ def _load_file(text: str) -> np.ndarray:
     path = Path(path_text)
     if not path.exists():
         raise InputError(
-            f"matrix source {text!r} is not a file; use gaussian:MxN, logspace:MxN:LO, or a .npy/.npz/.safetensors file"
+            f"matrix source {text!r} is not a file; use gaussian:MxN, spectrum:logu:L:MxN, or file:PATH (.npy/.npz/.safetensors)"
         )
     suffix = path.suffix.lower()
     try:

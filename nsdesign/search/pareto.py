@@ -15,13 +15,16 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from nsdesign.core.band import Band, as_band
 from nsdesign.core.cost import Form, Shape, flops, matmuls
+from nsdesign.core.limits import FORMS
 from nsdesign.core.schedule import Schedule
+from nsdesign.documents import header
 from nsdesign.errors import InputError
 from nsdesign.search.objectives import DEFAULT_PROXY, Objective, score
 from nsdesign.search.space import TYPICAL_SIZE, Candidate, SearchSpace, build_schedule, suggest
 from nsdesign.search.storage import canonical, describe
-from nsdesign.search.study import StudyConfig, _progress, make_sampler, open_study
+from nsdesign.search.study import StudyConfig, count_complete, make_sampler, open_study, run_trials
 
 DTYPES: dict[str, str] = {"exact": "worst", "fp64": "worst", "bf16": "bf16", "fp16": "fp16"}
 
@@ -68,8 +71,7 @@ class ParetoResult:
         from nsdesign._version import __version__
 
         return {
-            "schema_version": 1,
-            "kind": "nsdesign-pareto",
+            **header("pareto"),
             "band": {"min_sigma": self.min_sigma, "max_sigma": self.max_sigma},
             "shape": [self.shape.m, self.shape.n],
             "dtype": self.dtype,
@@ -97,12 +99,13 @@ def proxy_for(shape: Shape, rows: int = DEFAULT_PROXY[0]) -> tuple[int, int]:
 
 
 def run_pareto(
-    min_sigma: float,
+    band: Band | tuple[float, float] | float,
     shape: Shape,
     dtype: str = "bf16",
     trials: int = 60,
     seed: int = 0,
-    max_sigma: float = 1.0,
+    max_sigma: float | None = None,
+    *,
     space: SearchSpace | None = None,
     form: Form = "standard",
     storage: str | None = None,
@@ -112,10 +115,13 @@ def run_pareto(
     proxy_shape: tuple[int, int] | None = None,
     progress: bool = False,
 ) -> ParetoResult:
+    """The error-vs-FLOPs front on `shape` in `dtype` (exact/fp64: exact worst case; bf16/fp16: the rounding model)."""
+    checked = as_band(band, max_sigma)
+    min_sigma, max_sigma = checked.min_sigma, checked.max_sigma
     if dtype not in DTYPES:
-        raise InputError(f"--dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
-    if form not in ("standard", "gram"):
-        raise InputError(f"form must be standard or gram, got {form!r}")
+        raise InputError(f"`dtype` must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    if form not in FORMS:
+        raise InputError(f"form must be one of {', '.join(FORMS)}, got {form!r}")
     space = space or SearchSpace(min_steps=1, max_steps=10, degrees=(3, 5, 7))
     error_name = DTYPES[dtype]
     objective = Objective(
@@ -158,28 +164,12 @@ def run_pareto(
             return result.value, cost  # INFEASIBLE + error: dominated by every feasible point
         return error, cost
 
-    done = _complete(study)
-    remaining = max(0, trials - done)
-    if remaining:
-        with _progress(remaining, progress, f"pareto {dtype} {shape}") as bar:
-
-            def stop_when_done(study: Any, trial: Any) -> None:
-                bar.update(1)
-                if _complete(study) >= trials:
-                    study.stop()
-
-            study.optimize(trial_fn, n_trials=remaining, n_jobs=jobs, callbacks=[stop_when_done], catch=())
+    run_trials(study, trial_fn, trials, jobs, progress, f"pareto {dtype} {shape}")
     front = pareto_front(study)
     if not front:
         raise InputError("no feasible schedule found; allow more steps or headroom, or pass --no-guard")
-    return ParetoResult(tuple(front), shape, dtype, form, min_sigma, max_sigma, trials, _complete(study), seed,
+    return ParetoResult(tuple(front), shape, dtype, form, min_sigma, max_sigma, trials, count_complete(study), seed,
                         study.study_name, describe(storage), settings)
-
-
-def _complete(study: Any) -> int:
-    import optuna
-
-    return len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
 
 
 def pareto_front(study: Any) -> list[FrontPoint]:

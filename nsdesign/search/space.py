@@ -35,7 +35,8 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from nsdesign.core.cost import step_matmuls
-from nsdesign.core.schedule import MAX_STEPS, Schedule
+from nsdesign.core.limits import ALLOWED_DEGREES, MAX_DEGREE, MAX_STEPS, NORM_DIV_RANGE, SAFETY_RANGE, check_knobs
+from nsdesign.core.schedule import Schedule
 from nsdesign.design.greedy import greedy
 from nsdesign.design.remez import minimax_odd
 from nsdesign.errors import InputError
@@ -56,7 +57,6 @@ TYPICAL_SIZE: dict[str, float] = {
     "none": 0.0, "safety": 1.02, "inflate": 1.02, "norm_div": 1.02, "cushion": 0.02, "polar_express": 1.02
 }
 TYPICAL_CUSHION = 0.02  # the polar_express strategy's second size, enqueued
-ALLOWED_DEGREES = tuple(range(3, 32, 2))
 
 
 @dataclass(frozen=True)
@@ -171,7 +171,7 @@ def check_space(space: SearchSpace) -> None:
         raise InputError("give at least one step degree to search over")
     for d in space.degrees:
         if d not in ALLOWED_DEGREES:
-            raise InputError(f"search degrees must be odd integers from 3 to 31, got {d}")
+            raise InputError(f"search degrees must be odd integers from 3 to {MAX_DEGREE}, got {d}")
     if not space.headroom:
         raise InputError("give at least one headroom strategy")
     for h in space.headroom:
@@ -187,18 +187,13 @@ def check_space(space: SearchSpace) -> None:
             limits = (1.0, 1.5)  # also a norm_div: keep the divided band inside [0.5, 4]
         if lo < limits[0] or hi > limits[1]:
             raise InputError(f"the {name} size range must lie in [{limits[0]}, {limits[1]}], got [{lo}, {hi}]")
-    if not (math.isfinite(space.base_cushion) and 0 <= space.base_cushion < 1):
-        raise InputError(f"cushion must be in [0, 1), got {space.base_cushion}")
-    if not (math.isfinite(space.base_safety) and 1 <= space.base_safety <= 2):
-        raise InputError(f"safety factor must be in [1, 2], got {space.base_safety}")
-    if not (math.isfinite(space.base_norm_div) and 0.5 <= space.base_norm_div <= 4):
-        raise InputError(f"norm_div must be in [0.5, 4], got {space.base_norm_div}")
+    check_knobs(space.base_cushion, space.base_safety, space.base_norm_div)
     if space.fixed_degrees is not None:
         if space.min_steps != space.max_steps or len(space.fixed_degrees) != space.min_steps:
             raise InputError("per-step degrees need a fixed step count with one degree per step")
         for d in space.fixed_degrees:
             if d not in ALLOWED_DEGREES:
-                raise InputError(f"step degree must be an odd integer from 3 to 31, got {d}")
+                raise InputError(f"step degree must be an odd integer from 3 to {MAX_DEGREE}, got {d}")
     if space.max_matmuls is not None:
         if not isinstance(space.max_matmuls, int) or space.max_matmuls < 1:
             raise InputError(f"the matmul budget must be a positive integer, got {space.max_matmuls}")
@@ -264,13 +259,13 @@ def build_schedule(candidate: Candidate, space: SearchSpace, min_sigma: float, m
     cushion, safety, norm_div = space.base_cushion, space.base_safety, space.base_norm_div
     h, size = candidate.headroom, candidate.size
     if h == "safety":
-        safety = min(2.0, safety * size)
+        safety = min(SAFETY_RANGE[1], safety * size)
     elif h == "norm_div":
-        norm_div = min(4.0, norm_div * size)
+        norm_div = min(NORM_DIV_RANGE[1], norm_div * size)
     elif h == "cushion":
         cushion = max(cushion, size)
     elif h == "polar_express":
-        safety, norm_div = min(2.0, safety * size), min(4.0, norm_div * size)
+        safety, norm_div = min(SAFETY_RANGE[1], safety * size), min(NORM_DIV_RANGE[1], norm_div * size)
         cushion = max(cushion, candidate.cushion)
     hi = max_sigma
     if h == "polar_express":
@@ -280,7 +275,10 @@ def build_schedule(candidate: Candidate, space: SearchSpace, min_sigma: float, m
     if h == "inflate" and size > 1.0:
         schedule = inflated_greedy(lo, hi, candidate.degrees, size, cushion, safety, norm_div)
     else:
-        schedule = greedy(lo, hi, len(candidate.degrees), candidate.degrees, cushion, safety, norm_div).schedule
+        schedule = greedy(
+            (lo, hi), steps=len(candidate.degrees), degree=candidate.degrees, cushion=cushion, safety=safety,
+            norm_div=norm_div,
+        ).schedule
     return retarget(schedule, candidate.target).with_name("search")
 
 

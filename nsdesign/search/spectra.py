@@ -4,10 +4,8 @@ The worst case over [l, u] weighs a lone σ at the band edge as much as the bulk
 distribution cares about the average. A `Spectrum` is a finite sample of normalized singular values with
 equal weights, from one of three sources:
 
-- "mp": the Marchenko–Pastur law of an i.i.d. matrix of a given shape. With `nsdesign.laws.marchenko_pastur`
-  present, its exact quantiles at the midpoints q = (i + ½)/K; without it, the singular values of a seeded
-  Gaussian matrix with the same aspect ratio (at most 256 rows), rescaled by √(m_small/m) (the law's quantiles
-  shrink as 1/√min(m, n) and their shape depends only on the aspect ratio).
+- "mp": the Marchenko–Pastur law of an i.i.d. matrix of a given shape: its exact quantiles
+  (`nsdesign.laws.marchenko_pastur.quantile`) at the midpoints q = (i + ½)/K.
 - "npy": the singular values of a real matrix, read from a 1-D .npy file, normalized by their own Frobenius
   norm (√Σσ²) exactly as Muon normalizes.
 - "law": the predicted descending-rank quantiles q = 0.1, 0.15 … 0.9 of a layer at model size M from
@@ -60,24 +58,14 @@ class Spectrum:
                 "sha256_16": self.digest()}
 
 
-def marchenko_pastur(shape: Shape, samples: int = MP_SAMPLES, seed: int = 0) -> Spectrum:
-    """Frobenius-normalized MP spectrum of an i.i.d. `shape` matrix (exact quantiles when nsdesign.laws exists)."""
+def marchenko_pastur(shape: Shape, samples: int = MP_SAMPLES) -> Spectrum:
+    """Frobenius-normalized MP spectrum of an i.i.d. `shape` matrix (its exact quantiles at K midpoints)."""
     if samples < 1:
         raise InputError(f"spectrum sample count must be positive, got {samples}")
-    try:
-        from nsdesign.laws import marchenko_pastur as mp
-    except ImportError:
-        mp = None
-    if mp is not None and hasattr(mp, "quantile"):
-        qs = [(i + 0.5) / samples for i in range(samples)]
-        return Spectrum(tuple(mp.quantile(q, shape) for q in qs), f"marchenko-pastur {shape}")
-    m_small = min(shape.m, 256)
-    n_small = max(m_small, round(shape.n * m_small / shape.m))
-    rng = np.random.default_rng(seed)
-    g = rng.standard_normal((m_small, n_small))
-    sigma = np.sqrt(np.clip(np.linalg.eigvalsh(g @ g.T), 0.0, None)) / np.linalg.norm(g) * math.sqrt(m_small / shape.m)
-    sigma = sigma[sigma > 0]
-    return Spectrum(tuple(float(s) for s in sigma), f"gaussian sample {m_small}x{n_small} scaled to {shape}")
+    from nsdesign.laws import marchenko_pastur as mp
+
+    qs = [(i + 0.5) / samples for i in range(samples)]
+    return Spectrum(tuple(mp.quantile(q, shape) for q in qs), f"marchenko-pastur {shape}")
 
 
 def from_npy(path: str | os.PathLike[str]) -> Spectrum:
@@ -103,10 +91,8 @@ def from_npy(path: str | os.PathLike[str]) -> Spectrum:
 
 def from_law(model_size: float, layer: str, laws_path: str | None = None) -> Spectrum:
     """Predicted quantiles 0.1 … 0.9 of `layer` at `model_size` parameters (nsdesign.laws.predict_band)."""
-    try:
-        from nsdesign.laws import predict_band
-    except ImportError:
-        raise InputError("--spectrum law needs nsdesign.laws.predict_band, which this build does not have") from None
+    from nsdesign.laws import predict_band
+
     values = []
     for q in LAW_QUANTILES:
         prediction = predict_band(q, model_size=model_size, layer=layer, laws_path=laws_path)

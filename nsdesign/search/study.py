@@ -273,42 +273,12 @@ def count_complete(study: Any) -> int:
 
 def run_search(config: StudyConfig) -> SearchResult:
     """Run (or resume, or join) the study and return its best feasible trial."""
-    import optuna
-
     study = open_study(config.storage, config.name(), config.settings())
     study.sampler = make_sampler(config.seed, config.trials, len(study.get_trials(deepcopy=False)))
     for candidate in seed_candidates(config):
         study.enqueue_trial(candidate.params(), skip_if_exists=True)
-    done = count_complete(study)
-    remaining = max(0, config.trials - done)
-    ran = 0
-    if remaining:
-        with _progress(remaining, config.progress, f"search {config.objective.label()}") as bar:
-
-            def stop_when_done(study: Any, trial: Any) -> None:
-                nonlocal ran
-                ran += 1
-                bar.update(1)
-                if count_complete(study) >= config.trials:
-                    study.stop()
-
-            objective = _objective_fn(config)
-            while True:
-                try:
-                    study.optimize(
-                        objective,
-                        n_trials=max(1, config.trials - count_complete(study)),
-                        n_jobs=config.jobs,
-                        callbacks=[stop_when_done],
-                        catch=(),
-                        gc_after_trial=False,
-                    )
-                    break
-                except ValueError as exc:
-                    if not _lost_race(exc):
-                        raise
-                    if count_complete(study) >= config.trials:
-                        break
+    ran = run_trials(study, _objective_fn(config), config.trials, config.jobs, config.progress,
+                     f"search {config.objective.label()}")
     records = read_trials(study)
     feasible = [r for r in records if r.feasible]
     if not feasible:
@@ -323,6 +293,45 @@ def run_search(config: StudyConfig) -> SearchResult:
     return SearchResult(
         best, greedy, study.study_name, describe(config.storage), count_complete(study), ran, config, tuple(records)
     )
+
+
+def run_trials(study: Any, trial_fn: Callable[[Any], Any], trials: int, jobs: int = 1, progress: bool = False,
+               label: str = "study") -> int:
+    """Run `trial_fn` until the study holds `trials` COMPLETE trials; returns how many this worker ran.
+
+    The one study loop (single- and multi-objective): completed trials count, so a re-run resumes; concurrent
+    workers stop together once the count is reached; a lost SQLite race on an enqueued trial is harmless.
+    """
+    remaining = max(0, trials - count_complete(study))
+    ran = 0
+    if not remaining:
+        return 0
+    with progress_bar(remaining, progress, label) as bar:
+
+        def stop_when_done(study: Any, trial: Any) -> None:
+            nonlocal ran
+            ran += 1
+            bar.update(1)
+            if count_complete(study) >= trials:
+                study.stop()
+
+        while True:
+            try:
+                study.optimize(
+                    trial_fn,
+                    n_trials=max(1, trials - count_complete(study)),
+                    n_jobs=jobs,
+                    callbacks=[stop_when_done],
+                    catch=(),
+                    gc_after_trial=False,
+                )
+                break
+            except ValueError as exc:
+                if not _lost_race(exc):
+                    raise
+                if count_complete(study) >= trials:
+                    break
+    return ran
 
 
 def _lost_race(exc: ValueError) -> bool:
@@ -370,7 +379,7 @@ class _NullBar:
         return None
 
 
-def _progress(total: int, enabled: bool, label: str) -> Any:
+def progress_bar(total: int, enabled: bool, label: str) -> Any:
     """A tqdm bar on a terminal, one line every few seconds on stderr otherwise (nsdesign._progress), or nothing."""
     from nsdesign._progress import progress
 

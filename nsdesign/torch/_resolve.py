@@ -20,21 +20,22 @@ from typing import Any, Mapping, Union
 
 from nsdesign._files import read_json
 from nsdesign.core.schedule import Schedule
+from nsdesign.documents import RECIPE_KIND, RECIPE_VERSION, check_document
 from nsdesign.errors import InputError
 
 ScheduleRef = Union[Schedule, str, "os.PathLike[str]", Mapping[str, Any]]
-RECIPE_KIND = "nsdesign-recipe"
 
 
 def as_schedule(reference: ScheduleRef, where: str = "schedule") -> Schedule:
     """A Schedule from a Schedule, a preset name, a schedule JSON path, or a schedule document (dict)."""
-    from nsdesign.io import load_schedule
+    from nsdesign.documents import load_schedule, read_schedule_document
 
     if isinstance(reference, Schedule):
         return reference
     if isinstance(reference, Mapping):
         document = dict(reference)
-        document.pop("schema_version", None)
+        if "schema_version" in document:
+            return read_schedule_document(document, where)
         return Schedule.from_dict(document, where)
     if isinstance(reference, (str, os.PathLike)):
         return load_schedule(os.fspath(reference))
@@ -51,8 +52,9 @@ def load_recipe(recipe: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str,
         if "layers" in document or "kind" in document:
             raise InputError(f"{where}: expected kind {RECIPE_KIND!r}, got {document.get('kind')!r}")
         return {str(name): as_schedule(ref, f"{where}[{name!r}]") for name, ref in document.items()}
-    if document.get("schema_version") != 1:
-        raise InputError(f"{where}: recipe schema_version must be 1, got {document.get('schema_version')!r}")
+    if document.get("schema_version") != RECIPE_VERSION:
+        raise InputError(f"{where}: recipe schema_version must be {RECIPE_VERSION}, got {document.get('schema_version')!r}")
+    check_document("recipe", dict(document), where)
     named = document.get("schedules") or {}
     layers = document.get("layers")
     if not isinstance(named, Mapping) or not isinstance(layers, list):

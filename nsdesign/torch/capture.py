@@ -41,6 +41,7 @@ from typing import Callable, Sequence
 import torch
 
 from nsdesign._files import read_bytes, write_json_atomic, write_text_atomic
+from nsdesign.documents import CAPTURE_FORMAT, header
 from nsdesign._version import __version__
 from nsdesign.errors import InputError
 from nsdesign.torch._resolve import as_schedule
@@ -63,7 +64,7 @@ SIZES: dict[str, tuple[int, int]] = {  # name → (width, layers)
 }
 DEFAULT_SIZES = {"cpu": ("tiny", "mini", "small"), "cuda": ("small", "medium", "base", "large")}
 DEFAULT_TEXT_BYTES = 4 << 20
-FORMAT = "nsdesign-capture/1"
+FORMAT = CAPTURE_FORMAT
 
 
 @dataclass(frozen=True)
@@ -296,7 +297,7 @@ def _capture_into(
     write_text_atomic(by_step_csv, _csv(quantile_rows, CSV_COLUMNS + ("step", "size")))
     manifest = root / "capture.json"
     write_json_atomic(manifest, {
-        "kind": "nsdesign-capture",
+        **header("capture"),
         "format": FORMAT,
         "nsdesign_version": __version__,
         "torch_version": torch.__version__,

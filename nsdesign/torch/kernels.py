@@ -37,15 +37,14 @@ dtype; torch.optim.Muon rounds to bf16 first and divides by a bf16 norm. The dif
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Callable, Literal, Sequence
+from typing import Callable, Sequence
 
 import torch
 
+from nsdesign.core.limits import FORMS, Form  # noqa: F401  (the cost model's names)
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError
 
-Form = Literal["standard", "gram"]
-FORMS: tuple[str, ...] = ("standard", "gram")
 EPS = 1e-7  # torch.optim._muon.EPS (Keller Jordan's muon.py)
 RESTART_PERIOD: dict[torch.dtype, int] = {torch.bfloat16: 2, torch.float16: 2, torch.float32: 3}  # fp64: none
 
@@ -79,6 +78,7 @@ def newton_schulz(
     restarts: Sequence[int] | None = None,
     compile: bool | str = False,
     check: bool = True,
+    normalizer: object = None,
 ) -> torch.Tensor:
     """Apply `schedule` to X (shape (…, m, n)) and return U·F(Σ)·Vᵀ in `dtype` (None keeps X's dtype).
 
@@ -91,6 +91,12 @@ def newton_schulz(
     check_matrix(X, compute)
     if check:
         check_values(X)
+    from nsdesign.torch.normalize import as_normalizer, check_form
+
+    norm = as_normalizer(normalizer)
+    if norm is not None:
+        check_form(norm, form)
+        norm.check_first_degree(schedule.steps[0].degree)
     if steps is not None:
         if steps < 1:
             raise InputError(f"steps must be a positive integer, got {steps}")
@@ -99,7 +105,7 @@ def newton_schulz(
         raise InputError(f"form must be one of {', '.join(FORMS)}, got {form!r}")
     rows = schedule_rows(schedule, compute)
     plan = gram_restarts(rows, compute, restarts) if form == "gram" else ()
-    return orthogonalize(X, rows, schedule.input_scale, compute, form, plan, eps, compile)
+    return orthogonalize(X, rows, schedule.input_scale, compute, form, plan, eps, compile, norm)
 
 
 def orthogonalize(
@@ -111,16 +117,26 @@ def orthogonalize(
     restarts: tuple[int, ...] = (),
     eps: float = EPS,
     compile: bool | str = False,
+    normalizer: object = None,
 ) -> torch.Tensor:
-    """The unchecked core (the optimizer calls this): orient, normalize, iterate, orient back."""
+    """The unchecked core (the optimizer calls this): orient, normalize, iterate, orient back.
+
+    `normalizer` (a nsdesign.core.normalizers.Normalizer; None = Frobenius) other than Frobenius runs the
+    standard form with the normalizer fused into the first step (nsdesign.torch.normalize).
+    """
     tall = X.shape[-2] > X.shape[-1]
     Y = X.mT if tall else X
     lead = Y.shape[:-2]
     if len(lead) > 1:
         Y = Y.reshape(-1, *Y.shape[-2:])
-    Y = normalize(Y, norm_div, dtype, eps)
-    kernel = _kernel(form, compile)
-    Y = kernel(Y, rows) if form == "standard" else kernel(Y, rows, restarts)
+    if normalizer is not None and getattr(normalizer, "name", "frobenius") != "frobenius":
+        from nsdesign.torch.normalize import normalized_standard
+
+        Y = normalized_standard(Y, rows, normalizer, norm_div, dtype, eps)  # type: ignore[arg-type]
+    else:
+        Y = normalize(Y, norm_div, dtype, eps)
+        kernel = _kernel(form, compile)
+        Y = kernel(Y, rows) if form == "standard" else kernel(Y, rows, restarts)
     if len(lead) > 1:
         Y = Y.reshape(*lead, *Y.shape[-2:])
     return Y.mT if tall else Y

@@ -65,6 +65,8 @@ class Muon(Optimizer):
     ns_dtype: compute dtype of NS (default bf16, like torch; fp32 is much faster on CPUs without bf16 units).
     restarts: Gram-form restart steps (None: nsdesign's default for ns_dtype).
     compile:  torch.compile the NS iteration (True, or a backend name).
+    normalizer: frobenius (default), schatten4, schatten8, spectral or aol (nsdesign.torch.normalize); None takes
+              the one the schedule file records ("normalizer" field), else Frobenius. Per group, like schedule.
     """
 
     def __init__(
@@ -85,6 +87,7 @@ class Muon(Optimizer):
         ns_dtype: torch.dtype | str = torch.bfloat16,
         restarts: tuple[int, ...] | None = None,
         compile: bool | str = False,
+        normalizer: Any = None,
     ) -> None:
         if isinstance(lr, Tensor) and lr.numel() != 1:
             raise InputError("Tensor lr must be 1-element")
@@ -114,6 +117,7 @@ class Muon(Optimizer):
             "ns_dtype": dtype_name(resolve_dtype(ns_dtype)),
             "restarts": None if restarts is None else list(restarts),
             "compile": compile,
+            "normalizer": _normalizer_document(normalizer, schedule),
         }
         super().__init__(params, defaults)
         if recipe is not None:
@@ -134,9 +138,18 @@ class Muon(Optimizer):
         if group["form"] not in FORMS:
             raise InputError(f"form must be one of {', '.join(FORMS)}, got {group['form']!r}")
         group["ns_dtype"] = dtype_name(resolve_dtype(group["ns_dtype"]))
+        group["normalizer"] = _normalizer_document(group.get("normalizer"), group["schedule"])  # before the schedule
         if group["schedule"] is not None and not isinstance(group["schedule"], dict):
             group["schedule"] = _document(group["schedule"])
         group.setdefault("param_schedules", None)
+        if group["normalizer"] is not None:
+            from nsdesign.core.normalizers import Normalizer
+            from nsdesign.torch.normalize import check_form
+
+            norm = Normalizer.from_dict(group["normalizer"])
+            check_form(norm, group["form"])
+            rows = _plan(_key(self._group_schedule(group)), group["ns_steps"], group["ns_dtype"], group["form"], _restarts_key(group))[0]
+            norm.check_first_degree(2 * len(rows[0]) - 1)
         _plan(_key(self._group_schedule(group)), group["ns_steps"], group["ns_dtype"], group["form"], _restarts_key(group))
 
     def _apply_recipe(self, recipe: Mapping[str, Schedule]) -> None:
@@ -208,7 +221,10 @@ class Muon(Optimizer):
                 rows, scale, restarts = _plan(
                     _key(self._document_for(group, i)), group["ns_steps"], group["ns_dtype"], group["form"], _restarts_key(group)
                 )
-                update = orthogonalize(update, rows, scale, dtype, group["form"], restarts, group["eps"], group["compile"])
+                update = orthogonalize(
+                    update, rows, scale, dtype, group["form"], restarts, group["eps"], group["compile"],
+                    _normalizer(_key(group["normalizer"])) if group["normalizer"] is not None else None,
+                )
                 p.mul_(1 - lr * weight_decay)
                 p.add_(update, alpha=-adjust_lr(lr, group["adjust_lr_fn"], p.shape))
         return loss
@@ -216,6 +232,23 @@ class Muon(Optimizer):
 
 def _document(reference: ScheduleRef) -> dict[str, Any]:
     return as_schedule(reference).to_dict()
+
+
+def _normalizer_document(reference: Any, schedule: Any) -> dict[str, Any] | None:
+    """The group's normalizer as a plain dict (state_dict-safe): given, else recorded by the schedule, else None."""
+    from nsdesign.torch.normalize import as_normalizer, recorded_normalizer
+
+    norm = as_normalizer(reference) if reference is not None else recorded_normalizer(schedule)
+    if norm is None or norm.name == "frobenius":
+        return None
+    return norm.to_dict()
+
+
+@lru_cache(maxsize=64)
+def _normalizer(key: str) -> Any:
+    from nsdesign.core.normalizers import Normalizer
+
+    return Normalizer.from_dict(json.loads(key))
 
 
 def _key(document: Mapping[str, Any]) -> str:

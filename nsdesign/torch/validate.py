@@ -36,8 +36,10 @@ from typing import Any, Iterable, Sequence
 
 import torch
 
-from nsdesign._files import write_json_atomic, write_text_atomic
+from nsdesign._files import json_number, write_json_atomic, write_text_atomic
 from nsdesign._version import __version__
+from nsdesign.core.limits import DIVERGED  # an output singular value above this: the run blew up
+from nsdesign.documents import header
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError
 from nsdesign.torch import _memory
@@ -57,7 +59,6 @@ from nsdesign.torch.sources import Matrix, Source, load_matrices, parse_source
 
 QUANTILES: tuple[float, ...] = (0.1, 0.25, 0.5, 0.75, 0.9)
 DEFAULT_MIN_SIGMA = 1e-3
-DIVERGED = 1e3  # an output singular value above this means the run blew up
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,9 @@ class Row:
     time_ms: float
     diverged: bool = False
     note: str = ""
+    normalizer: str = "frobenius"
+    norm_sigma_max: float | None = None  # σ_max after the normalizer (what the schedule sees)
+    norm_sigma_band_min: float | None = None  # smallest of the band_count largest normalized σ
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -109,8 +113,7 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "kind": "nsdesign-validation",
-            "schema_version": 1,
+            **header("validation"),
             "nsdesign_version": __version__,
             "torch_version": torch.__version__,
             "sources": list(self.sources),
@@ -135,10 +138,7 @@ class Report:
         return buffer.getvalue()
 
 
-def _json_value(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    return value
+_json_value = json_number
 
 
 def check_report_path(path: str | os.PathLike[str]) -> str:
@@ -180,6 +180,7 @@ def validate(
     restarts: Sequence[int] | None = None,
     compile: bool | str = False,
     memory_budget: int | None = None,
+    normalizer: Any = None,
 ) -> Report:
     """Measure every schedule on every matrix of every source; see the module docstring for the columns.
 
@@ -199,6 +200,18 @@ def validate(
     compute = resolve_dtype(dtype)
     target = resolve_device(device)
     resolved = [_prepared(as_schedule(s), steps, i) for i, s in enumerate(schedules)]
+    from nsdesign.torch.normalize import as_normalizer, check_form
+
+    from nsdesign.torch.normalize import recorded_normalizer
+
+    norm = as_normalizer(normalizer)
+    # --normalize applies to every schedule; without it each schedule runs under the normalizer its file records.
+    per_schedule = [norm if norm is not None else recorded_normalizer(s) for s in schedules]
+    per_schedule = [None if n is None or n.name == "frobenius" else n for n in per_schedule]
+    for n, s in zip(per_schedule, resolved):
+        if n is not None:
+            check_form(n, form)
+            n.check_first_degree(s.steps[0].degree)
     parsed = [s if isinstance(s, Source) else parse_source(s) for s in sources]
 
     rows: list[Row] = []
@@ -208,7 +221,9 @@ def validate(
         for matrix in load_matrices(source, seed=seed, match=match, fits=fits):
             if matrix.note:
                 notes.append(f"{matrix.name}: {matrix.note}")
-            rows.extend(_measure_matrix(matrix, resolved, compute, target, form, band, repeats, restarts, compile))
+            rows.extend(
+                _measure_matrix(matrix, resolved, compute, target, form, band, repeats, restarts, compile, per_schedule)
+            )
     return Report(
         rows=tuple(rows),
         sources=tuple(s.text for s in parsed),
@@ -217,7 +232,8 @@ def validate(
         form=form,
         min_sigma=band,
         settings={"seed": seed, "repeats": repeats, "steps": steps, "match": match, "restarts": _restarts_text(restarts),
-                  "compile": compile, "eps": EPS, "device_name": device_description(target)},
+                  "compile": compile, "eps": EPS, "device_name": device_description(target),
+                  "normalizer": ", ".join(sorted({"frobenius" if n is None else n.label() for n in per_schedule}))},
         notes=tuple(notes),
     )
 
@@ -280,6 +296,7 @@ def _measure_matrix(
     repeats: int,
     restarts: Sequence[int] | None,
     compile: bool | str,
+    normalizers: Sequence[Any] | None = None,
 ) -> Iterable[Row]:
     G = matrix.tensor
     try:
@@ -289,15 +306,19 @@ def _measure_matrix(
     reference = _reference(G.to(device=device, dtype=torch.float64))
     # Muon's momentum buffers are fp32: that is what the kernel receives (fp64 when validating in fp64).
     given = G.to(device=device, dtype=torch.float64 if dtype == torch.float64 else torch.float32)
-    for schedule in schedules:
+    for index, schedule in enumerate(schedules):
+        normalizer = None if normalizers is None else normalizers[index]
         rows = schedule_rows(schedule, dtype)
         plan = gram_restarts(rows, dtype, restarts) if form == "gram" else ()
 
         def call() -> torch.Tensor:
-            return orthogonalize(given, rows, schedule.input_scale, dtype, form, plan, EPS, compile)  # noqa: B023
+            return orthogonalize(given, rows, schedule.input_scale, dtype, form, plan, EPS, compile, normalizer)  # noqa: B023
 
         Y, seconds = _timed(call, repeats, device)
-        yield _row(matrix, schedule, reference, Y, seconds, dtype, device, form, band)
+        row = _row(matrix, schedule, reference, Y, seconds, dtype, device, form, band)
+        if normalizer is not None:
+            row = _normalized_row(row, normalizer, G, schedule)
+        yield row
 
 
 @dataclass(frozen=True)
@@ -331,6 +352,23 @@ def _timed(call, repeats: int, device: torch.device) -> tuple[torch.Tensor, list
         sync()
         times.append(time.perf_counter() - start)
     return Y, times
+
+
+def _normalized_row(row: Row, normalizer: Any, G: torch.Tensor, schedule: Schedule) -> Row:
+    """The normalized band of this matrix and the exact scalar error on it (polar err stays vs polar(G))."""
+    import dataclasses
+
+    normalized = torch.linalg.svdvals(torch.from_numpy(normalizer.apply(G.detach().to(torch.float64).cpu().numpy())))
+    count = max(row.band_count, 1)
+    top = normalized[:count]
+    exact = float((1 - scalar_map(schedule, top)).abs().max()) if row.band_count else None
+    return dataclasses.replace(
+        row,
+        normalizer=normalizer.name,
+        norm_sigma_max=float(normalized[0]),
+        norm_sigma_band_min=float(top[-1]),
+        band_error_exact=exact,
+    )
 
 
 def descending_quantiles(sigma_desc: torch.Tensor, quantiles: Sequence[float] = QUANTILES) -> tuple[float, ...]:

@@ -68,7 +68,7 @@ def test_search_writes_versioned_json(cli, tmp_path):
     result = cli("search", "--min-sigma", "1e-3", "--steps", "6", "--exact", "--shape", "1024x4096", "-o", str(path))
     assert result.returncode == 0, result.stderr
     data = json.loads(path.read_text())
-    assert data["schema_version"] == 1 and data["degree"] == 5 and data["norm_div"] == 1.0
+    assert data["schema_version"] == 2 and data["degree"] == 5 and data["norm_div"] == 1.0
     assert len(data["coefficients"]) == 6
     assert data["coefficients"] == [list(p.coefficients) for p in greedy(1e-3, steps=6).schedule.steps]
     assert data["metrics"]["worst_error"] == pytest.approx(9.165e-4, rel=1e-3)

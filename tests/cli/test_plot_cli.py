@@ -1,22 +1,20 @@
-"""`nsdesign plot …` through the real entry point: files are written and read back; bad input is one line, exit 2."""
+"""`nsdesign plot …` in-process through main(argv): files are written and read back; bad input is one line, exit 2."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 from matplotlib.colors import to_rgb
 from matplotlib.image import imread
 
+from nsdesign.cli.main import invoke
 from nsdesign.design.greedy import greedy
 from nsdesign.io import save_document, schedule_document
 from nsdesign.plot import BAND_COLOR
 
 
 def nsd(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "nsdesign", "plot", *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=180)
+    return invoke(["plot", *args], cwd=cwd)  # main(argv) in this process, output captured
 
 
 def ok(result, path):
@@ -121,7 +119,7 @@ def test_laws(cli_error, tmp_path):
         (["map", "keller5", "--min-sigma", "1e-3", "-o", "x.pdf"], ".png or .svg"),
         (["map", "keller5", "--min-sigma", "1e-3", "-o", "nodir/x.png"], "does not exist"),
         (["map", "no_such_preset", "--min-sigma", "1e-3", "-o", "x.png"], "neither a preset"),
-        (["map", "keller5", "--min-sigma", "0.5", "--max-sigma", "0.1", "-o", "x.png"], "0 < min-sigma"),
+        (["map", "keller5", "--min-sigma", "0.5", "--max-sigma", "0.1", "-o", "x.png"], "0 < --min-sigma"),
         (["map", "keller5", "-o", "x.png"], "--min-sigma"),
         (["map", "keller5", "--min-sigma", "1e-3", "--size", "big", "-o", "x.png"], "--size"),
         (["map", "keller5", "--min-sigma", "1e-3", "--tol", "3", "-o", "x.png"], "tolerance"),

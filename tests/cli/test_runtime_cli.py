@@ -1,4 +1,5 @@
-"""`nsdesign validate` and `nsdesign capture` through the real entry point (python -m nsdesign)."""
+"""`nsdesign validate` and `nsdesign capture`, in-process through main(argv) (the `cli` fixture of tests/cli);
+the torch-free start-up check runs a subprocess."""
 
 from __future__ import annotations
 
@@ -16,15 +17,14 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1"}  # small matrices; avoids OpenMP st
 TEXT = b"class Node:\n    def __init__(self, value):\n        self.value = value\n" * 50
 
 
-@pytest.fixture
-def cli():
-    """The shared `cli` runner (python -m nsdesign in a subprocess), with one OpenMP thread."""
-
-    def run(*args: str, cwd=None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "nsdesign", *args], capture_output=True, text=True, cwd=cwd,
-                              timeout=timeout, env=ENV)
-
-    return run
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """Small matrices: one torch thread is as fast and avoids OpenMP stalls on a shared machine (see tests/torch)."""
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def test_validate_prints_a_side_by_side_table_and_writes_reports(cli, tmp_path):

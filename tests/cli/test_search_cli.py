@@ -1,20 +1,19 @@
-"""`nsdesign search` study options and `nsdesign pareto`, through the real entry point."""
+"""`nsdesign search` study options and `nsdesign pareto`, in-process through main(argv)."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
+from nsdesign.cli.main import invoke
 from nsdesign.core.metrics import worst_error
 from nsdesign.io import read_schedule_file
 
 
-def nsdesign(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "nsdesign", *args], capture_output=True, text=True, timeout=timeout)
+def nsdesign(*args: str):
+    return invoke(args)  # main(argv) in this process, output captured
 
 
 def test_search_study_writes_a_document_with_provenance(tmp_path):

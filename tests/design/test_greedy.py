@@ -103,16 +103,16 @@ def test_norm_div_buys_real_headroom_above_the_band():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"min_sigma": 1e-3, "tol": 1e-3, "max_steps": 3}, "not reachable within 3 steps"),
-        ({"min_sigma": 1e-3, "steps": 0}, "steps"),
-        ({"min_sigma": 1e-3, "steps": 5, "tol": 0.1}, "either"),
-        ({"min_sigma": 1e-3, "degree": 4}, "odd"),
-        ({"min_sigma": 1e-3, "degree": (3, 5), "steps": 3}, "one per step"),
-        ({"min_sigma": 1e-3, "cushion": 1.5}, "cushion"),
-        ({"min_sigma": 1e-3, "safety": 0.9}, "safety"),
-        ({"min_sigma": 1e-20}, "at least"),
-        ({"min_sigma": 2.0}, "band"),
-        ({"min_sigma": 1e-3, "tol": 1e-30}, "tolerance"),
+        ({"band": 1e-3, "tol": 1e-3, "max_steps": 3}, "not reachable within 3 steps"),
+        ({"band": 1e-3, "steps": 0}, "steps"),
+        ({"band": 1e-3, "steps": 5, "tol": 0.1}, "either"),
+        ({"band": 1e-3, "degree": 4}, "odd"),
+        ({"band": 1e-3, "degree": (3, 5), "steps": 3}, "one per step"),
+        ({"band": 1e-3, "cushion": 1.5}, "cushion"),
+        ({"band": 1e-3, "safety": 0.9}, "safety"),
+        ({"band": 1e-20}, "at least"),
+        ({"band": 2.0}, "band"),
+        ({"band": 1e-3, "tol": 1e-30}, "tolerance"),
     ],
 )
 def test_bad_input(kwargs, message):

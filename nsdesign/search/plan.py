@@ -1,0 +1,191 @@
+"""A study from plain parameters: every default and rule of a search in one function, `study_config`.
+
+The CLI maps its flags onto these parameters and calls this once; notebooks, benchmarks and `run_pareto` use
+the same rules. The rules (each says why):
+
+- the band: `band` (a Band, a (min, max) pair or min_sigma). The capture objective searches the design edge
+  itself, so its band may be omitted (then [1e-3·max_sigma, max_sigma], the edge it reports against).
+- steps: a fixed count (`steps`), a range (`step_range`), per-step degrees (their count), else 3–10
+  (`core.limits.DEFAULT_STEP_RANGE`).
+- degrees: trials choose from `search_degrees`, else the one base degree; per-step `degrees` fix them.
+- the design edge searched: capture searches [1e-10·u, 0.5·u]; bf16/fp16 objectives search [0.1·l, l]
+  (rounding the input to bf16/fp16 moves the smallest singular values down, by ~‖X‖_F·2⁻⁹/√min(m, n), so the
+  best low-precision design edge sits below the band edge); others design on the band itself.
+- the inner target τ: bf16/fp16 search [0.9, 1] (keeping inner iterates below 1 leaves rounding room, see
+  `search.space.retarget`); others keep τ = 1.
+- the proxy matrix for bf16/fp16 and the guard: `proxy_shape`, else the shape's aspect (`pareto.proxy_for`),
+  else 256×1024; the guard's limit 2 (`objectives.GUARD_LIMIT`); refinement of the last 2 steps with 150
+  evaluations.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from nsdesign.core.band import Band, as_band
+from nsdesign.core.cost import Shape
+from nsdesign.core.limits import DEFAULT_DEGREE, DEFAULT_STEP_RANGE, DEFAULT_TRIALS
+from nsdesign.errors import InputError
+
+CAPTURE_DESIGN_RANGE = (1e-10, 0.5)  # × max_sigma: where the capture objective searches the design edge
+LOWP_DESIGN_RANGE = (0.1, 1.0)  # × min_sigma: where bf16/fp16 objectives search the design edge
+LOWP_TARGET_RANGE = (0.9, 1.0)  # inner target τ searched by bf16/fp16 objectives
+DEFAULT_REFINE_STEPS = 2
+DEFAULT_REFINE_EVALS = 150
+CAPTURE_DEFAULT_EDGE = 1e-3  # × max_sigma: the band the capture objective reports against when none is given
+LOW_PRECISION = frozenset({"bf16", "fp16"})
+
+
+def study_config(
+    band: Band | tuple[float, float] | float | None = None,
+    max_sigma: float | None = None,
+    *,
+    objective: str | Sequence[tuple[str, float]] = "worst",
+    steps: int | None = None,
+    step_range: tuple[int, int] | None = None,
+    degrees: int | Sequence[int] = DEFAULT_DEGREE,
+    search_degrees: Sequence[int] | None = None,
+    tol: float | None = None,
+    strategies: Sequence[str] | None = None,
+    cushion: float = 0.0,
+    safety: float = 1.0,
+    norm_div: float = 1.0,
+    max_matmuls: int | None = None,
+    shape: Shape | None = None,
+    spectrum: Any = None,
+    model_size: float | None = None,
+    layer: str | None = None,
+    laws: str | None = None,
+    proxy_shape: tuple[int, int] | None = None,
+    backend: str = "emulate",
+    guard: bool = True,
+    guard_limit: float | None = None,
+    refine: str = "auto",
+    refine_steps: int | None = None,
+    refine_evals: int | None = None,
+    target_range: tuple[float, float] | None = None,
+    trials: int | None = None,
+    seed: int | None = None,
+    storage: str | None = None,
+    study_name: str | None = None,
+    jobs: int | None = None,
+    progress: bool = False,
+) -> Any:
+    """The `StudyConfig` these parameters describe, with every default and rule applied (see the module text).
+
+    `spectrum` is a `Spectrum`, or "mp" (needs `shape`), "law" (needs `model_size`, `layer`; `laws` picks a
+    law file), or the path of a .npy file of singular values. Every inconsistency is an InputError naming
+    the parameters involved.
+    """
+    from nsdesign.search.objectives import DEFAULT_PROXY, GUARD_LIMIT, Objective, parse_objective
+    from nsdesign.search.pareto import proxy_for
+    from nsdesign.search.space import HEADROOM_STRATEGIES, SearchSpace
+    from nsdesign.search.study import StudyConfig
+
+    terms = parse_objective(objective) if isinstance(objective, str) else tuple(objective)
+    names = {n for n, _ in terms}
+
+    if "capture" in names:
+        if tol is None:
+            raise InputError("the capture objective needs `tol` (the tolerance δ the band is captured at)")
+        if steps is None:
+            raise InputError("the capture objective needs a fixed `steps`")
+        top = 1.0 if max_sigma is None else max_sigma
+        checked = as_band(band, max_sigma) if band is not None else Band(CAPTURE_DEFAULT_EDGE * top, top)
+    else:
+        if tol is not None:
+            raise InputError("in a study `tol` is the capture tolerance; use the capture objective, or give `steps` / `step_range`")
+        if band is None:
+            raise InputError("a study needs the band: give `min_sigma`")
+        checked = as_band(band, max_sigma)
+    min_sigma, top = checked.min_sigma, checked.max_sigma
+
+    base = (degrees,) if isinstance(degrees, int) else tuple(degrees)
+    if not base:
+        raise InputError("give at least one step degree in `degrees`")
+    fixed_degrees = None
+    if len(base) > 1:
+        if steps is not None and steps != len(base):
+            raise InputError(f"{len(base)} degrees given for {steps} steps")
+        steps = len(base)
+        fixed_degrees = base
+    if steps is not None and step_range is not None:
+        raise InputError("give either `steps` or `step_range`, not both")
+    if steps is not None:
+        lo_steps = hi_steps = int(steps)
+    elif step_range is not None:
+        lo_steps, hi_steps = step_range
+    else:
+        lo_steps, hi_steps = DEFAULT_STEP_RANGE
+    if fixed_degrees is not None and search_degrees:
+        raise InputError("give either per-step `degrees` or `search_degrees`, not both")
+    choices = tuple(sorted(set(fixed_degrees))) if fixed_degrees else (tuple(search_degrees) if search_degrees else (base[0],))
+
+    if "capture" in names:
+        design_range: tuple[float, float] | None = (CAPTURE_DESIGN_RANGE[0] * top, CAPTURE_DESIGN_RANGE[1] * top)
+    elif names & LOW_PRECISION:
+        design_range = (LOWP_DESIGN_RANGE[0] * min_sigma, LOWP_DESIGN_RANGE[1] * min_sigma)
+    else:
+        design_range = None
+    if target_range is None and names & LOW_PRECISION:
+        target_range = LOWP_TARGET_RANGE
+    space = SearchSpace(
+        min_steps=lo_steps,
+        max_steps=hi_steps,
+        degrees=choices,
+        headroom=tuple(strategies) if strategies else HEADROOM_STRATEGIES,
+        base_cushion=float(cushion),
+        base_safety=float(safety),
+        base_norm_div=float(norm_div),
+        max_matmuls=max_matmuls,
+        fixed_degrees=fixed_degrees,
+        design_range=design_range,
+        target_range=target_range,
+    )
+    proxy = tuple(proxy_shape) if proxy_shape else (proxy_for(shape) if shape is not None else DEFAULT_PROXY)
+    scored = Objective(
+        terms=terms,
+        min_sigma=min_sigma,
+        max_sigma=top,
+        spectrum=resolve_spectrum(spectrum, shape, model_size, layer, laws) if "weighted" in names or spectrum else None,
+        tol=tol,
+        proxy_shape=proxy,  # type: ignore[arg-type]
+        backend=backend,
+        guard=guard,
+        guard_limit=GUARD_LIMIT if guard_limit is None else guard_limit,
+        refine=refine,
+        refine_steps=DEFAULT_REFINE_STEPS if refine_steps is None else refine_steps,
+        refine_evals=DEFAULT_REFINE_EVALS if refine_evals is None else refine_evals,
+    )
+    return StudyConfig(
+        space=space,
+        objective=scored,
+        trials=DEFAULT_TRIALS if trials is None else trials,
+        seed=0 if seed is None else seed,
+        storage=storage,
+        study_name=study_name,
+        jobs=1 if jobs is None else jobs,
+        progress=progress,
+    )
+
+
+def resolve_spectrum(
+    source: Any, shape: Shape | None = None, model_size: float | None = None, layer: str | None = None,
+    laws: str | None = None,
+) -> Any:
+    """A Spectrum from a Spectrum, "mp" (the shape's Marchenko–Pastur law), "law" (a layer's fitted law), or a .npy path."""
+    from nsdesign.search import spectra
+
+    if isinstance(source, spectra.Spectrum):
+        return source
+    if source is None:
+        raise InputError("the weighted objective needs `spectrum`: mp (with `shape`), law, or FILE.npy")
+    if source == "mp":
+        if shape is None:
+            raise InputError("spectrum mp needs `shape`")
+        return spectra.marchenko_pastur(shape)
+    if source == "law":
+        if model_size is None or not layer:
+            raise InputError("spectrum law needs `model_size` and `layer`")
+        return spectra.from_law(model_size, layer, laws)
+    return spectra.from_npy(source)

@@ -1,0 +1,100 @@
+"""Every normalizer of nsdesign.core.normalizers on tensors, fused into the first Newton–Schulz step where free.
+
+The standard form's first step forms A = XXᵀ anyway (and A² for a quintic), so the tighter normalizers cost only
+scalar and element-wise work on products that exist already:
+
+    X₀ = X / ‖X‖_F                       in ≥ fp32, rounded once to the compute dtype. Always: it costs O(mn) and
+                                         keeps A and A² inside fp16's range (max 65504), where a raw A² overflows.
+    A = X₀X₀ᵀ                            the first step's own product
+    schatten4: t = ‖A‖_F^{−1/2}          X₁ = t·X₀, A₁ = t²·A            (fused: B = poly(A₁) by addmm)
+    schatten8: A² = A·A, t = ‖A²‖_F^{−1/4}  A₁ = t²A, A₁² = t⁴A²          (unfused: A² must exist to be measured)
+    spectral:  k steps v ← A v / ‖A v‖ from v = 1, λ̂ = ‖A v‖, t = 1/(f·√λ̂)
+    aol:       d_i = (Σ_j |A_ij|)^{−1/2}, X₁ = diag(d) X₀, A₁ = diag(d) A diag(d)
+    then       X = c₀X₁ + (c₁A₁ + c₂A₁² + …) X₁  and the remaining steps as usual.
+
+Norms and power iterations are computed in fp32 from the compute-dtype products (what a fused kernel would have
+in registers). `norm_div` divides on top (t/norm_div). Frobenius itself is the existing `kernels.normalize`.
+The Gram form is supported for Frobenius only (it would need the normalizer inside R's first product).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from nsdesign.core.normalizers import Normalizer, get, recorded_normalizer
+from nsdesign.errors import InputError
+
+Rows = tuple[tuple[float, ...], ...]
+
+
+def as_normalizer(reference: Any) -> Normalizer | None:
+    """A Normalizer from a name, a Normalizer, a dict, or None (meaning: what the schedule records, else Frobenius)."""
+    if reference is None:
+        return None
+    if isinstance(reference, Normalizer):
+        return reference
+    if isinstance(reference, dict):
+        return Normalizer.from_dict(reference)
+    return get(reference)
+
+
+def normalized_standard(
+    X: torch.Tensor, rows: Rows, normalizer: Normalizer, norm_div: float, dtype: torch.dtype, eps: float
+) -> torch.Tensor:
+    """The standard form on a wide X (…, m ≤ n) with `normalizer` fused into the first step."""
+    from nsdesign.torch.kernels import _addmm, _mm, normalize, poly_in, standard_iteration
+
+    first, rest = rows[0], rows[1:]
+    normalizer.check_first_degree(2 * len(first) - 1)
+    X0 = normalize(X, 1.0, dtype, eps)  # Frobenius pre-scale (see the module docstring)
+    A = _mm(X0, X0.mT)
+    a, tail = first[0], first[1:]
+    if normalizer.name == "aol":
+        rowsum = A.float().abs().sum(dim=-1, keepdim=True)
+        d = rowsum.clamp_min(eps).rsqrt() / norm_div
+        X1 = (X0.float() * d).to(dtype)
+        A1 = (A.float() * d * d.mT).to(dtype)
+        B = poly_in(A1, tail)
+        return standard_iteration(_addmm(X1, B, X1, beta=a), rest)
+    if normalizer.name == "schatten8":
+        A2 = _mm(A, A)
+        s4 = torch.linalg.matrix_norm(A2.float(), keepdim=True)  # ‖A²‖_F = ‖σ‖₈⁴
+        t = s4.clamp_min(eps).pow(-0.25) / norm_div
+        X1 = (X0.float() * t).to(dtype)
+        A1 = (A.float() * t * t).to(dtype)
+        A2t = (A2.float() * t**4).to(dtype)
+        powers = [A1, A2t]
+        while len(powers) < len(tail):
+            powers.append(_mm(powers[-1], A1))
+        B = sum(c * P for c, P in zip(tail, powers))
+        return standard_iteration(a * X1 + _mm(B, X1), rest)
+    if normalizer.name == "schatten4":
+        s2 = torch.linalg.matrix_norm(A.float(), keepdim=True)  # ‖A‖_F = ‖σ‖₄²
+        t = s2.clamp_min(eps).rsqrt() / norm_div
+    elif normalizer.name == "spectral":
+        Af = A.float()
+        v = torch.ones(*A.shape[:-1], 1, dtype=torch.float32, device=A.device)
+        v = v / torch.linalg.vector_norm(v, dim=-2, keepdim=True)
+        lam = torch.ones(*A.shape[:-2], 1, 1, dtype=torch.float32, device=A.device)
+        for _ in range(normalizer.power_iterations):
+            w = Af @ v
+            lam = torch.linalg.vector_norm(w, dim=-2, keepdim=True)
+            v = w / lam.clamp_min(1e-30)
+        t = (lam.clamp_min(eps).sqrt() * normalizer.safety).reciprocal() / norm_div
+    else:  # frobenius through this path (used when a caller forces the fused route): t = 1
+        t = torch.ones(*A.shape[:-2], 1, 1, dtype=torch.float32, device=A.device) / norm_div
+    X1 = (X0.float() * t).to(dtype)
+    A1 = (A.float() * t * t).to(dtype)
+    if len(tail) == 1:
+        return standard_iteration(_addmm(X1, A1, X1, beta=a, alpha=tail[0]), rest)
+    return standard_iteration(_addmm(X1, poly_in(A1, tail), X1, beta=a), rest)
+
+
+def check_form(normalizer: Normalizer, form: str) -> None:
+    if form != "standard" and normalizer.name != "frobenius":
+        raise InputError(f"the {form} form runs with the frobenius normalizer only; use form='standard' for {normalizer.name}")
+
+
+__all__ = ["as_normalizer", "check_form", "get", "normalized_standard", "recorded_normalizer"]

@@ -1,0 +1,130 @@
+"""One CLI vocabulary (docs/cli.md): new spellings parse, old ones still parse into the same values but are
+hidden from --help, and library errors come out with flag names. All in-process through main(argv)."""
+
+
+import numpy as np
+import pytest
+
+from nsdesign import __version__
+from nsdesign.cli.main import build_parser, flag_message, main
+from nsdesign.plot.matrices import load_matrix
+
+
+def _parse(*argv):
+    return build_parser().parse_args(list(argv))
+
+
+def _help(capsys, *command):
+    with pytest.raises(SystemExit):
+        main([*command, "--help"])
+    return capsys.readouterr().out
+
+
+def test_short_and_long_version(capsys):
+    for flag in ("-V", "--version"):
+        with pytest.raises(SystemExit) as stop:
+            main([flag])
+        assert stop.value.code == 0
+        assert capsys.readouterr().out.strip() == f"nsdesign {__version__}"
+
+
+@pytest.mark.parametrize(
+    "new, old, dest",
+    [
+        (["search", "--degrees", "3,5,5,7"], ["search", "--degree", "3,5,5,7"], "degree"),
+        (["search", "--degree-choices", "3,5"], ["search", "--search-degrees", "3,5"], "search_degrees"),
+        (["pareto", "--min-sigma", "1e-3", "--shape", "8x8", "--degree-choices", "3,5"],
+         ["pareto", "--min-sigma", "1e-3", "--shape", "8x8", "--degrees", "3,5"], "degrees"),
+        (["recipe", "--model-size", "7e9", "--tol", "0.1", "--degree-choices", "5"],
+         ["recipe", "--model-size", "7e9", "--tol", "0.1", "--degrees", "5"], "degrees"),
+        (["capture", "--out-dir", "d"], ["capture", "--out", "d"], "out"),
+    ],
+)
+def test_old_spellings_parse_into_the_same_value(new, old, dest):
+    assert getattr(_parse(*new), dest) == getattr(_parse(*old), dest)
+
+
+@pytest.mark.parametrize(
+    "command, visible, hidden",
+    [
+        (["search"], ["--degrees", "--degree-choices", "--steps"], ["--degree ", "--search-degrees", "--step-range"]),
+        (["pareto"], ["--steps", "--degree-choices"], ["--min-steps", "--max-steps", "--degrees"]),
+        (["recipe"], ["--max-sigma", "--degree-choices"], ["--headroom", "--degrees"]),
+        (["capture"], ["--out-dir"], ["--out "]),
+    ],
+)
+def test_help_lists_only_the_new_spellings(capsys, command, visible, hidden):
+    text = _help(capsys, *command)
+    for flag in visible:
+        assert flag in text
+    for flag in hidden:
+        assert flag not in text
+
+
+def test_step_ranges_are_spelled_with_steps():
+    assert _parse("search", "--steps", "4-8").steps == (4, 8)
+    assert _parse("search", "--steps", "6").steps == 6
+    assert _parse("pareto", "--min-sigma", "1e-3", "--shape", "8x8").steps == (1, 10)
+    with pytest.raises(Exception, match="1 ≤ LO ≤ HI"):
+        _parse("search", "--steps", "8-4")
+
+
+def test_a_step_range_starts_a_study_with_the_same_space_as_the_old_flag():
+    from nsdesign.cli import search_options
+
+    new = _parse("search", "--min-sigma", "1e-3", "--steps", "4-6")
+    old = _parse("search", "--min-sigma", "1e-3", "--step-range", "4-6")
+    assert search_options.wants_study(new) and search_options.wants_study(old)
+    a, b = search_options.config_from_args(new, 1e-3), search_options.config_from_args(old, 1e-3)
+    assert a.settings() == b.settings() and (a.space.min_steps, a.space.max_steps) == (4, 6)
+
+
+def test_a_step_range_is_refused_where_only_a_count_makes_sense(capsys):
+    assert main(["search", "--min-sigma", "1e-3", "--steps", "3-5", "--normalize", "frobenius"]) == 2
+    assert "--steps takes a step count here" in capsys.readouterr().err
+
+
+def test_recipe_design_top_old_and_new(capsys):
+    from nsdesign.cli.laws_commands import _recipe_headroom
+
+    assert _recipe_headroom(_parse("recipe", "--model-size", "7e9", "--tol", "0.1", "--max-sigma", "1.25")) == pytest.approx(0.25)
+    assert _recipe_headroom(_parse("recipe", "--model-size", "7e9", "--tol", "0.1", "--headroom", "0.25")) == 0.25
+    assert _recipe_headroom(_parse("recipe", "--model-size", "7e9", "--tol", "0.1")) == 0.1
+    assert main(["recipe", "--model-size", "7e9", "--tol", "0.1", "--max-sigma", "1.2", "--headroom", "0.2"]) == 2
+    assert "not both" in capsys.readouterr().err
+
+
+def test_dtype_names_are_shared():
+    assert _parse("plot", "histogram", "keller5", "--source", "gaussian:4x4", "-o", "x.png").dtype == "fp32"
+    assert _parse("plot", "histogram", "keller5", "--source", "gaussian:4x4", "-o", "x.png", "--dtype", "bfloat16").dtype == "bf16"
+    assert _parse("pareto", "--min-sigma", "1e-3", "--shape", "8x8", "--dtype", "exact").dtype == "exact"
+    with pytest.raises(Exception):
+        _parse("pareto", "--min-sigma", "1e-3", "--shape", "8x8", "--dtype", "fp8")
+
+
+def test_one_matrix_source_syntax():
+    new, _ = load_matrix("spectrum:logu:0.01:20x30", seed=3)
+    old, _ = load_matrix("logspace:20x30:0.01", seed=3)
+    np.testing.assert_array_equal(new, old)
+
+
+def test_file_prefix_reads_the_same_file(tmp_path):
+    path = tmp_path / "m.npy"
+    np.save(path, np.arange(12.0).reshape(3, 4))
+    np.testing.assert_array_equal(load_matrix(f"file:{path}")[0], load_matrix(str(path))[0])
+
+
+def test_library_parameter_names_become_flags():
+    assert flag_message("the band needs 0 < min_sigma < max_sigma") == "the band needs 0 < --min-sigma < --max-sigma"
+    assert flag_message("`degree` auto needs `tol` and `shape`") == "--degrees auto needs --tol and --shape"
+    assert flag_message("x.json: 'min_sigma' must be a number; run `nsdesign fit`") == (
+        "x.json: 'min_sigma' must be a number; run `nsdesign fit`"
+    )
+
+
+def test_bad_input_through_main_is_one_line_with_flags(capsys):
+    assert main(["search", "--min-sigma", "2", "--max-sigma", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--min-sigma" in err and "Traceback" not in err
+    assert main(["search", "--min-sigma", "1e-3", "--degrees", "auto"]) == 2
+    assert "--degrees auto needs --tol and --shape" in capsys.readouterr().err

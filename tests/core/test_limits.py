@@ -1,0 +1,51 @@
+import math
+
+import pytest
+
+from nsdesign.core import limits
+from nsdesign.core.cost import FORMS as COST_FORMS
+from nsdesign.core.schedule import MAX_DEGREE, Schedule
+from nsdesign.design.greedy import greedy
+from nsdesign.design.remez import minimax_odd
+from nsdesign.errors import InputError
+
+
+def test_one_home_for_each_limit():
+    # the modules that used to hold their own copies now hand out the same objects
+    assert MAX_DEGREE is limits.MAX_DEGREE == 31
+    assert COST_FORMS is limits.FORMS
+    from nsdesign.laws.momentum import DEPTHS
+    from nsdesign.search.space import ALLOWED_DEGREES
+
+    assert DEPTHS is limits.DEPTHS and ALLOWED_DEGREES is limits.ALLOWED_DEGREES
+
+
+@pytest.mark.parametrize("degree, ok", [(3, True), (31, True), (33, False), (4, False), (1, False), (True, False), (5.0, False)])
+def test_check_degree(degree, ok):
+    if ok:
+        assert limits.check_degree(degree) == degree
+    else:
+        with pytest.raises(InputError, match="odd integer from 3 to 31"):
+            limits.check_degree(degree)
+
+
+def test_the_degree_limit_is_the_same_everywhere():
+    with pytest.raises(InputError, match="31"):
+        Schedule.from_coefficients([[1.0] * 17])  # degree 33
+    with pytest.raises(InputError, match="from 1 to 31"):
+        minimax_odd(0.1, 1.0, 33)
+    with pytest.raises(InputError, match="from 3 to 31"):
+        greedy(1e-3, degree=33)
+    assert minimax_odd(0.5, 1.0, limits.MAX_DEGREE).polynomial.degree == limits.MAX_DEGREE
+
+
+@pytest.mark.parametrize(
+    "knobs, name",
+    [((-0.1, 1.0, 1.0), "cushion"), ((1.0, 1.0, 1.0), "cushion"), ((0.0, 0.99, 1.0), "safety"),
+     ((0.0, 2.01, 1.0), "safety"), ((0.0, 1.0, 0.4), "norm_div"), ((0.0, 1.0, math.nan), "norm_div")],
+)
+def test_check_knobs_names_the_parameter(knobs, name):
+    with pytest.raises(InputError, match=name):
+        limits.check_knobs(*knobs)
+    limits.check_knobs(0.0, 1.0, 1.0)
+    limits.check_knobs(0.99, 2.0, 4.0)

@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "nsdesign.cli.laws_commands",
     "nsdesign.cli.runtime_commands",
     "nsdesign.cli.plot_commands",
+    "nsdesign.cli.schema_commands",
     "nsdesign.cli.training_commands",
 )
 

@@ -20,6 +20,9 @@ COMMANDS = [
     ["presets"],
     ["presets", "show", "polar_express_modded5"],
     ["predict", "--shape", "8192x32768", "--quantile", "0.9"],
+    ["recipe", "--model-size", "70e9", "--tol", "0.3", "--quiet"],
+    ["validate", "keller5", "cans5_eo", "polar_express_l1e-4_12", "--source", "gaussian:32x64", "--source",
+     "spectrum:logu:1e-3:16x48", "--dtype", "fp32", "--repeats", "1"],
     ["predict", "--model-size", "70e9", "--layer", "final.o", "--quantile", "0.5"],
 ]
 

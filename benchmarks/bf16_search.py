@@ -17,6 +17,10 @@ bf16 is the numpy rounding model of nsdesign.precision (torch CPU's own bf16 mat
 real torch bf16 on a 256×1024 matrix as a cross-check of the model.
 
     .venv/bin/python benchmarks/bf16_search.py --trials 30 -o benchmarks/bf16_search.json
+
+`--kernel fused|unfused|gram` runs the study, the selection, the presets and the table with that kernel's
+rounding model (nsdesign.precision.kernels; Gram with nsdesign's default restart plan for the dtype, the
+restart products counted in its FLOPs); the default is fused.
 """
 
 from __future__ import annotations
@@ -32,10 +36,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from nsdesign.core.cost import matmuls  # noqa: E402
 from nsdesign.core.metrics import overshoot, worst_error  # noqa: E402
 from nsdesign.core.schedule import Schedule  # noqa: E402
+from nsdesign.precision.kernels import default_restarts, kernel_flops  # noqa: E402
 from nsdesign.presets import preset, preset_names  # noqa: E402
 from nsdesign.search import Candidate, Objective, SearchSpace, StudyConfig, band_matrix, matrix_error, run_search  # noqa: E402
 
 L = 1e-3
+KERNEL = "fused"
+
+
+def error_of(schedule: Schedule, test, scale: float = 1.0, backend: str = "emulate"):
+    """The bf16 run of the benchmark's kernel (Gram: nsdesign's default restart plan for bf16)."""
+    plan = default_restarts(schedule.num_steps, "bf16") if KERNEL == "gram" else ()
+    return matrix_error(schedule, test, "bf16", scale, backend, kernel=KERNEL, restarts=plan)
 
 
 def as_run(schedule: Schedule, k: int) -> Schedule:
@@ -58,8 +70,11 @@ def main() -> int:
     parser.add_argument("--torch-check", action="store_true")
     parser.add_argument("--check", metavar="RESULTS.json",
                         help="only rerun the real-torch bf16 cross-check for the schedules in a results file")
+    parser.add_argument("--kernel", choices=("fused", "unfused", "gram"), default="fused")
     parser.add_argument("-o", "--output")
     args = parser.parse_args()
+    global KERNEL
+    KERNEL = args.kernel
     if args.check:
         return torch_check(args.check)
 
@@ -73,24 +88,27 @@ def main() -> int:
         # selection on an independent matrix of the same kind
         scored = []
         for rec in finalists[: args.finalists]:
-            scored.append((matrix_error(rec.schedule, select, "bf16").error, rec))
+            scored.append((error_of(rec.schedule, select).error, rec))
         sel_error, chosen = min(scored, key=lambda x: x[0])
-        ours = matrix_error(chosen.schedule, bench, "bf16")
-        ours_guard = matrix_error(chosen.schedule, bench, "bf16", 1.02)
+        ours = error_of(chosen.schedule, bench)
+        ours_guard = error_of(chosen.schedule, bench, 1.02)
         budget = 3 * k
         presets = []
         for name in preset_names():
             s = as_run(preset(name), k)
             if matmuls(s) > budget:
                 continue
-            run = matrix_error(s, bench, "bf16")
-            guard = matrix_error(s, bench, "bf16", 1.02)
+            run = error_of(s, bench)
+            guard = error_of(s, bench, 1.02)
             presets.append({
                 "name": name, "steps": s.num_steps, "matmuls": matmuls(s), "bf16_error": run.error,
                 "guard_sigma_max": guard.sigma_max, "overshoot": overshoot(s), "worst_exact": worst_error(s, L, 1.0),
             })
         best_preset = min(presets, key=lambda p: p["bf16_error"])
         row = {
+            "kernel": KERNEL,
+            "gflop": kernel_flops(chosen.schedule, fm, fn, KERNEL,
+                                  default_restarts(chosen.schedule.num_steps, "bf16") if KERNEL == "gram" else ()) / 1e9,
             "k": k,
             "budget_matmuls": budget,
             "search": {
@@ -161,9 +179,9 @@ def _search_all(k: int, args: argparse.Namespace) -> tuple:
     m, n = (int(v) for v in args.proxy.split("x"))
     objective = Objective(
         terms=(("bf16", 1.0),), min_sigma=L, proxy_shape=(m, n), refine="nelder-mead",
-        refine_steps=2, refine_evals=args.refine_evals,
+        refine_steps=2, refine_evals=args.refine_evals, kernel=args.kernel,
     )
-    name = f"bf16-bench-k{k}-s{args.seed}" if args.storage else None
+    name = f"bf16-bench-{args.kernel}-k{k}-s{args.seed}" if args.storage else None
     config = StudyConfig(space, objective, args.trials, args.seed, args.storage, name, progress=True, seeds=seeds)
     result = run_search(config)
     return result, result.ranked()
@@ -181,6 +199,7 @@ def _print_row(row: dict, presets: list) -> None:
 
 
 def _print_table(rows: list) -> None:
+    print(f"\nkernel {KERNEL}")
     print("\n| k | matmuls ≤ | searched schedule | its bf16 error | best preset (as run) | its bf16 error | margin | guard σ_max at 1.02 (search) |")
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:

@@ -75,6 +75,7 @@ __all__ = [
     "save_document",
     "schedule_document",
     "slope_at_zero",
+    "study_config",
     "symbolic",
     "value_range",
     "worst_error",
@@ -88,6 +89,7 @@ _LAZY: dict[str, str] = {
     "run_search": "nsdesign.search",
     "run_pareto": "nsdesign.search",
     "StudyConfig": "nsdesign.search",
+    "study_config": "nsdesign.search",
 }
 
 

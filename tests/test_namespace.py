@@ -13,8 +13,8 @@ def test_every_public_name_resolves():
         assert getattr(nsdesign, name) is not None, name
 
 
-def _loaded_after(code: str) -> list[str]:
-    probe = f"{code}\nimport sys\nprint('loaded:' + ','.join(m for m in {HEAVY!r} if m in sys.modules))"
+def _loaded_after(code: str, names: tuple[str, ...] = HEAVY) -> list[str]:
+    probe = f"{code}\nimport sys\nprint('loaded:' + ','.join(m for m in {names!r} if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     last = result.stdout.strip().splitlines()[-1]
@@ -33,5 +33,10 @@ def test_import_and_search_path_load_no_heavy_library():
 
 
 def test_lazy_names_load_their_layer_on_demand():
-    assert "optuna" in _loaded_after("import nsdesign\nnsdesign.run_search\nimport optuna")  # sanity: probe sees imports
-    assert "sympy" in _loaded_after("import nsdesign\nnsdesign.symbolic")
+    layers = ("nsdesign.search", "nsdesign.design.symbolic", "optuna", "sympy")
+    assert _loaded_after("import nsdesign", layers) == []
+    # the lazy name loads its layer (and nothing imports it for us: the probe itself imports only nsdesign) …
+    assert _loaded_after("import nsdesign\nnsdesign.run_search", layers) == ["nsdesign.search"]
+    assert _loaded_after("import nsdesign\nnsdesign.study_config", layers) == ["nsdesign.search"]
+    # … and the search layer still leaves optuna until a study runs; symbolic needs sympy at once
+    assert _loaded_after("import nsdesign\nnsdesign.symbolic", layers) == ["nsdesign.design.symbolic", "sympy"]

@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="the bare worst-case optimum (default: the best design safe just above the band, checked in bf16)",
     )
     search.add_argument("--norm-div", type=float, default=1.0, help="runtime input divisor s and headroom: designed on [L/s, U], so σ up to s·U stays in the design (default 1.0)")
-    search.add_argument("--form", choices=("standard", "gram"), default="standard", help="cost model for --degrees auto")
+    search_options.add_kernel_arguments(search, "kernel for bf16/fp16 objectives and the --degrees auto cost model")
     search.add_argument("--max-steps", type=int, default=30, help="step limit when --tol is given (default 30)")
     search.add_argument("--model-size", type=float, help="predict the band from a momentum law at this size (params)")
     search.add_argument("--layer", help="layer for --model-size, e.g. final.mlp_down")
@@ -120,7 +120,7 @@ def _search(args: argparse.Namespace) -> int:
         safety=args.safety,
         norm_div=args.norm_div,
         shape=_shape(args.shape),
-        form=args.form,
+        form=search_options.cost_form(search_options.kernel_of(args)),  # type: ignore[arg-type]
         max_steps=args.max_steps,
         headroom=args.headroom,
         band_source=source,

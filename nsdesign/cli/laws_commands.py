@@ -44,7 +44,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     recipe.add_argument("--config", help="model JSON: d_model, n_layers, n_heads, n_kv_heads, d_ff or mlp_ratio, gated_mlp")
     recipe.add_argument("--tol", type=float, required=True, help="worst-case error δ every layer must meet on its band")
     recipe.add_argument("--quantile", type=float, default=0.5, help="band edge quantile q (default 0.5)")
-    recipe.add_argument("--form", choices=("standard", "gram"), default="standard", help="cost model (default standard)")
+    from nsdesign.cli.search_options import add_kernel_arguments
+
+    add_kernel_arguments(recipe, "the kernel every layer runs (its cost model)")
     recipe.add_argument("--laws", help="law file from `nsdesign fit` (default: the shipped arXiv 2606.04058 laws)")
     recipe.add_argument(
         "--band-edge", choices=("point", "lower"), default="point", help="design for the predicted σ_q or its interval's lower end"
@@ -247,7 +249,7 @@ def _recipe(args: argparse.Namespace) -> int:
         args.tol,
         quantile=args.quantile,
         config=config,
-        form=args.form,
+        form=_cost_form(args),
         laws_path=args.laws,
         edge=args.band_edge,
         headroom=_recipe_headroom(args),
@@ -338,3 +340,9 @@ def _ranges(values: list[int]) -> str:
         if v is not None:
             start = prev = v
     return ",".join(parts)
+
+
+def _cost_form(args: argparse.Namespace) -> str:
+    from nsdesign.cli.search_options import cost_form, kernel_of
+
+    return cost_form(kernel_of(args))

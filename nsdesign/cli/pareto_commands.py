@@ -18,8 +18,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--min-sigma", type=float, required=True, help="smallest singular value to orthogonalize")
     p.add_argument("--max-sigma", type=float, default=1.0, help="largest singular value (default 1)")
     p.add_argument("--shape", required=True, help="matrix shape MxN the FLOPs are counted on")
-    p.add_argument("--dtype", type=dtype_name(("exact", "fp64", "bf16", "fp16")), default="bf16", metavar="{exact,fp64,bf16,fp16}",
-                   help="error measured in this precision (bf16/fp16: matrix runs; fp64/exact: exact worst case)")
+    p.add_argument("--dtype", type=dtype_name(("exact", "fp64", "fp32", "bf16", "fp16", "fp8")), default="bf16",
+                   metavar="{exact,fp64,fp32,bf16,fp16,fp8}",
+                   help="error in this precision (fp32/bf16/fp16/fp8: matrix runs, fp8 emulated; fp64/exact: exact)")
     p.add_argument("--trials", type=int, default=60, help="complete trials the study should hold (default 60)")
     p.add_argument("--seed", type=int, default=0, help="sampler seed (default 0)")
     p.add_argument("--steps", type=steps_or_range, default=(1, 10), metavar="N|LO-HI",
@@ -30,7 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="step degrees the trials may choose (default 3,5,7)")
     hidden_alias(p, "--degrees", dest="degrees")
     p.add_argument("--strategies", help="headroom strategies: none,safety,inflate,norm_div,cushion (default all)")
-    p.add_argument("--form", choices=("standard", "gram"), default="standard", help="FLOP model (default standard)")
+    from nsdesign.cli.search_options import add_kernel_arguments
+
+    add_kernel_arguments(p, "the kernel the errors are run with and the FLOPs counted for")
     p.add_argument("--proxy-shape", help="test matrix for bf16/fp16 errors (default: the shape's aspect, ≤256 rows)")
     p.add_argument("--no-guard", action="store_true", help="allow schedules that blow up for σ up to 1.02")
     p.add_argument("--storage", help="sqlite:///file.db, postgresql+psycopg2://…, or journal:PATH (default: memory)")
@@ -73,7 +76,7 @@ def _pareto(args: argparse.Namespace) -> int:
         seed=args.seed,
         max_sigma=args.max_sigma,
         space=space,
-        form=args.form,
+        kernel=_kernel(args),
         storage=args.storage,
         study_name=args.study_name,
         jobs=args.jobs,
@@ -98,3 +101,9 @@ def _progress_enabled() -> bool:
     from nsdesign.cli import progress
 
     return progress.enabled()
+
+
+def _kernel(args: argparse.Namespace) -> str:
+    from nsdesign.cli.search_options import kernel_of
+
+    return kernel_of(args)

@@ -24,8 +24,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="gaussian:MxN | spectrum:logu:L:MxN | file:PATH (.safetensors/.pt/.npy) | capture:DIR (repeatable)",
     )
     validate.add_argument("--dtype", default="bf16", choices=("bf16", "fp16", "fp32", "fp64"), help="compute dtype (bf16)")
+    from nsdesign.cli.search_options import add_kernel_arguments
+
+    add_kernel_arguments(validate, "the Newton–Schulz kernel run on the matrices")
     validate.add_argument("--device", default="cpu", help="cpu or cuda[:N] (cpu)")
-    validate.add_argument("--form", default="standard", choices=("standard", "gram"), help="Newton–Schulz form")
     validate.add_argument("--steps", type=int, help="run this many steps (applies each schedule's extension rule)")
     validate.add_argument("--match", help="only tensors whose name matches this regular expression")
     validate.add_argument(
@@ -90,6 +92,7 @@ def _int_list(text: str | None, what: str) -> tuple[int, ...] | None:
 def _validate(args: argparse.Namespace) -> int:
     _require_torch()
     from nsdesign.cli._output import check_output, report_stream
+    from nsdesign.cli.search_options import kernel_of
     from nsdesign.torch.validate import check_report_path, validate, write_report
 
     check_output(args.output)
@@ -100,7 +103,7 @@ def _validate(args: argparse.Namespace) -> int:
         args.source,
         dtype=args.dtype,
         device=args.device,
-        form=args.form,
+        form=kernel_of(args),
         steps=args.steps,
         match=args.match,
         min_sigma=args.min_sigma,

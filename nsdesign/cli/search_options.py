@@ -62,6 +62,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--no-guard", action="store_true", default=None, help="allow schedules that blow up just above the band")
 
 
+KERNEL_CHOICES = ("fused", "unfused", "gram")
+
+
+def add_kernel_arguments(parser: Any, what: str = "the kernel the schedule is run and checked with") -> None:
+    """--kernel fused|unfused|gram (default fused) and the hidden old spelling --form standard|gram."""
+    parser.add_argument(
+        "--kernel", choices=KERNEL_CHOICES,
+        help=f"{what}: fused (torch.optim.Muon), unfused (Keller Jordan's muon.py), gram (Dao-AILab); default fused",
+    )
+    parser.add_argument("--form", choices=("standard", "fused", "unfused", "gram"), help=argparse.SUPPRESS)
+
+
+def kernel_of(args: argparse.Namespace) -> str:
+    """The kernel from --kernel, or from the hidden alias --form (standard = fused); both given must agree."""
+    kernel = getattr(args, "kernel", None)
+    form = getattr(args, "form", None)
+    old = {"standard": "fused"}.get(form, form) if form else None
+    if kernel and old and kernel != old:
+        raise InputError(f"--kernel {kernel} and --form {form} disagree; give --kernel only")
+    return kernel or old or "fused"
+
+
+def cost_form(kernel: str) -> str:
+    """The FLOP model of a kernel (nsdesign.core.cost): Gram, or the standard form for fused and unfused."""
+    return "gram" if kernel == "gram" else "standard"
+
+
 def wants_study(args: argparse.Namespace) -> bool:
     """True when the arguments ask for more than the exact greedy design."""
     searched_steps = isinstance(getattr(args, "steps", None), tuple)  # --steps LO-HI
@@ -132,6 +159,7 @@ def config_from_args(args: argparse.Namespace, min_sigma: float | None = None) -
         study_name=args.study_name,
         jobs=args.jobs,
         progress=_progress_enabled(),
+        kernel=kernel_of(args),
     )
 
 

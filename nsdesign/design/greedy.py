@@ -125,7 +125,8 @@ def greedy_step(lo: float, hi: float, degree: int, cushion: float, safety: float
         design_lo = hi * (1 - 1e-12)
     result = minimax_odd(design_lo, hi, degree)
     p = result.polynomial
-    low, high = p.image(lo, hi)
+    # Without a cushion Remez already measured p on exactly [lo, hi]: reuse that exact image (same bits).
+    low, high = result.image if (result.image is not None and design_lo == lo) else p.image(lo, hi)
     p = p.output_scaled(2.0 / (low + high))  # recentre (identity for pure greedy up to rounding)
     if safety != 1.0 and not is_last:
         p = p.input_scaled(safety)

@@ -24,7 +24,7 @@ precision polynomial can be resolved more finely than that.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from fractions import Fraction
 
@@ -52,6 +52,7 @@ class MinimaxResult:
     reference: tuple[float, ...]
     iterations: int
     method: str  # "remez", "limit" (narrow-interval limit) or "round-off" (see _round_off_fallback)
+    image: tuple[float, float] | None = field(default=None, compare=False)  # exact p([lower, upper]), when computed
 
     @property
     def relative_gap(self) -> float:
@@ -116,7 +117,7 @@ def minimax_odd(lower: float, upper: float, degree: int = 5) -> MinimaxResult:
     errors = [1.0 - p(x) for x in points]
     alternates = all(errors[i] * errors[i + 1] < 0 for i in range(len(errors) - 1))
     lower_bound = min(abs(e) for e in errors) if alternates else 0.0
-    return MinimaxResult(p, lower, upper, error, lower_bound, points, iteration, "remez")
+    return MinimaxResult(p, lower, upper, error, lower_bound, points, iteration, "remez", (lo, hi))
 
 
 @lru_cache(maxsize=None)
@@ -136,10 +137,15 @@ def limit_coefficients(d: int) -> tuple[Fraction, ...]:
 # --------------------------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=None)
+def _limit_floats(d: int) -> tuple[float, ...]:
+    return tuple(float(c) for c in limit_coefficients(d))
+
+
 def _limit_result(lower: float, upper: float, d: int) -> MinimaxResult:
-    p = OddPolynomial(tuple(float(c) / upper ** (2 * j + 1) for j, c in enumerate(limit_coefficients(d))))
+    p = OddPolynomial(tuple(c / upper ** (2 * j + 1) for j, c in enumerate(_limit_floats(d))))
     lo, hi = p.image(lower, upper)
-    return MinimaxResult(p, lower, upper, max(1 - lo, hi - 1), 0.0, (upper,), 0, "limit")
+    return MinimaxResult(p, lower, upper, max(1 - lo, hi - 1), 0.0, (upper,), 0, "limit", (lo, hi))
 
 
 def _round_off_fallback(lower: float, upper: float, degree: int) -> MinimaxResult:
@@ -179,6 +185,32 @@ def _initial_reference(r: float, d: int) -> list[float]:
 
 
 def _solve_reference(reference: list[float], r: float, d: int) -> list[float]:
+    if d == 2:
+        return _solve_reference_quintic(reference, r)
+    return _solve_reference_general(reference, r, d)
+
+
+def _solve_reference_quintic(reference: list[float], r: float) -> list[float]:
+    """`_solve_reference_general` for d = 2 (4 reference points), unrolled: the same operations in the same order,
+    so the same bits, without the loops (every greedy step of a quintic schedule runs this 3–5 times)."""
+    t0, t1, t2, t3 = reference
+    rr, w = r * r, 1 - r * r
+    s0, s1, s2, s3 = (2 * t0 * t0 - 1 - rr) / w, (2 * t1 * t1 - 1 - rr) / w, (2 * t2 * t2 - 1 - rr) / w, (2 * t3 * t3 - 1 - rr) / w
+    even = 0.0 + 1.0 / (t0 * (s0 - s1) * (s0 - s2) * (s0 - s3))
+    odd = 0.0 + 1.0 / (t1 * (s1 - s0) * (s1 - s2) * (s1 - s3))
+    even += 1.0 / (t2 * (s2 - s0) * (s2 - s1) * (s2 - s3))
+    odd += 1.0 / (t3 * (s3 - s0) * (s3 - s1) * (s3 - s2))
+    one_minus_e = -2.0 * odd / (even - odd)
+    one_plus_e = 2.0 * even / (even - odd)
+    v0, v1, v2 = one_minus_e / t0, one_plus_e / t1, one_minus_e / t2
+    v2 = (v2 - v1) / (s2 - s1)
+    v1 = (v1 - v0) / (s1 - s0)
+    v2 = (v2 - v1) / (s2 - s0)
+    p0 = -s1 * v2 + v1
+    return [-s0 * p0 + v0, p0 - s0 * v2, v2]
+
+
+def _solve_reference_general(reference: list[float], r: float, d: int) -> list[float]:
     """The levelled solution t_i·g(s_i) + (−1)^i E = 1 on the reference; g in the power basis of s.
 
     g has degree d but is pinned at d+2 points, so its (d+1)-th divided difference vanishes:
@@ -219,10 +251,14 @@ def _solve_reference(reference: list[float], r: float, d: int) -> list[float]:
 def _interior_critical_points(g: list[float], r: float, d: int) -> list[float]:
     # p(t) = t·g(s), ds/dt = 4t/(1−r²) ⇒ p'(t) = g(s) + (2s + shift)·g'(s), shift = 2(1+r²)/(1−r²).
     shift = 2 * (1 + r * r) / (1 - r * r)
-    h = list(g)
-    for k in range(1, d + 1):
-        h[k - 1] += shift * k * g[k]
-        h[k] += 2 * k * g[k]
+    if d == 2:  # the loop below unrolled (same operations, same bits)
+        g0, g1, g2 = g
+        h = [g0 + shift * 1 * g1, (g1 + 2 * 1 * g1) + shift * 2 * g2, g2 + 2 * 2 * g2]
+    else:
+        h = list(g)
+        for k in range(1, d + 1):
+            h[k - 1] += shift * k * g[k]
+            h[k] += 2 * k * g[k]
     roots = sorted(s for s in _real_roots_ascending(tuple(h)) if -1 < s < 1)
     return [math.sqrt(((1 - r * r) * s + 1 + r * r) / 2) for s in roots]
 
@@ -230,6 +266,13 @@ def _interior_critical_points(g: list[float], r: float, d: int) -> list[float]:
 def _monomial_in_t(g: list[float], r: float, d: int) -> list[float]:
     """Substitute s = α·y + β (y = t²) into g's power series: coefficients of t^(2j+1)."""
     alpha, beta = 2 / (1 - r * r), -(1 + r * r) / (1 - r * r)
+    if d == 2:  # the loop below unrolled (same operations, same bits)
+        g0, g1, g2 = g
+        return [
+            0.0 + g0 * 1 * alpha**0 * beta**0 + g1 * 1 * alpha**0 * beta**1 + g2 * 1 * alpha**0 * beta**2,
+            0.0 + g1 * 1 * alpha**1 * beta**0 + g2 * 2 * alpha**1 * beta**1,
+            0.0 + g2 * 1 * alpha**2 * beta**0,
+        ]
     out = [0.0] * (d + 1)
     for k, gk in enumerate(g):
         for j in range(k + 1):

@@ -113,6 +113,10 @@ def render_emerging(schedule: Schedule, provenance: str) -> ExportResult:
 # --------------------------------------------------------------------------------------------------
 
 
+EXPORT_PROXY = (64, 256)  # fp16 proxy the exported restart plan is designed on (1:4 like MLP matrices)
+EXPORT_MIN_SIGMA = 1e-3
+
+
 def render_gram(schedule: Schedule, provenance: str) -> ExportResult:
     """`ns_coefficients=[[a, b, c], …]` for Dao-AILab gram-newton-schulz (GramNewtonSchulz or its Muon).
 
@@ -121,13 +125,24 @@ def render_gram(schedule: Schedule, provenance: str) -> ExportResult:
     """
     require_quintic(schedule, "gram-newton-schulz")
     rows, fold_note = _rows(schedule, "[]")
+    from nsdesign.precision.restarts import design_restarts
+
+    plan = design_restarts(schedule.extended(len(rows)), "fp16", EXPORT_PROXY, EXPORT_MIN_SIGMA)
+    dao = plan.baselines["dao_default"][1]
     lines = [
         "  from gram_newton_schulz import GramNewtonSchulz",
-        "  orthogonalize = GramNewtonSchulz(ns_coefficients=NS_COEFFICIENTS)   # or Muon(..., ns_coefficients=…)",
+        "  orthogonalize = GramNewtonSchulz(",
+        "      ns_coefficients=NS_COEFFICIENTS,",
+        "      gram_newton_schulz_reset_iterations=GRAM_NEWTON_SCHULZ_RESET_ITERATIONS,",
+        "      ns_use_kernels=False,  # plain pip install: no quack CUDA kernels (True needs them)",
+        "  )  # on a CPU also pass compile_kwargs=None",
         "It divides by ‖X‖_F + eps (no divisor) and iterates in fp16 on the Gram matrix.",
         "Extension: it runs exactly one step per row and never repeats the last one; " + own_extension(schedule) + ".",
+        "Restart plan by nsdesign: the fewest restarts keeping the fp16 Gram error (rounding model,",
+        f"{EXPORT_PROXY[0]}x{EXPORT_PROXY[1]}, σ in [{EXPORT_MIN_SIGMA:g}, 1]) ≤ {plan.target:.3g}, 1.25× the fused kernel's:",
+        f"error {plan.error:.3g}{'' if plan.met else ' (target NOT met: lowest found)'}; the package default [2]: {dao:.3g}.",
     ]
     text = _header(schedule, "Dao-AILab gram-newton-schulz", lines, fold_note, provenance) + _list_literal(
         "NS_COEFFICIENTS", rows, "[", "]"
-    )
+    ) + f"GRAM_NEWTON_SCHULZ_RESET_ITERATIONS = {list(plan.restarts)}\n"
     return ExportResult(text, scaling_warnings(schedule, "gram-newton-schulz"))

@@ -35,46 +35,23 @@ from nsdesign._matrices import haar_factors
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError
 from nsdesign.precision._blas import single_thread
+from nsdesign.precision.kernels import DTYPES, check_kernel, round_bf16, round_fp16, rounder
+from nsdesign.precision.kernels import run as run_kernel
 
-Precision = Literal["bf16", "fp16", "fp32", "fp64"]
-PRECISIONS: tuple[str, ...] = ("bf16", "fp16", "fp32", "fp64")
+Precision = Literal["bf16", "fp16", "fp32", "fp64", "fp8"]
+PRECISIONS: tuple[str, ...] = ("bf16", "fp16", "fp32", "fp64", "fp8")
 Backend = Literal["emulate", "torch"]
 DIVERGED = math.inf
 SMALL_ROWS = 512  # proxy matrices up to this many rows run on one BLAS thread (see nsdesign.precision._blas)
 
 
 # --------------------------------------------------------------------------------------------------
-# Rounding
+# Rounding (kept here by name; the models live in nsdesign.precision.kernels)
 # --------------------------------------------------------------------------------------------------
 
 
-def round_bf16(x: np.ndarray) -> np.ndarray:
-    """fp32 → nearest bf16 (ties to even), returned as fp32 holding a bf16 value."""
-    x = np.ascontiguousarray(x, dtype=np.float32)
-    bits = x.view(np.uint32)
-    rounded = (bits + np.uint32(0x7FFF) + ((bits >> np.uint32(16)) & np.uint32(1))) & np.uint32(0xFFFF0000)
-    out = rounded.view(np.float32)
-    nan = np.isnan(x)
-    if nan.any():
-        out = np.where(nan, np.float32(np.nan), out)
-    return out
-
-
-def round_fp16(x: np.ndarray) -> np.ndarray:
-    with np.errstate(over="ignore"):
-        return np.asarray(x, dtype=np.float32).astype(np.float16).astype(np.float32)
-
-
 def _rounder(precision: str):
-    if precision == "bf16":
-        return round_bf16
-    if precision == "fp16":
-        return round_fp16
-    if precision == "fp32":
-        return lambda x: np.asarray(x, dtype=np.float32)
-    if precision == "fp64":
-        return lambda x: np.asarray(x, dtype=np.float64)
-    raise InputError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    return rounder(precision)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -134,40 +111,41 @@ def _matrix(sigma: tuple[float, ...], shape: tuple[int, int], seed: int) -> np.n
 # --------------------------------------------------------------------------------------------------
 
 
-def run_emulated(schedule: Schedule, x0: np.ndarray, precision: str = "bf16", scale: float = 1.0) -> np.ndarray:
-    """The fused standard-form iteration on scale·X₀/norm_div with every fused op rounded to `precision`."""
-    rnd = _rounder(precision)
-    work = np.float64 if precision == "fp64" else np.float32
-    with np.errstate(over="ignore", invalid="ignore"):
-        X = rnd((x0 * (scale / schedule.input_scale)).astype(work))
-        for p in schedule.steps:
-            a, tail = p.coefficients[0], p.coefficients[1:]
-            if not tail:
-                X = rnd(a * X)
-                continue
-            A = rnd(X @ X.T)
-            if len(tail) == 1:
-                X = rnd(a * X + tail[0] * (A @ X))
-            else:
-                B = rnd(tail[-2] * A + tail[-1] * (A @ A))
-                for c in reversed(tail[:-2]):
-                    B = rnd(c * A + B @ A)
-                X = rnd(a * X + B @ X)
-            if not np.isfinite(X).all():
-                return X
-    return X
+def run_emulated(
+    schedule: Schedule,
+    x0: np.ndarray,
+    precision: str = "bf16",
+    scale: float = 1.0,
+    kernel: str = "fused",
+    restarts: Sequence[int] = (),
+) -> np.ndarray:
+    """The kernel's iteration on scale·X₀/norm_div with every op rounded to `precision` (fused by default)."""
+    return run_kernel(schedule, x0, kernel, precision, scale, restarts)
 
 
 def run_torch(
-    schedule: Schedule, x0: np.ndarray, precision: str = "bf16", scale: float = 1.0, device: str = "cpu"
+    schedule: Schedule,
+    x0: np.ndarray,
+    precision: str = "bf16",
+    scale: float = 1.0,
+    device: str = "cpu",
+    kernel: str = "fused",
+    restarts: Sequence[int] = (),
 ) -> np.ndarray:
-    """The same fused sequence with real torch tensors in the low-precision dtype (torch.optim.Muon's calls)."""
+    """The same kernel with real torch tensors in the low-precision dtype (nsdesign.torch.kernels' iterations)."""
     import torch
 
     dtypes = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32, "fp64": torch.float64}
     if precision not in dtypes:
-        raise InputError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        raise InputError(f"precision for a torch run must be one of {', '.join(dtypes)}, got {precision!r}")
+    check_kernel(kernel)
     X = torch.from_numpy(np.asarray(x0, dtype=np.float64) * (scale / schedule.input_scale)).to(device, dtypes[precision])
+    if kernel != "fused":
+        from nsdesign.torch.kernels import gram_iteration, schedule_rows, unfused_iteration
+
+        rows = schedule_rows(schedule)
+        Y = unfused_iteration(X, rows) if kernel == "unfused" else gram_iteration(X, rows, tuple(restarts))
+        return Y.to(torch.float64).cpu().numpy()
     for p in schedule.steps:
         a, tail = p.coefficients[0], p.coefficients[1:]
         if not tail:
@@ -205,6 +183,7 @@ class MatrixRun:
     precision: str
     backend: str
     shape: tuple[int, int]
+    kernel: str = "fused"
 
     @property
     def diverged(self) -> bool:
@@ -218,15 +197,18 @@ def matrix_error(
     scale: float = 1.0,
     backend: Backend = "emulate",
     device: str = "cpu",
+    kernel: str = "fused",
+    restarts: Sequence[int] = (),
 ) -> MatrixRun:
     """max |1 − σ_out| of the low-precision run on scale·X₀ (scale = 1.02 is the divergence check)."""
     if backend not in ("emulate", "torch"):
         raise InputError(f"backend must be 'emulate' or 'torch', got {backend!r}")
+    check_kernel(kernel)
     with single_thread(min(test.shape) <= SMALL_ROWS):
         if backend == "emulate":
-            Y = run_emulated(schedule, test.matrix, precision, scale)
+            Y = run_emulated(schedule, test.matrix, precision, scale, kernel, restarts)
         else:
-            Y = run_torch(schedule, test.matrix, precision, scale, device)
+            Y = run_torch(schedule, test.matrix, precision, scale, device, kernel, restarts)
         s = output_singular_values(Y)
     error = float(np.max(np.abs(1.0 - s))) if np.isfinite(s).all() else DIVERGED
-    return MatrixRun(error, float(s.min()), float(s.max()), precision, backend, test.shape)
+    return MatrixRun(error, float(s.min()), float(s.max()), precision, backend, test.shape, kernel)

@@ -6,9 +6,11 @@ searches the *design problem* (how many steps, which degrees, which headroom and
 one with the exact engine, optionally refining coefficients with SciPy for objectives the engine does not
 optimize. Studies persist in SQLite/PostgreSQL/journal storage and scale out to many workers.
 
-    from nsdesign.search import SearchSpace, Objective, StudyConfig, run_search, run_pareto
+    from nsdesign.search import study_config, run_search, run_pareto
+    config = study_config((1e-3, 1.0), objective="bf16", steps=7, trials=60)   # every default and rule inside
+    result = run_search(config)
 
-Modules: space (candidates → schedules), objectives (scores, guard, refinement), precision (bf16/fp16 matrix
+Modules: plan (`study_config`: parameters → StudyConfig), space (candidates → schedules), objectives (scores, guard, refinement), precision (bf16/fp16 matrix
 model), spectra (MP / .npy / law samples), storage (URLs, settings check), study (single objective), pareto.
 optuna and scipy are imported only when a study runs.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 from nsdesign.search.objectives import OBJECTIVES, Objective, Score, parse_objective, score
 from nsdesign.search.pareto import FrontPoint, ParetoResult, run_pareto
+from nsdesign.search.plan import study_config
 from nsdesign.precision import MatrixRun, band_matrix, matrix_error, test_matrix
 from nsdesign.search.space import (
     HEADROOM_STRATEGIES,
@@ -56,5 +59,6 @@ __all__ = [
     "run_pareto",
     "run_search",
     "score",
+    "study_config",
     "test_matrix",
 ]

@@ -4,8 +4,9 @@ Objectives (all minimized; combine them with weights, score = Σ wᵢ·valueᵢ)
 
 - "worst"    exact max_{σ∈[l,u]} |1 − F(σ)| (`nsdesign.core.metrics.worst_error`: interval propagation, no grid)
 - "weighted" mean |1 − F(σ)| over a `Spectrum` sample (Marchenko–Pastur, a .npy, or law quantiles)
-- "bf16"/"fp16" max |1 − σ_out| of the matrix iteration in that format on a proxy test matrix whose singular
-             values are log-spaced over the band (`nsdesign.precision`: faithful rounding model)
+- "bf16"/"fp16"/"fp32"/"fp8" max |1 − σ_out| of the matrix iteration in that format on a proxy test matrix
+             whose singular values are log-spaced over the band, run by the objective's `kernel` (fused, unfused
+             or gram with its restart plan; `nsdesign.precision`: faithful rounding models; fp8 is experimental)
 - "capture"  the smallest σ captured at tolerance δ (`captured_min_sigma`): lower is a wider band; a
              schedule capturing nothing scores max_sigma and is infeasible
 
@@ -37,7 +38,8 @@ from nsdesign.errors import InputError
 from nsdesign.precision import TestMatrix, band_matrix, matrix_error
 from nsdesign.search.spectra import Spectrum
 
-OBJECTIVES: tuple[str, ...] = ("worst", "weighted", "bf16", "fp16", "capture")
+LOWP: tuple[str, ...] = ("bf16", "fp16", "fp32", "fp8")  # matrix-run objectives (one per format)
+OBJECTIVES: tuple[str, ...] = ("worst", "weighted", *LOWP, "capture")
 REFINERS: tuple[str, ...] = ("auto", "none", "slsqp", "nelder-mead", "de")
 GUARD_HEADROOM = 0.02
 GUARD_LIMIT = 2.0
@@ -84,6 +86,8 @@ class Objective:
     refine: str = "auto"
     refine_steps: int = 2
     refine_evals: int = 150
+    kernel: str = "fused"  # the kernel the matrix objectives and the guard run (nsdesign.precision.kernels)
+    restarts: tuple[int, ...] | None = None  # Gram restart plan (None: nsdesign's default for the dtype)
     _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -106,6 +110,9 @@ class Objective:
             raise InputError(f"the low-precision backend must be 'emulate' or 'torch', got {self.backend!r}")
         if not (math.isfinite(self.guard_limit) and self.guard_limit > 1.0):
             raise InputError(f"the guard limit must be a number above 1, got {self.guard_limit}")
+        from nsdesign.precision.kernels import check_kernel
+
+        check_kernel(self.kernel)
         if self.refine not in REFINERS:
             raise InputError(f"--refine must be one of {', '.join(REFINERS)}, got {self.refine!r}")
         if not (isinstance(self.refine_steps, int) and self.refine_steps >= 1):
@@ -129,7 +136,7 @@ class Objective:
         names = set(self.names)
         if names <= {"worst", "capture"}:
             return "none"  # the greedy engine is already optimal there
-        if names & {"bf16", "fp16"}:
+        if names & set(LOWP):
             return "nelder-mead"
         return "slsqp"
 
@@ -148,6 +155,7 @@ class Objective:
             "refine": self.refiner(),
             "refine_steps": self.refine_steps,
             "refine_evals": self.refine_evals,
+            **({} if self.kernel == "fused" and self.restarts is None else {"kernel": self.kernel, "restarts": self.restarts}),
         }
 
     # -- test matrices -----------------------------------------------------------------------------
@@ -195,13 +203,25 @@ def component(name: str, schedule: Schedule, objective: Objective) -> float:
     if name == "weighted":
         assert objective.spectrum is not None
         return weighted_error(schedule, objective.spectrum)
-    if name in ("bf16", "fp16"):
-        return matrix_error(schedule, objective.proxy(), name, 1.0, objective.backend).error  # type: ignore[arg-type]
+    if name in LOWP:
+        return matrix_error(schedule, objective.proxy(), name, 1.0, objective.backend,  # type: ignore[arg-type]
+                            kernel=objective.kernel, restarts=plan(schedule, objective, name)).error
     if name == "capture":
         assert objective.tol is not None
         captured = captured_min_sigma(schedule, objective.tol, hi)
         return hi if captured is None else captured
     raise InputError(f"unknown objective {name!r}")
+
+
+def plan(schedule: Schedule, objective: Objective, dtype: str) -> tuple[int, ...]:
+    """The Gram restart plan the objective runs (empty for the standard kernels)."""
+    if objective.kernel != "gram":
+        return ()
+    if objective.restarts is not None:
+        return tuple(r for r in objective.restarts if 0 < r < schedule.num_steps)
+    from nsdesign.precision.kernels import default_restarts
+
+    return default_restarts(schedule.num_steps, dtype)
 
 
 def weighted_error(schedule: Schedule, spectrum: Spectrum) -> float:
@@ -221,7 +241,8 @@ def guard(schedule: Schedule, objective: Objective) -> tuple[bool, str, float | 
     peak = overshoot(schedule, objective.max_sigma, GUARD_HEADROOM)
     if not (math.isfinite(peak) and peak <= objective.guard_limit):
         return False, f"scalar overshoot {peak:.3g} on [0, 1.02·u] exceeds {objective.guard_limit:g}", peak, None
-    run = matrix_error(schedule, objective.proxy(), "bf16", 1.0 + GUARD_HEADROOM, objective.backend)  # type: ignore[arg-type]
+    run = matrix_error(schedule, objective.proxy(), "bf16", 1.0 + GUARD_HEADROOM, objective.backend,  # type: ignore[arg-type]
+                       kernel=objective.kernel, restarts=plan(schedule, objective, "bf16"))
     if run.diverged or run.sigma_max > objective.guard_limit:
         return False, f"bf16 run with σ_max = 1.02 reaches {run.sigma_max:.3g}", peak, run.sigma_max
     return True, "", peak, run.sigma_max

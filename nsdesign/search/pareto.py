@@ -26,7 +26,7 @@ from nsdesign.search.space import TYPICAL_SIZE, Candidate, SearchSpace, build_sc
 from nsdesign.search.storage import canonical, describe
 from nsdesign.search.study import StudyConfig, count_complete, make_sampler, open_study, run_trials
 
-DTYPES: dict[str, str] = {"exact": "worst", "fp64": "worst", "bf16": "bf16", "fp16": "fp16"}
+DTYPES: dict[str, str] = {"exact": "worst", "fp64": "worst", "bf16": "bf16", "fp16": "fp16", "fp32": "fp32", "fp8": "fp8"}
 
 
 @dataclass(frozen=True)
@@ -98,6 +98,14 @@ def proxy_for(shape: Shape, rows: int = DEFAULT_PROXY[0]) -> tuple[int, int]:
     return m, n
 
 
+def _flops(schedule: Schedule, shape: Shape, objective: Objective, dtype: str) -> float:
+    """FLOPs of one call: the kernel's own count (Gram: with the restart plan the errors were run with)."""
+    from nsdesign.precision.kernels import kernel_flops
+    from nsdesign.search.objectives import plan
+
+    return kernel_flops(schedule, shape.m, shape.n, objective.kernel, plan(schedule, objective, dtype))
+
+
 def run_pareto(
     band: Band | tuple[float, float] | float,
     shape: Shape,
@@ -107,21 +115,30 @@ def run_pareto(
     max_sigma: float | None = None,
     *,
     space: SearchSpace | None = None,
-    form: Form = "standard",
+    form: Form | None = None,
     storage: str | None = None,
     study_name: str | None = None,
     jobs: int = 1,
     guard: bool = True,
     proxy_shape: tuple[int, int] | None = None,
     progress: bool = False,
+    kernel: str | None = None,
 ) -> ParetoResult:
-    """The error-vs-FLOPs front on `shape` in `dtype` (exact/fp64: exact worst case; bf16/fp16: the rounding model)."""
+    """The error-vs-FLOPs front on `shape` in `dtype` (exact/fp64: exact worst case; bf16/fp16: the rounding model).
+
+    `kernel` (fused/unfused/gram) runs the matrix errors and sets the FLOP model (Gram FLOPs include the
+    restart plan's products); the older `form` (standard/gram) still works and means fused/gram."""
     checked = as_band(band, max_sigma)
     min_sigma, max_sigma = checked.min_sigma, checked.max_sigma
     if dtype not in DTYPES:
         raise InputError(f"`dtype` must be one of {', '.join(DTYPES)}, got {dtype!r}")
-    if form not in FORMS:
+    if form is not None and form not in FORMS:
         raise InputError(f"form must be one of {', '.join(FORMS)}, got {form!r}")
+    if kernel is None:
+        kernel = "gram" if form == "gram" else "fused"
+    elif form is not None and (form == "gram") != (kernel == "gram"):
+        raise InputError(f"form {form!r} and kernel {kernel!r} disagree")
+    form = "gram" if kernel == "gram" else "standard"
     space = space or SearchSpace(min_steps=1, max_steps=10, degrees=(3, 5, 7))
     error_name = DTYPES[dtype]
     objective = Objective(
@@ -131,9 +148,11 @@ def run_pareto(
         proxy_shape=proxy_shape or proxy_for(shape),
         guard=guard,
         refine="none",
+        kernel=kernel,
     )
     config = StudyConfig(space, objective, trials, seed, storage, study_name, jobs, progress)
-    settings = {**config.settings(), "kind": "nsdesign-pareto", "shape": [shape.m, shape.n], "dtype": dtype, "form": form}
+    settings = {**config.settings(), "kind": "nsdesign-pareto", "shape": [shape.m, shape.n], "dtype": dtype, "form": form,
+                **({} if kernel == "fused" else {"kernel": kernel})}
     name = study_name or "nsdesign-pareto-" + hashlib.sha256(canonical(settings).encode()).hexdigest()[:12]
     study = open_study(storage, name, settings, directions=["minimize", "minimize"])
     study.sampler = make_sampler(seed, trials, len(study.get_trials(deepcopy=False)))
@@ -153,7 +172,7 @@ def run_pareto(
             trial.set_constraint("guard", 1.0)
             return 1e3, 1e30
         error = result.components[error_name]
-        cost = flops(schedule, shape, form)
+        cost = _flops(schedule, shape, objective, error_name if error_name != "worst" else "bf16")
         trial.set_user_attr("feasible", result.feasible)
         trial.set_user_attr("reason", result.reason)
         trial.set_constraint("guard", 0.0 if result.feasible else 1.0)

@@ -33,7 +33,7 @@ LOWP_TARGET_RANGE = (0.9, 1.0)  # inner target τ searched by bf16/fp16 objectiv
 DEFAULT_REFINE_STEPS = 2
 DEFAULT_REFINE_EVALS = 150
 CAPTURE_DEFAULT_EDGE = 1e-3  # × max_sigma: the band the capture objective reports against when none is given
-LOW_PRECISION = frozenset({"bf16", "fp16"})
+LOW_PRECISION = frozenset({"bf16", "fp16", "fp32", "fp8"})  # the matrix-run objectives (search.objectives.LOWP)
 
 
 def study_config(
@@ -70,6 +70,7 @@ def study_config(
     study_name: str | None = None,
     jobs: int | None = None,
     progress: bool = False,
+    kernel: str = "fused",
 ) -> Any:
     """The `StudyConfig` these parameters describe, with every default and rule applied (see the module text).
 
@@ -156,6 +157,7 @@ def study_config(
         refine=refine,
         refine_steps=DEFAULT_REFINE_STEPS if refine_steps is None else refine_steps,
         refine_evals=DEFAULT_REFINE_EVALS if refine_evals is None else refine_evals,
+        kernel=kernel,
     )
     return StudyConfig(
         space=space,

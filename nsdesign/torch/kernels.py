@@ -37,14 +37,17 @@ dtype; torch.optim.Muon rounds to bf16 first and divides by a bf16 norm. The dif
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Callable, Sequence
+from typing import Callable, Literal, Sequence
 
 import torch
 
-from nsdesign.core.limits import FORMS, Form  # noqa: F401  (the cost model's names)
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError
 
+Form = Literal["standard", "unfused", "gram"]  # the runtime forms (the cost model's are core.limits.FORMS)
+FORMS: tuple[str, ...] = ("standard", "unfused", "gram")
+KERNELS: tuple[str, ...] = ("fused", "unfused", "gram")  # the CLI's names; "fused" is the standard form
+KERNEL_FORM: dict[str, str] = {"fused": "standard", "standard": "standard", "unfused": "unfused", "gram": "gram"}
 EPS = 1e-7  # torch.optim._muon.EPS (Keller Jordan's muon.py)
 RESTART_PERIOD: dict[torch.dtype, int] = {torch.bfloat16: 2, torch.float16: 2, torch.float32: 3}  # fp64: none
 
@@ -101,8 +104,7 @@ def newton_schulz(
         if steps < 1:
             raise InputError(f"steps must be a positive integer, got {steps}")
         schedule = schedule.extended(steps)
-    if form not in FORMS:
-        raise InputError(f"form must be one of {', '.join(FORMS)}, got {form!r}")
+    form = kernel_form(form)
     rows = schedule_rows(schedule, compute)
     plan = gram_restarts(rows, compute, restarts) if form == "gram" else ()
     return orthogonalize(X, rows, schedule.input_scale, compute, form, plan, eps, compile, norm)
@@ -145,6 +147,13 @@ def orthogonalize(
 # --------------------------------------------------------------------------------------------------
 # Pieces
 # --------------------------------------------------------------------------------------------------
+
+
+def kernel_form(kernel: str) -> Form:
+    """'fused' (= 'standard', torch.optim.Muon), 'unfused' (Keller Jordan's muon.py) or 'gram' → the form name."""
+    if kernel not in KERNEL_FORM:
+        raise InputError(f"kernel (form) must be one of {', '.join(KERNELS)}, got {kernel!r}")
+    return KERNEL_FORM[kernel]  # type: ignore[return-value]
 
 
 def resolve_dtype(dtype: torch.dtype | str) -> torch.dtype:
@@ -227,11 +236,20 @@ def check_values(X: torch.Tensor) -> None:
 
 
 def normalize(X: torch.Tensor, norm_div: float, dtype: torch.dtype, eps: float = EPS) -> torch.Tensor:
-    """X / max(norm_div·‖X‖_F, eps) per matrix, divided in ≥ fp32 and rounded once to `dtype`."""
+    """X / (norm_div·‖X‖_F) per matrix, divided in ≥ fp32 and rounded once to `dtype` (normalize, then cast).
+
+    Scale-invariant for every finite non-zero X down to the smallest normal number, unlike torch.optim.Muon's
+    X / max(‖X‖_F, eps) (eps = 1e-7), which shrinks updates with ‖X‖_F < eps — late in training, or under
+    loss scaling with fp16 gradients, such updates come out too small by ‖X‖_F/eps. Here X is first divided by
+    its largest |entry| (so ‖X‖_F cannot underflow or overflow; the norm is then in [1, √(mn)]; subnormal
+    inputs lose only their own missing digits), and eps only guards the all-zero matrix, which stays zero
+    (no NaN). Casting to `dtype` happens after the division, so fp16's 65504 limit never sees raw values."""
     work = torch.promote_types(X.dtype, torch.float32)
     Xw = X.to(work)
-    norm = torch.linalg.vector_norm(Xw, dim=(-2, -1), keepdim=True)
-    return (Xw / (norm * norm_div).clamp_min(eps)).to(dtype)
+    amax = Xw.abs().amax(dim=(-2, -1), keepdim=True)
+    Xs = Xw / torch.where(amax > 0, amax, torch.ones_like(amax))  # entries in [-1, 1], the largest ±1
+    norm = torch.linalg.vector_norm(Xs, dim=(-2, -1), keepdim=True)  # ≥ 1 unless X = 0
+    return (Xs / (norm * norm_div).clamp_min(eps)).to(dtype)
 
 
 def _mm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -270,30 +288,53 @@ def standard_iteration(X: torch.Tensor, rows: Rows) -> torch.Tensor:
     return X
 
 
+def unfused_iteration(X: torch.Tensor, rows: Rows, restarts: tuple[int, ...] = ()) -> torch.Tensor:
+    """Keller Jordan's muon.py / modded-nanogpt step, unfused: B = b·A + c·A@A; X = a·X + B@X (any degree by Horner).
+
+    Every elementwise op and product rounds separately (7 roundings a quintic step against the fused form's 3),
+    which is what makes the same schedule overshoot more in bf16. `restarts` is ignored (one signature for all)."""
+    for row in rows:
+        a, tail = row[0], row[1:]
+        if not tail:
+            X = a * X
+            continue
+        A = X @ X.mT
+        B = tail[-1] * A
+        for c in reversed(tail[:-1]):
+            B = c * A + B @ A
+        X = a * X + B @ X
+    return X
+
+
 def gram_iteration(X: torch.Tensor, rows: Rows, restarts: tuple[int, ...] = ()) -> torch.Tensor:
-    """The Gram form on a normalized wide X: iterate on R = XXᵀ and Q, with X = Q·X₀ at the end (and at restarts)."""
+    """The Gram form on a normalized wide X, in Dao-AILab gram-newton-schulz's sequence of fused calls.
+
+    R = XXᵀ; per step Z = c1·R + … + cd·R^d; Q = Z + c0·I on the first step and after a restart, else
+    Q = c0·Q + Z·Q; unless the next step restarts, RZ = c0·R + R·Z and R = c0·RZ + Z·RZ (so R stays
+    X_kX_kᵀ = (c0 I + Z) R (c0 I + Z)); a restart forms X = Q·X and R = XXᵀ afresh; the result is Q·X.
+    For quintics this is `_make_compiled_gram` of gram-newton-schulz 0.1.6 call for call (tests compare)."""
     m = X.shape[-2]
     eye = torch.eye(m, dtype=X.dtype, device=X.device)
     R = _mm(X, X.mT)
     Q: torch.Tensor | None = None
     last = len(rows) - 1
     for i, row in enumerate(rows):
-        if i in restarts:
-            if Q is not None:
-                X = _mm(Q, X)
+        if i in restarts and Q is not None:
+            X = _mm(Q, X)
             R, Q = _mm(X, X.mT), None
         a, tail = row[0], row[1:]
-        Z = poly_in(R, tail) + a * eye if tail else a * eye.expand_as(R)
-        Q = Z if Q is None else _mm(Z, Q)
+        Z = poly_in(R, tail) if tail else torch.zeros_like(R)
+        Q = Z + a * eye if Q is None else _addmm(Q, Q, Z, beta=a)  # Dao: baddbmm(Q, Q, Z), Q·Z
         if i != last and (i + 1) not in restarts:
-            R = _mm(Z, _mm(R, Z))
+            RZ = _addmm(R, R, Z, beta=a)
+            R = _addmm(RZ, Z, RZ, beta=a)
     assert Q is not None
     return _mm(Q, X)
 
 
 @lru_cache(maxsize=None)
 def _kernel(form: Form, compile: bool | str) -> Callable[..., torch.Tensor]:
-    fn = standard_iteration if form == "standard" else gram_iteration
+    fn = {"standard": standard_iteration, "unfused": unfused_iteration, "gram": gram_iteration}[form]
     if compile is False:
         return fn
     backend = "inductor" if compile is True else str(compile)
@@ -321,7 +362,7 @@ def matmul_flops(rows: Rows, m: int, n: int, form: Form, restarts: tuple[int, ..
     """FLOPs the kernels above actually issue (equal to nsdesign.core.cost for quintics without restarts)."""
     m, n = min(m, n), max(m, n)
     total = 0.0
-    if form == "standard":
+    if form in ("standard", "fused", "unfused"):
         for row in rows:
             d = len(row) - 1
             total += 0.0 if d == 0 else 4.0 * m * m * n + 2.0 * (d - 1) * m**3

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from functools import lru_cache
 from typing import Any, Mapping
 
@@ -36,7 +37,7 @@ from torch.optim.optimizer import Optimizer, ParamsT
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError
 from nsdesign.torch._resolve import ScheduleRef, as_schedule, load_recipe, match_recipe
-from nsdesign.torch.kernels import EPS, FORMS, dtype_name, gram_restarts, orthogonalize, resolve_dtype, schedule_rows
+from nsdesign.torch.kernels import EPS, FORMS, dtype_name, kernel_form, gram_restarts, orthogonalize, resolve_dtype, schedule_rows
 
 # torch.optim._muon's defaults (Keller Jordan's coefficients)
 DEFAULT_A, DEFAULT_B, DEFAULT_C = 3.4445, -4.7750, 2.0315
@@ -61,7 +62,8 @@ class Muon(Optimizer):
 
     schedule: default schedule for all groups (Schedule, preset name, JSON path or document).
     recipe:   per-parameter schedules (recipe JSON path/document, or {param name or pattern → schedule}).
-    form:     "standard" or "gram" Newton–Schulz.
+    form:     the kernel: "fused" (= "standard", torch.optim.Muon's addmm), "unfused" (Keller Jordan's muon.py)
+              or "gram" (Dao-AILab's Gram form with restarts).
     ns_dtype: compute dtype of NS (default bf16, like torch; fp32 is much faster on CPUs without bf16 units).
     restarts: Gram-form restart steps (None: nsdesign's default for ns_dtype).
     compile:  torch.compile the NS iteration (True, or a backend name).
@@ -119,6 +121,8 @@ class Muon(Optimizer):
             "compile": compile,
             "normalizer": _normalizer_document(normalizer, schedule),
         }
+        self.skipped_updates: dict[str, int] = {}  # parameter name → steps skipped for a NaN/Inf gradient
+        self._warned_nonfinite = False
         super().__init__(params, defaults)
         if recipe is not None:
             self._apply_recipe(load_recipe(recipe))
@@ -135,8 +139,7 @@ class Muon(Optimizer):
         self._prepare_group(group)
 
     def _prepare_group(self, group: dict[str, Any]) -> None:
-        if group["form"] not in FORMS:
-            raise InputError(f"form must be one of {', '.join(FORMS)}, got {group['form']!r}")
+        group["form"] = kernel_form(group["form"])  # "fused"/"standard", "unfused", "gram"
         group["ns_dtype"] = dtype_name(resolve_dtype(group["ns_dtype"]))
         group["normalizer"] = _normalizer_document(group.get("normalizer"), group["schedule"])  # before the schedule
         if group["schedule"] is not None and not isinstance(group["schedule"], dict):
@@ -193,6 +196,18 @@ class Muon(Optimizer):
 
     # -- the step ---------------------------------------------------------------------------------
 
+    def _skip_nonfinite(self, p: Tensor, group: Mapping[str, Any], index: int) -> None:
+        """A NaN/Inf gradient: leave the parameter and its momentum untouched, count it, warn once per optimizer.
+
+        Orthogonalizing it would spread the NaN to every entry of the parameter (and, through the momentum
+        buffer, to every later step); skipping keeps training recoverable, as loss scalers do for fp16."""
+        names = group.get("param_names")
+        name = names[index] if names else f"parameter {index} of group {self.param_groups.index(group)}"  # type: ignore[arg-type]
+        self.skipped_updates[name] = self.skipped_updates.get(name, 0) + 1
+        if not self._warned_nonfinite:
+            self._warned_nonfinite = True
+            _warn_once(f"Muon: NaN/Inf gradient for {name}; its update was skipped (counts in Muon.skipped_updates)")
+
     @torch.no_grad()
     def step(self, closure=None):  # type: ignore[override]
         """Performs a single optimization step."""
@@ -212,6 +227,9 @@ class Muon(Optimizer):
                 if p.grad.is_sparse:
                     raise RuntimeError("Muon does not support sparse gradients")
                 grad = p.grad
+                if not bool(torch.isfinite(grad).all()):  # one device sync per parameter: the price of no NaN weights
+                    self._skip_nonfinite(p, group, i)
+                    continue
                 state = self.state[p]
                 if "momentum_buffer" not in state:
                     state["momentum_buffer"] = torch.zeros_like(grad, memory_format=torch.preserve_format)
@@ -228,6 +246,10 @@ class Muon(Optimizer):
                 p.mul_(1 - lr * weight_decay)
                 p.add_(update, alpha=-adjust_lr(lr, group["adjust_lr_fn"], p.shape))
         return loss
+
+
+def _warn_once(message: str) -> None:
+    warnings.warn(message, RuntimeWarning, stacklevel=3)
 
 
 def _document(reference: ScheduleRef) -> dict[str, Any]:

@@ -47,6 +47,7 @@ from nsdesign.torch._resolve import ScheduleRef, as_schedule
 from nsdesign.torch.kernels import (
     EPS,
     FORMS,
+    kernel_form,
     check_values,
     dtype_name,
     gram_restarts,
@@ -190,8 +191,7 @@ def validate(
         raise InputError("give at least one schedule (a preset name or a schedule JSON file)")
     if not sources:
         raise InputError("give at least one --source")
-    if form not in FORMS:
-        raise InputError(f"form must be one of {', '.join(FORMS)}, got {form!r}")
+    form = kernel_form(form)  # "fused" is the standard form
     if repeats < 1:
         raise InputError(f"repeats must be at least 1, got {repeats}")
     band = DEFAULT_MIN_SIGMA if min_sigma is None else float(min_sigma)
@@ -216,14 +216,22 @@ def validate(
 
     rows: list[Row] = []
     notes: list[str] = []
+    unmeasured: list[str] = []
     fits = _fits(target, compute, memory_budget)
     for source in parsed:
         for matrix in load_matrices(source, seed=seed, match=match, fits=fits):
             if matrix.note:
                 notes.append(f"{matrix.name}: {matrix.note}")
+            skipped = _unmeasurable(matrix.tensor)
+            if skipped:  # what Muon does with such an update, reported instead of a crash or a NaN row
+                notes.append(f"{matrix.name}: {skipped}")
+                unmeasured.append(f"{matrix.name}: {skipped}")
+                continue
             rows.extend(
                 _measure_matrix(matrix, resolved, compute, target, form, band, repeats, restarts, compile, per_schedule)
             )
+    if not rows and unmeasured:
+        raise InputError(f"nothing to validate: {unmeasured[0]}")
     return Report(
         rows=tuple(rows),
         sources=tuple(s.text for s in parsed),
@@ -236,6 +244,16 @@ def validate(
                   "normalizer": ", ".join(sorted({"frobenius" if n is None else n.label() for n in per_schedule}))},
         notes=tuple(notes),
     )
+
+
+def _unmeasurable(G: torch.Tensor) -> str:
+    """Why G has no polar factor to compare with ('' if it has one): NaN/Inf entries, or all zeros."""
+    bad = int((~torch.isfinite(G)).sum())
+    if bad:
+        return f"skipped: {bad} NaN or Inf entries (nsdesign.torch.Muon skips such an update and warns once)"
+    if not bool((G != 0).any()):
+        return "skipped: all zeros (the update stays zero; no polar factor to compare with)"
+    return ""
 
 
 def _restarts_text(restarts: Sequence[int] | None) -> Any:

@@ -60,6 +60,7 @@ def test_intervals(tmp_path):
     assert image.shape[0] > 200 and image[..., :3].std() > 0.05
 
 
+@pytest.mark.slow  # > 10 s on the 2-core machine (measured with --durations)
 def test_histogram_from_generated_and_file_sources(tmp_path):
     out = tmp_path / "h.png"
     image = ok(nsd("histogram", "keller5", "polar_express_modded5", "--source", "gaussian:64x256", "--min-sigma",

@@ -109,3 +109,22 @@ def test_joining_a_study_with_other_settings_is_refused(cli_error, tmp_path):
 def test_bad_pareto_input_is_one_line_exit_2(cli_error):
     assert "shape" in cli_error(nsdesign("pareto", "--min-sigma", "1e-3", "--shape", "4096", "--trials", "5"))
     assert "--trials" in cli_error(nsdesign("pareto", "--min-sigma", "1e-3", "--shape", "64x64", "--trials", "0"))
+
+
+def test_bf16_study_runs_the_kernel_it_is_given(tmp_path):
+    from nsdesign.io import read_schedule_file
+    from nsdesign.precision import band_matrix, matrix_error
+
+    out = tmp_path / "u.json"
+    proc = nsdesign("search", "--min-sigma", "1e-3", "--steps", "6", "--objective", "bf16", "--kernel", "unfused",
+                    "--proxy-shape", "32x128", "--refine", "none", "--trials", "3", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    schedule, doc = read_schedule_file(out)
+    assert '"kernel": "unfused"' in json.dumps(doc)
+    proxy = band_matrix(1e-3, 1.0, (32, 128))
+    unfused = matrix_error(schedule, proxy, "bf16", kernel="unfused").error
+    assert doc["params"]["components"]["bf16"] == pytest.approx(unfused)
+    assert unfused != matrix_error(schedule, proxy, "bf16").error  # the fused model scores it differently
+    # --form is the hidden old spelling; contradicting --kernel is an error
+    old = nsdesign("search", "--min-sigma", "1e-3", "--form", "gram", "--kernel", "fused")
+    assert old.returncode == 2 and "disagree" in old.stderr

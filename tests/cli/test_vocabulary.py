@@ -98,8 +98,9 @@ def test_dtype_names_are_shared():
     assert _parse("plot", "histogram", "keller5", "--source", "gaussian:4x4", "-o", "x.png").dtype == "fp32"
     assert _parse("plot", "histogram", "keller5", "--source", "gaussian:4x4", "-o", "x.png", "--dtype", "bfloat16").dtype == "bf16"
     assert _parse("pareto", "--min-sigma", "1e-3", "--shape", "8x8", "--dtype", "exact").dtype == "exact"
+    assert _parse("pareto", "--min-sigma", "1e-3", "--shape", "8x8", "--dtype", "fp8").dtype == "fp8"  # emulated
     with pytest.raises(Exception):
-        _parse("pareto", "--min-sigma", "1e-3", "--shape", "8x8", "--dtype", "fp8")
+        _parse("pareto", "--min-sigma", "1e-3", "--shape", "8x8", "--dtype", "fp4")
 
 
 def test_one_matrix_source_syntax():

@@ -115,3 +115,15 @@ def test_near_converged_bands_never_fail_and_more_degree_never_hurts():
             if previous is not None:
                 assert result.error <= previous.error * (1 + 1e-9) + result.evaluation_floor, (width, degree)
             previous = result
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(-15, -1e-6), st.floats(0.8, 1.2), st.floats(0.8, 1.2))
+def test_quintic_fast_path_is_the_general_exchange_bit_for_bit(log_r, a, b):
+    from nsdesign.design import remez
+
+    r = 10.0**log_r
+    reference = remez._initial_reference(r, 2)
+    reference[1] = min(max(reference[1] * a, r * 1.0001), 0.999)
+    reference[2] = min(max(reference[2] * b, reference[1] * 1.0001), 0.9999)
+    assert remez._solve_reference_quintic(list(reference), r) == remez._solve_reference_general(list(reference), r, 2)

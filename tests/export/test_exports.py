@@ -363,3 +363,26 @@ def test_polar_express_json_round_trips(name, tmp_path):
     path.write_text(text)
     back, _ = read_schedule_file(path)
     assert back == schedule and back.name == schedule.name
+
+
+def test_gram_export_carries_a_designed_restart_plan_that_runs_on_a_plain_install():
+    """deepseek_v4_10 diverges with gram-newton-schulz's default plan [2] in fp16; the exported plan does not."""
+    gram = pytest.importorskip("gram_newton_schulz")
+    torch = pytest.importorskip("torch")
+    text = export(preset("deepseek_v4_10"), "gram-newton-schulz").text
+    assert "ns_use_kernels=False" in text
+    snippet = run_snippet(text)
+    rows, plan = snippet["NS_COEFFICIENTS"], snippet["GRAM_NEWTON_SCHULZ_RESET_ITERATIONS"]
+    assert plan and plan != [2] and all(0 < r < len(rows) for r in plan)
+    from nsdesign.precision import band_matrix
+
+    g = band_matrix(1e-3, 1.0, (64, 256), seed=1).matrix  # another draw than the export's design proxy
+    x = torch.tensor(g / np.linalg.norm(g), dtype=torch.float32)
+
+    def error(reset):
+        ns = gram.GramNewtonSchulz(ns_coefficients=rows, gram_newton_schulz_reset_iterations=reset,
+                                   ns_use_kernels=False, compile_kwargs=None)
+        out = ns(x).double().numpy()
+        return float(np.max(np.abs(1 - singular_values(out)))) if np.isfinite(out).all() else float("inf")
+
+    assert error(plan) < 0.05 < error([2])

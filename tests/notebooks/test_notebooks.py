@@ -30,6 +30,7 @@ def test_notebooks_match_their_generator():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow  # > 10 s on the 2-core machine (measured with --durations)
 @pytest.mark.parametrize("name", NAMES)
 def test_notebook_runs(name, tmp_path):
     notebook = nbformat.read(NOTEBOOKS / name, as_version=4)

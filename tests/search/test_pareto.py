@@ -42,12 +42,17 @@ def test_exact_front_is_non_dominated_cheapest_first_and_measured_exactly():
 
 
 def test_bf16_front_uses_matrix_errors_and_the_gram_cost():
+    from nsdesign.precision.kernels import default_restarts, kernel_flops
+
     space = SearchSpace(min_steps=4, max_steps=7, degrees=(5,))
-    result = run_pareto(1e-3, SHAPE, "bf16", trials=10, seed=0, space=space, form="gram", proxy_shape=(64, 256))
+    result = run_pareto(1e-3, SHAPE, "bf16", trials=10, seed=0, space=space, kernel="gram", proxy_shape=(64, 256))
     objective = Objective((("bf16", 1.0),), 1e-3, proxy_shape=(64, 256))
-    for p in result.front:
-        assert p.flops == flops(p.schedule, SHAPE, "gram")
-        assert p.error == pytest.approx(matrix_error(p.schedule, objective.proxy(), "bf16").error)
+    for p in result.front:  # the Gram kernel runs the errors, and its FLOPs include the restart plan's products
+        plan = default_restarts(p.schedule.num_steps, "bf16")
+        assert p.flops == kernel_flops(p.schedule, SHAPE.m, SHAPE.n, "gram", plan)
+        assert p.flops == flops(p.schedule, SHAPE, "gram") + 4.0 * SHAPE.m**2 * SHAPE.n * len(plan) - 6.0 * SHAPE.m**3 * len(plan)
+        run = matrix_error(p.schedule, objective.proxy(), "bf16", kernel="gram", restarts=plan)
+        assert p.error == pytest.approx(run.error)
     assert min(p.error for p in result.front) < 0.01  # bf16 reaches its floor within 7 quintic steps
     doc = result.document()
     assert doc["kind"] == "nsdesign-pareto" and doc["form"] == "gram" and doc["dtype"] == "bf16"

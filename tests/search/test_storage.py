@@ -60,14 +60,17 @@ def _two_workers(storage: str, name: str, trials: int) -> None:
     print("trials run by each worker:", ran)
 
 
+@pytest.mark.slow  # > 10 s on the 2-core machine (measured with --durations)
 def test_two_workers_share_a_sqlite_study(tmp_path):
     _two_workers(f"sqlite:///{tmp_path / 'study.db'}", "shared", 20)
 
 
+@pytest.mark.slow  # > 10 s on the 2-core machine (measured with --durations)
 def test_two_workers_share_a_journal_file(tmp_path):
     _two_workers(f"journal:{tmp_path / 'study.log'}", "shared", 20)
 
 
+@pytest.mark.slow  # > 10 s on the 2-core machine (measured with --durations)
 def test_kill_9_loses_no_completed_trial_and_the_rerun_resumes(tmp_path):
     storage, name, trials = f"sqlite:///{tmp_path / 'study.db'}", "killed", 40
     proc = subprocess.Popen(_worker(storage, name, trials), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -149,6 +152,7 @@ def test_the_password_is_not_repeated_in_messages():
 # --------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # > 10 s on the 2-core machine (measured with --durations)
 @pytest.mark.postgres
 def test_two_workers_on_a_real_postgresql_server(postgres_url):
     _two_workers(postgres_url, "pg-shared", 20)

@@ -25,6 +25,7 @@ def run_study(name, out):
     return json.loads((out / "results.json").read_text()), readme
 
 
+@pytest.mark.slow  # > 10 s on the 2-core machine (measured with --durations)
 def test_preset_comparison_quick(tmp_path):
     results, readme = run_study("preset_comparison", tmp_path)
     assert {p.name for p in tmp_path.glob("*.png")} == {"map_published.png", "map_designed.png", "intervals.png",
@@ -38,6 +39,7 @@ def test_preset_comparison_quick(tmp_path):
     assert (tmp_path / "results.csv").read_text().count("\n") == len(results["schedules"]) + 1
 
 
+@pytest.mark.slow  # > 10 s on the 2-core machine (measured with --durations)
 def test_mp_scaling_quick(tmp_path):
     results, readme = run_study("mp_scaling", tmp_path)
     assert len(results["results"]) == 3
@@ -50,6 +52,7 @@ def test_mp_scaling_quick(tmp_path):
     assert "Marchenko–Pastur" in readme
 
 
+@pytest.mark.slow  # > 10 s on the 2-core machine (measured with --durations)
 def test_spectral_laws_quick(tmp_path):
     results, readme = run_study("spectral_laws", tmp_path)
     fits = {f["layer"]: f for f in results["fits"]}

@@ -242,3 +242,46 @@ def test_gram_iteration_is_usable_directly_on_a_normalized_batch():
     X = G / torch.linalg.vector_norm(G, dim=(-2, -1), keepdim=True)
     rows = schedule_rows(preset("keller5"))
     assert torch.allclose(gram_iteration(X, rows), standard_iteration(X, rows), atol=1e-12)
+
+
+# --------------------------------------------------------------------------------------------------
+# Silent failures: tiny norms, fp16 casts, zero matrices
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scale", [2.0**-24, 2.0**-60, 2.0**-100, 1e-12, 1e-30, 1e-40, 1e30])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
+def test_normalization_is_scale_invariant_down_to_the_smallest_normal(scale, dtype):
+    from nsdesign.torch.kernels import normalize
+
+    X = torch.randn(16, 48, generator=torch.Generator().manual_seed(1))
+    ref = normalize(X, 1.0, dtype)
+    tiny = normalize(X * scale, 1.0, dtype)
+    assert torch.isfinite(tiny).all()
+    if scale in (2.0**-24, 2.0**-60, 2.0**-100):  # exact scalings: bit for bit the same result
+        assert torch.equal(tiny, ref)
+    else:  # X·scale itself rounds (fp32 subnormals keep fewer digits); the result is the same up to that
+        atol = 1e-3 if scale < 2.0**-126 else 0.0
+        assert torch.allclose(tiny.float(), ref.float(), rtol=2 ** -7, atol=atol)
+    # torch.optim.Muon's X / max(‖X‖, 1e-7) is not: it shrinks the tiny update by ‖X‖/1e-7
+    if 1e-30 <= scale <= 1e-12:
+        naive = X * scale / max(float(torch.linalg.norm(X * scale)), 1e-7)
+        assert float(torch.linalg.norm(naive)) < 1e-3
+
+
+def test_normalize_before_casting_to_fp16():
+    from nsdesign.torch.kernels import normalize
+
+    X = torch.randn(8, 32, generator=torch.Generator().manual_seed(2)) * 1e6  # beyond fp16's 65504
+    assert not torch.isfinite(X.half()).all()  # casting first would give inf
+    Y = normalize(X, 1.0, torch.float16)
+    assert torch.isfinite(Y).all() and abs(float(torch.linalg.norm(Y.float())) - 1.0) < 1e-2
+
+
+@pytest.mark.parametrize("form", ["standard", "unfused", "gram"])
+def test_zero_update_stays_zero_through_the_unchecked_core(form):
+    from nsdesign.torch.kernels import orthogonalize, schedule_rows
+
+    rows = schedule_rows(preset("keller5"))
+    Y = orthogonalize(torch.zeros(2, 8, 24), rows, 1.0, torch.bfloat16, form, (2,) if form == "gram" else ())
+    assert torch.equal(Y, torch.zeros_like(Y))

@@ -230,3 +230,44 @@ def test_muon_trains_the_capture_model():
         after = float(model.loss(held_out))
     assert after < 0.6 * before
     assert all(muon.state[named[n]]["momentum_buffer"].abs().sum() > 0 for n in hidden)
+
+
+def test_nan_gradient_skips_that_update_and_warns_once():
+    import warnings
+
+    torch.manual_seed(0)
+    a, b = torch.nn.Parameter(torch.randn(8, 16)), torch.nn.Parameter(torch.randn(8, 16))
+    opt = Muon([a, b], lr=0.1)
+    a0, b0 = a.detach().clone(), b.detach().clone()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(2):
+            a.grad = torch.full_like(a, float("nan"))
+            b.grad = torch.randn_like(b)
+            opt.step()
+    nonfinite = [w for w in caught if "NaN/Inf gradient" in str(w.message)]
+    assert len(nonfinite) == 1  # once, not once per step
+    assert torch.equal(a.detach(), a0) and "momentum_buffer" not in opt.state[a]  # untouched
+    assert not torch.equal(b.detach(), b0) and torch.isfinite(b).all()  # the healthy one still trains
+    assert sum(opt.skipped_updates.values()) == 2
+    a.grad = torch.randn_like(a)
+    opt.step()
+    assert torch.isfinite(a).all() and not torch.equal(a.detach(), a0)  # recovers at the next finite step
+
+
+def test_zero_and_tiny_gradients():
+    torch.manual_seed(1)
+    p = torch.nn.Parameter(torch.randn(8, 16))
+    opt = Muon([p], lr=0.1, momentum=0.0, nesterov=False, weight_decay=0.0)
+    p0 = p.detach().clone()
+    p.grad = torch.zeros_like(p)
+    opt.step()
+    assert torch.equal(p.detach(), p0)  # zero update: no NaN, no change
+    g = torch.randn(8, 16)
+    q = torch.nn.Parameter(p0.clone())
+    big = Muon([q], lr=0.1, momentum=0.0, nesterov=False, weight_decay=0.0)
+    q.grad = g
+    big.step()
+    p.grad = g * 1e-20  # far below torch.optim.Muon's eps = 1e-7: same step (scale-invariant)
+    opt.step()
+    assert torch.allclose(p.detach(), q.detach(), atol=1e-6)

@@ -229,3 +229,18 @@ def test_no_band_directions_gives_none():
     row = _one(validate(["keller5"], ["gaussian:4x6"], dtype="fp64", repeats=1, min_sigma=1.0))
     assert row.band_count == 0 and row.band_error is None and row.band_error_exact is None
     assert math.isfinite(row.polar_error)
+
+
+def test_nan_and_zero_matrices_are_reported_beside_the_measured_ones(tmp_path):
+    from safetensors.torch import save_file as save
+
+    good = torch.randn(8, 24, generator=torch.Generator().manual_seed(0))
+    bad = good.clone()
+    bad[0, 0] = float("nan")
+    path = tmp_path / "mixed.safetensors"
+    save({"good": good, "bad": bad, "zero": torch.zeros(8, 24)}, str(path))
+    report = validate(["keller5"], [f"file:{path}"], repeats=1)
+    assert len(report.rows) == 1
+    text = " ".join(report.notes)
+    assert "bad" in text and "1 NaN or Inf entries" in text and "skips such an update" in text
+    assert "zero" in text and "all zeros" in text

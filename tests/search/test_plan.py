@@ -1,0 +1,63 @@
+"""study_config: every default and rule of a study from plain parameters (no study is run here)."""
+
+import pytest
+
+from nsdesign.core.band import Band
+from nsdesign.core.cost import Shape
+from nsdesign.errors import InputError
+from nsdesign.search import study_config
+from nsdesign.search.objectives import DEFAULT_PROXY, GUARD_LIMIT
+from nsdesign.search.space import HEADROOM_STRATEGIES
+
+
+def test_defaults_of_a_worst_case_study():
+    config = study_config(Band(1e-3))
+    space, objective = config.space, config.objective
+    assert (space.min_steps, space.max_steps) == (3, 10) and space.degrees == (5,)
+    assert space.headroom == HEADROOM_STRATEGIES and space.design_range is None and space.target_range is None
+    assert objective.names == ("worst",) and objective.proxy_shape == DEFAULT_PROXY
+    assert objective.guard and objective.guard_limit == GUARD_LIMIT
+    assert (objective.refine_steps, objective.refine_evals) == (2, 150)
+    assert (config.trials, config.seed, config.jobs) == (50, 0, 1)
+    assert study_config((1e-3, 1.0)).settings() == config.settings() == study_config(1e-3).settings()
+
+
+def test_low_precision_rules():
+    config = study_config(2e-3, objective="bf16", steps=7)
+    assert config.space.design_range == pytest.approx((2e-4, 2e-3))  # rounding moves σ_min down: search [l/10, l]
+    assert config.space.target_range == (0.9, 1.0)
+    assert (config.space.min_steps, config.space.max_steps) == (7, 7)
+    assert study_config(2e-3, objective="bf16", target_range=(0.95, 1.0)).space.target_range == (0.95, 1.0)
+
+
+def test_capture_rules():
+    config = study_config(objective="capture", steps=5, tol=0.1, max_sigma=2.0)
+    assert config.objective.min_sigma == pytest.approx(2e-3)  # no band given: [1e-3·u, u]
+    assert config.space.design_range == pytest.approx((2e-10, 1.0))
+
+
+def test_shape_sets_the_proxy_and_per_step_degrees_fix_the_count():
+    config = study_config(1e-3, shape=Shape(1024, 4096), degrees=(3, 5, 5))
+    assert config.objective.proxy_shape == (256, 1024)
+    assert config.space.fixed_degrees == (3, 5, 5) and config.space.min_steps == config.space.max_steps == 3
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(band=None), "needs the band"),
+        (dict(objective="capture", steps=5), "`tol`"),
+        (dict(objective="capture", tol=0.1), "fixed `steps`"),
+        (dict(tol=0.1), "capture tolerance"),
+        (dict(steps=5, step_range=(3, 6)), "not both"),
+        (dict(degrees=(3, 5), steps=3), "2 degrees given for 3 steps"),
+        (dict(degrees=(3, 5), search_degrees=(3, 5)), "not both"),
+        (dict(objective="weighted"), "`spectrum`"),
+        (dict(objective="weighted", spectrum="mp"), "`shape`"),
+        (dict(band=(2.0, 1.0)), "0 < min_sigma"),
+    ],
+)
+def test_inconsistent_parameters_are_named(kwargs, message):
+    kwargs = {"band": 1e-3, **kwargs}
+    with pytest.raises(InputError, match=message):
+        study_config(kwargs.pop("band"), **kwargs)

@@ -111,7 +111,36 @@ def _search(args: argparse.Namespace) -> int:
         given = args.min_sigma is not None or args.quantile is not None
         return search_options.run(args, _band_from_args(args)[0] if given else None)
     min_sigma, source = _band_from_args(args)
-    result = recommend(
+    try:
+        result = _recommend(args, min_sigma, source)
+    except InputError as exc:
+        if source is None:
+            raise
+        # the warnings about the prediction are not printed on failure: the one line says where σ came from
+        raise InputError(f"{exc} (the band edge {min_sigma:.3g} was predicted: {source})") from None
+    _print_band_warnings(args)
+    if args.output is not None:
+        document, schedule = result.document(), result.schedule
+        if args.name:
+            document["name"], schedule = args.name, schedule.with_name(args.name)
+        _write_schedule(args.output, args.format, document, schedule)
+    from nsdesign.cli import render
+
+    with report_stream(args.output):
+        render.recommendation(result, written_to=args.output)
+    return 0
+
+
+def _print_band_warnings(args: argparse.Namespace) -> None:
+    for warning in getattr(args, "band_warnings", ()):
+        print(f"nsdesign: warning: {warning}", file=sys.stderr)
+
+
+def _recommend(args: argparse.Namespace, min_sigma: float, source: str | None) -> Any:
+    from nsdesign.core.band import Band
+    from nsdesign.design.recommend import recommend
+
+    return recommend(
         Band(min_sigma, args.max_sigma),
         steps=require_count("--steps", args.steps),
         tol=args.tol,
@@ -126,16 +155,6 @@ def _search(args: argparse.Namespace) -> int:
         band_source=source,
         exact=args.exact,
     )
-    if args.output is not None:
-        document, schedule = result.document(), result.schedule
-        if args.name:
-            document["name"], schedule = args.name, schedule.with_name(args.name)
-        _write_schedule(args.output, args.format, document, schedule)
-    from nsdesign.cli import render
-
-    with report_stream(args.output):
-        render.recommendation(result, written_to=args.output)
-    return 0
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -281,8 +300,7 @@ def _band_from_args(args: argparse.Namespace) -> tuple[float, str | None]:
         prediction = predict_band(args.quantile, shape=_shape(args.shape))
     else:
         raise InputError("--quantile needs --model-size and --layer, or --shape")
-    for warning in prediction.warnings:
-        print(f"nsdesign: warning: {warning}", file=sys.stderr)
+    args.band_warnings = tuple(prediction.warnings)  # printed once the design succeeds (no warnings before an error)
     return prediction.min_sigma, prediction.source
 
 

@@ -244,6 +244,12 @@ def _recipe(args: argparse.Namespace) -> int:
             "cushion": 0.0 if args.cushion is None else args.cushion,
             "safety": 1.0 if args.safety is None else args.safety,
         }
+        knobs_given = [flag for flag, value in (("--cushion", args.cushion), ("--safety", args.safety)) if value is not None]
+        if knobs_given and len(set(knobs["degrees"])) != 1:
+            raise InputError(
+                f"{' and '.join(knobs_given)} {'needs' if len(knobs_given) == 1 else 'need'} a single step degree (the default mixes "
+                f"{','.join(map(str, DEFAULT_DEGREES))}); add --degrees 5, or use --bf16"
+            )
     recipe = build_recipe(
         args.model_size,
         args.tol,

@@ -90,6 +90,14 @@ class _Parser(argparse.ArgumentParser):
         raise InputError(f"{message} (see `{self.prog} --help`)")
 
 
+def one_line(message: str) -> str:
+    """The message with every line break and control character escaped, so an error is always one line
+    (user text such as a file name or an argument may contain newlines, NEL or U+2028)."""
+    if len(message.splitlines()) <= 1 and message.isprintable():
+        return message
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in message)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="nsdesign", description="Design and analyse Newton–Schulz schedules for Muon.")
     parser.add_argument("-V", "--version", action="version", version=f"nsdesign {__version__}")
@@ -122,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         progress.set_quiet(getattr(args, "quiet", False))
         return int(args.handler(args) or 0)
     except InputError as exc:
-        print(f"nsdesign: error: {flag_message(str(exc))}", file=sys.stderr)
+        print(f"nsdesign: error: {one_line(flag_message(str(exc)))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("nsdesign: interrupted", file=sys.stderr)

@@ -12,7 +12,9 @@ matplotlib is imported only inside the handlers (through nsdesign.plot).
 from __future__ import annotations
 
 import argparse
+import math
 import re
+from typing import Any
 
 from nsdesign.cli._vocabulary import dtype_name
 from nsdesign.errors import InputError
@@ -29,14 +31,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--zoom-from", type=float, help="left end of the log-σ panel (default min-sigma/30)")
     p.add_argument("--ymax", type=float, default=1.5, help="top of the F axis (default 1.5)")
     _common(p)
-    p.set_defaults(handler=_map)
+    p.set_defaults(handler=_one_line_warnings(_map))
 
     p = kinds.add_parser("intervals", help="exact image of the band after each step, and the worst error per step")
     _schedule_args(p)
     _band(p, required=True)
     p.add_argument("--tol", type=float, help="draw the target 1 ± TOL")
     _common(p)
-    p.set_defaults(handler=_intervals)
+    p.set_defaults(handler=_one_line_warnings(_intervals))
 
     p = kinds.add_parser("histogram", help="singular values of a matrix before and after NS")
     _schedule_args(p)
@@ -53,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed of generated sources (default 0)")
     p.add_argument("--bins", type=int, default=60, help="histogram bins (default 60)")
     _common(p)
-    p.set_defaults(handler=_histogram)
+    p.set_defaults(handler=_one_line_warnings(_histogram))
 
     p = kinds.add_parser("frontier", help="exact worst error vs FLOPs: presets, greedy designs, a Pareto file")
     p.add_argument("schedules", nargs="*", metavar="SCHEDULE", help="extra schedules to place (presets or files)")
@@ -65,7 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--max-steps", type=int, default=8, help="greedy designs of 1…N steps (default 8)")
     p.add_argument("--no-labels", action="store_true", help="do not write preset names beside their points")
     _common(p)
-    p.set_defaults(handler=_frontier)
+    p.set_defaults(handler=_one_line_warnings(_frontier))
 
     p = kinds.add_parser("laws", help="momentum-quantile power laws (arXiv 2606.04058) with extrapolation bands")
     p.add_argument("--layer", action="append", help="depth.matrix, e.g. final.mlp_down (repeatable; default: a set)")
@@ -73,7 +75,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--sizes", default="7e9,7e10,3e11,1e12", help="model sizes to mark (default 7e9,7e10,3e11,1e12)")
     p.add_argument("--laws", help="law file from `nsdesign fit` (default: fit the shipped data)")
     _common(p)
-    p.set_defaults(handler=_laws)
+    p.set_defaults(handler=_one_line_warnings(_laws))
 
 
 def _schedule_args(parser: argparse.ArgumentParser) -> None:
@@ -99,6 +101,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def _map(args: argparse.Namespace) -> int:
     _check_output(args.output)
+    if not (math.isfinite(args.ymax) and 0 < args.ymax <= MAX_YMAX):
+        raise InputError(f"--ymax must lie in (0, {MAX_YMAX:g}], got {args.ymax:g}")
     schedules = _schedules(args.schedules)
     from nsdesign.plot import map_figure
 
@@ -242,6 +246,35 @@ def _size(text: str | None) -> tuple[float, float] | None:
         raise InputError(f"--size must look like 10x4.5 (inches), got {text!r}") from None
 
 
+MAX_YMAX = 1e6  # F of a normalized input rarely exceeds a few; matplotlib's tick arithmetic overflows near 1e308
+MAX_MODEL_SIZE = 1e15  # parameters: 1000× today's largest models; the fitted laws span 1e7–1e10
+
+
+def _one_line_warnings(handler: Any) -> Any:
+    """Run a plot handler with matplotlib's and numpy's warnings caught: each distinct one becomes a single
+    `nsdesign: warning: …` line after the figure is written (or is dropped when the command fails)."""
+    import functools
+
+    @functools.wraps(handler)
+    def run(args: argparse.Namespace) -> int:
+        import sys
+        import warnings
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            code = handler(args)
+        seen: list[str] = []
+        for w in caught:
+            line = f"{w.category.__name__}: {str(w.message).strip().splitlines()[0] if str(w.message).strip() else ''}"
+            if line not in seen:
+                seen.append(line)
+        for line in seen:
+            print(f"nsdesign: warning: while drawing: {line}", file=sys.stderr)
+        return code
+
+    return run
+
+
 def _numbers(flag: str, text: str) -> list[float]:
     try:
         values = [float(v) for v in text.split(",") if v.strip()]
@@ -249,6 +282,8 @@ def _numbers(flag: str, text: str) -> list[float]:
         raise InputError(f"{flag} must be a comma-separated list of numbers, got {text!r}") from None
     if not values or not all(v > 0 and v < float("inf") for v in values):
         raise InputError(f"{flag} must list positive finite numbers, got {text!r}")
+    if flag == "--sizes" and max(values) > MAX_MODEL_SIZE:
+        raise InputError(f"--sizes must be at most {MAX_MODEL_SIZE:g} parameters, got {max(values):g}")
     return values
 
 

@@ -217,11 +217,14 @@ def recommendation(result: Recommendation, written_to: str | None = None) -> Non
     schedule, metrics = result.schedule, result.metrics
     source = result.params.get("band_source")
     if result.safe is None:
-        certified = "certified optimal (de la Vallée Poussin bracket closed at every step)" if result.design.certified else "NOT certified"
+        certified = result.design.certificate_label
         title = "Greedy minimax schedule"
     else:
         knobs = f"cushion {result.params['cushion']:g}, safety {result.params['safety']:g}"
-        certified = "certified optimal for its inflated design problem" if result.design.certified else "NOT certified"
+        certified = (
+            "certified optimal for its inflated design problem" if result.design.certified
+            else result.design.certificate_label
+        )
         title = f"Safe default ({knobs})"
     out.print(_steps_table(schedule, metrics, title))
     out.print(certified)  # under the table: a title this long would wrap at 80 columns

@@ -129,7 +129,7 @@ def config_from_args(args: argparse.Namespace, min_sigma: float | None = None) -
     return study_config(
         None if min_sigma is None else (min_sigma, max_sigma),
         max_sigma if min_sigma is None else None,
-        objective=args.objective or "worst",
+        objective="worst" if args.objective is None else args.objective,
         steps=steps,
         step_range=step_range,
         degrees=degrees,
@@ -176,6 +176,9 @@ def run(args: argparse.Namespace, min_sigma: float | None = None) -> int:
     if output is not None:
         _check_writable(output)
     result = run_search(config)
+    from nsdesign.cli.design_commands import _print_band_warnings
+
+    _print_band_warnings(args)
     objective = config.objective
     shape = Shape.parse(args.shape) if getattr(args, "shape", None) else None
     headroom = getattr(args, "headroom", None)

@@ -15,6 +15,12 @@ from typing import Any, Union
 from nsdesign.errors import InputError
 
 
+MAX_BAND_EDGE = 1e3
+"""Largest max-sigma accepted. Newton–Schulz inputs are divided by norm_div·‖X‖_F, so σ ≤ 1 by construction;
+an upper edge above 1 only models headroom. At σ = 1e3 a five-step quintic composite is already ~10^9375,
+past float64, so larger edges can only yield ±inf tables and overflowing plots (issue 14)."""
+
+
 @dataclass(frozen=True)
 class Band:
     """σ ∈ [min_sigma, max_sigma] (0 < min_sigma < max_sigma, finite); optional guard top ≥ max_sigma."""
@@ -33,6 +39,8 @@ class Band:
             raise InputError(f"band edges must be finite numbers, got [{lo}, {hi}]")
         if not 0 < lo < hi:
             raise InputError(f"the band needs 0 < min_sigma < max_sigma, got [{lo}, {hi}]")
+        if hi > MAX_BAND_EDGE:
+            raise InputError(f"max-sigma must be at most {MAX_BAND_EDGE:g} (inputs are normalized to σ ≤ 1), got {hi:g}")
         object.__setattr__(self, "min_sigma", lo)
         object.__setattr__(self, "max_sigma", hi)
         if self.guard_sigma is not None:

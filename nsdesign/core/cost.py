@@ -16,8 +16,10 @@ Element-wise additions and the normalization are O(mn) and not counted.
 
 from __future__ import annotations
 
+import numbers
 import re
 from dataclasses import dataclass
+from typing import Any, Literal
 
 from nsdesign.core.schedule import Schedule
 from nsdesign.core.limits import FORMS, Form  # noqa: F401  (re-exported: the form names live in limits)
@@ -33,6 +35,11 @@ class Shape:
     n: int
 
     def __post_init__(self) -> None:
+        for side in (self.m, self.n):
+            if isinstance(side, bool) or not isinstance(side, numbers.Integral):
+                raise TypeError(f"matrix dimensions must be integers, got {self.m!r}x{self.n!r}")
+        object.__setattr__(self, "m", int(self.m))
+        object.__setattr__(self, "n", int(self.n))
         if self.m < 1 or self.n < 1:
             raise InputError(f"matrix dimensions must be positive, got {self.m}x{self.n}")
         if self.m > self.n:
@@ -46,6 +53,17 @@ class Shape:
         if not match:
             raise InputError(f"shape must look like 4096x16384 (two positive integers), got {text!r}")
         return cls(int(match.group(1)), int(match.group(2)))
+
+    @classmethod
+    def coerce(cls, value: Any) -> Shape:
+        """What the library accepts as a shape: a Shape, an (m, n) pair of integers, or 'MxN' text."""
+        if isinstance(value, Shape):
+            return value
+        if isinstance(value, str):
+            return cls.parse(value)
+        if isinstance(value, (tuple, list)) and len(value) == 2:
+            return cls(value[0], value[1])
+        raise TypeError(f"a shape is a Shape, an (m, n) pair or 'MxN' text, got {type(value).__name__} {value!r}")
 
     def __str__(self) -> str:
         return f"{self.m}x{self.n}"
@@ -72,7 +90,13 @@ def step_flops(degree: int, shape: Shape, form: Form = "standard", first: bool =
     raise InputError(f"form must be one of {', '.join(FORMS)}, got {form!r}")
 
 
-def flops(schedule: Schedule, shape: Shape, form: Form = "standard") -> float:
+def flops(schedule: Schedule | str, shape: Shape | tuple[int, int] | str, form: Form = "standard") -> float:
+    """FLOPs of the whole schedule on `shape` (a Shape, an (m, n) pair or 'MxN'); a preset name is a schedule."""
+    if isinstance(schedule, str):
+        from nsdesign.io import load_schedule
+
+        schedule = load_schedule(schedule)
+    shape = Shape.coerce(shape)
     last = schedule.num_steps - 1
     total = sum(step_flops(p.degree, shape, form, i == 0, i == last) for i, p in enumerate(schedule.steps))
     if form == "gram":

@@ -10,6 +10,7 @@ is itself evaluated exactly, down to a relative resolution of 1e-13.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -57,9 +58,32 @@ def intervals(
     return out
 
 
+def _check_range(lo: float, hi: float) -> None:
+    """A closed range 0 ≤ lo ≤ hi of finite σ (a point is allowed; σ = 0 is allowed for overshoot)."""
+    for name, value in (("lower edge", lo), ("upper edge", hi)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"the {name} must be a real number, got {type(value).__name__} {value!r}")
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise InputError(f"σ range edges must be finite numbers, got [{lo}, {hi}]")
+    if not 0 <= lo <= hi:
+        raise InputError(f"a σ range needs 0 ≤ lower ≤ upper, got [{lo}, {hi}]")
+
+
+def _check_schedule(schedule: Any) -> Schedule:
+    if isinstance(schedule, str):
+        from nsdesign.io import load_schedule
+
+        return load_schedule(schedule)
+    if not isinstance(schedule, Schedule):
+        raise TypeError(f"expected a Schedule or a preset name, got {type(schedule).__name__}")
+    return schedule
+
+
 def value_range(schedule: Schedule, lo: Band | tuple[float, float] | float, hi: float | None = None) -> tuple[float, float]:
     """Exact [min F, max F] for σ ∈ [lo, hi]."""
-    return intervals(schedule, lo, hi)[-1]
+    edges = _raw_edges(lo, hi)
+    _check_range(*edges)
+    return intervals(_check_schedule(schedule), *edges)[-1]
 
 
 def worst_error(schedule: Schedule, lo: Band | tuple[float, float] | float, hi: float | None = None) -> float:
@@ -68,8 +92,13 @@ def worst_error(schedule: Schedule, lo: Band | tuple[float, float] | float, hi: 
     return max(1.0 - f_lo, f_hi - 1.0)
 
 
-def overshoot(schedule: Schedule, max_sigma: float = 1.0, headroom: float = DEFAULT_HEADROOM) -> float:
+def overshoot(schedule: Schedule | str, max_sigma: float = 1.0, headroom: float = DEFAULT_HEADROOM) -> float:
     """max F on [0, max_sigma·(1 + headroom)]: how far σ slightly above the band is blown up."""
+    _check_range(0.0, max_sigma)
+    if not max_sigma > 0:
+        raise InputError(f"max_sigma must be positive, got {max_sigma}")
+    if not (math.isfinite(headroom) and 0 <= headroom <= 1):
+        raise InputError(f"headroom must be in [0, 1], got {headroom}")
     return value_range(schedule, 0.0, max_sigma * (1.0 + headroom))[1]
 
 
@@ -92,8 +121,11 @@ def captured_min_sigma(schedule: Schedule, tol: float, max_sigma: float = 1.0) -
     The predicate "F([s, u]) is inside" is monotone in s (the intervals are nested) and exact, so bisection
     (in log σ) finds its boundary to the stated resolution.
     """
-    if not (math.isfinite(tol) and tol > 0):
-        raise InputError(f"tolerance must be a positive number, got {tol}")
+    check_tolerance(tol)
+    schedule = _check_schedule(schedule)
+    _check_range(max_sigma, max_sigma)
+    if not max_sigma > 0:
+        raise InputError(f"max_sigma must be positive, got {max_sigma}")
 
     def inside(s: float) -> bool:
         return worst_error(schedule, s, max_sigma) <= tol  # the same rounding as the error reported for it
@@ -101,6 +133,14 @@ def captured_min_sigma(schedule: Schedule, tol: float, max_sigma: float = 1.0) -
     if not inside(max_sigma):
         return None
     return smallest_passing(inside, max_sigma * 1e-30, max_sigma, _CAPTURE_RESOLUTION)
+
+
+def check_tolerance(tol: float) -> None:
+    """A tolerance δ on |1 − F| lies in (0, 1): at δ ≥ 1 the map F ≡ 0 already "captures" every σ."""
+    if isinstance(tol, bool) or not isinstance(tol, numbers.Real):
+        raise TypeError(f"tolerance must be a real number, got {type(tol).__name__} {tol!r}")
+    if not (math.isfinite(tol) and 0 < tol < 1):
+        raise InputError(f"tolerance must lie in (0, 1), got {tol}")
 
 
 def fixed_points(schedule: Schedule) -> list[list[float]]:
@@ -159,6 +199,10 @@ def evaluate(
     """All exact metrics of `schedule` on a band: a `Band`, a (min_sigma, max_sigma) pair, or min_sigma [, max_sigma]."""
     checked = as_band(band, max_sigma)
     min_sigma, max_sigma = checked.min_sigma, checked.max_sigma
+    schedule = _check_schedule(schedule)
+    if tol is not None:
+        check_tolerance(tol)
+    shape = _as_shape(shape)
     if not (math.isfinite(headroom) and 0 <= headroom <= 1):
         raise InputError(f"headroom must be in [0, 1], got {headroom}")
     steps = intervals(schedule, min_sigma, max_sigma)
@@ -182,6 +226,15 @@ def evaluate(
         flops_standard=None if shape is None else flops(schedule, shape, "standard"),
         flops_gram=None if shape is None else flops(schedule, shape, "gram"),
     )
+
+
+
+
+def _as_shape(shape: Any) -> Shape | None:
+    """A Shape, an (m, n) pair, or an 'MxN' string (what the CLI accepts) → Shape."""
+    if shape is None or isinstance(shape, Shape):
+        return shape
+    return Shape.coerce(shape)
 
 
 def check_band(min_sigma: float, max_sigma: float) -> Band:

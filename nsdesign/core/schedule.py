@@ -133,8 +133,24 @@ class Schedule:
                 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in row)
             ):
                 raise InputError(f"{where}: coefficients row {i} must be a non-empty list of numbers, got {row!r}")
+        if "degree" in data:
+            _check_degree_field(data["degree"], rows, where)
         norm_div = data.get("norm_div", 1.0)
         if norm_div is not None and (not isinstance(norm_div, (int, float)) or isinstance(norm_div, bool)):
             raise InputError(f"{where}: 'norm_div' must be a positive number or null, got {norm_div!r}")
         extension = data.get("extension", "exact")
         return cls.from_coefficients(rows, norm_div, extension, str(data.get("name", "")))
+
+
+def _check_degree_field(degree: Any, rows: list[list[Any]], where: str) -> None:
+    """A file's `degree` is the width of its coefficient table: an odd integer, and every row has
+    (degree + 1)/2 entries (a file of degree below 5 may also use the padded (a, b, c) width we write)."""
+    if isinstance(degree, bool) or not isinstance(degree, int) or degree < 1 or degree % 2 == 0 or degree > 31:
+        raise InputError(f"{where}: 'degree' must be an odd integer from 1 to 31, got {degree!r}")
+    widths = {(degree + 1) // 2, max(3, (degree + 1) // 2)}
+    for i, row in enumerate(rows):
+        if len(row) not in widths:
+            raise InputError(
+                f"{where}: coefficients row {i} has {len(row)} entries but 'degree' {degree} needs "
+                f"{(degree + 1) // 2} (pad with zeros, or fix 'degree')"
+            )

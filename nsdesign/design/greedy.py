@@ -68,8 +68,26 @@ class Design:
         return self.steps[-1].error
 
     @property
+    def in_range(self) -> bool:
+        """Whether every step keeps the band's values inside (0, 2): positive (no direction flipped) and no
+        worse than the identity. Remez's certificate is about one step's polynomial; this is about the whole map."""
+        return all(0.0 < lo and hi < 2.0 for lo, hi in (s.output_interval for s in self.steps))
+
+    @property
     def certified(self) -> bool:
-        return all(s.minimax.certified for s in self.steps)
+        """Certified optimal: every step's minimax certificate holds AND the values stay in (0, 2) on the band."""
+        return self.in_range and all(s.minimax.certified for s in self.steps)
+
+    @property
+    def certificate_label(self) -> str:
+        """What the result is, in words (the CLI's table title)."""
+        if self.certified:
+            return "certified optimal (de la Vallée Poussin bracket closed at every step)"
+        if not self.in_range:
+            lo = min(s.output_interval[0] for s in self.steps)
+            hi = max(s.output_interval[1] for s in self.steps)
+            return f"NOT certified: values leave (0, 2) on the band (reach [{lo:.3g}, {hi:.6g}])"
+        return "NOT certified (a step's minimax bracket did not close)"
 
 
 def greedy(
@@ -158,7 +176,7 @@ def _run_to_tolerance(
 def _raise_unreachable(tol: float, max_steps: int, best: float) -> NoReturn:
     raise InputError(
         f"tolerance {tol:g} is not reachable within {max_steps} steps "
-        f"(the best worst-case error there is {best:.3g}); raise --max-steps or loosen --tol"
+        f"(the best worst-case error there is {best:.3g}); raise `max_steps` or loosen `tol`"
     )
 
 
@@ -172,6 +190,12 @@ def _steps(
     """Greedy steps from [lo, hi] onwards; step `last` runs without the safety factor (−1: none does)."""
     i = 0
     while True:
+        if not lo > 0.0:
+            raise InputError(
+                f"step {i} maps part of the band to F ≤ 0 ({lo:.3g}): a sign flip with error ≥ 1, worse than the "
+                f"identity, so no further step can be designed on it (degree {degrees[min(i - 1, len(degrees) - 1)]} "
+                "is too high for this band in double precision); use a lower degree or a larger min-sigma"
+            )
         step = greedy_step(lo, hi, degrees[min(i, len(degrees) - 1)], cushion, safety, is_last=i == last)
         yield step
         lo, hi = step.output_interval
@@ -181,9 +205,16 @@ def _steps(
 def _plan(
     steps: int | None, degree: int | Sequence[int], tol: float | None, max_steps: int
 ) -> tuple[tuple[int, ...], int]:
+    _require_int("max_steps", max_steps)
+    if steps is not None:
+        _require_int("steps", steps)
     if not isinstance(max_steps, int) or not 1 <= max_steps <= MAX_STEPS:
         raise InputError(f"max_steps must be an integer from 1 to {MAX_STEPS}, got {max_steps}")
+    if isinstance(degree, (str, bytes)) or not (isinstance(degree, int) or isinstance(degree, Sequence)):
+        raise TypeError(f"degree must be an odd integer or a sequence of them, got {type(degree).__name__} {degree!r}")
     degrees = (degree,) if isinstance(degree, int) else tuple(degree)
+    for d in degrees:
+        _require_int("degree", d)
     if not degrees:
         raise InputError("give at least one step degree")
     for d in degrees:
@@ -201,3 +232,9 @@ def _plan(
     if len(degrees) > 1 and len(degrees) != steps:
         raise InputError(f"{len(degrees)} degrees given for {steps} steps; give one degree or one per step")
     return degrees, steps
+
+
+def _require_int(name: str, value: object) -> None:
+    """Counts and degrees are integers: 5.0 or True is a type error, not a silent 5 or 1."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")

@@ -85,7 +85,15 @@ def recommend(
             raise InputError("`degree` auto needs `tol` and `shape` (it minimises FLOPs on that shape)")
         if steps is not None or cushion or (safety or 1.0) != 1.0 or norm_div != 1.0:
             raise InputError("`degree` auto designs the pure greedy schedule: drop `steps`, `cushion`, `safety`, `norm_div`")
-        design = cheapest_schedule(checked, tol, shape, form, DEFAULT_DEGREES, max_steps=max_steps)
+        if exact:
+            design = cheapest_schedule(checked, tol, shape, form, DEFAULT_DEGREES, max_steps=max_steps)
+        else:  # bf16-safe mix: safety 1 + headroom, and the cheapest mix that does not diverge in bf16
+            from nsdesign.design.safe import bf16_safe
+
+            design = cheapest_schedule(
+                checked, tol, shape, form, DEFAULT_DEGREES, max_steps=max_steps, safety=1.0 + headroom,
+                accept=lambda d: bf16_safe(d, checked.min_sigma, (shape.m, shape.n), headroom),
+            )
     else:
         if steps is None and tol is None and isinstance(degree, int):
             steps = DEFAULT_STEPS
@@ -105,8 +113,10 @@ def recommend(
         params.update({"design": "safe-default", "safe": safe.passed, "candidates": safe.candidates})
         if safe.suggested_steps is not None:
             params["suggested_steps"] = safe.suggested_steps
-    elif degree != "auto":
+    elif degree != "auto" or exact:
         params["design"] = "exact"
+    else:
+        params["design"] = "bf16-safe-mix"  # safety 1 + headroom; no divergence in the bf16 fused model
     if band_source:
         params["band_source"] = band_source
     return Recommendation(design, metrics, rows, names, params, safe)

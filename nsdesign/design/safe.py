@@ -155,3 +155,18 @@ def _fewest_passing_steps(
             if over <= MAX_OVERSHOOT and _model_check(design, min_sigma, max_sigma * (1.0 + headroom)).passed:
                 return count
     return None
+
+
+def bf16_safe(design: Design, min_sigma: float, shape: tuple[int, int], headroom: float = DEFAULT_HEADROOM) -> bool:
+    """No divergence in bf16: the fused kernel's rounding model on a proxy with `shape`'s aspect ratio (≤ 128
+    rows), σ log-spaced over [min_sigma, max_sigma·(1 + headroom)], stays finite with output σ_max ≤ 1.25.
+
+    A 70B-sized matrix is out of reach on a small CPU; the aspect ratio is what the bf16 behaviour depends on."""
+    from nsdesign.precision import log_spaced, matrix_error, test_matrix
+
+    m, n = sorted(shape)
+    rows = min(m, 128)
+    cols = min(4096, max(rows, round(n * rows / m)))
+    top = float(design.params.get("max_sigma", 1.0)) * (1.0 + headroom)  # type: ignore[arg-type]
+    run = matrix_error(design.schedule, test_matrix((rows, cols), log_spaced(min_sigma, top, rows)), CHECK_DTYPE)
+    return not run.diverged and run.sigma_max <= MAX_OUTPUT_SIGMA

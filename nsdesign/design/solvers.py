@@ -14,7 +14,7 @@ from __future__ import annotations
 import heapq
 import math
 from functools import lru_cache
-from typing import Sequence
+from typing import Callable, Sequence
 
 from nsdesign.core.band import Band, as_band
 from nsdesign.core.bisection import smallest_passing
@@ -65,8 +65,13 @@ def cheapest_schedule(
     *,
     cushion: float = 0.0,
     safety: float = 1.0,
+    accept: Callable[[Design], bool] | None = None,
 ) -> Design:
     """The greedy schedule, with a per-step degree choice, that reaches tol at the fewest FLOPs.
+
+    `accept` (optional) vets each finished candidate in cost order — e.g. `design.safe.bf16_safe`, the bf16
+    rounding model of the fused kernel — and the search continues past rejected ones: the result is the
+    cheapest accepted sequence the search reaches (dominance pruning is by interval ratio only).
 
     Uniform-cost search over degree sequences. Per-step FLOPs are additive in both forms (the Gram form's
     first/last-step savings are the same for every sequence of a given length, see `nsdesign.core.cost`).
@@ -78,6 +83,7 @@ def cheapest_schedule(
     checked = as_band(band, max_sigma)
     min_sigma, max_sigma = checked.min_sigma, checked.max_sigma
     _check_tol(tol)
+    shape = Shape.coerce(shape)
     options = tuple(sorted(set(degrees)))
     for d in options:
         check_degree(d)
@@ -90,7 +96,10 @@ def cheapest_schedule(
     while frontier:
         cost, _, ratio, sequence, finished = heapq.heappop(frontier)
         if finished:
-            return greedy(checked, degree=sequence, cushion=cushion, safety=safety)
+            design = greedy(checked, degree=sequence, cushion=cushion, safety=safety)
+            if accept is None or accept(design):
+                return design
+            continue
         if ratio <= best_ratio or len(sequence) >= max_steps:
             continue
         best_ratio = ratio
@@ -104,7 +113,7 @@ def cheapest_schedule(
                 heapq.heappush(frontier, (cost + step_cost[d], counter, 0.0, sequence + (d,), True))
     raise InputError(
         f"tolerance {tol:g} is not reachable within {max_steps} steps of degrees {list(options)}; "
-        "raise --max-steps or loosen --tol"
+        "raise `max_steps` or loosen `tol`"
     )
 
 

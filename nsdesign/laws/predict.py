@@ -47,6 +47,10 @@ def predict_band(
     from nsdesign.laws.marchenko_pastur import check_quantile
 
     q = check_quantile(quantile)
+    if shape is not None:
+        from nsdesign.core.cost import Shape
+
+        shape = Shape.coerce(shape)
     if model_size is not None or layer is not None:
         if model_size is None or layer is None:
             raise InputError("a momentum-law prediction needs both a model size and a layer (e.g. final.o)")

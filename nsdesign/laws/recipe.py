@@ -46,6 +46,10 @@ EDGES: tuple[str, ...] = ("point", "lower")
 DEFAULT_RECIPE_HEADROOM = 0.1
 # DEFAULT_DEGREES (3, 5, 7, 9) comes from core.limits; quintic-only consumers (torch, optax, gram-newton-schulz): (5,)
 # Settings whose schedules stayed bounded in a bf16 matrix check (docs/laws.md): quintic steps with the
+# A recipe lists every matrix of every block; published dense models have at most ~130 blocks (Llama 3.1 405B:
+# 126), so 4096 is generous and keeps a recipe to about a second (a 10⁶-block config took minutes, silently).
+MAX_LAYERS = 4096
+
 # Polar Express cushion and safety factor of modded-nanogpt's list.
 BF16: Mapping[str, Any] = {"degrees": (5,), "cushion": 0.02, "safety": 1.02}
 
@@ -77,6 +81,8 @@ class ModelConfig:
             raise InputError(
                 f"model config: n_heads ({self.n_heads}) must be a multiple of n_kv_heads ({self.n_kv_heads})"
             )
+        if self.n_layers > MAX_LAYERS:
+            raise InputError(f"model config: n_layers must be at most {MAX_LAYERS}, got {self.n_layers}")
 
     def matrices(self) -> tuple[tuple[str, str, tuple[int, int]], ...]:
         """(parameter suffix, law matrix, weight shape) of every Muon matrix of one block."""

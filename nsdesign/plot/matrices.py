@@ -17,6 +17,7 @@ Horner in A for the higher terms.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,7 @@ def load_matrix(source: str, seed: int = 0) -> tuple[np.ndarray, str]:
     match = re.fullmatch(r"gaussian:(\d+)[xX×](\d+)", text)
     if match:
         m, n = int(match.group(1)), int(match.group(2))
+        _require_fits(m, n, text)
         return gaussian_matrix(Shape(m, n) if m <= n else (m, n), seed), f"Gaussian {m}×{n}"
     match = re.fullmatch(r"spectrum:logu:([0-9.eE+-]+):(\d+)[xX×](\d+)", text)  # validate's syntax
     if match:
@@ -81,6 +83,7 @@ def load_matrix(source: str, seed: int = 0) -> tuple[np.ndarray, str]:
     match = re.fullmatch(r"logspace:(\d+)[xX×](\d+):([0-9.eE+-]+)", text)  # the older plot spelling
     if match:
         m, n = int(match.group(1)), int(match.group(2))
+        _require_fits(m, n, text)
         try:
             lo = float(match.group(3))
         except ValueError:
@@ -89,6 +92,39 @@ def load_matrix(source: str, seed: int = 0) -> tuple[np.ndarray, str]:
     if text.startswith(("gaussian:", "logspace:", "spectrum:")):
         raise InputError(f"matrix source must look like gaussian:MxN or spectrum:logu:L:MxN, got {source!r}")
     return _load_file(text), Path(text.split(":")[0]).name
+
+
+def histogram_bytes(m: int, n: int) -> int:
+    """Peak bytes of one histogram run on an m×n source: the float64 matrix, its Haar factors (m² + n·m),
+    the SVD's copies and workspace (~2 more matrices) and the NS run's X, A, B in float64 → about
+    6·m·n + 3·r² doubles (r = min(m, n)). An overestimate by design."""
+    r, big = min(m, n), max(m, n)
+    return 8 * (6 * r * big + 3 * r * r)
+
+
+def _require_fits(m: int, n: int, what: str) -> None:
+    """Refuse a generated source that would not fit in 80% of the free host memory, before allocating it."""
+    if m < 1 or n < 1:
+        raise InputError(f"{what}: matrix sides must be positive, got {m}x{n}")
+    needed = histogram_bytes(m, n)
+    free = _host_available_bytes()
+    if free is not None and needed > 0.8 * free:
+        raise InputError(
+            f"{what} needs about {needed / 2**30:.3g} GiB but only {0.8 * free / 2**30:.3g} GiB is free; use a smaller shape"
+        )
+
+
+def _host_available_bytes() -> int | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
 
 
 def _load_file(text: str) -> np.ndarray:

@@ -50,11 +50,13 @@ DEFAULT_PROXY = (256, 1024)
 def parse_objective(text: str) -> tuple[tuple[str, float], ...]:
     """'bf16' → (('bf16', 1.0),); 'worst=1,bf16=0.5' → weighted combination. Names may not repeat."""
     if not isinstance(text, str) or not text.strip():
-        raise InputError(f"--objective must name one of {', '.join(OBJECTIVES)}")
+        raise InputError(f"`objective` must name one of {', '.join(OBJECTIVES)}")
     out: dict[str, float] = {}
     for part in text.split(","):
-        name, _, weight_text = part.strip().partition("=")
+        name, equals, weight_text = part.strip().partition("=")
         name = name.strip()
+        if equals and not weight_text.strip():
+            raise InputError(f"objective weight after {name}= is missing; write {name}=1 or just {name}")
         if name not in OBJECTIVES:
             raise InputError(f"unknown objective {name!r}; choose from {', '.join(OBJECTIVES)} (combine as worst=1,bf16=0.5)")
         if name in out:
@@ -98,11 +100,11 @@ class Objective:
             if name not in OBJECTIVES:
                 raise InputError(f"unknown objective {name!r}; choose from {', '.join(OBJECTIVES)}")
         if not (math.isfinite(self.min_sigma) and math.isfinite(self.max_sigma) and 0 < self.min_sigma < self.max_sigma):
-            raise InputError(f"the band needs 0 < min-sigma < max-sigma, got [{self.min_sigma}, {self.max_sigma}]")
+            raise InputError(f"the band needs 0 < min_sigma < max_sigma, got [{self.min_sigma}, {self.max_sigma}]")
         if "weighted" in names and self.spectrum is None:
-            raise InputError("the weighted objective needs a spectrum: --spectrum mp (with --shape), law, or FILE.npy")
+            raise InputError("the weighted objective needs a `spectrum`: mp (with `shape`), law, or FILE.npy")
         if "capture" in names and (self.tol is None or not (math.isfinite(self.tol) and 0 < self.tol < 1)):
-            raise InputError("the capture objective needs a tolerance 0 < --tol < 1")
+            raise InputError("the capture objective needs a tolerance 0 < `tol` < 1")
         m, n = self.proxy_shape
         if not (isinstance(m, int) and isinstance(n, int) and 2 <= m <= 4096 and 2 <= n <= 16384):
             raise InputError(f"the proxy matrix must be between 2x2 and 4096x16384, got {m}x{n}")
@@ -114,11 +116,11 @@ class Objective:
 
         check_kernel(self.kernel)
         if self.refine not in REFINERS:
-            raise InputError(f"--refine must be one of {', '.join(REFINERS)}, got {self.refine!r}")
+            raise InputError(f"`refine` must be one of {', '.join(REFINERS)}, got {self.refine!r}")
         if not (isinstance(self.refine_steps, int) and self.refine_steps >= 1):
-            raise InputError(f"--refine-steps must be a positive integer, got {self.refine_steps}")
+            raise InputError(f"`refine_steps` must be a positive integer, got {self.refine_steps}")
         if not (isinstance(self.refine_evals, int) and self.refine_evals >= 1):
-            raise InputError(f"--refine-evals must be a positive integer, got {self.refine_evals}")
+            raise InputError(f"`refine_evals` must be a positive integer, got {self.refine_evals}")
 
     # -- description -------------------------------------------------------------------------------
 

@@ -132,6 +132,7 @@ def run_pareto(
     min_sigma, max_sigma = checked.min_sigma, checked.max_sigma
     if dtype not in DTYPES:
         raise InputError(f"`dtype` must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    shape = Shape.coerce(shape)
     if form is not None and form not in FORMS:
         raise InputError(f"form must be one of {', '.join(FORMS)}, got {form!r}")
     if kernel is None:
@@ -154,12 +155,13 @@ def run_pareto(
     settings = {**config.settings(), "kind": "nsdesign-pareto", "shape": [shape.m, shape.n], "dtype": dtype, "form": form,
                 **({} if kernel == "fused" else {"kernel": kernel})}
     name = study_name or "nsdesign-pareto-" + hashlib.sha256(canonical(settings).encode()).hexdigest()[:12]
-    study = open_study(storage, name, settings, directions=["minimize", "minimize"])
-    study.sampler = make_sampler(seed, trials, len(study.get_trials(deepcopy=False)))
+    seeds = []
     for count in range(space.min_steps, space.max_steps + 1):
         base = space.greedy_candidate(count)
         guarded = Candidate(base.degrees, "safety", TYPICAL_SIZE["safety"]) if "safety" in space.headroom else base
-        study.enqueue_trial(guarded.params(), skip_if_exists=True)
+        seeds.append(guarded.params())
+    study = open_study(storage, name, settings, directions=["minimize", "minimize"], seeds=seeds)
+    study.sampler = make_sampler(seed, trials, len(study.get_trials(deepcopy=False)))
 
     def trial_fn(trial: Any) -> tuple[float, float]:
         candidate = suggest(trial, space)

@@ -4,13 +4,15 @@ Flow of `run_search(config)`:
 1. open the storage (memory, SQLite, PostgreSQL, journal file) and the study: an existing study must have
    been created with the same settings (band, objectives, space, proxy …) — else InputError, nothing written;
 2. enqueue the exact greedy optimum (no headroom) and one guarded greedy per headroom strategy at its
-   typical size (`skip_if_exists`, so resumed or concurrent workers do not duplicate them). Because the greedy
+   typical size — only the worker that creates the study does this, and joining workers wait until the
+   creator has taken them, so each seed is queued and evaluated once however many workers start. Because the greedy
    optimum is a trial and the best feasible trial is returned, a search never does worse than greedy on
    the worst-case objective (when greedy itself passes the divergence guard);
 3. run trials until the study holds `trials` COMPLETE trials. Completed trials count toward the total: a
    re-run of the same command after a crash or kill -9 runs only the remaining ones; a run on a study that
    already has enough runs none and reports the best. Concurrent workers stop together once the count is
-   reached (each checks after every trial), so a study may end up to (workers − 1) trials above `trials`;
+   reached (each checks after every trial), so a study may end up to (workers − 1) trials above `trials`
+   (one in-flight trial per extra worker, or per extra thread with --jobs);
 4. return the best feasible trial with its schedule (stored in the trial's user attributes, so refined
    coefficients survive without re-running anything).
 
@@ -24,16 +26,16 @@ import math
 import sys
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError
 from nsdesign.search.objectives import Objective, Score, refine, score
 from nsdesign.search.space import TYPICAL_CUSHION, TYPICAL_SIZE, Candidate, SearchSpace, build_schedule, suggest
-from nsdesign.search.storage import SETTINGS_ATTR, canonical, check_settings, describe, open_storage
+from nsdesign.search.storage import GRACE_PERIOD, SETTINGS_ATTR, canonical, check_settings, describe, open_storage
 
 MAX_TRIALS = 100_000
-SETTINGS_WAIT = 2.0  # seconds to wait for a just-created study's settings to appear
+SETTINGS_WAIT = 5.0  # seconds to wait for a just-created study's settings (written after its seeds are queued)
 TYPICAL_TARGET = 0.98  # inner target enqueued as a starting point (see nsdesign.search.space.retarget)
 
 
@@ -53,13 +55,13 @@ class StudyConfig:
 
     def __post_init__(self) -> None:
         if isinstance(self.trials, bool) or not isinstance(self.trials, int) or not 1 <= self.trials <= MAX_TRIALS:
-            raise InputError(f"--trials must be an integer from 1 to {MAX_TRIALS}, got {self.trials}")
+            raise InputError(f"`trials` must be an integer from 1 to {MAX_TRIALS}, got {self.trials}")
         if isinstance(self.jobs, bool) or not isinstance(self.jobs, int) or not 1 <= self.jobs <= 64:
-            raise InputError(f"--jobs must be an integer from 1 to 64, got {self.jobs}")
+            raise InputError(f"`jobs` must be an integer from 1 to 64, got {self.jobs}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise InputError(f"--seed must be a non-negative integer, got {self.seed}")
+            raise InputError(f"`seed` must be a non-negative integer, got {self.seed}")
         if self.study_name is not None and not self.study_name.strip():
-            raise InputError("--study-name must not be empty")
+            raise InputError("`study_name` must not be empty")
         if "capture" in self.objective.names and self.space.design_range is None:
             raise InputError("the capture objective needs a searched design edge (SearchSpace.design_range)")
 
@@ -212,8 +214,21 @@ def seed_candidates(config: StudyConfig) -> list[Candidate]:
     return out + list(config.seeds)
 
 
-def open_study(storage_url: str | None, name: str, settings: dict[str, Any], directions: list[str] | None = None) -> Any:
-    """Create or join study `name`, refusing one with other settings (checked before anything is written)."""
+def open_study(
+    storage_url: str | None,
+    name: str,
+    settings: dict[str, Any],
+    directions: list[str] | None = None,
+    seeds: Sequence[dict[str, Any]] = (),
+) -> Any:
+    """Create or join study `name`, refusing one with other settings (checked before anything is written).
+
+    `seeds` (trial parameters) are enqueued by the worker that creates the study and by no other: creation
+    is decided by the storage itself (the study name is unique, so exactly one `create_study` succeeds), and
+    the settings attribute that joining workers wait for is written only after the seeds are queued. A
+    joining worker then waits until the creator has taken every queued seed (see `_wait_for_seeds`), so on
+    SQLite — where popping a queued trial is not exclusive across processes — no seed is evaluated twice.
+    """
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -224,27 +239,48 @@ def open_study(storage_url: str | None, name: str, settings: dict[str, Any], dir
         existing = None
     except Exception as exc:
         raise InputError(f"cannot read study {name!r} from {describe(storage_url)}: {exc}") from None
-    if existing is not None:
+    if existing is None:
+        try:
+            study = optuna.create_study(study_name=name, storage=storage, directions=directions or ["minimize"])
+        except optuna.exceptions.DuplicatedStudyError:
+            existing = optuna.load_study(study_name=name, storage=storage)  # another worker created it just now
+        except Exception as exc:
+            raise InputError(f"cannot create study {name!r} in {describe(storage_url)}: {exc}") from None
+        else:
+            for params in seeds:
+                study.enqueue_trial(params, skip_if_exists=True)
+            study.set_user_attr(SETTINGS_ATTR, canonical(settings))
+            return study
+    stored = existing.user_attrs.get(SETTINGS_ATTR)
+    waited = 0.0
+    while stored is None and waited < SETTINGS_WAIT:  # a concurrent worker may be creating it right now
+        time.sleep(0.1)
+        waited += 0.1
         stored = existing.user_attrs.get(SETTINGS_ATTR)
-        waited = 0.0
-        while stored is None and waited < SETTINGS_WAIT:  # a concurrent worker may be creating it right now
-            time.sleep(0.1)
-            waited += 0.1
-            stored = existing.user_attrs.get(SETTINGS_ATTR)
-        check_settings(name, stored, settings, storage_url)
-        return existing
-    try:
-        study = optuna.create_study(
-            study_name=name, storage=storage, directions=directions or ["minimize"], load_if_exists=True
-        )
-    except Exception as exc:
-        raise InputError(f"cannot create study {name!r} in {describe(storage_url)}: {exc}") from None
-    stored = study.user_attrs.get(SETTINGS_ATTR)
-    if stored is None:
-        study.set_user_attr(SETTINGS_ATTR, canonical(settings))
-    else:  # another worker created it between our load and create
-        check_settings(name, stored, settings, storage_url)
-    return study
+    check_settings(name, stored, settings, storage_url)
+    if storage_url is not None:
+        _wait_for_seeds(existing)
+    return existing
+
+
+def _wait_for_seeds(study: Any) -> None:
+    """Let the creating worker take its queued seed trials before this one starts popping.
+
+    Returns when no trial is WAITING, or when the waiting count has not moved for GRACE_PERIOD seconds (the
+    creator was killed or stopped early: then this worker takes the rest, still once each)."""
+    import optuna
+
+    waiting = optuna.trial.TrialState.WAITING
+    last, since = None, time.monotonic()
+    while True:
+        count = len(study.get_trials(deepcopy=False, states=(waiting,)))
+        if count == 0:
+            return
+        if count != last:
+            last, since = count, time.monotonic()
+        elif time.monotonic() - since > GRACE_PERIOD:
+            return
+        time.sleep(0.1)
 
 
 def make_sampler(seed: int, trials: int, existing_trials: int) -> Any:
@@ -273,10 +309,9 @@ def count_complete(study: Any) -> int:
 
 def run_search(config: StudyConfig) -> SearchResult:
     """Run (or resume, or join) the study and return its best feasible trial."""
-    study = open_study(config.storage, config.name(), config.settings())
+    seeds = [candidate.params() for candidate in seed_candidates(config)]
+    study = open_study(config.storage, config.name(), config.settings(), seeds=seeds)
     study.sampler = make_sampler(config.seed, config.trials, len(study.get_trials(deepcopy=False)))
-    for candidate in seed_candidates(config):
-        study.enqueue_trial(candidate.params(), skip_if_exists=True)
     ran = run_trials(study, _objective_fn(config), config.trials, config.jobs, config.progress,
                      f"search {config.objective.label()}")
     records = read_trials(study)

@@ -114,7 +114,7 @@ def load_matrices(
     assert source.path is not None
     files = [source.path] if source.kind == "file" else sorted(source.path.rglob("*.safetensors"))
     if not files:
-        raise InputError(f"{source.text}: no .safetensors files found (run `nsdesign capture --out DIR` first)")
+        raise InputError(f"{source.text}: no .safetensors files found (run `nsdesign capture --out-dir DIR` first)")
     found = 0
     skipped: list[str] = []
     empty: list[str] = []

@@ -57,3 +57,17 @@ def test_a_band_too_wide_for_the_steps_is_reported_not_hidden():
 def test_tolerance_route_is_safe_too():
     result = safe.safe_greedy(1e-3, tol=1e-2)
     assert result.passed and result.error <= 1e-2
+
+
+def test_degree_mix_is_bf16_safe_by_default_and_exact_on_request():
+    from nsdesign.core.cost import Shape
+    from nsdesign.design.recommend import recommend
+
+    shape = Shape.parse("1024x4096")
+    mixed = recommend(1e-3, tol=0.01, shape=shape, degree="auto")
+    bare = recommend(1e-3, tol=0.01, shape=shape, degree="auto", exact=True)
+    assert mixed.params["design"] == "bf16-safe-mix" and mixed.metrics.worst_error <= 0.01
+    assert safe.bf16_safe(mixed.design, 1e-3, (1024, 4096))
+    assert not safe.bf16_safe(bare.design, 1e-3, (1024, 4096))  # the FLOP-optimal pure mix diverges: the check can fail
+    # on another proxy draw with the true aspect ratio too
+    assert _bf16_sigma_max(mixed.schedule, 1e-3, (64, 256), seed=7) <= safe.MAX_OUTPUT_SIGMA

@@ -57,7 +57,17 @@ def _two_workers(storage: str, name: str, trials: int) -> None:
     assert trials <= len(done) <= trials + 1  # each worker stops once the study holds `trials`
     assert sum(ran) == len(done)
     assert min(ran) > 0, f"both workers should have run trials, got {ran}"
+    _seeds_once(storage, name)
     print("trials run by each worker:", ran)
+
+
+def _seeds_once(storage: str, name: str) -> None:
+    """Issue 14: each enqueued seed is queued and evaluated once, however many workers start together."""
+    study = optuna.load_study(study_name=name, storage=open_storage(storage))
+    seeded = [json.dumps(t.system_attrs["fixed_params"], sort_keys=True) for t in study.get_trials(deepcopy=False)
+              if "fixed_params" in t.system_attrs]
+    assert seeded and len(seeded) == len(set(seeded)), seeded
+    assert all(t.state != optuna.trial.TrialState.WAITING for t in study.get_trials(deepcopy=False))
 
 
 @pytest.mark.slow  # > 10 s on the 2-core machine (measured with --durations)

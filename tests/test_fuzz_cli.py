@@ -1,0 +1,499 @@
+"""Fuzzing the CLI's bad-input contract (issue 14), in-process through `nsdesign.cli.main.main(argv)`.
+
+For every generated command line — numbers from the ordinary to NaN/±inf/1e308/subnormals/junk text,
+schedule JSON files (valid, malformed, huge or empty coefficients, wrong `degree` fields, garbage bytes),
+measurement CSVs, matrix files (.npy of any small shape and dtype, empty, NaN) and output paths (new file,
+regular file, `-`, `''`, a directory, a FIFO, a symlink, a missing folder) — the command must either
+
+* exit 0 with non-empty output on stdout (JSON that parses where JSON was asked for), or
+* exit 2 with exactly one stderr line `nsdesign: error: …`, nothing on stdout, no traceback,
+
+and a failed command must leave every file in its working folder exactly as it was (names, bytes, kinds).
+
+Profiles: the normal run executes a short profile (a few dozen examples per command, well under 30 s in
+total on a 2-core CPU). The long profile (≥ 10,000 examples in all) runs under the `fuzz` marker:
+
+    NSDESIGN_FUZZ=long python -m pytest tests/test_fuzz_cli.py -m fuzz -q
+
+(`python -m pytest tests/test_fuzz_cli.py -m fuzz` alone also selects it: the module reads `-m` from the command
+line. Without either, the `fuzz`-marked test skips.)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import math
+import os
+import stat
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nsdesign.cli.main import main
+
+def _long_requested() -> bool:
+    """NSDESIGN_FUZZ=long, or a pytest command line that selects the `fuzz` marker (`-m fuzz`)."""
+    import sys
+
+    if os.environ.get("NSDESIGN_FUZZ", "").lower() == "long":
+        return True
+    argv = sys.argv
+    for i, arg in enumerate(argv):
+        expression = argv[i + 1] if arg == "-m" and i + 1 < len(argv) else arg[2:] if arg.startswith("-m") and len(arg) > 2 else None
+        if expression and "fuzz" in expression and "not fuzz" not in expression:
+            return True
+    return False
+
+
+LONG = _long_requested()
+
+# ---------------------------------------------------------------------------------------------------------
+# Strategies
+# ---------------------------------------------------------------------------------------------------------
+
+SPECIAL_FLOATS = [0.0, -0.0, 1.0, -1.0, 0.5, 1e-3, 1e-15, 1e-16, 5e-324, 1e-320, 1e308, -1e308, 1e300, 1.7976931348623157e308,
+                  math.inf, -math.inf, math.nan, 1.02, 2.0, 0.999999999, 1e3, 1e6, 3.0, 0.1]
+
+finite_or_not = st.one_of(st.sampled_from(SPECIAL_FLOATS), st.floats(allow_nan=True, allow_infinity=True, width=64))
+number_text = st.one_of(
+    finite_or_not.map(repr),
+    st.sampled_from(["", " ", "nan", "inf", "-inf", "1e", "0x10", "1,2", "abc", "１", "1e-3", "--1", "1_000", "+5"]),
+    st.integers(-10**20, 10**20).map(str),
+)
+int_text = st.one_of(st.integers(-5, 120).map(str), st.sampled_from(["0", "-1", "1.5", "", "1e3", "10000000000", "five", "True"]))
+band_low = st.one_of(st.sampled_from(["1e-3", "0.01", "0.1", "0.3"]), number_text)
+degree_text = st.one_of(st.sampled_from(["3", "5", "7", "9", "31", "33", "4", "1", "0", "-5", "5.0", "3,5,7", "5,5", "auto", "", ",", "5,,5"]), int_text)
+shape_text = st.one_of(st.sampled_from(["256x1024", "4x8", "0x5", "1x1", "3X7", "8×8", "x", "", "-1x5", "2.5x5", "99999999999x2"]),
+                       st.text(alphabet="0123456789xX ×-.", max_size=12))
+quantile_text = st.one_of(st.sampled_from(["0.5", "0.1", "0.9", "0", "1", "1.5"]), number_text)
+preset_names = st.sampled_from(["keller5", "polar_express_modded5", "cans5_eo", "no_such_preset"])
+
+json_number = st.one_of(finite_or_not, st.integers(-10**400, 10**400), st.booleans(), st.none(), st.text(max_size=3))
+rows = st.lists(st.lists(json_number, min_size=0, max_size=6), min_size=0, max_size=5)
+good_rows = st.lists(st.lists(st.floats(-4, 4), min_size=3, max_size=3), min_size=1, max_size=6)
+
+
+@st.composite
+def schedule_documents(draw):
+    """A schedule file's bytes: mostly near-valid JSON documents, sometimes plain garbage."""
+    kind = draw(st.sampled_from(["good", "mutated", "huge", "empty", "garbage", "polar", "other_json"]))
+    if kind == "garbage":
+        return draw(st.binary(max_size=64))
+    if kind == "other_json":
+        return json.dumps(draw(st.one_of(st.lists(st.integers(), max_size=3), st.integers(), st.text(max_size=5), st.none()))).encode()
+    if kind == "empty":
+        return draw(st.sampled_from([b"", b"{}", b'{"schema_version": 1}', b'{"schema_version": 1, "coefficients": []}',
+                                     b'{"schema_version": 1, "coefficients": [[]]}']))
+    document = {"schema_version": 1, "coefficients": draw(good_rows)}
+    if kind == "huge":
+        document["coefficients"] = [[draw(st.sampled_from([1e308, -1e308, 1e200, 1e39, 7e4])) for _ in range(3)]]
+    if kind == "mutated":
+        document["coefficients"] = draw(st.one_of(rows, good_rows))
+        for key, values in (("degree", st.one_of(st.integers(-3, 40), st.floats(), st.text(max_size=2), st.none())),
+                            ("norm_div", st.one_of(finite_or_not, st.text(max_size=2), st.none())),
+                            ("extension", st.one_of(st.sampled_from(["exact", "repeat_last", "cycle", "nope", ""]), st.integers())),
+                            ("schema_version", st.one_of(st.integers(-1, 3), st.text(max_size=2), st.none()))):
+            if draw(st.booleans()):
+                document[key] = draw(values)
+    if kind == "polar":
+        document = {"degree": 5, "params": {}, "coefficients": document["coefficients"]}
+    text = json.dumps(document, allow_nan=True)  # NaN/Infinity literals are part of what users may hand us
+    return text.encode()
+
+
+@st.composite
+def measurement_csv(draw):
+    header = draw(st.sampled_from(["depth,matrix,quantile,model_params,sigma", "depth,matrix,matrix_printed,quantile,model_params,sigma",
+                                   "a,b,c", "", "depth,matrix,quantile,model_params"]))
+    lines = [header] if header else []
+    for _ in range(draw(st.integers(0, 8))):
+        depth = draw(st.sampled_from(["final", "mid", "mid_early", "bogus", ""]))
+        matrix = draw(st.sampled_from(["q", "k", "o", "mlp_up", "x"]))
+        quantile = draw(st.sampled_from(["0.1", "0.5", "0.9", "2", "nan", ""]))
+        size = draw(st.one_of(st.sampled_from(["7.7e7", "1.6e8", "3e8", "1e9", "0", "-1", "inf"]), number_text))
+        sigma = draw(st.one_of(st.sampled_from(["0.05", "0.01", "0.002", "0", "-1", "nan"]), number_text))
+        cells = [depth, matrix, quantile, size, sigma]
+        if "matrix_printed" in header:
+            cells.insert(2, matrix)
+        lines.append(",".join(cells))
+    if draw(st.booleans()):
+        return "\n".join(lines).encode()
+    return draw(st.binary(max_size=40))
+
+
+@st.composite
+def matrix_files(draw):
+    """(suffix, bytes-producing function) for a tiny matrix file."""
+    shape = draw(st.one_of(st.tuples(st.integers(0, 5), st.integers(0, 7)), st.tuples(st.integers(0, 3)),
+                           st.tuples(st.integers(0, 2), st.integers(0, 3), st.integers(0, 3))))
+    dtype = draw(st.sampled_from(["float32", "float64", "float16", "int32", "complex64", "bool"]))
+    fill = draw(st.sampled_from(["randn", "zeros", "nan", "inf", "huge"]))
+    seed = draw(st.integers(0, 3))
+    return shape, dtype, fill, seed
+
+
+def _matrix(shape, dtype, fill, seed) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    base = {"randn": lambda: rng.standard_normal(shape), "zeros": lambda: np.zeros(shape),
+            "nan": lambda: np.full(shape, np.nan), "inf": lambda: np.full(shape, np.inf),
+            "huge": lambda: np.full(shape, 1e300)}[fill]()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return base.astype(dtype)
+
+
+OUTPUT_KINDS = ["new", "regular", "stdout", "empty", "directory", "fifo", "symlink", "dangling", "missing_dir", "none"]
+
+# ---------------------------------------------------------------------------------------------------------
+# The harness
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _snapshot(root: Path) -> dict[str, tuple]:
+    """Every entry under root (not following links): kind, and bytes for regular files, target for links."""
+    out: dict[str, tuple] = {}
+    for path in sorted(root.rglob("*")):
+        st_ = os.lstat(path)
+        key = str(path.relative_to(root))
+        if stat.S_ISLNK(st_.st_mode):
+            out[key] = ("link", os.readlink(path))
+        elif stat.S_ISREG(st_.st_mode):
+            out[key] = ("file", path.read_bytes())
+        else:
+            out[key] = (stat.S_IFMT(st_.st_mode),)
+    return out
+
+
+def _output_path(kind: str, root: Path) -> str | None:
+    if kind == "none":
+        return None
+    if kind == "new":
+        return str(root / "out.json")
+    if kind == "regular":
+        (root / "old.json").write_text("keep\n")
+        return str(root / "old.json")
+    if kind == "stdout":
+        return "-"
+    if kind == "empty":
+        return ""
+    if kind == "directory":
+        (root / "adir").mkdir()
+        return str(root / "adir")
+    if kind == "fifo":
+        os.mkfifo(root / "fifo")
+        return str(root / "fifo")
+    if kind == "symlink":
+        (root / "target.json").write_text("target\n")
+        (root / "link.json").symlink_to(root / "target.json")
+        return str(root / "link.json")
+    if kind == "dangling":
+        (root / "dangling.json").symlink_to(root / "nowhere.json")
+        return str(root / "dangling.json")
+    return str(root / "missing" / "out.json")
+
+
+def run_contract(argv: list[str], root: Path, output: str | None = None, expect_json: bool = False) -> int:
+    """Run one command line and check the contract; returns the exit code."""
+    before = _snapshot(root)
+    out, err = io.StringIO(), io.StringIO()
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Python warnings are the library's business; the CLI contract is text
+            try:
+                code = main(argv)
+            except SystemExit as exc:  # only --help / --version exit through argparse
+                assert exc.code == 0 and any(a.startswith("-") for a in argv), (argv, exc.code, err.getvalue())
+                return 0
+    finally:
+        os.chdir(cwd)
+    stdout, stderr = out.getvalue(), err.getvalue()
+    assert "Traceback" not in stderr and "Traceback" not in stdout, (argv, stderr)
+    assert code in (0, 2), (argv, code, stderr)
+    if code == 2:
+        lines = [line for line in stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and lines[0].startswith("nsdesign: error: "), (argv, stderr)
+        assert stdout == "", (argv, stdout)
+        assert _snapshot(root) == before, (argv, "files changed on failure")
+        return code
+    assert stdout.strip() or (output not in (None, "-") and Path(root, output).exists()), (argv, stdout, stderr)
+    for line in stderr.splitlines():
+        assert line.startswith(("nsdesign: warning:", "nsdesign: note:")) or not line.startswith("nsdesign: error"), (argv, stderr)
+    if expect_json:
+        json.loads(stdout, parse_constant=_no_constants)  # strict JSON: no NaN/Infinity literals
+    after = _snapshot(root)
+    changed = {k for k in set(before) | set(after) if before.get(k) != after.get(k)}
+    allowed = {os.path.relpath(output, root)} if output not in (None, "-", "") else set()
+    assert changed <= allowed, (argv, changed)
+    if output not in (None, "-"):
+        assert os.lstat(output).st_mode & stat.S_IFMT(0o170000) == stat.S_IFREG
+    return code
+
+
+def _no_constants(name: str):
+    raise AssertionError(f"non-standard JSON constant {name} in output")
+
+
+def _fresh() -> tempfile.TemporaryDirectory:
+    return tempfile.TemporaryDirectory(prefix="nsd-fuzz-")
+
+
+def _profile(short: int, long: int):
+    return settings(
+        max_examples=long if LONG else short,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        derandomize=not LONG,  # the normal run is reproducible; the long one explores
+        database=None,
+    )
+
+
+def _optional(flag: str, strategy):
+    return st.one_of(st.just([]), strategy.map(lambda v: [flag, v]))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Per-command properties (short profile; the fuzz marker re-runs them long)
+# ---------------------------------------------------------------------------------------------------------
+
+
+@st.composite
+def evaluate_args(draw):
+    command = draw(st.sampled_from(["evaluate", "compare"]))
+    extra = []
+    for flag, strategy in (("--max-sigma", number_text), ("--tol", number_text), ("--headroom", number_text),
+                           ("--shape", shape_text), ("--steps", int_text)):
+        extra += draw(_optional(flag, strategy))
+    if command == "evaluate" and draw(st.booleans()):
+        extra.append("--json")
+    return command, ["--min-sigma", draw(band_low), *extra]
+
+
+@_profile(short=15, long=2500)
+@given(args=evaluate_args(), document=schedule_documents(), use_file=st.booleans(), name=preset_names)
+def test_fuzz_evaluate_and_compare(args, document, use_file, name):
+    command, rest = args
+    with _fresh() as tmp:
+        root = Path(tmp)
+        (root / "s.json").write_bytes(document)
+        target = "s.json" if use_file else name
+        schedules = [target] if command == "evaluate" else [target, "keller5"]
+        run_contract([command, *schedules, *rest], root, expect_json="--json" in rest)
+
+
+@st.composite
+def search_args(draw):
+    argv = ["search"]
+    if draw(st.integers(0, 5)) == 0:
+        argv += ["--model-size", draw(number_text), "--layer", draw(st.sampled_from(["final.o", "mid.q", "nope", ""])),
+                 "--quantile", draw(quantile_text)]
+    elif draw(st.integers(0, 6)) == 0:
+        argv += ["--shape", draw(shape_text), "--quantile", draw(quantile_text)]
+    else:
+        argv += ["--min-sigma", draw(band_low)]
+    for flag, strategy in (("--steps", st.one_of(st.sampled_from(["1", "2", "5", "8"]), int_text)), ("--degree", degree_text),
+                           ("--max-sigma", number_text), ("--cushion", number_text), ("--safety", number_text),
+                           ("--norm-div", number_text), ("--max-steps", int_text), ("--headroom", number_text)):
+        if draw(st.integers(0, 3)) == 0:
+            argv += [flag, draw(strategy)]
+    if draw(st.integers(0, 3)) == 0 and "--steps" not in argv:
+        argv += ["--tol", draw(number_text)]
+    if draw(st.integers(0, 3)) > 0:
+        argv.append("--exact")  # the safe default runs a bf16 proxy check: slower, fuzzed less often
+    if draw(st.integers(0, 4)) == 0:
+        argv += ["--format", draw(st.sampled_from(["json", "python", "polar-express"]))]
+    return argv
+
+
+@_profile(short=12, long=2500)
+@given(argv=search_args(), output=st.sampled_from(OUTPUT_KINDS))
+def test_fuzz_search(argv, output):
+    with _fresh() as tmp:
+        root = Path(tmp)
+        path = _output_path(output, root)
+        full = argv + ([] if path is None else ["-o", path])
+        as_json = path == "-" and ("--format" not in argv or argv[argv.index("--format") + 1] == "json")
+        run_contract(full, root, output=path, expect_json=as_json)
+
+
+@_profile(short=12, long=1500)
+@given(document=schedule_documents(), use_file=st.booleans(), name=preset_names,
+       target=st.sampled_from(["torch-muon", "optax", "dion", "emerging-optimizers", "gram-newton-schulz", "python",
+                               "polar-express", "nope"]),
+       steps=st.one_of(st.none(), int_text), output=st.sampled_from(OUTPUT_KINDS))
+def test_fuzz_export(document, use_file, name, target, steps, output):
+    with _fresh() as tmp:
+        root = Path(tmp)
+        (root / "s.json").write_bytes(document)
+        path = _output_path(output, root)
+        argv = ["export", "s.json" if use_file else name, "--to", target]
+        if steps is not None:
+            argv += ["--steps", steps]
+        if path is not None:
+            argv += ["-o", path]
+        run_contract(argv, root, output=path)
+
+
+@_profile(short=12, long=1500)
+@given(mode=st.sampled_from(["law", "shape", "both", "neither"]), size=number_text, layer=st.sampled_from(["final.o", "mid.q", "x.y", ""]),
+       shape=shape_text, quantile=st.one_of(st.none(), quantile_text), as_json=st.booleans())
+def test_fuzz_predict(mode, size, layer, shape, quantile, as_json):
+    argv = ["predict"]
+    if mode in ("law", "both"):
+        argv += ["--model-size", size, "--layer", layer]
+    if mode in ("shape", "both"):
+        argv += ["--shape", shape]
+    if quantile is not None:
+        argv += ["--quantile", quantile]
+    if as_json:
+        argv.append("--json")
+    with _fresh() as tmp:
+        run_contract(argv, Path(tmp), expect_json=as_json)
+
+
+@_profile(short=10, long=1000)
+@given(csv_bytes=measurement_csv(), output=st.sampled_from([k for k in OUTPUT_KINDS if k != "none"]))
+def test_fuzz_fit(csv_bytes, output):
+    with _fresh() as tmp:
+        root = Path(tmp)
+        (root / "m.csv").write_bytes(csv_bytes)
+        path = _output_path(output, root)
+        run_contract(["fit", "m.csv", "-o", path], root, output=path, expect_json=path == "-")
+
+
+@_profile(short=3, long=800)
+@given(matrix=matrix_files(), suffix=st.sampled_from([".npy", ".pt", ".safetensors"]), name=preset_names,
+       dtype=st.sampled_from(["fp32", "fp64", "bf16", "fp16"]), form=st.sampled_from(["standard", "gram"]),
+       steps=st.one_of(st.none(), st.sampled_from(["1", "3", "0", "-1"])), source_kind=st.sampled_from(["file", "gaussian", "spectrum"]),
+       shape=shape_text, low=number_text, output=st.sampled_from(["none", "stdout", "new", "fifo", "symlink", "empty"]))
+def test_fuzz_validate(matrix, suffix, name, dtype, form, steps, source_kind, shape, low, output):
+    pytest.importorskip("torch")
+    import torch
+
+    torch.set_num_threads(1)
+    with _fresh() as tmp:
+        root = Path(tmp)
+        array = _matrix(*matrix)
+        if source_kind == "file":
+            path = root / f"m{suffix}"
+            if suffix == ".npy":
+                np.save(path, array)
+            else:
+                try:
+                    tensor = torch.from_numpy(np.ascontiguousarray(array))
+                except TypeError:
+                    tensor = torch.zeros(3)
+                if suffix == ".pt":
+                    torch.save({"w": tensor}, path)
+                else:
+                    from safetensors.torch import save_file
+
+                    try:
+                        save_file({"w": tensor.contiguous()}, str(path))
+                    except Exception:
+                        path.write_bytes(b"not safetensors")
+            source = f"file:{path.name}"
+        elif source_kind == "gaussian":
+            source = f"gaussian:{shape}" if draw_small(shape) else "gaussian:4x8"
+        else:
+            source = f"spectrum:logu:{low}:{shape if draw_small(shape) else '4x8'}"
+        out_path = _output_path(output, root)
+        if out_path not in (None, "-", "") and output in ("new",):
+            out_path = str(root / "report.json")
+        argv = ["validate", name, "--source", source, "--dtype", dtype, "--form", form, "--repeats", "1"]
+        if steps is not None:
+            argv += ["--steps", steps]
+        if out_path is not None:
+            argv += ["-o", out_path]
+        run_contract(argv, root, output=out_path, expect_json=out_path == "-")
+
+
+def draw_small(shape: str) -> bool:
+    """Synthetic sources are fuzzed only at small sizes (the memory pre-check has its own tests)."""
+    import re
+
+    match = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*", shape)
+    return match is None or int(match.group(1)) * int(match.group(2)) <= 4096
+
+
+@_profile(short=2, long=600)
+@given(document=schedule_documents(), use_file=st.booleans(), name=preset_names,
+       kind=st.sampled_from(["map", "intervals"]), low=band_low, high=st.one_of(st.none(), number_text),
+       ymax=st.one_of(st.none(), number_text), suffix=st.sampled_from([".png", ".svg", ".pdf", ""]),
+       output=st.sampled_from(["new", "stdout", "directory", "fifo", "symlink", "missing_dir", "empty"]))
+def test_fuzz_plot(document, use_file, name, kind, low, high, ymax, suffix, output):
+    pytest.importorskip("matplotlib")
+    with _fresh() as tmp:
+        root = Path(tmp)
+        (root / "s.json").write_bytes(document)
+        path = _output_path(output, root)
+        if output == "new":
+            path = str(root / f"fig{suffix}")
+        argv = ["plot", kind, "s.json" if use_file else name, "--min-sigma", low, "-o", path, "--dpi", "20"]
+        if high is not None:
+            argv += ["--max-sigma", high]
+        if ymax is not None and kind == "map":
+            argv += ["--ymax", ymax]
+        run_contract(argv, root, output=path)
+
+
+@_profile(short=2, long=600)
+@given(size=st.one_of(st.sampled_from(["1e8", "1e9", "7e9"]), number_text), tol=st.one_of(st.sampled_from(["0.05", "0.1"]), number_text),
+       degrees=st.one_of(st.none(), degree_text), cushion=st.one_of(st.none(), number_text), bf16=st.booleans(),
+       config=st.one_of(st.none(), st.fixed_dictionaries({"d_model": st.sampled_from([64, 128, 0, -1, 1.5]),
+                                                          "n_layers": st.sampled_from([2, 4, 0, 10**6, "x"]),
+                                                          "n_heads": st.sampled_from([2, 4, 3, 0])})),
+       output=st.sampled_from(["none", "new", "stdout", "fifo", "symlink"]))
+def test_fuzz_recipe(size, tol, degrees, cushion, bf16, config, output):
+    with _fresh() as tmp:
+        root = Path(tmp)
+        argv = ["recipe", "--model-size", size, "--tol", tol]
+        if config is not None:
+            (root / "c.json").write_text(json.dumps(config))
+            argv += ["--config", "c.json"]
+        if degrees is not None:
+            argv += ["--degrees", degrees]
+        if cushion is not None:
+            argv += ["--cushion", cushion]
+        if bf16:
+            argv.append("--bf16")
+        path = _output_path(output, root)
+        if path is not None:
+            argv += ["-o", path]
+        run_contract(argv, root, output=path, expect_json=path == "-")
+
+
+@_profile(short=15, long=800)
+@given(argv=st.lists(st.one_of(st.sampled_from(["search", "evaluate", "export", "presets", "predict", "fit", "--json", "-o", "--min-sigma",
+                                                 "--steps", "--to", "keller5", "--", "-", "--help-me", "1e-3", "5"]),
+                               st.text(max_size=6)), max_size=6))
+def test_fuzz_any_argv(argv):
+    """Arbitrary token soup: never a traceback, never a code other than 0 or 2 (help exits are excluded)."""
+    with _fresh() as tmp:
+        run_contract(argv, Path(tmp))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The long profile
+# ---------------------------------------------------------------------------------------------------------
+
+FUZZ_TESTS = [test_fuzz_evaluate_and_compare, test_fuzz_export, test_fuzz_predict, test_fuzz_fit, test_fuzz_any_argv,
+              test_fuzz_search, test_fuzz_validate, test_fuzz_plot, test_fuzz_recipe]
+
+
+@pytest.mark.fuzz
+@pytest.mark.slow
+@pytest.mark.parametrize("test", FUZZ_TESTS, ids=lambda t: t.__name__)
+def test_long_profile(test, monkeypatch):
+    """≥ 10,000 examples in all (2500 + 1500 + 1500 + 1000 + 800 + 2500 + 800 + 600 + 600 = 11,800)."""
+    if not LONG:
+        pytest.skip("set NSDESIGN_FUZZ=long to run the long profile (see the module docstring)")
+    test()

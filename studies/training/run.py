@@ -86,6 +86,9 @@ def main() -> None:
     results["reused_runs"] = sum(size["skipped"] for size in results["sizes"]) - len(results["sizes"])
     results["run_seconds_sum"] = sum(size["run_seconds"] for size in results["sizes"])
     results["finished_utc"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    stamps = [p.stat().st_mtime for p in (out / "runs").glob("*/*.json")]
+    utc = lambda t: datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%H:%M UTC")  # noqa: E731
+    results["run_files_written"] = [utc(min(stamps)), utc(max(stamps))] if stamps else None
     results["machine"] = common.machine()
     results["load"] = common.load()
     common.write_json(out / "results.json", results)
@@ -239,6 +242,7 @@ def _pm(mean, std) -> str:
 def readme(results: dict, quick: bool) -> str:
     sections = []
     verdicts = []
+    shares: list = []
     for size in results["sizes"]:
         rows = size["rows"]
         d = size["differences"]
@@ -274,7 +278,27 @@ def readme(results: dict, quick: bool) -> str:
                          f"[{v['low']:+.4f}, {v['high']:+.4f}]; NS {r['ns_gflop_per_step']:.3g} GFLOP/step vs "
                          f"keller5's {rows[0]['ns_gflop_per_step']:.3g}; training wall time {r['wall_s']:.1f} s vs "
                          f"{base_wall:.1f} s; reached keller5's final loss in {r['reached']}/{r['n']} seeds.")
+        presets = [r for r in rows if r["label"] in PRESETS]
+        for label in designed:
+            r = next((r for r in rows if r["label"] == label), None)
+            if r is None:
+                continue
+            beaten = [p["label"] for p in presets if p["mean"] < r["mean"]]
+            if r["reach_gflop"] is None:
+                reach_text = (f"it did not reach keller5's final loss in every seed ({r['reached']}/{r['n']}), so it "
+                              "has no NS-FLOP cost to that loss")
+            else:
+                cheaper = [p["label"] for p in presets if p["reach_gflop"] is not None and p["reach_gflop"] < r["reach_gflop"]]
+                reach_text = ("presets reaching keller5's final loss with fewer NS FLOPs: "
+                              f"{', '.join(f'`{c}`' for c in cheaper) or 'none'}")
+            lines.append(f"- `{label}` on {size['model']}: presets with a lower mean final loss: "
+                         f"{', '.join(f'`{b}`' for b in beaten) or 'none'}; {reach_text} (means over seeds; see the "
+                         "intervals before reading a ranking into them).")
+        resolved = [f"`{k}` {v['mean']:+.4f} [{v['low']:+.4f}, {v['high']:+.4f}]" for k, v in d.items() if v["excludes_zero"]]
+        lines.insert(0, f"- {size['model']}: differences from keller5 whose 95% interval excludes 0: "
+                        f"{'; '.join(resolved) or 'none'}.")
         verdicts.extend(lines)
+        shares.extend(100 * r["ns_s"] / r["wall_s"] for r in rows)
         b = size["band"]
         steps_text = ", ".join(f"`{k.replace('.weight', '')}` {v}" for k, v in size["designs"]["recipe_steps"].items())
         sections.append(f"""## {size['model']}: width {size['width']}, {size['n_layer']} blocks, {size['params']:,} parameters, {size['steps']} steps
@@ -326,9 +350,16 @@ normalize by the Frobenius norm, so a Schatten-8 design could not be trained as 
 Runtime: {seconds:.0f} s ({seconds / 60:.1f} min) wall for this invocation (finished {results['finished_utc']}), which
 reused {results['reused_runs']} runs finished by an earlier, interrupted invocation of the same command; the training
 steps of all {sum(len(s['rows']) * len(s['seeds']) for s in results['sizes'])} runs took {results['run_seconds_sum']:.0f} s
-({results['run_seconds_sum'] / 60:.1f} min) in total, on {results['machine']}; torch limited to 1 thread; 1-minute load
-average at the end {results['load']} (other jobs shared the machine, so the wall times include their interference
-— they are comparable between schedules only because each seed's runs were interleaved in time). No GPU was available
+({results['run_seconds_sum'] / 60:.1f} min) in total (run files written from {results['run_files_written'][0]} to
+{results['run_files_written'][1]}; to fit the time budget, a second process trained the nano runs in parallel with the
+same `train_compare` arguments as this script, hence the same run keys, and this command reused them; an interrupted
+first invocation also kept running by mistake and trained some tiny runs twice, with identical losses), on
+{results['machine']}; torch limited to 1 thread; 1-minute load
+average at the end {results['load']}. **The measured seconds are not a fair comparison here**: other jobs kept
+the 2-core machine's load between 7 and 19 during the runs, and up to five study processes ran at once, so a run's
+seconds mostly measure the load at the time it ran (e.g. `deepseek_v4_10`, with twice keller5's NS FLOPs, shows fewer
+seconds on tiny). NS FLOPs are the cost measure to read; the seconds columns are reported because they were measured,
+and the NS/step share is the only time ratio that is roughly load-independent (both parts slow down together). No GPU was available
 for this run, so the `--device cuda` path was not run here.
 
 {chr(10).join(sections)}
@@ -336,8 +367,8 @@ for this run, so the `--device cuda` path was not run here.
 
 {chr(10).join(verdicts)}
 
-At these sizes Newton–Schulz is a small share of a training step (table column "NS share"), so even a schedule with
-fewer NS FLOPs saves little wall time; and with {len(results['sizes'][0]['seeds'])} seeds, loss differences of
+At these sizes Newton–Schulz takes {min(shares):.0f}–{max(shares):.0f}% of a training step's measured time (column
+"NS share"), so even a schedule with a third fewer NS FLOPs can save at most that share of the wall time; and with {len(results['sizes'][0]['seeds'])} seeds, loss differences of
 order 1e-3 nats/byte are below what the intervals resolve. These are CPU-scale models (width ≤ {max(s['width'] for s in results['sizes'])}, {max(s['steps'] for s in results['sizes'])} steps, at most {max(s['params'] for s in results['sizes']):,} parameters);
 nothing here says how the comparison goes at the 77M–2.8B scale of the momentum-law paper.
 

@@ -75,7 +75,7 @@ def test_spectral_laws_quick(tmp_path):
 @pytest.mark.slow
 def test_training_quick(tmp_path):
     results, readme = run_study("training", tmp_path)
-    assert {p.name for p in tmp_path.glob("*.png")} == {"band.png", "loss_nano.png", "loss_w32l1.png"}
+    assert {p.name for p in tmp_path.glob("*.png")} == {"band.png", "loss_nano.png", "loss_32x1.png"}
     assert len(results["sizes"]) == 2
     for size in results["sizes"]:
         labels = [r["label"] for r in size["rows"]]

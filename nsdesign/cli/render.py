@@ -258,7 +258,7 @@ def _safe_lines(result: Recommendation) -> list[str]:
     m, n = model.shape or (0, 0)
     lines = [
         f"safe default, {ok}: exact max F on [0, {exact.guard_sigma:g}] = {exact.value:.4g} (limit {exact.limit:g})",
-        f"  {model.dtype} {model.kernel} kernel, rounding model on {m}x{n}, σ ≤ {model.guard_sigma:g}: "
+        f"  {model.dtype} {model.kernel} rounding model, {m}x{n}, σ ≤ {model.guard_sigma:g}: "
         f"σ_max {model.value:.4g} (limit {model.limit:g})",
         "  the bare optimum of the band (no headroom above it): add --exact",
     ]

@@ -359,12 +359,12 @@ steps of all {sum(len(s['rows']) * len(s['seeds']) for s in results['sizes'])} r
 same `train_compare` arguments as this script, hence the same run keys, and this command reused them; an interrupted
 first invocation also kept running by mistake and trained some tiny runs twice, with identical losses), on
 {results['machine']}; torch limited to 1 thread; 1-minute load
-average at the end {results['load']}. **The measured seconds are not a fair comparison here**: other engineers' jobs kept
+average at the end {results['load']}. **The measured seconds are not a fair comparison here**: other jobs kept
 the 2-core machine's load between 7 and 19 during the runs, and up to five study processes ran at once, so a run's
 seconds mostly measure the load at the time it ran (e.g. `deepseek_v4_10`, with twice keller5's NS FLOPs, shows fewer
 seconds on tiny). NS FLOPs are the cost measure to read; the seconds columns are reported because they were measured,
-and the NS/step share is the only time ratio that is roughly load-independent (both parts slow down together). No GPU was lent to
-this session, so the `--device cuda` path was not run here.
+and the NS/step share is the only time ratio that is roughly load-independent (both parts slow down together). No GPU was available
+for this run, so the `--device cuda` path was not run here.
 
 {chr(10).join(sections)}
 ## Where designed schedules do not win

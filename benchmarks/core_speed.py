@@ -1,4 +1,4 @@
-"""Speed of the design path (issue 2 targets), run by hand: `python benchmarks/core_speed.py`.
+"""Speed of the design path, run by hand: `python benchmarks/core_speed.py`.
 
 Targets: greedy design of 10 quintic steps ≤ 1 ms in-process, and no slower than Polar Express's quintic exchange
 (re-implemented below from the paper, timed side by side); exact metrics of a 10-step schedule ≤ 5 ms;

@@ -1,4 +1,4 @@
-"""Issue 4 target, run by hand: `python benchmarks/recipe_70b.py [--bf16-check]`.
+"""The 70B recipe benchmark, run by hand: `python benchmarks/recipe_70b.py [--bf16-check]`.
 
 Target: for a 70B-class model (Llama-3.1-70B shape: d_model 8192, 80 blocks, 64 heads / 8 kv, MLP 28672,
 gated) at δ = 0.3 on q = 0.5 bands predicted by the arXiv 2606.04058 momentum laws, the per-layer recipe's

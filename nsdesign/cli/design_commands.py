@@ -40,6 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     search.add_argument("--quantile", type=float, help="band edge quantile for --model-size or Marchenko–Pastur (--shape)")
     search.add_argument("--laws", help="law file from `nsdesign fit` (default: the shipped arXiv 2606.04058 laws)")
     search.add_argument("-o", "--output", help="write the schedule to this file")
+    search.add_argument("--name", help="the schedule's name in the file (shown by compare/evaluate; default: greedy)")
     search.add_argument("--format", choices=("json", "python", "polar-express"), default="json")
     search_options.add_arguments(search)
     _normalize_arguments(search)
@@ -119,7 +120,10 @@ def _search(args: argparse.Namespace) -> int:
         raise InputError(f"{exc} (the band edge {min_sigma:.3g} was predicted: {source})") from None
     _print_band_warnings(args)
     if args.output is not None:
-        _write_schedule(args.output, args.format, result.document(), result.schedule)
+        document, schedule = result.document(), result.schedule
+        if args.name:
+            document["name"], schedule = args.name, schedule.with_name(args.name)
+        _write_schedule(args.output, args.format, document, schedule)
     from nsdesign.cli import render
 
     with report_stream(args.output):
@@ -162,7 +166,16 @@ def _evaluate(args: argparse.Namespace) -> int:
         schedule = schedule.extended(_positive_steps(args.steps))
     min_sigma, max_sigma = args.min_sigma, args.max_sigma
     if min_sigma is None:
-        band = read_schedule_file(args.schedule)[1].get("band") if args.schedule.endswith(".json") else None
+        from nsdesign.presets import design_band, preset_names
+
+        if args.schedule in preset_names():
+            published = design_band(args.schedule)
+            if published is None:
+                raise InputError(f"give --min-sigma: preset {args.schedule} has no published design band "
+                                 "(e.g. --min-sigma 1e-3)")
+            band = {"min_sigma": published[0], "max_sigma": published[1]}
+        else:
+            band = read_schedule_file(args.schedule)[1].get("band") if args.schedule.endswith(".json") else None
         if not band:
             raise InputError("give --min-sigma (the schedule file records no band)")
         min_sigma, max_sigma = band["min_sigma"], band["max_sigma"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -46,14 +47,14 @@ def _export(args: argparse.Namespace) -> int:
 
     normalizer = get(args.normalize) if args.normalize else recorded_normalizer(args.schedule)
     result = export(schedule, args.to, patch=args.patch, provenance=_provenance(args.schedule), normalizer=normalizer)
-    for warning in result.warnings:
+    for warning in [*result.warnings, *_headroom_warning(schedule, args.to)]:
         print(f"nsdesign: warning: {warning}", file=sys.stderr)
     if args.output is not None:
         from nsdesign._files import write_text_atomic
 
         write_text_atomic(args.output, result.text)
     else:
-        sys.stdout.write(result.text)
+        sys.stdout.write(result.text)  # source code, byte for byte what -o writes (its comments may pass 80 columns)
     return 0
 
 
@@ -69,3 +70,25 @@ def _provenance(reference: str) -> str:
     if isinstance(params, dict) and params:
         return f"schedule file {reference}, params {json.dumps(params, sort_keys=True)}"
     return f"schedule file {reference}"
+
+
+# The precision each consumer runs Newton–Schulz in by default (docs/background.md §5): bf16 for torch.optim.Muon,
+# dion, Emerging-Optimizers and modded-nanogpt-style code, fp16 on the Gram matrix for gram-newton-schulz.
+HALF_PRECISION_TARGETS = {"torch-muon": "bf16", "dion": "bf16", "emerging-optimizers": "bf16", "python": "bf16",
+                          "gram-newton-schulz": "fp16"}
+
+
+def _headroom_warning(schedule: Any, target: str) -> list[str]:
+    """A schedule with no headroom just above σ = 1 diverges under half-precision round-off: say so before it ships."""
+    dtype = HALF_PRECISION_TARGETS.get(target)
+    if dtype is None:
+        return []
+    from nsdesign.cli.render import OVERSHOOT_WARNING
+    from nsdesign.core.metrics import DEFAULT_HEADROOM, overshoot
+
+    peak = overshoot(schedule, 1.0, DEFAULT_HEADROOM)
+    if peak <= OVERSHOOT_WARNING:
+        return []
+    return [f"{schedule.name or 'this schedule'} has no headroom: max F on [0, {1 + DEFAULT_HEADROOM:g}] = {peak:.3g}, "
+            f"so {target} (which runs it in {dtype}) can diverge; design with headroom "
+            "(`nsdesign search` without --exact, or --safety 1.02 --cushion 0.02)"]

@@ -147,7 +147,7 @@ def _predict(args: argparse.Namespace) -> int:
         print(json.dumps(prediction.to_dict(), indent=2))
         return 0
     lo, hi = prediction.interval
-    print(f"band edge σ_q = {prediction.min_sigma:.6g}   (q = {args.quantile:g}: a fraction q of the spectrum lies above it)")
+    print(f"band edge σ_q = {prediction.min_sigma:.6g}  (q = {args.quantile:g}: a fraction q of the spectrum is above)")
     if lo != hi:
         print(f"~95% interval [{lo:.6g}, {hi:.6g}]")
     print(f"source: {prediction.source}")
@@ -317,14 +317,13 @@ def print_recipe(recipe: Any, written_to: str | None = None) -> None:
     out.print(table)
     total = recipe.total_flops()
     baselines = recipe.baseline_flops()
-    out.print(f"recipe: {total / 1e12:.4g} TFLOP per optimizer step over {len(recipe.layers)} matrices; "
-              f"every layer meets δ: {'yes' if recipe.all_meet_tol() else 'NO'}")
+    out.print(f"recipe: {total / 1e12:.4g} TFLOP per optimizer step over {len(recipe.layers)} matrices")
+    out.print(f"every layer meets δ: {'yes' if recipe.all_meet_tol() else 'NO'}")
     for name in BASELINES:
         fails = len(recipe.failures(name))
-        out.print(
-            f"  uniform {name}: {baselines[name] / 1e12:.4g} TFLOP — recipe saves {100 * (1 - total / baselines[name]):.1f}%; "
-            f"fails δ on {fails} of {len(recipe.layers)} layers"
-        )
+        out.print(f"  uniform {name}: {baselines[name] / 1e12:.4g} TFLOP, recipe saves "
+                  f"{100 * (1 - total / baselines[name]):.1f}%")
+        out.print(f"    it fails δ on {fails} of {len(recipe.layers)} layers")
     failing = recipe.failures("keller5")
     if failing:
         order = list(dict.fromkeys(g.law for g in recipe.groups))

@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "nsdesign.cli.laws_commands",
     "nsdesign.cli.runtime_commands",
     "nsdesign.cli.plot_commands",
+    "nsdesign.cli.schema_commands",
     "nsdesign.cli.training_commands",
 )
 
@@ -103,12 +104,30 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
+    for command in subparsers.choices.values():
+        _add_common_flags(command)
     return parser
+
+
+def _add_common_flags(command: argparse.ArgumentParser) -> None:
+    """`--wide` and `--quiet` on every command (a command that defines its own keeps it)."""
+    for flags, kwargs in (
+        (("--wide",), {"action": "store_true", "help": "full tables and full-precision cells (default: fit the terminal)"}),
+        (("--quiet",), {"action": "store_true", "help": "no progress lines on stderr"}),
+    ):
+        try:
+            command.add_argument(*flags, **kwargs)
+        except argparse.ArgumentError:
+            pass
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        from nsdesign.cli import progress, render
+
+        render.set_wide(getattr(args, "wide", False))
+        progress.set_quiet(getattr(args, "quiet", False))
         return int(args.handler(args) or 0)
     except InputError as exc:
         print(f"nsdesign: error: {one_line(flag_message(str(exc)))}", file=sys.stderr)

@@ -82,7 +82,7 @@ def _pareto(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         guard=not args.no_guard,
         proxy_shape=proxy,
-        progress=True,
+        progress=_progress_enabled(),
     )
     if args.output is not None:
         from nsdesign._files import write_json_atomic
@@ -95,6 +95,12 @@ def _pareto(args: argparse.Namespace) -> int:
 
     render.pareto_front(result, args.output)
     return 0
+
+
+def _progress_enabled() -> bool:
+    from nsdesign.cli import progress
+
+    return progress.enabled()
 
 
 def _kernel(args: argparse.Namespace) -> str:

@@ -17,10 +17,39 @@ if TYPE_CHECKING:
     from nsdesign.presets import Preset
 
 
+# `--wide` (every command has it): full-precision cells and at least this many columns, for logs and wide terminals.
+WIDE_COLUMNS = 200
+_wide = False
+
+
+def set_wide(wide: bool) -> None:
+    """Called once by `nsdesign.cli.main` from the command's `--wide` flag."""
+    global _wide
+    _wide = bool(wide)
+
+
+def is_wide() -> bool:
+    return _wide
+
+
+def width() -> int:
+    """The terminal's width ($COLUMNS when set; 80 when piped), or at least WIDE_COLUMNS with --wide."""
+    columns = shutil.get_terminal_size((80, 24)).columns
+    return max(columns, WIDE_COLUMNS) if _wide else columns
+
+
+def _console_fn() -> Console:
+    return console()
+
+
 def console() -> Console:
-    # Wide enough for coefficient tables when piped (rich would otherwise assume 80 columns).
-    width = max(shutil.get_terminal_size((140, 40)).columns, 140)
-    return Console(width=width, highlight=False)
+    # By default everything fits the terminal (80 columns when piped): compact cells, rich wraps the rest.
+    return Console(width=width(), highlight=False)
+
+
+def _coef(value: float) -> str:
+    """Coefficients: 7 significant digits in the compact table (the schedule file keeps every digit), 12 with --wide."""
+    return f"{value:.12g}" if _wide else f"{value:.7g}"
 
 
 def _g(value: float | None, digits: int = 6) -> str:
@@ -40,9 +69,11 @@ def _steps_table(schedule: Schedule, metrics: Metrics, title: str) -> Table:
     width = max(5, schedule.degree)
     for j in range((width + 1) // 2):
         table.add_column(f"x^{2 * j + 1}", justify="right")
-    table.add_column("range after step (exact)", justify="left")
+    table.add_column("range after step (exact)" if _wide else "range after step", justify="left")
+    digits = 6 if _wide else 5
     for i, (p, (lo, hi)) in enumerate(zip(schedule.steps, metrics.intervals)):
-        table.add_row(str(i + 1), str(p.degree), *[f"{c:.12g}" for c in p.padded(width)], f"[{lo:.6g}, {hi:.6g}]")
+        table.add_row(str(i + 1), str(p.degree), *[_coef(c) for c in p.padded(width)],
+                      f"[{lo:.{digits}g}, {hi:.{digits}g}]")
     return table
 
 
@@ -77,40 +108,108 @@ def _summary(schedule: Schedule, metrics: Metrics, advise: bool = True) -> list[
     return lines
 
 
-def _metrics_table(names: Sequence[str], schedules: Sequence[Schedule], rows: Sequence[Metrics], title: str) -> Table:
-    table = Table(title=title, title_justify="left")
-    for column in ("schedule", "steps", "matmuls", "norm_div", "max|1−F|", "min F", "max F", "overshoot"):
-        table.add_column(column, justify="left" if column == "schedule" else "right")
+# Footnotes for the cells a newcomer cannot read unaided; printed under a table only when the mark appears in it.
+FOOTNOTES = {
+    "inf": "inf overshoot: F overflows just above the band (no headroom; diverges in bf16)",
+    "None": "div None: a list for AOL row scaling; its figures here assume Frobenius",
+    "—": "σ@δ —: no σ in the band gets within δ of 1",
+    "flip": "flip: some σ in the band turn negative after a step",
+    "beaten": "◂: the designed schedule beats it (smaller max|1−F|, no more matmuls)",
+}
+
+
+def _metrics_table(
+    names: Sequence[str], schedules: Sequence[Schedule], rows: Sequence[Metrics], title: str,
+    beaten: Sequence[bool] | None = None,
+) -> tuple[Table, list[str]]:
+    """The comparison table and the footnotes its odd cells need.
+
+    Compact by default (fits 80 columns: one space between columns, no min F/max F); --wide adds the columns
+    and full-precision cells. Names never wrap.
+    """
+    from rich import box
+
+    wide = _wide
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD if not wide else box.HEAVY_HEAD,
+                  padding=(0, 1) if wide else (0, 0), collapse_padding=not wide, pad_edge=False)
+    table.add_column("schedule", no_wrap=True)
+    heads = ("steps", "matmuls", "norm_div", "max|1−F|", "min F", "max F", "overshoot") if wide else (
+        "k", "mm", "div", " max|1−F|", " over")
+    for column in heads:
+        table.add_column(column, justify="right", no_wrap=True)
     with_tol = any(m.tol is not None for m in rows)
     with_shape = any(m.shape is not None for m in rows)
     if with_tol:
-        table.add_column(f"σ captured at δ={rows[0].tol:g}", justify="right")
+        table.add_column(f"σ captured at δ={rows[0].tol:g}" if wide else f" σ@δ={rows[0].tol:g}", justify="right",
+                         no_wrap=True)
     if with_shape:
-        table.add_column("GFLOP", justify="right")
-    table.add_column("notes")
-    for name, schedule, m in zip(names, schedules, rows):
-        cells = [
-            name,
-            str(schedule.num_steps),
-            str(m.matmuls),
-            str(schedule.norm_div),
-            f"{m.worst_error:.4g}",
-            f"{m.f_min:.4g}",
-            f"{m.f_max:.4g}",
-            f"{m.overshoot:.4g}",
-        ]
+        table.add_column("GFLOP" if wide else " GFLOP", justify="right", no_wrap=True)
+    table.add_column(" notes")
+    digits = 4 if wide else 3
+    marks: set[str] = set()
+    for i, (name, schedule, m) in enumerate(zip(names, schedules, rows)):
+        cells = [name, str(schedule.num_steps), str(m.matmuls), str(schedule.norm_div), f"{m.worst_error:.{digits}g}"]
+        if wide:
+            cells += [f"{m.f_min:.4g}", f"{m.f_max:.4g}"]
+        cells.append(f"{m.overshoot:.{digits}g}")
+        if math.isinf(m.overshoot):
+            marks.add("inf")
+        if schedule.norm_div is None:
+            marks.add("None")
         if with_tol:
-            cells.append(_g(m.captured_min_sigma, 4))
+            cells.append(_g(m.captured_min_sigma, 4 if wide else 3))
+            if m.captured_min_sigma is None:
+                marks.add("—")
         if with_shape:
             cells.append(f"{(m.flops_standard or 0) / 1e9:.4g}")
         notes = []
+        if beaten is not None and beaten[i]:
+            notes.append("◂")
+            marks.add("beaten")
         if m.sign_flip_steps:
-            notes.append("sign flip")
+            notes.append("flip")
+            marks.add("flip")
         if schedule.norm_div is None:
-            notes.append("AOL scaling")
-        cells.append(", ".join(notes))
+            notes.append("AOL")
+        cells.append(" " + ", ".join(notes))
         table.add_row(*cells)
-    return table
+    footnotes = [FOOTNOTES[k] for k in FOOTNOTES if k in marks]
+    return table, footnotes
+
+
+def _print_table(out: Console, table: Table, footnotes: Sequence[str]) -> None:
+    out.print(table)
+    for line in footnotes:
+        out.print(line)
+
+
+def _beaten(designed: Metrics, rows: Sequence[Metrics]) -> list[bool]:
+    """Presets the designed schedule beats: smaller worst-case error at no more matmuls."""
+    return [designed.matmuls <= m.matmuls and designed.worst_error < m.worst_error for m in rows]
+
+
+# Above this worst-case error the answer is barely an orthogonalization: say what to change.
+POOR_ERROR = 0.5
+
+
+def _next_steps(result: Recommendation, written_to: str | None) -> list[str]:
+    """What to run next: save, export, a tolerance; and an actionable warning when the error is poor."""
+    metrics = result.metrics
+    lines = []
+    if metrics.worst_error > POOR_ERROR:
+        lines.append(
+            f"WARNING: max|1−F| = {metrics.worst_error:.3g} on [{metrics.min_sigma:g}, {metrics.max_sigma:g}]: "
+            f"{result.schedule.num_steps} steps cannot cover this band; add --tol 0.3 (fewest steps reaching "
+            "0.3) or --steps N, or use a higher band edge"
+        )
+    if written_to:
+        lines.append(f"next: nsdesign export {written_to} --to torch-muon  (or optax, dion, …)")
+    else:
+        lines.append("next: add -o schedule.json to save it, then")
+        lines.append("      nsdesign export schedule.json --to torch-muon  (or optax, dion, …)")
+    if metrics.tol is None and result.params.get("tol") is None:
+        lines.append("      add --tol 0.01 for the fewest steps reaching max|1−F| ≤ 0.01")
+    return lines
 
 
 def recommendation(result: Recommendation, written_to: str | None = None) -> None:
@@ -119,15 +218,16 @@ def recommendation(result: Recommendation, written_to: str | None = None) -> Non
     source = result.params.get("band_source")
     if result.safe is None:
         certified = result.design.certificate_label
-        title = f"Greedy minimax schedule — {certified}"
+        title = "Greedy minimax schedule"
     else:
         knobs = f"cushion {result.params['cushion']:g}, safety {result.params['safety']:g}"
         certified = (
             "certified optimal for its inflated design problem" if result.design.certified
             else result.design.certificate_label
         )
-        title = f"Safe default ({knobs}) — {certified}"
+        title = f"Safe default ({knobs})"
     out.print(_steps_table(schedule, metrics, title))
+    out.print(certified)  # under the table: a title this long would wrap at 80 columns
     if source:
         out.print(f"band edge from {source}")
     for line in _summary(schedule, metrics, advise=result.safe is None):
@@ -138,9 +238,15 @@ def recommendation(result: Recommendation, written_to: str | None = None) -> Non
     from nsdesign.presets import preset
 
     presets = [preset(n) for n in result.preset_names]
-    out.print(_metrics_table(result.preset_names, presets, result.presets, "Published presets on the same band"))
+    names = ["designed (above)", *result.preset_names]
+    beaten = [False, *_beaten(metrics, result.presets)]
+    table, footnotes = _metrics_table(names, [schedule, *presets], [metrics, *result.presets],
+                                      "The designed schedule and the published presets on the same band", beaten)
+    _print_table(out, table, footnotes)
     if written_to:
         out.print(f"wrote {written_to}")
+    for line in _next_steps(result, written_to):
+        out.print(line)
 
 
 def _safe_lines(result: Recommendation) -> list[str]:
@@ -152,7 +258,7 @@ def _safe_lines(result: Recommendation) -> list[str]:
     m, n = model.shape or (0, 0)
     lines = [
         f"safe default, {ok}: exact max F on [0, {exact.guard_sigma:g}] = {exact.value:.4g} (limit {exact.limit:g})",
-        f"  {model.dtype} {model.kernel} kernel, rounding model on {m}x{n}, σ ≤ {model.guard_sigma:g}: "
+        f"  {model.dtype} {model.kernel} rounding model, {m}x{n}, σ ≤ {model.guard_sigma:g}: "
         f"σ_max {model.value:.4g} (limit {model.limit:g})",
         "  the bare optimum of the band (no headroom above it): add --exact",
     ]
@@ -170,7 +276,8 @@ def evaluation(schedule: Schedule, metrics: Metrics) -> None:
 
 
 def comparison(names: Sequence[str], schedules: Sequence[Schedule], rows: Sequence[Metrics]) -> None:
-    console().print(_metrics_table(names, schedules, rows, f"Band [{rows[0].min_sigma:g}, {rows[0].max_sigma:g}]"))
+    table, footnotes = _metrics_table(names, schedules, rows, f"Band [{rows[0].min_sigma:g}, {rows[0].max_sigma:g}]")
+    _print_table(console(), table, footnotes)
 
 
 def preset(info: Preset, metrics: Metrics) -> None:
@@ -185,12 +292,17 @@ def preset(info: Preset, metrics: Metrics) -> None:
 
 def preset_table(infos: Sequence[Preset]) -> None:
     table = Table(title="Published Newton–Schulz schedules", title_justify="left")
-    for column in ("name", "steps", "degree", "norm_div", "extension", "source"):
-        table.add_column(column)
+    columns = ("name", "steps", "degree", "norm_div", "extension") + (("source",) if _wide else ())
+    for column in columns:
+        table.add_column(column, no_wrap=column != "source")
     for info in infos:
         s = info.schedule
-        table.add_row(info.name, str(s.num_steps), str(s.degree), str(s.norm_div), s.extension, info.source)
-    console().print(table)
+        cells = [info.name, str(s.num_steps), str(s.degree), str(s.norm_div), s.extension]
+        table.add_row(*cells, *([info.source] if _wide else []))
+    out = console()
+    out.print(table)
+    if not _wide:
+        out.print("sources: nsdesign presets show NAME, or nsdesign presets --wide")
 
 
 # -- studies -----------------------------------------------------------------------------------------
@@ -198,7 +310,7 @@ def preset_table(infos: Sequence[Preset]) -> None:
 
 def study_result(result: Any, metrics: Metrics, written_to: str | None) -> None:
     """`search --objective …`: the best trial beside the greedy optimum, its coefficients, its exact metrics."""
-    console = Console(highlight=False)
+    console = _console_fn()
     best, greedy = result.best, result.greedy
     console.print(
         f"study [bold]{result.study_name}[/] ({result.storage}): {result.completed} complete trials, "
@@ -226,7 +338,7 @@ def study_result(result: Any, metrics: Metrics, written_to: str | None) -> None:
     for j in range(width):
         rows.add_column(f"c{j}", justify="right")
     for i, row in enumerate(best.schedule.coefficients()):
-        rows.add_row(str(i), *[repr(float(v)) for v in row])
+        rows.add_row(str(i), *[repr(float(v)) if _wide else f"{float(v):.7g}" for v in row])
     console.print(rows)
     console.print(
         f"exact on [{metrics.min_sigma:g}, {metrics.max_sigma:g}]: worst error {metrics.worst_error:.4g}, "
@@ -270,7 +382,7 @@ def pareto_front(result: Any, written_to: str | None) -> None:
             f"{point.error:.4g}",
             headroom if size is None else f"{headroom} {size:.4g}",
         )
-    console = Console(highlight=False)
+    console = _console_fn()
     console.print(table)
     if written_to:
         console.print(f"wrote {written_to}")

@@ -145,17 +145,29 @@ def _print_report(report: Any, written_to: str | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from nsdesign.cli.render import console
+    from nsdesign.cli.render import console, is_wide
 
     title = (
         f"validate: {report.dtype}, {report.form} form, {report.settings.get('device_name', report.device)}; "
         f"band σ/‖G‖_F ≥ {report.min_sigma:g}"
     )
-    table = Table(title=title, title_justify="left")
+    from rich import box
+
+    wide = is_wide()
     columns = ("matrix", "shape", "schedule", "steps", "in band", "σ out min", "median", "max",
                "band err", "exact F", "mixing", "polar err", "ms/call")
-    for column in columns:
-        table.add_column(column, justify="left" if column in ("matrix", "schedule") else "right", no_wrap=True)
+    # By default (80 columns): the measured figures only, one space apart; --wide: every column.
+    compact = ("schedule", "σ out min", "max", "band err", "polar err")  # each matrix heads its rows
+    shown = columns if wide else compact
+    if wide:
+        table = Table(title=title, title_justify="left")
+    else:
+        table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 0), collapse_padding=True,
+                      pad_edge=False)
+    for column in shown:
+        label = column if wide else {"σ out min": " σ min", "max": " σ max", "band err": " band err",
+                                     "polar err": " polar err"}.get(column, column)
+        table.add_column(label, justify="left" if column in ("matrix", "schedule") else "right", no_wrap=True)
     cells: list[list[str]] = []
     previous = None
     for row in report.rows:
@@ -177,12 +189,18 @@ def _print_report(report: Any, written_to: str | None) -> None:
             _g(row.polar_error),
             _g(row.time_ms, 4),
         ])
-        table.add_row(*cells[-1])
+        if not wide and row.matrix != previous:
+            table.add_row(f"{row.matrix} ({row.shape[0]}x{row.shape[1]})", *[""] * (len(shown) - 1))
+        table.add_row(*[("  " if not wide and name == "schedule" else "") + c
+                        for c, name in zip(cells[-1], columns) if name in shown])
         previous = row.matrix
     # Wide enough that names never wrap (a pipe or a narrow terminal would otherwise fold them).
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
-    out = Console(width=max(console().width, sum(widths) + 3 * len(columns) + 1), highlight=False)
+    # --wide: wide enough that no cell wraps; by default the terminal's width (rich wraps cells to fit).
+    out = Console(width=max(console().width, sum(widths) + 3 * len(columns) + 1), highlight=False) if is_wide() else console()
     out.print(table)
+    if not wide:
+        out.print("--wide adds shape, steps, σ in band, median, exact F, mixing and ms/call")
     for note in report.notes:
         out.print(f"note: {note}")
     normalized = [r for r in report.rows if r.norm_sigma_max is not None]

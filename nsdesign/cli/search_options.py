@@ -158,7 +158,7 @@ def config_from_args(args: argparse.Namespace, min_sigma: float | None = None) -
         storage=args.storage,
         study_name=args.study_name,
         jobs=args.jobs,
-        progress=True,
+        progress=_progress_enabled(),
         kernel=kernel_of(args),
     )
 
@@ -260,3 +260,9 @@ def _write(path: str, fmt: str, document: dict[str, Any], schedule: Any) -> None
     if target is None:
         raise InputError(f"--format must be json, python or polar-express, got {fmt!r}")
     write_text_atomic(path, export(schedule, target).text)
+
+
+def _progress_enabled() -> bool:
+    from nsdesign.cli import progress
+
+    return progress.enabled()

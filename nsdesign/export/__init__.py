@@ -3,7 +3,7 @@
     from nsdesign.export import export
     result = export(schedule, "optax")        # ExportResult(text, warnings)
 
-Every consumer runs the same iteration (see FIELD_NOTES §1) but accepts it differently: one repeated
+Every consumer runs the same iteration (see docs/background.md §1) but accepts it differently: one repeated
 triple (torch.optim.Muon), a tuple of tuples (optax), a callable (microsoft/dion), a cycled custom list
 (NVIDIA Emerging-Optimizers), an exact list (Dao-AILab gram-newton-schulz), a hard-coded Python list
 (modded-nanogpt), or a JSON file (Polar Express). `TARGETS` is the table of them: what each accepts, what

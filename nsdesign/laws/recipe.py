@@ -15,7 +15,7 @@ may still be under-served by the popular short schedules. Given a model (size an
 5. totals the FLOPs against uniform baselines and says which layers uniform `keller5` fails.
 
 Headroom: a pure greedy schedule designed on [σ_q, 1] has no margin above 1, and some degree mixes blow
-σ = 1.05 up to 1e30 or more; in bf16 (round-off, σ_max slightly above 1) that diverges (FIELD_NOTES §3,
+σ = 1.05 up to 1e30 or more; in bf16 (round-off, σ_max slightly above 1) that diverges (docs/background.md §3,
 Keller Jordan's rule: everything in [0, ~1.1] must stay bounded). So each schedule is designed on
 [σ_q, 1 + headroom] (default headroom 0.1): it then meets δ on the whole of [σ_q, 1.1], at a FLOP cost
 that on the 70B benchmark is under 1% of the total. `headroom=0` gives the pure band design.

@@ -1,7 +1,7 @@
 """Published Newton–Schulz schedules, by name, with where each came from.
 
-The table is data (`published_schedules.json`, copied verbatim from the project's field data with the
-sources of every row); this module only loads it. `PUBLISHED_SHA256` pins the file so that a silent
+The table is data (`published_schedules.json`, copied from the public sources named in every row;
+see docs/background.md); this module only loads it. `PUBLISHED_SHA256` pins the file so that a silent
 edit of a published value fails the tests.
 """
 
@@ -61,3 +61,14 @@ def preset_info(name: str) -> Preset:
 
 def preset(name: str) -> Schedule:
     return preset_info(name).schedule
+
+
+DESIGN_BANDS_FILE = "design_bands.json"
+
+
+def design_band(name: str) -> tuple[float, float] | None:
+    """The band a preset was designed for, where its source states one (design_bands.json), else None."""
+    preset_info(name)  # unknown names fail as everywhere else
+    data = json.loads(resources.files(__name__).joinpath(DESIGN_BANDS_FILE).read_bytes())
+    row = data["bands"].get(name)
+    return None if row is None else (float(row["min_sigma"]), float(row["max_sigma"]))

@@ -3,7 +3,7 @@
 A point of the space is a `Candidate`. It is turned into a schedule by the exact engine — the greedy
 composition of Remez steps (`nsdesign.design.greedy`) — so every candidate is worst-case optimal *for its
 own design problem*; the search only chooses that problem. The headroom strategies are the four ways the
-field knows to keep a schedule bounded just above its band (FIELD_NOTES §3); which one is best at which
+field knows to keep a schedule bounded just above its band (docs/background.md §3); which one is best at which
 step count is unpublished, which is why the search chooses it:
 
 - "safety"   p(x/s) on every step but the last (greedy's `safety`; size s ∈ [1, 1.1])

@@ -415,9 +415,7 @@ class _NullBar:
 
 
 def progress_bar(total: int, enabled: bool, label: str) -> Any:
-    """A tqdm bar on stderr (only on a terminal: tqdm's disable=None), or nothing."""
-    if not enabled:
-        return _NullBar()
-    from tqdm import tqdm
+    """A tqdm bar on a terminal, one line every few seconds on stderr otherwise (nsdesign._progress), or nothing."""
+    from nsdesign._progress import progress
 
-    return tqdm(total=total, desc=label, unit="trial", file=sys.stderr, disable=None, leave=False)
+    return progress(total, enabled, label)

@@ -95,10 +95,12 @@ class ScheduleSpec:
     label: str
     schedule: Schedule | None = None
     recipe: Mapping[str, Schedule] | None = None
+    normalizer: Mapping[str, Any] | None = None  # what a schedule file records (`search --normalize`); None: Frobenius
 
     def documents(self) -> Any:
         if self.schedule is not None:
-            return self.schedule.to_dict()
+            document = self.schedule.to_dict()
+            return document if self.normalizer is None else {**document, "normalizer": dict(self.normalizer)}
         return {k: v.to_dict() for k, v in (self.recipe or {}).items()}
 
 
@@ -331,7 +333,10 @@ def resolve_spec(reference: Any, label: str | None = None) -> ScheduleSpec:
             document = read_json(text)
             if isinstance(document, Mapping) and document.get("kind") == RECIPE_KIND:
                 return ScheduleSpec(name, recipe=load_recipe(text))
-        return ScheduleSpec(name, schedule=as_schedule(text))
+        from nsdesign.core.normalizers import recorded_normalizer
+
+        recorded = recorded_normalizer(text)
+        return ScheduleSpec(name, schedule=as_schedule(text), normalizer=None if recorded is None else recorded.to_dict())
     return ScheduleSpec(label or "schedule", schedule=as_schedule(reference))
 
 
@@ -341,7 +346,7 @@ def _unique_labels(specs: Sequence[ScheduleSpec]) -> list[ScheduleSpec]:
     for spec in specs:
         n = seen.get(spec.label, 0)
         seen[spec.label] = n + 1
-        out.append(spec if n == 0 else ScheduleSpec(f"{spec.label}#{n + 1}", spec.schedule, spec.recipe))
+        out.append(spec if n == 0 else ScheduleSpec(f"{spec.label}#{n + 1}", spec.schedule, spec.recipe, spec.normalizer))
     return out
 
 
@@ -566,7 +571,7 @@ def train_one(spec: ScheduleSpec, seed: int, settings: CompareSettings, tokens: 
     muon = Muon(
         [(n, named[n]) for n in hidden], lr=settings.muon_lr, momentum=settings.momentum,
         weight_decay=settings.weight_decay, schedule=spec.schedule or "keller5", ns_dtype=settings.ns_dtype,
-        recipe=spec.recipe,
+        recipe=spec.recipe, normalizer=None if spec.normalizer is None else dict(spec.normalizer),
     )
     others = [p for n, p in named.items() if n not in set(hidden)]
     adam = torch.optim.AdamW(others, lr=settings.adam_lr, betas=(0.9, 0.95), weight_decay=0.0)

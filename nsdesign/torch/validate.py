@@ -1,7 +1,7 @@
 """Run schedules on real matrices in real precision and measure what they do: `nsdesign validate`.
 
 The exact map F says what a schedule does in exact arithmetic; bf16 round-off, σ_max near 1 and the Gram
-recursion change that (FIELD_NOTES §3), and only matrix runs show by how much. For every matrix × schedule:
+recursion change that (docs/background.md §3), and only matrix runs show by how much. For every matrix × schedule:
 
   * the reference: a float64 SVD G = U Σ Vᵀ, the polar factor P = U Vᵀ, and σ̂ = σ / ‖G‖_F — the
     Frobenius-normalized singular values the schedule actually sees (the same units as `--min-sigma` in

@@ -27,7 +27,7 @@ from nsdesign.plot import PALETTE, newton_schulz, singular_values  # noqa: E402
 from nsdesign.plot.matrices import backend, gaussian_matrix  # noqa: E402
 
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
-BAND_Q = 0.9  # design band edge: 90% of the directions above it (FIELD_NOTES §4: conservative)
+BAND_Q = 0.9  # design band edge: 90% of the directions above it (docs/background.md §4: conservative)
 TAIL = 0.6  # "heavier tail below 0.6" (arXiv 2505.04005)
 DTYPE = "float32"
 

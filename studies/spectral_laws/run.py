@@ -31,7 +31,7 @@ from nsdesign.plot import PALETTE, laws_figure  # noqa: E402
 
 SIZES = (7e9, 7e10, 3e11, 1e12)
 SIZE_NAMES = ("7B", "70B", "300B", "1T")
-# arXiv 2606.04058's quoted exponents. MLP: the figure's labels appear swapped (FIELD_NOTES §4); nsdesign's data file
+# arXiv 2606.04058's quoted exponents. MLP: the figure's labels appear swapped (docs/background.md §4); nsdesign's data file
 # attributes the steep 0.96 law to the down-projection, so the quoted "MLP 0.52 and 0.96" map to up and down here.
 QUOTED = {"final.q": 0.46, "final.k": 0.38, "final.v": 0.58, "final.o": 0.66, "final.mlp_up": 0.52,
           "final.mlp_down": 0.96, "mid_late.q": 0.27}

@@ -1,4 +1,4 @@
-"""Greedy design: the public numbers of FIELD_NOTES §2 and the Polar Express reproductions."""
+"""Greedy design: the public numbers of docs/background.md §2 and the Polar Express reproductions."""
 
 import pytest
 from hypothesis import given, settings

@@ -8,7 +8,7 @@ from nsdesign.design.solvers import cheapest_schedule, min_capturable_sigma, min
 from nsdesign.errors import InputError
 
 
-def test_min_steps_matches_field_notes():
+def test_min_steps_matches_the_published_table():
     assert min_steps(1e-3, 0.01) == 6
     assert min_steps(1e-4, 0.3) == 7
 

@@ -13,7 +13,7 @@ from nsdesign.laws import predict_band
 from nsdesign.laws import momentum as mo
 from nsdesign.laws.predict import predict_momentum
 
-QUOTED = {  # arXiv 2606.04058 / FIELD_NOTES §4
+QUOTED = {  # arXiv 2606.04058 / docs/background.md §4
     ("final", "q"): 0.46,
     ("final", "k"): 0.38,
     ("final", "v"): 0.58,

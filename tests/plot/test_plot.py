@@ -241,7 +241,7 @@ def test_frontier_points_are_exact_and_front_is_nondominated(tmp_path):
     shape = Shape(1024, 4096)
     points = frontier_points(1e-3, shape, max_steps=6)
     by_name = {p.name: p for p in points}
-    assert by_name["greedy5"].error == pytest.approx(0.11345, rel=1e-4)  # E*(5), FIELD_NOTES §2
+    assert by_name["greedy5"].error == pytest.approx(0.11345, rel=1e-4)  # E*(5), docs/background.md §2
     assert by_name["greedy6"].error == pytest.approx(9.165e-4, rel=1e-3)
     assert by_name["keller5"].error == pytest.approx(1 - 0.470544, abs=1e-6)
     assert by_name["greedy5"].flops == ns.flops(ns.preset("keller5"), shape)

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import glob
 import json
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -166,56 +162,12 @@ def test_the_password_is_not_repeated_in_messages():
 # --------------------------------------------------------------------------------------------------
 
 
-def _pg_bin() -> Path:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not found:
-        pytest.fail("PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin (CI installs Debian's postgresql)")
-    return Path(found[-1]).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _as_server_user(argv: list[str]) -> list[str]:
-    """initdb/postgres refuse to run as root: use the postgres account then (runuser, else su)."""
-    if os.geteuid() != 0:
-        return argv
-    if shutil.which("runuser"):
-        return ["runuser", "-u", "postgres", "--", *argv]
-    return ["su", "postgres", "-s", "/bin/sh", "-c", " ".join(argv)]
-
-
 @pytest.mark.slow  # > 10 s on the 2-core machine (measured with --durations)
 @pytest.mark.postgres
-def test_two_workers_on_a_real_postgresql_server():
-    bin_dir = _pg_bin()
-    root = Path(tempfile.mkdtemp(prefix="nsdesign-pg-", dir="/tmp"))  # not under pytest's 0700 tmp tree
-    data, port = root / "data", _free_port()
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres")
-    started = False
-    try:
-        subprocess.run(_as_server_user([str(bin_dir / "initdb"), "-D", str(data), "--auth=trust", "-U", "postgres",
-                                        "--no-sync"]), check=True, capture_output=True, timeout=120)
-        options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
-        subprocess.run(_as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l",
-                                        str(root / "log"), "-w", "-t", "60", "start"]),
-                       check=True, capture_output=True, timeout=120)
-        started = True
-        subprocess.run([str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "nsdesign_test"],
-                       check=True, capture_output=True, timeout=60)
-        url = f"postgresql+psycopg2://postgres@127.0.0.1:{port}/nsdesign_test"
-        _two_workers(url, "pg-shared", 20)
-        study = optuna.load_study(study_name="pg-shared", storage=url)
-        assert json.loads(study.user_attrs[SETTINGS_ATTR])["objective"]["objective"] == "bf16"
-    finally:
-        if started:
-            subprocess.run(_as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]),
-                           capture_output=True, timeout=120)
-        shutil.rmtree(root, ignore_errors=True)
+def test_two_workers_on_a_real_postgresql_server(postgres_url):
+    _two_workers(postgres_url, "pg-shared", 20)
+    study = optuna.load_study(study_name="pg-shared", storage=postgres_url)
+    assert json.loads(study.user_attrs[SETTINGS_ATTR])["objective"]["objective"] == "bf16"
 
 
 # ---- issue 14: in-memory SQLite and malformed journal files are one-line refusals -------------------------

@@ -80,7 +80,7 @@ def test_training_quick(tmp_path):
     for size in results["sizes"]:
         labels = [r["label"] for r in size["rows"]]
         assert labels == ["keller5", "polar_express_modded5", "deepseek_v4_10", "cubic5_eo", "designed5", "designed4",
-                          "recipe"]
+                          "schatten8_4", "recipe"]
         assert size["skipped"] == 1  # the band-capture run is reused, not trained twice
         assert set(size["differences"]) == set(labels[1:])
         for d in size["differences"].values():

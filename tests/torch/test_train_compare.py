@@ -190,3 +190,18 @@ def test_unknown_schedule_and_missing_text(text_file, tmp_path):
         train_compare(["no_such_schedule"], text=text_file, **TINY)
     with pytest.raises(InputError, match="not found"):
         train_compare(["keller5"], text=tmp_path / "missing.txt", **TINY)
+
+
+def test_a_recorded_normalizer_is_run_and_keyed(text_file, tmp_path):
+    from nsdesign.cli.main import main
+    from nsdesign.torch.train_compare import CompareSettings, resolve_spec, run_key
+
+    path = tmp_path / "s8.json"
+    assert main(["search", "--min-sigma", "1e-3", "--steps", "4", "--normalize", "schatten8", "-o", str(path)]) == 0
+    spec = resolve_spec(str(path))
+    assert spec.normalizer == {"name": "schatten8"}
+    plain = tc.ScheduleSpec("s8", schedule=spec.schedule)
+    assert run_key(CompareSettings(), spec, 0) != run_key(CompareSettings(), plain, 0)
+    c = train_compare([spec, plain], seeds=1, text=text_file, **TINY)
+    assert c.runs[0].val_loss[0] == c.runs[1].val_loss[0]
+    assert c.runs[0].val_loss[-1] != c.runs[1].val_loss[-1]  # the normalizer is applied, not dropped

@@ -65,7 +65,7 @@ def test_log_uniform_source_has_the_prescribed_spectrum_and_is_seeded():
 
 
 def test_bf16_exposes_a_no_headroom_list_that_the_exact_map_calls_fine():
-    """FIELD_NOTES §3: the exact greedy list (cans5_eo) has no headroom and blows up in bf16; keller5 does not."""
+    """docs/background.md §3: the exact greedy list (cans5_eo) has no headroom and blows up in bf16; keller5 does not."""
     report = validate(["cans5_eo", "keller5"], ["gaussian:64x256"], dtype="bf16", repeats=1)
     cans, keller = _one(report, "cans5_eo"), _one(report, "keller5")
     assert cans.band_error_exact < 0.2 and cans.band_error > 0.5 and cans.sigma_out_max > 1.5

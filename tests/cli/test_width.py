@@ -1,0 +1,65 @@
+"""Every command's default output fits an 80-column terminal (rendered in-process with COLUMNS=80)."""
+
+from __future__ import annotations
+
+import pytest
+from rich.cells import cell_len
+
+from nsdesign.cli.main import main
+
+# `export` is left out on purpose: it prints source code, byte for byte what `-o` writes.
+# Each command in the quick form of what the README shows (the full runs take minutes; width does not depend on it).
+COMMANDS = [
+    ["search", "--min-sigma", "1e-3"],
+    ["search", "--min-sigma", "1e-3", "--exact"],
+    ["search", "--min-sigma", "1e-3", "--tol", "0.01", "--shape", "4096x16384", "--degree", "auto"],
+    ["search", "--model-size", "70e9", "--layer", "final.mlp_down", "--quantile", "0.9"],
+    ["evaluate", "keller5", "--min-sigma", "1e-3", "--tol", "0.3"],
+    ["compare", "keller5", "cans5_eo", "polar_express_l1e-4_12", "aol4_eo", "polar_express_eo8", "--min-sigma", "1e-3",
+     "--shape", "1024x4096", "--tol", "0.3"],
+    ["presets"],
+    ["presets", "show", "polar_express_modded5"],
+    ["predict", "--shape", "8192x32768", "--quantile", "0.9"],
+    ["recipe", "--model-size", "70e9", "--tol", "0.3", "--quiet"],
+    ["validate", "keller5", "cans5_eo", "polar_express_l1e-4_12", "--source", "gaussian:32x64", "--source",
+     "spectrum:logu:1e-3:16x48", "--dtype", "fp32", "--repeats", "1"],
+    ["predict", "--model-size", "70e9", "--layer", "final.o", "--quantile", "0.5"],
+]
+
+
+def _widest(text: str) -> int:
+    return max((cell_len(line.rstrip()) for line in text.splitlines()), default=0)
+
+
+@pytest.mark.parametrize("argv", COMMANDS, ids=[" ".join(c) for c in COMMANDS])
+def test_default_output_fits_80_columns(argv, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert out.strip()
+    assert _widest(out) <= 80, out
+
+
+def test_wide_gives_the_full_table(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["compare", "keller5", "cans5_eo", "--min-sigma", "1e-3", "--wide"]) == 0
+    out = capsys.readouterr().out
+    assert "min F" in out and "overshoot" in out and _widest(out) > 80
+
+
+def test_search_puts_the_design_first_and_says_what_next(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["search", "--min-sigma", "1e-3"]) == 0
+    out = capsys.readouterr().out
+    rows = [line.split() for line in out.splitlines() if line.split()[:1] in (["designed"], ["keller5"])]
+    assert rows[0][0] == "designed"  # the design is the comparison's first row
+    assert "◂" in next(r for r in rows if r[0] == "keller5")  # keller5 (0.529 at 15 matmuls) is beaten
+    assert "-o schedule.json" in out and "export schedule.json --to torch-muon" in out
+    assert "inf overshoot" in out  # polar_express_eo8's inf is explained
+
+
+def test_poor_error_suggests_a_tolerance(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["search", "--model-size", "70e9", "--layer", "final.mlp_down", "--quantile", "0.9", "--exact"]) == 0
+    out = capsys.readouterr().out
+    assert "WARNING: max|1−F|" in out and "--tol 0.3" in out

@@ -1,0 +1,52 @@
+"""Progress off a terminal: periodic one-line status on stderr; --quiet silences it."""
+
+from __future__ import annotations
+
+import io
+
+from nsdesign._progress import LineProgress, NullProgress, progress
+from nsdesign.cli.main import main
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_line_progress_prints_at_most_every_interval_and_at_both_ends():
+    stream, clock = io.StringIO(), _Clock()
+    with LineProgress(10, "search worst", stream=stream, every=5.0, clock=clock) as bar:
+        for _ in range(10):
+            clock.now += 2.0  # one trial every 2 s: a status line every third trial (≥ 5 s apart)
+            bar.update(1)
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "search worst: 10 trials to run"
+    assert lines[-1] == "search worst: 10/10 trials in 20 s"
+    middle = lines[1:-1]
+    assert middle == ["search worst: 3/10 trials, 6 s elapsed, ~14 s left",
+                      "search worst: 6/10 trials, 12 s elapsed, ~8 s left",
+                      "search worst: 9/10 trials, 18 s elapsed, ~2 s left"]
+
+
+def test_disabled_progress_prints_nothing(capsys):
+    with progress(5, False, "x") as bar:
+        bar.update(5)
+    assert isinstance(bar, NullProgress) and capsys.readouterr().err == ""
+
+
+def test_off_a_terminal_progress_is_line_based():
+    assert isinstance(progress(5, True, "x"), LineProgress)  # pytest's captured stderr is not a TTY
+
+
+STUDY = ["search", "--min-sigma", "1e-3", "--objective", "worst", "--trials", "2", "--steps", "5", "--refine", "none"]
+
+
+def test_a_study_reports_progress_on_stderr_and_quiet_silences_it(capsys):
+    assert main(STUDY) == 0
+    err = capsys.readouterr().err
+    assert "2 trials to run" in err and "2/2 trials in" in err
+    assert main([*STUDY, "--quiet"]) == 0
+    assert "trials" not in capsys.readouterr().err

@@ -17,7 +17,6 @@ Horner in A for the higher terms.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from nsdesign._matrices import haar_factors
+from nsdesign._memory import host_available_bytes as _host_available_bytes
 from nsdesign.core.cost import Shape
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError
@@ -112,19 +112,6 @@ def _require_fits(m: int, n: int, what: str) -> None:
         raise InputError(
             f"{what} needs about {needed / 2**30:.3g} GiB but only {0.8 * free / 2**30:.3g} GiB is free; use a smaller shape"
         )
-
-
-def _host_available_bytes() -> int | None:
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):
-        return None
 
 
 def _load_file(text: str) -> np.ndarray:

@@ -7,11 +7,9 @@ os.sysconf; free GPU memory from torch.cuda.mem_get_info. When neither can be re
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import torch
 
+from nsdesign._memory import host_available_bytes
 from nsdesign.errors import InputError
 
 SAFETY = 0.8  # use at most this fraction of what is free: allocators fragment, other processes grow
@@ -26,19 +24,6 @@ def available_bytes(device: torch.device) -> int | None:
             return None
         return int(free)
     return host_available_bytes()
-
-
-def host_available_bytes(meminfo: str | os.PathLike[str] = "/proc/meminfo") -> int | None:
-    try:
-        for line in Path(meminfo).read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):
-        return None
 
 
 def validation_bytes(m: int, n: int, itemsize: int) -> int:

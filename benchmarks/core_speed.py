@@ -9,6 +9,7 @@ one process (machines are shared and noisy: medians, not minima or means).
 from __future__ import annotations
 
 import math
+import os
 import platform
 import statistics
 import subprocess
@@ -92,7 +93,8 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "nsdesign", "search", "--min-sigma", "1e-3", "--exact"], check=True, capture_output=True)
         walls.append(time.perf_counter() - start)
     rows.append(("`nsdesign search --min-sigma 1e-3 --exact` wall (subprocess)", statistics.median(walls)))
-    print(f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}")
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
+          f"{platform.python_version()}; load average at start {os.getloadavg()[0]:.2f}")
     print("| what | median |")
     print("|---|---|")
     for name, seconds in rows:
@@ -106,6 +108,7 @@ def main() -> None:
     for steps in (5, 10):
         ours, theirs = side_by_side(steps)
         print(f"| {steps} | {ours * 1e3:.3f} ms | {theirs * 1e3:.3f} ms | {ours / theirs:.2f} |")
+    print(f"(load average at end {os.getloadavg()[0]:.2f}; above ~0.5 the machine was shared and the medians are noisy)")
 
 
 if __name__ == "__main__":

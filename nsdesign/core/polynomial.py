@@ -31,10 +31,12 @@ class OddPolynomial:
     coefficients: tuple[float, ...]
 
     def __post_init__(self) -> None:
-        coefficients = tuple(float(c) for c in self.coefficients)
+        coefficients = tuple(map(float, self.coefficients))
         if not coefficients:
             raise InputError("a step needs at least one coefficient")
-        if not all(math.isfinite(c) for c in coefficients):
+        # One sum instead of a check per coefficient (every greedy step builds a few polynomials): a sum of
+        # finite values is finite unless it overflows, and only then are the coefficients looked at one by one.
+        if not math.isfinite(sum(coefficients)) and not all(math.isfinite(c) for c in coefficients):
             raise InputError(f"step coefficients must be finite numbers, got {list(coefficients)}")
         # Trailing zeros carry no meaning (a quintic with c = 0 is a cubic): drop them so equal maps compare equal.
         while len(coefficients) > 1 and coefficients[-1] == 0.0:
@@ -112,6 +114,10 @@ class OddPolynomial:
         """
         if not (math.isfinite(lo) and math.isfinite(hi)):
             return -math.inf, math.inf
+        if len(self.coefficients) == 3:  # quintics, the common case: the same operations unrolled (same bits)
+            quintic = _quintic_image(self.coefficients, lo, hi)
+            if quintic is not None:
+                return quintic
         values = [self(lo), self(hi)] + [self(x) for x in self.critical_points(lo, hi)]
         if not all(math.isfinite(v) for v in values):
             return -math.inf, math.inf
@@ -151,6 +157,48 @@ def _nonnegative_roots_in_y(coefficients: tuple[float, ...], reach: float) -> li
     return [y for y in roots if 0.0 <= y]
 
 
+def _quintic_image(coefficients: tuple[float, ...], lo: float, hi: float) -> tuple[float, float] | None:
+    """`OddPolynomial.image` for a quintic, with `critical_points`, `_nonnegative_roots_in_y` and
+    `_real_roots_ascending` inlined: the same floating-point operations in the same order, so the same bits,
+    without the calls, lists and generic loops. Greedy computes two or three images per step, so this is most of
+    its time. Returns None where the generic path takes a rare branch (a negligible top term, a rescale); the
+    caller then runs the generic path."""
+    c0, c1, c2 = coefficients
+    b, a = 3 * c1, 5 * c2  # the derivative in y = x²: c0 + 3·c1·y + 5·c2·y² (ascending: c0, b, a)
+    reach = min(max(lo * lo, hi * hi), 1e16)
+    size0, size1, size2 = abs(c0), abs(b) * reach, abs(a) * reach**2  # |q_j|·reach^j
+    if a == 0.0 or size2 <= 1e-13 * max(size0, size1, size2) or not 1e-100 < max(size0, abs(b), abs(a)) < 1e100:
+        return None
+    y = lo * lo
+    low = (((0.0 * y + c2) * y + c1) * y + c0) * lo  # Horner as in __call__, the leading 0.0 included
+    y = hi * hi
+    high = (((0.0 * y + c2) * y + c1) * y + c0) * hi
+    values = [low, high]
+    disc = b * b - 4 * a * c0
+    if disc >= 0:  # `_quadratic_roots`, then `critical_points`' filter (y ≥ 0, ±√y inside (lo, hi)), sorted
+        s = -0.5 * (b + math.copysign(math.sqrt(disc), b))
+        points = []
+        for y in (s / a, c0 / s if s != 0.0 else 0.0):
+            if 0.0 <= y:
+                r = math.sqrt(y)
+                if r > 0:
+                    if lo < -r < hi:
+                        points.append(-r)
+                    if lo < r < hi:
+                        points.append(r)
+                elif lo < 0.0 < hi:
+                    points.append(0.0)
+        if len(points) > 1:
+            points.sort()
+        for x in points:
+            y = x * x
+            values.append((((0.0 * y + c2) * y + c1) * y + c0) * x)
+    for v in values:
+        if not math.isfinite(v):
+            return -math.inf, math.inf
+    return min(values), max(values)
+
+
 def _real_roots_ascending(q: tuple[float, ...]) -> list[float]:
     """Real roots of q0 + q1·y + q2·y² + … (ascending coefficients)."""
     while len(q) > 1 and q[-1] == 0.0:
@@ -163,23 +211,21 @@ def _real_roots_ascending(q: tuple[float, ...]) -> list[float]:
     if len(q) == 2:
         return [-q[0] / q[1]]
     if len(q) == 3:
-        c, b, a = q
-        disc = b * b - 4 * a * c
-        if disc < 0:
-            return []
-        # Numerically stable pair (no cancellation between -b and √disc).
-        s = -0.5 * (b + math.copysign(math.sqrt(disc), b))
-        roots = [s / a]
-        if s != 0.0:
-            roots.append(c / s)
-        else:
-            roots.append(0.0)
-        return roots
+        return _quadratic_roots(*q)
     raw = np.roots(np.array(q[::-1], dtype=float))
     # A complex pair with a tiny imaginary part is at most a double root of p': not an extremum, so
     # dropping it never changes an image. Only clearly real roots are kept, then polished.
     real = [r.real for r in raw if np.isfinite(r) and abs(r.imag) <= 1e-12 * abs(r)]
     return [_newton_polish(q, y) for y in real]
+
+
+def _quadratic_roots(c: float, b: float, a: float) -> list[float]:
+    """Real roots of c + b·y + a·y² (a ≠ 0), the numerically stable pair (no cancellation between −b and √disc)."""
+    disc = b * b - 4 * a * c
+    if disc < 0:
+        return []
+    s = -0.5 * (b + math.copysign(math.sqrt(disc), b))
+    return [s / a, c / s if s != 0.0 else 0.0]
 
 
 def _newton_polish(q: tuple[float, ...], y: float, iterations: int = 3) -> float:

@@ -29,7 +29,7 @@ from functools import lru_cache
 from fractions import Fraction
 
 from nsdesign.core.limits import check_degree
-from nsdesign.core.polynomial import OddPolynomial, _real_roots_ascending
+from nsdesign.core.polynomial import OddPolynomial, _quadratic_roots, _real_roots_ascending
 from nsdesign.errors import InputError
 
 NARROW_RELATIVE_WIDTH = 5e-6  # Polar Express `optimal_quintic` switches to the limit polynomial here
@@ -96,21 +96,34 @@ def minimax_odd(lower: float, upper: float, degree: int = 5) -> MinimaxResult:
     reference = _initial_reference(r, d)
     g_power: list[float] = []
     iteration = 0
-    for iteration in range(1, _MAX_ITERATIONS + 1):
-        g_power = _solve_reference(reference, r, d)
-        interior = _interior_critical_points(g_power, r, d)
-        if len(interior) != d:
-            return _round_off_fallback(lower, upper, degree)
-        new_reference = [r, *interior, 1.0]
-        moved = max(abs(x - y) / x for x, y in zip(new_reference, reference))
-        reference = new_reference
-        if moved <= 1e-5:
-            # Quadratic convergence puts the new reference within ~1e-8 of the optimum, and the levelled
-            # solution is stationary in the reference, so one more solve gives the coefficients to ~1e-16.
+    try:
+        for iteration in range(1, _MAX_ITERATIONS + 1):
             g_power = _solve_reference(reference, r, d)
-            break
+            interior = _interior_critical_points(g_power, r, d)
+            if len(interior) != d:
+                return _round_off_fallback(lower, upper, degree)
+            # The largest relative move of an interior point (the end points r and 1 never move).
+            moved = 0.0
+            for x, y in zip(interior, reference[1:]):
+                step = abs(x - y) / x
+                if step > moved:
+                    moved = step
+            reference = [r, *interior, 1.0]
+            if moved <= 1e-5:
+                # Quadratic convergence puts the new reference within ~1e-8 of the optimum, and the levelled
+                # solution is stationary in the reference, so one more solve gives the coefficients to ~1e-16.
+                g_power = _solve_reference(reference, r, d)
+                break
+    except ZeroDivisionError:
+        # Reference points that coincide in double precision (a band so narrow that t_i = t_j for a high degree
+        # whose limit polynomial is not within 64 ulp): the exchange has nothing to level; round-off rules here.
+        return _round_off_fallback(lower, upper, degree)
     monomial_t = _monomial_in_t(g_power, r, d)
-    p = OddPolynomial(tuple(c / upper ** (2 * j + 1) for j, c in enumerate(monomial_t)))
+    if d == 2:
+        m0, m1, m2 = monomial_t
+        p = OddPolynomial((m0 / upper**1, m1 / upper**3, m2 / upper**5))
+    else:
+        p = OddPolynomial(tuple(c / upper ** (2 * j + 1) for j, c in enumerate(monomial_t)))
     lo, hi = p.image(lower, upper)
     error = max(1.0 - lo, hi - 1.0)
     points = tuple(t * upper for t in reference)
@@ -179,9 +192,15 @@ def _check_problem(lower: float, upper: float, degree: int) -> None:
 
 def _initial_reference(r: float, d: int) -> list[float]:
     # Chebyshev extrema in s; they become exact as r → 1 and are a good start everywhere else.
-    t = [math.sqrt(((1 - r * r) * -math.cos(math.pi * i / (d + 1)) + 1 + r * r) / 2) for i in range(d + 2)]
+    t = [math.sqrt(((1 - r * r) * c + 1 + r * r) / 2) for c in _chebyshev_extrema(d)]
     t[0], t[-1] = r, 1.0
     return t
+
+
+@lru_cache(maxsize=None)
+def _chebyshev_extrema(d: int) -> tuple[float, ...]:
+    """−cos(πi/(d+1)), i = 0…d+1: the extrema of the Chebyshev polynomial T_(d+1) on [−1, 1], ascending."""
+    return tuple(-math.cos(math.pi * i / (d + 1)) for i in range(d + 2))
 
 
 def _solve_reference(reference: list[float], r: float, d: int) -> list[float]:
@@ -253,7 +272,13 @@ def _interior_critical_points(g: list[float], r: float, d: int) -> list[float]:
     shift = 2 * (1 + r * r) / (1 - r * r)
     if d == 2:  # the loop below unrolled (same operations, same bits)
         g0, g1, g2 = g
-        h = [g0 + shift * 1 * g1, (g1 + 2 * 1 * g1) + shift * 2 * g2, g2 + 2 * 2 * g2]
+        h0, h1, h2 = g0 + shift * 1 * g1, (g1 + 2 * 1 * g1) + shift * 2 * g2, g2 + 2 * 2 * g2
+        if h2 != 0.0 and 1e-100 < max(abs(h0), abs(h1), abs(h2)) < 1e100:  # `_real_roots_ascending`'s quadratic
+            inside = [s for s in _quadratic_roots(h0, h1, h2) if -1 < s < 1]
+            if len(inside) == 2 and inside[1] < inside[0]:
+                inside.reverse()
+            return [math.sqrt(((1 - r * r) * s + 1 + r * r) / 2) for s in inside]
+        h = [h0, h1, h2]
     else:
         h = list(g)
         for k in range(1, d + 1):

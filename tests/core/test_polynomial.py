@@ -65,3 +65,25 @@ def test_critical_points_are_zeros_of_derivative(p):
 def test_image_of_diverged_interval_is_unbounded():
     p = OddPolynomial((1.0, 0.0, 1e300))
     assert p.image(0, 1e10) == (-math.inf, math.inf)
+
+
+def _generic_image(p, lo, hi):
+    """`OddPolynomial.image` without the quintic fast path: endpoints and `critical_points`."""
+    values = [p(lo), p(hi)] + [p(x) for x in p.critical_points(lo, hi)]
+    if not all(math.isfinite(v) for v in values):
+        return -math.inf, math.inf
+    return min(values), max(values)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.tuples(st.floats(-1e3, 1e3), st.floats(-1e3, 1e3), st.floats(-1e3, 1e3).filter(lambda c: c != 0.0)),
+    st.floats(-3, 3),
+    st.floats(0, 3),
+)
+def test_quintic_image_fast_path_is_bit_identical_to_the_generic_path(coefficients, lo, width):
+    # The quintic image is unrolled for speed (greedy's inner loop); it must give the same bits as the generic
+    # critical-point path it replaces, or designs would drift between versions.
+    p = OddPolynomial(coefficients)
+    got, want = p.image(lo, lo + width), _generic_image(p, lo, lo + width)
+    assert repr(got) == repr(want)

@@ -127,3 +127,21 @@ def test_quintic_fast_path_is_the_general_exchange_bit_for_bit(log_r, a, b):
     reference[1] = min(max(reference[1] * a, r * 1.0001), 0.999)
     reference[2] = min(max(reference[2] * b, reference[1] * 1.0001), 0.9999)
     assert remez._solve_reference_quintic(list(reference), r) == remez._solve_reference_general(list(reference), r, 2)
+
+
+@pytest.mark.parametrize("degree", range(3, 32, 2))
+def test_widths_at_double_precision_resolution_never_crash(degree):
+    """Widths of a few ulp (the last steps of high-degree schedules, e.g. degree 21 from l = 1e-5): the
+    reference points coincide in double precision, the exchange has nothing to level and must hand over to the
+    round-off fallback instead of dividing by zero; the answer stays within 1e-12 of 1."""
+    for width in (1e-16, 3e-16, 1e-15, 1e-14, 1e-13, 1e-12):
+        for top in (1.0, 1.0000000000000038):
+            result = minimax_odd(top * (1.0 - width), top, degree)
+            assert result.certified or result.error < 1e-12, (width, top, result.error, result.method)
+
+
+def test_high_degree_greedy_runs_into_the_converged_regime():
+    from nsdesign import greedy
+
+    design = greedy(1e-5, steps=10, degree=21)  # step 6 onwards lies within a few ulp of 1
+    assert design.certified and design.error < 1e-12

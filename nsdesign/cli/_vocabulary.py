@@ -7,6 +7,7 @@ not list them). Each alias writes the same destination as the flag that replaced
 from __future__ import annotations
 
 import argparse
+import math
 import re
 from typing import Any
 
@@ -53,3 +54,46 @@ def require_count(flag: str, value: Any) -> int | None:
     if isinstance(value, tuple):
         raise InputError(f"{flag} takes a step count here, not a range")
     return value
+
+
+# The guard band (docs/cli.md): σ in (U, G] may occur (a normalizer's bound, rounding) and must not blow up.
+# Without --normalize its top is 1.02·U (Polar Express's 2 % margin, core.limits.DEFAULT_HEADROOM), so the old
+# spelling `--headroom H` (overshoot measured on [0, (1 + H)·U]) is `--guard-sigma (1 + H)·U`.
+GUARD_SIGMA_HELP = (
+    "top G of the guard band [max-sigma, G]: σ up to G may occur and must not blow up "
+    "(default 1.02·max-sigma; with --normalize its bound, 1.0 or 1.02)"
+)
+
+
+def add_guard_sigma(parser: Any, help_text: str = GUARD_SIGMA_HELP) -> None:
+    """--guard-sigma G, and the old --headroom H (= --guard-sigma (1 + H)·U) as a hidden alias."""
+    parser.add_argument("--guard-sigma", type=float, metavar="G", help=help_text)
+    hidden_alias(parser, "--headroom", dest="legacy_headroom", type=float)
+
+
+def guard_sigma_of(args: Any, max_sigma: float) -> float | None:
+    """The guard band's top from --guard-sigma or the old --headroom (None when neither is given)."""
+    g, h = getattr(args, "guard_sigma", None), getattr(args, "legacy_headroom", None)
+    if g is not None and h is not None:
+        raise InputError("give --guard-sigma (the guard band's top) or the old --headroom, not both")
+    if h is not None:
+        if not (math.isfinite(h) and 0 <= h <= 1):
+            raise InputError(f"--headroom must be in [0, 1], got {h}")
+        return (1.0 + h) * max_sigma
+    return g
+
+
+def guard_headroom(args: Any, max_sigma: float) -> float:
+    """The library's relative margin g/U − 1 (0.02 when no guard is given): overshoot is max F on [0, g]."""
+    from nsdesign.core.limits import DEFAULT_HEADROOM
+
+    g = guard_sigma_of(args, max_sigma)
+    if g is None:
+        return DEFAULT_HEADROOM
+    if not (math.isfinite(g) and math.isfinite(max_sigma) and max_sigma > 0):
+        raise InputError(f"--guard-sigma must be a finite number, got {g}")
+    if g < max_sigma:
+        raise InputError(f"the guard band must lie above the accuracy band: --guard-sigma {g:g} < --max-sigma {max_sigma:g}")
+    if g > 2.0 * max(max_sigma, 1.0):
+        raise InputError(f"--guard-sigma {g:g} is above 2·max(--max-sigma, 1); no normalizer needs that")
+    return max(0.0, g / max_sigma - 1.0)

@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from nsdesign.cli import search_options
-from nsdesign.cli._vocabulary import hidden_alias, require_count, steps_or_range
+from nsdesign.cli._vocabulary import add_guard_sigma, guard_headroom, guard_sigma_of, hidden_alias, require_count, steps_or_range
 from nsdesign.errors import InputError
 
 
@@ -58,7 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     compare = subparsers.add_parser("compare", help="compare schedules and presets side by side on a band")
     compare.add_argument("schedules", nargs="+", help="preset names or schedule JSON files")
-    _band_arguments(compare, required=True)
+    _band_arguments(compare, required=False)
     compare.add_argument("--tol", type=float, help="also report the smallest σ captured at this tolerance")
     compare.add_argument("--json", action="store_true", help="print the metrics as JSON")
     _guard_arguments(compare)
@@ -72,8 +72,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _guard_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--guard-sigma", type=float, help="top g of the guard band [max-sigma, g] (issue 9)")
-    parser.add_argument("--guard-tol", type=float, help="tolerance τ on the guard band: |1 − F| ≤ τ (default 0.3)")
+    """The one guard concept (docs/cli.md): the band [max-sigma, G] above the accuracy band, tolerance τ there."""
+    add_guard_sigma(parser)
+    parser.add_argument(
+        "--guard-tol", type=float,
+        help="tolerance τ on the guard band: |1 − F| ≤ τ there (default 0.3); also reports the guard band",
+    )
 
 
 def _normalize_arguments(parser: argparse.ArgumentParser) -> None:
@@ -88,7 +92,6 @@ def _band_arguments(parser: argparse.ArgumentParser, required: bool) -> None:
     parser.add_argument("--min-sigma", type=float, required=required, help="smallest singular value to orthogonalize")
     parser.add_argument("--max-sigma", type=float, default=1.0, help="largest singular value (default 1)")
     parser.add_argument("--shape", help="matrix shape MxN for FLOP counts")
-    parser.add_argument("--headroom", type=float, default=0.02, help="overshoot is max F on [0, U·(1+h)] (default 0.02)")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -103,7 +106,10 @@ def _search(args: argparse.Namespace) -> int:
     from nsdesign.cli._output import check_output, report_stream
 
     check_output(args.output)
-    if any(getattr(args, k, None) is not None for k in ("normalize", "guard_sigma", "guard_tol", "power_iterations", "spectral_safety")):
+    normalized = any(getattr(args, k, None) is not None for k in ("normalize", "power_iterations", "spectral_safety"))
+    if normalized or (args.guard_tol is not None and not search_options.wants_study(args)):
+        # the guarded engine: accuracy on the band, |1 − F| ≤ τ on the guard band (a bare --guard-sigma keeps
+        # the default design, checked for overshoot up to it)
         from nsdesign.cli.normalize_view import search_normalized
 
         return search_normalized(args)
@@ -151,7 +157,7 @@ def _recommend(args: argparse.Namespace, min_sigma: float, source: str | None) -
         shape=_shape(args.shape),
         form=search_options.cost_form(search_options.kernel_of(args)),  # type: ignore[arg-type]
         max_steps=args.max_steps,
-        headroom=args.headroom,
+        headroom=guard_headroom(args, args.max_sigma),
         band_source=source,
         exact=args.exact,
     )
@@ -159,29 +165,18 @@ def _recommend(args: argparse.Namespace, min_sigma: float, source: str | None) -
 
 def _evaluate(args: argparse.Namespace) -> int:
     from nsdesign.core.metrics import evaluate
-    from nsdesign.documents import load_schedule, read_schedule_file
+    from nsdesign.documents import common_design_band, load_schedule
 
     schedule = load_schedule(args.schedule)
     if args.steps is not None:
         schedule = schedule.extended(_positive_steps(args.steps))
     min_sigma, max_sigma = args.min_sigma, args.max_sigma
     if min_sigma is None:
-        from nsdesign.presets import design_band, preset_names
-
-        if args.schedule in preset_names():
-            published = design_band(args.schedule)
-            if published is None:
-                raise InputError(f"give --min-sigma: preset {args.schedule} has no published design band "
-                                 "(e.g. --min-sigma 1e-3)")
-            band = {"min_sigma": published[0], "max_sigma": published[1]}
-        else:
-            band = read_schedule_file(args.schedule)[1].get("band") if args.schedule.endswith(".json") else None
-        if not band:
-            raise InputError("give --min-sigma (the schedule file records no band)")
+        band = common_design_band([args.schedule])
         min_sigma, max_sigma = band["min_sigma"], band["max_sigma"]
-        if args.guard_sigma is None and band.get("guard_sigma") is not None:
+        if guard_sigma_of(args, max_sigma) is None and band.get("guard_sigma") is not None:
             args.guard_sigma = band["guard_sigma"]  # a guarded design's file records its guard band
-    metrics = evaluate(schedule, min_sigma, max_sigma, headroom=args.headroom, tol=args.tol, shape=_shape(args.shape))
+    metrics = evaluate(schedule, min_sigma, max_sigma, headroom=guard_headroom(args, max_sigma), tol=args.tol, shape=_shape(args.shape))
     guard = _guard_for(args, [schedule], max_sigma)
     if args.latex:
         from nsdesign.design.symbolic import symbolic
@@ -203,11 +198,16 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace) -> int:
     from nsdesign.design.recommend import compare
-    from nsdesign.documents import load_schedule
+    from nsdesign.documents import common_design_band, load_schedule
 
     schedules = [load_schedule(s) for s in args.schedules]
-    rows = compare(schedules, args.min_sigma, args.max_sigma, headroom=args.headroom, tol=args.tol, shape=_shape(args.shape))
-    guard = _guard_for(args, schedules, args.max_sigma)
+    min_sigma, max_sigma, note = args.min_sigma, args.max_sigma, ""
+    if min_sigma is None:  # the band they were all designed for (published for presets, recorded in files)
+        band = common_design_band(args.schedules)
+        min_sigma, max_sigma, note = band["min_sigma"], band["max_sigma"], " (their design band)"
+    headroom = guard_headroom(args, max_sigma)
+    rows = compare(schedules, min_sigma, max_sigma, headroom=headroom, tol=args.tol, shape=_shape(args.shape))
+    guard = _guard_for(args, schedules, max_sigma)
     if args.json:
         out = [{"name": s.name, **m.to_dict()} for s, m in zip(schedules, rows)]
         for row, g in zip(out, guard):
@@ -216,7 +216,7 @@ def _compare(args: argparse.Namespace) -> int:
         return 0
     from nsdesign.cli import render
 
-    render.comparison([s.name for s in schedules], schedules, rows)
+    render.comparison([s.name for s in schedules], schedules, rows, note)
     _print_guard([s.name for s in schedules], guard)
     return 0
 

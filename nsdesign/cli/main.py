@@ -41,6 +41,7 @@ PARAMETER_FLAGS: dict[str, str] = {
     "min_sigma": "--min-sigma",
     "max_sigma": "--max-sigma",
     "guard_sigma": "--guard-sigma",
+    "guard_tol": "--guard-tol",
     "tol": "--tol",
     "steps": "--steps",
     "step_range": "--steps",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from nsdesign.cli._vocabulary import dtype_name, hidden_alias, steps_or_range
+from nsdesign.cli._vocabulary import add_guard_sigma, dtype_name, guard_sigma_of, hidden_alias, steps_or_range
 from nsdesign.errors import InputError
 
 
@@ -35,7 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     add_kernel_arguments(p, "the kernel the errors are run with and the FLOPs counted for")
     p.add_argument("--proxy-shape", help="test matrix for bf16/fp16 errors (default: the shape's aspect, ≤256 rows)")
-    p.add_argument("--no-guard", action="store_true", help="allow schedules that blow up for σ up to 1.02")
+    add_guard_sigma(p, "top G of the guard band: schedules must not blow up for σ up to G (default 1.02·max-sigma)")
+    p.add_argument("--no-guard", action="store_true", help="allow schedules that blow up in the guard band")
     p.add_argument("--storage", help="sqlite:///file.db, postgresql+psycopg2://…, or journal:PATH (default: memory)")
     p.add_argument("--study-name", help="study to create or join (default: derived from the settings)")
     p.add_argument("--jobs", type=int, default=1, help="parallel trials in this process (default 1)")
@@ -81,6 +82,7 @@ def _pareto(args: argparse.Namespace) -> int:
         study_name=args.study_name,
         jobs=args.jobs,
         guard=not args.no_guard,
+        guard_sigma=guard_sigma_of(args, args.max_sigma),
         proxy_shape=proxy,
         progress=_progress_enabled(),
     )

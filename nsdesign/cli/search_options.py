@@ -23,7 +23,7 @@ import math
 import re
 from typing import Any
 
-from nsdesign.cli._vocabulary import hidden_alias
+from nsdesign.cli._vocabulary import guard_sigma_of, hidden_alias
 from nsdesign.core.limits import DEFAULT_TRIALS
 from nsdesign.errors import InputError
 
@@ -58,7 +58,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--refine-steps", type=int, help="how many final steps the refinement may change (default 2)")
     g.add_argument("--refine-evals", type=int, help="objective evaluations per refinement (default 150)")
     g.add_argument("--target-range", help="inner target τ to search, LO-HI in [0.5, 1] (default 0.9-1 for bf16/fp16, else off)")
-    g.add_argument("--guard-limit", type=float, help="largest output allowed for σ up to 1.02 (default 2)")
+    # the guard band is --guard-sigma/--guard-tol (docs/cli.md); the old overshoot cap still parses, hidden
+    hidden_alias(g, "--guard-limit", dest="guard_limit", type=float)
     g.add_argument("--no-guard", action="store_true", default=None, help="allow schedules that blow up just above the band")
 
 
@@ -149,6 +150,8 @@ def config_from_args(args: argparse.Namespace, min_sigma: float | None = None) -
         backend=args.lowp_backend or "emulate",
         guard=not args.no_guard,
         guard_limit=args.guard_limit,
+        guard_sigma=guard_sigma_of(args, max_sigma),
+        guard_tol=getattr(args, "guard_tol", None),
         refine=args.refine or "auto",
         refine_steps=args.refine_steps,
         refine_evals=args.refine_evals,
@@ -166,7 +169,7 @@ def config_from_args(args: argparse.Namespace, min_sigma: float | None = None) -
 def run(args: argparse.Namespace, min_sigma: float | None = None) -> int:
     """Run the study the arguments describe, print the result, write the schedule when -o is given."""
     from nsdesign.core.cost import Shape
-    from nsdesign.core.metrics import DEFAULT_HEADROOM, evaluate
+    from nsdesign.core.metrics import evaluate
     from nsdesign.documents import schedule_document
     from nsdesign.search.study import run_search
 
@@ -181,12 +184,11 @@ def run(args: argparse.Namespace, min_sigma: float | None = None) -> int:
     _print_band_warnings(args)
     objective = config.objective
     shape = Shape.parse(args.shape) if getattr(args, "shape", None) else None
-    headroom = getattr(args, "headroom", None)
     metrics = evaluate(
         result.best.schedule,
         objective.min_sigma,
         objective.max_sigma,
-        headroom=DEFAULT_HEADROOM if headroom is None else headroom,
+        headroom=objective.guard_headroom,
         tol=objective.tol,
         shape=shape,
     )

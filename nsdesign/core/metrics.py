@@ -92,13 +92,19 @@ def worst_error(schedule: Schedule, lo: Band | tuple[float, float] | float, hi: 
     return max(1.0 - f_lo, f_hi - 1.0)
 
 
+def _check_headroom(headroom: float, max_sigma: float) -> None:
+    """0 ≤ h ≤ 1, or more when the guard band's top max_sigma·(1 + h) stays ≤ 2·max(max_sigma, 1): a band far
+    below 1 (under a tight normalizer) may need its guard up to 1 (`nsdesign.design.guarded.check_guard`)."""
+    if not (math.isfinite(headroom) and 0 <= headroom and (headroom <= 1 or max_sigma * (1 + headroom) <= 2 * max(max_sigma, 1.0))):
+        raise InputError(f"headroom must be in [0, 1] (or reach at most 2·max(max_sigma, 1)), got {headroom}")
+
+
 def overshoot(schedule: Schedule | str, max_sigma: float = 1.0, headroom: float = DEFAULT_HEADROOM) -> float:
     """max F on [0, max_sigma·(1 + headroom)]: how far σ slightly above the band is blown up."""
     _check_range(0.0, max_sigma)
     if not max_sigma > 0:
         raise InputError(f"max_sigma must be positive, got {max_sigma}")
-    if not (math.isfinite(headroom) and 0 <= headroom <= 1):
-        raise InputError(f"headroom must be in [0, 1], got {headroom}")
+    _check_headroom(headroom, max_sigma)
     return value_range(schedule, 0.0, max_sigma * (1.0 + headroom))[1]
 
 
@@ -203,8 +209,7 @@ def evaluate(
     if tol is not None:
         check_tolerance(tol)
     shape = _as_shape(shape)
-    if not (math.isfinite(headroom) and 0 <= headroom <= 1):
-        raise InputError(f"headroom must be in [0, 1], got {headroom}")
+    _check_headroom(headroom, max_sigma)
     steps = intervals(schedule, min_sigma, max_sigma)
     f_lo, f_hi = steps[-1]
     return Metrics(

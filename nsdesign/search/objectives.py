@@ -10,11 +10,13 @@ Objectives (all minimized; combine them with weights, score = Σ wᵢ·valueᵢ)
 - "capture"  the smallest σ captured at tolerance δ (`captured_min_sigma`): lower is a wider band; a
              schedule capturing nothing scores max_sigma and is infeasible
 
-Guard: a schedule is infeasible when it blows up for σ_max up to 1.02 — the exact scalar overshoot
-max F on [0, 1.02·u] exceeds `guard_limit` (default 2), or the bf16 run on the proxy matrix scaled by 1.02
-is non-finite or has σ_out above `guard_limit`. Infeasible trials are still COMPLETE in the study (they
-count toward --trials) with score `INFEASIBLE + score-if-finite` and `feasible=False`; the best trial is
-always chosen among feasible ones.
+Guard: a schedule is infeasible when it blows up for σ up to the guard band's top g = `guard_sigma`
+(default 1.02·u: the 2 % margin of Polar Express; the CLI's `--guard-sigma`) — the exact scalar overshoot
+max F on [0, g] exceeds `guard_limit` (default 2), or the bf16 run on the proxy matrix scaled by g/u is
+non-finite or has σ_out above `guard_limit` — or, with `guard_tol` τ (the CLI's `--guard-tol`; a normalizer's
+guard), when max |1 − F| on the guard band [u, g] exceeds τ (exact). Infeasible trials are still COMPLETE in
+the study (they count toward --trials) with score `INFEASIBLE + score-if-finite` and `feasible=False`; the best
+trial is always chosen among feasible ones.
 
 Refinement: the greedy engine is optimal for the worst case only. For the other objectives a trial may
 hand its greedy-built schedule to SciPy, which perturbs the coefficients of the last `refine_steps` steps
@@ -85,6 +87,8 @@ class Objective:
     backend: str = "emulate"
     guard: bool = True
     guard_limit: float = GUARD_LIMIT
+    guard_sigma: float | None = None  # top g of the guard band; None: (1 + GUARD_HEADROOM)·max_sigma
+    guard_tol: float | None = None  # also |1 − F| ≤ τ on [u, g], exact (a normalizer's guard); None: overshoot only
     refine: str = "auto"
     refine_steps: int = 2
     refine_evals: int = 150
@@ -112,6 +116,15 @@ class Objective:
             raise InputError(f"the low-precision backend must be 'emulate' or 'torch', got {self.backend!r}")
         if not (math.isfinite(self.guard_limit) and self.guard_limit > 1.0):
             raise InputError(f"the guard limit must be a number above 1, got {self.guard_limit}")
+        if self.guard_sigma is not None and not (
+            math.isfinite(self.guard_sigma) and self.max_sigma <= self.guard_sigma <= 2.0 * max(self.max_sigma, 1.0)
+        ):
+            raise InputError(
+                "the guard band must lie above the accuracy band: need max_sigma ≤ guard_sigma ≤ 2·max(max_sigma, 1), "
+                f"got guard_sigma {self.guard_sigma} with max_sigma {self.max_sigma}"
+            )
+        if self.guard_tol is not None and not (math.isfinite(self.guard_tol) and 0 < self.guard_tol < 1):
+            raise InputError(f"`guard_tol` must be in (0, 1), got {self.guard_tol}")
         from nsdesign.precision.kernels import check_kernel
 
         check_kernel(self.kernel)
@@ -127,6 +140,11 @@ class Objective:
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(n for n, _ in self.terms)
+
+    @property
+    def guard_headroom(self) -> float:
+        """g/u − 1: the guard band's top as a relative margin above the band (0.02 by default)."""
+        return GUARD_HEADROOM if self.guard_sigma is None else self.guard_sigma / self.max_sigma - 1.0
 
     def label(self) -> str:
         return ",".join(n if w == 1.0 else f"{n}={w:g}" for n, w in self.terms)
@@ -154,6 +172,8 @@ class Objective:
             "backend": self.backend,
             "guard": self.guard,
             "guard_limit": self.guard_limit,
+            **({} if self.guard_sigma is None else {"guard_sigma": self.guard_sigma}),  # absent: old study names stay
+            **({} if self.guard_tol is None else {"guard_tol": self.guard_tol}),
             "refine": self.refiner(),
             "refine_steps": self.refine_steps,
             "refine_evals": self.refine_evals,
@@ -237,16 +257,22 @@ def weighted_error(schedule: Schedule, spectrum: Spectrum) -> float:
 
 
 def guard(schedule: Schedule, objective: Objective) -> tuple[bool, str, float | None, float | None]:
-    """(passes, reason, scalar overshoot, bf16 σ_max at 1.02·X): does the schedule stay bounded up to 1.02·u?"""
+    """(passes, reason, scalar overshoot, bf16 σ_max at (g/u)·X): does the schedule stay bounded up to g?"""
     if not objective.guard:
         return True, "", None, None
-    peak = overshoot(schedule, objective.max_sigma, GUARD_HEADROOM)
+    h = objective.guard_headroom
+    top = objective.max_sigma * (1.0 + h)
+    peak = overshoot(schedule, objective.max_sigma, h)
     if not (math.isfinite(peak) and peak <= objective.guard_limit):
-        return False, f"scalar overshoot {peak:.3g} on [0, 1.02·u] exceeds {objective.guard_limit:g}", peak, None
-    run = matrix_error(schedule, objective.proxy(), "bf16", 1.0 + GUARD_HEADROOM, objective.backend,  # type: ignore[arg-type]
+        return False, f"scalar overshoot {peak:.3g} on [0, {top:.4g}] exceeds {objective.guard_limit:g}", peak, None
+    if objective.guard_tol is not None and top > objective.max_sigma:
+        off = worst_error(schedule, objective.max_sigma, top)
+        if not off <= objective.guard_tol:
+            return False, f"max|1 − F| {off:.3g} on the guard band [u, {top:.4g}] exceeds {objective.guard_tol:g}", peak, None
+    run = matrix_error(schedule, objective.proxy(), "bf16", 1.0 + h, objective.backend,  # type: ignore[arg-type]
                        kernel=objective.kernel, restarts=plan(schedule, objective, "bf16"))
     if run.diverged or run.sigma_max > objective.guard_limit:
-        return False, f"bf16 run with σ_max = 1.02 reaches {run.sigma_max:.3g}", peak, run.sigma_max
+        return False, f"bf16 run with σ_max = {top:.4g} reaches {run.sigma_max:.3g}", peak, run.sigma_max
     return True, "", peak, run.sigma_max
 
 

@@ -123,6 +123,7 @@ def run_pareto(
     proxy_shape: tuple[int, int] | None = None,
     progress: bool = False,
     kernel: str | None = None,
+    guard_sigma: float | None = None,
 ) -> ParetoResult:
     """The error-vs-FLOPs front on `shape` in `dtype` (exact/fp64: exact worst case; bf16/fp16: the rounding model).
 
@@ -148,6 +149,7 @@ def run_pareto(
         max_sigma=max_sigma,
         proxy_shape=proxy_shape or proxy_for(shape),
         guard=guard,
+        guard_sigma=guard_sigma,  # None: 1.02·max_sigma
         refine="none",
         kernel=kernel,
     )

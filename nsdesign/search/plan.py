@@ -14,7 +14,8 @@ the same rules. The rules (each says why):
 - the inner target τ: bf16/fp16 search [0.9, 1] (keeping inner iterates below 1 leaves rounding room, see
   `search.space.retarget`); others keep τ = 1.
 - the proxy matrix for bf16/fp16 and the guard: `proxy_shape`, else the shape's aspect (`pareto.proxy_for`),
-  else 256×1024; the guard's limit 2 (`objectives.GUARD_LIMIT`); refinement of the last 2 steps with 150
+  else 256×1024; the guard band up to `guard_sigma` (default 1.02·u), its overshoot limit 2
+  (`objectives.GUARD_LIMIT`) and, with `guard_tol`, |1 − F| ≤ τ on it; refinement of the last 2 steps with 150
   evaluations.
 """
 
@@ -60,6 +61,8 @@ def study_config(
     backend: str = "emulate",
     guard: bool = True,
     guard_limit: float | None = None,
+    guard_sigma: float | None = None,
+    guard_tol: float | None = None,
     refine: str = "auto",
     refine_steps: int | None = None,
     refine_evals: int | None = None,
@@ -154,6 +157,8 @@ def study_config(
         backend=backend,
         guard=guard,
         guard_limit=GUARD_LIMIT if guard_limit is None else guard_limit,
+        guard_sigma=guard_sigma,
+        guard_tol=guard_tol,
         refine=refine,
         refine_steps=DEFAULT_REFINE_STEPS if refine_steps is None else refine_steps,
         refine_evals=DEFAULT_REFINE_EVALS if refine_evals is None else refine_evals,

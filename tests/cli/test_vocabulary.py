@@ -162,3 +162,74 @@ def test_bad_input_through_main_is_one_line_with_flags(capsys):
     assert err.count("\n") == 1 and "--min-sigma" in err and "Traceback" not in err
     assert main(["search", "--min-sigma", "1e-3", "--degrees", "auto"]) == 2
     assert "--degrees auto needs --tol and --shape" in capsys.readouterr().err
+
+
+# -- one guard concept: --guard-sigma G, the old --headroom H (= G (1 + H)·U) and --guard-limit hidden ----------
+
+
+def _json_out(capsys, *argv):
+    import json
+
+    assert main(list(argv)) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("max_sigma, h", [(1.0, 0.05), (0.5, 0.1)])
+def test_old_headroom_is_the_guard_sigma_it_implies(capsys, max_sigma, h):
+    band = ["--min-sigma", "1e-3", "--max-sigma", str(max_sigma)]
+    g = str((1 + h) * max_sigma)
+    old = _json_out(capsys, "evaluate", "keller5", *band, "--headroom", str(h), "--json")["metrics"]
+    new = _json_out(capsys, "evaluate", "keller5", *band, "--guard-sigma", g, "--json")
+    assert new["metrics"]["overshoot"] == pytest.approx(old["overshoot"])
+    assert new["metrics"]["headroom"] == pytest.approx(h)
+    assert new["guard"]["guard_sigma"] == pytest.approx(float(g))  # the new flag also reports the guard band
+    old_rows = _json_out(capsys, "compare", "keller5", "su5", *band, "--headroom", str(h), "--json")
+    new_rows = _json_out(capsys, "compare", "keller5", "su5", *band, "--guard-sigma", g, "--json")
+    assert [r["overshoot"] for r in new_rows] == pytest.approx([r["overshoot"] for r in old_rows])
+
+
+def test_defaults_keep_the_two_percent_guard(capsys):
+    metrics = _json_out(capsys, "evaluate", "keller5", "--min-sigma", "1e-3", "--json")["metrics"]
+    assert metrics["headroom"] == pytest.approx(0.02)
+    wider = _json_out(capsys, "evaluate", "keller5", "--min-sigma", "1e-3", "--guard-sigma", "1.2", "--json")
+    assert wider["metrics"]["overshoot"] >= metrics["overshoot"] and wider["metrics"]["headroom"] == pytest.approx(0.2)
+
+
+def test_search_guard_sigma_is_the_old_headroom(capsys):
+    base = ["search", "--min-sigma", "1e-3", "--steps", "5"]
+    assert main([*base, "--headroom", "0.05"]) == 0
+    old = capsys.readouterr().out
+    assert main([*base, "--guard-sigma", "1.05"]) == 0
+    assert capsys.readouterr().out == old
+    assert main(base) == 0
+    assert capsys.readouterr().out != old  # the guard band's top is used: a wider guard changes the design
+
+
+@pytest.mark.parametrize("command", [["search"], ["evaluate", "keller5"], ["compare", "keller5"], ["pareto"]])
+def test_guard_sigma_is_listed_and_headroom_hidden(capsys, command):
+    text = _help(capsys, *command)
+    assert "--guard-sigma" in text and "--headroom" not in text and "--guard-limit" not in text
+
+
+def test_guard_sigma_and_headroom_together_are_refused(capsys):
+    assert main(["evaluate", "keller5", "--min-sigma", "1e-3", "--guard-sigma", "1.05", "--headroom", "0.05"]) == 2
+    assert "not both" in capsys.readouterr().err
+    assert main(["compare", "keller5", "--min-sigma", "1e-3", "--guard-sigma", "0.9"]) == 2
+    assert "above the accuracy band" in capsys.readouterr().err
+
+
+def test_study_guard_flags_reach_the_objective():
+    from nsdesign.cli import search_options
+
+    new = _parse("search", "--min-sigma", "1e-3", "--steps", "4-6", "--guard-sigma", "1.05", "--guard-tol", "0.4")
+    objective = search_options.config_from_args(new, 1e-3).objective
+    assert (objective.guard_sigma, objective.guard_tol) == (1.05, 0.4)
+    old = _parse("search", "--min-sigma", "1e-3", "--steps", "4-6", "--headroom", "0.05", "--guard-limit", "3")
+    objective = search_options.config_from_args(old, 1e-3).objective
+    assert objective.guard_sigma == pytest.approx(1.05) and objective.guard_limit == 3
+    plain = search_options.config_from_args(_parse("search", "--min-sigma", "1e-3", "--steps", "4-6"), 1e-3)
+    assert plain.objective.guard_sigma is None and plain.objective.guard_headroom == pytest.approx(0.02)
+    pareto = _parse("pareto", "--min-sigma", "1e-3", "--shape", "8x8", "--headroom", "0.05")
+    from nsdesign.cli._vocabulary import guard_sigma_of
+
+    assert guard_sigma_of(pareto, 1.0) == pytest.approx(1.05)

@@ -100,6 +100,30 @@ def test_guard_rejects_the_exact_optimum_and_accepts_polar_express():
     assert score(greedy(1e-3, 1.0, 6).schedule, unguarded).feasible
 
 
+def test_guard_band_top_and_tolerance_move_the_guard():
+    """guard_sigma is the top of the checked range (default 1.02·u); guard_tol adds |1 − F| ≤ τ on [u, g]."""
+    from nsdesign.core.metrics import overshoot
+    from nsdesign.design.guarded import guard_error
+
+    keller = preset("keller5")
+    default = Objective((("worst", 1.0),), 1e-3, proxy_shape=SMALL)
+    explicit = Objective((("worst", 1.0),), 1e-3, proxy_shape=SMALL, guard_sigma=1.02)
+    assert guard(keller, explicit)[:3] == guard(keller, default)[:3]
+    assert default.to_dict() == {k: v for k, v in explicit.to_dict().items() if k != "guard_sigma"}
+    e = guard_error(keller, 1.0, 1.05)
+    strict = Objective((("worst", 1.0),), 1e-3, proxy_shape=SMALL, guard_sigma=1.05, guard_tol=0.9 * e)
+    loose = Objective((("worst", 1.0),), 1e-3, proxy_shape=SMALL, guard_sigma=1.05, guard_tol=min(0.99, 1.1 * e))
+    ok, reason, peak, _ = guard(keller, strict)
+    assert not ok and "guard band" in reason and peak == pytest.approx(overshoot(keller, 1.0, 0.05))
+    assert guard(keller, loose)[0]
+    # a band far below 1 (a tight normalizer's) may guard up to 1: overshoot then spans [0, 1]
+    low = Objective((("worst", 1.0),), 0.2, 0.5, proxy_shape=SMALL, guard_sigma=1.0)
+    assert guard(keller, low)[2] == pytest.approx(overshoot(keller, 0.5, 1.0))
+    for bad in ({"guard_sigma": 0.9}, {"guard_sigma": 2.5}, {"guard_tol": 1.5}):
+        with pytest.raises(InputError):
+            Objective((("worst", 1.0),), 1e-3, proxy_shape=SMALL, **bad)
+
+
 # -- weighted ---------------------------------------------------------------------------------------
 
 

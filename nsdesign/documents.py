@@ -27,7 +27,7 @@ import os
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from nsdesign._files import json_number, read_json, write_json_atomic  # noqa: F401  (json_number: re-exported)
 from nsdesign.core.band import Band, as_band
@@ -240,6 +240,47 @@ def load_schedule(reference: str) -> Schedule:
         schedule, _ = read_schedule_file(path)
         return schedule if schedule.name else schedule.with_name(path.stem)
     raise InputError(f"{reference!r} is neither a preset name nor a schedule file; run `nsdesign presets` for names")
+
+
+def recorded_band(reference: str) -> dict[str, float] | None:
+    """The band a schedule was designed for, or None: a preset's published design band (presets/design_bands.json),
+    or the `band` a schedule file records (with its `guard_sigma` where a guarded design records one).
+
+    Commands measure a schedule on this band when no --min-sigma is given, so a preset or a saved design is
+    judged on the problem it was made for rather than on a band the user has to look up.
+    """
+    from nsdesign.presets import design_band, preset_names
+
+    if reference in preset_names():
+        published = design_band(reference)
+        return None if published is None else {"min_sigma": published[0], "max_sigma": published[1]}
+    if not reference.lower().endswith(".json"):
+        return None
+    band = read_schedule_file(reference)[1].get("band")
+    if not isinstance(band, dict) or band.get("min_sigma") is None or band.get("max_sigma") is None:
+        return None
+    return {k: float(band[k]) for k in ("min_sigma", "max_sigma", "guard_sigma") if band.get(k) is not None}
+
+
+def common_design_band(references: Sequence[str]) -> dict[str, float]:
+    """The one design band all `references` share (see `recorded_band`), for comparing them without a given band.
+
+    A schedule without a band, or schedules designed for different bands, are refused: a comparison on a band
+    chosen for only some of them would silently favour those.
+    """
+    bands = [(ref, recorded_band(ref)) for ref in references]
+    missing = [ref for ref, band in bands if band is None]
+    if missing:
+        from nsdesign.presets import preset_names
+
+        what = (f"preset {missing[0]} has no published design band" if missing[0] in preset_names()
+                else f"the schedule file {missing[0]} records no band")
+        raise InputError(f"give min_sigma: {what} (e.g. min_sigma 1e-3)")
+    edges = {(band["min_sigma"], band["max_sigma"]) for _, band in bands}
+    if len(edges) > 1:
+        listed = ", ".join(f"{ref} [{band['min_sigma']:g}, {band['max_sigma']:g}]" for ref, band in bands)
+        raise InputError(f"give min_sigma: the design bands differ ({listed})")
+    return bands[0][1]  # type: ignore[return-value]
 
 
 # --------------------------------------------------------------------------------------------------

@@ -58,7 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     compare = subparsers.add_parser("compare", help="compare schedules and presets side by side on a band")
     compare.add_argument("schedules", nargs="+", help="preset names or schedule JSON files")
-    _band_arguments(compare, required=True)
+    _band_arguments(compare, required=False)
     compare.add_argument("--tol", type=float, help="also report the smallest σ captured at this tolerance")
     compare.add_argument("--json", action="store_true", help="print the metrics as JSON")
     _guard_arguments(compare)
@@ -167,25 +167,14 @@ def _recommend(args: argparse.Namespace, min_sigma: float, source: str | None) -
 
 def _evaluate(args: argparse.Namespace) -> int:
     from nsdesign.core.metrics import evaluate
-    from nsdesign.documents import load_schedule, read_schedule_file
+    from nsdesign.documents import common_design_band, load_schedule
 
     schedule = load_schedule(args.schedule)
     if args.steps is not None:
         schedule = schedule.extended(_positive_steps(args.steps))
     min_sigma, max_sigma = args.min_sigma, args.max_sigma
     if min_sigma is None:
-        from nsdesign.presets import design_band, preset_names
-
-        if args.schedule in preset_names():
-            published = design_band(args.schedule)
-            if published is None:
-                raise InputError(f"give --min-sigma: preset {args.schedule} has no published design band "
-                                 "(e.g. --min-sigma 1e-3)")
-            band = {"min_sigma": published[0], "max_sigma": published[1]}
-        else:
-            band = read_schedule_file(args.schedule)[1].get("band") if args.schedule.endswith(".json") else None
-        if not band:
-            raise InputError("give --min-sigma (the schedule file records no band)")
+        band = common_design_band([args.schedule])
         min_sigma, max_sigma = band["min_sigma"], band["max_sigma"]
         if guard_sigma_of(args, max_sigma) is None and band.get("guard_sigma") is not None:
             args.guard_sigma = band["guard_sigma"]  # a guarded design's file records its guard band
@@ -211,12 +200,16 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace) -> int:
     from nsdesign.design.recommend import compare
-    from nsdesign.documents import load_schedule
+    from nsdesign.documents import common_design_band, load_schedule
 
     schedules = [load_schedule(s) for s in args.schedules]
-    headroom = guard_headroom(args, args.max_sigma)
-    rows = compare(schedules, args.min_sigma, args.max_sigma, headroom=headroom, tol=args.tol, shape=_shape(args.shape))
-    guard = _guard_for(args, schedules, args.max_sigma)
+    min_sigma, max_sigma, note = args.min_sigma, args.max_sigma, ""
+    if min_sigma is None:  # the band they were all designed for (published for presets, recorded in files)
+        band = common_design_band(args.schedules)
+        min_sigma, max_sigma, note = band["min_sigma"], band["max_sigma"], " (their design band)"
+    headroom = guard_headroom(args, max_sigma)
+    rows = compare(schedules, min_sigma, max_sigma, headroom=headroom, tol=args.tol, shape=_shape(args.shape))
+    guard = _guard_for(args, schedules, max_sigma)
     if args.json:
         out = [{"name": s.name, **m.to_dict()} for s, m in zip(schedules, rows)]
         for row, g in zip(out, guard):
@@ -225,7 +218,7 @@ def _compare(args: argparse.Namespace) -> int:
         return 0
     from nsdesign.cli import render
 
-    render.comparison([s.name for s in schedules], schedules, rows)
+    render.comparison([s.name for s in schedules], schedules, rows, note)
     _print_guard([s.name for s in schedules], guard)
     return 0
 

@@ -275,8 +275,9 @@ def evaluation(schedule: Schedule, metrics: Metrics) -> None:
         out.print(line)
 
 
-def comparison(names: Sequence[str], schedules: Sequence[Schedule], rows: Sequence[Metrics]) -> None:
-    table, footnotes = _metrics_table(names, schedules, rows, f"Band [{rows[0].min_sigma:g}, {rows[0].max_sigma:g}]")
+def comparison(names: Sequence[str], schedules: Sequence[Schedule], rows: Sequence[Metrics], note: str = "") -> None:
+    title = f"Band [{rows[0].min_sigma:g}, {rows[0].max_sigma:g}]{note}"
+    table, footnotes = _metrics_table(names, schedules, rows, title)
     _print_table(console(), table, footnotes)
 
 

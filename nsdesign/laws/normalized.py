@@ -80,7 +80,7 @@ def normalized_band(
     q = check_quantile(quantile)
     given = [shape is not None and spectrum is None, model_size is not None or layer is not None, spectrum is not None]
     if sum(given) != 1:
-        raise InputError("give one source for the band: --shape (Marchenko–Pastur), --model-size/--layer, or --spectrum FILE.npy")
+        raise InputError("give one source for the band: `shape` (Marchenko–Pastur), `model_size`/`layer`, or `spectrum` (a .npy file)")
     if spectrum is not None:
         return _from_file(norm, q, spectrum)
     if shape is not None:

@@ -101,8 +101,10 @@ def _degrees(text: str) -> tuple[int, ...]:
 
 
 def _warn(warnings: Any) -> None:
+    from nsdesign.cli.main import flag_message
+
     for warning in warnings:
-        print(f"nsdesign: warning: {warning}", file=sys.stderr)
+        print(f"nsdesign: warning: {flag_message(warning)}", file=sys.stderr)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -190,38 +192,10 @@ def _fit(args: argparse.Namespace) -> int:
     table = fit_file(args.measurements, source=args.source)
     write_json_atomic(args.output, table.document())
     with report_stream(args.output):
-        _print_fit(table, args)
+        from nsdesign.cli import render
+
+        render.laws_fit(table, args.measurements, args.output)
     return 0
-
-
-def _print_fit(table: Any, args: argparse.Namespace) -> None:
-    from nsdesign.cli import render
-    from rich.table import Table
-
-    quantiles = sorted({law.quantile for law in table.laws})
-    view = Table(title=f"Power laws σ_q(M) = C·M^(−α) fitted to {args.measurements}", title_justify="left")
-    view.add_column("layer", no_wrap=True)
-    for q in quantiles:
-        view.add_column(f"α (q={q:g})", justify="right")
-    view.add_column("pooled α", justify="right")
-    view.add_column("min R²", justify="right")
-    view.add_column("sizes", justify="right", no_wrap=True)
-    for layer in table.layers():
-        laws = {law.quantile: law for law in table.for_layer(layer)}
-        cells = [f"{laws[q].alpha:.3f} ± {laws[q].alpha_se:.3f}" if q in laws else "—" for q in quantiles]
-        depth, matrix = layer.split(".", 1)
-        pooled = next((p for p in table.pooled if (p.depth, p.matrix) == (depth, matrix)), None)
-        first = next(iter(laws.values()))
-        view.add_row(
-            layer,
-            *cells,
-            "—" if pooled is None else f"{pooled.alpha:.3f} ± {pooled.alpha_se:.3f}",
-            f"{min(law.r2 for law in laws.values()):.3f}",
-            f"{first.m_min:.3g}–{first.m_max:.3g}",
-        )
-    out = render.console()
-    out.print(view)
-    out.print(f"wrote {len(table.laws)} laws for {len(table.layers())} layers to {args.output}")
 
 
 def _recipe(args: argparse.Namespace) -> int:
@@ -269,83 +243,10 @@ def _recipe(args: argparse.Namespace) -> int:
     from nsdesign.cli._output import report_stream
 
     with report_stream(args.output):
-        print_recipe(recipe, written_to=args.output)
+        from nsdesign.cli import render
+
+        render.recipe(recipe, written_to=args.output)
     return 0
-
-
-def print_recipe(recipe: Any, written_to: str | None = None) -> None:
-    """The recipe as a table: one row per designed schedule (law × shape), then totals and keller5 failures."""
-    from rich.table import Table
-
-    from nsdesign.cli import render
-    from nsdesign.laws.recipe import BASELINES
-
-    out = render.console()
-    m = recipe.model
-    out.print(
-        f"{m.name or 'model'}: d_model {m.d_model}, {m.n_layers} blocks, {m.n_heads} heads ({m.n_kv_heads} kv, head_dim "
-        f"{m.head_dim}), d_ff {m.d_ff}{' gated' if m.gated_mlp else ''} — {recipe.config_source}"
-    )
-    out.print(
-        f"size {recipe.model_size:.3g}, δ = {recipe.tol:g} on bands [σ_q, 1] with q = {recipe.quantile:g} "
-        f"({recipe.edge} edge, headroom {recipe.headroom:g}), degrees {','.join(map(str, recipe.degrees))}, "
-        f"cushion {recipe.cushion:g}, safety {recipe.safety:g}, "
-        f"{recipe.form} form, laws: {recipe.laws_source}"
-    )
-    table = Table(
-        title="Per-layer schedules (GFLOP per matrix; keller5: its worst error on the band, ✗ = fails δ)", title_justify="left"
-    )
-    for column in ("law", "blocks", "matrices", "shape", "σ_q", "~95% interval", "degrees", "max|1−F|", "GFLOP", "keller5"):
-        table.add_column(column, justify="left" if column in ("law", "blocks", "matrices", "degrees") else "right", no_wrap=True)
-    for g in recipe.groups:
-        layers = [layer for layer in recipe.layers if layer.schedule == g.name]
-        blocks = sorted({layer.block for layer in layers})
-        suffixes = list(dict.fromkeys(layer.name.split(".")[-2].removesuffix("_proj") for layer in layers))
-        keller = g.baseline_errors["keller5"]
-        table.add_row(
-            g.name,
-            _ranges(blocks),
-            ",".join(suffixes),
-            str(g.shape),
-            f"{g.edge:.3g}",
-            f"[{g.band.interval[0]:.2g}, {g.band.interval[1]:.2g}]",
-            ",".join(str(d) for d in g.design.schedule.degrees),
-            f"{g.metrics.worst_error:.4f}",
-            f"{layers[0].flops / 1e9:.4g}",
-            f"{keller:.3f}{' ✗' if keller > recipe.tol else ' ✓'}",
-        )
-    out.print(table)
-    total = recipe.total_flops()
-    baselines = recipe.baseline_flops()
-    out.print(f"recipe: {total / 1e12:.4g} TFLOP per optimizer step over {len(recipe.layers)} matrices")
-    out.print(f"every layer meets δ: {'yes' if recipe.all_meet_tol() else 'NO'}")
-    for name in BASELINES:
-        fails = len(recipe.failures(name))
-        out.print(f"  uniform {name}: {baselines[name] / 1e12:.4g} TFLOP, recipe saves "
-                  f"{100 * (1 - total / baselines[name]):.1f}%")
-        out.print(f"    it fails δ on {fails} of {len(recipe.layers)} layers")
-    failing = recipe.failures("keller5")
-    if failing:
-        order = list(dict.fromkeys(g.law for g in recipe.groups))
-        laws = sorted({layer.law for layer in failing}, key=order.index)
-        out.print(f"uniform keller5 fails δ = {recipe.tol:g} on {len(failing)} layers, laws: {', '.join(laws)}")
-    else:
-        out.print(f"uniform keller5 meets δ = {recipe.tol:g} on every layer")
-    if written_to:
-        out.print(f"wrote {written_to}")
-
-
-def _ranges(values: list[int]) -> str:
-    parts: list[str] = []
-    start = prev = values[0]
-    for v in values[1:] + [None]:  # type: ignore[list-item]
-        if v is not None and v == prev + 1:
-            prev = v
-            continue
-        parts.append(str(start) if start == prev else f"{start}–{prev}")
-        if v is not None:
-            start = prev = v
-    return ",".join(parts)
 
 
 def _cost_form(args: argparse.Namespace) -> str:

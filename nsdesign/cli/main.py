@@ -69,9 +69,29 @@ PARAMETER_FLAGS: dict[str, str] = {
     "headroom": "--headroom",
     "max_matmuls": "--max-matmuls",
     "objective": "--objective",
+    "guard_tol": "--guard-tol",
+    "guard=False": "--no-guard",
+    "quantile": "--quantile",
+    "normalizer": "--normalize",
+    "patch": "--patch",
+    "patch=True": "--patch",
+    "storage": "--storage",
+    "config": "--config",
+    "edge": "--band-edge",
+    "BF16": "--bf16",
+    "sources": "--source",
+    "match": "--match",
+    "train_steps": "--train-steps",
+    "eval_every": "--eval-every",
+    "seeds": "--seeds",
+    "sizes": "--sizes",
+    "text": "--text",
+    "batch": "--batch",
+    "seq_len": "--seq-len",
 }
 _BARE = ("min_sigma", "max_sigma", "guard_sigma")
-_PARAMETER = re.compile(r"`(\w+)`|(?<![\w'\"`-])(" + "|".join(_BARE) + r")(?![\w'\"`])")
+# `name` or `name=value` (a boolean switch: `guard=False` is --no-guard), or a bare band edge.
+_PARAMETER = re.compile(r"`(\w+(?:=\w+)?)`|(?<![\w'\"`-])(" + "|".join(_BARE) + r")(?![\w'\"`])")
 
 
 def flag_message(message: str) -> str:

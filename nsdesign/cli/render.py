@@ -387,3 +387,257 @@ def pareto_front(result: Any, written_to: str | None) -> None:
     console.print(table)
     if written_to:
         console.print(f"wrote {written_to}")
+
+
+# -- laws: fit, recipe ------------------------------------------------------------------------------
+
+
+def laws_fit(table: Any, measurements: str, written_to: str) -> None:
+    """`fit`: one row per layer, α per quantile with its standard error, the pooled α, min R² and the sizes."""
+    quantiles = sorted({law.quantile for law in table.laws})
+    view = Table(title=f"Power laws σ_q(M) = C·M^(−α) fitted to {measurements}", title_justify="left")
+    view.add_column("layer", no_wrap=True)
+    for q in quantiles:
+        view.add_column(f"α (q={q:g})", justify="right")
+    view.add_column("pooled α", justify="right")
+    view.add_column("min R²", justify="right")
+    view.add_column("sizes", justify="right", no_wrap=True)
+    for layer in table.layers():
+        laws = {law.quantile: law for law in table.for_layer(layer)}
+        cells = [f"{laws[q].alpha:.3f} ± {laws[q].alpha_se:.3f}" if q in laws else "—" for q in quantiles]
+        depth, matrix = layer.split(".", 1)
+        pooled = next((p for p in table.pooled if (p.depth, p.matrix) == (depth, matrix)), None)
+        first = next(iter(laws.values()))
+        view.add_row(
+            layer,
+            *cells,
+            "—" if pooled is None else f"{pooled.alpha:.3f} ± {pooled.alpha_se:.3f}",
+            f"{min(law.r2 for law in laws.values()):.3f}",
+            f"{first.m_min:.3g}–{first.m_max:.3g}",
+        )
+    out = console()
+    out.print(view)
+    out.print(f"wrote {len(table.laws)} laws for {len(table.layers())} layers to {written_to}")
+
+
+def recipe(recipe: Any, written_to: str | None = None) -> None:
+    """The recipe as a table: one row per designed schedule (law × shape), then totals and keller5 failures."""
+    from nsdesign.laws.recipe import BASELINES
+
+    out = console()
+    m = recipe.model
+    out.print(
+        f"{m.name or 'model'}: d_model {m.d_model}, {m.n_layers} blocks, {m.n_heads} heads ({m.n_kv_heads} kv, head_dim "
+        f"{m.head_dim}), d_ff {m.d_ff}{' gated' if m.gated_mlp else ''} — {recipe.config_source}"
+    )
+    out.print(
+        f"size {recipe.model_size:.3g}, δ = {recipe.tol:g} on bands [σ_q, 1] with q = {recipe.quantile:g} "
+        f"({recipe.edge} edge, headroom {recipe.headroom:g}), degrees {','.join(map(str, recipe.degrees))}, "
+        f"cushion {recipe.cushion:g}, safety {recipe.safety:g}, "
+        f"{recipe.form} form, laws: {recipe.laws_source}"
+    )
+    table = Table(
+        title="Per-layer schedules (GFLOP per matrix; keller5: its worst error on the band, ✗ = fails δ)", title_justify="left"
+    )
+    for column in ("law", "blocks", "matrices", "shape", "σ_q", "~95% interval", "degrees", "max|1−F|", "GFLOP", "keller5"):
+        table.add_column(column, justify="left" if column in ("law", "blocks", "matrices", "degrees") else "right", no_wrap=True)
+    for g in recipe.groups:
+        layers = [layer for layer in recipe.layers if layer.schedule == g.name]
+        blocks = sorted({layer.block for layer in layers})
+        suffixes = list(dict.fromkeys(layer.name.split(".")[-2].removesuffix("_proj") for layer in layers))
+        keller = g.baseline_errors["keller5"]
+        table.add_row(
+            g.name,
+            _ranges(blocks),
+            ",".join(suffixes),
+            str(g.shape),
+            f"{g.edge:.3g}",
+            f"[{g.band.interval[0]:.2g}, {g.band.interval[1]:.2g}]",
+            ",".join(str(d) for d in g.design.schedule.degrees),
+            f"{g.metrics.worst_error:.4f}",
+            f"{layers[0].flops / 1e9:.4g}",
+            f"{keller:.3f}{' ✗' if keller > recipe.tol else ' ✓'}",
+        )
+    out.print(table)
+    total = recipe.total_flops()
+    baselines = recipe.baseline_flops()
+    out.print(f"recipe: {total / 1e12:.4g} TFLOP per optimizer step over {len(recipe.layers)} matrices")
+    out.print(f"every layer meets δ: {'yes' if recipe.all_meet_tol() else 'NO'}")
+    for name in BASELINES:
+        fails = len(recipe.failures(name))
+        out.print(f"  uniform {name}: {baselines[name] / 1e12:.4g} TFLOP, recipe saves "
+                  f"{100 * (1 - total / baselines[name]):.1f}%")
+        out.print(f"    it fails δ on {fails} of {len(recipe.layers)} layers")
+    failing = recipe.failures("keller5")
+    if failing:
+        order = list(dict.fromkeys(g.law for g in recipe.groups))
+        laws = sorted({layer.law for layer in failing}, key=order.index)
+        out.print(f"uniform keller5 fails δ = {recipe.tol:g} on {len(failing)} layers, laws: {', '.join(laws)}")
+    else:
+        out.print(f"uniform keller5 meets δ = {recipe.tol:g} on every layer")
+    if written_to:
+        out.print(f"wrote {written_to}")
+
+
+def _ranges(values: list[int]) -> str:
+    parts: list[str] = []
+    start = prev = values[0]
+    for v in values[1:] + [None]:  # type: ignore[list-item]
+        if v is not None and v == prev + 1:
+            prev = v
+            continue
+        parts.append(str(start) if start == prev else f"{start}–{prev}")
+        if v is not None:
+            start = prev = v
+    return ",".join(parts)
+
+
+# -- runtime: validate -----------------------------------------------------------------------------
+
+
+def _measured(value: Any, digits: int = 3) -> str:
+    """A measured figure: 3 significant digits, '—' when absent, inf/nan spelled out."""
+    if value is None:
+        return "—"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "inf" if value > 0 else ("nan" if math.isnan(value) else "-inf")
+    return f"{value:.{digits}g}"
+
+
+def validation_report(report: Any, written_to: str | None) -> None:
+    """`validate`: measured figures per matrix and schedule (compact at 80 columns; --wide: every column)."""
+    title = (
+        f"validate: {report.dtype}, {report.form} form, {report.settings.get('device_name', report.device)}; "
+        f"band σ/‖G‖_F ≥ {report.min_sigma:g}"
+    )
+    from rich import box
+
+    wide = is_wide()
+    columns = ("matrix", "shape", "schedule", "steps", "in band", "σ out min", "median", "max",
+               "band err", "exact F", "mixing", "polar err", "ms/call")
+    # By default (80 columns): the measured figures only, one space apart; --wide: every column.
+    compact = ("schedule", "σ out min", "max", "band err", "polar err")  # each matrix heads its rows
+    shown = columns if wide else compact
+    if wide:
+        table = Table(title=title, title_justify="left")
+    else:
+        table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 0), collapse_padding=True,
+                      pad_edge=False)
+    for column in shown:
+        label = column if wide else {"σ out min": " σ min", "max": " σ max", "band err": " band err",
+                                     "polar err": " polar err"}.get(column, column)
+        table.add_column(label, justify="left" if column in ("matrix", "schedule") else "right", no_wrap=True)
+    cells: list[list[str]] = []
+    previous = None
+    for row in report.rows:
+        if previous is not None and row.matrix != previous:
+            table.add_section()
+        quantiles = dict(zip((0.1, 0.25, 0.5, 0.75, 0.9), row.sigma_out_quantiles))
+        cells.append([
+            row.matrix if row.matrix != previous else "",
+            f"{row.shape[0]}x{row.shape[1]}",
+            row.schedule + (" DIVERGED" if row.diverged else ""),
+            str(row.steps),
+            f"{row.band_count}/{row.rank}",
+            _measured(row.sigma_out_min),
+            _measured(quantiles[0.5]),
+            _measured(row.sigma_out_max),
+            _measured(row.band_error),
+            _measured(row.band_error_exact),
+            _measured(row.mixing),
+            _measured(row.polar_error),
+            _measured(row.time_ms, 4),
+        ])
+        if not wide and row.matrix != previous:
+            table.add_row(f"{row.matrix} ({row.shape[0]}x{row.shape[1]})", *[""] * (len(shown) - 1))
+        table.add_row(*[("  " if not wide and name == "schedule" else "") + c
+                        for c, name in zip(cells[-1], columns) if name in shown])
+        previous = row.matrix
+    # Wide enough that names never wrap (a pipe or a narrow terminal would otherwise fold them).
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    # --wide: wide enough that no cell wraps; by default the terminal's width (rich wraps cells to fit).
+    out = Console(width=max(console().width, sum(widths) + 3 * len(columns) + 1), highlight=False) if is_wide() else console()
+    out.print(table)
+    if not wide:
+        out.print("--wide adds shape, steps, σ in band, median, exact F, mixing and ms/call")
+    for note in report.notes:
+        out.print(f"note: {note}")
+    normalized = [r for r in report.rows if r.norm_sigma_max is not None]
+    if normalized:
+        out.print(f"normalized band per matrix ({report.settings.get('normalizer')}), [σ of the band's edge, σ_max]:")
+        seen = set()
+        for r in normalized:
+            if r.matrix not in seen:
+                seen.add(r.matrix)
+                out.print(f"  {r.matrix}: [{_measured(r.norm_sigma_band_min, 4)}, {_measured(r.norm_sigma_max, 4)}]")
+        out.print("exact F is on the normalized σ of the band's directions; polar err is against polar(G) of the "
+                  "original matrix (for aol this includes its bias).")
+    out.print(
+        "σ in Frobenius-normalized units. band err = max over input directions in the band of |1 − uᵢᵀYvᵢ| "
+        "(measured); exact F = the same for the float64 scalar map; mixing = ‖Y − U·diag(uᵢᵀYvᵢ)·Vᵀ‖/√r; "
+        "polar err = ‖Y − UVᵀ‖/√r; median = descending-rank q0.5 of σ(Y)."
+    )
+    if written_to:
+        out.print(f"wrote {written_to}")
+
+
+# -- train-compare --------------------------------------------------------------------------------
+
+
+def _number(value: float | None, digits: int = 4) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "—"
+    return f"{value:.{digits}g}"
+
+
+def _loss(value: float) -> str:
+    return f"{value:.4f}" if math.isfinite(value) else "diverged"
+
+
+def train_comparison(comparison: Any, written: list[str] | None = None, runs_dir: str | None = None,
+                     stream: Any = None) -> None:
+    """Two tables of at most 80 columns: final losses with paired intervals, and the cost to reach the baseline
+    (on stderr when the JSON goes to standard output)."""
+    from rich import box
+
+    out = Console(width=80, highlight=False, soft_wrap=False, file=stream)
+    s = comparison.settings
+    n = len(comparison.seeds)
+    out.print(f"{s.model} ({s.width}×{s.n_layer}), {s.train_steps} steps, {n} seed{'s' if n != 1 else ''}, "
+              f"{s.device}, NS in {s.ns_dtype}; text {s.text_bytes:,} bytes")
+    diffs = {d.label: d for d in comparison.differences}
+    table = Table(title=f"Final validation loss (Δ vs {comparison.baseline}, 95% t-interval)", title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("schedule", "mean", "std", "Δ mean", "Δ low", "Δ high", "GFLOP/st"):
+        table.add_column(column, justify="left" if column == "schedule" else "right", no_wrap=column == "schedule")
+    for summary in comparison.summaries:
+        d = diffs.get(summary.label)
+        runs = comparison.runs_of(summary.label)
+        table.add_row(
+            summary.label[:24], _loss(summary.mean), _number(summary.std, 2),
+            "—" if d is None else f"{d.mean:+.4f}" if math.isfinite(d.mean) else "—",
+            "—" if d is None or not math.isfinite(d.low) else f"{d.low:+.4f}",
+            "—" if d is None or not math.isfinite(d.high) else f"{d.high:+.4f}",
+            _number(runs[0].ns_flops_per_step / 1e9, 3),
+        )
+    out.print(table)
+    reach = Table(title=f"To reach {comparison.baseline}'s final loss (mean over seeds)", title_justify="left",
+                  box=box.SIMPLE_HEAD)
+    for column in ("schedule", "seeds", "steps", "NS GFLOP", "wall s", "NS s", "NS share"):
+        reach.add_column(column, justify="left" if column == "schedule" else "right", no_wrap=column == "schedule")
+    for r in comparison.reach:
+        runs = comparison.runs_of(r.label)
+        wall = sum(x.wall_seconds[-1] for x in runs)
+        share = sum(x.ns_seconds[-1] for x in runs) / wall if wall > 0 else None
+        gflop = r.mean("ns_flops")
+        reach.add_row(
+            r.label[:24], f"{r.reached}/{len(r.steps)}", _number(r.mean("steps")), _number(None if gflop is None else gflop / 1e9),
+            _number(r.mean("wall_seconds"), 3), _number(r.mean("ns_seconds"), 3),
+            "—" if share is None else f"{100 * share:.0f}%",
+        )
+    out.print(reach)
+    if comparison.skipped:
+        out.print(f"{comparison.skipped} finished run(s) reused from {runs_dir}")
+    for note in comparison.notes:
+        out.print(f"note: {note}")
+    for path in written or []:
+        out.print(f"wrote {path}")

@@ -7,7 +7,6 @@ commands fail with one line that says how to install it.
 from __future__ import annotations
 
 import argparse
-import math
 from typing import Any
 
 from nsdesign.cli._vocabulary import hidden_alias
@@ -121,7 +120,9 @@ def _validate(args: argparse.Namespace) -> int:
 
             print(json.dumps(report.to_dict(), indent=2))
         else:
-            _print_report(report, args.output)
+            from nsdesign.cli import render
+
+            render.validation_report(report, args.output)
     return 0
 
 
@@ -131,95 +132,6 @@ def _normalizer(args: argparse.Namespace) -> Any:
     if getattr(args, "normalize", None) is None and args.power_iterations is None and args.spectral_safety is None:
         return None
     return normalizer_from_args(args)
-
-
-def _g(value: Any, digits: int = 3) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float) and not math.isfinite(value):
-        return "inf" if value > 0 else ("nan" if math.isnan(value) else "-inf")
-    return f"{value:.{digits}g}"
-
-
-def _print_report(report: Any, written_to: str | None) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    from nsdesign.cli.render import console, is_wide
-
-    title = (
-        f"validate: {report.dtype}, {report.form} form, {report.settings.get('device_name', report.device)}; "
-        f"band σ/‖G‖_F ≥ {report.min_sigma:g}"
-    )
-    from rich import box
-
-    wide = is_wide()
-    columns = ("matrix", "shape", "schedule", "steps", "in band", "σ out min", "median", "max",
-               "band err", "exact F", "mixing", "polar err", "ms/call")
-    # By default (80 columns): the measured figures only, one space apart; --wide: every column.
-    compact = ("schedule", "σ out min", "max", "band err", "polar err")  # each matrix heads its rows
-    shown = columns if wide else compact
-    if wide:
-        table = Table(title=title, title_justify="left")
-    else:
-        table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 0), collapse_padding=True,
-                      pad_edge=False)
-    for column in shown:
-        label = column if wide else {"σ out min": " σ min", "max": " σ max", "band err": " band err",
-                                     "polar err": " polar err"}.get(column, column)
-        table.add_column(label, justify="left" if column in ("matrix", "schedule") else "right", no_wrap=True)
-    cells: list[list[str]] = []
-    previous = None
-    for row in report.rows:
-        if previous is not None and row.matrix != previous:
-            table.add_section()
-        quantiles = dict(zip((0.1, 0.25, 0.5, 0.75, 0.9), row.sigma_out_quantiles))
-        cells.append([
-            row.matrix if row.matrix != previous else "",
-            f"{row.shape[0]}x{row.shape[1]}",
-            row.schedule + (" DIVERGED" if row.diverged else ""),
-            str(row.steps),
-            f"{row.band_count}/{row.rank}",
-            _g(row.sigma_out_min),
-            _g(quantiles[0.5]),
-            _g(row.sigma_out_max),
-            _g(row.band_error),
-            _g(row.band_error_exact),
-            _g(row.mixing),
-            _g(row.polar_error),
-            _g(row.time_ms, 4),
-        ])
-        if not wide and row.matrix != previous:
-            table.add_row(f"{row.matrix} ({row.shape[0]}x{row.shape[1]})", *[""] * (len(shown) - 1))
-        table.add_row(*[("  " if not wide and name == "schedule" else "") + c
-                        for c, name in zip(cells[-1], columns) if name in shown])
-        previous = row.matrix
-    # Wide enough that names never wrap (a pipe or a narrow terminal would otherwise fold them).
-    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
-    # --wide: wide enough that no cell wraps; by default the terminal's width (rich wraps cells to fit).
-    out = Console(width=max(console().width, sum(widths) + 3 * len(columns) + 1), highlight=False) if is_wide() else console()
-    out.print(table)
-    if not wide:
-        out.print("--wide adds shape, steps, σ in band, median, exact F, mixing and ms/call")
-    for note in report.notes:
-        out.print(f"note: {note}")
-    normalized = [r for r in report.rows if r.norm_sigma_max is not None]
-    if normalized:
-        out.print(f"normalized band per matrix ({report.settings.get('normalizer')}), [σ of the band's edge, σ_max]:")
-        seen = set()
-        for r in normalized:
-            if r.matrix not in seen:
-                seen.add(r.matrix)
-                out.print(f"  {r.matrix}: [{_g(r.norm_sigma_band_min, 4)}, {_g(r.norm_sigma_max, 4)}]")
-        out.print("exact F is on the normalized σ of the band's directions; polar err is against polar(G) of the "
-                  "original matrix (for aol this includes its bias).")
-    out.print(
-        "σ in Frobenius-normalized units. band err = max over input directions in the band of |1 − uᵢᵀYvᵢ| "
-        "(measured); exact F = the same for the float64 scalar map; mixing = ‖Y − U·diag(uᵢᵀYvᵢ)·Vᵀ‖/√r; "
-        "polar err = ‖Y − UVᵀ‖/√r; median = descending-rank q0.5 of σ(Y)."
-    )
-    if written_to:
-        out.print(f"wrote {written_to}")
 
 
 # --------------------------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ against the baseline; the cost of reaching the baseline's final loss). torch is 
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -79,7 +78,9 @@ def _train_compare(args: argparse.Namespace) -> int:
 
         save_figure(comparison_figure(comparison), args.plot)
     written = [p for p in (args.output, args.plot) if p and not is_stdout(p)]
-    print_comparison(comparison, written=written, runs_dir=runs_dir, stream=sys.stderr if to_stdout else None)
+    from nsdesign.cli import render
+
+    render.train_comparison(comparison, written=written, runs_dir=runs_dir, stream=sys.stderr if to_stdout else None)
     return 0
 
 
@@ -113,62 +114,3 @@ class _Progress:
             self.bar.close()
 
 
-def _num(value: float | None, digits: int = 4) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "—"
-    return f"{value:.{digits}g}"
-
-
-def _loss(value: float) -> str:
-    return f"{value:.4f}" if math.isfinite(value) else "diverged"
-
-
-def print_comparison(comparison: Any, written: list[str] | None = None, runs_dir: str | None = None,
-                     stream: Any = None) -> None:
-    """Two tables of at most 80 columns: final losses with paired intervals, and the cost to reach the baseline
-    (on stderr when the JSON goes to standard output)."""
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
-
-    out = Console(width=80, highlight=False, soft_wrap=False, file=stream)
-    s = comparison.settings
-    n = len(comparison.seeds)
-    out.print(f"{s.model} ({s.width}×{s.n_layer}), {s.train_steps} steps, {n} seed{'s' if n != 1 else ''}, "
-              f"{s.device}, NS in {s.ns_dtype}; text {s.text_bytes:,} bytes")
-    diffs = {d.label: d for d in comparison.differences}
-    table = Table(title=f"Final validation loss (Δ vs {comparison.baseline}, 95% t-interval)", title_justify="left", box=box.SIMPLE_HEAD)
-    for column in ("schedule", "mean", "std", "Δ mean", "Δ low", "Δ high", "GFLOP/st"):
-        table.add_column(column, justify="left" if column == "schedule" else "right", no_wrap=column == "schedule")
-    for summary in comparison.summaries:
-        d = diffs.get(summary.label)
-        runs = comparison.runs_of(summary.label)
-        table.add_row(
-            summary.label[:24], _loss(summary.mean), _num(summary.std, 2),
-            "—" if d is None else f"{d.mean:+.4f}" if math.isfinite(d.mean) else "—",
-            "—" if d is None or not math.isfinite(d.low) else f"{d.low:+.4f}",
-            "—" if d is None or not math.isfinite(d.high) else f"{d.high:+.4f}",
-            _num(runs[0].ns_flops_per_step / 1e9, 3),
-        )
-    out.print(table)
-    reach = Table(title=f"To reach {comparison.baseline}'s final loss (mean over seeds)", title_justify="left",
-                  box=box.SIMPLE_HEAD)
-    for column in ("schedule", "seeds", "steps", "NS GFLOP", "wall s", "NS s", "NS share"):
-        reach.add_column(column, justify="left" if column == "schedule" else "right", no_wrap=column == "schedule")
-    for r in comparison.reach:
-        runs = comparison.runs_of(r.label)
-        wall = sum(x.wall_seconds[-1] for x in runs)
-        share = sum(x.ns_seconds[-1] for x in runs) / wall if wall > 0 else None
-        gflop = r.mean("ns_flops")
-        reach.add_row(
-            r.label[:24], f"{r.reached}/{len(r.steps)}", _num(r.mean("steps")), _num(None if gflop is None else gflop / 1e9),
-            _num(r.mean("wall_seconds"), 3), _num(r.mean("ns_seconds"), 3),
-            "—" if share is None else f"{100 * share:.0f}%",
-        )
-    out.print(reach)
-    if comparison.skipped:
-        out.print(f"{comparison.skipped} finished run(s) reused from {runs_dir}")
-    for note in comparison.notes:
-        out.print(f"note: {note}")
-    for path in written or []:
-        out.print(f"wrote {path}")

@@ -99,15 +99,15 @@ def guard_range(schedule: Schedule, max_sigma: float, guard_sigma: float) -> tup
 
 def check_guard(max_sigma: float, guard_sigma: float, guard_tol: float) -> None:
     if not (math.isfinite(guard_sigma) and guard_sigma > 0):
-        raise InputError(f"--guard-sigma must be a positive number, got {guard_sigma}")
+        raise InputError(f"guard_sigma must be a positive number, got {guard_sigma}")
     if guard_sigma < max_sigma:
         raise InputError(
-            f"the guard band must lie above the accuracy band: --guard-sigma {guard_sigma:g} < max-sigma {max_sigma:g}"
+            f"the guard band must lie above the accuracy band: guard_sigma {guard_sigma:g} < max_sigma {max_sigma:g}"
         )
     if guard_sigma > 2.0 * max(max_sigma, 1.0):
-        raise InputError(f"--guard-sigma {guard_sigma:g} is above 2·max(max-sigma, 1); no normalizer needs that")
+        raise InputError(f"guard_sigma {guard_sigma:g} is above 2·max(max_sigma, 1); no normalizer needs that")
     if not (math.isfinite(guard_tol) and 0 < guard_tol < 1):
-        raise InputError(f"--guard-tol must be in (0, 1), got {guard_tol}")
+        raise InputError(f"`guard_tol` must be in (0, 1), got {guard_tol}")
 
 
 def guarded_greedy(
@@ -143,7 +143,7 @@ def guarded_greedy(
     if not (math.isfinite(tol) and 0 < tol < 1):
         raise InputError(f"tolerance must be in (0, 1), got {tol}")
     if len(degrees) != 1:
-        raise InputError("with --tol give a single step degree")
+        raise InputError("with `tol` give a single step degree")
     last: InputError | None = None
     best = math.inf
     for count in range(1, max_steps + 1):
@@ -159,7 +159,7 @@ def guarded_greedy(
         raise last
     raise InputError(
         f"tolerance {tol:g} is not reachable within {max_steps} steps with the guard band "
-        f"(best error {best:.3g}); raise --max-steps or loosen --tol"
+        f"(best error {best:.3g}); raise `max_steps` or loosen `tol`"
     )
 
 
@@ -206,7 +206,7 @@ def _fixed(
         top = make(g)
         raise InputError(
             f"no {steps}-step design keeps the guard band [{u:g}, {g:g}] within {tau:g} of 1 "
-            f"(designed up to {g:g} it reaches {top[2]:.3g}); add steps or loosen --guard-tol"
+            f"(designed up to {g:g} it reaches {top[2]:.3g}); add steps or loosen `guard_tol`"
         )
     for lo, hi in boundaries:  # refine each feasibility boundary: the smallest feasible top is usually best
         for _ in range(_BISECTIONS):

@@ -133,7 +133,7 @@ def export(
     if patch:
         if spec.patch is None:
             with_patch = [t.name for t in TARGETS if t.patch is not None]
-            raise InputError(f"--patch applies only to {', '.join(with_patch)}, not to {target}")
+            raise InputError(f"`patch=True` applies only to {', '.join(with_patch)}, not to {target}")
         renderer = spec.patch
     safe = schedule.with_name(_one_line(schedule.name))
     norm = None

@@ -79,7 +79,7 @@ def require_quintic(schedule: Schedule, consumer: str) -> None:
             raise InputError(
                 f"{consumer} runs quintic steps only (a, b, c), but step {i + 1} of "
                 f"{schedule.name or 'this schedule'} has degree {step.degree}; export it to dion, python, "
-                f"polar-express or torch-muon --patch, whose code handles any odd degree"
+                f"polar-express or torch-muon with `patch=True`, whose code handles any odd degree"
             )
 
 

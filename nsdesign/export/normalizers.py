@@ -32,11 +32,11 @@ def refuse(normalizer: Normalizer, target: str) -> None:
     if target == "optax":
         raise InputError(
             f"optax.contrib.muon has no {normalizer.name} preconditioning (its 'schatten' is Schatten-4); "
-            "design with --normalize schatten4, or export to dion / torch-muon --patch"
+            "design with `normalizer` schatten4, or export to dion / torch-muon with `patch=True`"
         )
     raise InputError(
         f"{target} divides by ‖X‖_F and cannot run the {normalizer.name} normalizer this schedule was designed for; "
-        "export to dion or torch-muon --patch (generated code with the normalizer), or optax where it has it"
+        "export to dion or torch-muon with `patch=True` (generated code with the normalizer), or optax where it has it"
     )
 
 

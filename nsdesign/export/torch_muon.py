@@ -69,11 +69,11 @@ def _why_not_one_triple(schedule: Schedule, same_before_folding: bool) -> str:
         return (
             f"torch.optim.Muon divides by ‖X‖_F with no divisor, and folding {name}'s norm_div "
             f"{number(schedule.input_scale)} into its first step would make that step differ from the others, "
-            f"but Muon takes a single repeated (a, b, c) triple; use --patch for a module that runs it exactly"
+            f"but Muon takes a single repeated (a, b, c) triple; use `patch=True` for a module that runs it exactly"
         )
     return (
         f"torch.optim.Muon takes a single (a, b, c) triple repeated ns_steps times, but {name} has "
-        f"{len(set(schedule.steps))} different steps; use --patch for a module that patches torch's "
+        f"{len(set(schedule.steps))} different steps; use `patch=True` for a module that patches torch's "
         f"Newton–Schulz function with the per-step schedule"
     )
 

@@ -80,7 +80,7 @@ def normalized_band(
     q = check_quantile(quantile)
     given = [shape is not None and spectrum is None, model_size is not None or layer is not None, spectrum is not None]
     if sum(given) != 1:
-        raise InputError("give one source for the band: --shape (Marchenko–Pastur), --model-size/--layer, or --spectrum FILE.npy")
+        raise InputError("give one source for the band: `shape` (Marchenko–Pastur), `model_size`/`layer`, or `spectrum` (a .npy file)")
     if spectrum is not None:
         return _from_file(norm, q, spectrum)
     if shape is not None:
@@ -297,11 +297,11 @@ def design_for_normalizer(
     band: NormalizedBand | None = None
     if min_sigma is not None:
         if quantile is not None or model_size is not None or layer is not None or spectrum is not None:
-            raise InputError("give the band either as --min-sigma/--max-sigma or from a source with --quantile, not both")
+            raise InputError("give the band either as min_sigma/max_sigma or from a source with `quantile`, not both")
         lo, hi = float(min_sigma), 1.0 if max_sigma is None else float(max_sigma)
     else:
         if max_sigma is not None and max_sigma != 1.0:
-            raise InputError("--max-sigma goes with --min-sigma; a predicted band brings its own σ_max")
+            raise InputError("max_sigma goes with min_sigma; a predicted band brings its own σ_max")
         q = quantile if quantile is not None else (0.9 if model_size is not None or layer is not None else 0.99)
         band = normalized_band(norm, q, None if spectrum is not None else shape, model_size, layer, laws_path, spectrum)
         lo, hi = band.normalized

@@ -136,7 +136,7 @@ def default_config(model_size: float) -> tuple[ModelConfig, list[str]]:
     if max(nominal / model_size, model_size / nominal) > 1.5:
         warnings.append(
             f"no default shape near {model_size:.3g} parameters; using {config.name} ({nominal:.3g}); "
-            "give --config for the real shape"
+            "give `config` for the real shape"
         )
     return config, warnings
 
@@ -519,7 +519,7 @@ def _summary_warnings(groups: Sequence[ScheduleGroup], size: float, config: Mode
     if curved:
         out.append(
             f"final-block laws are curved in log–log ({', '.join(curved)}): their predicted bands are likely too "
-            "narrow at this size; consider --band-edge lower"
+            "narrow at this size; consider `edge` lower"
         )
     if any("labels appear swapped" in w for g in groups for w in g.band.warnings):
         out.append("MLP laws follow the data file's attribution; the source figure's MLP up/down labels appear swapped")
@@ -528,7 +528,7 @@ def _summary_warnings(groups: Sequence[ScheduleGroup], size: float, config: Mode
     ):
         out.append(
             "these are exact-arithmetic designs: pure greedy steps (above all degree 7/9) diverged in a bf16 matrix check "
-            "(docs/laws.md); for bf16 training use --bf16 (quintic, cushion 0.02, safety 1.02)"
+            "(docs/laws.md); for bf16 training use `BF16` (quintic, cushion 0.02, safety 1.02)"
         )
     shallow = [i for i in range(config.n_layers) if (i + 1) / config.n_layers < DEPTH_POSITIONS["mid_early"]]
     if shallow:

@@ -169,7 +169,7 @@ def _row_point(row: dict[str, Any], i: int, where: str, shape: Shape | None, for
     if error is None or cost is None:
         if schedule is None or shape is None or min_sigma is None:
             raise InputError(
-                f"{where}: point {i} needs 'error' and 'flops' (or 'coefficients' with --shape and --min-sigma)"
+                f"{where}: point {i} needs 'error' and 'flops' (or 'coefficients' with `shape` and min_sigma)"
             )
         error = worst_error(schedule, min_sigma, max_sigma) if error is None else error
         cost = flops(schedule, shape, form) if cost is None else cost

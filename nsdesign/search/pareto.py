@@ -190,7 +190,7 @@ def run_pareto(
     run_trials(study, trial_fn, trials, jobs, progress, f"pareto {dtype} {shape}")
     front = pareto_front(study)
     if not front:
-        raise InputError("no feasible schedule found; allow more steps or headroom, or pass --no-guard")
+        raise InputError("no feasible schedule found; allow more steps or headroom, or disable the guard (`guard=False`)")
     return ParetoResult(tuple(front), shape, dtype, form, min_sigma, max_sigma, trials, count_complete(study), seed,
                         study.study_name, describe(storage), settings)
 

@@ -52,7 +52,7 @@ def open_storage(url: str | None) -> Any:
     if url is None:
         return optuna.storages.InMemoryStorage()
     if not isinstance(url, str) or not url.strip():
-        raise InputError("--storage must be a URL (sqlite:///file.db, postgresql://…, journal:PATH)")
+        raise InputError("`storage` must be a URL (sqlite:///file.db, postgresql://…, journal:PATH)")
     if url.startswith("journal:"):
         return _journal(url[len("journal:"):])
     scheme = url.split("://", 1)[0].split("+", 1)[0] if "://" in url else ""
@@ -69,7 +69,7 @@ def open_storage(url: str | None) -> Any:
             # opens another one: the study would be invisible to it (and to any other worker).
             raise InputError(
                 f"storage {describe(url)!r} is an in-memory SQLite database, which no other connection or worker "
-                "can see; omit --storage for an in-memory study or give sqlite:///file.db"
+                "can see; omit `storage` for an in-memory study or give sqlite:///file.db"
             )
         if not Path(path).parent.is_dir():
             raise InputError(f"cannot open storage {describe(url)}: directory {Path(path).parent} does not exist")
@@ -106,7 +106,7 @@ def _journal(path: str) -> Any:
     from optuna.storages.journal import JournalFileBackend
 
     if not path:
-        raise InputError("journal storage needs a file: --storage journal:PATH")
+        raise InputError("journal storage needs a file: `storage` journal:PATH")
     target = Path(path)
     if not target.parent.is_dir():
         raise InputError(f"cannot open storage journal:{path}: directory {target.parent} does not exist")
@@ -125,7 +125,7 @@ def _journal(path: str) -> Any:
         detail = _first_line(exc) or type(exc).__name__
         raise InputError(
             f"storage journal:{path} is not an Optuna journal file ({type(exc).__name__}: {detail}); "
-            "give a new file or one written by `nsdesign search --storage journal:…`"
+            "give a new file or one an nsdesign study wrote with journal storage"
         ) from None
 
 
@@ -144,7 +144,7 @@ def check_settings(study_name: str, stored: Any, wanted: Mapping[str, Any], url:
     if stored is None:
         raise InputError(
             f"study {study_name!r} in {describe(url)} was not created by nsdesign search (no recorded settings); "
-            "choose another --study-name"
+            "choose another `study_name`"
         )
     old = json.loads(stored) if isinstance(stored, str) else stored
     new = json.loads(canonical(wanted))
@@ -155,6 +155,6 @@ def check_settings(study_name: str, stored: Any, wanted: Mapping[str, Any], url:
             raise InputError(
                 f"study {study_name!r} in {describe(url)} exists with different settings "
                 f"({key}: stored {json.dumps(old.get(key))}, now {json.dumps(new.get(key))}); "
-                "use another --study-name or the original options"
+                "use another `study_name` or the original options"
             )
     raise InputError(f"study {study_name!r} exists with different settings")  # pragma: no cover

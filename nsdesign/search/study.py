@@ -320,7 +320,7 @@ def run_search(config: StudyConfig) -> SearchResult:
         reasons = sorted({r.reason for r in records if r.reason})[:3]
         raise InputError(
             f"no feasible schedule in {len(records)} trials ({'; '.join(reasons) or 'all failed'}); "
-            "widen the space (more steps, more headroom) or disable the guard with --no-guard"
+            "widen the space (more steps, more headroom) or disable the guard (`guard=False`)"
         )
     best = min(feasible, key=lambda r: (r.score, r.number))
     greedy_records = [r for r in records if r.candidate.get("headroom") == "none"]

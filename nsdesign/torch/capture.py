@@ -127,7 +127,7 @@ def parse_sizes(spec: str | Sequence[str] | None, device: torch.device) -> tuple
     else:
         items = list(spec)
     if not items:
-        raise InputError("--sizes is empty; use names like tiny,small or WIDTHxLAYERS like 192x6")
+        raise InputError("`sizes` is empty; use names like tiny,small or WIDTHxLAYERS like 192x6")
     out = []
     for item in items:
         if item in SIZES:
@@ -142,7 +142,7 @@ def parse_sizes(spec: str | Sequence[str] | None, device: torch.device) -> tuple
             continue
         raise InputError(f"unknown model size {item!r}; use {', '.join(SIZES)} or WIDTHxLAYERS like 192x6")
     if len({s.name for s in out}) != len(out):
-        raise InputError("--sizes lists the same size twice")
+        raise InputError("`sizes` lists the same size twice")
     return tuple(out)
 
 
@@ -155,7 +155,7 @@ def stdlib_text(max_bytes: int = DEFAULT_TEXT_BYTES, root: str | os.PathLike[str
     """The installed standard library's *.py sources, concatenated in sorted path order (deterministic)."""
     base = Path(root or sysconfig.get_paths()["stdlib"])
     if not base.is_dir():
-        raise InputError(f"the standard library directory {base} does not exist; pass --text FILE")
+        raise InputError(f"the standard library directory {base} does not exist; pass a text file (`text`)")
     chunks: list[bytes] = []
     total = 0
     for path in _python_files(base):
@@ -214,7 +214,7 @@ def capture_momentum(
     target = resolve_device(device)
     model_sizes = parse_sizes(sizes, target)
     if steps < 1:
-        raise InputError(f"--steps must be a positive integer, got {steps}")
+        raise InputError(f"`steps` must be a positive integer, got {steps}")
     if batch < 1 or seq_len < 2:
         raise InputError(f"batch must be ≥ 1 and seq_len ≥ 2, got {batch} and {seq_len}")
     at = tuple(sorted(set(capture_at))) if capture_at else default_capture_steps(steps)
@@ -225,7 +225,7 @@ def capture_momentum(
     schedule_rows(as_schedule(schedule), resolve_dtype(dtype))
     for size in model_sizes:  # refuse what cannot fit before allocating anything or creating a folder
         require_fits(training_bytes(size.width, size.n_layer, batch, seq_len), target, f"training {size.name} with batch {batch} × seq_len {seq_len}",
-                     hint="use a smaller --batch, --seq-len or size")
+                     hint="use a smaller `batch`, `seq_len` or size")
     settings = TrainSettings(
         steps=steps, batch=batch, seq_len=seq_len, schedule=schedule, ns_dtype=dtype_name(resolve_dtype(dtype)),
         capture_at=at, seed=seed, warmup=min(10, max(steps // 10, 1)),
@@ -359,7 +359,7 @@ def _train_one(
         adam.step()
         losses.append(float(loss.detach()))
         if not math.isfinite(losses[-1]):
-            raise InputError(f"training {size.name} diverged at step {step} (loss {losses[-1]}); try a smaller --steps or another size")
+            raise InputError(f"training {size.name} diverged at step {step} (loss {losses[-1]}); try a smaller `steps` or another size")
         if step in settings.capture_at:
             buffers = _normalized_buffers(muon, named, size.n_layer)
             path = root / size.name / f"step{step:06d}.safetensors"

@@ -114,7 +114,7 @@ def load_matrices(
     assert source.path is not None
     files = [source.path] if source.kind == "file" else sorted(source.path.rglob("*.safetensors"))
     if not files:
-        raise InputError(f"{source.text}: no .safetensors files found (run `nsdesign capture --out-dir DIR` first)")
+        raise InputError(f"{source.text}: no .safetensors files found (capture some first: nsdesign.torch.capture.capture_momentum, or `nsdesign capture`)")
     found = 0
     skipped: list[str] = []
     empty: list[str] = []
@@ -151,7 +151,7 @@ def _compile(match: str | None) -> re.Pattern[str] | None:
     try:
         return re.compile(match)
     except re.error as exc:
-        raise InputError(f"--match is not a valid regular expression: {exc}") from None
+        raise InputError(f"`match` is not a valid regular expression: {exc}") from None
 
 
 def _capture_prefix(root: Path, path: Path) -> str:

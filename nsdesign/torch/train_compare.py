@@ -403,12 +403,12 @@ def train_compare(
         raise InputError("give at least one schedule to compare")
     seed_list = _seeds(seeds)
     if isinstance(train_steps, bool) or not isinstance(train_steps, int) or train_steps < 1:
-        raise InputError(f"--train-steps must be a positive integer, got {train_steps}")
+        raise InputError(f"`train_steps` must be a positive integer, got {train_steps}")
     if batch < 1 or seq_len < 2 or eval_batches < 1:
         raise InputError(f"batch and eval batches must be ≥ 1 and seq_len ≥ 2, got {batch}, {eval_batches}, {seq_len}")
     every = eval_every if eval_every is not None else max(1, train_steps // 10)
     if every < 1:
-        raise InputError(f"--eval-every must be a positive integer, got {every}")
+        raise InputError(f"`eval_every` must be a positive integer, got {every}")
     if not (muon_lr > 0 and adam_lr > 0):
         raise InputError(f"learning rates must be positive, got muon {muon_lr}, adam {adam_lr}")
     at = tuple(sorted(set(band_at))) if band_at else default_band_steps(train_steps)
@@ -479,10 +479,10 @@ def train_compare(
 
 def _seeds(seeds: int | Sequence[int]) -> list[int]:
     if isinstance(seeds, bool):
-        raise InputError(f"--seeds must be a positive integer, got {seeds}")
+        raise InputError(f"`seeds` must be a positive integer, got {seeds}")
     if isinstance(seeds, int):
         if seeds < 1:
-            raise InputError(f"--seeds must be a positive integer, got {seeds}")
+            raise InputError(f"`seeds` must be a positive integer, got {seeds}")
         return list(range(seeds))
     out = [int(s) for s in seeds]
     if not out or len(set(out)) != len(out):

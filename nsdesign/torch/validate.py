@@ -190,13 +190,13 @@ def validate(
     if not schedules:
         raise InputError("give at least one schedule (a preset name or a schedule JSON file)")
     if not sources:
-        raise InputError("give at least one --source")
+        raise InputError("give at least one source (`sources`)")
     form = kernel_form(form)  # "fused" is the standard form
     if repeats < 1:
         raise InputError(f"repeats must be at least 1, got {repeats}")
     band = DEFAULT_MIN_SIGMA if min_sigma is None else float(min_sigma)
     if not (math.isfinite(band) and 0 < band <= 1):
-        raise InputError(f"--min-sigma must lie in (0, 1] (Frobenius-normalized units), got {min_sigma}")
+        raise InputError(f"min_sigma must lie in (0, 1] (Frobenius-normalized units), got {min_sigma}")
     compute = resolve_dtype(dtype)
     target = resolve_device(device)
     resolved = [_prepared(as_schedule(s), steps, i) for i, s in enumerate(schedules)]
@@ -263,7 +263,7 @@ def _restarts_text(restarts: Sequence[int] | None) -> Any:
 def _prepared(schedule: Schedule, steps: int | None, index: int) -> Schedule:
     if steps is not None:
         if steps < 1:
-            raise InputError(f"--steps must be a positive integer, got {steps}")
+            raise InputError(f"`steps` must be a positive integer, got {steps}")
         schedule = schedule.extended(steps)
     return schedule if schedule.name else schedule.with_name(f"schedule{index + 1}")
 

@@ -111,3 +111,9 @@ def test_without_torch_the_commands_say_how_to_install_it_and_startup_never_impo
         assert "pip install 'nsdesign[torch]'" in cli_error(result)
     probe = "import sys; from nsdesign.cli.main import build_parser; build_parser(); print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60).stdout.strip() == "False"
+
+
+def test_library_parameter_names_reach_the_user_as_flags(cli_error, cli, tmp_path):
+    """nsdesign.torch names parameters (`min_sigma`, `sizes`); the CLI says the flag the user typed."""
+    assert "--min-sigma must lie in (0, 1]" in cli_error(cli("validate", "keller5", "--source", "gaussian:4x4", "--min-sigma", "2"))
+    assert "--sizes lists the same size twice" in cli_error(cli("capture", "--out", str(tmp_path), "--sizes", "nano,nano"))

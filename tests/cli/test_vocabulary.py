@@ -121,6 +121,39 @@ def test_library_parameter_names_become_flags():
     assert flag_message("x.json: 'min_sigma' must be a number; run `nsdesign fit`") == (
         "x.json: 'min_sigma' must be a number; run `nsdesign fit`"
     )
+    # A boolean switch is named with its value; an unknown `name=value` is left alone.
+    assert flag_message("disable the guard (`guard=False`)") == "disable the guard (--no-guard)"
+    assert flag_message("use `patch=True` or `other=1`") == "use --patch or `other=1`"
+
+
+def test_library_error_messages_name_parameters_not_flags():
+    """Errors and warnings raised below the CLI say `tol` or min_sigma; only the CLI knows they are --tol and
+    --min-sigma (`flag_message`). A message naming a flag would be wrong for a library caller."""
+    import ast
+    import pathlib
+    import re
+
+    import nsdesign
+
+    flag = re.compile(r"(?<![\w-])--[a-z]")
+    root = pathlib.Path(nsdesign.__file__).parent
+    offenders = []
+    for path in sorted(root.rglob("*.py")):
+        if "cli" in path.relative_to(root).parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                name = getattr(node.func, "id", getattr(node.func, "attr", ""))
+                texts = [node] if name.endswith("Error") or name in ("append", "warn") else []
+            elif isinstance(node, ast.keyword) and node.arg == "hint":
+                texts = [node.value]
+            else:
+                continue
+            for text in texts:
+                for part in ast.walk(text):
+                    if isinstance(part, ast.Constant) and isinstance(part.value, str) and flag.search(part.value):
+                        offenders.append(f"{path.relative_to(root)}:{part.lineno}: {part.value[:60]}")
+    assert not offenders, offenders
 
 
 def test_bad_input_through_main_is_one_line_with_flags(capsys):

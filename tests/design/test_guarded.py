@@ -50,7 +50,7 @@ def test_tolerance_mode_gives_the_fewest_steps():
     "kwargs,match",
     [
         ({"guard_sigma": 0.4}, "above the accuracy band"),
-        ({"guard_tol": 0.0}, "guard-tol"),
+        ({"guard_tol": 0.0}, "`guard_tol` must be in"),
         ({"normalizer": "schatten8", "degree": 3}, "degree ≥ 5"),
         ({"normalizer": "nope"}, "unknown normalizer"),
     ],

@@ -114,7 +114,7 @@ def test_unknown_target_lists_the_targets():
 
 
 def test_patch_only_for_torch_muon():
-    with pytest.raises(InputError, match="--patch applies only to torch-muon"):
+    with pytest.raises(InputError, match="`patch=True` applies only to torch-muon"):
         export(preset("keller5"), "optax", patch=True)
 
 
@@ -190,7 +190,7 @@ def test_torch_muon_cubic_triple():
 @pytest.mark.parametrize(
     "schedule, why",
     [
-        (preset(PER_STEP), "5 different steps; use --patch"),
+        (preset(PER_STEP), "5 different steps; use `patch=True`"),
         (Schedule.from_coefficients([(3.4445, -4.775, 2.0315)] * 3, norm_div=1.02), "folding"),
         (Schedule.from_coefficients([DEGREE7] * 3), "degree 7"),
     ],

@@ -177,7 +177,7 @@ def test_recipe_is_accepted_and_checked(text_file, tmp_path):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"seeds": 0}, "--seeds"), ({"train_steps": 0}, "--train-steps"), ({"train_steps": -3}, "--train-steps"),
+    ({"seeds": 0}, "`seeds`"), ({"train_steps": 0}, "`train_steps`"), ({"train_steps": -3}, "`train_steps`"),
     ({"baseline": "nope"}, "baseline"), ({"band_at": [99]}, "band steps"), ({"model": "huge"}, "unknown model size"),
 ])
 def test_bad_input(text_file, kwargs, message):

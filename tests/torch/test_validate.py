@@ -215,7 +215,7 @@ def test_bad_files_and_options(tmp_path):
         validate(["keller5"], [f"capture:{tmp_path / 'empty'}"], repeats=1)
     with pytest.raises(InputError, match="regular expression"):
         validate(["keller5"], ["gaussian:4x4"], match="(", repeats=1)
-    with pytest.raises(InputError, match="min-sigma"):
+    with pytest.raises(InputError, match="min_sigma must lie"):
         validate(["keller5"], ["gaussian:4x4"], min_sigma=0.0)
     with pytest.raises(InputError, match="CUDA is not available"):
         validate(["keller5"], ["gaussian:4x4"], device="cuda")

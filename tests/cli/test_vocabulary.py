@@ -239,3 +239,55 @@ def test_study_guard_flags_reach_the_objective():
     from nsdesign.cli._vocabulary import guard_sigma_of
 
     assert guard_sigma_of(pareto, 1.0) == pytest.approx(1.05)
+
+
+# -- docs/cli.md lists every flag of every command ----------------------------------------------------------
+
+
+def _visible_flags(parser=None, path=()):
+    """(command, long flag) for every flag --help shows, subcommands included (hidden aliases are not listed)."""
+    import argparse
+
+    parser = build_parser() if parser is None else parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _visible_flags(sub, (*path, name))
+        elif action.help != argparse.SUPPRESS:
+            for flag in action.option_strings:
+                if flag.startswith("--") and flag not in ("--help", "--version"):
+                    yield " ".join(path), flag
+
+
+def _vocabulary_rows():
+    """(flags cell, commands cell) of every row of docs/cli.md's tables."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text(encoding="utf-8")
+    rows = []
+    for line in text.splitlines():
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+        if len(cells) == 5 and cells[0] not in ("concept", "---"):
+            rows.append((set(re.findall(r"`(--[a-z0-9-]+)", cells[1])), cells[3]))
+    return rows
+
+
+def test_docs_cli_lists_every_flag_of_every_command():
+    import re
+
+    rows = _vocabulary_rows()
+    assert len(rows) > 20
+    missing = []
+    for command, flag in _visible_flags():
+        top = command.split()[0]
+        if not any(flag in flags and (re.search(rf"\b{re.escape(top)}\b", commands) or commands == "every command")
+                   for flags, commands in rows):
+            missing.append(f"{command} {flag}")
+    assert not missing, "docs/cli.md does not list: " + ", ".join(missing)
+
+
+def test_the_flag_walk_sees_hidden_aliases_as_hidden():
+    flags = set(_visible_flags())
+    assert ("search", "--degrees") in flags and ("plot map", "--dpi") in flags
+    assert ("search", "--step-range") not in flags and ("capture", "--out") not in flags

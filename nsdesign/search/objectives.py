@@ -89,6 +89,7 @@ class Objective:
     guard_limit: float = GUARD_LIMIT
     guard_sigma: float | None = None  # top g of the guard band; None: (1 + GUARD_HEADROOM)·max_sigma
     guard_tol: float | None = None  # also |1 − F| ≤ τ on [u, g], exact (a normalizer's guard); None: overshoot only
+    normalizer: Any = None  # the core.normalizers.Normalizer whose band [l, u] this is (recorded; None: Frobenius)
     refine: str = "auto"
     refine_steps: int = 2
     refine_evals: int = 150
@@ -174,6 +175,7 @@ class Objective:
             "guard_limit": self.guard_limit,
             **({} if self.guard_sigma is None else {"guard_sigma": self.guard_sigma}),  # absent: old study names stay
             **({} if self.guard_tol is None else {"guard_tol": self.guard_tol}),
+            **({} if self.normalizer is None else {"normalizer": self.normalizer.to_dict()}),
             "refine": self.refiner(),
             "refine_steps": self.refine_steps,
             "refine_evals": self.refine_evals,

@@ -79,9 +79,15 @@ def test_a_step_range_starts_a_study_with_the_same_space_as_the_old_flag():
     assert a.settings() == b.settings() and (a.space.min_steps, a.space.max_steps) == (4, 6)
 
 
-def test_a_step_range_is_refused_where_only_a_count_makes_sense(capsys):
-    assert main(["search", "--min-sigma", "1e-3", "--steps", "3-5", "--normalize", "frobenius"]) == 2
-    assert "--steps takes a step count here" in capsys.readouterr().err
+def test_a_step_range_with_a_normalizer_starts_a_study_on_its_band():
+    from nsdesign.cli import search_options
+
+    args = _parse("search", "--min-sigma", "0.2", "--max-sigma", "0.5", "--steps", "3-5", "--normalize", "schatten4")
+    assert search_options.wants_study(args, normalized=True)
+    config = search_options.config_from_args(args, 0.2, 0.5, "schatten4")
+    assert (config.space.min_steps, config.space.max_steps) == (3, 5) and config.objective.guard_sigma == 1.0
+    spectrum = _parse("search", "--normalize", "schatten8", "--spectrum", "m.npy", "--steps", "3")
+    assert not search_options.wants_study(spectrum, normalized=True)  # there --spectrum is the band's source
 
 
 def test_recipe_design_top_old_and_new(capsys):
@@ -233,3 +239,55 @@ def test_study_guard_flags_reach_the_objective():
     from nsdesign.cli._vocabulary import guard_sigma_of
 
     assert guard_sigma_of(pareto, 1.0) == pytest.approx(1.05)
+
+
+# -- docs/cli.md lists every flag of every command ----------------------------------------------------------
+
+
+def _visible_flags(parser=None, path=()):
+    """(command, long flag) for every flag --help shows, subcommands included (hidden aliases are not listed)."""
+    import argparse
+
+    parser = build_parser() if parser is None else parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _visible_flags(sub, (*path, name))
+        elif action.help != argparse.SUPPRESS:
+            for flag in action.option_strings:
+                if flag.startswith("--") and flag not in ("--help", "--version"):
+                    yield " ".join(path), flag
+
+
+def _vocabulary_rows():
+    """(flags cell, commands cell) of every row of docs/cli.md's tables."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text(encoding="utf-8")
+    rows = []
+    for line in text.splitlines():
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+        if len(cells) == 5 and cells[0] not in ("concept", "---"):
+            rows.append((set(re.findall(r"`(--[a-z0-9-]+)", cells[1])), cells[3]))
+    return rows
+
+
+def test_docs_cli_lists_every_flag_of_every_command():
+    import re
+
+    rows = _vocabulary_rows()
+    assert len(rows) > 20
+    missing = []
+    for command, flag in _visible_flags():
+        top = command.split()[0]
+        if not any(flag in flags and (re.search(rf"\b{re.escape(top)}\b", commands) or commands == "every command")
+                   for flags, commands in rows):
+            missing.append(f"{command} {flag}")
+    assert not missing, "docs/cli.md does not list: " + ", ".join(missing)
+
+
+def test_the_flag_walk_sees_hidden_aliases_as_hidden():
+    flags = set(_visible_flags())
+    assert ("search", "--degrees") in flags and ("plot map", "--dpi") in flags
+    assert ("search", "--step-range") not in flags and ("capture", "--out") not in flags

@@ -152,6 +152,7 @@ def run_pareto(
         guard_sigma=guard_sigma,  # None: 1.02·max_sigma
         refine="none",
         kernel=kernel,
+        guard_dtype=dtype if error_name != "worst" else None,  # the user's --dtype; exact/fp64: bf16
     )
     config = StudyConfig(space, objective, trials, seed, storage, study_name, jobs, progress)
     settings = {**config.settings(), "kind": "nsdesign-pareto", "shape": [shape.m, shape.n], "dtype": dtype, "form": form,

@@ -100,13 +100,12 @@ def _band_arguments(parser: argparse.ArgumentParser, required: bool) -> None:
 
 
 def _search(args: argparse.Namespace) -> int:
-    from nsdesign.core.band import Band
-    from nsdesign.design.recommend import recommend
-
     from nsdesign.cli._output import check_output, report_stream
 
     check_output(args.output)
     normalized = any(getattr(args, k, None) is not None for k in ("normalize", "power_iterations", "spectral_safety"))
+    if normalized and search_options.wants_study(args, normalized=True):
+        return search_options.run_normalized(args)  # a study on the band the normalizer leaves
     if normalized or (args.guard_tol is not None and not search_options.wants_study(args)):
         # the guarded engine: accuracy on the band, |1 − F| ≤ τ on the guard band (a bare --guard-sigma keeps
         # the default design, checked for overshoot up to it)

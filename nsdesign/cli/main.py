@@ -43,6 +43,7 @@ PARAMETER_FLAGS: dict[str, str] = {
     "guard_sigma": "--guard-sigma",
     "guard_tol": "--guard-tol",
     "tol": "--tol",
+    "quantile": "--quantile",
     "steps": "--steps",
     "step_range": "--steps",
     "max_steps": "--max-steps",

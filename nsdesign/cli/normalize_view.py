@@ -1,7 +1,8 @@
 """`nsdesign search --normalize NAME`: parse the band source and knobs, call one library function, print.
 
 The library call is `nsdesign.laws.normalized.design_for_normalizer` (band under the normalizer → guarded greedy
-design → presets under Frobenius on the same spectrum). Output fits 80 columns.
+design → presets under Frobenius on the same spectrum). Output fits 80 columns. With study options the
+search is an Optuna study on that band instead (`nsdesign.cli.search_options.run_normalized`).
 """
 
 from __future__ import annotations
@@ -14,22 +15,13 @@ from typing import Any
 from nsdesign.cli._vocabulary import require_count
 from nsdesign.errors import InputError
 
-_STUDY_ONLY = (
-    "objective", "trials", "seed", "storage", "study_name", "jobs", "strategies", "search_degrees", "step_range",
-    "max_matmuls", "proxy_shape", "lowp_backend", "refine", "refine_steps", "refine_evals", "guard_limit",
-    "target_range",
-)
-
-
 def search_normalized(args: argparse.Namespace) -> int:
     from nsdesign.cli.design_commands import _parse_degree, _shape, _write_schedule
     from nsdesign.cli.laws_commands import normalizer_from_args
     from nsdesign.laws.normalized import design_for_normalizer
 
-    used = [d for d in _STUDY_ONLY if getattr(args, d, None) is not None] + (["no_guard"] if getattr(args, "no_guard", None) else [])
-    if used:
-        flag = "--" + used[0].replace("_", "-")
-        raise InputError(f"--normalize designs with the exact guarded engine; {flag} (a study option) does not combine with it")
+    if getattr(args, "legacy_headroom", None) is not None:
+        raise InputError("--headroom is the old spelling of --guard-sigma; with --normalize give --guard-sigma")
     degree = _parse_degree(args.degree)
     if degree == "auto":
         raise InputError("--degrees auto does not combine with --normalize; give a degree or a list per step")

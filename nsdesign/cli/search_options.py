@@ -90,10 +90,14 @@ def cost_form(kernel: str) -> str:
     return "gram" if kernel == "gram" else "standard"
 
 
-def wants_study(args: argparse.Namespace) -> bool:
-    """True when the arguments ask for more than the exact greedy design."""
+def wants_study(args: argparse.Namespace, normalized: bool = False) -> bool:
+    """True when the arguments ask for more than the exact greedy design.
+
+    With a normalizer (`normalized`), --spectrum FILE is the band's source, not a study option.
+    """
     searched_steps = isinstance(getattr(args, "steps", None), tuple)  # --steps LO-HI
-    return searched_steps or any(getattr(args, d, None) is not None for d in _DESTS) or bool(getattr(args, "no_guard", None))
+    dests = [d for d in _DESTS if not (normalized and d == "spectrum")]
+    return searched_steps or any(getattr(args, d, None) is not None for d in dests) or bool(getattr(args, "no_guard", None))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -101,11 +105,14 @@ def wants_study(args: argparse.Namespace) -> bool:
 # --------------------------------------------------------------------------------------------------
 
 
-def config_from_args(args: argparse.Namespace, min_sigma: float | None = None) -> Any:
+def config_from_args(
+    args: argparse.Namespace, min_sigma: float | None = None, max_sigma: float | None = None, normalizer: Any = None
+) -> Any:
     """The StudyConfig the arguments describe: flags mapped onto `nsdesign.search.study_config` (the rules live there).
 
     `min_sigma` is the band edge the caller resolved (from --min-sigma or a predicted edge); None leaves it
-    to the library (the capture objective has its own default).
+    to the library (the capture objective has its own default). With `normalizer`, [min_sigma, max_sigma] is
+    the band under it (--spectrum was its source, not a weighted objective's sample).
     """
     from nsdesign.core.cost import Shape
     from nsdesign.search.plan import study_config
@@ -125,7 +132,8 @@ def config_from_args(args: argparse.Namespace, min_sigma: float | None = None) -
     if args.proxy_shape:
         p = Shape.parse(args.proxy_shape)
         proxy = (p.m, p.n)
-    max_sigma = float(getattr(args, "max_sigma", 1.0) or 1.0)
+    if max_sigma is None:
+        max_sigma = float(getattr(args, "max_sigma", 1.0) or 1.0)
     _finite("--max-sigma", max_sigma)
     return study_config(
         None if min_sigma is None else (min_sigma, max_sigma),
@@ -142,7 +150,7 @@ def config_from_args(args: argparse.Namespace, min_sigma: float | None = None) -
         norm_div=float(getattr(args, "norm_div", 1.0) or 1.0),
         max_matmuls=args.max_matmuls,
         shape=Shape.parse(args.shape) if getattr(args, "shape", None) else None,
-        spectrum=args.spectrum,
+        spectrum=None if normalizer is not None else args.spectrum,
         model_size=getattr(args, "model_size", None),
         layer=getattr(args, "layer", None),
         laws=getattr(args, "laws", None),
@@ -152,6 +160,7 @@ def config_from_args(args: argparse.Namespace, min_sigma: float | None = None) -
         guard_limit=args.guard_limit,
         guard_sigma=guard_sigma_of(args, max_sigma),
         guard_tol=getattr(args, "guard_tol", None),
+        normalizer=normalizer,
         refine=args.refine or "auto",
         refine_steps=args.refine_steps,
         refine_evals=args.refine_evals,
@@ -166,14 +175,50 @@ def config_from_args(args: argparse.Namespace, min_sigma: float | None = None) -
     )
 
 
-def run(args: argparse.Namespace, min_sigma: float | None = None) -> int:
+def run_normalized(args: argparse.Namespace) -> int:
+    """A study on the band a normalizer leaves (`--normalize NAME` with study options): resolve it, then `run`."""
+    from nsdesign.cli.design_commands import _shape
+    from nsdesign.cli.laws_commands import normalizer_from_args
+    from nsdesign.laws.normalized import resolve_band
+
+    if getattr(args, "legacy_headroom", None) is not None:
+        raise InputError("--headroom is the old spelling of --guard-sigma; with --normalize give --guard-sigma")
+    if args.spectrum in ("mp", "law") or "weighted" in str(args.objective or ""):
+        raise InputError(
+            "with --normalize, --spectrum is the band's source (a .npy file) and the weighted objective (a "
+            "Frobenius-normalized sample) does not apply; use worst, capture or a low-precision objective"
+        )
+    norm = normalizer_from_args(args)
+    lo, hi, band = resolve_band(
+        norm,
+        min_sigma=args.min_sigma,
+        max_sigma=None if args.max_sigma == 1.0 and args.min_sigma is None else args.max_sigma,
+        quantile=args.quantile,
+        shape=_shape(args.shape),
+        model_size=args.model_size,
+        layer=args.layer,
+        laws_path=args.laws,
+        spectrum=args.spectrum,
+    )
+    if band is not None:
+        args.band_warnings = tuple(band.warnings)
+    return run(args, lo, max_sigma=hi, normalizer=norm, source=None if band is None else band.source)
+
+
+def run(
+    args: argparse.Namespace,
+    min_sigma: float | None = None,
+    max_sigma: float | None = None,
+    normalizer: Any = None,
+    source: str | None = None,
+) -> int:
     """Run the study the arguments describe, print the result, write the schedule when -o is given."""
     from nsdesign.core.cost import Shape
     from nsdesign.core.metrics import evaluate
     from nsdesign.documents import schedule_document
     from nsdesign.search.study import run_search
 
-    config = config_from_args(args, min_sigma)
+    config = config_from_args(args, min_sigma, max_sigma, normalizer)
     output = getattr(args, "output", None)
     fmt = getattr(args, "format", "json") or "json"
     if output is not None:
@@ -194,7 +239,17 @@ def run(args: argparse.Namespace, min_sigma: float | None = None) -> int:
     )
     schedule = result.best.schedule.with_name(f"search-{objective.label()}")
     if output is not None:
-        document = schedule_document(schedule, (objective.min_sigma, objective.max_sigma), result.provenance(), metrics)
+        if objective.normalizer is None:
+            document = schedule_document(schedule, (objective.min_sigma, objective.max_sigma), result.provenance(), metrics)
+        else:  # the band under the normalizer, its guard band, and the normalizer to run it with
+            from nsdesign.core.band import Band
+
+            top = objective.max_sigma * (1.0 + objective.guard_headroom)
+            params = {**result.provenance(), **({"band_source": source} if source else {})}
+            document = schedule_document(
+                schedule, Band(objective.min_sigma, objective.max_sigma, top), params, metrics,
+                normalizer=objective.normalizer.to_dict(),
+            )
         _write(output, fmt, document, schedule)
     from nsdesign.cli._output import report_stream
 

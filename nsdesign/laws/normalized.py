@@ -266,6 +266,35 @@ class NormalizedDesign:
         return doc
 
 
+def resolve_band(
+    normalizer: str | Normalizer,
+    min_sigma: float | None = None,
+    max_sigma: float | None = None,
+    quantile: float | None = None,
+    shape: Shape | None = None,
+    model_size: float | None = None,
+    layer: str | None = None,
+    laws_path: str | None = None,
+    spectrum: str | os.PathLike[str] | None = None,
+) -> tuple[float, float, NormalizedBand | None]:
+    """(l, u, source band) under the normalizer: given as min_sigma/max_sigma, or predicted from one source.
+
+    Default band edge quantile: 0.99 (the smallest 1% of directions dropped) for a shape or a file, 0.9 (the
+    lowest fitted quantile) for a momentum law. The source band is None when the band was given.
+    """
+    norm = get(normalizer)
+    if min_sigma is not None:
+        if quantile is not None or model_size is not None or layer is not None or spectrum is not None:
+            raise InputError("give the band either as min_sigma/max_sigma or from a source with `quantile`, not both")
+        return float(min_sigma), 1.0 if max_sigma is None else float(max_sigma), None
+    if max_sigma is not None and max_sigma != 1.0:
+        raise InputError("max_sigma goes with min_sigma; a predicted band brings its own σ_max")
+    q = quantile if quantile is not None else (0.9 if model_size is not None or layer is not None else 0.99)
+    band = normalized_band(norm, q, None if spectrum is not None else shape, model_size, layer, laws_path, spectrum)
+    lo, hi = band.normalized
+    return lo, hi, band
+
+
 def design_for_normalizer(
     normalizer: str | Normalizer,
     min_sigma: float | None = None,
@@ -288,23 +317,12 @@ def design_for_normalizer(
 ) -> NormalizedDesign:
     """Band under the normalizer (given, or from MP / a law / a file) → guarded greedy design → presets under Frobenius.
 
-    Default band edge quantile: 0.99 (the smallest 1% of directions dropped) for a shape or a file, 0.9 (the
-    lowest fitted quantile) for a momentum law.
+    The band comes from `resolve_band` (its defaults).
     """
     from nsdesign.design.guarded import DEFAULT_GUARD_TOL, guarded_greedy
 
     norm = get(normalizer)
-    band: NormalizedBand | None = None
-    if min_sigma is not None:
-        if quantile is not None or model_size is not None or layer is not None or spectrum is not None:
-            raise InputError("give the band either as min_sigma/max_sigma or from a source with `quantile`, not both")
-        lo, hi = float(min_sigma), 1.0 if max_sigma is None else float(max_sigma)
-    else:
-        if max_sigma is not None and max_sigma != 1.0:
-            raise InputError("max_sigma goes with min_sigma; a predicted band brings its own σ_max")
-        q = quantile if quantile is not None else (0.9 if model_size is not None or layer is not None else 0.99)
-        band = normalized_band(norm, q, None if spectrum is not None else shape, model_size, layer, laws_path, spectrum)
-        lo, hi = band.normalized
+    lo, hi, band = resolve_band(norm, min_sigma, max_sigma, quantile, shape, model_size, layer, laws_path, spectrum)
     guarded = guarded_greedy(
         lo, hi, guard_sigma, DEFAULT_GUARD_TOL if guard_tol is None else guard_tol, norm, steps, degree, tol,
         cushion, safety, norm_div, max_steps,

@@ -63,6 +63,7 @@ def study_config(
     guard_limit: float | None = None,
     guard_sigma: float | None = None,
     guard_tol: float | None = None,
+    normalizer: Any = None,
     refine: str = "auto",
     refine_steps: int | None = None,
     refine_evals: int | None = None,
@@ -80,6 +81,12 @@ def study_config(
     `spectrum` is a `Spectrum`, or "mp" (needs `shape`), "law" (needs `model_size`, `layer`; `laws` picks a
     law file), or the path of a .npy file of singular values. Every inconsistency is an InputError naming
     the parameters involved.
+
+    `normalizer` (a name or `core.normalizers.Normalizer`): the band is the one the normalizer leaves (e.g.
+    from `laws.normalized.resolve_band`); the guard band then defaults to the normalizer's bound
+    (`guard_sigma` 1.0 or 1.02) with |1 − F| ≤ 0.3 on it (`guard_tol`, as `design.guarded`), the first step
+    must form the products it reads (schatten8: degree ≥ 5), and the weighted objective is refused (its
+    spectrum samples are Frobenius-normalized).
     """
     from nsdesign.search.objectives import DEFAULT_PROXY, GUARD_LIMIT, Objective, parse_objective
     from nsdesign.search.pareto import proxy_for
@@ -133,6 +140,28 @@ def study_config(
         design_range = None
     if target_range is None and names & LOW_PRECISION:
         target_range = LOWP_TARGET_RANGE
+    norm, ranges = None, None
+    if normalizer is not None:
+        from nsdesign.core.normalizers import get
+        from nsdesign.design.guarded import DEFAULT_GUARD_TOL
+
+        norm = get(normalizer)
+        if "weighted" in names:
+            raise InputError(
+                "the weighted objective samples a Frobenius-normalized spectrum; with a normalizer use worst, "
+                "capture or a low-precision objective"
+            )
+        first = fixed_degrees[0] if fixed_degrees else min(choices)
+        if first < norm.min_first_degree:
+            raise InputError(
+                f"{norm.name} reads the first step's products and needs its degree ≥ {norm.min_first_degree}; "
+                f"give step degrees ≥ {norm.min_first_degree} (not {first})"
+            )
+        guard_sigma = norm.default_guard_sigma if guard_sigma is None else guard_sigma
+        guard_tol = DEFAULT_GUARD_TOL if guard_tol is None else guard_tol
+        # the guarded engine's family, greedy designed on [l, v] for v in [u, g], is the norm_div strategy with
+        # s = v/u (designed on [l/s, u], run on σ/s): let the study reach all of it
+        ranges = {"norm_div": (1.0, min(2.0, max(1.1, guard_sigma / top)))}
     space = SearchSpace(
         min_steps=lo_steps,
         max_steps=hi_steps,
@@ -145,6 +174,7 @@ def study_config(
         fixed_degrees=fixed_degrees,
         design_range=design_range,
         target_range=target_range,
+        **({} if ranges is None else {"ranges": ranges}),
     )
     proxy = tuple(proxy_shape) if proxy_shape else (proxy_for(shape) if shape is not None else DEFAULT_PROXY)
     scored = Objective(
@@ -159,12 +189,15 @@ def study_config(
         guard_limit=GUARD_LIMIT if guard_limit is None else guard_limit,
         guard_sigma=guard_sigma,
         guard_tol=guard_tol,
+        normalizer=norm,
         refine=refine,
         refine_steps=DEFAULT_REFINE_STEPS if refine_steps is None else refine_steps,
         refine_evals=DEFAULT_REFINE_EVALS if refine_evals is None else refine_evals,
         kernel=kernel,
     )
+    seeds = () if norm is None else _guarded_seeds(space, scored, norm, cushion, safety, norm_div)
     return StudyConfig(
+        seeds=seeds,
         space=space,
         objective=scored,
         trials=DEFAULT_TRIALS if trials is None else trials,
@@ -174,6 +207,33 @@ def study_config(
         jobs=1 if jobs is None else jobs,
         progress=progress,
     )
+
+
+def _guarded_seeds(space: Any, objective: Any, norm: Any, cushion: float, safety: float, norm_div: float) -> tuple[Any, ...]:
+    """The guarded engine's design (`design.guarded.guarded_greedy`) per step count, as norm_div candidates:
+    enqueued, so a study under a normalizer starts from what `search --normalize` designs with those steps."""
+    from nsdesign.design.guarded import guarded_greedy
+    from nsdesign.search.space import Candidate
+
+    if "norm_div" not in space.headroom:
+        return ()
+    out = []
+    lo, hi = space.ranges["norm_div"]
+    for count in range(space.min_steps, min(space.max_steps, space.min_steps + 7) + 1):
+        degrees = space.fixed_degrees or space.greedy_candidate(count).degrees
+        try:
+            g = guarded_greedy(
+                objective.min_sigma, objective.max_sigma, objective.guard_sigma, objective.guard_tol, norm,
+                steps=count, degree=degrees, cushion=float(cushion), safety=float(safety), norm_div=float(norm_div),
+            )
+        except InputError:  # no design of this length meets the guard: the trials may still find one
+            continue
+        size = min(max(g.design_max_sigma / objective.max_sigma, lo), hi)
+        edge = None
+        if space.design_range is not None:  # a searched design edge: pin the seed's to the band's
+            edge = min(max(objective.min_sigma, space.design_range[0]), space.design_range[1])
+        out.append(Candidate(tuple(degrees), "norm_div", float(size), edge))
+    return tuple(out)
 
 
 def resolve_spectrum(

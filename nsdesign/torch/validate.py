@@ -46,7 +46,6 @@ from nsdesign.torch import _memory
 from nsdesign.torch._resolve import ScheduleRef, as_schedule
 from nsdesign.torch.kernels import (
     EPS,
-    FORMS,
     kernel_form,
     check_values,
     dtype_name,

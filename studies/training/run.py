@@ -57,7 +57,7 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)  # a shared 2-core machine: leave the other core to everyone else
-    from nsdesign.torch.train_compare import train_compare
+    from nsdesign.torch.training import train_compare
 
     plan = QUICK if args.quick else FULL
     out: Path = args.out
@@ -77,7 +77,7 @@ def main() -> None:
         comparison = train_compare(specs, labels=labels, seeds=plan["seeds"], progress=_progress(model), **common_kwargs)
         write_json_atomic(out / f"comparison_{model}.json", comparison.to_dict())
         fig_name = f"loss_{model}.png"
-        from nsdesign.torch.train_compare import comparison_figure
+        from nsdesign.torch.training import comparison_figure
 
         common.save(comparison_figure(comparison, dpi=dpi), out / fig_name)
         results["sizes"].append(size_result(comparison, band, designs, fig_name))
@@ -97,7 +97,7 @@ def main() -> None:
 
 
 def _progress(model: str):
-    from nsdesign.torch.train_compare import print_line
+    from nsdesign.torch.training import print_line
 
     state = {"done": 0, "total": 0}
 
@@ -187,7 +187,7 @@ def band_width(band: dict) -> int:
 
 
 def size_result(comparison, band: dict, designs: dict, figure: str) -> dict:
-    from nsdesign.torch.train_compare import band_edges
+    from nsdesign.torch.training import band_edges
 
     s = comparison.settings
     rows = []

@@ -79,9 +79,15 @@ def test_a_step_range_starts_a_study_with_the_same_space_as_the_old_flag():
     assert a.settings() == b.settings() and (a.space.min_steps, a.space.max_steps) == (4, 6)
 
 
-def test_a_step_range_is_refused_where_only_a_count_makes_sense(capsys):
-    assert main(["search", "--min-sigma", "1e-3", "--steps", "3-5", "--normalize", "frobenius"]) == 2
-    assert "--steps takes a step count here" in capsys.readouterr().err
+def test_a_step_range_with_a_normalizer_starts_a_study_on_its_band():
+    from nsdesign.cli import search_options
+
+    args = _parse("search", "--min-sigma", "0.2", "--max-sigma", "0.5", "--steps", "3-5", "--normalize", "schatten4")
+    assert search_options.wants_study(args, normalized=True)
+    config = search_options.config_from_args(args, 0.2, 0.5, "schatten4")
+    assert (config.space.min_steps, config.space.max_steps) == (3, 5) and config.objective.guard_sigma == 1.0
+    spectrum = _parse("search", "--normalize", "schatten8", "--spectrum", "m.npy", "--steps", "3")
+    assert not search_options.wants_study(spectrum, normalized=True)  # there --spectrum is the band's source
 
 
 def test_recipe_design_top_old_and_new(capsys):

@@ -61,3 +61,39 @@ def test_inconsistent_parameters_are_named(kwargs, message):
     kwargs = {"band": 1e-3, **kwargs}
     with pytest.raises(InputError, match=message):
         study_config(kwargs.pop("band"), **kwargs)
+
+
+def test_a_study_under_a_normalizer_guards_its_band_and_starts_from_the_guarded_design():
+    from nsdesign.design.guarded import guarded_greedy
+    from nsdesign.search.space import build_schedule
+    from nsdesign.search.study import seed_candidates
+
+    lo, hi = 0.1938, 0.5523  # Schatten-8 band of a Gaussian 1024x4096 (docs/normalizers.md)
+    config = study_config((lo, hi), steps=3, normalizer="schatten8")
+    objective = config.objective
+    assert (objective.guard_sigma, objective.guard_tol, objective.normalizer.name) == (1.0, 0.3, "schatten8")
+    assert config.space.ranges["norm_div"] == pytest.approx((1.0, 1.0 / hi))  # reaches the guard band's top
+    first = seed_candidates(config)[0]
+    assert first.headroom == "norm_div" and first in config.seeds
+    seeded = build_schedule(first, config.space, lo, hi)
+    from nsdesign.core.metrics import worst_error
+
+    assert worst_error(seeded, lo, hi) == pytest.approx(guarded_greedy(lo, hi, 1.0, 0.3, "schatten8", steps=3).error, rel=1e-6)
+    assert "normalizer" in objective.to_dict() and "normalizer" not in study_config((lo, hi), steps=3).objective.to_dict()
+    assert study_config((lo, hi), steps=3, normalizer="spectral").objective.guard_sigma == 1.02
+    assert study_config((lo, hi), steps=3, normalizer="schatten4", guard_sigma=0.9, guard_tol=0.2).objective.guard_tol == 0.2
+
+
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        ({"objective": "weighted", "spectrum": "mp", "shape": Shape(64, 256)}, "Frobenius-normalized"),
+        ({"search_degrees": (3, 5)}, "degree ≥ 5"),
+        ({"degrees": (3, 5, 5)}, "degree ≥ 5"),
+        ({"guard_sigma": 0.4}, "above the accuracy band"),
+    ],
+)
+def test_bad_normalizer_studies_are_refused(kwargs, fragment):
+    with pytest.raises(InputError, match=fragment):
+        study_config((0.1938, 0.5523), **{"steps": 3, **kwargs}, normalizer="schatten8") if "degrees" not in kwargs \
+            else study_config((0.1938, 0.5523), **kwargs, normalizer="schatten8")

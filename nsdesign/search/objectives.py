@@ -12,9 +12,11 @@ Objectives (all minimized; combine them with weights, score = Σ wᵢ·valueᵢ)
 
 Guard: a schedule is infeasible when it blows up for σ up to the guard band's top g = `guard_sigma`
 (default 1.02·u: the 2 % margin of Polar Express; the CLI's `--guard-sigma`) — the exact scalar overshoot
-max F on [0, g] exceeds `guard_limit` (default 2), or the bf16 run on the proxy matrix scaled by g/u is
+max F on [0, g] exceeds `guard_limit` (default 2), or the low-precision run on the proxy matrix scaled by g/u is
 non-finite or has σ_out above `guard_limit` — or, with `guard_tol` τ (the CLI's `--guard-tol`; a normalizer's
-guard), when max |1 − F| on the guard band [u, g] exceeds τ (exact). Infeasible trials are still COMPLETE in
+guard), when max |1 − F| on the guard band [u, g] exceeds τ (exact). The guard's run uses the user's format (`guard_dtype`; by default the
+format of the objective's own matrix term, so `--objective fp16` or `pareto --dtype fp16` guards in fp16, and bf16
+when the objective has no matrix term, e.g. worst) and the objective's kernel. Infeasible trials are still COMPLETE in
 the study (they count toward --trials) with score `INFEASIBLE + score-if-finite` and `feasible=False`; the best
 trial is always chosen among feasible ones.
 
@@ -95,6 +97,7 @@ class Objective:
     refine_evals: int = 150
     kernel: str = "fused"  # the kernel the matrix objectives and the guard run (nsdesign.precision.kernels)
     restarts: tuple[int, ...] | None = None  # Gram restart plan (None: nsdesign's default for the dtype)
+    guard_dtype: str | None = None  # format of the guard's matrix run; None: the matrix term's format, else bf16
     _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -129,6 +132,8 @@ class Objective:
         from nsdesign.precision.kernels import check_kernel
 
         check_kernel(self.kernel)
+        if self.guard_dtype is not None and self.guard_dtype not in LOWP:
+            raise InputError(f"`guard_dtype` must be one of {', '.join(LOWP)}, got {self.guard_dtype!r}")
         if self.refine not in REFINERS:
             raise InputError(f"`refine` must be one of {', '.join(REFINERS)}, got {self.refine!r}")
         if not (isinstance(self.refine_steps, int) and self.refine_steps >= 1):
@@ -146,6 +151,13 @@ class Objective:
     def guard_headroom(self) -> float:
         """g/u − 1: the guard band's top as a relative margin above the band (0.02 by default)."""
         return GUARD_HEADROOM if self.guard_sigma is None else self.guard_sigma / self.max_sigma - 1.0
+
+    @property
+    def guard_format(self) -> str:
+        """The format the guard's matrix run uses: `guard_dtype`, else the first matrix term's, else bf16."""
+        if self.guard_dtype is not None:
+            return self.guard_dtype
+        return next((n for n in self.names if n in LOWP), "bf16")
 
     def label(self) -> str:
         return ",".join(n if w == 1.0 else f"{n}={w:g}" for n, w in self.terms)
@@ -180,6 +192,7 @@ class Objective:
             "refine_steps": self.refine_steps,
             "refine_evals": self.refine_evals,
             **({} if self.kernel == "fused" and self.restarts is None else {"kernel": self.kernel, "restarts": self.restarts}),
+            **({} if self.guard_format == "bf16" else {"guard_dtype": self.guard_format}),  # bf16: old names stay
         }
 
     # -- test matrices -----------------------------------------------------------------------------
@@ -199,7 +212,8 @@ class Score:
     feasible: bool
     reason: str = ""
     guard_overshoot: float | None = None
-    guard_bf16_max: float | None = None
+    guard_bf16_max: float | None = None  # the guard run's output σ_max (in `guard_dtype`; the name predates it)
+    guard_dtype: str = "bf16"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -209,6 +223,7 @@ class Score:
             "reason": self.reason,
             "guard_overshoot": _finite_or_text(self.guard_overshoot),
             "guard_bf16_max": _finite_or_text(self.guard_bf16_max),
+            "guard_dtype": self.guard_dtype,
         }
 
 
@@ -259,7 +274,7 @@ def weighted_error(schedule: Schedule, spectrum: Spectrum) -> float:
 
 
 def guard(schedule: Schedule, objective: Objective) -> tuple[bool, str, float | None, float | None]:
-    """(passes, reason, scalar overshoot, bf16 σ_max at (g/u)·X): does the schedule stay bounded up to g?"""
+    """(passes, reason, scalar overshoot, σ_max at (g/u)·X in the guard's format): does it stay bounded up to g?"""
     if not objective.guard:
         return True, "", None, None
     h = objective.guard_headroom
@@ -271,10 +286,11 @@ def guard(schedule: Schedule, objective: Objective) -> tuple[bool, str, float | 
         off = worst_error(schedule, objective.max_sigma, top)
         if not off <= objective.guard_tol:
             return False, f"max|1 − F| {off:.3g} on the guard band [u, {top:.4g}] exceeds {objective.guard_tol:g}", peak, None
-    run = matrix_error(schedule, objective.proxy(), "bf16", 1.0 + h, objective.backend,  # type: ignore[arg-type]
-                       kernel=objective.kernel, restarts=plan(schedule, objective, "bf16"))
+    fmt = objective.guard_format
+    run = matrix_error(schedule, objective.proxy(), fmt, 1.0 + h, objective.backend,  # type: ignore[arg-type]
+                       kernel=objective.kernel, restarts=plan(schedule, objective, fmt))
     if run.diverged or run.sigma_max > objective.guard_limit:
-        return False, f"bf16 run with σ_max = {top:.4g} reaches {run.sigma_max:.3g}", peak, run.sigma_max
+        return False, f"{fmt} run with σ_max = {top:.4g} reaches {run.sigma_max:.3g}", peak, run.sigma_max
     return True, "", peak, run.sigma_max
 
 
@@ -292,7 +308,7 @@ def score(schedule: Schedule, objective: Objective, max_matmuls: int | None = No
     if "capture" in components and captured_min_sigma(schedule, objective.tol or 0.5, objective.max_sigma) is None:
         ok, reason = False, reason or f"captures no band at tolerance {objective.tol:g}"
     value = total if ok else INFEASIBLE + (min(total, 1e6) if math.isfinite(total) else 1e6)
-    return Score(float(value), components, ok, reason, peak, bf16_max)
+    return Score(float(value), components, ok, reason, peak, bf16_max, objective.guard_format)
 
 
 # --------------------------------------------------------------------------------------------------

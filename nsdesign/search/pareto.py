@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nsdesign.core.band import Band, as_band
-from nsdesign.core.cost import Form, Shape, flops, matmuls
+from nsdesign.core.cost import Form, Shape, matmuls
 from nsdesign.core.limits import FORMS
 from nsdesign.core.schedule import Schedule
 from nsdesign.documents import header
@@ -152,6 +152,7 @@ def run_pareto(
         guard_sigma=guard_sigma,  # None: 1.02·max_sigma
         refine="none",
         kernel=kernel,
+        guard_dtype=dtype if error_name != "worst" else None,  # the user's --dtype; exact/fp64: bf16
     )
     config = StudyConfig(space, objective, trials, seed, storage, study_name, jobs, progress)
     settings = {**config.settings(), "kind": "nsdesign-pareto", "shape": [shape.m, shape.n], "dtype": dtype, "form": form,

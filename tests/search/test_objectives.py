@@ -18,6 +18,7 @@ from nsdesign.search.objectives import guard, refine, weighted_error
 from nsdesign.precision import band_matrix, matrix_error, round_bf16, round_fp16, run_emulated, run_torch
 from nsdesign.search.spectra import Spectrum, from_npy, marchenko_pastur
 from nsdesign.core.cost import Shape
+from nsdesign.core.schedule import Schedule
 
 SMALL = (64, 256)
 
@@ -248,3 +249,42 @@ def test_law_spectrum_follows_the_predicted_quantiles():
     assert len(spectrum.sigma) == 17
     assert spectrum.sigma[0] == pytest.approx(predict_band(0.1, model_size=1e9, layer="final.mlp_down").min_sigma)
     assert list(spectrum.sigma) == sorted(spectrum.sigma, reverse=True)  # descending-rank quantiles
+
+
+def _fp16_overflowing_keller5():
+    """keller5 behind X ↦ 1e7·X ↦ 1e-7·X: the same exact map, but the scaled iterate (entries ~1e5) overflows
+    fp16 (max 65504) and not bf16."""
+    k = preset("keller5")
+    rows = [[1e7], [1e-7]] + [list(p.coefficients) for p in k.steps]
+    return Schedule.from_coefficients(rows, k.norm_div)
+
+
+def test_guard_runs_in_the_users_format():
+    s = _fp16_overflowing_keller5()
+    kw = dict(min_sigma=1e-3, proxy_shape=(64, 256))
+    bf16 = Objective(terms=(("worst", 1.0),), **kw)
+    assert bf16.guard_format == "bf16"
+    assert guard(s, bf16)[0]
+    fp16 = Objective(terms=(("worst", 1.0),), guard_dtype="fp16", **kw)
+    ok, reason, _, top = guard(s, fp16)
+    assert not ok and reason.startswith("fp16 run") and top == math.inf
+    # a matrix objective guards in its own format unless told otherwise
+    assert Objective(terms=(("fp16", 1.0),), **kw).guard_format == "fp16"
+    fp32 = Objective(terms=(("fp32", 1.0),), **kw)
+    result = score(preset("keller5"), fp32)
+    assert result.guard_dtype == "fp32"
+    expected = matrix_error(preset("keller5"), fp32.proxy(), "fp32", 1.02).sigma_max
+    assert result.guard_bf16_max == expected
+    assert result.guard_bf16_max != matrix_error(preset("keller5"), fp32.proxy(), "bf16", 1.02).sigma_max
+    assert Objective(terms=(("fp16", 1.0),), **kw).to_dict()["guard_dtype"] == "fp16"
+    assert "guard_dtype" not in bf16.to_dict()  # bf16 studies keep their names
+    with pytest.raises(InputError):
+        Objective(terms=(("worst", 1.0),), guard_dtype="fp64", **kw)
+
+
+def test_pareto_guards_in_its_dtype():
+    from nsdesign.search.pareto import run_pareto
+
+    space = SearchSpace(min_steps=5, max_steps=5, degrees=(5,))
+    result = run_pareto(1e-3, Shape(64, 256), "fp16", trials=2, space=space)
+    assert result.settings["objective"]["guard_dtype"] == "fp16"

@@ -1,4 +1,4 @@
-"""The 70B recipe benchmark, run by hand: `python benchmarks/recipe_70b.py [--bf16-check]`.
+"""The 70B recipe benchmark, run by hand: `python benchmarks/recipe_70b.py [--bf16-check] [--quiet]`.
 
 Target: for a 70B-class model (Llama-3.1-70B shape: d_model 8192, 80 blocks, 64 heads / 8 kv, MLP 28672,
 gated) at δ = 0.3 on q = 0.5 bands predicted by the arXiv 2606.04058 momentum laws, the per-layer recipe's
@@ -13,6 +13,7 @@ the lower end of its ~95% interval. FLOP counts are exact arithmetic (no timing)
 matrix iteration on a 128x512 matrix whose singular values are log-spaced over the layer's band [σ_q, 1],
 in float32 and in bfloat16 (every product rounded to bf16, as Muon runs), and prints max |1 − σ_i| of the
 result. The shapes are small so the check runs in seconds on a CPU; rounding behaviour, not size, is tested.
+Off a terminal it prints a progress line on stderr every 10 s (nsdesign._progress); `--quiet` silences it.
 """
 
 from __future__ import annotations
@@ -21,9 +22,8 @@ import math
 import sys
 import time
 
-from nsdesign.cli.laws_commands import print_recipe
 from nsdesign.core.metrics import worst_error
-from nsdesign.laws.recipe import BF16, build_recipe
+from nsdesign.laws.recipe import BASELINES, BF16, build_recipe
 from nsdesign.presets import preset
 
 SIZE, TOL, QUANTILE = 70e9, 0.3, 0.5
@@ -32,7 +32,7 @@ SIZE, TOL, QUANTILE = 70e9, 0.3, 0.5
 def main() -> None:
     start = time.perf_counter()
     recipe = build_recipe(SIZE, TOL, quantile=QUANTILE)
-    print_recipe(recipe)
+    print_recipe(recipe)  # the library's Recipe, printed here (benchmarks import no CLI code)
     for warning in recipe.warnings:
         print(f"warning: {warning}")
 
@@ -99,6 +99,47 @@ def main() -> None:
     print(f"wall time {time.perf_counter() - start:.1f} s")
 
 
+def print_recipe(recipe) -> None:
+    """The recipe as a markdown table from the library's fields: one row per designed schedule (law × shape)."""
+    m = recipe.model
+    print(f"{m.name or 'model'}: d_model {m.d_model}, {m.n_layers} blocks, {m.n_heads} heads ({m.n_kv_heads} kv), "
+          f"d_ff {m.d_ff}{' gated' if m.gated_mlp else ''}; size {recipe.model_size:.3g}, δ = {recipe.tol:g}, "
+          f"q = {recipe.quantile:g} ({recipe.edge} edge, headroom {recipe.headroom:g}), degrees "
+          f"{','.join(map(str, recipe.degrees))}, {recipe.form} form; laws: {recipe.laws_source}")
+    print()
+    print("| law | blocks | matrices | shape | σ_q | ~95% interval | degrees | max abs(1−F) | GFLOP | keller5 |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for g in recipe.groups:
+        layers = [layer for layer in recipe.layers if layer.schedule == g.name]
+        blocks = sorted({layer.block for layer in layers})
+        matrices = dict.fromkeys(layer.name.split(".")[-2].removesuffix("_proj") for layer in layers)
+        keller = g.baseline_errors["keller5"]
+        print(f"| {g.name} | {_ranges(blocks)} | {','.join(matrices)} | {g.shape} | {g.edge:.3g} | "
+              f"[{g.band.interval[0]:.2g}, {g.band.interval[1]:.2g}] | {','.join(map(str, g.design.schedule.degrees))} | "
+              f"{g.metrics.worst_error:.4f} | {layers[0].flops / 1e9:.4g} | {keller:.3f}{' ✗' if keller > recipe.tol else ' ✓'} |")
+    total, baselines = recipe.total_flops(), recipe.baseline_flops()
+    print()
+    print(f"recipe: {total / 1e12:.4g} TFLOP per optimizer step over {len(recipe.layers)} matrices; "
+          f"every layer meets δ: {'yes' if recipe.all_meet_tol() else 'NO'}")
+    for name in BASELINES:
+        print(f"  uniform {name}: {baselines[name] / 1e12:.4g} TFLOP (recipe saves {100 * (1 - total / baselines[name]):.1f}%), "
+              f"fails δ on {len(recipe.failures(name))} of {len(recipe.layers)} layers")
+
+
+def _ranges(values: list[int]) -> str:
+    """1,2,3,5 → 1–3,5."""
+    parts: list[str] = []
+    start = prev = values[0]
+    for v in values[1:] + [None]:  # type: ignore[list-item]
+        if v is not None and v == prev + 1:
+            prev = v
+            continue
+        parts.append(str(start) if start == prev else f"{start}–{prev}")
+        if v is not None:
+            start = prev = v
+    return ",".join(parts)
+
+
 def bf16_check(recipes) -> None:
     import torch
 
@@ -130,16 +171,23 @@ def bf16_check(recipes) -> None:
     print(f"bf16 check ({m}x{n}, singular values log-spaced over [σ_q, 1]; δ = {TOL:g}):")
     print("| recipe | schedule group | degrees | exact | float32 | bfloat16 |")
     print("|---|---|---|---|---|---|")
-    for label, r in recipes:
-        bad = 0
-        for g in r.groups:
-            f32, b16 = error(g.design.schedule, g.edge, torch.float32), error(g.design.schedule, g.edge, torch.bfloat16)
-            bad += b16 > TOL
-            print(
-                f"| {label} | {g.name} | {','.join(map(str, g.design.schedule.degrees))} | {g.metrics.worst_error:.4f} | "
-                f"{f32:.4g} | {b16:.4g} |"
-            )
-        print(f"| {label} | **{bad} of {len(r.groups)} groups above δ in bf16** | | | | |")
+    # stdout is block-buffered when redirected: progress goes to stderr, a line every 10 s (--quiet: none)
+    from nsdesign._progress import progress
+
+    total = sum(len(r.groups) for _, r in recipes)
+    with progress(total, "--quiet" not in sys.argv, "bf16 check", unit="schedule group") as bar:
+        for label, r in recipes:
+            bad = 0
+            for g in r.groups:
+                f32 = error(g.design.schedule, g.edge, torch.float32)
+                b16 = error(g.design.schedule, g.edge, torch.bfloat16)
+                bad += b16 > TOL
+                print(
+                    f"| {label} | {g.name} | {','.join(map(str, g.design.schedule.degrees))} | "
+                    f"{g.metrics.worst_error:.4f} | {f32:.4g} | {b16:.4g} |"
+                )
+                bar.update(1)
+            print(f"| {label} | **{bad} of {len(r.groups)} groups above δ in bf16** | | | | |")
     for name in ("keller5", "polar_express_modded5", "deepseek_v4_10"):
         s = preset(name)
         print(f"| preset | {name} on [1e-3, 1] | 5x{s.num_steps} | {worst_error(s, 1e-3, 1.0):.4f} | "

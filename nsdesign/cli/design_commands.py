@@ -100,9 +100,6 @@ def _band_arguments(parser: argparse.ArgumentParser, required: bool) -> None:
 
 
 def _search(args: argparse.Namespace) -> int:
-    from nsdesign.core.band import Band
-    from nsdesign.design.recommend import recommend
-
     from nsdesign.cli._output import check_output, report_stream
 
     check_output(args.output)

@@ -442,7 +442,9 @@ def recipe(recipe: Any, written_to: str | None = None) -> None:
     out.print(
         f"size {recipe.model_size:.3g}, δ = {recipe.tol:g} on bands [edge, 1] with q = {recipe.quantile:g} "
         f"({recipe.edge} edge, headroom {recipe.headroom:g}), degrees {','.join(map(str, recipe.degrees))}, "
-        f"{knobs}, {recipe.kernel} kernel; {check}; laws: {recipe.laws_source}"
+        f"{knobs}, {recipe.kernel} kernel; "
+        f"{'' if recipe.normalizer is None else 'under ' + recipe.normalizer.label() + ' (baselines: frobenius); '}"
+        f"{check}; laws: {recipe.laws_source}"
     )
     table = Table(
         title="Per-layer schedules (GFLOP per matrix; keller5: its worst error on the band, ✗ = fails δ)", title_justify="left"

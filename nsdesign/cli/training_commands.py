@@ -1,6 +1,6 @@
 """`train-compare`: train a model with Muon under several schedules × seeds and compare validation losses.
 
-Parses, calls `nsdesign.torch.train_compare.train_compare`, renders two tables (losses with paired intervals
+Parses, calls `nsdesign.torch.train_compare`, renders two tables (losses with paired intervals
 against the baseline; the cost of reaching the baseline's final loss). torch is imported inside the handler only.
 """
 
@@ -43,7 +43,7 @@ def _train_compare(args: argparse.Namespace) -> int:
         import torch  # noqa: F401
     except ImportError:
         raise InputError("this command needs torch: pip install 'nsdesign[torch]'") from None
-    from nsdesign.torch.train_compare import train_compare, write_comparison
+    from nsdesign.torch.training import train_compare, write_comparison
 
     plan = dict(QUICK if args.quick else FULL)
     for key in ("model", "train_steps", "seeds", "eval_every"):
@@ -74,7 +74,7 @@ def _train_compare(args: argparse.Namespace) -> int:
         write_comparison(comparison, args.output)
     if args.plot:
         from nsdesign.plot import save_figure
-        from nsdesign.torch.train_compare import comparison_figure
+        from nsdesign.torch.training import comparison_figure
 
         save_figure(comparison_figure(comparison), args.plot)
     written = [p for p in (args.output, args.plot) if p and not is_stdout(p)]
@@ -93,7 +93,7 @@ class _Progress:
         self.total = 0
 
     def __call__(self, event: Any) -> None:
-        from nsdesign.torch.train_compare import print_line
+        from nsdesign.torch.training import print_line
 
         if event["event"] == "start":
             self.total = event["total"]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numbers
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from nsdesign.core.schedule import Schedule
 from nsdesign.core.limits import FORMS, Form  # noqa: F401  (re-exported: the form names live in limits)

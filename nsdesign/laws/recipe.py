@@ -291,6 +291,7 @@ class ScheduleGroup:
     baseline_errors: Mapping[str, float]
     check: Any = None  # nsdesign.precision.MatrixRun of the rounding-model check (None: dtype exact)
     quintic: Any = None  # the per-layer quintic greedy baseline (a Design, same band, same check)
+    frobenius_edge: float | None = None  # under a normalizer: the edge under Frobenius (the baselines' band)
 
 
 @dataclass(frozen=True)
@@ -310,6 +311,7 @@ class Recipe:
     groups: tuple[ScheduleGroup, ...]
     layers: tuple[LayerPlan, ...]
     warnings: tuple[str, ...] = field(default=())
+    normalizer: Any = None  # core.normalizers.Normalizer the bands are under (None: Frobenius)
     kernel: str = "fused"
     dtype: str = "bf16"
     check_rows: int = CHECK_ROWS
@@ -385,6 +387,7 @@ class Recipe:
                     "band_warnings": list(g.band.warnings),
                     "kernel": self.kernel,
                     "dtype": self.dtype,
+                    **({} if g.frobenius_edge is None else {"frobenius_edge": g.frobenius_edge}),
                 }
             )
             if g.check is not None:
@@ -393,7 +396,10 @@ class Recipe:
                     "sigma": [g.edge, 1.0 + self.headroom], "max_error": _finite(g.check.error), "limit": self.tol,
                     "passed": bool(g.check.error <= self.tol),
                 }
-            schedules[g.name] = schedule_document(g.design.schedule.with_name(g.name), (g.edge, 1.0), params, g.metrics)
+            schedules[g.name] = schedule_document(
+                g.design.schedule.with_name(g.name), (g.edge, 1.0), params, g.metrics,
+                normalizer=None if self.normalizer is None else self.normalizer.to_dict(),
+            )
         return {
             "schema_version": RECIPE_SCHEMA_VERSION,
             "kind": RECIPE_KIND,
@@ -414,6 +420,7 @@ class Recipe:
                 "dtype": self.dtype,
                 "check_rows": self.check_rows,
                 "laws": self.laws_source,
+                **({} if self.normalizer is None else {"normalizer": self.normalizer.to_dict()}),
             },
             "schedules": schedules,
             "layers": [
@@ -568,6 +575,7 @@ def build_recipe(
     degrees: Sequence[int] = DEFAULT_DEGREES,
     cushion: float | None = None,
     safety: float | None = None,
+    normalizer: Any = None,
     *,
     kernel: str | None = None,
     dtype: str = "bf16",
@@ -584,6 +592,15 @@ def build_recipe(
     `degrees` are the step degrees the search may mix; `(5,)` gives quintic-only schedules (torch.optim.Muon,
     optax, gram-newton-schulz). `cushion`/`safety` fix the Polar Express knobs; None (default) tries each
     pair of `KNOBS_TRIED` per layer and keeps the cheaper accepted schedule.
+
+    `normalizer` (a name or `core.normalizers.Normalizer`): the update is divided by it instead of ‖X‖_F, so
+    each band edge is lifted by the normalizer's factor on the law's model spectrum
+    (`laws.normalized.normalized_band`: a divisor ratio, the same for the point and the interval's lower
+    end). The schedule still meets δ on [edge, 1 + headroom] — the top is not lowered to the predicted
+    normalized σ_max, because the laws do not model the spiked top of momentum spectra and only σ ≤ 1 is
+    guaranteed. Baselines keep Frobenius (their edge is the unlifted one); each layer's FLOPs add the
+    normalizer's work beyond Frobenius (`Normalizer.extra_flops`). AOL is refused (a law gives singular
+    values only), and schatten8 needs every degree ≥ 5 (the cheapest mix may start with any of them).
     """
     from nsdesign.core.band import Band
     from nsdesign.core.cost import flops
@@ -620,6 +637,18 @@ def build_recipe(
     table = load_laws(laws_path)
     baselines = {name: preset(name) for name in BASELINES}
     top = 1.0 + headroom
+    norm = None
+    if normalizer is not None:
+        from nsdesign.core.normalizers import get
+
+        norm = get(normalizer)
+        if norm.name == "frobenius":
+            norm = None
+        elif min(degrees) < norm.min_first_degree:
+            raise InputError(
+                f"{norm.name} reads the first step's products and needs its degree ≥ {norm.min_first_degree}; "
+                f"give `degrees` ≥ {norm.min_first_degree}"
+            )
 
     groups: dict[tuple[str, Shape], ScheduleGroup] = {}
     layers: list[LayerPlan] = []
@@ -635,6 +664,11 @@ def build_recipe(
                 except InputError as exc:
                     raise InputError(f"the law table cannot serve {law} (needed for {suffix}): {exc}") from None
                 design_edge = band.min_sigma if edge == "point" else band.interval[0]
+                frobenius_edge = design_edge
+                if norm is not None:
+                    from nsdesign.laws.normalized import normalized_band
+
+                    design_edge = frobenius_edge * normalized_band(norm, q, model_size=size, layer=law, laws_path=laws_path).lift
                 design_band = Band(design_edge, top)
                 design, run = _checked_cheapest(design_band, tol, shape, form, degrees, knobs, kernel, dtype, check_rows, top)
                 quintic, _ = _checked_cheapest(design_band, tol, shape, form, (5,), knobs, kernel, dtype, check_rows, top)
@@ -647,7 +681,8 @@ def build_recipe(
                     edge=design_edge,
                     design=design,
                     metrics=evaluate(design.schedule, design_edge, 1.0, headroom=headroom, tol=tol, shape=shape),
-                    baseline_errors={b: worst_error(s, design_edge, 1.0) for b, s in baselines.items()},
+                    baseline_errors={b: worst_error(s, frobenius_edge, 1.0) for b, s in baselines.items()},
+                    frobenius_edge=None if norm is None else frobenius_edge,
                     check=run,
                     quintic=quintic,
                 )
@@ -661,7 +696,7 @@ def build_recipe(
                     matrix=matrix,
                     law=law,
                     schedule=group.name,
-                    flops=flops(group.design.schedule, shape, form),  # type: ignore[arg-type]
+                    flops=flops(group.design.schedule, shape, form) + _normalizer_flops(norm, shape),  # type: ignore[arg-type]
                     error=group.metrics.worst_error,
                     baseline_errors=group.baseline_errors,
                     lowp_error=None if group.check is None else group.check.error,
@@ -690,6 +725,7 @@ def build_recipe(
         check_rows=check_rows,
         uniform_quintic=uniform,
         knobs_tried=knobs,
+        normalizer=norm,
     )
 
 
@@ -710,6 +746,16 @@ def _uniform_quintic(
 
 def _finite(value: float) -> Any:
     return value if math.isfinite(value) else "inf"
+
+
+def _normalizer_flops(norm: Any, shape: Shape) -> float:
+    """The normalizer's work beyond the baselines' Frobenius norm (0 without one; may be negative: ‖A‖_F on
+    the m×m Gram matrix can cost less than ‖X‖_F on m×n)."""
+    if norm is None:
+        return 0.0
+    from nsdesign.core.normalizers import Normalizer
+
+    return norm.extra_flops(shape) - Normalizer("frobenius").extra_flops(shape)
 
 
 def _summary_warnings(groups: Sequence[ScheduleGroup], size: float, config: ModelConfig, dtype: str = "bf16") -> list[str]:

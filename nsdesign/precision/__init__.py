@@ -17,12 +17,11 @@ from nsdesign.precision.model import (
     log_spaced,
     matrix_error,
     output_singular_values,
-    round_bf16,
-    round_fp16,
     run_emulated,
     run_torch,
     test_matrix,
 )
+from nsdesign.precision.kernels import round_bf16, round_fp16
 
 __all__ = [
     "DIVERGED",

@@ -35,7 +35,7 @@ from nsdesign._matrices import haar_factors
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError
 from nsdesign.precision._blas import single_thread
-from nsdesign.precision.kernels import DTYPES, check_kernel, round_bf16, round_fp16, rounder
+from nsdesign.precision.kernels import check_kernel, rounder
 from nsdesign.precision.kernels import run as run_kernel
 
 Precision = Literal["bf16", "fp16", "fp32", "fp64", "fp8"]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nsdesign.core.band import Band, as_band
-from nsdesign.core.cost import Form, Shape, flops, matmuls
+from nsdesign.core.cost import Form, Shape, matmuls
 from nsdesign.core.limits import FORMS
 from nsdesign.core.schedule import Schedule
 from nsdesign.documents import header

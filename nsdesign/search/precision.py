@@ -8,3 +8,4 @@ from nsdesign.precision.model import (  # noqa: F401  (private names some caller
     _matrix,
     _rounder,
 )
+from nsdesign.precision.kernels import DTYPES, round_bf16, round_fp16  # noqa: F401  (were reachable through model)

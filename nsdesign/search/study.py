@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import sys
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Sequence

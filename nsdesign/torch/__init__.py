@@ -5,7 +5,7 @@ Muon optimizer that runs any schedule. The only part of nsdesign that imports to
     Muon(model.named_parameters(), lr=0.02, schedule="polar_express_modded5")   # optimizer
     validate(["keller5", "cans5_eo"], ["spectrum:logu:1e-3:256x1024"])          # measurements → Report
     capture_momentum(out_dir, sizes=("tiny",), steps=150)                       # real momentum buffers
-    train_compare.train_compare(["keller5", "cubic5_eo"], seeds=3)               # val loss with error bars
+    train_compare(["keller5", "cubic5_eo"], seeds=3)                             # val loss with error bars (training)
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ from nsdesign.torch.kernels import newton_schulz, scalar_map
 from nsdesign.torch.muon import Muon
 from nsdesign.torch.validate import Report, Row, validate, write_report
 
-__all__ = ["Muon", "Report", "Row", "capture_momentum", "newton_schulz", "scalar_map", "validate", "write_report"]
+__all__ = [
+    "Muon", "Report", "Row", "capture_momentum", "newton_schulz", "scalar_map", "train_compare", "validate", "write_report",
+]
 
 
 def __getattr__(name: str):
@@ -22,4 +24,8 @@ def __getattr__(name: str):
         from nsdesign.torch import capture as module
 
         return getattr(module, name)
+    if name == "train_compare":  # the function; its module is nsdesign.torch.training
+        from nsdesign.torch.training import train_compare
+
+        return train_compare
     raise AttributeError(f"module 'nsdesign.torch' has no attribute {name!r}")

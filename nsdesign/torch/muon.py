@@ -37,7 +37,7 @@ from torch.optim.optimizer import Optimizer, ParamsT
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError
 from nsdesign.torch._resolve import ScheduleRef, as_schedule, load_recipe, match_recipe
-from nsdesign.torch.kernels import EPS, FORMS, dtype_name, kernel_form, gram_restarts, orthogonalize, resolve_dtype, schedule_rows
+from nsdesign.torch.kernels import EPS, dtype_name, kernel_form, gram_restarts, orthogonalize, resolve_dtype, schedule_rows
 
 # torch.optim._muon's defaults (Keller Jordan's coefficients)
 DEFAULT_A, DEFAULT_B, DEFAULT_C = 3.4445, -4.7750, 2.0315

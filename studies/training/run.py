@@ -57,7 +57,7 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)  # a shared 2-core machine: leave the other core to everyone else
-    from nsdesign.torch.train_compare import train_compare
+    from nsdesign.torch.training import train_compare
 
     plan = QUICK if args.quick else FULL
     out: Path = args.out
@@ -66,18 +66,18 @@ def main() -> None:
         runs_dir = out / "runs" / model
         common_kwargs = dict(train_steps=steps, model=model, runs_dir=runs_dir, eval_every=plan["eval_every"],
                              max_text_bytes=plan["text_bytes"])
-        print(f"[{timer.seconds():.0f} s] {model}: capturing the band (keller5, seed 0)", flush=True)
+        common.note(f"[{timer.seconds():.0f} s] {model}: capturing the band (keller5, seed 0)")
         capture = train_compare(["keller5"], seeds=[0], **common_kwargs)
         band = {**measured_band(capture.runs[0]), "width": capture.settings.width}
         designs = design_schedules(band, out / "schedules" / model, model)
         specs = list(PRESETS) + [str(p) for p in designs["files"].values()]
         labels = list(PRESETS) + list(designs["files"])
-        print(f"[{timer.seconds():.0f} s] {model}: band edge L = {band['edge']:.3g}; training {len(specs)} schedules × "
-              f"{plan['seeds']} seeds", flush=True)
+        common.note(f"[{timer.seconds():.0f} s] {model}: band edge L = {band['edge']:.3g}; training {len(specs)} "
+                    f"schedules × {plan['seeds']} seeds")
         comparison = train_compare(specs, labels=labels, seeds=plan["seeds"], progress=_progress(model), **common_kwargs)
         write_json_atomic(out / f"comparison_{model}.json", comparison.to_dict())
         fig_name = f"loss_{model}.png"
-        from nsdesign.torch.train_compare import comparison_figure
+        from nsdesign.torch.training import comparison_figure
 
         common.save(comparison_figure(comparison, dpi=dpi), out / fig_name)
         results["sizes"].append(size_result(comparison, band, designs, fig_name))
@@ -97,7 +97,7 @@ def main() -> None:
 
 
 def _progress(model: str):
-    from nsdesign.torch.train_compare import print_line
+    from nsdesign.torch.training import print_line
 
     state = {"done": 0, "total": 0}
 
@@ -106,8 +106,9 @@ def _progress(model: str):
             state["total"] = event["total"]
             return
         state["done"] += 1
-        print(f"{model} ", end="", flush=True)
-        print_line(event, state["done"], state["total"], sys.stdout)
+        if common.progress_enabled():  # one line per finished run, on stderr
+            print(f"{model} ", end="", file=sys.stderr, flush=True)
+            print_line(event, state["done"], state["total"], sys.stderr)
 
     return say
 
@@ -186,7 +187,7 @@ def band_width(band: dict) -> int:
 
 
 def size_result(comparison, band: dict, designs: dict, figure: str) -> dict:
-    from nsdesign.torch.train_compare import band_edges
+    from nsdesign.torch.training import band_edges
 
     s = comparison.settings
     rows = []

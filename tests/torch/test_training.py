@@ -1,4 +1,4 @@
-"""nsdesign.torch.train_compare: the statistics on synthetic numbers, determinism per seed, NS timing, resuming."""
+"""nsdesign.torch.training (`train_compare`): the statistics on synthetic numbers, determinism per seed, NS timing, resuming."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nsdesign.errors import InputError
-from nsdesign.torch import train_compare as tc
-from nsdesign.torch.train_compare import (
+from nsdesign.torch import training as tc
+from nsdesign.torch.training import (
     RunResult,
     analyse,
     first_reach,
@@ -194,7 +194,7 @@ def test_unknown_schedule_and_missing_text(text_file, tmp_path):
 
 def test_a_recorded_normalizer_is_run_and_keyed(text_file, tmp_path):
     from nsdesign.cli.main import main
-    from nsdesign.torch.train_compare import CompareSettings, resolve_spec, run_key
+    from nsdesign.torch.training import CompareSettings, resolve_spec, run_key
 
     path = tmp_path / "s8.json"
     assert main(["search", "--min-sigma", "1e-3", "--steps", "4", "--normalize", "schatten8", "-o", str(path)]) == 0
@@ -205,3 +205,17 @@ def test_a_recorded_normalizer_is_run_and_keyed(text_file, tmp_path):
     c = train_compare([spec, plain], seeds=1, text=text_file, **TINY)
     assert c.runs[0].val_loss[0] == c.runs[1].val_loss[0]
     assert c.runs[0].val_loss[-1] != c.runs[1].val_loss[-1]  # the normalizer is applied, not dropped
+
+
+def test_train_compare_is_the_function_on_nsdesign_torch():
+    """`nsdesign.torch.train_compare` is the function (its module is nsdesign.torch.training), also after the
+    module has been imported: no submodule of that name can shadow it."""
+    import importlib
+
+    import nsdesign.torch as nt
+
+    importlib.import_module("nsdesign.torch.training")
+    assert nt.train_compare is train_compare and callable(nt.train_compare)
+    from nsdesign.torch import train_compare as imported
+
+    assert imported is train_compare

@@ -449,7 +449,7 @@ def recipe(recipe: Any, written_to: str | None = None) -> None:
     table = Table(
         title="Per-layer schedules (GFLOP per matrix; keller5: its worst error on the band, ✗ = fails δ)", title_justify="left"
     )
-    for column in ("law", "blocks", "matrices", "shape", "σ_q", "~95% interval", "degrees", "max|1−F|", "GFLOP", "keller5"):
+    for column in ("law", "blocks", "matrices", "shape", "edge", "~95% interval", "degrees", "max|1−F|", "GFLOP", "keller5"):
         table.add_column(column, justify="left" if column in ("law", "blocks", "matrices", "degrees") else "right", no_wrap=True)
     for g in recipe.groups:
         layers = [layer for layer in recipe.layers if layer.schedule == g.name]
@@ -480,16 +480,17 @@ def recipe(recipe: Any, written_to: str | None = None) -> None:
             "schedule groups" + (f" (leave δ: {', '.join(g.name for g in failed)})" if failed else "")
         )
     references = recipe.reference_flops()
+    uniform = recipe.uniform_quintic
     labels = {
         "deepseek_v4_10": "uniform deepseek_v4_10",
-        "uniform_quintic_greedy": "uniform quintic greedy ("
-        + (f"{recipe.uniform_quintic.schedule.num_steps} steps, for the lowest edge "
-           f"{recipe.uniform_quintic.params['min_sigma']:.3g})" if recipe.uniform_quintic is not None else "—)"),
-        "per_layer_quintic_greedy": "quintic greedy per layer (k* per layer)",
+        "uniform_quintic_greedy": f"uniform quintic greedy ({uniform.schedule.num_steps if uniform else '—'} steps)",
+        "per_layer_quintic_greedy": "quintic greedy per layer (k*)",
     }
-    out.print("savings against the three baselines (same matrices, same checks):")
+    out.print("recipe saves, against the three baselines (same matrices and checks):")
     for name, value in references.items():
-        out.print(f"  {labels[name]}: {value / 1e12:.4g} TFLOP, recipe saves {100 * (1 - total / value):.1f}%")
+        out.print(f"  {labels[name]:<34} {value / 1e12:>10.4g} TFLOP  saves {100 * (1 - total / value):5.1f}%")
+    if uniform is not None:
+        out.print(f"  (the uniform quintic greedy is designed for the model's lowest edge, {uniform.params['min_sigma']:.3g})")
     out.print("uniform presets:")
     for name in BASELINES:
         fails = len(recipe.failures(name))

@@ -23,8 +23,8 @@ extrapolated 25× at 70B and a schedule designed for the point prediction leaves
 interval's lower end (docs/laws.md). `edge="point"` designs for the point prediction.
 
 Knobs: pure greedy steps have no margin and diverge in bf16 (docs/laws.md), so unless `cushion`/`safety` are
-given, each layer tries both the pure greedy (0, 1) and Polar Express's cushion 0.02 / safety 1.02
-(`KNOBS_TRIED`) and keeps the cheaper accepted schedule.
+given, a checked recipe (dtype other than "exact") uses Polar Express's cushion 0.02 / safety 1.02
+(`KNOBS_TRIED`) on every degree mix; dtype "exact" keeps the pure greedy.
 
 Headroom: a pure greedy schedule designed on [σ_q, 1] has no margin above 1, and some degree mixes blow
 σ = 1.05 up to 1e30 or more; in bf16 (round-off, σ_max slightly above 1) that diverges (docs/background.md §3,
@@ -64,13 +64,16 @@ MAX_LAYERS = 4096
 
 # Polar Express cushion and safety factor of modded-nanogpt's list.
 BF16: Mapping[str, Any] = {"degrees": (5,), "cushion": 0.02, "safety": 1.02}
-# (cushion, safety) pairs each layer tries when none is given: pure greedy, then Polar Express's margins.
-KNOBS_TRIED: tuple[tuple[float, float], ...] = ((0.0, 1.0), (0.02, 1.02))
+# (cushion, safety) the checked recipe uses when none is given: Polar Express's margins (modded-nanogpt's list).
+# Pure greedy steps (0, 1) have none: on the 70B recipe a pure-greedy mix (final.q, 5,5,5,7,7) passed a 64-row
+# bf16 check and reached σ_max 34 on a 128-row proxy; with 0.02/1.02 no emitted mix exceeded 1.34 on 256 rows.
+KNOBS_TRIED: tuple[tuple[float, float], ...] = ((0.02, 1.02),)
 CHECK_DTYPES: tuple[str, ...] = ("exact", "fp32", "bf16", "fp16")  # "exact": no rounding-model check
 # Proxy for the rounding-model check: at most CHECK_ROWS rows, the layer's aspect ratio (columns ≤ 4096).
-# 64 rows keep a 70B recipe (24 layer groups, a few rejected candidates each) to seconds on 2 cores; bigger
-# proxies (benchmarks/recipe_70b.py re-checks on 256 rows) accumulate more rounding, see docs/laws.md.
-CHECK_ROWS = 64
+# 128 rows keep a 70B recipe (24 layer groups, a few rejected candidates each) to ~5 s on 2 cores; a bigger
+# proxy samples the band more finely and can still find errors above δ (benchmarks/recipe_70b.py re-checks on
+# 256 rows; docs/laws.md).
+CHECK_ROWS = 128
 MAX_FALLBACK_STEPS = 30  # single-degree step counts tried when the degree-mix solver finds nothing accepted
 REFERENCES: tuple[str, ...] = ("deepseek_v4_10", "uniform_quintic_greedy", "per_layer_quintic_greedy")
 
@@ -590,8 +593,8 @@ def build_recipe(
     kernel's rounding model on a proxy of the layer's aspect ratio (`check_schedule`, at most `check_rows`
     rows) and accepted only if its max |1 − σ_out| over the design band is ≤ tol.
     `degrees` are the step degrees the search may mix; `(5,)` gives quintic-only schedules (torch.optim.Muon,
-    optax, gram-newton-schulz). `cushion`/`safety` fix the Polar Express knobs; None (default) tries each
-    pair of `KNOBS_TRIED` per layer and keeps the cheaper accepted schedule.
+    optax, gram-newton-schulz). `cushion`/`safety` fix the Polar Express knobs; None (default) uses
+    `KNOBS_TRIED` (0.02/1.02) when checked, the pure greedy (0/1) for dtype "exact".
 
     `normalizer` (a name or `core.normalizers.Normalizer`): the update is divided by it instead of ‖X‖_F, so
     each band edge is lifted by the normalizer's factor on the law's model spectrum
@@ -671,7 +674,9 @@ def build_recipe(
                     design_edge = frobenius_edge * normalized_band(norm, q, model_size=size, layer=law, laws_path=laws_path).lift
                 design_band = Band(design_edge, top)
                 design, run = _checked_cheapest(design_band, tol, shape, form, degrees, knobs, kernel, dtype, check_rows, top)
-                quintic, _ = _checked_cheapest(design_band, tol, shape, form, (5,), knobs, kernel, dtype, check_rows, top)
+                quintic, quintic_run = _checked_cheapest(design_band, tol, shape, form, (5,), knobs, kernel, dtype, check_rows, top)
+                if _passes(quintic_run, tol) and (not _passes(run, tol) or _cost(quintic, shape, form) < _cost(design, shape, form)):
+                    design, run = quintic, quintic_run  # the mix solver's ratio pruning can miss a cheaper quintic
                 name = law if all(g.law != law for g in groups.values()) else f"{law}@{shape}"
                 groups[key] = ScheduleGroup(
                     name=name,
@@ -703,7 +708,7 @@ def build_recipe(
                 )
             )
     uniform = _uniform_quintic(tuple(groups.values()), tol, form, knobs, kernel, dtype, check_rows, top)
-    warnings.extend(_summary_warnings(tuple(groups.values()), size, config, dtype))
+    warnings.extend(_summary_warnings(tuple(groups.values()), size, config, dtype, tol))
     return Recipe(
         model=config,
         model_size=size,
@@ -744,6 +749,16 @@ def _uniform_quintic(
     return design
 
 
+def _passes(run: Any, tol: float) -> bool:
+    return run is None or run.error <= tol
+
+
+def _cost(design: Any, shape: Shape, form: str) -> float:
+    from nsdesign.core.cost import flops
+
+    return flops(design.schedule, shape, form)  # type: ignore[arg-type]
+
+
 def _finite(value: float) -> Any:
     return value if math.isfinite(value) else "inf"
 
@@ -758,7 +773,9 @@ def _normalizer_flops(norm: Any, shape: Shape) -> float:
     return norm.extra_flops(shape) - Normalizer("frobenius").extra_flops(shape)
 
 
-def _summary_warnings(groups: Sequence[ScheduleGroup], size: float, config: ModelConfig, dtype: str = "bf16") -> list[str]:
+def _summary_warnings(
+    groups: Sequence[ScheduleGroup], size: float, config: ModelConfig, dtype: str = "bf16", tol: float = 1.0
+) -> list[str]:
     """One line per kind of caveat (the per-law warnings stay in each schedule's params)."""
     from nsdesign.laws.momentum import DEPTH_POSITIONS
 
@@ -769,11 +786,18 @@ def _summary_warnings(groups: Sequence[ScheduleGroup], size: float, config: Mode
             f"model size {size:.3g} is outside the fitted range of {len(extrapolated)} of {len({g.law for g in groups})} "
             "laws used: their bands are extrapolated"
         )
-    curved = sorted({g.law for g in groups if any("final-block law" in w for w in g.band.warnings)})
+    curved = sorted({g.law for g in groups if any("final-block law" in w for w in g.band.warnings) 
+                     and (g.edge if g.frobenius_edge is None else g.frobenius_edge) == g.band.min_sigma})
     if curved:
         out.append(
             f"final-block laws are curved in log–log ({', '.join(curved)}): their predicted bands are likely too "
             "narrow at this size; consider `edge` lower"
+        )
+    failing = [g.name for g in groups if g.check is not None and not g.check.error <= tol]
+    if failing:
+        out.append(
+            f"no schedule found stays within tolerance in the {dtype} rounding model for {', '.join(failing)}: "
+            "the closest is emitted and marked failing; raise the tolerance or the band edge"
         )
     if any("labels appear swapped" in w for g in groups for w in g.band.warnings):
         out.append("MLP laws follow the data file's attribution; the source figure's MLP up/down labels appear swapped")

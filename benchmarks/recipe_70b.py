@@ -1,4 +1,4 @@
-"""The 70B recipe benchmark, run by hand: `python benchmarks/recipe_70b.py [--bf16-check]`.
+"""The 70B recipe benchmark, run by hand: `python benchmarks/recipe_70b.py [--bf16-check] [--quiet]`.
 
 Target: for a 70B-class model (Llama-3.1-70B shape: d_model 8192, 80 blocks, 64 heads / 8 kv, MLP 28672,
 gated) at δ = 0.3 on q = 0.5 bands predicted by the arXiv 2606.04058 momentum laws, the per-layer recipe's
@@ -13,6 +13,7 @@ the lower end of its ~95% interval. FLOP counts are exact arithmetic (no timing)
 matrix iteration on a 128x512 matrix whose singular values are log-spaced over the layer's band [σ_q, 1],
 in float32 and in bfloat16 (every product rounded to bf16, as Muon runs), and prints max |1 − σ_i| of the
 result. The shapes are small so the check runs in seconds on a CPU; rounding behaviour, not size, is tested.
+Off a terminal it prints a progress line on stderr every 10 s (nsdesign._progress); `--quiet` silences it.
 """
 
 from __future__ import annotations
@@ -170,16 +171,23 @@ def bf16_check(recipes) -> None:
     print(f"bf16 check ({m}x{n}, singular values log-spaced over [σ_q, 1]; δ = {TOL:g}):")
     print("| recipe | schedule group | degrees | exact | float32 | bfloat16 |")
     print("|---|---|---|---|---|---|")
-    for label, r in recipes:
-        bad = 0
-        for g in r.groups:
-            f32, b16 = error(g.design.schedule, g.edge, torch.float32), error(g.design.schedule, g.edge, torch.bfloat16)
-            bad += b16 > TOL
-            print(
-                f"| {label} | {g.name} | {','.join(map(str, g.design.schedule.degrees))} | {g.metrics.worst_error:.4f} | "
-                f"{f32:.4g} | {b16:.4g} |"
-            )
-        print(f"| {label} | **{bad} of {len(r.groups)} groups above δ in bf16** | | | | |")
+    # stdout is block-buffered when redirected: progress goes to stderr, a line every 10 s (--quiet: none)
+    from nsdesign._progress import progress
+
+    total = sum(len(r.groups) for _, r in recipes)
+    with progress(total, "--quiet" not in sys.argv, "bf16 check", unit="schedule group") as bar:
+        for label, r in recipes:
+            bad = 0
+            for g in r.groups:
+                f32 = error(g.design.schedule, g.edge, torch.float32)
+                b16 = error(g.design.schedule, g.edge, torch.bfloat16)
+                bad += b16 > TOL
+                print(
+                    f"| {label} | {g.name} | {','.join(map(str, g.design.schedule.degrees))} | "
+                    f"{g.metrics.worst_error:.4f} | {f32:.4g} | {b16:.4g} |"
+                )
+                bar.update(1)
+            print(f"| {label} | **{bad} of {len(r.groups)} groups above δ in bf16** | | | | |")
     for name in ("keller5", "polar_express_modded5", "deepseek_v4_10"):
         s = preset(name)
         print(f"| preset | {name} on [1e-3, 1] | 5x{s.num_steps} | {worst_error(s, 1e-3, 1.0):.4f} | "

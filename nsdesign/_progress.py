@@ -1,9 +1,10 @@
 """Progress for long runs when stderr is not a terminal: one plain line every few seconds.
 
 A tqdm bar redraws in place, which only makes sense on a terminal; redirected to a file or a CI log it would
-print nothing useful (tqdm disables itself there). So off a terminal, long loops (search and pareto studies)
-print `LABEL: done/total UNIT, Ns elapsed, ~Ns left` to stderr, at most once every `every` seconds, plus a
-first line when they start and a last one when they end. `--quiet` on any command turns both off.
+print nothing useful (tqdm disables itself there). So off a terminal, long loops (search and pareto studies,
+validate, benchmarks/recipe_70b.py --bf16-check, the study scripts) print `LABEL: done/total UNIT, Ns elapsed,
+~Ns left` to stderr, at most once every `every` seconds, plus a first line when they start and a last one when
+they end. `--quiet` on any command turns both off.
 """
 
 from __future__ import annotations
@@ -19,30 +20,38 @@ EVERY_SECONDS = 10.0
 class LineProgress:
     """Counts work items and prints a one-line status to `stream` at most every `every` seconds."""
 
-    def __init__(self, total: int, label: str, unit: str = "trial", stream: TextIO | None = None,
+    def __init__(self, total: int | None, label: str, unit: str = "trial", stream: TextIO | None = None,
                  every: float = EVERY_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
-        self.total, self.label, self.unit = int(total), label, unit
+        # total None: the count is not known in advance (validate's file and capture sources); lines then give
+        # the count done and the time elapsed, without an estimate of the time left.
+        self.total, self.label, self.unit = (None if total is None else int(total)), label, unit
         self.stream = sys.stderr if stream is None else stream
         self.every, self.clock = float(every), clock
         self.done = 0
         self.start = self.last = clock()
 
     def __enter__(self) -> "LineProgress":
-        self._print(f"{self.label}: {self.total} {self.unit}s to run")
+        self._print(f"{self.label}: started" if self.total is None else f"{self.label}: {self.total} {self.unit}s to run")
         return self
 
     def __exit__(self, *exc: Any) -> None:
         elapsed = self.clock() - self.start
-        self._print(f"{self.label}: {self.done}/{self.total} {self.unit}s in {elapsed:.0f} s")
+        self._print(f"{self.label}: {self._count()} {self.unit}s in {elapsed:.0f} s")
 
     def update(self, n: int = 1) -> None:
         self.done += n
         now = self.clock()
-        if now - self.last >= self.every and self.done < self.total:
+        if now - self.last >= self.every and (self.total is None or self.done < self.total):
             self.last = now
             elapsed = now - self.start
+            if self.total is None:
+                self._print(f"{self.label}: {self.done} {self.unit}s, {elapsed:.0f} s elapsed")
+                return
             left = elapsed / self.done * (self.total - self.done) if self.done else float("nan")
             self._print(f"{self.label}: {self.done}/{self.total} {self.unit}s, {elapsed:.0f} s elapsed, ~{left:.0f} s left")
+
+    def _count(self) -> str:
+        return str(self.done) if self.total is None else f"{self.done}/{self.total}"
 
     def _print(self, line: str) -> None:
         print(line, file=self.stream, flush=True)
@@ -59,7 +68,7 @@ class NullProgress:
         return None
 
 
-def progress(total: int, enabled: bool, label: str, unit: str = "trial") -> Any:
+def progress(total: int | None, enabled: bool, label: str, unit: str = "trial") -> Any:
     """A tqdm bar on a terminal, periodic lines elsewhere, nothing when disabled (`--quiet`)."""
     if not enabled:
         return NullProgress()

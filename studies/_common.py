@@ -1,6 +1,6 @@
 """Helpers shared by the study scripts: argument parsing, machine description, tables, file output.
 
-Each study is `python studies/NAME/run.py [--quick] [--out DIR]`: the full run regenerates the committed
+Each study is `python studies/NAME/run.py [--quick] [--out DIR] [--quiet]`: the full run regenerates the committed
 README.md, figures and results in the study directory; `--quick` runs every code path on small sizes in
 seconds (the test suite does this into a temporary directory).
 """
@@ -46,9 +46,38 @@ def parse_args(study_dir: Path, description: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help="small sizes, seconds: checks the script, not the science")
     parser.add_argument("--out", type=Path, default=study_dir, help="output directory (default: the study directory)")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    set_quiet(args.quiet)
     return args
+
+
+# Progress goes to stderr (a line every 10 s off a terminal, nsdesign._progress), so stdout keeps the results
+# summary and a redirected full run (minutes to an hour) still shows it is alive; --quiet turns it off.
+_quiet = False
+
+
+def set_quiet(quiet: bool) -> None:
+    global _quiet
+    _quiet = bool(quiet)
+
+
+def progress_enabled() -> bool:
+    return not _quiet
+
+
+def progress(total: int | None, label: str, unit: str) -> Any:
+    """nsdesign._progress.progress for a study loop, off under --quiet."""
+    from nsdesign._progress import progress as lines
+
+    return lines(total, not _quiet, label, unit)
+
+
+def note(message: str) -> None:
+    """One progress message on stderr (a stage starting, a run finished), unless --quiet."""
+    if not _quiet:
+        print(message, file=sys.stderr, flush=True)
 
 
 def machine() -> str:

@@ -50,3 +50,42 @@ def test_a_study_reports_progress_on_stderr_and_quiet_silences_it(capsys):
     assert "2 trials to run" in err and "2/2 trials in" in err
     assert main([*STUDY, "--quiet"]) == 0
     assert "trials" not in capsys.readouterr().err
+
+
+def test_line_progress_without_a_known_total_counts_and_times():
+    stream, clock = io.StringIO(), _Clock()
+    with LineProgress(None, "validate bf16", unit="run", stream=stream, every=5.0, clock=clock) as bar:
+        for _ in range(4):
+            clock.now += 3.0
+            bar.update(1)
+    assert stream.getvalue().splitlines() == ["validate bf16: started", "validate bf16: 2 runs, 6 s elapsed",
+                                              "validate bf16: 4 runs, 12 s elapsed", "validate bf16: 4 runs in 12 s"]
+
+
+def test_validate_reports_progress_on_stderr_and_quiet_silences_it(capsys):
+    import pytest
+
+    pytest.importorskip("torch")
+    argv = ["validate", "keller5", "cans5_eo", "--source", "gaussian:16x32", "--repeats", "1"]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "validate bf16: started" in err and "validate bf16: 2 runs in" in err
+    assert main([*argv, "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_capture_reports_training_steps_and_quiet_silences_it(tmp_path, capsys, monkeypatch):
+    import pytest
+
+    pytest.importorskip("torch")
+    import nsdesign._progress
+
+    monkeypatch.setattr(nsdesign._progress, "EVERY_SECONDS", 0.0)  # a line at every step instead of every 10 s
+    text = tmp_path / "text.txt"
+    text.write_text("the quick brown fox jumps over the lazy dog. " * 400)
+    argv = ["capture", "--sizes", "nano", "--steps", "3", "--batch", "2", "--seq-len", "16", "--text", str(text)]
+    assert main([*argv, "--out-dir", str(tmp_path / "a")]) == 0
+    err = capsys.readouterr().err
+    assert "nano: step 1/3, loss" in err and "nano: step 2/3, loss" in err and "step 3/3" not in err
+    assert main([*argv, "--out-dir", str(tmp_path / "b"), "--quiet"]) == 0
+    assert capsys.readouterr().err == ""

@@ -64,6 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     recipe.add_argument(
         "--bf16", action="store_true", help="bf16-safe settings: quintic steps, cushion 0.02, safety 1.02 (see docs/laws.md)"
     )
+    add_normalizer_arguments(recipe)  # per-layer bands under it (docs/normalizers.md)
     recipe.add_argument("-o", "--output", help="write the recipe JSON here")
     recipe.set_defaults(handler=_recipe)
 
@@ -213,6 +214,7 @@ def _recipe(args: argparse.Namespace) -> int:
         laws_path=args.laws,
         edge=args.band_edge,
         headroom=_recipe_headroom(args),
+        normalizer=normalizer_from_args(args) if args.normalize or args.power_iterations or args.spectral_safety else None,
         **knobs,
     )
     if args.output is not None:

@@ -434,6 +434,7 @@ def recipe(recipe: Any, written_to: str | None = None) -> None:
         f"size {recipe.model_size:.3g}, δ = {recipe.tol:g} on bands [σ_q, 1] with q = {recipe.quantile:g} "
         f"({recipe.edge} edge, headroom {recipe.headroom:g}), degrees {','.join(map(str, recipe.degrees))}, "
         f"cushion {recipe.cushion:g}, safety {recipe.safety:g}, "
+        f"{'' if recipe.normalizer is None else 'under ' + recipe.normalizer.label() + ' (baselines: frobenius), '}"
         f"{recipe.form} form, laws: {recipe.laws_source}"
     )
     table = Table(

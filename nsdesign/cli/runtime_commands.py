@@ -90,6 +90,7 @@ def _int_list(text: str | None, what: str) -> tuple[int, ...] | None:
 
 def _validate(args: argparse.Namespace) -> int:
     _require_torch()
+    from nsdesign.cli import progress
     from nsdesign.cli._output import check_output, report_stream
     from nsdesign.cli.search_options import kernel_of
     from nsdesign.torch.validate import check_report_path, validate, write_report
@@ -111,6 +112,7 @@ def _validate(args: argparse.Namespace) -> int:
         restarts=_int_list(args.restarts, "--restarts"),
         compile=args.compile,
         normalizer=_normalizer(args),
+        progress=progress.enabled(),
     )
     if args.output is not None:
         write_report(report, args.output)

@@ -267,6 +267,7 @@ class ScheduleGroup:
     design: Any  # nsdesign.design.greedy.Design
     metrics: Any  # nsdesign.core.metrics.Metrics on [edge, 1]
     baseline_errors: Mapping[str, float]
+    frobenius_edge: float | None = None  # under a normalizer: the edge under Frobenius (the baselines' band)
 
 
 @dataclass(frozen=True)
@@ -286,6 +287,7 @@ class Recipe:
     groups: tuple[ScheduleGroup, ...]
     layers: tuple[LayerPlan, ...]
     warnings: tuple[str, ...] = field(default=())
+    normalizer: Any = None  # core.normalizers.Normalizer the bands are under (None: Frobenius)
 
     def total_flops(self) -> float:
         return sum(layer.flops for layer in self.layers)
@@ -327,9 +329,13 @@ class Recipe:
                     "band_interval": list(g.band.interval),
                     "band_edge": self.edge,
                     "band_warnings": list(g.band.warnings),
+                    **({} if g.frobenius_edge is None else {"frobenius_edge": g.frobenius_edge}),
                 }
             )
-            schedules[g.name] = schedule_document(g.design.schedule.with_name(g.name), (g.edge, 1.0), params, g.metrics)
+            schedules[g.name] = schedule_document(
+                g.design.schedule.with_name(g.name), (g.edge, 1.0), params, g.metrics,
+                normalizer=None if self.normalizer is None else self.normalizer.to_dict(),
+            )
         return {
             "schema_version": RECIPE_SCHEMA_VERSION,
             "kind": RECIPE_KIND,
@@ -346,6 +352,7 @@ class Recipe:
                 "cushion": self.cushion,
                 "safety": self.safety,
                 "laws": self.laws_source,
+                **({} if self.normalizer is None else {"normalizer": self.normalizer.to_dict()}),
             },
             "schedules": schedules,
             "layers": [
@@ -400,6 +407,7 @@ def build_recipe(
     degrees: Sequence[int] = DEFAULT_DEGREES,
     cushion: float = 0.0,
     safety: float = 1.0,
+    normalizer: Any = None,
 ) -> Recipe:
     """Band per layer from the momentum laws, the cheapest schedule per band, and the uniform baselines.
 
@@ -410,6 +418,15 @@ def build_recipe(
     `cushion`/`safety` are the Polar Express knobs (see `nsdesign.design.greedy`); with `degrees=(5,)`,
     cushion 0.02 and safety 1.02 (the `BF16` settings) the schedules stay bounded in bf16, which the
     FLOP-optimal high-degree mixes do not (docs/laws.md).
+
+    `normalizer` (a name or `core.normalizers.Normalizer`): the update is divided by it instead of ‖X‖_F, so
+    each band edge is lifted by the normalizer's factor on the law's model spectrum
+    (`laws.normalized.normalized_band`: a divisor ratio, the same for the point and the interval's lower
+    end). The schedule still meets δ on [edge, 1 + headroom] — the top is not lowered to the predicted
+    normalized σ_max, because the laws do not model the spiked top of momentum spectra and only σ ≤ 1 is
+    guaranteed. Baselines keep Frobenius (their edge is the unlifted one); each layer's FLOPs add the
+    normalizer's work beyond Frobenius (`Normalizer.extra_flops`). AOL is refused (a law gives singular
+    values only), and schatten8 needs every degree ≥ 5 (the cheapest mix may start with any of them).
     """
     from nsdesign.core.band import Band
     from nsdesign.core.cost import flops
@@ -439,6 +456,18 @@ def build_recipe(
         config_source = f"given config{' ' + config.name if config.name else ''}"
     table = load_laws(laws_path)
     baselines = {name: preset(name) for name in BASELINES}
+    norm = None
+    if normalizer is not None:
+        from nsdesign.core.normalizers import get
+
+        norm = get(normalizer)
+        if norm.name == "frobenius":
+            norm = None
+        elif min(degrees) < norm.min_first_degree:
+            raise InputError(
+                f"{norm.name} reads the first step's products and needs its degree ≥ {norm.min_first_degree}; "
+                f"give `degrees` ≥ {norm.min_first_degree}"
+            )
 
     groups: dict[tuple[str, Shape], ScheduleGroup] = {}
     layers: list[LayerPlan] = []
@@ -454,6 +483,11 @@ def build_recipe(
                 except InputError as exc:
                     raise InputError(f"the law table cannot serve {law} (needed for {suffix}): {exc}") from None
                 design_edge = band.min_sigma if edge == "point" else band.interval[0]
+                frobenius_edge = design_edge
+                if norm is not None:
+                    from nsdesign.laws.normalized import normalized_band
+
+                    design_edge = frobenius_edge * normalized_band(norm, q, model_size=size, layer=law, laws_path=laws_path).lift
                 design = cheapest_schedule(
                     Band(design_edge, 1.0 + headroom), tol, shape, form,  # type: ignore[arg-type]
                     degrees, cushion=cushion, safety=safety,
@@ -467,7 +501,8 @@ def build_recipe(
                     edge=design_edge,
                     design=design,
                     metrics=evaluate(design.schedule, design_edge, 1.0, headroom=headroom, tol=tol, shape=shape),
-                    baseline_errors={b: worst_error(s, design_edge, 1.0) for b, s in baselines.items()},
+                    baseline_errors={b: worst_error(s, frobenius_edge, 1.0) for b, s in baselines.items()},
+                    frobenius_edge=None if norm is None else frobenius_edge,
                 )
             group = groups[key]
             layers.append(
@@ -479,7 +514,7 @@ def build_recipe(
                     matrix=matrix,
                     law=law,
                     schedule=group.name,
-                    flops=flops(group.design.schedule, shape, form),  # type: ignore[arg-type]
+                    flops=flops(group.design.schedule, shape, form) + _normalizer_flops(norm, shape),  # type: ignore[arg-type]
                     error=group.metrics.worst_error,
                     baseline_errors=group.baseline_errors,
                 )
@@ -501,7 +536,18 @@ def build_recipe(
         groups=tuple(groups.values()),
         layers=tuple(layers),
         warnings=tuple(warnings),
+        normalizer=norm,
     )
+
+
+def _normalizer_flops(norm: Any, shape: Shape) -> float:
+    """The normalizer's work beyond the baselines' Frobenius norm (0 without one; may be negative: ‖A‖_F on
+    the m×m Gram matrix can cost less than ‖X‖_F on m×n)."""
+    if norm is None:
+        return 0.0
+    from nsdesign.core.normalizers import Normalizer
+
+    return norm.extra_flops(shape) - Normalizer("frobenius").extra_flops(shape)
 
 
 def _summary_warnings(groups: Sequence[ScheduleGroup], size: float, config: ModelConfig) -> list[str]:

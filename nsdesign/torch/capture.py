@@ -285,7 +285,7 @@ def _capture_into(
     quantile_rows: list[dict[str, object]] = []
     for size in model_sizes:
         say(f"training {size.name} (width {size.width}, {size.n_layer} layers) for {steps} steps on {target}")
-        result, rows = _train_one(size, settings, tokens, target, root)
+        result, rows = _train_one(size, settings, tokens, target, root, say)
         results.append(result)
         quantile_rows.extend(rows)
         say(f"  loss {result.losses[0]:.3f} → {result.losses[-1]:.3f} (eval {result.eval_loss_before:.3f} → "
@@ -316,8 +316,13 @@ def _capture_into(
 
 
 def _train_one(
-    size: ModelSize, settings: TrainSettings, tokens: torch.Tensor, device: torch.device, root: Path
+    size: ModelSize, settings: TrainSettings, tokens: torch.Tensor, device: torch.device, root: Path,
+    say: Callable[[str], None] = lambda message: None,
 ) -> tuple[SizeResult, list[dict[str, object]]]:
+    """Train one size, saving buffers at the capture steps; `say` gets a status line every EVERY_SECONDS (a
+    size trains for minutes, and a redirected run should show it is alive)."""
+    from nsdesign._progress import EVERY_SECONDS
+
     generator = torch.Generator().manual_seed(settings.seed)
     torch.manual_seed(settings.seed)
     model = GPT(GPTConfig(size.width, size.n_layer, settings.seq_len)).to(device)
@@ -344,7 +349,7 @@ def _train_one(
     losses: list[float] = []
     files: list[str] = []
     rows: list[dict[str, object]] = []
-    start = time.perf_counter()
+    start = last = time.perf_counter()
     model.train()
     for step in range(1, settings.steps + 1):
         scale = min(1.0, step / settings.warmup)
@@ -360,6 +365,10 @@ def _train_one(
         losses.append(float(loss.detach()))
         if not math.isfinite(losses[-1]):
             raise InputError(f"training {size.name} diverged at step {step} (loss {losses[-1]}); try a smaller `steps` or another size")
+        now = time.perf_counter()
+        if now - last >= EVERY_SECONDS and step < settings.steps:
+            last = now
+            say(f"  {size.name}: step {step}/{settings.steps}, loss {losses[-1]:.3f}, {now - start:.0f} s")
         if step in settings.capture_at:
             buffers = _normalized_buffers(muon, named, size.n_layer)
             path = root / size.name / f"step{step:06d}.safetensors"

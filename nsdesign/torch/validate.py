@@ -181,10 +181,13 @@ def validate(
     compile: bool | str = False,
     memory_budget: int | None = None,
     normalizer: Any = None,
+    progress: bool = False,
 ) -> Report:
     """Measure every schedule on every matrix of every source; see the module docstring for the columns.
 
     `memory_budget` (bytes) replaces the free-memory probe (tests, or to leave room for other work).
+    `progress`: report the (matrix, schedule) runs done on stderr (nsdesign._progress: a line every 10 s off a
+    terminal), since a large matrix takes minutes; the count of matrices in a file is not known in advance.
     """
     if not schedules:
         raise InputError("give at least one schedule (a preset name or a schedule JSON file)")
@@ -217,18 +220,22 @@ def validate(
     notes: list[str] = []
     unmeasured: list[str] = []
     fits = _fits(target, compute, memory_budget)
-    for source in parsed:
-        for matrix in load_matrices(source, seed=seed, match=match, fits=fits):
-            if matrix.note:
-                notes.append(f"{matrix.name}: {matrix.note}")
-            skipped = _unmeasurable(matrix.tensor)
-            if skipped:  # what Muon does with such an update, reported instead of a crash or a NaN row
-                notes.append(f"{matrix.name}: {skipped}")
-                unmeasured.append(f"{matrix.name}: {skipped}")
-                continue
-            rows.extend(
-                _measure_matrix(matrix, resolved, compute, target, form, band, repeats, restarts, compile, per_schedule)
-            )
+    from nsdesign._progress import progress as progress_lines
+
+    with progress_lines(None, progress, f"validate {dtype_name(compute)}", unit="run") as bar:
+        for source in parsed:
+            for matrix in load_matrices(source, seed=seed, match=match, fits=fits):
+                if matrix.note:
+                    notes.append(f"{matrix.name}: {matrix.note}")
+                skipped = _unmeasurable(matrix.tensor)
+                if skipped:  # what Muon does with such an update, reported instead of a crash or a NaN row
+                    notes.append(f"{matrix.name}: {skipped}")
+                    unmeasured.append(f"{matrix.name}: {skipped}")
+                    continue
+                for row in _measure_matrix(matrix, resolved, compute, target, form, band, repeats, restarts, compile,
+                                           per_schedule):
+                    rows.append(row)
+                    bar.update(1)
     if not rows and unmeasured:
         raise InputError(f"nothing to validate: {unmeasured[0]}")
     return Report(

@@ -71,38 +71,41 @@ def main() -> None:
 
     results = []
     spectra: dict[tuple[int, int], dict[str, np.ndarray]] = {}
-    for m, n in shapes(args.quick):
-        shape = ns.Shape(m, n)
-        t0 = common.Timer()
-        x = gaussian_matrix((m, n), seed=0)
-        before = singular_values(x / np.linalg.norm(x))
-        row = {
-            "shape": [m, n], "ratio": m / n,
-            "measured_quantiles": descending_quantiles(before),
-            "mp_quantiles": [mp.quantile(q, shape) for q in QUANTILES],
-            "sigma_min": float(before[-1]), "sigma_max": float(before[0]),
-            "mp_support": list(mp.band_edge_support(shape)),
-            "band": [mp.quantile(BAND_Q, shape), 1.0],
-            "after": {},
-        }
-        spectra[(m, n)] = {"before": before}
-        lo_band, hi_mp = row["band"][0], row["mp_support"][1]
-        for name, schedule in schedules_for(shape).items():
-            after = singular_values(newton_schulz(x, schedule, DTYPE))
-            spectra[(m, n)][name] = after
-            exact = ns.evaluate(schedule, lo_band, hi_mp)
-            row["after"][name] = {
-                "coefficients": schedule.coefficients(), "norm_div": schedule.norm_div,
-                "fraction_below_0.6": float(np.mean(after < TAIL)),
-                "fraction_within_0.1": float(np.mean(np.abs(after - 1) <= 0.1)),
-                "quantiles": descending_quantiles(after),
-                "min": float(after[-1]), "max": float(after[0]),
-                "max_error_above_band_edge": float(np.max(np.abs(1 - after[: int(math.ceil(BAND_Q * len(after)))]))),
-                "exact_worst_error_on_[l_q,u_MP]": exact.worst_error,
+    todo = shapes(args.quick)
+    with common.progress(len(todo), "mp_scaling", "shape") as bar:
+        for m, n in todo:
+            shape = ns.Shape(m, n)
+            t0 = common.Timer()
+            x = gaussian_matrix((m, n), seed=0)
+            before = singular_values(x / np.linalg.norm(x))
+            row = {
+                "shape": [m, n], "ratio": m / n,
+                "measured_quantiles": descending_quantiles(before),
+                "mp_quantiles": [mp.quantile(q, shape) for q in QUANTILES],
+                "sigma_min": float(before[-1]), "sigma_max": float(before[0]),
+                "mp_support": list(mp.band_edge_support(shape)),
+                "band": [mp.quantile(BAND_Q, shape), 1.0],
+                "after": {},
             }
-        row["seconds"] = t0.seconds()
-        results.append(row)
-        print(f"{m}x{n}: {row['seconds']:.1f} s", flush=True)
+            spectra[(m, n)] = {"before": before}
+            lo_band, hi_mp = row["band"][0], row["mp_support"][1]
+            for name, schedule in schedules_for(shape).items():
+                after = singular_values(newton_schulz(x, schedule, DTYPE))
+                spectra[(m, n)][name] = after
+                exact = ns.evaluate(schedule, lo_band, hi_mp)
+                row["after"][name] = {
+                    "coefficients": schedule.coefficients(), "norm_div": schedule.norm_div,
+                    "fraction_below_0.6": float(np.mean(after < TAIL)),
+                    "fraction_within_0.1": float(np.mean(np.abs(after - 1) <= 0.1)),
+                    "quantiles": descending_quantiles(after),
+                    "min": float(after[-1]), "max": float(after[0]),
+                    "max_error_above_band_edge": float(np.max(np.abs(1 - after[: int(math.ceil(BAND_Q * len(after)))]))),
+                    "exact_worst_error_on_[l_q,u_MP]": exact.worst_error,
+                }
+            row["seconds"] = t0.seconds()
+            results.append(row)
+            print(f"{m}x{n}: {row['seconds']:.1f} s", flush=True)
+            bar.update(1)
 
     figures = {
         "before": figure_before(results, spectra, out / "spectrum_before.png", dpi),

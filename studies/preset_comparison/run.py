@@ -56,7 +56,8 @@ def main() -> None:
 
     size = "32x64" if args.quick else "256x1024"
     sources = [f"spectrum:logu:1e-4:{size}", f"gaussian:{size}"]
-    report = validate(list(schedules.values()), sources, dtype="bf16", min_sigma=MIN_SIGMA, repeats=1)
+    report = validate(list(schedules.values()), sources, dtype="bf16", min_sigma=MIN_SIGMA, repeats=1,
+                      progress=common.progress_enabled())
     bf16 = {(row.matrix, row.schedule): row for row in report.rows}
     matrices = list(dict.fromkeys(row.matrix for row in report.rows))
 

@@ -129,7 +129,7 @@ def capture_and_fit(quick: bool, out: Path) -> dict:
                     "max_text_bytes": 4 << 20}
     work = Path(tempfile.mkdtemp(prefix="nsdesign-capture-"))
     try:
-        result = capture_momentum(work, progress=lambda m: print("  capture:", m, flush=True), **settings)
+        result = capture_momentum(work, progress=lambda m: common.note(f"  capture: {m}"), **settings)
         shutil.copyfile(result.quantiles_csv, out / "captured_momentum_quantiles.csv")
         shutil.copyfile(result.by_step_csv, out / "captured_momentum_quantiles_by_step.csv")
         shutil.copyfile(result.manifest, out / "capture.json")

@@ -66,14 +66,14 @@ def main() -> None:
         runs_dir = out / "runs" / model
         common_kwargs = dict(train_steps=steps, model=model, runs_dir=runs_dir, eval_every=plan["eval_every"],
                              max_text_bytes=plan["text_bytes"])
-        print(f"[{timer.seconds():.0f} s] {model}: capturing the band (keller5, seed 0)", flush=True)
+        common.note(f"[{timer.seconds():.0f} s] {model}: capturing the band (keller5, seed 0)")
         capture = train_compare(["keller5"], seeds=[0], **common_kwargs)
         band = {**measured_band(capture.runs[0]), "width": capture.settings.width}
         designs = design_schedules(band, out / "schedules" / model, model)
         specs = list(PRESETS) + [str(p) for p in designs["files"].values()]
         labels = list(PRESETS) + list(designs["files"])
-        print(f"[{timer.seconds():.0f} s] {model}: band edge L = {band['edge']:.3g}; training {len(specs)} schedules × "
-              f"{plan['seeds']} seeds", flush=True)
+        common.note(f"[{timer.seconds():.0f} s] {model}: band edge L = {band['edge']:.3g}; training {len(specs)} "
+                    f"schedules × {plan['seeds']} seeds")
         comparison = train_compare(specs, labels=labels, seeds=plan["seeds"], progress=_progress(model), **common_kwargs)
         write_json_atomic(out / f"comparison_{model}.json", comparison.to_dict())
         fig_name = f"loss_{model}.png"
@@ -106,8 +106,9 @@ def _progress(model: str):
             state["total"] = event["total"]
             return
         state["done"] += 1
-        print(f"{model} ", end="", flush=True)
-        print_line(event, state["done"], state["total"], sys.stdout)
+        if common.progress_enabled():  # one line per finished run, on stderr
+            print(f"{model} ", end="", file=sys.stderr, flush=True)
+            print_line(event, state["done"], state["total"], sys.stderr)
 
     return say
 

@@ -182,3 +182,51 @@ def test_bf16_settings_use_polar_express_knobs(tiny_recipe):
     mixed = build_recipe(1e9, 0.3, config=TINY, cushion=0.02, safety=1.02)
     assert mixed.all_meet_tol()
     assert mixed.total_flops() <= r.total_flops() * (1 + 1e-12)
+
+
+# -- under a normalizer -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["schatten8", "spectral"])
+def test_a_recipe_under_a_normalizer_lifts_each_edge_by_its_factor(name):
+    from nsdesign.core.normalizers import Normalizer
+    from nsdesign.laws.normalized import normalized_band
+
+    plain = build_recipe(1e9, 0.1, config=TINY, degrees=(5,))
+    under = build_recipe(1e9, 0.1, config=TINY, degrees=(5,), normalizer=name)
+    assert under.normalizer.name == name and plain.normalizer is None
+    by_name = {g.name: g for g in plain.groups}
+    for g in under.groups:
+        lift = normalized_band(name, 0.5, model_size=1e9, layer=g.law).lift
+        assert g.frobenius_edge == pytest.approx(by_name[g.name].edge)
+        assert g.edge == pytest.approx(g.frobenius_edge * lift) and g.edge > g.frobenius_edge
+        assert worst_error(g.design.schedule, g.edge, 1.1) <= 0.1  # δ on [edge, 1 + headroom]
+        assert g.baseline_errors == pytest.approx(by_name[g.name].baseline_errors)  # baselines stay Frobenius
+    extra = sum(Normalizer(name).extra_flops(Shape(*l.shape)) - Normalizer().extra_flops(Shape(*l.shape)) for l in under.layers)
+    schedule_flops = sum(flops(under._group(l.schedule).design.schedule, Shape(*l.shape)) for l in under.layers)
+    assert under.total_flops() == pytest.approx(schedule_flops + extra)
+    assert schedule_flops <= plain.total_flops()  # a higher edge never needs a costlier schedule
+    doc = under.document()
+    assert doc["params"]["normalizer"]["name"] == name
+    assert all(s["normalizer"]["name"] == name for s in doc["schedules"].values())
+
+
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [({"normalizer": "schatten8", "degrees": (3, 5)}, "degree ≥ 5"), ({"normalizer": "aol"}, "singular values only"),
+     ({"normalizer": "schatten5"}, "unknown normalizer")],
+)
+def test_bad_recipe_normalizers(kwargs, fragment):
+    with pytest.raises(InputError, match=fragment):
+        build_recipe(1e9, 0.1, config=TINY, **kwargs)
+
+
+def test_recipe_cli_under_a_normalizer(capsys, tmp_path):
+    from nsdesign.cli.main import main
+
+    out = tmp_path / "r.json"
+    assert main(["recipe", "--model-size", "1e9", "--tol", "0.1", "--degree-choices", "5", "--normalize", "schatten4",
+                 "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "under schatten4" in text and max(len(line) for line in text.splitlines()) <= 80
+    assert json.loads(out.read_text())["params"]["normalizer"] == {"name": "schatten4"}

@@ -12,10 +12,16 @@ from matplotlib.image import imread
 REPO = Path(__file__).resolve().parents[2]
 
 
+# What each study prints on stderr while it runs (studies/_common.progress / note; --quiet silences it).
+PROGRESS = {"mp_scaling": "mp_scaling: 3 shapes to run", "preset_comparison": "validate bf16: started",
+            "spectral_laws": "capture: training nano", "training": "capturing the band"}
+
+
 def run_study(name, out):
     result = subprocess.run([sys.executable, str(REPO / "studies" / name / "run.py"), "--quick", "--out", str(out)],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
+    assert PROGRESS[name] in result.stderr, result.stderr  # progress goes to stderr (not a terminal here)
     readme = (out / "README.md").read_text(encoding="utf-8")
     assert "QUICK RUN" in readme and f"python studies/{name}/run.py --quick" in readme
     for png in out.glob("*.png"):

@@ -31,10 +31,15 @@ class LineProgress:
         self.start = self.last = clock()
 
     def __enter__(self) -> "LineProgress":
-        self._print(f"{self.label}: started" if self.total is None else f"{self.label}: {self.total} {self.unit}s to run")
+        # With an unknown total a first line says nothing; leaving it out also keeps an early bad-input error
+        # the only line on stderr (the CLI's contract).
+        if self.total is not None:
+            self._print(f"{self.label}: {self.total} {self.unit}s to run")
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, exc_type: Any, *exc: Any) -> None:
+        if exc_type is not None:  # the error is what the user needs to read, not a count
+            return
         elapsed = self.clock() - self.start
         self._print(f"{self.label}: {self._count()} {self.unit}s in {elapsed:.0f} s")
 

@@ -58,7 +58,7 @@ def test_line_progress_without_a_known_total_counts_and_times():
         for _ in range(4):
             clock.now += 3.0
             bar.update(1)
-    assert stream.getvalue().splitlines() == ["validate bf16: started", "validate bf16: 2 runs, 6 s elapsed",
+    assert stream.getvalue().splitlines() == ["validate bf16: 2 runs, 6 s elapsed",
                                               "validate bf16: 4 runs, 12 s elapsed", "validate bf16: 4 runs in 12 s"]
 
 
@@ -69,7 +69,7 @@ def test_validate_reports_progress_on_stderr_and_quiet_silences_it(capsys):
     argv = ["validate", "keller5", "cans5_eo", "--source", "gaussian:16x32", "--repeats", "1"]
     assert main(argv) == 0
     err = capsys.readouterr().err
-    assert "validate bf16: started" in err and "validate bf16: 2 runs in" in err
+    assert "validate bf16: 2 runs in" in err
     assert main([*argv, "--quiet"]) == 0
     assert capsys.readouterr().err == ""
 
@@ -89,3 +89,14 @@ def test_capture_reports_training_steps_and_quiet_silences_it(tmp_path, capsys, 
     assert "nano: step 1/3, loss" in err and "nano: step 2/3, loss" in err and "step 3/3" not in err
     assert main([*argv, "--out-dir", str(tmp_path / "b"), "--quiet"]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_an_error_inside_a_progress_loop_prints_no_final_count():
+    import pytest
+
+    stream = io.StringIO()
+    with pytest.raises(ValueError):
+        with LineProgress(None, "validate bf16", unit="run", stream=stream, clock=_Clock()) as bar:
+            bar.update(1)
+            raise ValueError("bad input")
+    assert stream.getvalue() == ""

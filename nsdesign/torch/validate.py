@@ -236,8 +236,8 @@ def validate(
                                            per_schedule):
                     rows.append(row)
                     bar.update(1)
-    if not rows and unmeasured:
-        raise InputError(f"nothing to validate: {unmeasured[0]}")
+        if not rows and unmeasured:  # inside the progress block: the error is then the only line on stderr
+            raise InputError(f"nothing to validate: {unmeasured[0]}")
     return Report(
         rows=tuple(rows),
         sources=tuple(s.text for s in parsed),

@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 # What each study prints on stderr while it runs (studies/_common.progress / note; --quiet silences it).
-PROGRESS = {"mp_scaling": "mp_scaling: 3 shapes to run", "preset_comparison": "validate bf16: started",
+PROGRESS = {"mp_scaling": "mp_scaling: 3 shapes to run", "preset_comparison": "validate bf16: ",
             "spectral_laws": "capture: training nano", "training": "capturing the band"}
 
 

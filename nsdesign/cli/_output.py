@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from typing import Iterator
+from typing import Any, Iterator
 
 from nsdesign._files import check_output_path, is_stdout
+from nsdesign.errors import InputError
 
 
 def check_output(path: str | None) -> None:
@@ -27,3 +28,25 @@ def report_stream(path: str | None) -> Iterator[None]:
             yield
     else:
         yield
+
+
+def print_band_warnings(args: object) -> None:
+    """The warnings about a predicted band edge (`--model-size/--quantile`), once the command has succeeded."""
+    for warning in getattr(args, "band_warnings", ()):
+        print(f"nsdesign: warning: {warning}", file=sys.stderr)
+
+
+def write_schedule(path: str, fmt: str, document: dict[str, Any], schedule: Any) -> None:
+    """`-o PATH --format json|python|polar-express`: the schedule document, or the schedule as code (atomically)."""
+    from nsdesign.documents import save_document
+
+    if fmt == "json":
+        save_document(path, document)
+        return
+    from nsdesign._files import write_text_atomic
+    from nsdesign.export import export
+
+    target = {"python": "python", "polar-express": "polar-express"}.get(fmt)
+    if target is None:
+        raise InputError(f"--format must be json, python or polar-express, got {fmt!r}")
+    write_text_atomic(path, export(schedule, target).text)

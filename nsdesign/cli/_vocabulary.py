@@ -97,3 +97,43 @@ def guard_headroom(args: Any, max_sigma: float) -> float:
     if g > 2.0 * max(max_sigma, 1.0):
         raise InputError(f"--guard-sigma {g:g} is above 2·max(--max-sigma, 1); no normalizer needs that")
     return max(0.0, g / max_sigma - 1.0)
+
+
+def shape_of(text: str | None) -> Any:
+    """`--shape MxN` as a `nsdesign.core.cost.Shape` (None when not given)."""
+    if text is None:
+        return None
+    from nsdesign.core.cost import Shape
+
+    return Shape.parse(text)
+
+
+def add_normalizer_arguments(parser: argparse.ArgumentParser) -> None:
+    """--normalize and the spectral estimate's knobs (shared by predict, search and validate)."""
+    parser.add_argument(
+        "--normalize", help="normalizer before NS: frobenius, schatten4, schatten8, spectral or aol (default frobenius)"
+    )
+    parser.add_argument("--power-iterations", type=int, help="spectral: power iterations k (default 8)")
+    parser.add_argument("--spectral-safety", type=float, help="spectral: divide by f·ŝ (default 1.03)")
+
+
+def normalizer_from_args(args: argparse.Namespace) -> Any:
+    """The Normalizer the arguments name (frobenius when --normalize is absent)."""
+    from nsdesign.core.normalizers import get
+
+    name = getattr(args, "normalize", None)
+    k, f = getattr(args, "power_iterations", None), getattr(args, "spectral_safety", None)
+    if name is None and (k is not None or f is not None):
+        raise InputError("--power-iterations and --spectral-safety need --normalize spectral")
+    return get(name or "frobenius", k, f)
+
+
+def parse_degree(text: str) -> int | tuple[int, ...] | str:
+    """`--degrees`: one odd degree, a comma list (one per step), or 'auto'."""
+    if text == "auto":
+        return "auto"
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise InputError(f"--degree must be an odd integer, a comma list like 3,5,5,7, or 'auto'; got {text!r}") from None
+    return values[0] if len(values) == 1 else values

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 from typing import Any
 
 from nsdesign.cli import search_options
+from nsdesign.cli._output import print_band_warnings, write_schedule
 from nsdesign.cli._vocabulary import add_guard_sigma, guard_headroom, guard_sigma_of, hidden_alias, require_count, steps_or_range
+from nsdesign.cli._vocabulary import add_normalizer_arguments, parse_degree
+from nsdesign.cli._vocabulary import shape_of as _shape
 from nsdesign.errors import InputError
 
 
@@ -81,8 +83,6 @@ def _guard_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _normalize_arguments(parser: argparse.ArgumentParser) -> None:
-    from nsdesign.cli.laws_commands import add_normalizer_arguments
-
     g = parser.add_argument_group("normalizer (design for the band it leaves, with a guard band up to --guard-sigma)")
     add_normalizer_arguments(g)
     _guard_arguments(g)
@@ -123,22 +123,17 @@ def _search(args: argparse.Namespace) -> int:
             raise
         # the warnings about the prediction are not printed on failure: the one line says where σ came from
         raise InputError(f"{exc} (the band edge {min_sigma:.3g} was predicted: {source})") from None
-    _print_band_warnings(args)
+    print_band_warnings(args)
     if args.output is not None:
         document, schedule = result.document(), result.schedule
         if args.name:
             document["name"], schedule = args.name, schedule.with_name(args.name)
-        _write_schedule(args.output, args.format, document, schedule)
+        write_schedule(args.output, args.format, document, schedule)
     from nsdesign.cli import render
 
     with report_stream(args.output):
         render.recommendation(result, written_to=args.output)
     return 0
-
-
-def _print_band_warnings(args: argparse.Namespace) -> None:
-    for warning in getattr(args, "band_warnings", ()):
-        print(f"nsdesign: warning: {warning}", file=sys.stderr)
 
 
 def _recommend(args: argparse.Namespace, min_sigma: float, source: str | None) -> Any:
@@ -149,7 +144,7 @@ def _recommend(args: argparse.Namespace, min_sigma: float, source: str | None) -
         Band(min_sigma, args.max_sigma),
         steps=require_count("--steps", args.steps),
         tol=args.tol,
-        degree=_parse_degree(args.degree),
+        degree=parse_degree(args.degree),
         cushion=args.cushion,
         safety=args.safety,
         norm_div=args.norm_div,
@@ -303,24 +298,6 @@ def _band_from_args(args: argparse.Namespace) -> tuple[float, str | None]:
     return prediction.min_sigma, prediction.source
 
 
-def _parse_degree(text: str) -> int | tuple[int, ...] | str:
-    if text == "auto":
-        return "auto"
-    try:
-        values = tuple(int(v) for v in text.split(","))
-    except ValueError:
-        raise InputError(f"--degree must be an odd integer, a comma list like 3,5,5,7, or 'auto'; got {text!r}") from None
-    return values[0] if len(values) == 1 else values
-
-
-def _shape(text: str | None) -> Any:
-    if text is None:
-        return None
-    from nsdesign.core.cost import Shape
-
-    return Shape.parse(text)
-
-
 def _finite(flag: str, value: float) -> None:
     if not math.isfinite(value):
         raise InputError(f"{flag} must be a finite number, got {value}")
@@ -331,16 +308,4 @@ def _positive_steps(steps: int) -> int:
         raise InputError(f"--steps must be from 1 to 100, got {steps}")
     return steps
 
-
-def _write_schedule(path: str, fmt: str, document: dict[str, Any], schedule: Any) -> None:
-    from nsdesign._files import write_text_atomic
-    from nsdesign.documents import save_document
-
-    if fmt == "json":
-        save_document(path, document)
-        return
-    from nsdesign.export import export
-
-    target = {"python": "python", "polar-express": "polar-express"}[fmt]
-    write_text_atomic(path, export(schedule, target).text)
 

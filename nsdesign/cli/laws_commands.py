@@ -13,7 +13,7 @@ import re
 import sys
 from typing import Any
 
-from nsdesign.cli._vocabulary import hidden_alias
+from nsdesign.cli._vocabulary import add_normalizer_arguments, hidden_alias, normalizer_from_args  # noqa: F401
 from nsdesign.errors import InputError
 
 _SUFFIXES = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
@@ -116,26 +116,6 @@ def _warn(warnings: Any) -> None:
 # --------------------------------------------------------------------------------------------------
 # Handlers
 # --------------------------------------------------------------------------------------------------
-
-
-def add_normalizer_arguments(parser: argparse.ArgumentParser) -> None:
-    """--normalize and the spectral estimate's knobs (shared by predict, search and validate)."""
-    parser.add_argument(
-        "--normalize", help="normalizer before NS: frobenius, schatten4, schatten8, spectral or aol (default frobenius)"
-    )
-    parser.add_argument("--power-iterations", type=int, help="spectral: power iterations k (default 8)")
-    parser.add_argument("--spectral-safety", type=float, help="spectral: divide by f·ŝ (default 1.03)")
-
-
-def normalizer_from_args(args: argparse.Namespace) -> Any:
-    """The Normalizer the arguments name (frobenius when --normalize is absent)."""
-    from nsdesign.core.normalizers import get
-
-    name = getattr(args, "normalize", None)
-    k, f = getattr(args, "power_iterations", None), getattr(args, "spectral_safety", None)
-    if name is None and (k is not None or f is not None):
-        raise InputError("--power-iterations and --spectral-safety need --normalize spectral")
-    return get(name or "frobenius", k, f)
 
 
 def _predict(args: argparse.Namespace) -> int:

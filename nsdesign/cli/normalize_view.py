@@ -16,13 +16,14 @@ from nsdesign.cli._vocabulary import require_count
 from nsdesign.errors import InputError
 
 def search_normalized(args: argparse.Namespace) -> int:
-    from nsdesign.cli.design_commands import _parse_degree, _shape, _write_schedule
-    from nsdesign.cli.laws_commands import normalizer_from_args
+    from nsdesign.cli._output import write_schedule
+    from nsdesign.cli._vocabulary import normalizer_from_args, parse_degree
+    from nsdesign.cli._vocabulary import shape_of as _shape
     from nsdesign.laws.normalized import design_for_normalizer
 
     if getattr(args, "legacy_headroom", None) is not None:
         raise InputError("--headroom is the old spelling of --guard-sigma; with --normalize give --guard-sigma")
-    degree = _parse_degree(args.degree)
+    degree = parse_degree(args.degree)
     if degree == "auto":
         raise InputError("--degrees auto does not combine with --normalize; give a degree or a list per step")
     shape = _shape(args.shape)
@@ -47,7 +48,7 @@ def search_normalized(args: argparse.Namespace) -> int:
         max_steps=args.max_steps,
     )
     if args.output is not None:
-        _write_schedule(args.output, args.format, result.document(), result.guarded.schedule)
+        write_schedule(args.output, args.format, result.document(), result.guarded.schedule)
     from nsdesign.cli._output import report_stream
 
     with report_stream(args.output):

@@ -92,10 +92,10 @@ def _pareto(args: argparse.Namespace) -> int:
         write_json_atomic(args.output, result.document())
     from nsdesign.cli._output import report_stream
 
-    with report_stream(args.output):
-        from nsdesign.cli import render
+    from nsdesign.cli import render
 
-    render.pareto_front(result, args.output)
+    with report_stream(args.output):
+        render.pareto_front(result, args.output)
     return 0
 
 

@@ -39,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     validate.add_argument("--compile", action="store_true", help="torch.compile the iteration")
     validate.add_argument("-o", "--output", help="write the report to FILE.json or FILE.csv")
     validate.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
-    from nsdesign.cli.laws_commands import add_normalizer_arguments
+    from nsdesign.cli._vocabulary import add_normalizer_arguments
 
     add_normalizer_arguments(validate)
     validate.set_defaults(handler=_validate)
@@ -129,7 +129,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _normalizer(args: argparse.Namespace) -> Any:
-    from nsdesign.cli.laws_commands import normalizer_from_args
+    from nsdesign.cli._vocabulary import normalizer_from_args
 
     if getattr(args, "normalize", None) is None and args.power_iterations is None and args.spectral_safety is None:
         return None

@@ -23,7 +23,8 @@ import math
 import re
 from typing import Any
 
-from nsdesign.cli._vocabulary import guard_sigma_of, hidden_alias
+from nsdesign.cli._output import write_schedule
+from nsdesign.cli._vocabulary import guard_sigma_of, hidden_alias, shape_of
 from nsdesign.core.limits import DEFAULT_TRIALS
 from nsdesign.errors import InputError
 
@@ -177,8 +178,7 @@ def config_from_args(
 
 def run_normalized(args: argparse.Namespace) -> int:
     """A study on the band a normalizer leaves (`--normalize NAME` with study options): resolve it, then `run`."""
-    from nsdesign.cli.design_commands import _shape
-    from nsdesign.cli.laws_commands import normalizer_from_args
+    from nsdesign.cli._vocabulary import normalizer_from_args
     from nsdesign.laws.normalized import resolve_band
 
     if getattr(args, "legacy_headroom", None) is not None:
@@ -194,7 +194,7 @@ def run_normalized(args: argparse.Namespace) -> int:
         min_sigma=args.min_sigma,
         max_sigma=None if args.max_sigma == 1.0 and args.min_sigma is None else args.max_sigma,
         quantile=args.quantile,
-        shape=_shape(args.shape),
+        shape=shape_of(args.shape),
         model_size=args.model_size,
         layer=args.layer,
         laws_path=args.laws,
@@ -224,9 +224,9 @@ def run(
     if output is not None:
         _check_writable(output)
     result = run_search(config)
-    from nsdesign.cli.design_commands import _print_band_warnings
+    from nsdesign.cli._output import print_band_warnings
 
-    _print_band_warnings(args)
+    print_band_warnings(args)
     objective = config.objective
     shape = Shape.parse(args.shape) if getattr(args, "shape", None) else None
     metrics = evaluate(
@@ -250,13 +250,13 @@ def run(
                 schedule, Band(objective.min_sigma, objective.max_sigma, top), params, metrics,
                 normalizer=objective.normalizer.to_dict(),
             )
-        _write(output, fmt, document, schedule)
+        write_schedule(output, fmt, document, schedule)
     from nsdesign.cli._output import report_stream
 
-    with report_stream(output):
-        from nsdesign.cli import render
+    from nsdesign.cli import render
 
-    render.study_result(result, metrics, output)
+    with report_stream(output):
+        render.study_result(result, metrics, output)
     return 0
 
 
@@ -302,21 +302,6 @@ def _check_writable(path: str) -> None:
     from nsdesign._files import check_output_path
 
     check_output_path(path)
-
-
-def _write(path: str, fmt: str, document: dict[str, Any], schedule: Any) -> None:
-    from nsdesign.documents import save_document
-
-    if fmt == "json":
-        save_document(path, document)
-        return
-    from nsdesign._files import write_text_atomic
-    from nsdesign.export import export
-
-    target = {"python": "python", "polar-express": "polar-express"}.get(fmt)
-    if target is None:
-        raise InputError(f"--format must be json, python or polar-express, got {fmt!r}")
-    write_text_atomic(path, export(schedule, target).text)
 
 
 def _progress_enabled() -> bool:

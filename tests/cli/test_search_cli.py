@@ -128,3 +128,15 @@ def test_bf16_study_runs_the_kernel_it_is_given(tmp_path):
     # --form is the hidden old spelling; contradicting --kernel is an error
     old = nsdesign("search", "--min-sigma", "1e-3", "--form", "gram", "--kernel", "fused")
     assert old.returncode == 2 and "disagree" in old.stderr
+
+
+@pytest.mark.parametrize("command", [
+    ["search", "--min-sigma", "1e-3", "--steps", "4", "--objective", "worst", "--trials", "3", "--refine", "none"],
+    ["pareto", "--min-sigma", "1e-3", "--shape", "64x256", "--steps", "3-4", "--trials", "4"],
+])
+def test_studies_to_stdout_keep_stdout_for_the_document(command):
+    """`-o -`: the JSON document alone on stdout, the tables on stderr (a regression sent them to stdout)."""
+    proc = nsdesign(*command, "-o", "-")
+    assert proc.returncode == 0, proc.stderr
+    json.loads(proc.stdout)
+    assert "trial" in proc.stderr

@@ -26,6 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument(
         "--normalize", help="the normalizer the schedule was designed for (default: what the file records, else frobenius)"
     )
+    export.add_argument("--force", action="store_true",
+                        help="export a schedule without headroom to a bf16/fp16 consumer anyway (with a warning)")
     export.set_defaults(handler=_export)
 
 
@@ -46,8 +48,11 @@ def _export(args: argparse.Namespace) -> int:
     from nsdesign.core.normalizers import get, recorded_normalizer
 
     normalizer = get(args.normalize) if args.normalize else recorded_normalizer(args.schedule)
+    headroom = _headroom_warning(schedule, args.to)
+    if headroom and not args.force:  # refused before anything is written
+        raise InputError(f"{headroom[0]}; --force exports it anyway")
     result = export(schedule, args.to, patch=args.patch, provenance=_provenance(args.schedule), normalizer=normalizer)
-    for warning in [*result.warnings, *_headroom_warning(schedule, args.to)]:
+    for warning in [*result.warnings, *(f"{w}; exported anyway (--force)" for w in headroom)]:
         print(f"nsdesign: warning: {warning}", file=sys.stderr)
     if args.output is not None:
         from nsdesign._files import write_text_atomic
@@ -79,7 +84,8 @@ HALF_PRECISION_TARGETS = {"torch-muon": "bf16", "dion": "bf16", "emerging-optimi
 
 
 def _headroom_warning(schedule: Any, target: str) -> list[str]:
-    """A schedule with no headroom just above σ = 1 diverges under half-precision round-off: say so before it ships."""
+    """A schedule with no headroom just above σ = 1 diverges under half-precision round-off: say so before it ships
+    (export refuses it unless --force, then warns)."""
     dtype = HALF_PRECISION_TARGETS.get(target)
     if dtype is None:
         return []
@@ -92,3 +98,21 @@ def _headroom_warning(schedule: Any, target: str) -> list[str]:
     return [f"{schedule.name or 'this schedule'} has no headroom: max F on [0, {1 + DEFAULT_HEADROOM:g}] = {peak:.3g}, "
             f"so {target} (which runs it in {dtype}) can diverge; design with headroom "
             "(`nsdesign search` without --exact, or --safety 1.02 --cushion 0.02)"]
+
+
+def export_hint(schedule: Any, path: str) -> list[str]:
+    """The `nsdesign export` command that works for this schedule (search's "next:" lines): torch-muon's kwargs
+    for one repeated triple, --patch for a per-step list, and an exact-arithmetic target when the schedule has
+    no headroom (bf16/fp16 targets refuse it without --force)."""
+    from nsdesign.errors import InputError
+    from nsdesign.export import export
+
+    if _headroom_warning(schedule, "torch-muon"):
+        return [f"nsdesign export {path} --to optax  (or polar-express);",
+                "no headroom: bf16/fp16 targets refuse it without --force"]
+    try:
+        export(schedule, "torch-muon")
+        patch = ""
+    except InputError:
+        patch = " --patch"
+    return [f"nsdesign export {path} --to torch-muon{patch}  (or optax, dion, …)"]

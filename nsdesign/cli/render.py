@@ -202,11 +202,14 @@ def _next_steps(result: Recommendation, written_to: str | None) -> list[str]:
             f"{result.schedule.num_steps} steps cannot cover this band; add --tol 0.3 (fewest steps reaching "
             "0.3) or --steps N, or use a higher band edge"
         )
+    from nsdesign.cli.export_commands import export_hint
+
     if written_to:
-        lines.append(f"next: nsdesign export {written_to} --to torch-muon  (or optax, dion, …)")
+        hint = export_hint(result.schedule, written_to)
+        lines += [f"next: {hint[0]}", *(f"      {line}" for line in hint[1:])]
     else:
         lines.append("next: add -o schedule.json to save it, then")
-        lines.append("      nsdesign export schedule.json --to torch-muon  (or optax, dion, …)")
+        lines += [f"      {line}" for line in export_hint(result.schedule, "schedule.json")]
     if metrics.tol is None and result.params.get("tol") is None:
         lines.append("      add --tol 0.01 for the fewest steps reaching max|1−F| ≤ 0.01")
     return lines

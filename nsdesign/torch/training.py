@@ -12,7 +12,9 @@ matrices and AdamW on embeddings, head and norms (the capture setup), and record
 
 - validation loss versus step on a fixed held-out split (the last 10% of the text: evenly spaced windows, the same
   for every run), every `eval_every` steps and at the end;
-- NS FLOPs per step: `nsdesign.core.cost.flops` of each matrix's schedule on its shape, summed over matrices;
+- NS FLOPs per step: `nsdesign.core.cost.flops` of each matrix's schedule on its shape, plus, under a normalizer
+  other than Frobenius, its own work (`Normalizer.extra_flops`: the norm of A or A², power iterations, AOL's
+  row sums and rescaling), summed over matrices; the Frobenius pre-scale every run does is not counted;
 - wall time of the training steps (evaluation excluded) and, separately, the time spent inside Newton–Schulz
   (every `orthogonalize` call Muon makes is timed; on CUDA with a synchronize before and after);
 - the momentum band during training: descending-rank quantiles of the singular values of every Frobenius-
@@ -490,10 +492,26 @@ def _seeds(seeds: int | Sequence[int]) -> list[int]:
     return out
 
 
+def normalizer_flops(muon: Any, param: Any) -> float:
+    """FLOPs per step of `param`'s normalizer beyond the Frobenius pre-scale (0 for Frobenius)."""
+    from nsdesign.core.normalizers import Normalizer
+
+    for group in muon.param_groups:
+        if any(p is param for p in group["params"]):
+            document = group.get("normalizer")
+            if document is None:
+                return 0.0
+            norm = Normalizer.from_dict(document)
+            return 0.0 if norm.name == "frobenius" else float(norm.extra_flops(Shape(*param.shape)))
+    raise InputError("this parameter is not optimized by this Muon instance")
+
+
 def run_key(settings: CompareSettings, spec: ScheduleSpec, seed: int) -> str:
     """sha256 of what determines a run: settings, the schedule documents, the seed, nsdesign's version of the format."""
-    payload = json.dumps({"format": RUN_FORMAT, "settings": asdict(settings), "schedule": spec.documents(), "seed": seed},
-                         sort_keys=True)
+    body = {"format": RUN_FORMAT, "settings": asdict(settings), "schedule": spec.documents(), "seed": seed}
+    if spec.normalizer is not None and spec.normalizer.get("name", "frobenius") != "frobenius":
+        body["ns_flops"] = "normalizer counted"  # runs stored before their NS FLOPs counted it are trained again
+    payload = json.dumps(body, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -576,7 +594,8 @@ def train_one(spec: ScheduleSpec, seed: int, settings: CompareSettings, tokens: 
     others = [p for n, p in named.items() if n not in set(hidden)]
     adam = torch.optim.AdamW(others, lr=settings.adam_lr, betas=(0.9, 0.95), weight_decay=0.0)
     base_lrs = [(opt, [g["lr"] for g in opt.param_groups]) for opt in (muon, adam)]
-    ns_flops = float(sum(flops(muon.schedule_for(named[n]), Shape(*named[n].shape)) for n in hidden))
+    ns_flops = float(sum(flops(muon.schedule_for(named[n]), Shape(*named[n].shape))
+                         + normalizer_flops(muon, named[n]) for n in hidden))
 
     split = int(tokens.numel() * 0.9)
     train, held_out = tokens[:split], tokens[split:]

@@ -205,6 +205,17 @@ def test_a_recorded_normalizer_is_run_and_keyed(text_file, tmp_path):
     c = train_compare([spec, plain], seeds=1, text=text_file, **TINY)
     assert c.runs[0].val_loss[0] == c.runs[1].val_loss[0]
     assert c.runs[0].val_loss[-1] != c.runs[1].val_loss[-1]  # the normalizer is applied, not dropped
+    # NS FLOPs count the normalizer's own work (‖A²‖_F, rescaling) on every hidden matrix, from core.normalizers
+    from nsdesign.core.cost import Shape
+    from nsdesign.core.normalizers import Normalizer
+    from nsdesign.torch.model import GPT, GPTConfig, muon_parameter_names
+
+    cfg = c.settings
+    model = GPT(GPTConfig(cfg.width, cfg.n_layer, cfg.seq_len))
+    named = dict(model.named_parameters())
+    extra = sum(Normalizer("schatten8").extra_flops(Shape(*named[n].shape)) for n in muon_parameter_names(model))
+    assert extra > 0
+    assert c.runs[0].ns_flops_per_step - c.runs[1].ns_flops_per_step == pytest.approx(extra)
 
 
 def test_train_compare_is_the_function_on_nsdesign_torch():

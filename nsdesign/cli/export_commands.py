@@ -89,7 +89,7 @@ def _headroom_warning(schedule: Any, target: str) -> list[str]:
     dtype = HALF_PRECISION_TARGETS.get(target)
     if dtype is None:
         return []
-    from nsdesign.cli.render import OVERSHOOT_WARNING
+    from nsdesign.core.limits import OVERSHOOT_WARNING
     from nsdesign.core.metrics import DEFAULT_HEADROOM, overshoot
 
     peak = overshoot(schedule, 1.0, DEFAULT_HEADROOM)

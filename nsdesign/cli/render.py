@@ -77,9 +77,7 @@ def _steps_table(schedule: Schedule, metrics: Metrics, title: str) -> Table:
     return table
 
 
-# Above this, a σ slightly past the band edge (or a rounding error) is amplified instead of pulled back to 1;
-# every published preset meant for bf16 stays below 1.21 (keller5 1.202).
-OVERSHOOT_WARNING = 1.5
+from nsdesign.core.limits import OVERSHOOT_WARNING  # noqa: E402  (the warning threshold; a rule, not presentation)
 
 
 def _summary(schedule: Schedule, metrics: Metrics, advise: bool = True) -> list[str]:

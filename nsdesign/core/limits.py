@@ -35,6 +35,10 @@ DEFAULT_STEP_RANGE = (3, 10)  # below 3 quintic steps nothing useful is reached 
 MIN_TOLERANCE = 1e-15  # errors below this are round-off in double precision: not certifiable
 MIN_BAND_RATIO = 1e-15  # min_sigma/max_sigma below this is beyond double precision (and any real matrix)
 DEFAULT_HEADROOM = 0.02  # overshoot is measured on [0, (1 + 0.02)·max_sigma]: Polar Express's safety margin
+# Overshoot above which the CLI warns (and bf16/fp16 export targets refuse without --force): a σ slightly past the
+# band edge (or a rounding error) is amplified instead of pulled back to 1; every published preset meant for bf16
+# stays below 1.21 (keller5 1.202).
+OVERSHOOT_WARNING = 1.5
 
 # -- greedy knobs (Polar Express, arXiv 2505.16932 §4) ------------------------------------------------
 

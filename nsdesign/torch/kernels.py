@@ -124,7 +124,8 @@ def orthogonalize(
     """The unchecked core (the optimizer calls this): orient, normalize, iterate, orient back.
 
     `normalizer` (a nsdesign.core.normalizers.Normalizer; None = Frobenius) other than Frobenius runs the
-    standard form with the normalizer fused into the first step (nsdesign.torch.normalize).
+    standard form with the normalizer fused into the first step, or the Gram form with it applied to the
+    first Gram matrix (schatten4, spectral, aol; nsdesign.torch.normalize).
     """
     tall = X.shape[-2] > X.shape[-1]
     Y = X.mT if tall else X
@@ -132,9 +133,12 @@ def orthogonalize(
     if len(lead) > 1:
         Y = Y.reshape(-1, *Y.shape[-2:])
     if normalizer is not None and getattr(normalizer, "name", "frobenius") != "frobenius":
-        from nsdesign.torch.normalize import normalized_standard
+        from nsdesign.torch.normalize import normalized_gram, normalized_standard
 
-        Y = normalized_standard(Y, rows, normalizer, norm_div, dtype, eps)  # type: ignore[arg-type]
+        if form == "gram":
+            Y = normalized_gram(Y, rows, normalizer, norm_div, dtype, eps, restarts)  # type: ignore[arg-type]
+        else:
+            Y = normalized_standard(Y, rows, normalizer, norm_div, dtype, eps)  # type: ignore[arg-type]
     else:
         Y = normalize(Y, norm_div, dtype, eps)
         kernel = _kernel(form, compile)
@@ -306,16 +310,17 @@ def unfused_iteration(X: torch.Tensor, rows: Rows, restarts: tuple[int, ...] = (
     return X
 
 
-def gram_iteration(X: torch.Tensor, rows: Rows, restarts: tuple[int, ...] = ()) -> torch.Tensor:
+def gram_iteration(X: torch.Tensor, rows: Rows, restarts: tuple[int, ...] = (), R: torch.Tensor | None = None) -> torch.Tensor:
     """The Gram form on a normalized wide X, in Dao-AILab gram-newton-schulz's sequence of fused calls.
 
     R = XXᵀ; per step Z = c1·R + … + cd·R^d; Q = Z + c0·I on the first step and after a restart, else
     Q = c0·Q + Z·Q; unless the next step restarts, RZ = c0·R + R·Z and R = c0·RZ + Z·RZ (so R stays
     X_kX_kᵀ = (c0 I + Z) R (c0 I + Z)); a restart forms X = Q·X and R = XXᵀ afresh; the result is Q·X.
-    For quintics this is `_make_compiled_gram` of gram-newton-schulz 0.1.6 call for call (tests compare)."""
+    For quintics this is `_make_compiled_gram` of gram-newton-schulz 0.1.6 call for call (tests compare).
+    `R` given: the first Gram matrix XXᵀ already formed (a normalizer scaled it; nsdesign.torch.normalize)."""
     m = X.shape[-2]
     eye = torch.eye(m, dtype=X.dtype, device=X.device)
-    R = _mm(X, X.mT)
+    R = _mm(X, X.mT) if R is None else R
     Q: torch.Tensor | None = None
     last = len(rows) - 1
     for i, row in enumerate(rows):

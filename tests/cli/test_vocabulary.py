@@ -291,3 +291,26 @@ def test_the_flag_walk_sees_hidden_aliases_as_hidden():
     flags = set(_visible_flags())
     assert ("search", "--degrees") in flags and ("plot map", "--dpi") in flags
     assert ("search", "--step-range") not in flags and ("capture", "--out") not in flags
+
+
+def test_no_two_cli_modules_import_each_other():
+    """Shared parsers live in _vocabulary and output policy in _output, so command modules import those, not each
+    other back and forth (lazy imports inside functions count too)."""
+    import ast
+    import pathlib
+
+    import nsdesign.cli
+
+    folder = pathlib.Path(nsdesign.cli.__file__).parent
+    imports = {}
+    for path in folder.glob("*.py"):
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                if node.module.startswith("nsdesign.cli."):
+                    found.add(node.module.split(".")[2])
+                elif node.module == "nsdesign.cli":
+                    found.update(alias.name for alias in node.names)
+        imports[path.stem] = found - {path.stem}
+    mutual = sorted({tuple(sorted((a, b))) for a in imports for b in imports[a] if a in imports.get(b, ())})
+    assert not mutual, mutual

@@ -58,8 +58,10 @@ def test_requirements_are_refused():
     cubic = Schedule.from_coefficients([[1.5, -0.5]])
     with pytest.raises(InputError, match="degree ≥ 5"):
         newton_schulz(_matrix(), cubic, normalizer="schatten8")
-    with pytest.raises(InputError, match="standard"):
-        newton_schulz(_matrix(), preset("keller5"), form="gram", normalizer="schatten4")
+    with pytest.raises(InputError, match="gram form cannot run schatten8"):
+        newton_schulz(_matrix(), preset("keller5"), form="gram", normalizer="schatten8")
+    with pytest.raises(InputError, match="frobenius normalizer only"):
+        newton_schulz(_matrix(), preset("keller5"), form="unfused", normalizer="schatten4")
     with pytest.raises(InputError, match="unknown normalizer"):
         newton_schulz(_matrix(), preset("keller5"), normalizer="l1")
 
@@ -105,3 +107,19 @@ def test_validate_reports_the_normalized_band(cli, tmp_path):
     assert 0 < row["polar_error"] < 0.2  # against polar(G) of the original matrix
     bad = cli("validate", "cubic5_eo", "--source", "gaussian:64x256", "--normalize", "schatten8", "--repeats", "1")
     assert bad.returncode == 2 and "degree ≥ 5" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize("name", ["schatten4", "spectral", "aol"])
+@pytest.mark.parametrize("restarts", [None, (2,)])
+def test_gram_form_runs_the_normalizer_on_its_first_gram_matrix(name, restarts):
+    """In fp64 the Gram form with a normalizer is the standard form with it (the same polynomial of X₁), up to
+    fp32 round-off: both form the normalizer's scaled X₁ and A₁ in fp32, and the Gram form keeps that A₁ as R."""
+    X = _matrix()
+    schedule = preset("polar_express_modded5")
+    standard = newton_schulz(X, schedule, dtype=torch.float64, normalizer=name)
+    gram = newton_schulz(X, schedule, form="gram", dtype=torch.float64, normalizer=name, restarts=restarts)
+    torch.testing.assert_close(gram, standard, rtol=0, atol=2e-6)
+    frobenius = newton_schulz(X, schedule, form="gram", dtype=torch.float64, restarts=restarts)
+    assert (gram - frobenius).abs().max() > 1e-3  # the normalizer is applied, not dropped
+    loose = newton_schulz(X.float(), schedule, form="gram", dtype=torch.bfloat16, normalizer=name)
+    assert torch.isfinite(loose).all()

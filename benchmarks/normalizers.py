@@ -1,6 +1,6 @@
 """Designed schedules under each normalizer vs every preset under Frobenius, in emulated bf16, on real matrices.
 
-    python benchmarks/normalizers.py                                  # Gaussian 1024x4096 and 2048x2048
+    python benchmarks/normalizers.py                                  # Gaussian 1024x4096 and 2048x2048 (4096x4096: 26 min)
     python benchmarks/normalizers.py --capture /tmp/cap --gaussian ''  # captured momentum buffers only
 
 The measure (issue 9): max |1 − f(σ_i)| over the matrix's singular directions after dropping the smallest 1%,

@@ -71,3 +71,34 @@ def test_poor_error_suggests_a_tolerance(capsys, monkeypatch):
     assert main(["search", "--model-size", "70e9", "--layer", "final.mlp_down", "--quantile", "0.9", "--exact"]) == 0
     out = capsys.readouterr().out
     assert "WARNING: max|1−F|" in out and "--tol 0.3" in out
+
+
+# Default output whose lines are short by design, not because rich wraps or truncates them to the terminal: on a
+# 200-column terminal it is still ≤ 80 columns, and at 80 no cell is cut to "…".
+NATURAL = [
+    ["search", "--min-sigma", "1e-3"],
+    ["search", "--min-sigma", "1e-3", "--exact"],
+    ["evaluate", "keller5", "--min-sigma", "1e-3", "--tol", "0.3"],
+    ["compare", "keller5", "cans5_eo", "--min-sigma", "1e-3", "--shape", "1024x4096"],
+    ["presets"],
+    ["predict", "--shape", "8192x32768", "--quantile", "0.9"],
+    ["recipe", "--model-size", "70e9", "--tol", "0.3", "--quiet"],
+    ["fit", "measurements.csv", "-o", "laws.json"],
+]
+
+
+@pytest.mark.parametrize("argv", NATURAL, ids=[" ".join(c) for c in NATURAL])
+def test_default_output_is_short_by_design(argv, capsys, monkeypatch, tmp_path):
+    import shutil
+
+    import nsdesign.laws
+
+    shutil.copy(f"{nsdesign.laws.__path__[0]}/data/momentum_quantiles_2606.04058.csv", tmp_path / "measurements.csv")
+    monkeypatch.chdir(tmp_path)  # short file names, as a user types them
+    monkeypatch.setenv("COLUMNS", "200")
+    assert main(argv) == 0
+    wide = capsys.readouterr().out
+    assert _widest(wide) <= 80, wide
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(argv) == 0
+    assert capsys.readouterr().out.count("…") == wide.count("…")  # no cell cut to fit

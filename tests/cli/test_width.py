@@ -7,7 +7,8 @@ from rich.cells import cell_len
 
 from nsdesign.cli.main import main
 
-# `export` is left out on purpose: it prints source code, byte for byte what `-o` writes.
+# `export` prints source code, byte for byte what `-o` writes; its Python fits 79 columns (tests/export/test_wrap.py
+# checks every target); polar-express is JSON, whose one long string (the provenance) cannot be wrapped.
 # Each command in the quick form of what the README shows (the full runs take minutes; width does not depend on it).
 COMMANDS = [
     ["search", "--min-sigma", "1e-3"],
@@ -24,6 +25,13 @@ COMMANDS = [
     ["validate", "keller5", "cans5_eo", "polar_express_l1e-4_12", "--source", "gaussian:32x64", "--source",
      "spectrum:logu:1e-3:16x48", "--dtype", "fp32", "--repeats", "1"],
     ["predict", "--model-size", "70e9", "--layer", "final.o", "--quantile", "0.5"],
+    ["export", "polar_express_l1e-4_12", "--to", "torch-muon", "--patch"],
+    ["export", "polar_express_l1e-4_12", "--to", "dion"],
+    ["export", "keller5", "--to", "torch-muon"],
+    ["export", "polar_express_modded5", "--to", "gram-newton-schulz"],
+    ["export", "polar_express_modded5", "--to", "optax"],
+    ["export", "polar_express_modded5", "--to", "emerging-optimizers"],
+    ["export", "polar_express_modded5", "--to", "python"],
 ]
 
 

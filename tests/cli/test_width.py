@@ -25,6 +25,7 @@ COMMANDS = [
     ["validate", "keller5", "cans5_eo", "polar_express_l1e-4_12", "--source", "gaussian:32x64", "--source",
      "spectrum:logu:1e-3:16x48", "--dtype", "fp32", "--repeats", "1"],
     ["predict", "--model-size", "70e9", "--layer", "final.o", "--quantile", "0.5"],
+    ["evaluate", "polar_express_modded5", "--latex"],
     ["export", "polar_express_l1e-4_12", "--to", "torch-muon", "--patch"],
     ["export", "polar_express_l1e-4_12", "--to", "dion"],
     ["export", "keller5", "--to", "torch-muon"],
@@ -102,3 +103,15 @@ def test_default_output_is_short_by_design(argv, capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("COLUMNS", "80")
     assert main(argv) == 0
     assert capsys.readouterr().out.count("…") == wide.count("…")  # no cell cut to fit
+
+
+def test_capture_output_fits_80_columns(capsys, monkeypatch, tmp_path):
+    pytest.importorskip("torch")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "t.txt").write_text("a few words of training text, repeated. " * 300)
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["capture", "--out-dir", "runs", "--sizes", "nano", "--steps", "2", "--batch", "2", "--seq-len", "16",
+                 "--text", "t.txt"]) == 0
+    captured = capsys.readouterr()
+    assert "wrote runs/capture.json" in captured.out
+    assert _widest(captured.out) <= 80 and _widest(captured.err) <= 80, captured.out + captured.err

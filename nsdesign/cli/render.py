@@ -289,9 +289,10 @@ def preset(info: Preset, metrics: Metrics) -> None:
     out = console()
     band = f"[{metrics.min_sigma:g}, {metrics.max_sigma:g}]"
     out.print(_steps_table(info.schedule, metrics, f"{info.name} (on the reference band {band})"))
-    out.print(f"norm_div {info.schedule.norm_div}, extension {info.schedule.extension}")
-    out.print(f"source: {info.source}")
-    out.print(f"note: {info.note}")
+    say = _lines(out)
+    say(f"norm_div {info.schedule.norm_div}, extension {info.schedule.extension}")
+    say(f"source: {info.source}")
+    say(f"note: {info.note}")
 
 
 def preset_table(infos: Sequence[Preset]) -> None:
@@ -316,8 +317,8 @@ def study_result(result: Any, metrics: Metrics, written_to: str | None) -> None:
     """`search --objective …`: the best trial beside the greedy optimum, its coefficients, its exact metrics."""
     console = _console_fn()
     best, greedy = result.best, result.greedy
-    console.print(
-        f"study [bold]{result.study_name}[/] ({result.storage}): {result.completed} complete trials, "
+    _lines(console)(
+        f"study {result.study_name} ({result.storage}): {result.completed} complete trials, "
         f"{result.ran} run here; best trial #{best.number} ({_candidate_text(best.candidate)}"
         f"{', refined' if best.refined else ''})"
     )
@@ -333,9 +334,11 @@ def study_result(result: Any, metrics: Metrics, written_to: str | None) -> None:
             f"greedy (#{greedy.number})",
             *[f"{greedy.components.get(k, math.nan):.4g}" for k in best.components],
             f"{greedy.score:.4g}",
-            "yes" if greedy.feasible else f"no: {greedy.reason}",
+            "yes" if greedy.feasible else ("no (below)" if not _wide else f"no: {greedy.reason}"),
         )
     console.print(table)
+    if greedy is not None and not greedy.feasible and not _wide:  # the reason under the table: the column stays narrow
+        _lines(console)(f"greedy (#{greedy.number}) is infeasible: {greedy.reason}")
     rows = Table(title=f"coefficients (norm_div {best.schedule.input_scale:g}; row 0 first)")
     rows.add_column("step", justify="right")
     width = max(len(r) for r in best.schedule.coefficients())
@@ -344,7 +347,7 @@ def study_result(result: Any, metrics: Metrics, written_to: str | None) -> None:
     for i, row in enumerate(best.schedule.coefficients()):
         rows.add_row(str(i), *[repr(float(v)) if _wide else f"{float(v):.7g}" for v in row])
     console.print(rows)
-    console.print(
+    _lines(console)(
         f"exact on [{metrics.min_sigma:g}, {metrics.max_sigma:g}]: worst error {metrics.worst_error:.4g}, "
         f"overshoot {metrics.overshoot:.4g}, {metrics.matmuls} matmuls"
     )
@@ -648,27 +651,28 @@ def validation_report(report: Any, written_to: str | None) -> None:
     # --wide: wide enough that no cell wraps; by default the terminal's width (rich wraps cells to fit).
     out = Console(width=max(console().width, sum(widths) + 3 * len(columns) + 1), highlight=False) if is_wide() else console()
     out.print(table)
+    say = _lines(out)
     if not wide:
-        out.print("--wide adds shape, steps, σ in band, median, exact F, mixing and ms/call")
+        say("--wide adds shape, steps, σ in band, median, exact F, mixing and ms/call")
     for note in report.notes:
-        out.print(f"note: {note}")
+        say(f"note: {note}")
     normalized = [r for r in report.rows if r.norm_sigma_max is not None]
     if normalized:
-        out.print(f"normalized band per matrix ({report.settings.get('normalizer')}), [σ of the band's edge, σ_max]:")
+        say(f"normalized band per matrix ({report.settings.get('normalizer')}), [σ of the band's edge, σ_max]:")
         seen = set()
         for r in normalized:
             if r.matrix not in seen:
                 seen.add(r.matrix)
-                out.print(f"  {r.matrix}: [{_measured(r.norm_sigma_band_min, 4)}, {_measured(r.norm_sigma_max, 4)}]")
-        out.print("exact F is on the normalized σ of the band's directions; polar err is against polar(G) of the "
-                  "original matrix (for aol this includes its bias).")
-    out.print(
+                say(f"  {r.matrix}: [{_measured(r.norm_sigma_band_min, 4)}, {_measured(r.norm_sigma_max, 4)}]")
+        say("exact F is on the normalized σ of the band's directions; polar err is against polar(G) of the "
+            "original matrix (for aol this includes its bias).")
+    say(
         "σ in Frobenius-normalized units. band err = max over input directions in the band of |1 − uᵢᵀYvᵢ| "
         "(measured); exact F = the same for the float64 scalar map; mixing = ‖Y − U·diag(uᵢᵀYvᵢ)·Vᵀ‖/√r; "
         "polar err = ‖Y − UVᵀ‖/√r; median = descending-rank q0.5 of σ(Y)."
     )
     if written_to:
-        out.print(f"wrote {written_to}")
+        say(f"wrote {written_to}")
 
 
 # -- train-compare --------------------------------------------------------------------------------

@@ -85,6 +85,9 @@ NATURAL = [
     ["predict", "--shape", "8192x32768", "--quantile", "0.9"],
     ["recipe", "--model-size", "70e9", "--tol", "0.3", "--quiet"],
     ["fit", "measurements.csv", "-o", "laws.json"],
+    ["presets", "show", "polar_express_modded5"],
+    ["search", "--min-sigma", "1e-3", "--steps", "5", "--objective", "worst", "--trials", "2", "--refine", "none",
+     "--quiet"],
 ]
 
 

@@ -522,7 +522,7 @@ def recipe(recipe: Any, written_to: str | None = None) -> None:
     for name, value in references.items():
         say(f"  {labels[name]:<34} {value / 1e12:>10.4g} TFLOP  saves {100 * (1 - total / value):5.1f}%")
     if uniform is not None:
-        say(f"  (the uniform quintic greedy is designed for the model's lowest edge, {uniform.params['min_sigma']:.3g})")
+        say(f"  (uniform quintic greedy: designed for the lowest edge, {uniform.params['min_sigma']:.3g})")
     say("uniform presets:")
     for name in BASELINES:
         fails = len(recipe.failures(name))

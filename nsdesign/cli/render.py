@@ -63,16 +63,23 @@ def _flops(value: float | None) -> str:
 
 
 def _steps_table(schedule: Schedule, metrics: Metrics, title: str) -> Table:
-    table = Table(title=title, title_justify="left")
-    table.add_column("step", justify="right")
-    table.add_column("deg", justify="right")
+    from rich import box
+
     width = max(5, schedule.degree)
+    # Up to quintic steps the boxed table fits 80 columns; with more coefficient columns (degree ≥ 7) the compact
+    # form drops the box lines and a digit, so a degree-9 step still fits without a cell wrapping.
+    compact = not _wide and width > 5
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD if compact else box.HEAVY_HEAD,
+                  padding=(0, 0) if compact else (0, 1), pad_edge=not compact)
+    table.add_column("step", justify="right", no_wrap=True)
+    table.add_column("deg", justify="right", no_wrap=True)
     for j in range((width + 1) // 2):
-        table.add_column(f"x^{2 * j + 1}", justify="right")
-    table.add_column("range after step (exact)" if _wide else "range after step", justify="left")
+        table.add_column(f"x^{2 * j + 1}", justify="right", no_wrap=True)
+    table.add_column("range after step (exact)" if _wide else "range after step", justify="left", no_wrap=True)
     digits = 6 if _wide else 5
+    coef = (lambda c: f"{c:.6g}") if compact else _coef
     for i, (p, (lo, hi)) in enumerate(zip(schedule.steps, metrics.intervals)):
-        table.add_row(str(i + 1), str(p.degree), *[_coef(c) for c in p.padded(width)],
+        table.add_row(str(i + 1), str(p.degree), *[coef(c) for c in p.padded(width)],
                       f"[{lo:.{digits}g}, {hi:.{digits}g}]")
     return table
 

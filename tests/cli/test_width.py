@@ -20,6 +20,8 @@ COMMANDS = [
      "--shape", "1024x4096", "--tol", "0.3"],
     ["presets"],
     ["presets", "show", "polar_express_modded5"],
+    ["search", "--min-sigma", "1e-3", "--tol", "0.01", "--shape", "4096x16384", "--degrees", "auto"],
+    ["search", "--min-sigma", "1e-3", "--degrees", "9,9,9", "--exact"],
     ["predict", "--shape", "8192x32768", "--quantile", "0.9"],
     ["recipe", "--model-size", "70e9", "--tol", "0.3", "--quiet"],
     ["validate", "keller5", "cans5_eo", "polar_express_l1e-4_12", "--source", "gaussian:32x64", "--source",

@@ -30,10 +30,20 @@ def report_stream(path: str | None) -> Iterator[None]:
         yield
 
 
+def warn(message: str) -> None:
+    """One `nsdesign: warning: …` on stderr, wrapped at spaces to 80 columns (continuations indented) so a
+    warning fits the same terminal as the tables; long tokens such as paths are never split."""
+    import textwrap
+
+    text = textwrap.fill(f"nsdesign: warning: {message}", 80, subsequent_indent="  ",
+                         break_long_words=False, break_on_hyphens=False)
+    print(text, file=sys.stderr)
+
+
 def print_band_warnings(args: object) -> None:
     """The warnings about a predicted band edge (`--model-size/--quantile`), once the command has succeeded."""
     for warning in getattr(args, "band_warnings", ()):
-        print(f"nsdesign: warning: {warning}", file=sys.stderr)
+        warn(warning)
 
 
 def write_schedule(path: str, fmt: str, document: dict[str, Any], schedule: Any) -> None:

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from typing import Any
+from nsdesign.cli._output import warn
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -53,7 +54,7 @@ def _export(args: argparse.Namespace) -> int:
         raise InputError(f"{headroom[0]}; --force exports it anyway")
     result = export(schedule, args.to, patch=args.patch, provenance=_provenance(args.schedule), normalizer=normalizer)
     for warning in [*result.warnings, *(f"{w}; exported anyway (--force)" for w in headroom)]:
-        print(f"nsdesign: warning: {warning}", file=sys.stderr)
+        warn(warning)
     if args.output is not None:
         from nsdesign._files import write_text_atomic
 

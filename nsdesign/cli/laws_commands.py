@@ -10,11 +10,12 @@ import argparse
 import json
 import math
 import re
-import sys
+
 from typing import Any
 
 from nsdesign.cli._vocabulary import add_normalizer_arguments, hidden_alias, normalizer_from_args  # noqa: F401
 from nsdesign.errors import InputError
+from nsdesign.cli._output import warn
 
 _SUFFIXES = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
 
@@ -110,7 +111,7 @@ def _warn(warnings: Any) -> None:
     from nsdesign.cli.main import flag_message
 
     for warning in warnings:
-        print(f"nsdesign: warning: {flag_message(warning)}", file=sys.stderr)
+        warn(flag_message(warning))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -8,12 +8,13 @@ search is an Optuna study on that band instead (`nsdesign.cli.search_options.run
 from __future__ import annotations
 
 import argparse
-import sys
+
 import textwrap
 from typing import Any
 
 from nsdesign.cli._vocabulary import require_count
 from nsdesign.errors import InputError
+from nsdesign.cli._output import warn
 
 def search_normalized(args: argparse.Namespace) -> int:
     from nsdesign.cli._output import write_schedule
@@ -68,7 +69,7 @@ def render(result: Any, written_to: str | None) -> None:
         if band.assumption:
             out.extend(textwrap.wrap(f"assumes: {band.assumption}", 80, subsequent_indent="  "))
         for w in band.warnings:
-            print(f"nsdesign: warning: {w}", file=sys.stderr)
+            warn(w)
     else:
         out.append(f"band under {g.normalizer.name} [{g.min_sigma:g}, {g.max_sigma:g}] (given)")
     s = g.schedule

@@ -18,6 +18,7 @@ from typing import Any
 
 from nsdesign.cli._vocabulary import dtype_name
 from nsdesign.errors import InputError
+from nsdesign.cli._output import warn
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -269,7 +270,7 @@ def _one_line_warnings(handler: Any) -> Any:
             if line not in seen:
                 seen.append(line)
         for line in seen:
-            print(f"nsdesign: warning: while drawing: {line}", file=sys.stderr)
+            warn(f"while drawing: {line}")
         return code
 
     return run

@@ -32,3 +32,24 @@ def cli_subprocess():
                               timeout=timeout, env=env)
 
     return run
+
+
+def _warning_lines(stderr: str) -> list[str]:
+    """The `nsdesign: warning: …` messages on stderr, each one string again: the CLI wraps a warning at
+    80 columns with indented continuation lines. Fails if any stderr line is wider than 80 columns."""
+    lines = stderr.strip().splitlines()
+    assert all(len(line) <= 80 for line in lines), max(lines, key=len)
+    messages: list[str] = []
+    for line in lines:
+        if line.startswith("  ") and messages:
+            messages[-1] += " " + line.strip()
+        else:
+            messages.append(line)
+    return messages
+
+
+
+@pytest.fixture
+def warning_lines():
+    """`warning_lines(stderr)`: the warnings a command printed, rejoined (see `_warning_lines`)."""
+    return _warning_lines

@@ -50,10 +50,10 @@ def test_torch_muon_kwargs_and_patch(cli, tmp_path):
     assert "_zeropower_via_newtonschulz" in text and "def install()" in text and "NORM_DIV = 1.02" in text
 
 
-def test_emerging_optimizers_warns_on_stderr(cli):
+def test_emerging_optimizers_warns_on_stderr(cli, warning_lines):
     result = cli("export", "polar_express_modded5", "--to", "emerging-optimizers")
     assert result.returncode == 0
-    warnings = result.stderr.strip().splitlines()
+    warnings = warning_lines(result.stderr)
     assert len(warnings) == 1 and warnings[0].startswith("nsdesign: warning:") and "cycles" in warnings[0]
     assert len(_exec(result.stdout)["CUSTOM_COEFFICIENT_SETS"]) == 5
 

@@ -15,14 +15,14 @@ def test_help_lists_the_commands(cli):
         assert command in result.stdout
 
 
-def test_predict_from_model_size(cli):
+def test_predict_from_model_size(cli, warning_lines):
     result = cli("predict", "--model-size", "70e9", "--layer", "final.o", "--quantile", "0.5")
     assert result.returncode == 0, result.stderr
     expected = predict_band(0.5, model_size=70e9, layer="final.o")
     assert f"{expected.min_sigma:.6g}" in result.stdout
     assert f"[{expected.interval[0]:.6g}, {expected.interval[1]:.6g}]" in result.stdout
     assert "momentum law final.o q=0.5 (arXiv 2606.04058 Fig. 16)" in result.stdout
-    warnings = result.stderr.strip().splitlines()
+    warnings = warning_lines(result.stderr)
     assert len(warnings) == len(expected.warnings) >= 2
     assert all(w.startswith("nsdesign: warning:") for w in warnings)
     assert any("outside the fitted range" in w for w in warnings) and any("curved" in w for w in warnings)
@@ -94,7 +94,7 @@ def test_fit_malformed_file(cli_error, cli, tmp_path):
     assert not (tmp_path / "l.json").exists()
 
 
-def test_recipe_70b_prints_table_and_writes_json(cli, tmp_path):
+def test_recipe_70b_prints_table_and_writes_json(cli, tmp_path, warning_lines):
     path = tmp_path / "recipe.json"
     result = cli("recipe", "--model-size", "70e9", "--tol", "0.3", "--quantile", "0.5", "-o", str(path))
     assert result.returncode == 0, result.stderr
@@ -111,7 +111,7 @@ def test_recipe_70b_prints_table_and_writes_json(cli, tmp_path):
     assert doc["params"]["band_edge"] == "lower" and doc["params"]["dtype"] == "bf16"
     assert set(doc["totals"]["saving_vs_references"]) == {"deepseek_v4_10", "uniform_quintic_greedy", "per_layer_quintic_greedy"}
     assert "quintic greedy per layer" in out and "bf16 fused check within δ: 24 of 24" in out
-    assert all(line.startswith("nsdesign: warning:") for line in result.stderr.strip().splitlines())
+    assert all(line.startswith("nsdesign: warning:") for line in warning_lines(result.stderr))
 
 
 @pytest.mark.parametrize(

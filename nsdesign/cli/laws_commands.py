@@ -46,10 +46,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     recipe.add_argument("--quantile", type=float, default=0.5, help="band edge quantile q (default 0.5)")
     from nsdesign.cli.search_options import add_kernel_arguments
 
-    add_kernel_arguments(recipe, "the kernel every layer runs (its cost model)")
+    add_kernel_arguments(recipe, "the kernel every layer runs (its cost model and rounding-model check)")
+    recipe.add_argument(
+        "--dtype", choices=("bf16", "fp16", "fp32", "exact"), default="bf16",
+        help="format every schedule is checked in (rounding model, proxy of the layer's aspect ratio); exact: no check",
+    )
     recipe.add_argument("--laws", help="law file from `nsdesign fit` (default: the shipped arXiv 2606.04058 laws)")
     recipe.add_argument(
-        "--band-edge", choices=("point", "lower"), default="point", help="design for the predicted σ_q or its interval's lower end"
+        "--band-edge", choices=("point", "lower"), default="lower",
+        help="design for the lower end of each law's ~95%% prediction interval (default) or the point prediction σ_q"
     )
     recipe.add_argument(
         "--max-sigma", type=float, help="top of each layer's design band [σ_q, U] (default 1.1: 10%% headroom above 1)"
@@ -196,8 +201,8 @@ def _recipe(args: argparse.Namespace) -> int:
     else:
         knobs = {
             "degrees": DEFAULT_DEGREES if args.degrees is None else _degrees(args.degrees),
-            "cushion": 0.0 if args.cushion is None else args.cushion,
-            "safety": 1.0 if args.safety is None else args.safety,
+            "cushion": args.cushion,  # None: each layer tries the pure greedy and Polar Express's 0.02/1.02
+            "safety": args.safety,
         }
         knobs_given = [flag for flag, value in (("--cushion", args.cushion), ("--safety", args.safety)) if value is not None]
         if knobs_given and len(set(knobs["degrees"])) != 1:
@@ -211,6 +216,8 @@ def _recipe(args: argparse.Namespace) -> int:
         quantile=args.quantile,
         config=config,
         form=_cost_form(args),
+        kernel=_kernel(args),
+        dtype=args.dtype,
         laws_path=args.laws,
         edge=args.band_edge,
         headroom=_recipe_headroom(args),
@@ -229,6 +236,12 @@ def _recipe(args: argparse.Namespace) -> int:
 
         render.recipe(recipe, written_to=args.output)
     return 0
+
+
+def _kernel(args: argparse.Namespace) -> str:
+    from nsdesign.cli.search_options import kernel_of
+
+    return kernel_of(args)
 
 
 def _cost_form(args: argparse.Namespace) -> str:

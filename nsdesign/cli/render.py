@@ -431,17 +431,26 @@ def recipe(recipe: Any, written_to: str | None = None) -> None:
         f"{m.name or 'model'}: d_model {m.d_model}, {m.n_layers} blocks, {m.n_heads} heads ({m.n_kv_heads} kv, head_dim "
         f"{m.head_dim}), d_ff {m.d_ff}{' gated' if m.gated_mlp else ''} — {recipe.config_source}"
     )
+    knobs = (
+        f"cushion {recipe.cushion:g}, safety {recipe.safety:g}" if recipe.cushion is not None
+        else "cushion/safety " + " or ".join(f"{c:g}/{s:g}" for c, s in recipe.knobs_tried) + " per layer"
+    )
+    check = (
+        "exact arithmetic, no rounding check" if recipe.dtype == "exact"
+        else f"every schedule checked in the {recipe.dtype} {recipe.kernel} rounding model (proxy ≤ {recipe.check_rows} "
+        "rows, the layer's aspect ratio)"
+    )
     out.print(
-        f"size {recipe.model_size:.3g}, δ = {recipe.tol:g} on bands [σ_q, 1] with q = {recipe.quantile:g} "
+        f"size {recipe.model_size:.3g}, δ = {recipe.tol:g} on bands [edge, 1] with q = {recipe.quantile:g} "
         f"({recipe.edge} edge, headroom {recipe.headroom:g}), degrees {','.join(map(str, recipe.degrees))}, "
-        f"cushion {recipe.cushion:g}, safety {recipe.safety:g}, "
-        f"{'' if recipe.normalizer is None else 'under ' + recipe.normalizer.label() + ' (baselines: frobenius), '}"
-        f"{recipe.form} form, laws: {recipe.laws_source}"
+        f"{knobs}, {recipe.kernel} kernel; "
+        f"{'' if recipe.normalizer is None else 'under ' + recipe.normalizer.label() + ' (baselines: frobenius); '}"
+        f"{check}; laws: {recipe.laws_source}"
     )
     table = Table(
         title="Per-layer schedules (GFLOP per matrix; keller5: its worst error on the band, ✗ = fails δ)", title_justify="left"
     )
-    for column in ("law", "blocks", "matrices", "shape", "σ_q", "~95% interval", "degrees", "max|1−F|", "GFLOP", "keller5"):
+    for column in ("law", "blocks", "matrices", "shape", "edge", "~95% interval", "degrees", "max|1−F|", "GFLOP", "keller5"):
         table.add_column(column, justify="left" if column in ("law", "blocks", "matrices", "degrees") else "right", no_wrap=True)
     for g in recipe.groups:
         layers = [layer for layer in recipe.layers if layer.schedule == g.name]
@@ -465,6 +474,25 @@ def recipe(recipe: Any, written_to: str | None = None) -> None:
     baselines = recipe.baseline_flops()
     out.print(f"recipe: {total / 1e12:.4g} TFLOP per optimizer step over {len(recipe.layers)} matrices")
     out.print(f"every layer meets δ: {'yes' if recipe.all_meet_tol() else 'NO'}")
+    if recipe.dtype != "exact":
+        failed = recipe.lowp_failures()
+        out.print(
+            f"{recipe.dtype} {recipe.kernel} check within δ: {len(recipe.groups) - len(failed)} of {len(recipe.groups)} "
+            "schedule groups" + (f" (leave δ: {', '.join(g.name for g in failed)})" if failed else "")
+        )
+    references = recipe.reference_flops()
+    uniform = recipe.uniform_quintic
+    labels = {
+        "deepseek_v4_10": "uniform deepseek_v4_10",
+        "uniform_quintic_greedy": f"uniform quintic greedy ({uniform.schedule.num_steps if uniform else '—'} steps)",
+        "per_layer_quintic_greedy": "quintic greedy per layer (k*)",
+    }
+    out.print("recipe saves, against the three baselines (same matrices and checks):")
+    for name, value in references.items():
+        out.print(f"  {labels[name]:<34} {value / 1e12:>10.4g} TFLOP  saves {100 * (1 - total / value):5.1f}%")
+    if uniform is not None:
+        out.print(f"  (the uniform quintic greedy is designed for the model's lowest edge, {uniform.params['min_sigma']:.3g})")
+    out.print("uniform presets:")
     for name in BASELINES:
         fails = len(recipe.failures(name))
         out.print(f"  uniform {name}: {baselines[name] / 1e12:.4g} TFLOP, recipe saves "

@@ -9,10 +9,22 @@ may still be under-served by the popular short schedules. Given a model (size an
 2. maps each block to the nearest measured depth (mid_early = N/4, mid = N/2, mid_late = 3N/4, final = N;
    block i of N, counted from 1, sits at relative depth i/N; ties go to the deeper law),
 3. predicts the band edge σ_q of each matrix from the momentum laws (`nsdesign.laws.predict`),
-4. designs the FLOP-cheapest greedy schedule reaching the tolerance δ on [σ_q, 1] for that matrix's
-   shape (`nsdesign.design.solvers.cheapest_schedule`), and checks it with the exact
-   `nsdesign.core.metrics.worst_error`,
-5. totals the FLOPs against uniform baselines and says which layers uniform `keller5` fails.
+4. designs the FLOP-cheapest greedy schedule reaching the tolerance δ for that matrix's shape
+   (`nsdesign.design.solvers.cheapest_schedule`) **with the kernel's rounding model inside**: a candidate
+   degree mix is accepted only if the kernel (fused, unfused or Gram) run in the user's dtype (bf16 by default)
+   on a proxy matrix with the layer's true aspect ratio and σ log-spaced over the design band stays within δ
+   (`check_schedule`); it is then checked with the exact `nsdesign.core.metrics.worst_error`,
+5. totals the FLOPs against three baselines — uniform deepseek_v4_10, one uniform quintic greedy schedule for
+   the hardest band of the model, and quintic greedy per layer (k* per layer, held to the same check) — and says
+   which layers the uniform presets fail.
+
+Band edge: by default the lower end of each law's ~95% prediction interval (`edge="lower"`): the laws are
+extrapolated 25× at 70B and a schedule designed for the point prediction leaves δ if the true edge sits at the
+interval's lower end (docs/laws.md). `edge="point"` designs for the point prediction.
+
+Knobs: pure greedy steps have no margin and diverge in bf16 (docs/laws.md), so unless `cushion`/`safety` are
+given, a checked recipe (dtype other than "exact") uses Polar Express's cushion 0.02 / safety 1.02
+(`KNOBS_TRIED`) on every degree mix; dtype "exact" keeps the pure greedy.
 
 Headroom: a pure greedy schedule designed on [σ_q, 1] has no margin above 1, and some degree mixes blow
 σ = 1.05 up to 1e30 or more; in bf16 (round-off, σ_max slightly above 1) that diverges (docs/background.md §3,
@@ -52,6 +64,18 @@ MAX_LAYERS = 4096
 
 # Polar Express cushion and safety factor of modded-nanogpt's list.
 BF16: Mapping[str, Any] = {"degrees": (5,), "cushion": 0.02, "safety": 1.02}
+# (cushion, safety) the checked recipe uses when none is given: Polar Express's margins (modded-nanogpt's list).
+# Pure greedy steps (0, 1) have none: on the 70B recipe a pure-greedy mix (final.q, 5,5,5,7,7) passed a 64-row
+# bf16 check and reached σ_max 34 on a 128-row proxy; with 0.02/1.02 no emitted mix exceeded 1.34 on 256 rows.
+KNOBS_TRIED: tuple[tuple[float, float], ...] = ((0.02, 1.02),)
+CHECK_DTYPES: tuple[str, ...] = ("exact", "fp32", "bf16", "fp16")  # "exact": no rounding-model check
+# Proxy for the rounding-model check: at most CHECK_ROWS rows, the layer's aspect ratio (columns ≤ 4096).
+# 128 rows keep a 70B recipe (24 layer groups, a few rejected candidates each) to ~5 s on 2 cores; a bigger
+# proxy samples the band more finely and can still find errors above δ (benchmarks/recipe_70b.py re-checks on
+# 256 rows; docs/laws.md).
+CHECK_ROWS = 128
+MAX_FALLBACK_STEPS = 30  # single-degree step counts tried when the degree-mix solver finds nothing accepted
+REFERENCES: tuple[str, ...] = ("deepseek_v4_10", "uniform_quintic_greedy", "per_layer_quintic_greedy")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -250,6 +274,7 @@ class LayerPlan:
     flops: float
     error: float  # exact worst-case error of the schedule on the band
     baseline_errors: Mapping[str, float]
+    lowp_error: float | None = None  # the rounding-model check's max |1 − σ_out| on the proxy (None: dtype exact)
 
     def fails(self, baseline: str, tol: float) -> bool:
         return self.baseline_errors[baseline] > tol
@@ -267,6 +292,8 @@ class ScheduleGroup:
     design: Any  # nsdesign.design.greedy.Design
     metrics: Any  # nsdesign.core.metrics.Metrics on [edge, 1]
     baseline_errors: Mapping[str, float]
+    check: Any = None  # nsdesign.precision.MatrixRun of the rounding-model check (None: dtype exact)
+    quintic: Any = None  # the per-layer quintic greedy baseline (a Design, same band, same check)
     frobenius_edge: float | None = None  # under a normalizer: the edge under Frobenius (the baselines' band)
 
 
@@ -281,13 +308,45 @@ class Recipe:
     edge: str
     headroom: float
     degrees: tuple[int, ...]
-    cushion: float
-    safety: float
+    cushion: float | None  # None: each layer tried KNOBS_TRIED
+    safety: float | None
     laws_source: str
     groups: tuple[ScheduleGroup, ...]
     layers: tuple[LayerPlan, ...]
     warnings: tuple[str, ...] = field(default=())
     normalizer: Any = None  # core.normalizers.Normalizer the bands are under (None: Frobenius)
+    kernel: str = "fused"
+    dtype: str = "bf16"
+    check_rows: int = CHECK_ROWS
+    uniform_quintic: Any = None  # Design: one quintic greedy schedule for the hardest band, used on every layer
+    knobs_tried: tuple[tuple[float, float], ...] = ((0.0, 1.0),)
+
+    def reference_flops(self) -> dict[str, float]:
+        """Total FLOPs of the three baselines (REFERENCES) on the same matrices in the same kernel's cost form."""
+        from nsdesign.core.cost import flops
+        from nsdesign.presets import preset
+
+        form = self.form
+        deepseek = preset("deepseek_v4_10")
+        out = {"deepseek_v4_10": sum(flops(deepseek, Shape(*layer.shape), form) for layer in self.layers)}  # type: ignore[arg-type]
+        if self.uniform_quintic is not None:
+            u = self.uniform_quintic.schedule
+            out["uniform_quintic_greedy"] = sum(flops(u, Shape(*layer.shape), form) for layer in self.layers)  # type: ignore[arg-type]
+        if all(g.quintic is not None for g in self.groups):
+            q = {g.name: g.quintic.schedule for g in self.groups}
+            out["per_layer_quintic_greedy"] = sum(
+                flops(q[layer.schedule], Shape(*layer.shape), form) for layer in self.layers  # type: ignore[arg-type]
+            )
+        return out
+
+    def savings(self) -> dict[str, float]:
+        """1 − recipe FLOPs / baseline FLOPs for each of the three baselines."""
+        total = self.total_flops()
+        return {name: 1.0 - total / value for name, value in self.reference_flops().items()}
+
+    def lowp_failures(self) -> tuple[ScheduleGroup, ...]:
+        """Groups whose rounding-model check left δ (empty when every emitted schedule passed, or dtype exact)."""
+        return tuple(g for g in self.groups if g.check is not None and not g.check.error <= self.tol)
 
     def total_flops(self) -> float:
         return sum(layer.flops for layer in self.layers)
@@ -329,9 +388,17 @@ class Recipe:
                     "band_interval": list(g.band.interval),
                     "band_edge": self.edge,
                     "band_warnings": list(g.band.warnings),
+                    "kernel": self.kernel,
+                    "dtype": self.dtype,
                     **({} if g.frobenius_edge is None else {"frobenius_edge": g.frobenius_edge}),
                 }
             )
+            if g.check is not None:
+                params["check"] = {
+                    "kernel": self.kernel, "dtype": self.dtype, "shape": list(g.check.shape),
+                    "sigma": [g.edge, 1.0 + self.headroom], "max_error": _finite(g.check.error), "limit": self.tol,
+                    "passed": bool(g.check.error <= self.tol),
+                }
             schedules[g.name] = schedule_document(
                 g.design.schedule.with_name(g.name), (g.edge, 1.0), params, g.metrics,
                 normalizer=None if self.normalizer is None else self.normalizer.to_dict(),
@@ -351,6 +418,10 @@ class Recipe:
                 "degrees": list(self.degrees),
                 "cushion": self.cushion,
                 "safety": self.safety,
+                "knobs_tried": [list(k) for k in self.knobs_tried],
+                "kernel": self.kernel,
+                "dtype": self.dtype,
+                "check_rows": self.check_rows,
                 "laws": self.laws_source,
                 **({} if self.normalizer is None else {"normalizer": self.normalizer.to_dict()}),
             },
@@ -372,6 +443,7 @@ class Recipe:
                     "schedule": layer.schedule,
                     "flops": layer.flops,
                     "error": layer.error,
+                    "lowp_error": None if layer.lowp_error is None else _finite(layer.lowp_error),
                     "baseline_errors": dict(layer.baseline_errors),
                 }
                 for layer in self.layers
@@ -380,7 +452,16 @@ class Recipe:
                 "recipe_flops": total,
                 "baseline_flops": baselines,
                 "saving_vs": {name: 1.0 - total / value for name, value in baselines.items()},
+                "reference_flops": self.reference_flops(),
+                "saving_vs_references": self.savings(),
+                "uniform_quintic_greedy": None if self.uniform_quintic is None else {
+                    "degrees": list(self.uniform_quintic.schedule.degrees),
+                    "band": [self.uniform_quintic.params.get("min_sigma"), self.uniform_quintic.params.get("max_sigma")],
+                    "cushion": self.uniform_quintic.params.get("cushion"),
+                    "safety": self.uniform_quintic.params.get("safety"),
+                },
                 "all_layers_meet_tol": self.all_meet_tol(),
+                "lowp_check_failures": [g.name for g in self.lowp_failures()],
                 "baseline_failures": {name: len(self.failures(name)) for name in BASELINES},
             },
             "keller5_failures": [layer.name for layer in self.failures("keller5")],
@@ -395,6 +476,96 @@ class Recipe:
         raise KeyError(name)
 
 
+def check_schedule(
+    schedule: Any, min_sigma: float, max_sigma: float, shape: Shape | tuple[int, int], kernel: str = "fused",
+    dtype: str = "bf16", rows: int = CHECK_ROWS, seed: int = 0,
+) -> Any:
+    """The rounding-model run a recipe vets each candidate with (a `nsdesign.precision.MatrixRun`).
+
+    The proxy keeps the layer's aspect ratio (at most `rows` rows, at most 4096 columns; a 70B-sized matrix
+    is out of reach on a small CPU) and has its singular values log-spaced over [min_sigma, max_sigma] — the
+    whole design band, headroom included, so one run checks both accuracy on the band and no blow-up above 1.
+    The kernel is the one the user trains with (Gram: nsdesign's default restart plan for the dtype)."""
+    from nsdesign.precision import log_spaced, matrix_error, test_matrix
+    from nsdesign.precision.kernels import default_restarts
+
+    dims = (shape.m, shape.n) if isinstance(shape, Shape) else tuple(shape)
+    m, n = sorted((int(dims[0]), int(dims[1])))
+    r = max(2, min(m, int(rows)))
+    cols = min(4096, max(r, round(n * r / m)))
+    plan = default_restarts(schedule.num_steps, dtype) if kernel == "gram" else ()
+    test = test_matrix((r, cols), log_spaced(min_sigma, max_sigma, r), seed)
+    return matrix_error(schedule, test, dtype, kernel=kernel, restarts=plan)
+
+
+def _kernel_and_form(kernel: str | None, form: str) -> tuple[str, str]:
+    from nsdesign.precision.kernels import check_kernel
+
+    if form not in FORMS:
+        raise InputError(f"form must be one of {', '.join(FORMS)}, got {form!r}")
+    if kernel is None:
+        return ("gram" if form == "gram" else "fused"), form
+    check_kernel(kernel)
+    if form == "gram" and kernel != "gram":
+        raise InputError(f"form {form!r} and kernel {kernel!r} disagree")
+    return kernel, "gram" if kernel == "gram" else "standard"
+
+
+def _checked_cheapest(
+    band: Any, tol: float, shape: Shape, form: str, degrees: Sequence[int], knobs: Sequence[tuple[float, float]],
+    kernel: str, dtype: str, rows: int, top: float, shapes: Sequence[Shape] | None = None,
+) -> tuple[Any, Any]:
+    """The cheapest (design, check run) over the knob pairs whose rounding-model check stays within tol.
+
+    dtype "exact" skips the check (the exact-arithmetic design, run None). The check runs on `shapes` (default:
+    `shape`; the run kept is the worst). The solver prunes states by interval ratio, which saturates at 1 after
+    a few steps, so when no mix it reaches is accepted, single-degree greedy schedules of 1 … MAX_FALLBACK_STEPS
+    steps are tried in turn (in bf16 the input's rounding floor can sit above a low band edge, and only more
+    steps lift it). If still none passes, the candidate with the smallest check error is returned: the caller
+    reports it as failing (`Recipe.lowp_failures`), never as passing."""
+    from nsdesign.core.cost import flops
+    from nsdesign.design.greedy import greedy
+    from nsdesign.design.solvers import cheapest_schedule
+
+    targets = tuple(shapes) if shapes else (shape,)
+    runs: dict[int, Any] = {}
+    tried: list[tuple[float, Any, Any]] = []
+
+    def vet(design: Any) -> bool:
+        run = max((check_schedule(design.schedule, band.min_sigma, top, s, kernel, dtype, rows) for s in targets),
+                  key=lambda r: r.error if r.error == r.error else math.inf)
+        runs[id(design)] = run
+        tried.append((run.error, design, run))
+        return run.error <= tol
+
+    found: list[tuple[float, float, Any, Any]] = []
+    for cushion, safety in knobs:
+        try:
+            design = cheapest_schedule(
+                band, tol, shape, form, degrees, cushion=cushion, safety=safety,  # type: ignore[arg-type]
+                accept=None if dtype == "exact" else vet,
+            )
+        except InputError:
+            continue
+        run = runs.get(id(design))
+        found.append((flops(design.schedule, shape, form), 0.0 if run is None else run.error, design, run))  # type: ignore[arg-type]
+    if not found:
+        degree = 5 if 5 in degrees else min(degrees)
+        for cushion, safety in knobs:
+            for steps in range(1, MAX_FALLBACK_STEPS + 1):
+                design = greedy(band, steps=steps, degree=degree, cushion=cushion, safety=safety)
+                if design.error <= tol and vet(design):
+                    found.append((flops(design.schedule, shape, form), runs[id(design)].error, design, runs[id(design)]))  # type: ignore[arg-type]
+                    break
+    if not found:
+        if not tried:
+            raise InputError(f"tolerance {tol:g} is not reachable with degrees {list(degrees)} on [{band.min_sigma:.3g}, {top:g}]")
+        _, design, run = min(tried, key=lambda row: row[0] if row[0] == row[0] else math.inf)
+        return design, run
+    _, _, design, run = min(found, key=lambda row: (row[0], row[1]))
+    return design, run
+
+
 def build_recipe(
     model_size: float,
     tol: float,
@@ -402,22 +573,28 @@ def build_recipe(
     config: ModelConfig | None = None,
     form: Form | str = "standard",
     laws_path: str | None = None,
-    edge: Edge | str = "point",
+    edge: Edge | str = "lower",
     headroom: float = DEFAULT_RECIPE_HEADROOM,
     degrees: Sequence[int] = DEFAULT_DEGREES,
-    cushion: float = 0.0,
-    safety: float = 1.0,
+    cushion: float | None = None,
+    safety: float | None = None,
     normalizer: Any = None,
+    *,
+    kernel: str | None = None,
+    dtype: str = "bf16",
+    check_rows: int = CHECK_ROWS,
 ) -> Recipe:
-    """Band per layer from the momentum laws, the cheapest schedule per band, and the uniform baselines.
+    """Band per layer from the momentum laws, the cheapest checked schedule per band, and the three baselines.
 
-    `edge="point"` designs for the predicted σ_q; `edge="lower"` for the lower end of its ~95% interval
-    (more steps, more margin). Each schedule is designed on [edge, 1 + headroom] (see the module docstring).
-    `degrees` are the step degrees the search may mix; `(5,)` gives quintic-only schedules, which is what
-    consumers that hard-wire (a, b, c) triples accept (torch.optim.Muon, optax, gram-newton-schulz).
-    `cushion`/`safety` are the Polar Express knobs (see `nsdesign.design.greedy`); with `degrees=(5,)`,
-    cushion 0.02 and safety 1.02 (the `BF16` settings) the schedules stay bounded in bf16, which the
-    FLOP-optimal high-degree mixes do not (docs/laws.md).
+    `edge="lower"` (default) designs for the lower end of the law's ~95% prediction interval; `edge="point"`
+    for the predicted σ_q. Each schedule is designed on [edge, 1 + headroom] (see the module docstring).
+    `kernel` (fused, unfused, gram; default from `form`: fused, or gram) and `dtype` (bf16 default; fp16,
+    fp32, or "exact" for no check) are what the layer runs: every candidate degree mix is run in that
+    kernel's rounding model on a proxy of the layer's aspect ratio (`check_schedule`, at most `check_rows`
+    rows) and accepted only if its max |1 − σ_out| over the design band is ≤ tol.
+    `degrees` are the step degrees the search may mix; `(5,)` gives quintic-only schedules (torch.optim.Muon,
+    optax, gram-newton-schulz). `cushion`/`safety` fix the Polar Express knobs; None (default) uses
+    `KNOBS_TRIED` (0.02/1.02) when checked, the pure greedy (0/1) for dtype "exact".
 
     `normalizer` (a name or `core.normalizers.Normalizer`): the update is divided by it instead of ‖X‖_F, so
     each band edge is lifted by the normalizer's factor on the law's model spectrum
@@ -431,7 +608,6 @@ def build_recipe(
     from nsdesign.core.band import Band
     from nsdesign.core.cost import flops
     from nsdesign.core.metrics import evaluate, worst_error
-    from nsdesign.design.solvers import cheapest_schedule
     from nsdesign.laws.marchenko_pastur import check_quantile
     from nsdesign.laws.momentum import load_laws
     from nsdesign.laws.predict import check_model_size, predict_momentum
@@ -441,12 +617,19 @@ def build_recipe(
     q = check_quantile(quantile)
     if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not (math.isfinite(tol) and 0 < tol < 1):
         raise InputError(f"tolerance must be a number in (0, 1), got {tol!r}")
-    if form not in FORMS:
-        raise InputError(f"form must be one of {', '.join(FORMS)}, got {form!r}")
+    kernel, form = _kernel_and_form(kernel, form)
     if edge not in EDGES:
         raise InputError(f"band edge must be one of {', '.join(EDGES)}, got {edge!r}")
     if isinstance(headroom, bool) or not isinstance(headroom, (int, float)) or not (math.isfinite(headroom) and 0 <= headroom <= 1):
         raise InputError(f"headroom must be in [0, 1], got {headroom!r}")
+    if dtype not in CHECK_DTYPES:
+        raise InputError(f"dtype must be one of {', '.join(CHECK_DTYPES)}, got {dtype!r}")
+    if isinstance(check_rows, bool) or not isinstance(check_rows, int) or not 2 <= check_rows <= 1024:
+        raise InputError(f"`check_rows` must be an integer in [2, 1024], got {check_rows!r}")
+    if cushion is None and safety is None:
+        knobs: tuple[tuple[float, float], ...] = KNOBS_TRIED if dtype != "exact" else ((0.0, 1.0),)
+    else:
+        knobs = ((0.0 if cushion is None else float(cushion), 1.0 if safety is None else float(safety)),)
     warnings: list[str] = []
     if config is None:
         config, notes = default_config(size)
@@ -456,6 +639,7 @@ def build_recipe(
         config_source = f"given config{' ' + config.name if config.name else ''}"
     table = load_laws(laws_path)
     baselines = {name: preset(name) for name in BASELINES}
+    top = 1.0 + headroom
     norm = None
     if normalizer is not None:
         from nsdesign.core.normalizers import get
@@ -488,10 +672,11 @@ def build_recipe(
                     from nsdesign.laws.normalized import normalized_band
 
                     design_edge = frobenius_edge * normalized_band(norm, q, model_size=size, layer=law, laws_path=laws_path).lift
-                design = cheapest_schedule(
-                    Band(design_edge, 1.0 + headroom), tol, shape, form,  # type: ignore[arg-type]
-                    degrees, cushion=cushion, safety=safety,
-                )
+                design_band = Band(design_edge, top)
+                design, run = _checked_cheapest(design_band, tol, shape, form, degrees, knobs, kernel, dtype, check_rows, top)
+                quintic, quintic_run = _checked_cheapest(design_band, tol, shape, form, (5,), knobs, kernel, dtype, check_rows, top)
+                if _passes(quintic_run, tol) and (not _passes(run, tol) or _cost(quintic, shape, form) < _cost(design, shape, form)):
+                    design, run = quintic, quintic_run  # the mix solver's ratio pruning can miss a cheaper quintic
                 name = law if all(g.law != law for g in groups.values()) else f"{law}@{shape}"
                 groups[key] = ScheduleGroup(
                     name=name,
@@ -503,6 +688,8 @@ def build_recipe(
                     metrics=evaluate(design.schedule, design_edge, 1.0, headroom=headroom, tol=tol, shape=shape),
                     baseline_errors={b: worst_error(s, frobenius_edge, 1.0) for b, s in baselines.items()},
                     frobenius_edge=None if norm is None else frobenius_edge,
+                    check=run,
+                    quintic=quintic,
                 )
             group = groups[key]
             layers.append(
@@ -517,9 +704,11 @@ def build_recipe(
                     flops=flops(group.design.schedule, shape, form) + _normalizer_flops(norm, shape),  # type: ignore[arg-type]
                     error=group.metrics.worst_error,
                     baseline_errors=group.baseline_errors,
+                    lowp_error=None if group.check is None else group.check.error,
                 )
             )
-    warnings.extend(_summary_warnings(tuple(groups.values()), size, config))
+    uniform = _uniform_quintic(tuple(groups.values()), tol, form, knobs, kernel, dtype, check_rows, top)
+    warnings.extend(_summary_warnings(tuple(groups.values()), size, config, dtype, tol))
     return Recipe(
         model=config,
         model_size=size,
@@ -530,14 +719,48 @@ def build_recipe(
         edge=edge,
         headroom=float(headroom),
         degrees=tuple(degrees),
-        cushion=float(cushion),
-        safety=float(safety),
+        cushion=knobs[0][0] if len(knobs) == 1 else None,
+        safety=knobs[0][1] if len(knobs) == 1 else None,
         laws_source=table.source if laws_path is None else f"{laws_path} ({table.source})",
         groups=tuple(groups.values()),
         layers=tuple(layers),
         warnings=tuple(warnings),
+        kernel=kernel,
+        dtype=dtype,
+        check_rows=check_rows,
+        uniform_quintic=uniform,
+        knobs_tried=knobs,
         normalizer=norm,
     )
+
+
+def _uniform_quintic(
+    groups: Sequence[ScheduleGroup], tol: float, form: str, knobs: Sequence[tuple[float, float]], kernel: str,
+    dtype: str, rows: int, top: float,
+) -> Any:
+    """One quintic greedy schedule for the hardest band (the lowest design edge of the model), held to the same
+    rounding-model check on every distinct aspect ratio of the model: what a uniform schedule must be."""
+    from nsdesign.core.band import Band
+
+    lowest = min(g.edge for g in groups)
+    shapes = list(dict.fromkeys(g.shape for g in groups))
+    biggest = max(shapes, key=lambda s: s.m * s.n)
+    design, _ = _checked_cheapest(Band(lowest, top), tol, biggest, form, (5,), knobs, kernel, dtype, rows, top, shapes)
+    return design
+
+
+def _passes(run: Any, tol: float) -> bool:
+    return run is None or run.error <= tol
+
+
+def _cost(design: Any, shape: Shape, form: str) -> float:
+    from nsdesign.core.cost import flops
+
+    return flops(design.schedule, shape, form)  # type: ignore[arg-type]
+
+
+def _finite(value: float) -> Any:
+    return value if math.isfinite(value) else "inf"
 
 
 def _normalizer_flops(norm: Any, shape: Shape) -> float:
@@ -550,7 +773,9 @@ def _normalizer_flops(norm: Any, shape: Shape) -> float:
     return norm.extra_flops(shape) - Normalizer("frobenius").extra_flops(shape)
 
 
-def _summary_warnings(groups: Sequence[ScheduleGroup], size: float, config: ModelConfig) -> list[str]:
+def _summary_warnings(
+    groups: Sequence[ScheduleGroup], size: float, config: ModelConfig, dtype: str = "bf16", tol: float = 1.0
+) -> list[str]:
     """One line per kind of caveat (the per-law warnings stay in each schedule's params)."""
     from nsdesign.laws.momentum import DEPTH_POSITIONS
 
@@ -561,20 +786,27 @@ def _summary_warnings(groups: Sequence[ScheduleGroup], size: float, config: Mode
             f"model size {size:.3g} is outside the fitted range of {len(extrapolated)} of {len({g.law for g in groups})} "
             "laws used: their bands are extrapolated"
         )
-    curved = sorted({g.law for g in groups if any("final-block law" in w for w in g.band.warnings)})
+    curved = sorted({g.law for g in groups if any("final-block law" in w for w in g.band.warnings) 
+                     and (g.edge if g.frobenius_edge is None else g.frobenius_edge) == g.band.min_sigma})
     if curved:
         out.append(
             f"final-block laws are curved in log–log ({', '.join(curved)}): their predicted bands are likely too "
             "narrow at this size; consider `edge` lower"
         )
+    failing = [g.name for g in groups if g.check is not None and not g.check.error <= tol]
+    if failing:
+        out.append(
+            f"no schedule found stays within tolerance in the {dtype} rounding model for {', '.join(failing)}: "
+            "the closest is emitted and marked failing; raise the tolerance or the band edge"
+        )
     if any("labels appear swapped" in w for g in groups for w in g.band.warnings):
         out.append("MLP laws follow the data file's attribution; the source figure's MLP up/down labels appear swapped")
-    if any(g.design.schedule.degree > 5 for g in groups) or (
+    if dtype == "exact" and (any(g.design.schedule.degree > 5 for g in groups) or (
         all(g.design.params.get("safety", 1.0) == 1.0 for g in groups) and any(g.design.schedule.num_steps > 1 for g in groups)
-    ):
+    )):
         out.append(
             "these are exact-arithmetic designs: pure greedy steps (above all degree 7/9) diverged in a bf16 matrix check "
-            "(docs/laws.md); for bf16 training use `BF16` (quintic, cushion 0.02, safety 1.02)"
+            "(docs/laws.md); for bf16 training keep the default `dtype` 'bf16' (every schedule checked in the rounding model)"
         )
     shallow = [i for i in range(config.n_layers) if (i + 1) / config.n_layers < DEPTH_POSITIONS["mid_early"]]
     if shallow:

@@ -108,6 +108,9 @@ def test_recipe_70b_prints_table_and_writes_json(cli, tmp_path):
     assert len(doc["layers"]) == 80 * 7
     assert {layer["schedule"] for layer in doc["layers"]} == set(doc["schedules"])
     assert doc["totals"]["saving_vs"]["deepseek_v4_10"] >= 0.4
+    assert doc["params"]["band_edge"] == "lower" and doc["params"]["dtype"] == "bf16"
+    assert set(doc["totals"]["saving_vs_references"]) == {"deepseek_v4_10", "uniform_quintic_greedy", "per_layer_quintic_greedy"}
+    assert "quintic greedy per layer" in out and "bf16 fused check within δ: 24 of 24" in out
     assert all(line.startswith("nsdesign: warning:") for line in result.stderr.strip().splitlines())
 
 

@@ -175,7 +175,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.latex:
         from nsdesign.design.symbolic import symbolic
 
-        print(symbolic(schedule).latex())
+        print(_fit_latex(symbolic(schedule).latex()))
         return 0
     if args.json:
         data = {"schedule": schedule.to_dict(), "metrics": metrics.to_dict()}
@@ -188,6 +188,23 @@ def _evaluate(args: argparse.Namespace) -> int:
     render.evaluation(schedule, metrics)
     _print_guard([schedule.name or args.schedule], guard)
     return 0
+
+
+def _fit_latex(text: str, width: int = 80) -> str:
+    """LaTeX lines wrapped at spaces to `width`. The output is math (an aligned environment), where TeX ignores
+    spaces and line breaks, so the rendering is unchanged; digit runs longer than a line (exact rationals of
+    many-step composites) get spaces every 40 digits, and a fraction's two arguments a space between them (TeX
+    skips spaces before an argument), so that they can wrap too."""
+    import re
+    import textwrap
+
+    out = []
+    for line in text.splitlines():
+        line = re.sub(r"\d{41,}", lambda m: " ".join(re.findall(r"\d{1,40}", m.group(0))), line)
+        line = line.replace("}{", "} {") if any(len(word) > width - 4 for word in line.split()) else line
+        out.extend(textwrap.wrap(line, width, subsequent_indent="    ", break_long_words=False,
+                                 break_on_hyphens=False) or [line])
+    return "\n".join(out)
 
 
 def _compare(args: argparse.Namespace) -> int:

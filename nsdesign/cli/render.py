@@ -63,16 +63,23 @@ def _flops(value: float | None) -> str:
 
 
 def _steps_table(schedule: Schedule, metrics: Metrics, title: str) -> Table:
-    table = Table(title=title, title_justify="left")
-    table.add_column("step", justify="right")
-    table.add_column("deg", justify="right")
+    from rich import box
+
     width = max(5, schedule.degree)
+    # Up to quintic steps the boxed table fits 80 columns; with more coefficient columns (degree ≥ 7) the compact
+    # form drops the box lines and a digit, so a degree-9 step still fits without a cell wrapping.
+    compact = not _wide and width > 5
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD if compact else box.HEAVY_HEAD,
+                  padding=(0, 0) if compact else (0, 1), pad_edge=not compact)
+    table.add_column("step", justify="right", no_wrap=True)
+    table.add_column("deg", justify="right", no_wrap=True)
     for j in range((width + 1) // 2):
-        table.add_column(f"x^{2 * j + 1}", justify="right")
-    table.add_column("range after step (exact)" if _wide else "range after step", justify="left")
+        table.add_column(f"x^{2 * j + 1}", justify="right", no_wrap=True)
+    table.add_column("range after step (exact)" if _wide else "range after step", justify="left", no_wrap=True)
     digits = 6 if _wide else 5
+    coef = (lambda c: f"{c:.6g}") if compact else _coef
     for i, (p, (lo, hi)) in enumerate(zip(schedule.steps, metrics.intervals)):
-        table.add_row(str(i + 1), str(p.degree), *[_coef(c) for c in p.padded(width)],
+        table.add_row(str(i + 1), str(p.degree), *[coef(c) for c in p.padded(width)],
                       f"[{lo:.{digits}g}, {hi:.{digits}g}]")
     return table
 
@@ -229,13 +236,14 @@ def recommendation(result: Recommendation, written_to: str | None = None) -> Non
         title = f"Safe default ({knobs})"
     out.print(_steps_table(schedule, metrics, title))
     out.print(certified)  # under the table: a title this long would wrap at 80 columns
+    say = _lines(out)
     if source:
-        out.print(f"band edge from {source}")
+        say(f"band edge from {source}")
     for line in _summary(schedule, metrics, advise=result.safe is None):
-        out.print(line)
+        say(line)
     if result.safe is not None:
         for line in _safe_lines(result):
-            out.print(line)
+            say(line)
     from nsdesign.presets import preset
 
     presets = [preset(n) for n in result.preset_names]
@@ -245,9 +253,9 @@ def recommendation(result: Recommendation, written_to: str | None = None) -> Non
                                       "The designed schedule and the published presets on the same band", beaten)
     _print_table(out, table, footnotes)
     if written_to:
-        out.print(f"wrote {written_to}")
+        say(f"wrote {written_to}")
     for line in _next_steps(result, written_to):
-        out.print(line)
+        say(line)
 
 
 def _safe_lines(result: Recommendation) -> list[str]:
@@ -272,8 +280,9 @@ def _safe_lines(result: Recommendation) -> list[str]:
 def evaluation(schedule: Schedule, metrics: Metrics) -> None:
     out = console()
     out.print(_steps_table(schedule, metrics, schedule.name or "schedule"))
+    say = _lines(out)
     for line in _summary(schedule, metrics):
-        out.print(line)
+        say(line)
 
 
 def comparison(names: Sequence[str], schedules: Sequence[Schedule], rows: Sequence[Metrics], note: str = "") -> None:
@@ -287,9 +296,10 @@ def preset(info: Preset, metrics: Metrics) -> None:
     out = console()
     band = f"[{metrics.min_sigma:g}, {metrics.max_sigma:g}]"
     out.print(_steps_table(info.schedule, metrics, f"{info.name} (on the reference band {band})"))
-    out.print(f"norm_div {info.schedule.norm_div}, extension {info.schedule.extension}")
-    out.print(f"source: {info.source}")
-    out.print(f"note: {info.note}")
+    say = _lines(out)
+    say(f"norm_div {info.schedule.norm_div}, extension {info.schedule.extension}")
+    say(f"source: {info.source}")
+    say(f"note: {info.note}")
 
 
 def preset_table(infos: Sequence[Preset]) -> None:
@@ -314,8 +324,8 @@ def study_result(result: Any, metrics: Metrics, written_to: str | None) -> None:
     """`search --objective …`: the best trial beside the greedy optimum, its coefficients, its exact metrics."""
     console = _console_fn()
     best, greedy = result.best, result.greedy
-    console.print(
-        f"study [bold]{result.study_name}[/] ({result.storage}): {result.completed} complete trials, "
+    _lines(console)(
+        f"study {result.study_name} ({result.storage}): {result.completed} complete trials, "
         f"{result.ran} run here; best trial #{best.number} ({_candidate_text(best.candidate)}"
         f"{', refined' if best.refined else ''})"
     )
@@ -331,9 +341,11 @@ def study_result(result: Any, metrics: Metrics, written_to: str | None) -> None:
             f"greedy (#{greedy.number})",
             *[f"{greedy.components.get(k, math.nan):.4g}" for k in best.components],
             f"{greedy.score:.4g}",
-            "yes" if greedy.feasible else f"no: {greedy.reason}",
+            "yes" if greedy.feasible else ("no (below)" if not _wide else f"no: {greedy.reason}"),
         )
     console.print(table)
+    if greedy is not None and not greedy.feasible and not _wide:  # the reason under the table: the column stays narrow
+        _lines(console)(f"greedy (#{greedy.number}) is infeasible: {greedy.reason}")
     rows = Table(title=f"coefficients (norm_div {best.schedule.input_scale:g}; row 0 first)")
     rows.add_column("step", justify="right")
     width = max(len(r) for r in best.schedule.coefficients())
@@ -342,7 +354,7 @@ def study_result(result: Any, metrics: Metrics, written_to: str | None) -> None:
     for i, row in enumerate(best.schedule.coefficients()):
         rows.add_row(str(i), *[repr(float(v)) if _wide else f"{float(v):.7g}" for v in row])
     console.print(rows)
-    console.print(
+    _lines(console)(
         f"exact on [{metrics.min_sigma:g}, {metrics.max_sigma:g}]: worst error {metrics.worst_error:.4g}, "
         f"overshoot {metrics.overshoot:.4g}, {metrics.matmuls} matmuls"
     )
@@ -395,17 +407,28 @@ def pareto_front(result: Any, written_to: str | None) -> None:
 
 def laws_fit(table: Any, measurements: str, written_to: str) -> None:
     """`fit`: one row per layer, α per quantile with its standard error, the pooled α, min R² and the sizes."""
+    from rich import box
+
     quantiles = sorted({law.quantile for law in table.laws})
-    view = Table(title=f"Power laws σ_q(M) = C·M^(−α) fitted to {measurements}", title_justify="left")
+    sizes = {(law.m_min, law.m_max) for law in table.laws}
+    # Compact (80 columns): α per quantile without its standard error, the sizes once below when all layers share
+    # them; --wide: every α ± se and a sizes column.
+    compact = not _wide
+    view = Table(title=f"Power laws σ_q(M) = C·M^(−α) fitted to {measurements}", title_justify="left",
+                 box=box.SIMPLE_HEAD if compact else box.HEAVY_HEAD, padding=(0, 0) if compact else (0, 1),
+                 pad_edge=not compact)
     view.add_column("layer", no_wrap=True)
     for q in quantiles:
-        view.add_column(f"α (q={q:g})", justify="right")
-    view.add_column("pooled α", justify="right")
-    view.add_column("min R²", justify="right")
-    view.add_column("sizes", justify="right", no_wrap=True)
+        view.add_column(f"q={q:g}" if compact else f"α (q={q:g})", justify="right", no_wrap=True)
+    view.add_column("pooled α", justify="right", no_wrap=True)
+    view.add_column("min R²", justify="right", no_wrap=True)
+    with_sizes = not compact or len(sizes) > 1
+    if with_sizes:
+        view.add_column("sizes", justify="right", no_wrap=True)
     for layer in table.layers():
         laws = {law.quantile: law for law in table.for_layer(layer)}
-        cells = [f"{laws[q].alpha:.3f} ± {laws[q].alpha_se:.3f}" if q in laws else "—" for q in quantiles]
+        cells = [("—" if q not in laws else f"{laws[q].alpha:.3f}" if compact
+                  else f"{laws[q].alpha:.3f} ± {laws[q].alpha_se:.3f}") for q in quantiles]
         depth, matrix = layer.split(".", 1)
         pooled = next((p for p in table.pooled if (p.depth, p.matrix) == (depth, matrix)), None)
         first = next(iter(laws.values()))
@@ -414,10 +437,16 @@ def laws_fit(table: Any, measurements: str, written_to: str) -> None:
             *cells,
             "—" if pooled is None else f"{pooled.alpha:.3f} ± {pooled.alpha_se:.3f}",
             f"{min(law.r2 for law in laws.values()):.3f}",
-            f"{first.m_min:.3g}–{first.m_max:.3g}",
+            *([f"{first.m_min:.3g}–{first.m_max:.3g}"] if with_sizes else []),
         )
     out = console()
     out.print(view)
+    if compact:
+        line = "α at each quantile q (--wide: ± standard errors)"
+        if not with_sizes:
+            (lo, hi), = sizes
+            line += f"; sizes {lo:.3g}–{hi:.3g}"
+        out.print(line)
     out.print(f"wrote {len(table.laws)} laws for {len(table.layers())} layers to {written_to}")
 
 
@@ -427,10 +456,10 @@ def recipe(recipe: Any, written_to: str | None = None) -> None:
 
     out = console()
     m = recipe.model
-    out.print(
-        f"{m.name or 'model'}: d_model {m.d_model}, {m.n_layers} blocks, {m.n_heads} heads ({m.n_kv_heads} kv, head_dim "
-        f"{m.head_dim}), d_ff {m.d_ff}{' gated' if m.gated_mlp else ''} — {recipe.config_source}"
-    )
+    say = _lines(out)
+    say(f"{m.name or 'model'}: {recipe.config_source}",
+        f"d_model {m.d_model}, {m.n_layers} blocks, {m.n_heads} heads ({m.n_kv_heads} kv, head_dim "
+        f"{m.head_dim}), d_ff {m.d_ff}{' gated' if m.gated_mlp else ''}")
     knobs = (
         f"cushion {recipe.cushion:g}, safety {recipe.safety:g}" if recipe.cushion is not None
         else "cushion/safety " + " or ".join(f"{c:g}/{s:g}" for c, s in recipe.knobs_tried) + " per layer"
@@ -440,43 +469,52 @@ def recipe(recipe: Any, written_to: str | None = None) -> None:
         else f"every schedule checked in the {recipe.dtype} {recipe.kernel} rounding model (proxy ≤ {recipe.check_rows} "
         "rows, the layer's aspect ratio)"
     )
-    out.print(
-        f"size {recipe.model_size:.3g}, δ = {recipe.tol:g} on bands [edge, 1] with q = {recipe.quantile:g} "
-        f"({recipe.edge} edge, headroom {recipe.headroom:g}), degrees {','.join(map(str, recipe.degrees))}, "
-        f"{knobs}, {recipe.kernel} kernel; "
-        f"{'' if recipe.normalizer is None else 'under ' + recipe.normalizer.label() + ' (baselines: frobenius); '}"
-        f"{check}; laws: {recipe.laws_source}"
-    )
+    say(f"size {recipe.model_size:.3g}, δ = {recipe.tol:g} on bands [edge, 1] with q = {recipe.quantile:g} "
+        f"({recipe.edge} edge, headroom {recipe.headroom:g})",
+        f"degrees {','.join(map(str, recipe.degrees))}, {knobs}, {recipe.kernel} kernel"
+        f"{'' if recipe.normalizer is None else ', under ' + recipe.normalizer.label() + ' (baselines: frobenius)'}",
+        check, f"laws: {recipe.laws_source}")
+    from rich import box
+
+    # Compact (80 columns): no matrices or interval column, short cells; --wide: every column, full digits.
+    compact = not _wide
     table = Table(
-        title="Per-layer schedules (GFLOP per matrix; keller5: its worst error on the band, ✗ = fails δ)", title_justify="left"
+        title="Per-layer schedules (GFLOP per matrix; keller5: its error, ✗ = fails δ)" if compact
+        else "Per-layer schedules (GFLOP per matrix; keller5: its worst error on the band, ✗ = fails δ)",
+        title_justify="left", box=box.SIMPLE_HEAD if compact else box.HEAVY_HEAD,
+        padding=(0, 0) if compact else (0, 1), pad_edge=not compact,
     )
-    for column in ("law", "blocks", "matrices", "shape", "edge", "~95% interval", "degrees", "max|1−F|", "GFLOP", "keller5"):
-        table.add_column(column, justify="left" if column in ("law", "blocks", "matrices", "degrees") else "right", no_wrap=True)
+    columns = (("law", "blocks", "shape", "edge", "degrees", "max|1−F|", "GFLOP", "keller5") if compact else
+               ("law", "blocks", "matrices", "shape", "edge", "~95% interval", "degrees", "max|1−F|", "GFLOP", "keller5"))
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("law", "blocks", "matrices", "degrees") else "right",
+                         no_wrap=True)
     for g in recipe.groups:
         layers = [layer for layer in recipe.layers if layer.schedule == g.name]
         blocks = sorted({layer.block for layer in layers})
         suffixes = list(dict.fromkeys(layer.name.split(".")[-2].removesuffix("_proj") for layer in layers))
         keller = g.baseline_errors["keller5"]
-        table.add_row(
-            g.name,
-            _ranges(blocks),
-            ",".join(suffixes),
-            str(g.shape),
-            f"{g.edge:.3g}",
-            f"[{g.band.interval[0]:.2g}, {g.band.interval[1]:.2g}]",
-            ",".join(str(d) for d in g.design.schedule.degrees),
-            f"{g.metrics.worst_error:.4f}",
-            f"{layers[0].flops / 1e9:.4g}",
-            f"{keller:.3f}{' ✗' if keller > recipe.tol else ' ✓'}",
-        )
+        gflop = layers[0].flops / 1e9
+        cells = {
+            "law": g.name, "blocks": _ranges(blocks), "matrices": ",".join(suffixes), "shape": str(g.shape),
+            "edge": f"{g.edge:.{2 if compact else 3}g}",
+            "~95% interval": f"[{g.band.interval[0]:.2g}, {g.band.interval[1]:.2g}]",
+            "degrees": _runs(g.design.schedule.degrees) if compact else ",".join(map(str, g.design.schedule.degrees)),
+            "max|1−F|": f"{g.metrics.worst_error:.3g}" if compact else f"{g.metrics.worst_error:.4f}",
+            "GFLOP": f"{gflop:.0f}" if compact and gflop >= 1000 else f"{gflop:.4g}",
+            "keller5": f"{keller:.3f}{('✗' if keller > recipe.tol else '✓') if compact else (' ✗' if keller > recipe.tol else ' ✓')}",
+        }
+        table.add_row(*[cells[c] for c in columns])
     out.print(table)
+    if compact:
+        say("degrees 5×4,7: four quintic steps, then one of degree 7 (--wide: all columns)")
     total = recipe.total_flops()
     baselines = recipe.baseline_flops()
-    out.print(f"recipe: {total / 1e12:.4g} TFLOP per optimizer step over {len(recipe.layers)} matrices")
-    out.print(f"every layer meets δ: {'yes' if recipe.all_meet_tol() else 'NO'}")
+    say(f"recipe: {total / 1e12:.4g} TFLOP per optimizer step over {len(recipe.layers)} matrices")
+    say(f"every layer meets δ: {'yes' if recipe.all_meet_tol() else 'NO'}")
     if recipe.dtype != "exact":
         failed = recipe.lowp_failures()
-        out.print(
+        say(
             f"{recipe.dtype} {recipe.kernel} check within δ: {len(recipe.groups) - len(failed)} of {len(recipe.groups)} "
             "schedule groups" + (f" (leave δ: {', '.join(g.name for g in failed)})" if failed else "")
         )
@@ -487,26 +525,58 @@ def recipe(recipe: Any, written_to: str | None = None) -> None:
         "uniform_quintic_greedy": f"uniform quintic greedy ({uniform.schedule.num_steps if uniform else '—'} steps)",
         "per_layer_quintic_greedy": "quintic greedy per layer (k*)",
     }
-    out.print("recipe saves, against the three baselines (same matrices and checks):")
+    say("recipe saves, against the three baselines (same matrices and checks):")
     for name, value in references.items():
-        out.print(f"  {labels[name]:<34} {value / 1e12:>10.4g} TFLOP  saves {100 * (1 - total / value):5.1f}%")
+        say(f"  {labels[name]:<34} {value / 1e12:>10.4g} TFLOP  saves {100 * (1 - total / value):5.1f}%")
     if uniform is not None:
-        out.print(f"  (the uniform quintic greedy is designed for the model's lowest edge, {uniform.params['min_sigma']:.3g})")
-    out.print("uniform presets:")
+        say(f"  (uniform quintic greedy: designed for the lowest edge, {uniform.params['min_sigma']:.3g})")
+    say("uniform presets:")
     for name in BASELINES:
         fails = len(recipe.failures(name))
-        out.print(f"  uniform {name}: {baselines[name] / 1e12:.4g} TFLOP, recipe saves "
+        say(f"  uniform {name}: {baselines[name] / 1e12:.4g} TFLOP, recipe saves "
                   f"{100 * (1 - total / baselines[name]):.1f}%")
-        out.print(f"    it fails δ on {fails} of {len(recipe.layers)} layers")
+        say(f"    it fails δ on {fails} of {len(recipe.layers)} layers")
     failing = recipe.failures("keller5")
     if failing:
         order = list(dict.fromkeys(g.law for g in recipe.groups))
         laws = sorted({layer.law for layer in failing}, key=order.index)
-        out.print(f"uniform keller5 fails δ = {recipe.tol:g} on {len(failing)} layers, laws: {', '.join(laws)}")
+        say(f"uniform keller5 fails δ = {recipe.tol:g} on {len(failing)} layers, laws: {', '.join(laws)}")
     else:
-        out.print(f"uniform keller5 meets δ = {recipe.tol:g} on every layer")
+        say(f"uniform keller5 meets δ = {recipe.tol:g} on every layer")
     if written_to:
-        out.print(f"wrote {written_to}")
+        say(f"wrote {written_to}")
+
+
+def _lines(out: Console):
+    """A printer of plain lines: the first of each call as given, the others indented by two; each wrapped at
+    spaces to the console's width, so prose lines break where a reader expects instead of where rich cuts."""
+    import textwrap
+
+    limit = out.width if _wide else min(out.width, 80)  # prose stays readable on a wide terminal too
+
+    def say(first: str, *more: str) -> None:
+        for k, text in enumerate((first, *more)):
+            indent = "" if k == 0 else "  "
+            lead = indent + " " * (len(text) - len(text.lstrip(" ")))  # a line's own indentation is kept
+            for line in textwrap.wrap(text.strip(" "), max(40, limit - 1), initial_indent=lead,
+                                      subsequent_indent=lead + "  ", break_on_hyphens=False,
+                                      break_long_words=False) or [""]:
+                out.print(line, soft_wrap=True, markup=False, highlight=False)
+
+    return say
+
+
+def _runs(degrees: Sequence[int]) -> str:
+    """Step degrees with runs of three or more written d×n (5,5,5,5,7 → 5×4,7): a column that fits."""
+    parts: list[str] = []
+    k = 0
+    while k < len(degrees):
+        n = 1
+        while k + n < len(degrees) and degrees[k + n] == degrees[k]:
+            n += 1
+        parts.append(f"{degrees[k]}×{n}" if n >= 3 else ",".join([str(degrees[k])] * n))
+        k += n
+    return ",".join(parts)
 
 
 def _ranges(values: list[int]) -> str:
@@ -588,27 +658,28 @@ def validation_report(report: Any, written_to: str | None) -> None:
     # --wide: wide enough that no cell wraps; by default the terminal's width (rich wraps cells to fit).
     out = Console(width=max(console().width, sum(widths) + 3 * len(columns) + 1), highlight=False) if is_wide() else console()
     out.print(table)
+    say = _lines(out)
     if not wide:
-        out.print("--wide adds shape, steps, σ in band, median, exact F, mixing and ms/call")
+        say("--wide adds shape, steps, σ in band, median, exact F, mixing and ms/call")
     for note in report.notes:
-        out.print(f"note: {note}")
+        say(f"note: {note}")
     normalized = [r for r in report.rows if r.norm_sigma_max is not None]
     if normalized:
-        out.print(f"normalized band per matrix ({report.settings.get('normalizer')}), [σ of the band's edge, σ_max]:")
+        say(f"normalized band per matrix ({report.settings.get('normalizer')}), [σ of the band's edge, σ_max]:")
         seen = set()
         for r in normalized:
             if r.matrix not in seen:
                 seen.add(r.matrix)
-                out.print(f"  {r.matrix}: [{_measured(r.norm_sigma_band_min, 4)}, {_measured(r.norm_sigma_max, 4)}]")
-        out.print("exact F is on the normalized σ of the band's directions; polar err is against polar(G) of the "
-                  "original matrix (for aol this includes its bias).")
-    out.print(
+                say(f"  {r.matrix}: [{_measured(r.norm_sigma_band_min, 4)}, {_measured(r.norm_sigma_max, 4)}]")
+        say("exact F is on the normalized σ of the band's directions; polar err is against polar(G) of the "
+            "original matrix (for aol this includes its bias).")
+    say(
         "σ in Frobenius-normalized units. band err = max over input directions in the band of |1 − uᵢᵀYvᵢ| "
         "(measured); exact F = the same for the float64 scalar map; mixing = ‖Y − U·diag(uᵢᵀYvᵢ)·Vᵀ‖/√r; "
         "polar err = ‖Y − UVᵀ‖/√r; median = descending-rank q0.5 of σ(Y)."
     )
     if written_to:
-        out.print(f"wrote {written_to}")
+        say(f"wrote {written_to}")
 
 
 # -- train-compare --------------------------------------------------------------------------------

@@ -162,12 +162,13 @@ def _capture(args: argparse.Namespace) -> int:
         schedule=args.schedule,
         progress=None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True)),
     )
+    # Short lines (80 columns): one size per two lines, one written file per line.
     for size in result.sizes:
-        print(
-            f"{size.size.name}: {size.model_params} params, loss {size.losses[0]:.3f} → {size.losses[-1]:.3f}, "
-            f"held-out {size.eval_loss_before:.3f} → {size.eval_loss_after:.3f}, {size.seconds:.1f} s, "
-            f"{len(size.files)} captures"
-        )
-    print(f"wrote {result.quantiles_csv} (for `nsdesign fit`), {result.by_step_csv}, {result.manifest}")
+        print(f"{size.size.name}: {size.model_params} params, {size.seconds:.1f} s, {len(size.files)} captures")
+        print(f"  loss {size.losses[0]:.3f} → {size.losses[-1]:.3f}, "
+              f"held-out {size.eval_loss_before:.3f} → {size.eval_loss_after:.3f}")
+    print(f"wrote {result.quantiles_csv} (for `nsdesign fit`)")
+    print(f"wrote {result.by_step_csv}")
+    print(f"wrote {result.manifest}")
     print(f"text: {result.text_source}")
     return 0

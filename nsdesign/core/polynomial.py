@@ -92,7 +92,7 @@ class OddPolynomial:
 
     def output_scaled(self, k: float) -> OddPolynomial:
         """x ↦ k · p(x)."""
-        return OddPolynomial(tuple(k * c for c in self.coefficients))
+        return OddPolynomial(tuple([k * c for c in self.coefficients]))
 
     # -- exact analysis ---------------------------------------------------------------------------
 

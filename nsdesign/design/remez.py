@@ -127,7 +127,14 @@ def minimax_odd(lower: float, upper: float, degree: int = 5) -> MinimaxResult:
     lo, hi = p.image(lower, upper)
     error = max(1.0 - lo, hi - 1.0)
     points = tuple(t * upper for t in reference)
-    errors = [1.0 - p(x) for x in points]
+    if d == 2:  # p(x) as OddPolynomial.__call__ computes it (Horner with its leading 0.0), inline
+        c0, c1, c2 = p.coefficients
+        errors = []
+        for x in points:
+            y = x * x
+            errors.append(1.0 - (((0.0 * y + c2) * y + c1) * y + c0) * x)
+    else:
+        errors = [1.0 - p(x) for x in points]
     alternates = all(errors[i] * errors[i + 1] < 0 for i in range(len(errors) - 1))
     lower_bound = min(abs(e) for e in errors) if alternates else 0.0
     return MinimaxResult(p, lower, upper, error, lower_bound, points, iteration, "remez", (lo, hi))
@@ -156,7 +163,11 @@ def _limit_floats(d: int) -> tuple[float, ...]:
 
 
 def _limit_result(lower: float, upper: float, d: int) -> MinimaxResult:
-    p = OddPolynomial(tuple(c / upper ** (2 * j + 1) for j, c in enumerate(_limit_floats(d))))
+    if d == 2:
+        c0, c1, c2 = _limit_floats(2)
+        p = OddPolynomial((c0 / upper**1, c1 / upper**3, c2 / upper**5))
+    else:
+        p = OddPolynomial(tuple(c / upper ** (2 * j + 1) for j, c in enumerate(_limit_floats(d))))
     lo, hi = p.image(lower, upper)
     return MinimaxResult(p, lower, upper, max(1 - lo, hi - 1), 0.0, (upper,), 0, "limit", (lo, hi))
 
@@ -192,6 +203,9 @@ def _check_problem(lower: float, upper: float, degree: int) -> None:
 
 def _initial_reference(r: float, d: int) -> list[float]:
     # Chebyshev extrema in s; they become exact as r → 1 and are a good start everywhere else.
+    if d == 2:
+        _, c1, c2, _ = _chebyshev_extrema(2)
+        return [r, math.sqrt(((1 - r * r) * c1 + 1 + r * r) / 2), math.sqrt(((1 - r * r) * c2 + 1 + r * r) / 2), 1.0]
     t = [math.sqrt(((1 - r * r) * c + 1 + r * r) / 2) for c in _chebyshev_extrema(d)]
     t[0], t[-1] = r, 1.0
     return t
@@ -274,10 +288,21 @@ def _interior_critical_points(g: list[float], r: float, d: int) -> list[float]:
         g0, g1, g2 = g
         h0, h1, h2 = g0 + shift * 1 * g1, (g1 + 2 * 1 * g1) + shift * 2 * g2, g2 + 2 * 2 * g2
         if h2 != 0.0 and 1e-100 < max(abs(h0), abs(h1), abs(h2)) < 1e100:  # `_real_roots_ascending`'s quadratic
-            inside = [s for s in _quadratic_roots(h0, h1, h2) if -1 < s < 1]
-            if len(inside) == 2 and inside[1] < inside[0]:
-                inside.reverse()
-            return [math.sqrt(((1 - r * r) * s + 1 + r * r) / 2) for s in inside]
+            # `_quadratic_roots`, the filter to (−1, 1), ascending order and the map back to t, written out
+            disc = h1 * h1 - 4 * h2 * h0
+            if disc < 0:
+                return []
+            q = -0.5 * (h1 + math.copysign(math.sqrt(disc), h1))
+            s0, s1 = q / h2, (h0 / q if q != 0.0 else 0.0)
+            rr = r * r
+            w = 1 - rr
+            if -1 < s0 < 1:
+                if -1 < s1 < 1:
+                    if s1 < s0:
+                        s0, s1 = s1, s0
+                    return [math.sqrt((w * s0 + 1 + rr) / 2), math.sqrt((w * s1 + 1 + rr) / 2)]
+                return [math.sqrt((w * s0 + 1 + rr) / 2)]
+            return [math.sqrt((w * s1 + 1 + rr) / 2)] if -1 < s1 < 1 else []
         h = [h0, h1, h2]
     else:
         h = list(g)

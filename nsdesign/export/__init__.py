@@ -16,7 +16,7 @@ No torch, jax or consumer import happens here: exports are text, and the generat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 from nsdesign.core.schedule import Schedule
@@ -148,9 +148,13 @@ def export(
         if norm.name == "frobenius":
             norm = None
     result = renderer(safe, _one_line(provenance) if provenance else default_provenance(safe))
-    if norm is None:
+    if norm is not None:
+        result = _with_normalizer(result, norm, target, patch)
+    if spec.name == "polar-express":  # JSON: its one long string (the provenance) cannot be wrapped
         return result
-    return _with_normalizer(result, norm, target, patch)
+    from nsdesign.export._wrap import fit_python
+
+    return replace(result, text=fit_python(result.text))
 
 
 def _with_normalizer(result: ExportResult, norm: object, target: str, patch: bool) -> ExportResult:

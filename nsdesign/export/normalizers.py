@@ -66,7 +66,9 @@ def _first_step(X, coefficients):
 '''
     if normalizer.name == "schatten8":
         body = '''    A2 = A @ A
-    t = torch.linalg.matrix_norm(A2.float(), keepdim=True).clamp(min=1e-30).pow(-0.25) / NORM_DIV  # ‖σ‖₈ = ‖A²‖_F^¼
+    # ‖σ‖₈ = ‖A²‖_F^¼
+    t = torch.linalg.matrix_norm(A2.float(), keepdim=True)
+    t = t.clamp(min=1e-30).pow(-0.25) / NORM_DIV
     X = (X.float() * t).to(X.dtype)
     powers = [(A.float() * t * t).to(A.dtype), (A2.float() * t**4).to(A.dtype)]
     while len(powers) < len(coefficients) - 1:
@@ -76,7 +78,9 @@ def _first_step(X, coefficients):
 '''
         return head + body
     if normalizer.name == "schatten4":
-        scale = '''    t = torch.linalg.matrix_norm(A.float(), keepdim=True).clamp(min=1e-30).rsqrt() / NORM_DIV  # ‖σ‖₄ = ‖A‖_F^½
+        scale = '''    # ‖σ‖₄ = ‖A‖_F^½
+    t = torch.linalg.matrix_norm(A.float(), keepdim=True)
+    t = t.clamp(min=1e-30).rsqrt() / NORM_DIV
     X = (X.float() * t).to(X.dtype)
     A = (A.float() * t * t).to(A.dtype)
 '''
@@ -92,7 +96,9 @@ def _first_step(X, coefficients):
     A = (A.float() * t * t).to(A.dtype)
 '''
     elif normalizer.name == "aol":
-        scale = '''    d = A.float().abs().sum(dim=-1, keepdim=True).clamp(min=1e-30).rsqrt() / NORM_DIV  # AOL row scaling
+        scale = '''    # AOL row scaling
+    d = A.float().abs().sum(dim=-1, keepdim=True)
+    d = d.clamp(min=1e-30).rsqrt() / NORM_DIV
     X = (X.float() * d).to(X.dtype)
     A = (A.float() * d * d.mT).to(A.dtype)
 '''

@@ -109,7 +109,8 @@ _ORIGINAL = getattr(_muon, "_zeropower_via_newtonschulz", None)
 
 {step_function}
 
-def zeropower_via_schedule(grad, ns_coefficients=None, ns_steps=None, eps=1e-7):
+def zeropower_via_schedule(grad, ns_coefficients=None, ns_steps=None,
+                           eps=1e-7):
     """Drop-in for torch.optim._muon._zeropower_via_newtonschulz running STEPS (ns_* are ignored)."""
     if grad.ndim != 2:
         raise ValueError("Input tensor gradient must be a 2D matrix")
@@ -129,8 +130,9 @@ def install():
     """Make torch.optim.Muon run this schedule."""
     if _ORIGINAL is None:
         raise RuntimeError(
-            "torch.optim._muon has no _zeropower_via_newtonschulz in this torch "
-            f"({{torch.__version__}}); the patch was written against torch 2.13"
+            "torch.optim._muon has no _zeropower_via_newtonschulz in this "
+            f"torch ({{torch.__version__}}); the patch was written against "
+            "torch 2.13"
         )
     _muon._zeropower_via_newtonschulz = zeropower_via_schedule
 

@@ -324,3 +324,16 @@ def test_recipe_cli_under_a_normalizer(capsys, tmp_path):
     text = capsys.readouterr().out
     assert "under schatten4" in text and max(len(line) for line in text.splitlines()) <= 80
     assert json.loads(out.read_text())["params"]["normalizer"] == {"name": "schatten4"}
+
+
+def test_a_tolerance_below_bf16_rounding_is_reported_failing_not_passing():
+    # δ = 0.002 is below what bf16 rounding allows on most of these layers: the closest schedule is emitted,
+    # listed in lowp_failures and the document, and warned about — never reported as passing
+    r = build_recipe(1e9, 0.002, config=ONE, degrees=(5,))
+    failing = r.lowp_failures()
+    assert failing and all(g.check.error > 0.002 for g in failing)
+    assert all(g.check.error <= 0.002 for g in r.groups if g not in failing)
+    doc = r.document()
+    assert doc["totals"]["lowp_check_failures"] == [g.name for g in failing]
+    assert not doc["schedules"][failing[0].name]["params"]["check"]["passed"]
+    assert any("no schedule found stays within tolerance" in w for w in r.warnings)

@@ -186,31 +186,17 @@ def _fit(args: argparse.Namespace) -> int:
 
 
 def _recipe(args: argparse.Namespace) -> int:
-    from nsdesign.laws.recipe import build_recipe, load_config
-
-    from nsdesign.laws.recipe import BF16, DEFAULT_DEGREES
-
     from nsdesign.cli._output import check_output
+    from nsdesign.laws.recipe import build_recipe, load_config, recipe_knobs
 
     check_output(args.output)
     config = load_config(args.config) if args.config else None
-    if args.bf16:
-        given = [flag for flag, value in (("--degree-choices", args.degrees), ("--cushion", args.cushion), ("--safety", args.safety)) if value is not None]
-        if given:
-            raise InputError(f"--bf16 sets degrees 5, cushion 0.02 and safety 1.02; drop {', '.join(given)}")
-        knobs = dict(BF16)
-    else:
-        knobs = {
-            "degrees": DEFAULT_DEGREES if args.degrees is None else _degrees(args.degrees),
-            "cushion": args.cushion,  # None: each layer tries the pure greedy and Polar Express's 0.02/1.02
-            "safety": args.safety,
-        }
-        knobs_given = [flag for flag, value in (("--cushion", args.cushion), ("--safety", args.safety)) if value is not None]
-        if knobs_given and len(set(knobs["degrees"])) != 1:
-            raise InputError(
-                f"{' and '.join(knobs_given)} {'needs' if len(knobs_given) == 1 else 'need'} a single step degree (the default mixes "
-                f"{','.join(map(str, DEFAULT_DEGREES))}); add --degrees 5, or use --bf16"
-            )
+    knobs = recipe_knobs(
+        bf16=args.bf16,
+        degrees=None if args.degrees is None else _degrees(args.degrees),
+        cushion=args.cushion,
+        safety=args.safety,
+    )
     recipe = build_recipe(
         args.model_size,
         args.tol,

@@ -80,6 +80,7 @@ PARAMETER_FLAGS: dict[str, str] = {
     "config": "--config",
     "edge": "--band-edge",
     "BF16": "--bf16",
+    "bf16=True": "--bf16",
     "sources": "--source",
     "match": "--match",
     "train_steps": "--train-steps",

@@ -68,6 +68,31 @@ BF16: Mapping[str, Any] = {"degrees": (5,), "cushion": 0.02, "safety": 1.02}
 # Pure greedy steps (0, 1) have none: on the 70B recipe a pure-greedy mix (final.q, 5,5,5,7,7) passed a 64-row
 # bf16 check and reached σ_max 34 on a 128-row proxy; with 0.02/1.02 no emitted mix exceeded 1.34 on 256 rows.
 KNOBS_TRIED: tuple[tuple[float, float], ...] = ((0.02, 1.02),)
+
+
+def recipe_knobs(
+    *,
+    bf16: bool = False,
+    degrees: Sequence[int] | None = None,
+    cushion: float | None = None,
+    safety: float | None = None,
+) -> dict[str, Any]:
+    """The step settings `build_recipe` designs with: `bf16=True` is the fixed `BF16` table (it admits no
+    other knob), else the given degrees (default `DEFAULT_DEGREES`) with cushion/safety, which are defined
+    for one step degree only (a mix has no single polynomial to inflate)."""
+    if bf16:
+        given = [f"`{name}`" for name, value in (("degrees", degrees), ("cushion", cushion), ("safety", safety)) if value is not None]
+        if given:
+            raise InputError(f"`bf16=True` sets degrees 5, cushion 0.02 and safety 1.02; drop {', '.join(given)}")
+        return dict(BF16)
+    chosen = DEFAULT_DEGREES if degrees is None else tuple(degrees)
+    knobs_given = [f"`{name}`" for name, value in (("cushion", cushion), ("safety", safety)) if value is not None]
+    if knobs_given and len(set(chosen)) != 1:
+        raise InputError(
+            f"{' and '.join(knobs_given)} {'needs' if len(knobs_given) == 1 else 'need'} a single step degree (the default "
+            f"mixes {','.join(map(str, DEFAULT_DEGREES))}); give `degrees` 5, or `bf16=True`"
+        )
+    return {"degrees": chosen, "cushion": cushion, "safety": safety}
 CHECK_DTYPES: tuple[str, ...] = ("exact", "fp32", "bf16", "fp16")  # "exact": no rounding-model check
 # Proxy for the rounding-model check: at most CHECK_ROWS rows, the layer's aspect ratio (columns ≤ 4096).
 # 128 rows keep a 70B recipe (24 layer groups, a few rejected candidates each) to ~5 s on 2 cores; a bigger

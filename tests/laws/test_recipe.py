@@ -337,3 +337,15 @@ def test_a_tolerance_below_bf16_rounding_is_reported_failing_not_passing():
     assert doc["totals"]["lowp_check_failures"] == [g.name for g in failing]
     assert not doc["schedules"][failing[0].name]["params"]["check"]["passed"]
     assert any("no schedule found stays within tolerance" in w for w in r.warnings)
+
+
+def test_recipe_knobs_are_the_library_rule():
+    from nsdesign.laws.recipe import BF16, DEFAULT_DEGREES, recipe_knobs
+
+    assert recipe_knobs(bf16=True) == dict(BF16)
+    assert recipe_knobs() == {"degrees": tuple(DEFAULT_DEGREES), "cushion": None, "safety": None}
+    assert recipe_knobs(degrees=[5], cushion=0.02) == {"degrees": (5,), "cushion": 0.02, "safety": None}
+    with pytest.raises(InputError, match=r"`bf16=True` sets .*drop `cushion`"):
+        recipe_knobs(bf16=True, cushion=0.02)
+    with pytest.raises(InputError, match=r"`cushion` and `safety` need a single step degree"):
+        recipe_knobs(cushion=0.02, safety=1.02)

@@ -11,8 +11,16 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 REPO = Path(__file__).resolve().parents[1]
+
+# Property tests are derandomized in the normal run, so CI and a user's clone see the same examples (a random
+# seed once failed a round-off-level case on one run in many: now a plain test in tests/design/test_guarded.py).
+# NSDESIGN_HYPOTHESIS=explore draws fresh examples each run, for hunting new failures (docs/testing.md).
+settings.register_profile("reproducible", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile("explore" if os.environ.get("NSDESIGN_HYPOTHESIS") == "explore" else "reproducible")
 
 
 def run_cli(*args: str, cwd: str | os.PathLike[str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:

@@ -222,6 +222,22 @@ def python_examples() -> dict[str, list[tuple[int, str]]]:
 SHELL = shell_examples()
 PYTHON = python_examples()
 
+# The inner loop (`pytest -m "not slow"`) skips the examples that import torch or run an Optuna study: each
+# takes 3-14 s here; the README's test command runs them all.
+TORCH_COMMANDS = {"validate", "capture", "train-compare"}
+
+
+def _is_slow_shell(example: Example) -> bool:
+    return any(c[1:2] and (c[1] in TORCH_COMMANDS or "--objective" in c) for c in example.commands)
+
+
+def _is_slow_python(doc: str) -> bool:
+    return any("nsdesign.torch" in body or "import torch" in body for _, body in PYTHON[doc])
+
+
+def _params(examples, ids, slow):
+    return [pytest.param(e, id=i, marks=[pytest.mark.slow] if slow(e) else []) for e, i in zip(examples, ids)]
+
 
 def _key(command: tuple[str, ...]) -> str:
     return " ".join(command)
@@ -267,7 +283,7 @@ def test_every_table_entry_is_still_in_the_docs():
         assert figure.split()[-1].rstrip(":") in (REPO / doc).read_text(encoding="utf-8") or figure == "next:"
 
 
-@pytest.mark.parametrize("example", SHELL, ids=[e.id for e in SHELL])
+@pytest.mark.parametrize("example", _params(SHELL, [e.id for e in SHELL], _is_slow_shell))
 def test_shell_example_runs_and_prints_what_the_text_shows(example, tmp_path):
     _prepare(tmp_path, " ".join(_key(c) for c in example.commands), example.commands)
     outputs = []
@@ -290,7 +306,7 @@ def _claimed_value(comment: str):
     return (match.group(1), bool(match.group(2))) if match else None
 
 
-@pytest.mark.parametrize("doc", sorted(PYTHON))
+@pytest.mark.parametrize("doc", _params(sorted(PYTHON), sorted(PYTHON), _is_slow_python))
 def test_python_examples_run_and_return_what_the_comments_say(doc, tmp_path, monkeypatch):
     blocks = PYTHON[doc]
     _prepare(tmp_path, "\n".join(body for _, body in blocks))

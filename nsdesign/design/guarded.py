@@ -188,7 +188,7 @@ def _fixed(
     pure = base if (cushion == 0.0 and safety == 1.0 and norm_div == 1.0) else greedy(l, u, steps, degree)
     lower_bound = worst_error(pure.schedule, l, u)
     if g0 <= tau:
-        return GuardedDesign(base, norm, l, u, g, tau, u, e0, g0, lower_bound)
+        return GuardedDesign(base, norm, l, u, g, tau, u, e0, g0, min(lower_bound, e0))
     tops = [u * (g / u) ** (i / (_SCAN - 1)) for i in range(1, _SCAN)] if g > u else []
     candidates: list[tuple[float, float, Design, float]] = []  # (error, v, design, guard error)
     previous_infeasible = u
@@ -222,4 +222,6 @@ def _fixed(
             if hi / lo - 1 < 1e-9:
                 break
     e, v, design, ge = min(candidates, key=lambda c: (c[0], c[3]))  # ties (round-off): smaller guard error
-    return GuardedDesign(design, norm, l, u, g, tau, v, e, ge, lower_bound)
+    # A feasible design's error bounds the optimum from above, so a bound above it is round-off (errors of a few
+    # ulp, e.g. 3.0e-15 against 2.2e-16 when both schedules converge): clip it to keep the bracket ordered.
+    return GuardedDesign(design, norm, l, u, g, tau, v, e, ge, min(lower_bound, e))

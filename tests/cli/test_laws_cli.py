@@ -94,6 +94,7 @@ def test_fit_malformed_file(cli_error, cli, tmp_path):
     assert not (tmp_path / "l.json").exists()
 
 
+@pytest.mark.slow
 def test_recipe_70b_prints_table_and_writes_json(cli, tmp_path, warning_lines):
     path = tmp_path / "recipe.json"
     result = cli("recipe", "--model-size", "70e9", "--tol", "0.3", "--quantile", "0.5", "-o", str(path))

@@ -34,6 +34,7 @@ def test_search_study_writes_a_document_with_provenance(tmp_path):
     assert schedule(1.02) < 2.0  # the divergence guard holds for what is written
 
 
+@pytest.mark.slow
 def test_bf16_study_with_sqlite_storage_and_resume(tmp_path):
     db = f"sqlite:///{tmp_path / 's.db'}"
     common = ["search", "--min-sigma", "1e-3", "--steps", "6", "--objective", "bf16", "--proxy-shape", "64x256",

@@ -38,11 +38,16 @@ COMMANDS = [
 ]
 
 
+def _cases(commands):
+    """A 70B recipe designs and bf16-checks 24 layer groups (4-8 s here): slow, so the inner loop skips it."""
+    return [pytest.param(c, id=" ".join(c), marks=[pytest.mark.slow] if c[0] == "recipe" else []) for c in commands]
+
+
 def _widest(text: str) -> int:
     return max((cell_len(line.rstrip()) for line in text.splitlines()), default=0)
 
 
-@pytest.mark.parametrize("argv", COMMANDS, ids=[" ".join(c) for c in COMMANDS])
+@pytest.mark.parametrize("argv", _cases(COMMANDS))
 def test_default_output_fits_80_columns(argv, capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "80")
     assert main(argv) == 0
@@ -93,7 +98,7 @@ NATURAL = [
 ]
 
 
-@pytest.mark.parametrize("argv", NATURAL, ids=[" ".join(c) for c in NATURAL])
+@pytest.mark.parametrize("argv", _cases(NATURAL))
 def test_default_output_is_short_by_design(argv, capsys, monkeypatch, tmp_path):
     import shutil
 

@@ -75,3 +75,10 @@ def test_result_always_satisfies_its_guard_exactly(l, u, steps, tau):
         return  # unreachable guard: refused, never a violating schedule
     assert guard_error(result.schedule, u, 1.0) <= tau
     assert result.lower_bound <= result.error * (1 + 1e-9) + 1e-15
+
+
+def test_bracket_stays_ordered_when_both_designs_reach_round_off():
+    # found by hypothesis: both greedy runs converge to round-off and the unconstrained one's exact error
+    # (3.0e-15) exceeded the guarded one's (2.2e-16); the bracket must still read lower ≤ upper
+    result = guarded_greedy(0.14684694734879897, 0.9235855225624635, 1.0, 0.5, "schatten4", steps=4)
+    assert result.lower_bound <= result.error

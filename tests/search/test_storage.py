@@ -126,6 +126,7 @@ def test_a_study_with_other_settings_is_refused_and_left_untouched(tmp_path):
     assert again.completed == 9 and again.ran == 3
 
 
+@pytest.mark.slow
 def test_a_foreign_study_is_refused(tmp_path):
     storage = f"sqlite:///{tmp_path / 'study.db'}"
     optuna.create_study(study_name="foreign", storage=storage)

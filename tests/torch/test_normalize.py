@@ -98,6 +98,7 @@ def test_muon_takes_the_normalizer_the_schedule_file_records(tmp_path):
         Muon([torch.nn.Parameter(torch.zeros(4, 8))], schedule="cubic5_eo", normalizer="schatten8")
 
 
+@pytest.mark.slow
 def test_validate_reports_the_normalized_band(cli, tmp_path):
     result = cli("validate", "polar_express_modded5", "--source", "gaussian:64x256", "--normalize", "schatten8",
                  "--repeats", "1", "--dtype", "fp32", "--json")

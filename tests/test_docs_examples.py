@@ -222,9 +222,9 @@ def python_examples() -> dict[str, list[tuple[int, str]]]:
 SHELL = shell_examples()
 PYTHON = python_examples()
 
-# The inner loop (`pytest -m "not slow"`) skips the examples that import torch or run an Optuna study: each
-# takes 3-14 s here; the README's test command runs them all.
-TORCH_COMMANDS = {"validate", "capture", "train-compare"}
+# The inner loop (`pytest -m "not slow"`) skips the examples that import torch, run an Optuna study or build a
+# bf16-checked recipe: each takes 3-14 s here; the README's test command runs them all.
+TORCH_COMMANDS = {"validate", "capture", "train-compare", "recipe"}
 
 
 def _is_slow_shell(example: Example) -> bool:

@@ -52,6 +52,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--dtype", choices=("bf16", "fp16", "fp32", "exact"), default="bf16",
         help="format every schedule is checked in (rounding model, proxy of the layer's aspect ratio); exact: no check",
     )
+    recipe.add_argument(
+        "--check-margin", type=float, default=None,
+        help="accept a mix only if its rounding-model error is ≤ δ·(1 − M) (default 0.15)",
+    )
     recipe.add_argument("--laws", help="law file from `nsdesign fit` (default: the shipped arXiv 2606.04058 laws)")
     recipe.add_argument(
         "--band-edge", choices=("point", "lower"), default="lower",
@@ -205,6 +209,7 @@ def _recipe(args: argparse.Namespace) -> int:
         form=_cost_form(args),
         kernel=_kernel(args),
         dtype=args.dtype,
+        **({} if args.check_margin is None else {"check_margin": args.check_margin}),
         laws_path=args.laws,
         edge=args.band_edge,
         headroom=_recipe_headroom(args),

@@ -43,6 +43,7 @@ PARAMETER_FLAGS: dict[str, str] = {
     "guard_sigma": "--guard-sigma",
     "guard_tol": "--guard-tol",
     "tol": "--tol",
+    "check_margin": "--check-margin",
     "quantile": "--quantile",
     "steps": "--steps",
     "step_range": "--steps",

@@ -466,8 +466,9 @@ def recipe(recipe: Any, written_to: str | None = None) -> None:
     )
     check = (
         "exact arithmetic, no rounding check" if recipe.dtype == "exact"
-        else f"every schedule checked in the {recipe.dtype} {recipe.kernel} rounding model (proxy ≤ {recipe.check_rows} "
-        "rows, the layer's aspect ratio)"
+        else f"every schedule checked in the {recipe.dtype} {recipe.kernel} rounding model (proxies ≤ "
+        f"{recipe.check_rows} and ≤ {2 * recipe.check_rows} rows, the layer's aspect ratio; accepted at ≤ "
+        f"δ·(1 − {recipe.check_margin:g}))"
     )
     say(f"size {recipe.model_size:.3g}, δ = {recipe.tol:g} on bands [edge, 1] with q = {recipe.quantile:g} "
         f"({recipe.edge} edge, headroom {recipe.headroom:g})",

@@ -133,6 +133,20 @@ def test_recipe_bad_numbers(cli_error, cli):
     assert "tolerance" in cli_error(cli("recipe", "--model-size", "1e9", "--tol", "2"))
     assert "quantile" in cli_error(cli("recipe", "--model-size", "1e9", "--tol", "0.3", "--quantile", "0"))
     assert "model size" in cli_error(cli("recipe", "--model-size", "0", "--tol", "0.3"))
+    assert "--check-margin" in cli_error(cli("recipe", "--model-size", "1e9", "--tol", "0.3", "--check-margin", "1"))
+
+
+def test_recipe_check_margin_reaches_the_document(cli, tmp_path):
+    config = tmp_path / "model.json"
+    config.write_text(json.dumps({"d_model": 256, "n_layers": 1, "n_heads": 4, "mlp_ratio": 4, "gated_mlp": False}))
+    path = tmp_path / "recipe.json"
+    made = cli("recipe", "--model-size", "1e9", "--config", str(config), "--tol", "0.3", "--check-margin", "0.25", "-o", str(path))
+    assert made.returncode == 0, made.stderr
+    doc = json.loads(path.read_text())
+    assert doc["params"]["check_margin"] == 0.25
+    for s in doc["schedules"].values():
+        check = s["params"]["check"]
+        assert check["max_error"] <= check["accept_limit"] == pytest.approx(0.3 * 0.75)
 
 
 def test_recipe_flag_conflicts(cli_error, cli):

@@ -123,6 +123,7 @@ def test_document_is_loadable(tiny_recipe):
     assert set(doc["keller5_failures"]) == {layer.name for layer in tiny_recipe.failures("keller5")}
 
 
+@pytest.mark.slow  # a 70B or bf16-checked recipe: 4-15 s
 def test_lower_edge_and_gram_form():
     point = build_recipe(1e9, 0.3, config=ONE, edge="point")
     lower = build_recipe(1e9, 0.3, config=ONE)
@@ -141,11 +142,12 @@ def recipe_70b():
     return build_recipe(70e9, 0.3, quantile=0.5)
 
 
-@pytest.fixture(params=["tiny", "70b"])
+@pytest.fixture(params=["tiny", pytest.param("70b", marks=pytest.mark.slow)])
 def a_recipe(request, tiny_recipe):
     return tiny_recipe if request.param == "tiny" else request.getfixturevalue("recipe_70b")
 
 
+@pytest.mark.slow  # a 70B or bf16-checked recipe: 4-15 s
 def test_70b_target(recipe_70b):
     r = recipe_70b
     assert r.model.name == "llama-3.1-70b" and r.all_meet_tol() and r.edge == "lower"
@@ -242,6 +244,7 @@ def test_three_baselines_are_computed(a_recipe):
     assert totals["saving_vs_references"] == pytest.approx(savings)
 
 
+@pytest.mark.slow  # a 70B or bf16-checked recipe: 4-15 s
 def test_point_option_and_kernels():
     point = build_recipe(1e9, 0.3, config=ONE, edge="point")
     assert point.edge == "point" and not point.lowp_failures()
@@ -296,6 +299,7 @@ def test_incomplete_law_file(tmp_path):
         build_recipe(1e9, 0.1, config=TINY, laws_path=str(laws))
 
 
+@pytest.mark.slow  # a 70B or bf16-checked recipe: 4-15 s
 def test_bf16_settings_use_polar_express_knobs(tiny_recipe):
     from nsdesign.laws.recipe import BF16
 
@@ -363,6 +367,7 @@ def test_recipe_cli_under_a_normalizer(capsys, tmp_path):
     assert json.loads(out.read_text())["params"]["normalizer"] == {"name": "schatten4"}
 
 
+@pytest.mark.slow  # a 70B or bf16-checked recipe: 4-15 s
 def test_a_tolerance_below_bf16_rounding_is_reported_failing_not_passing():
     # δ = 0.002 is below what bf16 rounding allows on most of these layers: the closest schedule is emitted,
     # listed in lowp_failures and the document, and warned about — never reported as passing

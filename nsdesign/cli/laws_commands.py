@@ -37,7 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fit = subparsers.add_parser("fit", help="fit momentum power laws σ_q(M) = C·M^(−α) to a measurement CSV")
     fit.add_argument("measurements", help="CSV with columns depth,matrix,quantile,model_params,sigma (# comments allowed)")
     fit.add_argument("-o", "--output", required=True, help="write the law file (JSON) here")
-    fit.add_argument("--source", help="short label used in predictions (default: the file name)")
+    fit.add_argument("--label", dest="source", help="short label used in predictions (default: the file name)")
+    hidden_alias(fit, "--source", dest="source")  # old spelling; --source names a matrix source elsewhere
     fit.set_defaults(handler=_fit)
 
     recipe = subparsers.add_parser("recipe", help="per-layer bands and the cheapest schedule per layer for a whole model")

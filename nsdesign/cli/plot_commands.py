@@ -19,6 +19,7 @@ from typing import Any
 from nsdesign.cli._vocabulary import dtype_name
 from nsdesign.errors import InputError
 from nsdesign.cli._output import warn
+from nsdesign.cli._vocabulary import hidden_alias
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -73,7 +74,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = kinds.add_parser("laws", help="momentum-quantile power laws (arXiv 2606.04058) with extrapolation bands")
     p.add_argument("--layer", action="append", help="depth.matrix, e.g. final.mlp_down (repeatable; default: a set)")
     p.add_argument("--quantile", type=float, default=0.5, help="descending-rank quantile (default 0.5)")
-    p.add_argument("--sizes", default="7e9,7e10,3e11,1e12", help="model sizes to mark (default 7e9,7e10,3e11,1e12)")
+    p.add_argument("--model-sizes", dest="sizes", default="7e9,7e10,3e11,1e12",
+                   help="model sizes (parameters) to mark (default 7e9,7e10,3e11,1e12)")
+    hidden_alias(p, "--sizes", dest="sizes")  # old spelling; --sizes is capture's models to train
     p.add_argument("--laws", help="law file from `nsdesign fit` (default: fit the shipped data)")
     _common(p)
     p.set_defaults(handler=_one_line_warnings(_laws))
@@ -192,7 +195,7 @@ def _laws(args: argparse.Namespace) -> int:
     _check_output(args.output)
     from nsdesign.plot.laws import laws_figure
 
-    sizes = _numbers("--sizes", args.sizes)
+    sizes = _numbers("--model-sizes", args.sizes)
     figure = laws_figure(args.layer, args.quantile, sizes, args.laws, args.title, _size(args.size), args.dpi)
     return _save(figure, args.output)
 
@@ -258,7 +261,6 @@ def _one_line_warnings(handler: Any) -> Any:
 
     @functools.wraps(handler)
     def run(args: argparse.Namespace) -> int:
-        import sys
         import warnings
 
         with warnings.catch_warnings(record=True) as caught:
@@ -283,8 +285,8 @@ def _numbers(flag: str, text: str) -> list[float]:
         raise InputError(f"{flag} must be a comma-separated list of numbers, got {text!r}") from None
     if not values or not all(v > 0 and v < float("inf") for v in values):
         raise InputError(f"{flag} must list positive finite numbers, got {text!r}")
-    if flag == "--sizes" and max(values) > MAX_MODEL_SIZE:
-        raise InputError(f"--sizes must be at most {MAX_MODEL_SIZE:g} parameters, got {max(values):g}")
+    if flag == "--model-sizes" and max(values) > MAX_MODEL_SIZE:
+        raise InputError(f"--model-sizes must be at most {MAX_MODEL_SIZE:g} parameters, got {max(values):g}")
     return values
 
 

@@ -32,7 +32,7 @@ def _schedule(tmp_path, name, document):
         (["evaluate", "keller5", "--min-sigma", "1e-3", "--max-sigma", "1e300"], "max-sigma must be at most"),
         (["plot", "map", "keller5", "--min-sigma", "1e-3", "--max-sigma", "1e300", "-o", "{tmp}/m.png"], "max-sigma must be at most"),
         (["plot", "map", "keller5", "--min-sigma", "1e-3", "--ymax", "1e308", "-o", "{tmp}/m.png"], "--ymax must lie in"),
-        (["plot", "laws", "--sizes", "1e300", "-o", "{tmp}/l.png"], "--sizes must be at most"),
+        (["plot", "laws", "--model-sizes", "1e300", "-o", "{tmp}/l.png"], "--model-sizes must be at most"),
         (["search", "--min-sigma", "1e-3", "--objective", "", "--trials", "2"], "--objective must name"),
         (["search", "--min-sigma", "1e-3", "--objective", "worst=", "--trials", "2"], "weight after worst= is missing"),
         (["recipe", "--model-size", "1e9", "--tol", "0.05", "--cushion", "0.02"], "--cushion needs a single step degree"),

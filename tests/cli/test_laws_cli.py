@@ -66,7 +66,7 @@ def _measurements(tmp_path):
 
 def test_fit_then_predict_and_recipe_with_own_laws(cli, tmp_path):
     laws = tmp_path / "laws.json"
-    result = cli("fit", str(_measurements(tmp_path)), "-o", str(laws), "--source", "my runs")
+    result = cli("fit", str(_measurements(tmp_path)), "-o", str(laws), "--label", "my runs")
     assert result.returncode == 0, result.stderr
     assert "wrote 24 laws" in result.stdout
     document = json.loads(laws.read_text())

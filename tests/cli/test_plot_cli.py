@@ -107,7 +107,7 @@ def test_frontier_takes_shape_and_band_from_a_pareto_document(cli_error, tmp_pat
 
 def test_laws(cli_error, tmp_path):
     out = tmp_path / "laws.png"
-    image = ok(nsd("laws", "--layer", "final.mlp_down", "--layer", "mid.q", "--quantile", "0.75", "--sizes", "7e9,1e12",
+    image = ok(nsd("laws", "--layer", "final.mlp_down", "--layer", "mid.q", "--quantile", "0.75", "--model-sizes", "7e9,1e12",
                    "-o", str(out)), out)
     assert band_pixels(image) > 1000
     result = nsd("laws", "--layer", "final.zz", "-o", str(tmp_path / "x.png"))
@@ -133,7 +133,7 @@ def test_laws(cli_error, tmp_path):
         (["frontier", "--min-sigma", "1e-3", "--presets", "nope", "-o", "x.png"], "unknown preset"),
         (["frontier", "--min-sigma", "1e-3", "--pareto", "missing.json", "-o", "x.png"], "not found"),
         (["frontier", "--min-sigma", "1e-3", "--max-steps", "0", "-o", "x.png"], "max steps"),
-        (["laws", "--sizes", "7e9,abc", "-o", "x.png"], "--sizes"),
+        (["laws", "--model-sizes", "7e9,abc", "-o", "x.png"], "--model-sizes"),
         (["spiral", "-o", "x.png"], "invalid choice"),
     ],
 )

@@ -38,6 +38,8 @@ def test_short_and_long_version(capsys):
         (["recipe", "--model-size", "7e9", "--tol", "0.1", "--degree-choices", "5"],
          ["recipe", "--model-size", "7e9", "--tol", "0.1", "--degrees", "5"], "degrees"),
         (["capture", "--out-dir", "d"], ["capture", "--out", "d"], "out"),
+        (["fit", "m.csv", "-o", "l.json", "--label", "x"], ["fit", "m.csv", "-o", "l.json", "--source", "x"], "source"),
+        (["plot", "laws", "-o", "l.png", "--model-sizes", "7e9"], ["plot", "laws", "-o", "l.png", "--sizes", "7e9"], "sizes"),
     ],
 )
 def test_old_spellings_parse_into_the_same_value(new, old, dest):
@@ -51,6 +53,8 @@ def test_old_spellings_parse_into_the_same_value(new, old, dest):
         (["pareto"], ["--steps", "--degree-choices"], ["--min-steps", "--max-steps", "--degrees"]),
         (["recipe"], ["--max-sigma", "--degree-choices"], ["--headroom", "--degrees"]),
         (["capture"], ["--out-dir"], ["--out "]),
+        (["fit"], ["--label"], ["--source"]),
+        (["plot", "laws"], ["--model-sizes"], ["--sizes"]),
     ],
 )
 def test_help_lists_only_the_new_spellings(capsys, command, visible, hidden):

@@ -15,6 +15,14 @@ from hypothesis import settings
 
 REPO = Path(__file__).resolve().parents[1]
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Under `-n 2` on a 2-core machine each worker must keep to one thread: two workers each running a 2-thread
+    # BLAS or torch pool oversubscribe the cores, and small matrix products get slower, not faster (the
+    # measurements behind nsdesign/precision/_blas.py). Set before numpy or torch is imported by any test module;
+    # subprocess tests inherit it.
+    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")
+
 # Property tests are derandomized in the normal run, so CI and a user's clone see the same examples (a random
 # seed once failed a round-off-level case on one run in many: now a plain test in tests/design/test_guarded.py).
 # NSDESIGN_HYPOTHESIS=explore draws fresh examples each run, for hunting new failures (docs/testing.md).

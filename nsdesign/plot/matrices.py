@@ -241,7 +241,7 @@ def _torch_runner():
     try:
         import torch
 
-        from nsdesign.torch import newton_schulz as torch_newton_schulz
+        from nsdesign.torch.kernels import newton_schulz as torch_newton_schulz
     except ImportError:
         return None
 

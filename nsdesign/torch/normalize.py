@@ -13,7 +13,7 @@ scalar and element-wise work on products that exist already:
     then       X = c₀X₁ + (c₁A₁ + c₂A₁² + …) X₁  and the remaining steps as usual.
 
 Norms and power iterations are computed in fp32 from the compute-dtype products (what a fused kernel would have
-in registers). `norm_div` divides on top (t/norm_div). Frobenius itself is the existing `kernels.normalize`.
+in registers). `norm_div` divides on top (t/norm_div). Frobenius itself is `iterations.normalize`.
 
 Gram form (`normalized_gram`): its first product R = X₀X₀ᵀ is the A above, so schatten4, spectral and AOL cost
 the same there: R₁ = t²R (AOL: D R D), X₁ = t·X₀ (D X₀), then the Gram iteration from (X₁, R₁) — no extra
@@ -30,8 +30,7 @@ import torch
 
 from nsdesign.core.normalizers import Normalizer, get, recorded_normalizer
 from nsdesign.errors import InputError
-
-Rows = tuple[tuple[float, ...], ...]
+from nsdesign.torch.iterations import Rows, _addmm, _mm, gram_iteration, normalize, poly_in, standard_iteration
 
 
 def as_normalizer(reference: Any) -> Normalizer | None:
@@ -69,8 +68,6 @@ def normalized_gram(
     restarts: tuple[int, ...] = (),
 ) -> torch.Tensor:
     """The Gram form on a wide X with `normalizer` applied to its first Gram matrix (see the module docstring)."""
-    from nsdesign.torch.kernels import _mm, gram_iteration, normalize
-
     check_form(normalizer, "gram")
     normalizer.check_first_degree(2 * len(rows[0]) - 1)
     X0 = normalize(X, 1.0, dtype, eps)  # Frobenius pre-scale, as in the standard form
@@ -88,8 +85,6 @@ def normalized_standard(
     X: torch.Tensor, rows: Rows, normalizer: Normalizer, norm_div: float, dtype: torch.dtype, eps: float
 ) -> torch.Tensor:
     """The standard form on a wide X (…, m ≤ n) with `normalizer` fused into the first step."""
-    from nsdesign.torch.kernels import _addmm, _mm, normalize, poly_in, standard_iteration
-
     first, rest = rows[0], rows[1:]
     normalizer.check_first_degree(2 * len(first) - 1)
     X0 = normalize(X, 1.0, dtype, eps)  # Frobenius pre-scale (see the module docstring)

@@ -710,7 +710,7 @@ def comparison_figure(comparison: Comparison, dpi: int = 100) -> Any:
     from matplotlib.figure import Figure
     from scipy import stats
 
-    from nsdesign.plot import PALETTE
+    from nsdesign.plot._render import PALETTE
 
     fig = Figure(figsize=(11, 7.5), dpi=dpi, layout="constrained")
     axes = fig.subplots(2, 2).ravel()

@@ -80,6 +80,18 @@ def render(result: Any, written_to: str | None) -> None:
     out.append(f"accuracy  max|1−F| on [{g.min_sigma:.4g}, {g.max_sigma:.4g}] = {g.error:.4g}   (exact)")
     out.append(f"guard     max|1−F| on [{g.max_sigma:.4g}, {g.guard_sigma:.4g}] = {g.guard_error:.4g}   (≤ {g.guard_tol:g}, exact)")
     out.extend(textwrap.wrap(g.status, 80, subsequent_indent="  "))
+    if g.checks:
+        m, n = g.checks[0].shape or (0, 0)
+        values = ", ".join(f"{c.kernel} {c.value:.4g}" for c in g.checks)
+        out.extend(textwrap.wrap(f"bf16      σ_max out {values} (≤ {g.checks[0].limit:.4g}, model {m}×{n})", 80,
+                                 subsequent_indent="  "))
+    if g.inflated is not None:
+        out.extend(textwrap.wrap(
+            f"inflated: the plain design overflows in that bf16 model, so this one is designed with cushion "
+            f"{g.inflated[0]:g}, safety {g.inflated[1]:g} (Polar Express's knobs)", 80, subsequent_indent="  "))
+    if not g.passed:
+        warn("no design of this length passes the bf16 check (output σ_max above the limit); add --steps, "
+             "loosen --guard-tol, or run it in fp32")
     out.append("coefficients (row 0 first):")
     for row in s.coefficients():
         out.append("  [" + ", ".join(f"{v:.15g}" for v in row) + "]")

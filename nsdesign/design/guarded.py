@@ -17,6 +17,21 @@ error E₀ is a certified lower bound for the constrained problem. We search the
 the feasibility boundary returns the feasible member with the smallest E. The result is therefore a certified
 bracket E₀ ≤ E* ≤ E, reported as such; when the guard is inactive (v = u is feasible) E = E₀ and the result is
 the certified optimum.
+
+bf16 check. Keeping the guard band within τ can stretch the design top v close to g, and then the first step
+peaks (≈ 2) inside the accuracy band where the later steps are steep: the 5-step Schatten-8 design for the
+4096² band [0.0040, 0.508] (v = 0.99996) has f₁ ≈ 1.966 at σ ≈ 0.37 and a slope ≈ 12 of steps 2–5 there, so
+bf16 round-off of the first step's output is amplified into an O(1) error (measured 1.34 on the matrix), while
+the exact map is within 0.0013 of 1. A log-spaced proxy misses it (few σ sit at the peak; the error grows with
+how many directions share it), so every returned design is run in the numpy bf16 rounding model
+(`nsdesign.precision`) on a PROXY_SHAPE matrix whose σ are *evenly* spaced over [l, u] — the mass of a
+normalized spectrum is in the upper part of the band — in both the fused (torch.optim.Muon) and the unfused
+(Keller Jordan's muon.py) kernel; it passes when the output's max |1 − σ| ≤ E + MODEL_ALLOWANCE (E the exact
+error). On that design the unfused run measures 7.4, a passing one ~1e-2. Candidates are tried best error
+first; when none passes, the problem is inflated as in design/safe.py (Polar Express's cushion and safety
+factor), and the first passing inflated design is returned, labelled (`inflated`); if still nothing passes,
+the least bad candidate comes back with `passed` False so the caller can warn. The bracket stays certified:
+the lower bound is the unconstrained optimum, the error the chosen design's exact error.
 """
 
 from __future__ import annotations
@@ -29,11 +44,18 @@ from nsdesign.core.metrics import value_range, worst_error
 from nsdesign.core.normalizers import Normalizer, get
 from nsdesign.core.schedule import Schedule
 from nsdesign.design.greedy import DEFAULT_MAX_STEPS, Design, greedy
+from nsdesign.design.safe import Check
 from nsdesign.errors import InputError
 
 DEFAULT_GUARD_TOL = 0.3
 _SCAN = 24  # log-spaced design tops v in [u, g]
 _BISECTIONS = 30
+PROXY_SHAPE = (128, 512)  # as design/safe.py: aspect ratio 4; a few ms per bf16 run
+CHECK_KERNELS = ("fused", "unfused")
+CHECK_DTYPE = "bf16"
+MODEL_ALLOWANCE = 0.1  # output σ_max may exceed 1 + E by this much (round-off; a passing design shows ~1e-2)
+INFLATIONS: tuple[tuple[float, float], ...] = ((0.0, 1.02), (0.02, 1.02), (0.0, 1.05), (0.02, 1.05), (0.0, 1.1),
+                                              (0.02, 1.1))  # (cushion, safety): Polar Express uses 0.02, 1.01
 
 
 @dataclass(frozen=True)
@@ -48,6 +70,13 @@ class GuardedDesign:
     error: float  # exact max |1 − F| on [l, u]
     guard_error: float  # exact max |1 − F| on [u, g]
     lower_bound: float  # the unconstrained greedy optimum on [l, u]: no schedule of these degrees does better
+    checks: tuple[Check, ...] = ()  # the bf16 rounding-model runs on the proxy (output σ_max against its limit)
+    inflated: tuple[float, float] | None = None  # (cushion, safety) added to pass the bf16 check; None: not needed
+
+    @property
+    def passed(self) -> bool:
+        """The bf16 rounding-model check (module docstring) passed."""
+        return all(c.passed for c in self.checks)
 
     @property
     def schedule(self) -> Schedule:
@@ -56,7 +85,7 @@ class GuardedDesign:
     @property
     def optimal(self) -> bool:
         """True when the guard is inactive, so the design is the (certified) greedy optimum on [l, u]."""
-        return self.design.certified and self.error <= self.lower_bound * (1 + 1e-9)
+        return self.design.certified and self.error <= self.lower_bound * (1 + 1e-9) and self.inflated is None
 
     @property
     def status(self) -> str:
@@ -79,6 +108,8 @@ class GuardedDesign:
             lower_bound=self.lower_bound,
             optimal=self.optimal,
             certified=self.design.certified,
+            bf16_checked=self.passed,
+            inflated=None if self.inflated is None else list(self.inflated),
         )
         return data
 
@@ -177,10 +208,16 @@ def _fixed(
 ) -> GuardedDesign:
     degree: int | tuple[int, ...] = degrees[0] if len(degrees) == 1 else degrees
 
-    def make(v: float) -> tuple[Design, float, float]:
-        design = greedy(l, v, steps, degree, cushion=cushion, safety=safety, norm_div=norm_div)
+    def make(v: float, knobs: tuple[float, float] = (cushion, safety)) -> tuple[Design, float, float]:
+        design = greedy(l, v, steps, degree, cushion=knobs[0], safety=knobs[1], norm_div=norm_div)
         schedule = design.schedule
         return design, worst_error(schedule, l, u), guard_error(schedule, u, g)
+
+    def result(e: float, v: float, design: Design, ge: float, checks: tuple[Check, ...],
+               inflated: tuple[float, float] | None = None) -> GuardedDesign:
+        # A feasible design's error bounds the optimum from above, so a bound above it is round-off (errors of a
+        # few ulp, e.g. 3.0e-15 against 2.2e-16 when both schedules converge): clip it to keep the bracket ordered.
+        return GuardedDesign(design, norm, l, u, g, tau, v, e, ge, min(lower_bound, e), checks, inflated)
 
     base, e0, g0 = make(u)
     # The pure greedy on [l, u] is optimal among all compositions of these degrees (with or without knobs, divisor
@@ -188,7 +225,10 @@ def _fixed(
     pure = base if (cushion == 0.0 and safety == 1.0 and norm_div == 1.0) else greedy(l, u, steps, degree)
     lower_bound = worst_error(pure.schedule, l, u)
     if g0 <= tau:
-        return GuardedDesign(base, norm, l, u, g, tau, u, e0, g0, min(lower_bound, e0))
+        checks = bf16_checks(base.schedule, l, u, e0)
+        if all(c.passed for c in checks):
+            return result(e0, u, base, g0, checks)
+        return _inflate(make, result, [(e0, u, base, g0, checks)], l, u, g, tau, cushion, safety)
     tops = [u * (g / u) ** (i / (_SCAN - 1)) for i in range(1, _SCAN)] if g > u else []
     candidates: list[tuple[float, float, Design, float]] = []  # (error, v, design, guard error)
     previous_infeasible = u
@@ -221,7 +261,52 @@ def _fixed(
                 lo = mid
             if hi / lo - 1 < 1e-9:
                 break
-    e, v, design, ge = min(candidates, key=lambda c: (c[0], c[3]))  # ties (round-off): smaller guard error
-    # A feasible design's error bounds the optimum from above, so a bound above it is round-off (errors of a few
-    # ulp, e.g. 3.0e-15 against 2.2e-16 when both schedules converge): clip it to keep the bracket ordered.
-    return GuardedDesign(design, norm, l, u, g, tau, v, e, ge, min(lower_bound, e))
+    candidates.sort(key=lambda c: (c[0], c[3]))  # best error first; ties (round-off): smaller guard error
+    tried = []
+    for e, v, design, ge in candidates[:_CHECKED]:
+        checks = bf16_checks(design.schedule, l, u, e)
+        if all(c.passed for c in checks):
+            return result(e, v, design, ge, checks)
+        tried.append((e, v, design, ge, checks))
+    return _inflate(make, result, tried, l, u, g, tau, cushion, safety)
+
+
+_CHECKED = 4  # the best few scan candidates are checked in the rounding model before inflating
+
+
+def bf16_checks(schedule: Schedule, min_sigma: float, max_sigma: float, error: float) -> tuple[Check, ...]:
+    """The rounding-model check of the module docstring: σ evenly spaced over the accuracy band, both kernels."""
+    from nsdesign.precision import matrix_error, test_matrix
+
+    rows = min(PROXY_SHAPE)
+    sigma = tuple(min_sigma + (max_sigma - min_sigma) * i / (rows - 1) for i in range(rows))
+    test = test_matrix(PROXY_SHAPE, sigma)
+    checks = []
+    for kernel in CHECK_KERNELS:
+        run = matrix_error(schedule, test, CHECK_DTYPE, kernel=kernel)
+        value = run.sigma_max if math.isfinite(run.error) and math.isfinite(run.sigma_max) else math.inf
+        checks.append(Check(kernel, CHECK_DTYPE, max_sigma, value, 1.0 + error + MODEL_ALLOWANCE, PROXY_SHAPE))
+    return tuple(checks)
+
+
+def _inflate(make, result, tried, l: float, u: float, g: float, tau: float, cushion: float, safety: float) -> GuardedDesign:
+    """The first inflated (cushion, safety) design that keeps the guard and passes the bf16 check; else the least
+    bad design seen, with its failing checks (passed False)."""
+    tops = [u * (g / u) ** (i / (_SCAN - 1)) for i in range(_SCAN)] if g > u else [u]
+    for knobs in INFLATIONS:
+        if knobs[0] < cushion or knobs[1] < safety:
+            continue
+        found = None
+        for v in tops:  # the lowest top that keeps the guard (the best error of this family, as above)
+            design, e, ge = make(v, knobs)
+            if ge <= tau:
+                found = (e, v, design, ge)
+                break
+        if found is None:
+            continue
+        checks = bf16_checks(found[2].schedule, l, u, found[0])
+        tried.append((*found, checks))
+        if all(c.passed for c in checks):
+            return result(*found, checks, knobs)
+    e, v, design, ge, checks = min(tried, key=lambda t: max(c.value - c.limit for c in t[4]))
+    return result(e, v, design, ge, checks)

@@ -261,6 +261,7 @@ class NormalizedDesign:
             Band(g.min_sigma, g.max_sigma, g.guard_sigma),
             params,
             normalizer=g.normalizer.to_dict(),
+            checked_for=[c.to_dict() for c in g.checks] or None,
         )
         doc["metrics"] = metrics
         return doc

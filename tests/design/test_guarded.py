@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nsdesign.core.metrics import worst_error
 from nsdesign.design.greedy import greedy
-from nsdesign.design.guarded import guard_error, guarded_greedy
+from nsdesign.design.guarded import bf16_checks, guard_error, guarded_greedy
+from nsdesign.design.safe import safe_greedy
 from nsdesign.errors import InputError
+from nsdesign.precision import matrix_error
+from nsdesign.precision import test_matrix as make_test_matrix
 
 
 def test_schatten8_band_meets_the_guard_and_beats_designing_on_the_whole_interval():
@@ -36,7 +40,43 @@ def test_frobenius_default_guard_is_two_percent():
     result = guarded_greedy(1e-3, 1.0, None, 0.3, "frobenius", steps=5)
     assert result.guard_sigma == 1.02 and result.guard_error <= 0.3
     assert result.lower_bound == pytest.approx(0.11345, abs=1e-5)  # the published E*(5)
-    assert result.error < 0.13
+    # every plain greedy design up to 1.02 overflows in bf16 on [1e-3, 1] (a rounded σ ≈ 1 lands above the design
+    # top, where F explodes), so the answer is the inflated one — the same error as `search`'s safe default
+    bare = greedy(1e-3, 1.02, steps=5).schedule
+    assert not all(c.passed for c in bf16_checks(bare, 1e-3, 1.0, worst_error(bare, 1e-3, 1.0)))
+    assert result.passed and result.inflated is not None and not result.optimal
+    assert result.error == pytest.approx(safe_greedy(1e-3, 1.0, steps=5).error, abs=2e-3)
+
+
+def _quarter_circle(n: int, low: float, top: float) -> tuple[float, ...]:
+    """σ at the quantiles of a square Gaussian's spectrum (Marchenko–Pastur at ratio 1), top scaled to `top`."""
+    p = (np.arange(n) + 0.5) / n
+    grid = np.linspace(0.0, 2.0, 20001)
+    cdf = np.cumsum(np.sqrt(4.0 - grid**2))
+    sigma = np.interp(p, cdf / cdf[-1], grid)
+    return tuple(float(v) for v in np.maximum(sigma / sigma.max() * top, low))  # clipped to the band
+
+
+@pytest.mark.parametrize("steps", [4, 5])
+def test_a_stretched_guard_design_does_not_blow_up_in_bf16(steps):
+    """The 4096² Schatten-8 band: keeping [0.508, 1] within 0.3 stretched the plain design to a top of 0.99996,
+    whose first step peaks (≈ 1.97) mid-band where steps 2.. are steep; on a 4096² Gaussian it measured 1.34 in
+    bf16 (docs/normalizers.md). On a square spectrum's shape the returned design must stay accurate in both
+    kernels' bf16 rounding model (the stretched 5-step one measured 0.35 fused and 3.1 unfused here)."""
+    l, u = 0.0040, 0.508
+    result = guarded_greedy(l, u, 1.0, 0.3, "schatten8", steps=steps)
+    assert result.passed and result.guard_error <= 0.3
+    test = make_test_matrix((256, 256), _quarter_circle(256, l, u))
+    for kernel in ("fused", "unfused"):
+        measured = matrix_error(result.schedule, test, "bf16", kernel=kernel).error
+        assert measured <= result.error + 0.05, (kernel, measured)
+    assert result.lower_bound <= result.error  # the bracket stays certified
+
+
+def test_a_design_that_passes_the_check_is_not_inflated():
+    result = guarded_greedy(0.1938, 0.5523, 1.0, 0.3, "schatten8", steps=3)
+    assert result.passed and result.inflated is None
+    assert {c.kernel for c in result.checks} == {"fused", "unfused"}
 
 
 def test_tolerance_mode_gives_the_fewest_steps():

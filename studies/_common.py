@@ -20,10 +20,10 @@ from typing import Any, Iterable, Sequence
 REPO = Path(__file__).resolve().parents[1]
 
 
-def start(study_dir: Path, description: str) -> tuple[argparse.Namespace, "Timer", int]:
-    """Every study's opening: its arguments, threads kept to the machine's cores, a wall-clock timer, and the
-    figure resolution (lower for --quick)."""
-    args = parse_args(study_dir, description)
+def start(study_dir: Path, description: str, extra: Any = None) -> tuple[argparse.Namespace, "Timer", int]:
+    """Every study's opening: its arguments (`extra(parser)` adds a study's own), threads kept to the machine's
+    cores, a wall-clock timer, and the figure resolution (lower for --quick)."""
+    args = parse_args(study_dir, description, extra)
     setup_threads()
     return args, Timer(), 60 if args.quick else 100
 
@@ -42,11 +42,13 @@ def style(ax: Any) -> None:
         ax.spines[side].set_visible(False)
 
 
-def parse_args(study_dir: Path, description: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=description)
+def parse_args(study_dir: Path, description: str, extra: Any = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes, seconds: checks the script, not the science")
     parser.add_argument("--out", type=Path, default=study_dir, help="output directory (default: the study directory)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    if extra is not None:
+        extra(parser)
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     set_quiet(args.quiet)

@@ -16,7 +16,9 @@ matrices and AdamW on embeddings, head and norms (the capture setup), and record
   other than Frobenius, its own work (`Normalizer.extra_flops`: the norm of A or A², power iterations, AOL's
   row sums and rescaling), summed over matrices; the Frobenius pre-scale every run does is not counted;
 - wall time of the training steps (evaluation excluded) and, separately, the time spent inside Newton–Schulz
-  (every `orthogonalize` call Muon makes is timed; on CUDA with a synchronize before and after);
+  (every `orthogonalize` call Muon makes is timed; on CUDA with a synchronize before and after); on the CPU also
+  the process CPU time of both (`time.process_time`), which other jobs on a shared machine inflate far less than
+  wall time (a loaded machine makes wall seconds measure the load, not the schedule);
 - the momentum band during training: descending-rank quantiles of the singular values of every Frobenius-
   normalized momentum buffer M/‖M‖_F (the convention of `nsdesign capture` and arXiv 2606.04058) plus σ_max,
   at `band_at` steps.
@@ -121,6 +123,8 @@ class RunResult:
     band: tuple[Mapping[str, Any], ...]
     diverged_at: int | None = None
     model_params: int = 0
+    cpu_seconds: tuple[float, ...] = ()  # process CPU time, aligned like wall_seconds (empty in older run files)
+    ns_cpu_seconds: tuple[float, ...] = ()
 
     @property
     def final_val_loss(self) -> float:
@@ -140,6 +144,8 @@ class RunResult:
             ns_seconds=tuple(map(float, d["ns_seconds"])), ns_flops_per_step=float(d["ns_flops_per_step"]),
             train_loss=tuple(_unfinite(v) for v in d["train_loss"]), band=tuple(d["band"]),
             diverged_at=d.get("diverged_at"), model_params=int(d.get("model_params", 0)),
+            cpu_seconds=tuple(map(float, d.get("cpu_seconds", ()))),
+            ns_cpu_seconds=tuple(map(float, d.get("ns_cpu_seconds", ()))),
         )
 
 
@@ -173,7 +179,8 @@ class PairedDifference:
 
 @dataclass(frozen=True)
 class Reach:
-    """Per seed: step, NS FLOPs, wall and NS seconds at which a run first reaches the target loss (None: never)."""
+    """Per seed: step, NS FLOPs, wall, NS and CPU seconds at which a run first reaches the target loss (None: never,
+    or, for CPU seconds, not recorded)."""
 
     label: str
     target: tuple[float, ...]
@@ -181,6 +188,7 @@ class Reach:
     ns_flops: tuple[float | None, ...]
     wall_seconds: tuple[float | None, ...]
     ns_seconds: tuple[float | None, ...]
+    cpu_seconds: tuple[float | None, ...] = ()
 
     @property
     def reached(self) -> int:
@@ -286,13 +294,15 @@ def _at_step(steps: Sequence[float], values: Sequence[float], step: float) -> fl
     return float(np.interp(step, [0.0, *steps], [0.0, *values]))
 
 
-def time_to_target(run: RunResult, target: float) -> tuple[float | None, float | None, float | None, float | None]:
-    """(step, NS FLOPs, wall seconds, NS seconds) when `run` first reaches `target`; times interpolated in step."""
+def time_to_target(run: RunResult, target: float) -> tuple[float | None, ...]:
+    """(step, NS FLOPs, wall seconds, NS seconds, CPU seconds) when `run` first reaches `target`; times
+    interpolated in step; CPU seconds None when the run did not record them."""
     step = first_reach(run.eval_steps, run.val_loss, target)
     if step is None:
-        return None, None, None, None
+        return None, None, None, None, None
+    cpu = _at_step(run.eval_steps, run.cpu_seconds, step) if run.cpu_seconds else None
     return (step, step * run.ns_flops_per_step, _at_step(run.eval_steps, run.wall_seconds, step),
-            _at_step(run.eval_steps, run.ns_seconds, step))
+            _at_step(run.eval_steps, run.ns_seconds, step), cpu)
 
 
 def analyse(runs: Sequence[RunResult], labels: Sequence[str], seeds: Sequence[int], baseline: str) -> tuple[tuple[Summary, ...], tuple[PairedDifference, ...], tuple[Reach, ...]]:
@@ -305,7 +315,7 @@ def analyse(runs: Sequence[RunResult], labels: Sequence[str], seeds: Sequence[in
     reach = []
     targets = tuple(finals[baseline])
     for label in labels:
-        rows = [time_to_target(by[label, s], t) if math.isfinite(t) else (None,) * 4 for s, t in zip(seeds, targets)]
+        rows = [time_to_target(by[label, s], t) if math.isfinite(t) else (None,) * 5 for s, t in zip(seeds, targets)]
         reach.append(Reach(label, targets, *(tuple(col) for col in zip(*rows))))  # type: ignore[arg-type]
     return summaries, differences, tuple(reach)
 
@@ -470,7 +480,8 @@ def train_compare(
                                          "settings": asdict(settings), "schedule": spec.documents(), "run": run.to_dict()})
             runs.append(run)
             say({"event": "run", "label": spec.label, "seed": seed, "final": run.final_val_loss,
-                 "seconds": run.wall_seconds[-1], "ns_seconds": run.ns_seconds[-1]})
+                 "seconds": run.wall_seconds[-1], "ns_seconds": run.ns_seconds[-1],
+                 "cpu_seconds": run.cpu_seconds[-1]})
     summaries, differences, reach = analyse(runs, names, seed_list, base)
     notes = []
     if any(r.diverged_at is not None for r in runs):
@@ -547,23 +558,25 @@ def _check_recipes(specs: Sequence[ScheduleSpec], settings: CompareSettings) -> 
 @contextlib.contextmanager
 def ns_timer(device: Any) -> Iterator[list[float]]:
     """Time every Newton–Schulz call Muon makes: Muon.step looks `orthogonalize` up in its module at call time,
-    so a timed wrapper is installed there for the duration (on CUDA, synchronized so the time is the kernels')."""
+    so a timed wrapper is installed there for the duration (on CUDA, synchronized so the time is the kernels').
+    Yields [wall seconds, process CPU seconds], accumulated."""
     import torch
 
     from nsdesign.torch import muon as muon_module
 
     original = muon_module.orthogonalize
-    total = [0.0]
+    total = [0.0, 0.0]
     cuda = getattr(device, "type", str(device)) == "cuda"
 
     def timed(*args: Any, **kwargs: Any) -> Any:
         if cuda:
             torch.cuda.synchronize(device)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = original(*args, **kwargs)
         if cuda:
             torch.cuda.synchronize(device)
         total[0] += time.perf_counter() - t0
+        total[1] += time.process_time() - c0
         return out
 
     muon_module.orthogonalize = timed
@@ -602,21 +615,24 @@ def train_one(spec: ScheduleSpec, seed: int, settings: CompareSettings, tokens: 
     val = _validation_batches(held_out, settings, device)
     evals = set(eval_schedule(settings.train_steps, settings.eval_every))
     steps_at, val_loss, wall_at, ns_at, train_loss, band = [], [], [], [], [], []
+    cpu_at, ns_cpu_at = [], []
     diverged = None
-    wall = 0.0
+    wall = cpu = 0.0
     decay_from = settings.train_steps * (1 - settings.cooldown)
 
-    def record(step: int, ns_total: float) -> None:
+    def record(step: int, ns_total: list[float], loss: float | None = None) -> None:
         steps_at.append(step)
-        val_loss.append(_evaluate(model, val))
+        val_loss.append(_evaluate(model, val) if loss is None else loss)
         wall_at.append(wall)
-        ns_at.append(ns_total)
+        ns_at.append(ns_total[0])
+        cpu_at.append(cpu)
+        ns_cpu_at.append(ns_total[1])
 
     with ns_timer(device) as ns_total:
-        record(0, 0.0)
+        record(0, ns_total)
         model.train()
         for step in range(1, settings.train_steps + 1):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             scale = min(1.0, step / settings.warmup)
             if step > decay_from:
                 scale *= max(0.0, (settings.train_steps - step + 1) / (settings.train_steps - decay_from + 1))
@@ -633,20 +649,18 @@ def train_one(spec: ScheduleSpec, seed: int, settings: CompareSettings, tokens: 
             if device.type == "cuda":
                 torch.cuda.synchronize(device)
             wall += time.perf_counter() - t0
+            cpu += time.process_time() - c0
             train_loss.append(value)
             if not math.isfinite(value):
                 diverged = step
-                steps_at.append(step)
-                val_loss.append(math.inf)
-                wall_at.append(wall)
-                ns_at.append(ns_total[0])
+                record(step, ns_total, math.inf)
                 break
             if step in settings.band_at:
                 band.append(momentum_band(muon, named, hidden, step))
             if step in evals:
-                record(step, ns_total[0])
+                record(step, ns_total)
     return RunResult(spec.label, seed, tuple(steps_at), tuple(val_loss), tuple(wall_at), tuple(ns_at), ns_flops,
-                     tuple(train_loss), tuple(band), diverged, parameter_count(model))
+                     tuple(train_loss), tuple(band), diverged, parameter_count(model), tuple(cpu_at), tuple(ns_cpu_at))
 
 
 def _validation_batches(held_out: Any, settings: CompareSettings, device: Any) -> list[Any]:

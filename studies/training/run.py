@@ -16,7 +16,16 @@ held-out 10% validation split):
    the momentum band measured under each schedule against the band the designs assumed.
 
     python studies/training/run.py            # full run (see README.md for the measured runtime)
+    python studies/training/run.py --worker   # optional, alongside it on the other core: shares the training
     python studies/training/run.py --quick    # seconds; a 32-wide model, a few steps (used by the tests)
+
+`--worker` trains the same runs (same `train_compare` arguments, hence the same run keys and files) in the reverse
+order, waiting for each size's designed schedules to appear, then stops without reports; the main invocation
+loads what it finished. Two processes on two cores roughly halve the wall time; at most one run per size is
+trained by both (where they meet), with identical results.
+
+Times: wall seconds depend on whatever else the machine runs; the process CPU seconds (`time.process_time`,
+torch held to one thread) much less so, which makes them the time measure to compare across schedules here.
 """
 
 from __future__ import annotations
@@ -25,8 +34,10 @@ import contextlib
 import datetime
 import io
 import math
+import os
 import statistics
 import sys
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -43,29 +54,37 @@ from nsdesign.core.metrics import worst_error  # noqa: E402
 from nsdesign.core.schedule import Schedule  # noqa: E402
 from nsdesign.io import load_schedule  # noqa: E402
 
+DESIGNED = ("designed5", "designed4", "schatten8_4", "recipe")  # the files design_schedules writes, recipe last
 PRESETS = ("keller5", "polar_express_modded5", "deepseek_v4_10", "cubic5_eo")  # cubic5_eo: the relaxed cubic (arXiv 2606.00371)
 EDGE_Q = 0.9
 KNOBS = ("--cushion", "0.02", "--safety", "1.02", "--norm-div", "1.02")
-# Sized for a shared 2-core machine (the other cores' jobs leave this study about a third of one): the whole
-# study must finish in well under an hour there. A 96-wide model at 250 steps did not fit in that budget.
-FULL = {"sizes": (("tiny", 300), ("nano", 300)), "seeds": 3, "eval_every": 25, "text_bytes": 4 << 20}
+# Sizes for a 2-core machine. The larger one is the biggest that trains in about 5 minutes there: 192×6 (2.8M
+# parameters) at 400 steps took 0.73 s/step on one idle core (torch 1 thread), 256×6 took 1.3 s/step (~9 min).
+# With --worker on the other core the whole study (72 runs) is about 1.5 h.
+FULL = {"sizes": (("192x6", 400), ("tiny", 300), ("nano", 300)), "seeds": 3, "eval_every": 25, "text_bytes": 4 << 20}
 QUICK = {"sizes": (("nano", 12), ("32x1", 8)), "seeds": 2, "eval_every": 4, "text_bytes": 1 << 18}
 
 
+def _arguments(parser) -> None:
+    parser.add_argument("--worker", action="store_true",
+                        help="train the runs in reverse order alongside a main invocation, then stop (no reports)")
+
+
 def main() -> None:
-    args, timer, dpi = common.start(HERE, __doc__)
+    args, timer, dpi = common.start(HERE, __doc__, _arguments)
     import torch
 
-    torch.set_num_threads(1)  # a shared 2-core machine: leave the other core to everyone else
+    torch.set_num_threads(1)  # one core per study process: CPU seconds then measure one thread's work
     from nsdesign.torch.training import train_compare
 
     plan = QUICK if args.quick else FULL
     out: Path = args.out
+    if args.worker:
+        return worker(plan, out)
     results = {"sizes": [], "command": common.command("training", args.quick), "eval_every": plan["eval_every"]}
+    loads: list[float] = []
     for model, steps in plan["sizes"]:
-        runs_dir = out / "runs" / model
-        common_kwargs = dict(train_steps=steps, model=model, runs_dir=runs_dir, eval_every=plan["eval_every"],
-                             max_text_bytes=plan["text_bytes"])
+        common_kwargs = _kwargs(plan, out, model, steps)
         common.note(f"[{timer.seconds():.0f} s] {model}: capturing the band (keller5, seed 0)")
         capture = train_compare(["keller5"], seeds=[0], **common_kwargs)
         band = {**measured_band(capture.runs[0]), "width": capture.settings.width}
@@ -74,7 +93,8 @@ def main() -> None:
         labels = list(PRESETS) + list(designs["files"])
         common.note(f"[{timer.seconds():.0f} s] {model}: band edge L = {band['edge']:.3g}; training {len(specs)} "
                     f"schedules × {plan['seeds']} seeds")
-        comparison = train_compare(specs, labels=labels, seeds=plan["seeds"], progress=_progress(model), **common_kwargs)
+        comparison = train_compare(specs, labels=labels, seeds=plan["seeds"], progress=_progress(model, loads),
+                                   **common_kwargs)
         write_json_atomic(out / f"comparison_{model}.json", comparison.to_dict())
         fig_name = f"loss_{model}.png"
         from nsdesign.torch.training import comparison_figure
@@ -85,18 +105,42 @@ def main() -> None:
     results["seconds"] = timer.seconds()
     results["reused_runs"] = sum(size["skipped"] for size in results["sizes"]) - len(results["sizes"])
     results["run_seconds_sum"] = sum(size["run_seconds"] for size in results["sizes"])
+    results["run_cpu_seconds_sum"] = sum(size["run_cpu_seconds"] for size in results["sizes"])
     results["finished_utc"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     stamps = [p.stat().st_mtime for p in (out / "runs").glob("*/*.json")]
     utc = lambda t: datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%H:%M UTC")  # noqa: E731
     results["run_files_written"] = [utc(min(stamps)), utc(max(stamps))] if stamps else None
     results["machine"] = common.machine()
     results["load"] = common.load()
+    results["load_during_runs"] = [min(loads), max(loads)] if loads else None
     common.write_json(out / "results.json", results)
     (out / "README.md").write_text(readme(results, args.quick), encoding="utf-8")
     print(f"done in {timer.seconds():.0f} s", flush=True)
 
 
-def _progress(model: str):
+def _kwargs(plan: dict, out: Path, model: str, steps: int) -> dict:
+    """The `train_compare` arguments of one size: shared by the main invocation and --worker (same run keys)."""
+    return dict(train_steps=steps, model=model, runs_dir=out / "runs" / model, eval_every=plan["eval_every"],
+                max_text_bytes=plan["text_bytes"])
+
+
+def worker(plan: dict, out: Path) -> None:
+    """Train each size's runs in reverse order once the main invocation has written its designs."""
+    from nsdesign.torch.training import train_compare
+
+    for model, steps in plan["sizes"]:
+        directory = out / "schedules" / model
+        while not (directory / "recipe.json").is_file():  # written last by design_schedules
+            time.sleep(5)
+        specs = [*PRESETS, *(str(directory / f"{name}.json") for name in DESIGNED)][::-1]
+        labels = [*PRESETS, *DESIGNED][::-1]
+        common.note(f"worker: {model}: training {len(specs)} schedules in reverse order")
+        train_compare(specs, labels=labels, seeds=list(range(plan["seeds"]))[::-1], progress=_progress(f"worker {model}"),
+                      **_kwargs(plan, out, model, steps))
+    print("worker done", flush=True)
+
+
+def _progress(model: str, loads: list[float] | None = None):
     from nsdesign.torch.training import print_line
 
     state = {"done": 0, "total": 0}
@@ -106,6 +150,8 @@ def _progress(model: str):
             state["total"] = event["total"]
             return
         state["done"] += 1
+        if loads is not None and event["event"] == "run":
+            loads.append(os.getloadavg()[0])  # the 1-minute load average as each run finishes
         if common.progress_enabled():  # one line per finished run, on stderr
             print(f"{model} ", end="", file=sys.stderr, flush=True)
             print_line(event, state["done"], state["total"], sys.stderr)
@@ -171,8 +217,9 @@ def design_schedules(band: dict, directory: Path, model: str) -> dict:
               "schedules": schedules, "layers": layers}
     write_json_atomic(directory / "recipe.json", recipe)
     assert all(k in MATRICES for k in shapes)
-    return {"files": {"designed5": directory / "designed5.json", "designed4": directory / "designed4.json",
-                      "schatten8_4": directory / "schatten8_4.json", "recipe": directory / "recipe.json"},
+    files = {name: directory / f"{name}.json" for name in DESIGNED}
+    assert all(path.is_file() for path in files.values())
+    return {"files": files,
             "tol": tol, "edge": edge, "recipe_steps": {l["name"]: l["steps"] for l in layers},
             "designed4_error": worst_error(four, edge, 1.0)}
 
@@ -195,10 +242,15 @@ def size_result(comparison, band: dict, designs: dict, figure: str) -> dict:
         runs = comparison.runs_of(summary.label)
         wall = [r.wall_seconds[-1] for r in runs]
         ns = [r.ns_seconds[-1] for r in runs]
+        cpu = [r.cpu_seconds[-1] for r in runs if r.cpu_seconds]
+        ns_cpu = [r.ns_cpu_seconds[-1] for r in runs if r.ns_cpu_seconds]
+        full = len(cpu) == len(runs)
         last_band = [band_edges(r, EDGE_Q)[max(band_edges(r, EDGE_Q))] for r in runs if r.band]
         rows.append({
             "label": summary.label, "mean": summary.mean, "std": summary.std, "n": summary.n, "diverged": summary.diverged,
             "ns_gflop_per_step": runs[0].ns_flops_per_step / 1e9, "wall_s": float(np.mean(wall)), "ns_s": float(np.mean(ns)),
+            "cpu_s": float(np.mean(cpu)) if full else None, "ns_cpu_s": float(np.mean(ns_cpu)) if full else None,
+            "reach_cpu_s": reach.mean("cpu_seconds") if full else None,
             "reach_steps": reach.mean("steps"), "reach_gflop": None if reach.mean("ns_flops") is None else reach.mean("ns_flops") / 1e9,
             "reach_wall_s": reach.mean("wall_seconds"), "reach_ns_s": reach.mean("ns_seconds"), "reached": reach.reached,
             "band_edge_min": float(np.mean([b[0] for b in last_band])) if last_band else None,
@@ -213,6 +265,7 @@ def size_result(comparison, band: dict, designs: dict, figure: str) -> dict:
                         "recipe_steps": designs["recipe_steps"]},
             "figure": figure, "seconds": comparison.seconds, "skipped": comparison.skipped,
             "run_seconds": float(sum(r.wall_seconds[-1] for r in comparison.runs)),
+            "run_cpu_seconds": float(sum(r.cpu_seconds[-1] for r in comparison.runs if r.cpu_seconds)),
             "text_source": s.text_source, "text_bytes": s.text_bytes, "batch": s.batch, "seq_len": s.seq_len,
             "band_steps": list(s.band_at)}
 
@@ -239,6 +292,35 @@ def band_figure(sizes: list, dpi: int):
     return fig
 
 
+def _reused_text(results: dict) -> str:
+    n = results["reused_runs"]
+    if n <= 0:
+        return "it trained every run itself;"
+    return (f"it loaded {n} runs that were already finished (trained by `run.py --worker` on the other core, with "
+            "the same run keys, or by an earlier, interrupted invocation);")
+
+
+def _load_text(results: dict) -> str:
+    span = results.get("load_during_runs")
+    low_high = f"{span[0]:.1f}–{span[1]:.1f}, " if span else ""
+    return f"{low_high}at the end {results['load']}"
+
+
+def _share_value(row: dict) -> float:
+    """NS share of a step's time: CPU seconds where recorded, else wall seconds."""
+    if row.get("cpu_s"):
+        return 100 * row["ns_cpu_s"] / row["cpu_s"]
+    return 100 * row["ns_s"] / row["wall_s"]
+
+
+def _share(row: dict) -> str:
+    return f"{_share_value(row):.0f}%"
+
+
+def _s(seconds) -> str:
+    return "—" if seconds is None else f"{seconds:.1f} s"
+
+
 def _pm(mean, std) -> str:
     if mean is None or not math.isfinite(mean):
         return "diverged"
@@ -253,16 +335,16 @@ def readme(results: dict, quick: bool) -> str:
         rows = size["rows"]
         d = size["differences"]
         table_loss = common.markdown_table(
-            ["schedule", "final val loss (mean ± std)", "Δ vs keller5 (mean)", "95% CI", "NS GFLOP/step", "NS s", "wall s",
-             "NS share"],
+            ["schedule", "final val loss (mean ± std)", "Δ vs keller5 (mean)", "95% CI", "NS GFLOP/step", "NS CPU s",
+             "CPU s", "NS share", "wall s"],
             [[f"`{r['label']}`", _pm(r["mean"], r["std"]),
               "—" if r["label"] == "keller5" else f"{d[r['label']]['mean']:+.4f}",
               "—" if r["label"] == "keller5" else f"[{d[r['label']]['low']:+.4f}, {d[r['label']]['high']:+.4f}]",
-              r["ns_gflop_per_step"], r["ns_s"], r["wall_s"], f"{100 * r['ns_s'] / r['wall_s']:.0f}%"] for r in rows], digits=4)
+              r["ns_gflop_per_step"], r.get("ns_cpu_s"), r.get("cpu_s"), _share(r), r["wall_s"]] for r in rows], digits=4)
         table_reach = common.markdown_table(
-            ["schedule", "reached (seeds)", "steps", "NS GFLOP", "wall s", "NS s"],
-            [[f"`{r['label']}`", f"{r['reached']}/{r['n']}", r["reach_steps"], r["reach_gflop"], r["reach_wall_s"], r["reach_ns_s"]]
-             for r in rows], digits=4)
+            ["schedule", "reached (seeds)", "steps", "NS GFLOP", "CPU s", "wall s"],
+            [[f"`{r['label']}`", f"{r['reached']}/{r['n']}", r["reach_steps"], r["reach_gflop"], r.get("reach_cpu_s"),
+              r["reach_wall_s"]] for r in rows], digits=4)
         table_band = common.markdown_table(
             ["schedule", f"smallest matrix σ(q={EDGE_Q})", f"median matrix σ(q={EDGE_Q})"],
             [[f"`{r['label']}`", r["band_edge_min"], r["band_edge_median"]] for r in rows], digits=3)
@@ -270,7 +352,7 @@ def readme(results: dict, quick: bool) -> str:
         worse = [k for k, v in d.items() if v["excludes_zero"] and v["mean"] > 0]
         tied = [k for k, v in d.items() if not v["excludes_zero"]]
         designed = ("designed5", "designed4", "schatten8_4", "recipe")
-        base_wall = next(r["wall_s"] for r in rows if r["label"] == "keller5")
+        base = next(r for r in rows if r["label"] == "keller5")
         lines = []
         for label in designed:
             if label not in d:
@@ -282,8 +364,8 @@ def readme(results: dict, quick: bool) -> str:
                        "no loss difference from keller5 resolved at this number of seeds (CI contains 0)")
             lines.append(f"- `{label}` on {size['model']}: {verdict}; Δ = {v['mean']:+.4f} "
                          f"[{v['low']:+.4f}, {v['high']:+.4f}]; NS {r['ns_gflop_per_step']:.3g} GFLOP/step vs "
-                         f"keller5's {rows[0]['ns_gflop_per_step']:.3g}; training wall time {r['wall_s']:.1f} s vs "
-                         f"{base_wall:.1f} s; reached keller5's final loss in {r['reached']}/{r['n']} seeds.")
+                         f"keller5's {rows[0]['ns_gflop_per_step']:.3g}; training CPU time {_s(r.get('cpu_s'))} vs "
+                         f"{_s(base.get('cpu_s'))}; reached keller5's final loss in {r['reached']}/{r['n']} seeds.")
         presets = [r for r in rows if r["label"] in PRESETS]
         for label in designed:
             r = next((r for r in rows if r["label"] == label), None)
@@ -295,8 +377,11 @@ def readme(results: dict, quick: bool) -> str:
                               "has no NS-FLOP cost to that loss")
             else:
                 cheaper = [p["label"] for p in presets if p["reach_gflop"] is not None and p["reach_gflop"] < r["reach_gflop"]]
+                quicker = [p["label"] for p in presets if p.get("reach_cpu_s") is not None and r.get("reach_cpu_s")
+                           is not None and p["reach_cpu_s"] < r["reach_cpu_s"]]
                 reach_text = ("presets reaching keller5's final loss with fewer NS FLOPs: "
-                              f"{', '.join(f'`{c}`' for c in cheaper) or 'none'}")
+                              f"{', '.join(f'`{c}`' for c in cheaper) or 'none'}; in less CPU time: "
+                              f"{', '.join(f'`{c}`' for c in quicker) or 'none'}")
             lines.append(f"- `{label}` on {size['model']}: presets with a lower mean final loss: "
                          f"{', '.join(f'`{b}`' for b in beaten) or 'none'}; {reach_text} (means over seeds; see the "
                          "intervals before reading a ranking into them).")
@@ -304,7 +389,7 @@ def readme(results: dict, quick: bool) -> str:
         lines.insert(0, f"- {size['model']}: differences from keller5 whose 95% interval excludes 0: "
                         f"{'; '.join(resolved) or 'none'}.")
         verdicts.extend(lines)
-        shares.extend(100 * r["ns_s"] / r["wall_s"] for r in rows)
+        shares.extend(_share_value(r) for r in rows)
         b = size["band"]
         steps_text = ", ".join(f"`{k.replace('.weight', '')}` {v}" for k, v in size["designs"]["recipe_steps"].items())
         sections.append(f"""## {size['model']}: width {size['width']}, {size['n_layer']} blocks, {size['params']:,} parameters, {size['steps']} steps
@@ -316,8 +401,9 @@ Band captured on this model's own momentum (keller5, seed 0, steps {b['steps']})
 per matrix (each on its own measured edge, same tolerance): {steps_text}.
 
 Final validation loss (nats/byte, {len(size['seeds'])} seeds; Δ = schedule − keller5 paired by seed, 95% Student-t
-interval), NS FLOPs per training step (all Muon matrices, standard form), and measured seconds (training steps only;
-"NS s" is the time spent inside Newton–Schulz calls, measured separately):
+interval), NS FLOPs per training step (all Muon matrices, standard form), and measured seconds of the training steps
+(evaluation excluded; means over seeds): process CPU time, of which "NS CPU s" inside Newton–Schulz calls (measured
+separately), their ratio "NS share", and wall time:
 
 {table_loss}
 
@@ -352,20 +438,15 @@ count the schedule's matmuls only, the normalizer's scalar work is not counted),
 
     {results['command']}
 
-Runtime: {seconds:.0f} s ({seconds / 60:.1f} min) wall for this invocation (finished {results['finished_utc']}), which
-reused {results['reused_runs']} runs finished by an earlier, interrupted invocation of the same command; the training
-steps of all {sum(len(s['rows']) * len(s['seeds']) for s in results['sizes'])} runs took {results['run_seconds_sum']:.0f} s
-({results['run_seconds_sum'] / 60:.1f} min) in total (run files written from {results['run_files_written'][0]} to
-{results['run_files_written'][1]}; to fit the time budget, a second process trained the nano runs in parallel with the
-same `train_compare` arguments as this script, hence the same run keys, and this command reused them; an interrupted
-first invocation also kept running by mistake and trained some tiny runs twice, with identical losses), on
-{results['machine']}; torch limited to 1 thread; 1-minute load
-average at the end {results['load']}. **The measured seconds are not a fair comparison here**: other jobs kept
-the 2-core machine's load between 7 and 19 during the runs, and up to five study processes ran at once, so a run's
-seconds mostly measure the load at the time it ran (e.g. `deepseek_v4_10`, with twice keller5's NS FLOPs, shows fewer
-seconds on tiny). NS FLOPs are the cost measure to read; the seconds columns are reported because they were measured,
-and the NS/step share is the only time ratio that is roughly load-independent (both parts slow down together). No GPU was available
-for this run, so the `--device cuda` path was not run here.
+Runtime: {seconds:.0f} s ({seconds / 60:.1f} min) wall for this invocation (finished {results['finished_utc']});
+{_reused_text(results)} the training steps of all {sum(len(s['rows']) * len(s['seeds']) for s in results['sizes'])} runs took
+{results['run_cpu_seconds_sum'] / 60:.1f} min of CPU time and {results['run_seconds_sum'] / 60:.1f} min of wall time in
+total (run files written from {results['run_files_written'][0]} to {results['run_files_written'][1]}), on
+{results['machine']}; torch limited to 1 thread per process; 1-minute load average as the runs finished
+{_load_text(results)}. Compare schedules by NS FLOPs and by CPU seconds: with torch on one thread, a process's CPU
+time is the work of its single thread and moves much less than wall time when other jobs share the cores (the wall
+seconds are reported too, since they were measured). No GPU was available for this run, so the `--device cuda`
+path was not run here.
 
 {chr(10).join(sections)}
 ## Where designed schedules do not win

@@ -95,17 +95,18 @@ def test_first_reach_interpolates_and_reports_never():
     assert first_reach(steps, [5.0, math.inf], 1.0) is None
 
 
-def _run(label, seed, losses, flops=1e9, wall_per_step=0.1):
+def _run(label, seed, losses, flops=1e9, wall_per_step=0.1, cpu_per_step=0.05):
     steps = tuple(range(0, 10 * len(losses), 10))
     return RunResult(label, seed, steps, tuple(losses), tuple(s * wall_per_step for s in steps),
-                     tuple(s * wall_per_step / 10 for s in steps), flops, (), ())
+                     tuple(s * wall_per_step / 10 for s in steps), flops, (), (),
+                     cpu_seconds=tuple(s * cpu_per_step for s in steps), ns_cpu_seconds=tuple(s * cpu_per_step / 10 for s in steps))
 
 
 def test_time_to_target_and_analyse_use_the_same_seed_baseline():
     fast = _run("fast", 0, [5.0, 2.0, 1.0], flops=2e9)
-    step, ns_flops, wall, ns = time_to_target(fast, 1.5)
+    step, ns_flops, wall, ns, cpu = time_to_target(fast, 1.5)
     assert step == pytest.approx(15.0) and ns_flops == pytest.approx(3e10) and wall == pytest.approx(1.5)
-    assert ns == pytest.approx(0.15)
+    assert ns == pytest.approx(0.15) and cpu == pytest.approx(0.75)
     runs = [_run("keller5", 0, [5.0, 3.0, 2.0]), _run("keller5", 1, [5.0, 3.5, 2.5]),
             _run("fast", 0, [5.0, 2.0, 1.9]), _run("fast", 1, [5.0, 3.0, 2.6])]
     summaries, differences, reach = analyse(runs, ["keller5", "fast"], [0, 1], "keller5")
@@ -116,6 +117,16 @@ def test_time_to_target_and_analyse_use_the_same_seed_baseline():
     assert fast_reach.steps[1] is None  # seed 1 ends at 2.6 > 2.5
     assert fast_reach.reached == 1 and fast_reach.mean("steps") is None
     assert reach[0].steps == (20.0, 20.0)
+    assert fast_reach.cpu_seconds[0] == pytest.approx(0.5) and fast_reach.cpu_seconds[1] is None
+
+
+def test_a_run_file_without_cpu_seconds_still_reads_and_reaches_with_no_cpu_time():
+    d = _run("old", 0, [5.0, 2.0, 1.0]).to_dict()
+    del d["cpu_seconds"], d["ns_cpu_seconds"]  # a run file written before CPU time was recorded
+    old = RunResult.from_dict(d)
+    assert old.cpu_seconds == () and old.ns_cpu_seconds == ()
+    step, *_, cpu = time_to_target(old, 1.5)
+    assert step == pytest.approx(15.0) and cpu is None
 
 
 # -- real (tiny) training -------------------------------------------------------------------------
@@ -129,6 +140,8 @@ def test_same_seed_same_schedule_is_bit_identical_and_ns_is_timed(text_file):
     assert cubic.val_loss[0] == a.val_loss[0]  # same initialization
     assert cubic.val_loss[-1] != a.val_loss[-1]  # only the schedule differs, and it matters
     assert 0 < a.ns_seconds[-1] < a.wall_seconds[-1]
+    assert len(a.cpu_seconds) == len(a.eval_steps) and 0 < a.ns_cpu_seconds[-1] < a.cpu_seconds[-1]
+    assert list(a.cpu_seconds) == sorted(a.cpu_seconds)  # cumulative
     assert cubic.ns_flops_per_step < a.ns_flops_per_step  # 10 matmuls vs 15
     assert a.eval_steps == (0, 3, 6) and len(a.band) == 3
     entry = a.band[-1]

@@ -152,12 +152,13 @@ def main() -> None:
     parser.add_argument("--capture", help="a `nsdesign capture --out` directory: its final-step buffers")
     parser.add_argument("--steps", default="2,3,4,5,6")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--presets", help="comma list of presets to measure (default: every preset; '' for none)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("-o", "--output", default="benchmarks/normalizers_results.json")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     steps = [int(s) for s in args.steps.split(",")]
-    presets = list(preset_names())
+    presets = list(preset_names()) if args.presets is None else [p for p in args.presets.split(",") if p]
     results: list = []
     start = time.time()
     for text in [s for s in args.gaussian.split(",") if s]:

@@ -9,7 +9,13 @@ from hypothesis import strategies as st
 
 from nsdesign.core.metrics import worst_error
 from nsdesign.design.greedy import greedy
-from nsdesign.design.guarded import bf16_checks, guard_error, guarded_greedy
+from nsdesign.design.guarded import (
+    CONVERGED,
+    bf16_checks,
+    exact_tail,
+    guard_error,
+    guarded_greedy,
+)
 from nsdesign.design.safe import safe_greedy
 from nsdesign.errors import InputError
 from nsdesign.precision import matrix_error
@@ -122,3 +128,24 @@ def test_bracket_stays_ordered_when_both_designs_reach_round_off():
     # (3.0e-15) exceeded the guarded one's (2.2e-16); the bracket must still read lower ≤ upper
     result = guarded_greedy(0.14684694734879897, 0.9235855225624635, 1.0, 0.5, "schatten4", steps=4)
     assert result.lower_bound <= result.error
+
+
+def test_converged_steps_run_the_exact_limit():
+    # Schatten-8 band of a Gaussian 1024x4096 (issue 9): 5 steps converge after the third.
+    result = guarded_greedy(0.184, 0.552, 1.0, normalizer="schatten8", steps=5)
+    records = result.design.steps
+    converged = [j for j, r in enumerate(records) if j > 0 and max(abs(1 - v) for v in r.input_interval) <= CONVERGED]
+    assert converged, "the 5-step design should converge on this band"
+    for j in converged:
+        assert result.schedule.steps[j].coefficients == (1.875, -1.25, 0.375)
+    # the greedy record keeps what was designed: the rescaled limit, a hair off the exact one
+    assert any(records[j].polynomial.coefficients != (1.875, -1.25, 0.375) for j in converged)
+    assert result.params()["exact_tail_steps"] >= 1
+    assert result.error == worst_error(result.schedule, 0.184, 0.552) <= 1e-12
+    assert result.guard_error == guard_error(result.schedule, 0.552, 1.0) <= 0.3
+    assert result.optimal
+
+
+def test_unconverged_designs_are_left_as_designed():
+    for design in (greedy(0.184, 0.552, 3), greedy(1e-3, 1.0, 5)):  # the last input interval is ≥ 4e-3 from 1
+        assert exact_tail(design) is design

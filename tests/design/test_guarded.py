@@ -15,6 +15,7 @@ from nsdesign.design.guarded import (
     exact_tail,
     guard_error,
     guarded_greedy,
+    refine,
 )
 from nsdesign.design.safe import safe_greedy
 from nsdesign.errors import InputError
@@ -149,3 +150,24 @@ def test_converged_steps_run_the_exact_limit():
 def test_unconverged_designs_are_left_as_designed():
     for design in (greedy(0.184, 0.552, 3), greedy(1e-3, 1.0, 5)):  # the last input interval is ≥ 4e-3 from 1
         assert exact_tail(design) is design
+
+
+def test_refinement_lowers_the_error_and_keeps_the_guard_exactly():
+    # the Schatten-8 band of a Gaussian 1024x4096 at 2 steps: the guard is active, the family is not optimal
+    l, u, g, tau = 0.1938, 0.5523, 1.0, 0.3
+    result = guarded_greedy(l, u, g, normalizer="schatten8", steps=2)
+    family = greedy(l, result.design_max_sigma, 2)  # the best family member, before refinement
+    assert guard_error(family.schedule, u, g) <= tau
+    better = refine(family.schedule, l, u, g, tau)
+    assert better is not None
+    assert worst_error(better, l, u) < 0.9 * worst_error(family.schedule, l, u)
+    assert guard_error(better, u, g) <= tau
+    assert result.params()["refined"] and result.passed and not result.optimal
+    assert result.error == worst_error(result.schedule, l, u) < result.design.steps[-1].error
+    assert result.lower_bound <= result.error
+
+
+def test_refinement_gives_up_rather_than_break_the_guard():
+    # an optimal design (guard inactive) cannot be improved: refine returns None, the design stays as it was
+    design = greedy(0.3, 0.5, 2)
+    assert refine(design.schedule, 0.3, 0.5, 0.5, 0.3) is None

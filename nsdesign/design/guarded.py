@@ -65,7 +65,7 @@ from nsdesign.core.polynomial import OddPolynomial
 from nsdesign.core.schedule import Schedule
 from nsdesign.design.greedy import DEFAULT_MAX_STEPS, Design, greedy
 from nsdesign.design.remez import limit_coefficients
-from nsdesign.design.safe import Check
+from nsdesign.design.safe import Check, rounding_check
 from nsdesign.errors import InputError
 
 DEFAULT_GUARD_TOL = 0.3
@@ -73,7 +73,6 @@ _SCAN = 24  # log-spaced design tops v in [u, g]
 _BISECTIONS = 30
 PROXY_SHAPE = (128, 512)  # as design/safe.py: aspect ratio 4; a few ms per bf16 run
 CHECK_KERNELS = ("fused", "unfused")
-CHECK_DTYPE = "bf16"
 MODEL_ALLOWANCE = 0.1  # output σ_max may exceed 1 + E by this much (round-off; a passing design shows ~1e-2)
 INFLATIONS: tuple[tuple[float, float], ...] = ((0.0, 1.02), (0.02, 1.02), (0.0, 1.05), (0.02, 1.05), (0.0, 1.1),
                                               (0.02, 1.1))  # (cushion, safety), the knobs of design/safe.py
@@ -368,17 +367,10 @@ def exact_tail(design: Design) -> Design:
 
 def bf16_checks(schedule: Schedule, min_sigma: float, max_sigma: float, error: float) -> tuple[Check, ...]:
     """The rounding-model check of the module docstring: σ evenly spaced over the accuracy band, both kernels."""
-    from nsdesign.precision import matrix_error, test_matrix
-
     rows = min(PROXY_SHAPE)
     sigma = tuple(min_sigma + (max_sigma - min_sigma) * i / (rows - 1) for i in range(rows))
-    test = test_matrix(PROXY_SHAPE, sigma)
-    checks = []
-    for kernel in CHECK_KERNELS:
-        run = matrix_error(schedule, test, CHECK_DTYPE, kernel=kernel)
-        value = run.sigma_max if math.isfinite(run.error) and math.isfinite(run.sigma_max) else math.inf
-        checks.append(Check(kernel, CHECK_DTYPE, max_sigma, value, 1.0 + error + MODEL_ALLOWANCE, PROXY_SHAPE))
-    return tuple(checks)
+    limit = 1.0 + error + MODEL_ALLOWANCE
+    return tuple(rounding_check(schedule, sigma, limit, kernel, PROXY_SHAPE) for kernel in CHECK_KERNELS)
 
 
 def _inflate(make, result, tried, l: float, u: float, g: float, tau: float, cushion: float, safety: float) -> GuardedDesign:

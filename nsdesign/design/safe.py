@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from nsdesign.core.metrics import DEFAULT_HEADROOM, overshoot, worst_error
+from nsdesign.core.schedule import Schedule
 from nsdesign.design.greedy import DEFAULT_MAX_STEPS, Design, greedy
 
 MAX_OVERSHOOT = 1.25  # exact max F on [0, guard]; issue 10's limit (band ripple room, no blow-up)
@@ -135,13 +136,27 @@ def _ranked(
     return rows
 
 
-def _model_check(design: Design, min_sigma: float, guard: float) -> Check:
-    from nsdesign.precision import log_spaced, matrix_error, test_matrix
+def rounding_check(
+    schedule: Schedule,
+    sigma: Sequence[float],
+    limit: float,
+    kernel: str = CHECK_KERNEL,
+    shape: tuple[int, int] = PROXY_SHAPE,
+) -> Check:
+    """The bf16 rounding model (`nsdesign.precision`, numpy) on a `shape` proxy with singular values `sigma`
+    (one per row): passes when the output σ_max is finite and ≤ `limit`. Shared by this module (σ log-spaced up
+    to the guard) and design/guarded.py (σ evenly spaced over the accuracy band, both kernels)."""
+    from nsdesign.precision import matrix_error, test_matrix
 
-    m = min(PROXY_SHAPE)
-    run = matrix_error(design.schedule, test_matrix(PROXY_SHAPE, log_spaced(min_sigma, guard, m)), CHECK_DTYPE)
-    value = run.sigma_max if not run.diverged else math.inf
-    return Check(CHECK_KERNEL, CHECK_DTYPE, guard, value, MAX_OUTPUT_SIGMA, PROXY_SHAPE)
+    run = matrix_error(schedule, test_matrix(shape, sigma), CHECK_DTYPE, kernel=kernel)
+    value = math.inf if run.diverged or not math.isfinite(run.sigma_max) else run.sigma_max
+    return Check(kernel, CHECK_DTYPE, max(sigma), value, limit, shape)
+
+
+def _model_check(design: Design, min_sigma: float, guard: float) -> Check:
+    from nsdesign.precision import log_spaced
+
+    return rounding_check(design.schedule, log_spaced(min_sigma, guard, min(PROXY_SHAPE)), MAX_OUTPUT_SIGMA)
 
 
 def _fewest_passing_steps(
@@ -162,11 +177,10 @@ def bf16_safe(design: Design, min_sigma: float, shape: tuple[int, int], headroom
     rows), σ log-spaced over [min_sigma, max_sigma·(1 + headroom)], stays finite with output σ_max ≤ 1.25.
 
     A 70B-sized matrix is out of reach on a small CPU; the aspect ratio is what the bf16 behaviour depends on."""
-    from nsdesign.precision import log_spaced, matrix_error, test_matrix
+    from nsdesign.precision import log_spaced
 
     m, n = sorted(shape)
     rows = min(m, 128)
     cols = min(4096, max(rows, round(n * rows / m)))
     top = float(design.params.get("max_sigma", 1.0)) * (1.0 + headroom)  # type: ignore[arg-type]
-    run = matrix_error(design.schedule, test_matrix((rows, cols), log_spaced(min_sigma, top, rows)), CHECK_DTYPE)
-    return not run.diverged and run.sigma_max <= MAX_OUTPUT_SIGMA
+    return rounding_check(design.schedule, log_spaced(min_sigma, top, rows), MAX_OUTPUT_SIGMA, shape=(rows, cols)).passed

@@ -724,16 +724,22 @@ def train_comparison(comparison: Any, written: list[str] | None = None, runs_dir
     out.print(table)
     reach = Table(title=f"To reach {comparison.baseline}'s final loss (mean over seeds)", title_justify="left",
                   box=box.SIMPLE_HEAD)
-    for column in ("schedule", "seeds", "steps", "NS GFLOP", "wall s", "NS s", "NS share"):
-        reach.add_column(column, justify="left" if column == "schedule" else "right", no_wrap=column == "schedule")
+    for column in ("schedule", "seeds", "steps", "NS GFLOP", "wall s", "CPU s", "NS %"):
+        reach.add_column(column, justify="left" if column == "schedule" else "right", no_wrap=True)
     for r in comparison.reach:
         runs = comparison.runs_of(r.label)
-        wall = sum(x.wall_seconds[-1] for x in runs)
-        share = sum(x.ns_seconds[-1] for x in runs) / wall if wall > 0 else None
+        # NS share of the whole run (the JSON has the NS seconds): from process CPU time when recorded
+        # (load-independent), else wall time
+        if all(x.cpu_seconds and x.ns_cpu_seconds for x in runs):
+            total, ns = sum(x.cpu_seconds[-1] for x in runs), sum(x.ns_cpu_seconds[-1] for x in runs)
+        else:
+            total, ns = sum(x.wall_seconds[-1] for x in runs), sum(x.ns_seconds[-1] for x in runs)
+        share = ns / total if total > 0 else None
         gflop = r.mean("ns_flops")
+        cpu = r.mean("cpu_seconds") if r.cpu_seconds else None
         reach.add_row(
             r.label[:24], f"{r.reached}/{len(r.steps)}", _number(r.mean("steps")), _number(None if gflop is None else gflop / 1e9),
-            _number(r.mean("wall_seconds"), 3), _number(r.mean("ns_seconds"), 3),
+            _number(r.mean("wall_seconds"), 3), _number(cpu, 3),
             "—" if share is None else f"{100 * share:.0f}%",
         )
     out.print(reach)

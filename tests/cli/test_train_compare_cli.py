@@ -39,10 +39,13 @@ def test_quick_run_writes_json_plot_and_resumes(tmp_path, text_file, capsys):
     captured = capsys.readouterr()
     assert all(len(line) <= 80 for line in captured.out.splitlines()), captured.out
     assert "cubic5_eo" in captured.out and "Δ vs keller5" in captured.out
+    header = next(line for line in captured.out.splitlines() if "NS GFLOP" in line)
+    assert header.split() == ["schedule", "seeds", "steps", "NS", "GFLOP", "wall", "s", "CPU", "s", "NS", "%"]
     assert "[2/4] cubic5_eo seed 0" in captured.err  # one line per run when stderr is not a terminal
     document = json.loads(out.read_text())
     assert document["kind"] == "nsdesign-train-compare" and document["baseline"] == "keller5"
     assert len(document["runs"]) == 4 and document["seeds"] == [0, 1]
+    assert all(len(r["cpu_seconds"]) == len(r["wall_seconds"]) and r["cpu_seconds"][-1] > 0 for r in document["runs"])
     assert {d["label"] for d in document["paired_differences"]} == {"cubic5_eo"}
     assert plot.stat().st_size > 1000
     assert len(list((tmp_path / "cmp.runs").glob("*.json"))) == 4

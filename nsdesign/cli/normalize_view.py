@@ -89,6 +89,15 @@ def render(result: Any, written_to: str | None) -> None:
         out.extend(textwrap.wrap(
             f"inflated: the plain design overflows in that bf16 model, so this one is designed with cushion "
             f"{g.inflated[0]:g}, safety {g.inflated[1]:g} (Polar Express's knobs)", 80, subsequent_indent="  "))
+    if g.design.params.get("refined"):
+        out.extend(textwrap.wrap(
+            "refined: a local search over all coefficients (Nelder–Mead on the exact errors) lowered the error "
+            "below the greedy family's, so the steps are no longer the greedy ones on that interval", 80,
+            subsequent_indent="  "))
+    if tail := g.design.params.get("exact_tail_steps"):
+        out.extend(textwrap.wrap(
+            f"exact tail: {tail} converged step{'s' if tail != 1 else ''} run (15/8, −5/4, 3/8) exactly (a hair "
+            "off it tips bf16 rounding ties one way; docs/normalizers.md)", 80, subsequent_indent="  "))
     if not g.passed:
         warn("no design of this length passes the bf16 check (output σ_max above the limit); add --steps, "
              "loosen --guard-tol, or run it in fp32")

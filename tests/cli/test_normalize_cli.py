@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 
@@ -36,11 +38,12 @@ def test_search_normalize_writes_a_guarded_schedule_and_evaluate_reports_the_gua
     assert result.returncode == 0, result.stderr
     assert "band under schatten8 [0.1938, 0.5523]" in result.stdout
     assert max(len(line) for line in result.stdout.splitlines()) <= 80
+    assert "refined: a local search" in result.stdout and "exact tail" not in result.stdout
     import json
 
     doc = json.loads(out.read_text())
     assert doc["normalizer"] == {"name": "schatten8"} and doc["band"]["guard_sigma"] == 1.0
-    assert doc["metrics"]["guard_error"] <= 0.3
+    assert doc["metrics"]["guard_error"] <= 0.3 and doc["params"]["refined"] is True
     evaluated = cli("evaluate", str(out), "--json")
     assert evaluated.returncode == 0, evaluated.stderr
     guard = json.loads(evaluated.stdout)["guard"]
@@ -48,6 +51,15 @@ def test_search_normalize_writes_a_guarded_schedule_and_evaluate_reports_the_gua
     compared = cli("compare", str(out), "keller5", "--min-sigma", "0.1938", "--max-sigma", "0.5523", "--guard-sigma", "1")
     assert compared.returncode == 0, compared.stderr
     assert compared.stdout.count("guard up to 1") == 2
+
+
+def test_search_normalize_says_when_converged_steps_run_the_exact_limit(cli):
+    result = cli("search", "--normalize", "schatten8", "--shape", "1024x4096", "--steps", "5")
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"exact tail: \d converged steps? run \(15/8, −5/4, 3/8\) exactly", result.stdout)
+    assert "  [1.875, -1.25, 0.375]" in result.stdout
+    assert "refined" not in result.stdout  # the guard is inactive at 5 steps: the design is the optimum
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
 
 
 @pytest.mark.parametrize(

@@ -45,11 +45,11 @@ to REFINE_MAX_STEPS steps are refined: past that the exact error on these bands 
 Exact tail. Once a design has converged, its later greedy steps are solved on intervals within 1e-7 of 1 and
 come back as the narrow-interval limit (15/8, −5/4, 3/8) rescaled by the interval top: coefficients a hair
 (1e-7 relative) off short binary fractions. In the unfused bf16 kernel that hair decides which way the
-roundings that would be ties fall, and it shows as a shared gain offset: the 5-step Schatten-8 design for
-Gaussian 1024×4096 measured max |1 − gain| 7.1e-4 with mean +5.2e-4 (3 seeds,
+roundings that would be ties fall, and it shows as a shared gain offset: the 5-step greedy Schatten-8 design
+for Gaussian 1024×4096 measured max |1 − gain| 6.3e-4 with mean +4.2e-4 (medians of 3 seeds,
 benchmarks/normalizers_tail_bias.py). So every step after the first whose input interval lies within CONVERGED
-of 1 runs the exact limit instead (its exact-arithmetic effect is ≤ 2.5·CONVERGED³); measured 2.6e-4 for that
-design, 7.7e-4 → 3.2e-4 for AOL, no change where the tail was already exact to fp32.
+of 1 runs the exact limit instead (its exact-arithmetic effect is ≤ 2.5·CONVERGED³); measured 3.7e-4 for that
+design, 7.4e-4 → 2.9e-4 for AOL, no change where the tail was already exact to fp32 (Schatten-4, spectral).
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ MODEL_ALLOWANCE = 0.1  # output σ_max may exceed 1 + E by this much (round-off;
 INFLATIONS: tuple[tuple[float, float], ...] = ((0.0, 1.02), (0.02, 1.02), (0.0, 1.05), (0.02, 1.05), (0.0, 1.1),
                                               (0.02, 1.1))  # (cushion, safety), the knobs of design/safe.py
 CONVERGED = 1e-5  # a step whose input interval is within this of 1 only polishes: it runs the exact limit
-REFINE_MAX_STEPS = 3
+REFINE_MAX_STEPS = 3  # past 3 steps the exact error on the normalizers' bands is below bf16 resolution
 _REFINE_ROUNDS = 3  # Nelder–Mead restarts from the last point (each 4000 evaluations at most, ~0.1–0.3 s)
 _CHECKED = 4  # the best few scan candidates are checked in the rounding model before inflating
 

@@ -38,8 +38,9 @@ coefficients at once (SciPy's Nelder–Mead on the exact E, with the guard as a 
 member) lowers E further, and the refined schedule is kept when it meets the guard exactly, beats the family,
 and passes the bf16 check (`refined` in the params). Measured on the Marchenko–Pastur bands of a Gaussian
 1024×4096 (docs/normalizers.md): 2 steps Schatten-8 0.0067 → 0.0056, AOL 0.0227 → 0.0211, Schatten-4
-0.0823 → 0.0656; 3 steps Frobenius 0.138 → 0.111. A global search (differential evolution) went lower still
-(Schatten-8 2 steps 0.0036), so the bracket's upper end is an upper bound, not the optimum. Only designs of up
+0.0823 → 0.0656; 3 steps Frobenius 0.138 → 0.111 (benchmarks/guarded_refinement.py). A global search
+(differential evolution, seconds per design, not run here) went lower still (Schatten-8 2 steps 0.0036), so
+the bracket's upper end is an upper bound, not the optimum. Only designs of up
 to REFINE_MAX_STEPS steps are refined: past that the exact error on these bands is below bf16 resolution.
 
 Exact tail. Once a design has converged, its later greedy steps are solved on intervals within 1e-7 of 1 and

@@ -16,6 +16,7 @@ import json
 import pathlib
 import sys
 import time
+from functools import partial
 
 import numpy as np
 from scipy.optimize import differential_evolution
@@ -26,9 +27,23 @@ from nsdesign.core.polynomial import OddPolynomial
 from nsdesign.core.schedule import Schedule
 from nsdesign.design.greedy import greedy
 from nsdesign.design.guarded import exact_tail, guard_error
+from nsdesign.errors import InputError
 from nsdesign.laws.normalized import design_for_normalizer
 
 CASES = (("schatten8", 2), ("aol", 2), ("schatten4", 2), ("frobenius", 3))
+
+
+def build(x: np.ndarray, k: int, norm_div: float | None) -> Schedule:
+    return Schedule(tuple(OddPolynomial(tuple(x[3 * i: 3 * i + 3])) for i in range(k)), norm_div)
+
+
+def penalised(x: np.ndarray, k: int, l: float, u: float, top: float, tau: float, norm_div: float | None) -> float:
+    """Exact E on [l, u] plus 10·(guard excess), as nsdesign.design.guarded.refine."""
+    s = build(x, k, norm_div)
+    try:
+        return worst_error(s, l, u) + 10.0 * max(0.0, guard_error(s, u, top) - tau * (1 - 1e-9))
+    except (InputError, ValueError, OverflowError, FloatingPointError):
+        return 1e3
 
 
 def main() -> None:
@@ -43,21 +58,12 @@ def main() -> None:
         family = exact_tail(greedy(l, g.design_max_sigma, k, norm_div=g.schedule.input_scale)).schedule
         x0 = np.array([c for p in g.schedule.steps for c in p.coefficients])
 
-        def build(x: np.ndarray) -> Schedule:
-            return Schedule(tuple(OddPolynomial(tuple(x[3 * i: 3 * i + 3])) for i in range(k)), g.schedule.norm_div)
-
-        def objective(x: np.ndarray) -> float:
-            s = build(x)
-            try:
-                return worst_error(s, l, u) + 10.0 * max(0.0, guard_error(s, u, top) - tau * (1 - 1e-9))
-            except Exception:
-                return 1e3
-
+        objective = partial(penalised, k=k, l=l, u=u, top=top, tau=tau, norm_div=g.schedule.norm_div)
         bounds = [(min(0.0, 3 * c), max(0.0, 3 * c)) if abs(c) > 1 else (-3.0, 3.0) for c in x0]
         t0 = time.time()
         found = differential_evolution(objective, bounds, seed=0, maxiter=300, popsize=30, tol=1e-10, x0=x0)
         seconds = time.time() - t0
-        de = build(found.x)
+        de = build(found.x, k, g.schedule.norm_div)
         de_error = worst_error(de, l, u) if guard_error(de, u, top) <= tau else float("nan")
         row = {"normalizer": norm, "steps": k, "band": [l, u], "guard_sigma": top, "lower_bound": g.lower_bound,
                "family": worst_error(family, l, u), "refined": g.error, "differential_evolution": de_error,

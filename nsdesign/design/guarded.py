@@ -182,11 +182,14 @@ def guarded_greedy(
     safety: float = 1.0,
     norm_div: float = 1.0,
     max_steps: int = DEFAULT_MAX_STEPS,
+    refine_design: bool = True,
 ) -> GuardedDesign:
     """The best greedy-family schedule on [min_sigma, max_sigma] whose guard error on [max_sigma, guard_sigma] ≤ τ.
 
     With `tol`, the fewest steps whose accuracy error is ≤ tol (guard met); otherwise `steps` (default 5).
-    `norm_div` stays an extra constant divisor on top of the normalizer (design on [l/s, v]).
+    `norm_div` stays an extra constant divisor on top of the normalizer (design on [l/s, v]). `refine_design`
+    False skips the refinement (module docstring): the result is then a member of the greedy family, which is
+    what a study's candidates are.
     """
     norm = get(normalizer)
     g = norm.default_guard_sigma if guard_sigma is None else float(guard_sigma)
@@ -196,7 +199,7 @@ def guarded_greedy(
         norm.check_first_degree(degrees[0])
     if tol is None:
         return _fixed(norm, min_sigma, max_sigma, g, guard_tol, 5 if steps is None and len(degrees) == 1 else steps,
-                      degrees, cushion, safety, norm_div)
+                      degrees, cushion, safety, norm_div, refine_design)
     if steps is not None:
         raise InputError("give either a step count or a tolerance, not both")
     if not (math.isfinite(tol) and 0 < tol < 1):
@@ -207,7 +210,8 @@ def guarded_greedy(
     best = math.inf
     for count in range(1, max_steps + 1):
         try:
-            result = _fixed(norm, min_sigma, max_sigma, g, guard_tol, count, degrees, cushion, safety, norm_div)
+            result = _fixed(norm, min_sigma, max_sigma, g, guard_tol, count, degrees, cushion, safety, norm_div,
+                            refine_design)
         except InputError as exc:  # the guard is unreachable with this few steps
             last = exc
             continue
@@ -233,6 +237,7 @@ def _fixed(
     cushion: float,
     safety: float,
     norm_div: float,
+    refine_design: bool = True,
 ) -> GuardedDesign:
     degree: int | tuple[int, ...] = degrees[0] if len(degrees) == 1 else degrees
 
@@ -291,7 +296,7 @@ def _fixed(
                 break
     candidates.sort(key=lambda c: (c[0], c[3]))  # best error first; ties (round-off): smaller guard error
     tried = []
-    if len(candidates[0][2].schedule.steps) <= REFINE_MAX_STEPS:
+    if refine_design and len(candidates[0][2].schedule.steps) <= REFINE_MAX_STEPS:
         e, v, design, ge = candidates[0]
         better = refine(design.schedule, l, u, g, tau)
         if better is not None and (e_new := worst_error(better, l, u)) < e:

@@ -211,7 +211,8 @@ def study_config(
 
 def _guarded_seeds(space: Any, objective: Any, norm: Any, cushion: float, safety: float, norm_div: float) -> tuple[Any, ...]:
     """The guarded engine's design (`design.guarded.guarded_greedy`) per step count, as norm_div candidates:
-    enqueued, so a study under a normalizer starts from what `search --normalize` designs with those steps."""
+    enqueued, so a study under a normalizer starts from the family member `search --normalize` designs with
+    those steps (before its refinement, which leaves the family)."""
     from nsdesign.design.guarded import guarded_greedy
     from nsdesign.search.space import Candidate
 
@@ -225,6 +226,7 @@ def _guarded_seeds(space: Any, objective: Any, norm: Any, cushion: float, safety
             g = guarded_greedy(
                 objective.min_sigma, objective.max_sigma, objective.guard_sigma, objective.guard_tol, norm,
                 steps=count, degree=degrees, cushion=float(cushion), safety=float(safety), norm_div=float(norm_div),
+                refine_design=False,  # a study's candidates are greedy-family members: seed the family's best
             )
         except InputError:  # no design of this length meets the guard: the trials may still find one
             continue

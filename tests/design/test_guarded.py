@@ -171,3 +171,11 @@ def test_refinement_gives_up_rather_than_break_the_guard():
     # an optimal design (guard inactive) cannot be improved: refine returns None, the design stays as it was
     design = greedy(0.3, 0.5, 2)
     assert refine(design.schedule, 0.3, 0.5, 0.5, 0.3) is None
+
+
+def test_refinement_can_be_skipped_for_studies():
+    family = guarded_greedy(0.1938, 0.5523, 1.0, normalizer="schatten8", steps=2, refine_design=False)
+    refined = guarded_greedy(0.1938, 0.5523, 1.0, normalizer="schatten8", steps=2)
+    assert "refined" not in family.params() and refined.params()["refined"]
+    assert family.schedule == greedy(0.1938, family.design_max_sigma, 2).schedule
+    assert refined.error < family.error

@@ -434,7 +434,8 @@ Compared: `keller5` (baseline), `polar_express_modded5`, `deepseek_v4_10`, the r
 (arXiv 2606.00371; 2 matmuls per step), and three schedules designed for the band measured on these models' own
 momentum: `designed5`, `designed4` (one step fewer), `schatten8_4` (4 steps designed with
 `nsdesign search --normalize schatten8` and run by Muon with the Schatten-8 normalizer the file records; its NS FLOPs
-count the schedule's matmuls only, the normalizer's scalar work is not counted), and a per-matrix `recipe`.
+count the schedule's matmuls plus the normalizer's own O(m²) work, `Normalizer.extra_flops`: A² is the
+first step's product anyway), and a per-matrix `recipe`.
 
     {results['command']}
 

@@ -81,6 +81,12 @@ QUICK: dict[str, tuple[str, str]] = {
         "nsdesign search --steps 5 --tol 0.1 --objective capture --trials 3",
         "fewer trials",
     ),
+    "nsdesign train-compare keller5 polar_express_modded5 pe5.json --seeds 3 --train-steps 300 --model tiny"
+    " -o cmp.json --plot cmp.png": (
+        "nsdesign train-compare keller5 polar_express_modded5 pe5.json --quick --train-steps 4 --batch 4"
+        " --seq-len 32 -o cmp.json --plot cmp.png",
+        "9 tiny runs of 300 steps take about 5 minutes",
+    ),
     "nsdesign pareto --min-sigma 1e-3 --shape 4096x16384 --dtype bf16 --trials 80 -o front.json": (
         "nsdesign pareto --min-sigma 1e-3 --shape 4096x16384 --dtype bf16 --trials 3 -o front.json",
         "fewer trials",

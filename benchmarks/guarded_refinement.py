@@ -26,7 +26,7 @@ from nsdesign.core.metrics import worst_error
 from nsdesign.core.polynomial import OddPolynomial
 from nsdesign.core.schedule import Schedule
 from nsdesign.design.greedy import greedy
-from nsdesign.design.guarded import exact_tail, guard_error
+from nsdesign.design.guarded import UNUSABLE, exact_tail, guard_error, penalised_error
 from nsdesign.errors import InputError
 from nsdesign.laws.normalized import design_for_normalizer
 
@@ -38,12 +38,11 @@ def build(x: np.ndarray, k: int, norm_div: float | None) -> Schedule:
 
 
 def penalised(x: np.ndarray, k: int, l: float, u: float, top: float, tau: float, norm_div: float | None) -> float:
-    """Exact E on [l, u] plus 10·(guard excess), as nsdesign.design.guarded.refine."""
-    s = build(x, k, norm_div)
+    """`nsdesign.design.guarded.penalised_error`, the objective `refine` minimises, of a coefficient vector."""
     try:
-        return worst_error(s, l, u) + 10.0 * max(0.0, guard_error(s, u, top) - tau * (1 - 1e-9))
-    except (InputError, ValueError, OverflowError, FloatingPointError):
-        return 1e3
+        return penalised_error(build(x, k, norm_div), l, u, top, tau)
+    except InputError:
+        return UNUSABLE
 
 
 def main() -> None:

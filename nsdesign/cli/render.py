@@ -702,6 +702,8 @@ def train_comparison(comparison: Any, written: list[str] | None = None, runs_dir
     (on stderr when the JSON goes to standard output)."""
     from rich import box
 
+    from nsdesign.torch.training import ns_share
+
     out = Console(width=80, highlight=False, soft_wrap=False, file=stream)
     s = comparison.settings
     n = len(comparison.seeds)
@@ -728,15 +730,9 @@ def train_comparison(comparison: Any, written: list[str] | None = None, runs_dir
         reach.add_column(column, justify="left" if column == "schedule" else "right", no_wrap=True)
     for r in comparison.reach:
         runs = comparison.runs_of(r.label)
-        # NS share of the whole run (the JSON has the NS seconds): from process CPU time when recorded
-        # (load-independent), else wall time
-        if all(x.cpu_seconds and x.ns_cpu_seconds for x in runs):
-            total, ns = sum(x.cpu_seconds[-1] for x in runs), sum(x.ns_cpu_seconds[-1] for x in runs)
-        else:
-            total, ns = sum(x.wall_seconds[-1] for x in runs), sum(x.ns_seconds[-1] for x in runs)
-        share = ns / total if total > 0 else None
+        share = ns_share(runs)  # the JSON has the NS seconds themselves
         gflop = r.mean("ns_flops")
-        cpu = r.mean("cpu_seconds") if r.cpu_seconds else None
+        cpu = r.mean("cpu_seconds")  # None when a seed never reached the target or no CPU time was recorded
         reach.add_row(
             r.label[:24], f"{r.reached}/{len(r.steps)}", _number(r.mean("steps")), _number(None if gflop is None else gflop / 1e9),
             _number(r.mean("wall_seconds"), 3), _number(cpu, 3),

@@ -79,6 +79,7 @@ INFLATIONS: tuple[tuple[float, float], ...] = ((0.0, 1.02), (0.02, 1.02), (0.0, 
                                               (0.02, 1.1))  # (cushion, safety), the knobs of design/safe.py
 CONVERGED = 1e-5  # a step whose input interval is within this of 1 only polishes: it runs the exact limit
 REFINE_MAX_STEPS = 3  # past 3 steps the exact error on the normalizers' bands is below bf16 resolution
+UNUSABLE = 1e3  # the penalised error of a schedule the exact metrics cannot evaluate
 _REFINE_ROUNDS = 3  # Nelder–Mead restarts from the last point (each 4000 evaluations at most, ~0.1–0.3 s)
 _CHECKED = 4  # the best few scan candidates are checked in the rounding model before inflating
 
@@ -315,15 +316,14 @@ def _fixed(
 def refine(schedule: Schedule, l: float, u: float, g: float, tau: float) -> Schedule | None:
     """A schedule with lower exact error on [l, u] whose exact guard error on [u, g] is ≤ τ, or None.
 
-    Nelder–Mead (SciPy, adaptive) over every coefficient from `schedule`, minimising E + 10·max(0, G − τ′)
-    with τ′ = τ·(1 − 1e-9), so that the optimum it settles at is inside the guard; E and G are the exact
-    interval metrics. Deterministic (no random start). None unless E drops by more than a relative 1e-6 (an
+    Nelder–Mead (SciPy, adaptive) over every coefficient from `schedule`, minimising `penalised_error`
+    (E + 10·max(0, G − τ′) with τ′ just below τ, so that the optimum it settles at is inside the guard; E and G
+    are the exact interval metrics). Deterministic (no random start). None unless E drops by more than a relative 1e-6 (an
     optimal greedy design "improves" only by round-off)."""
     import numpy as np
     from scipy.optimize import minimize
 
     shape = [len(p.coefficients) for p in schedule.steps]
-    tight = tau * (1 - 1e-9)
 
     def build(x: np.ndarray) -> Schedule:
         rows, at = [], 0
@@ -334,10 +334,9 @@ def refine(schedule: Schedule, l: float, u: float, g: float, tau: float) -> Sche
 
     def objective(x: np.ndarray) -> float:
         try:
-            candidate = build(x)
-            return worst_error(candidate, l, u) + 10.0 * max(0.0, guard_error(candidate, u, g) - tight)
-        except (InputError, ValueError, OverflowError, FloatingPointError):
-            return 1e3
+            return penalised_error(build(x), l, u, g, tau)
+        except InputError:  # coefficients no schedule can hold
+            return UNUSABLE
 
     x = np.array([c for p in schedule.steps for c in p.coefficients], dtype=float)
     start = objective(x)
@@ -348,6 +347,15 @@ def refine(schedule: Schedule, l: float, u: float, g: float, tau: float) -> Sche
     if not objective(x) < start * (1 - 1e-6) or guard_error(best, u, g) > tau:  # round-off is not a gain
         return None
     return best
+
+
+def penalised_error(schedule: Schedule, l: float, u: float, g: float, tau: float) -> float:
+    """What `refine` minimises: E on [l, u] + 10·max(0, G − τ′) with τ′ = τ·(1 − 1e-9), both exact; UNUSABLE
+    where the schedule cannot be evaluated."""
+    try:
+        return worst_error(schedule, l, u) + 10.0 * max(0.0, guard_error(schedule, u, g) - tau * (1 - 1e-9))
+    except (InputError, ValueError, OverflowError, FloatingPointError):
+        return UNUSABLE
 
 
 def exact_tail(design: Design) -> Design:

@@ -16,9 +16,9 @@ matrices and AdamW on embeddings, head and norms (the capture setup), and record
   other than Frobenius, its own work (`Normalizer.extra_flops`: the norm of A or A², power iterations, AOL's
   row sums and rescaling), summed over matrices; the Frobenius pre-scale every run does is not counted;
 - wall time of the training steps (evaluation excluded) and, separately, the time spent inside Newton–Schulz
-  (every `orthogonalize` call Muon makes is timed; on CUDA with a synchronize before and after); on the CPU also
-  the process CPU time of both (`time.process_time`), which other jobs on a shared machine inflate far less than
-  wall time (a loaded machine makes wall seconds measure the load, not the schedule);
+  (every `orthogonalize` call Muon makes is timed; on CUDA with a synchronize before and after), and the
+  process CPU time of both (`time.process_time`, the host's: on the CPU the work itself), which other jobs on a
+  shared machine inflate far less than wall time (a loaded machine makes wall seconds measure the load);
 - the momentum band during training: descending-rank quantiles of the singular values of every Frobenius-
   normalized momentum buffer M/‖M‖_F (the convention of `nsdesign capture` and arXiv 2606.04058) plus σ_max,
   at `band_at` steps.
@@ -292,6 +292,16 @@ def first_reach(steps: Sequence[float], losses: Sequence[float], target: float) 
 
 def _at_step(steps: Sequence[float], values: Sequence[float], step: float) -> float:
     return float(np.interp(step, [0.0, *steps], [0.0, *values]))
+
+
+def ns_share(runs: Sequence[RunResult]) -> float | None:
+    """The fraction of the training steps' time spent inside Newton–Schulz, summed over `runs`: from process CPU
+    time when every run recorded it (load-independent), else from wall time; None when no time was measured."""
+    if runs and all(r.cpu_seconds and r.ns_cpu_seconds for r in runs):
+        total, ns = sum(r.cpu_seconds[-1] for r in runs), sum(r.ns_cpu_seconds[-1] for r in runs)
+    else:
+        total, ns = sum(r.wall_seconds[-1] for r in runs), sum(r.ns_seconds[-1] for r in runs)
+    return ns / total if total > 0 else None
 
 
 def time_to_target(run: RunResult, target: float) -> tuple[float | None, ...]:

@@ -234,7 +234,7 @@ def band_width(band: dict) -> int:
 
 
 def size_result(comparison, band: dict, designs: dict, figure: str) -> dict:
-    from nsdesign.torch.training import band_edges
+    from nsdesign.torch.training import band_edges, ns_share
 
     s = comparison.settings
     rows = []
@@ -250,7 +250,7 @@ def size_result(comparison, band: dict, designs: dict, figure: str) -> dict:
             "label": summary.label, "mean": summary.mean, "std": summary.std, "n": summary.n, "diverged": summary.diverged,
             "ns_gflop_per_step": runs[0].ns_flops_per_step / 1e9, "wall_s": float(np.mean(wall)), "ns_s": float(np.mean(ns)),
             "cpu_s": float(np.mean(cpu)) if full else None, "ns_cpu_s": float(np.mean(ns_cpu)) if full else None,
-            "reach_cpu_s": reach.mean("cpu_seconds") if full else None,
+            "reach_cpu_s": reach.mean("cpu_seconds") if full else None, "ns_share": ns_share(runs),
             "reach_steps": reach.mean("steps"), "reach_gflop": None if reach.mean("ns_flops") is None else reach.mean("ns_flops") / 1e9,
             "reach_wall_s": reach.mean("wall_seconds"), "reach_ns_s": reach.mean("ns_seconds"), "reached": reach.reached,
             "band_edge_min": float(np.mean([b[0] for b in last_band])) if last_band else None,
@@ -306,15 +306,9 @@ def _load_text(results: dict) -> str:
     return f"{low_high}at the end {results['load']}"
 
 
-def _share_value(row: dict) -> float:
-    """NS share of a step's time: CPU seconds where recorded, else wall seconds."""
-    if row.get("cpu_s"):
-        return 100 * row["ns_cpu_s"] / row["cpu_s"]
-    return 100 * row["ns_s"] / row["wall_s"]
-
-
 def _share(row: dict) -> str:
-    return f"{_share_value(row):.0f}%"
+    """NS share of a step's time (`nsdesign.torch.training.ns_share`: CPU seconds where recorded, else wall)."""
+    return "—" if row["ns_share"] is None else f"{100 * row['ns_share']:.0f}%"
 
 
 def _s(seconds) -> str:
@@ -389,7 +383,7 @@ def readme(results: dict, quick: bool) -> str:
         lines.insert(0, f"- {size['model']}: differences from keller5 whose 95% interval excludes 0: "
                         f"{'; '.join(resolved) or 'none'}.")
         verdicts.extend(lines)
-        shares.extend(_share_value(r) for r in rows)
+        shares.extend(100 * r["ns_share"] for r in rows if r["ns_share"] is not None)
         b = size["band"]
         steps_text = ", ".join(f"`{k.replace('.weight', '')}` {v}" for k, v in size["designs"]["recipe_steps"].items())
         sections.append(f"""## {size['model']}: width {size['width']}, {size['n_layer']} blocks, {size['params']:,} parameters, {size['steps']} steps

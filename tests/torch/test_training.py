@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from nsdesign.torch.training import (
     RunResult,
     analyse,
     first_reach,
+    ns_share,
     paired_differences,
     summarize,
     time_to_target,
@@ -118,6 +120,19 @@ def test_time_to_target_and_analyse_use_the_same_seed_baseline():
     assert fast_reach.reached == 1 and fast_reach.mean("steps") is None
     assert reach[0].steps == (20.0, 20.0)
     assert fast_reach.cpu_seconds[0] == pytest.approx(0.5) and fast_reach.cpu_seconds[1] is None
+
+
+def test_ns_share_reads_cpu_time_when_every_run_recorded_it_else_wall_time():
+    runs = [_run("a", 0, [5.0, 2.0]), _run("a", 1, [5.0, 2.0], wall_per_step=0.3, cpu_per_step=0.2)]
+    for r in runs:  # NS CPU is a tenth of CPU, NS wall a tenth of wall (see _run)
+        assert r.ns_cpu_seconds[-1] == pytest.approx(r.cpu_seconds[-1] / 10)
+    assert ns_share(runs) == pytest.approx(0.1)
+    old = RunResult.from_dict({k: v for k, v in _run("a", 2, [5.0, 2.0], wall_per_step=0.2).to_dict().items()
+                               if k not in ("cpu_seconds", "ns_cpu_seconds")})
+    slow_ns = replace(runs[0], ns_cpu_seconds=tuple(2 * v for v in runs[0].ns_cpu_seconds))
+    assert ns_share([slow_ns, runs[1]]) == pytest.approx((0.1 + 0.2) / (0.5 + 2.0))  # summed, not averaged
+    assert ns_share([slow_ns, old]) == pytest.approx(0.1)  # one run without CPU time: wall time for all
+    assert ns_share([]) is None
 
 
 def test_a_run_file_without_cpu_seconds_still_reads_and_reaches_with_no_cpu_time():

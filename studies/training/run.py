@@ -58,9 +58,9 @@ DESIGNED = ("designed5", "designed4", "schatten8_4", "recipe")  # the files desi
 PRESETS = ("keller5", "polar_express_modded5", "deepseek_v4_10", "cubic5_eo")  # cubic5_eo: the relaxed cubic (arXiv 2606.00371)
 EDGE_Q = 0.9
 KNOBS = ("--cushion", "0.02", "--safety", "1.02", "--norm-div", "1.02")
-# Sizes for a 2-core machine. The larger one is the biggest that trains in about 5 minutes there: 192×6 (2.8M
-# parameters) at 400 steps took 0.73 s/step on one idle core (torch 1 thread), 256×6 took 1.3 s/step (~9 min).
-# With --worker on the other core the whole study (72 runs) is about 1.5 h.
+# Sizes for a 2-core machine. The larger one is meant to be the biggest that trains in about 5 minutes there:
+# 192×6 (2.8M parameters) at 400 steps, whose runs took 292–378 CPU seconds each (README.md, torch on 1 thread).
+# With --worker on the other core the whole study (72 runs) took 96 min wall.
 FULL = {"sizes": (("192x6", 400), ("tiny", 300), ("nano", 300)), "seeds": 3, "eval_every": 25, "text_bytes": 4 << 20}
 QUICK = {"sizes": (("nano", 12), ("32x1", 8)), "seeds": 2, "eval_every": 4, "text_bytes": 1 << 18}
 

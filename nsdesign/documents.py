@@ -15,7 +15,7 @@ enum, const, required, properties, items, minItems/maxItems, minimum/maximum/exc
 needs no extra dependency; the tests check the same documents with the reference `jsonschema` package.
 
 The schedule document moved to version 2 once, with optional fields for what the normalizer and kernel work adds
-(`normalizer`, `kernel`, `dtype`, `checked_for`, `band.guard_sigma`); further optional fields need no new version.
+(`normalizer`, `kernel`, `dtype`, `checked_for`, `consumer`, `band.guard_sigma`); further optional fields need no new version.
 A diverged number (±inf) is written as the string "inf" / "-inf" (NaN as "nan") by `json_number`, the one encoder.
 """
 
@@ -51,7 +51,7 @@ KINDS: dict[str, tuple[str, int]] = {
     "validation": (VALIDATION_KIND, VALIDATION_VERSION),
     "capture": (CAPTURE_KIND, CAPTURE_VERSION),
 }
-OPTIONAL_SCHEDULE_FIELDS: tuple[str, ...] = ("normalizer", "kernel", "dtype", "checked_for")
+OPTIONAL_SCHEDULE_FIELDS: tuple[str, ...] = ("normalizer", "kernel", "dtype", "checked_for", "consumer")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -173,6 +173,7 @@ def schedule_document(
     kernel: str | None = None,
     dtype: str | None = None,
     checked_for: list[Mapping[str, Any]] | None = None,
+    consumer: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The version-2 schedule document. The optional fields are written only when given."""
     from nsdesign._version import __version__
@@ -180,7 +181,8 @@ def schedule_document(
     document: dict[str, Any] = header("schedule")
     document.update(schedule.to_dict())
     document["band"] = None if band is None else as_band(band).to_dict()
-    extras = {"normalizer": normalizer, "kernel": kernel, "dtype": dtype, "checked_for": checked_for}
+    extras = {"normalizer": normalizer, "kernel": kernel, "dtype": dtype, "checked_for": checked_for,
+              "consumer": consumer}
     for key, value in extras.items():
         if value is not None:
             document[key] = dict(value) if isinstance(value, Mapping) else (

@@ -81,7 +81,7 @@ def _provenance(reference: str) -> str:
 # The precision each consumer runs Newton–Schulz in by default (docs/background.md §5): bf16 for torch.optim.Muon,
 # dion, Emerging-Optimizers and modded-nanogpt-style code, fp16 on the Gram matrix for gram-newton-schulz.
 HALF_PRECISION_TARGETS = {"torch-muon": "bf16", "dion": "bf16", "emerging-optimizers": "bf16", "python": "bf16",
-                          "gram-newton-schulz": "fp16"}
+                          "gram-newton-schulz": "fp16", "deepspeed": "fp16", "transformer-engine": "bf16"}
 
 
 def _headroom_warning(schedule: Any, target: str) -> list[str]:
@@ -113,7 +113,9 @@ def export_hint(schedule: Any, path: str) -> list[str]:
                 "no headroom: bf16/fp16 targets refuse it without --force"]
     try:
         export(schedule, "torch-muon")
-        patch = ""
-    except InputError:
-        patch = " --patch"
-    return [f"nsdesign export {path} --to torch-muon{patch}  (or optax, dion, …)"]
+    except InputError:  # a per-step list: torch.optim.Muon's public API cannot take it; name both routes
+        return [f"nsdesign export {path} --to optax  (or dion, …);",
+                "torch.optim.Muon takes one triple: for this list use --patch",
+                "(swaps a private torch function) or nsdesign.torch.Muon(schedule=…)",
+                "(nsdesign needed at train time), or search with --for torch-muon"]
+    return [f"nsdesign export {path} --to torch-muon  (or optax, dion, …)"]

@@ -142,15 +142,17 @@ def rounding_check(
     limit: float,
     kernel: str = CHECK_KERNEL,
     shape: tuple[int, int] = PROXY_SHAPE,
+    dtype: str = CHECK_DTYPE,
+    restarts: Sequence[int] = (),
 ) -> Check:
-    """The bf16 rounding model (`nsdesign.precision`, numpy) on a `shape` proxy with singular values `sigma`
+    """The rounding model (bf16 unless `dtype` says otherwise; Gram `restarts` for the gram kernel) (`nsdesign.precision`, numpy) on a `shape` proxy with singular values `sigma`
     (one per row): passes when the output σ_max is finite and ≤ `limit`. Shared by this module (σ log-spaced up
     to the guard) and design/guarded.py (σ evenly spaced over the accuracy band, both kernels)."""
     from nsdesign.precision import matrix_error, test_matrix
 
-    run = matrix_error(schedule, test_matrix(shape, sigma), CHECK_DTYPE, kernel=kernel)
+    run = matrix_error(schedule, test_matrix(shape, sigma), dtype, kernel=kernel, restarts=restarts)
     value = math.inf if run.diverged or not math.isfinite(run.sigma_max) else run.sigma_max
-    return Check(kernel, CHECK_DTYPE, max(sigma), value, limit, shape)
+    return Check(kernel, dtype, max(sigma), value, limit, shape)
 
 
 def _model_check(design: Design, min_sigma: float, guard: float) -> Check:

@@ -63,18 +63,25 @@ def render_kwargs(schedule: Schedule, provenance: str) -> ExportResult:
     return ExportResult(comment_block(lines) + "\n" + body, scaling_warnings(schedule, "torch-muon"))
 
 
+ROUTES = (
+    "use `patch=True` for a module that patches torch's Newton–Schulz function with the per-step schedule "
+    "(a private function, replaced for the whole process; may break on a torch upgrade), or run it in "
+    "nsdesign.torch.Muon(params, schedule=FILE) (same fused kernel; nsdesign needed at train time), "
+    "or design one triple: nsdesign search --for torch-muon"
+)
+
+
 def _why_not_one_triple(schedule: Schedule, same_before_folding: bool) -> str:
     name = schedule.name or "this schedule"
     if same_before_folding:
         return (
             f"torch.optim.Muon divides by ‖X‖_F with no divisor, and folding {name}'s norm_div "
             f"{number(schedule.input_scale)} into its first step would make that step differ from the others, "
-            f"but Muon takes a single repeated (a, b, c) triple; use `patch=True` for a module that runs it exactly"
+            f"but Muon takes a single repeated (a, b, c) triple; {ROUTES}"
         )
     return (
         f"torch.optim.Muon takes a single (a, b, c) triple repeated ns_steps times, but {name} has "
-        f"{len(set(schedule.steps))} different steps; use `patch=True` for a module that patches torch's "
-        f"Newton–Schulz function with the per-step schedule"
+        f"{len(set(schedule.steps))} different steps; {ROUTES}"
     )
 
 

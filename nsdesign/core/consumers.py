@@ -58,12 +58,12 @@ CONSUMER_FORMS: tuple[ConsumerForm, ...] = (
                  source="modded-nanogpt / Keller Jordan muon.py style loop"),
     ConsumerForm("polar-express", "callable", "unfused", "bf16", False, default="polar_express_modded5",
                  source="NoahAmsel/PolarExpress JSON"),
-    ConsumerForm("deepspeed", "triple", "gram", "fp16", True,
+    ConsumerForm("deepspeed", "triple", "gram", "fp16", True, default_restarts=(2,),
                  source="DeepSpeed 0.19.8 original_muon.py: FIXED (3.4445, -4.775, 2.0315) x 5, restart_at 2; "
                         "config takes ns_method only"),
-    ConsumerForm("transformer-engine", "list", "unfused", "bf16", True,
-                 source="TransformerEngine 2.20.0.dev0 newton_schulz.py: coefficients rows, len == num_iterations; "
-                        "fp32 or bf16, no normalization"),
+    ConsumerForm("transformer-engine", "list", "unfused", "bf16", True, default="quintic5_leloykun_you",
+                 source="TransformerEngine 2.20.0.dev0 newton_schulz.py: coefficients rows, len == num_iterations "
+                        "(default: its 'quintic' set); fp32 or bf16, no normalization"),
 )
 
 

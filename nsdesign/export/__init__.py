@@ -21,7 +21,7 @@ from typing import Callable
 
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError
-from nsdesign.export import dion, literals, torch_muon, triple_lists
+from nsdesign.export import dion, gram_consumers, literals, torch_muon, triple_lists
 from nsdesign.export._common import ExportResult, default_provenance
 
 Renderer = Callable[[Schedule, str], ExportResult]
@@ -97,6 +97,22 @@ TARGETS: tuple[Target, ...] = (
         "carries the schedule's own extension rule",
         False,
         literals.render_polar_express,
+    ),
+    Target(
+        "deepspeed",
+        "DeepSpeed Muon (ns_method='gram')",
+        "ns_method only: its triple (3.4445, -4.775, 2.0315), 5 steps and restart before step 3 are hard-coded",
+        "always runs its own 5 steps",
+        True,
+        gram_consumers.render_deepspeed,
+    ),
+    Target(
+        "transformer-engine",
+        "NVIDIA TransformerEngine newton_schulz (cuSOLVERMp)",
+        "coefficients as a list of (a, b, c) with len(list) == num_iterations",
+        "runs exactly the list",
+        True,
+        gram_consumers.render_transformer_engine,
     ),
 )
 

@@ -98,6 +98,8 @@ def test_registry_lists_every_target_once():
         "gram-newton-schulz",
         "python",
         "polar-express",
+        "deepspeed",
+        "transformer-engine",
     )
     for target in TARGETS:
         assert target.consumer and target.accepts and target.past_the_end
@@ -124,7 +126,7 @@ def test_every_preset_exports_or_refuses_in_one_line(name, target):
     try:
         result = export(preset(name), target)
     except InputError as exc:
-        assert target == "torch-muon" and "\n" not in str(exc)
+        assert target in ("torch-muon", "deepspeed") and "\n" not in str(exc)  # deepspeed runs keller5 only
         return
     assert isinstance(result, ExportResult) and result.text.endswith("\n")
     if target == "polar-express":
@@ -139,7 +141,8 @@ def test_package_imports_no_torch_or_jax():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-@pytest.mark.parametrize("target", [t for t in target_names() if t not in ("torch-muon", "polar-express")])
+@pytest.mark.parametrize("target", [t for t in target_names()
+                                    if t not in ("torch-muon", "polar-express", "deepspeed")])
 def test_hostile_names_stay_in_comments(target):
     import ast
 

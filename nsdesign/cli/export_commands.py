@@ -59,9 +59,24 @@ def _export(args: argparse.Namespace) -> int:
         from nsdesign._files import write_text_atomic
 
         write_text_atomic(args.output, result.text)
+        _say_written(args.output, get_target(args.to), args.patch)
     else:
         sys.stdout.write(result.text)  # source code, byte for byte what -o writes (its comments may pass 80 columns)
     return 0
+
+
+def _say_written(path: str, target: Any, patch: bool) -> None:
+    """`export -o`: what was written, for which consumer, and the line that uses it (80 columns)."""
+    import re
+    import textwrap
+    from pathlib import Path
+
+    module = re.sub(r"\W", "_", Path(path).stem) or "schedule"
+    usage = (target.patch_usage if patch else target.usage).format(module=module)
+    for text in (f"wrote {path} for {target.consumer}", f"use: {usage}"):
+        for line in textwrap.wrap(text, 79, subsequent_indent="  ", break_on_hyphens=False,
+                                  break_long_words=False):
+            print(line)
 
 
 def _provenance(reference: str) -> str:

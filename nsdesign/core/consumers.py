@@ -5,7 +5,8 @@ in four ways, and a design for one of them must respect all four:
 
 - `takes`: "triple" — one (a, b, c) repeated `ns_steps` times (torch.optim.Muon's public API);
   "list" — one row per step (optax, Emerging-Optimizers, gram-newton-schulz, TransformerEngine);
-  "callable" — a function we generate, so any schedule runs exactly (dion, torch-muon --patch, plain code).
+  "callable" — a function we generate, so any schedule runs exactly (dion, torch-muon --patch, plain code);
+  "fixed" — no coefficient setting at all (DeepSpeed's Muon): nothing can be designed for it, only certified.
 - `kernel` and `dtype`: the operation sequence and precision it runs (the rounding model checks those).
 - `restarts`: whether it takes a Gram restart plan (Gram Newton–Schulz consumers).
 - `normalizers`: the input normalizations it offers.
@@ -21,7 +22,7 @@ from typing import Literal
 
 from nsdesign.errors import InputError
 
-Takes = Literal["triple", "list", "callable"]
+Takes = Literal["triple", "list", "callable", "fixed"]
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ CONSUMER_FORMS: tuple[ConsumerForm, ...] = (
                  source="modded-nanogpt / Keller Jordan muon.py style loop"),
     ConsumerForm("polar-express", "callable", "unfused", "bf16", False, default="polar_express_modded5",
                  source="NoahAmsel/PolarExpress JSON"),
-    ConsumerForm("deepspeed", "triple", "gram", "fp16", True, default_restarts=(2,),
+    ConsumerForm("deepspeed", "fixed", "gram", "fp16", True, default_restarts=(2,),
                  source="DeepSpeed 0.19.8 original_muon.py: FIXED (3.4445, -4.775, 2.0315) x 5, restart_at 2; "
                         "config takes ns_method only"),
     ConsumerForm("transformer-engine", "list", "unfused", "bf16", True, default="quintic5_leloykun_you",

@@ -38,6 +38,8 @@ class Target:
     quintic_only: bool
     render: Renderer
     patch: Renderer | None = None  # an alternative that patches the consumer (torch-muon --patch)
+    usage: str = ""  # how to use a written file; {module} is the file's module name (export -o prints it)
+    patch_usage: str = ""
 
 
 TARGETS: tuple[Target, ...] = (
@@ -49,6 +51,8 @@ TARGETS: tuple[Target, ...] = (
         True,
         torch_muon.render_kwargs,
         torch_muon.render_patch,
+        usage="from {module} import muon_kwargs; torch.optim.Muon(params, lr=…, **muon_kwargs)",
+        patch_usage="import {module}; {module}.install() before optimizer.step() (uninstall() undoes it)",
     ),
     Target(
         "optax",
@@ -57,6 +61,7 @@ TARGETS: tuple[Target, ...] = (
         "runs a tuple of tuples once; never repeats the last row",
         True,
         triple_lists.render_optax,
+        usage="from {module} import NS_COEFFS, NS_STEPS; optax.contrib.muon(lr, ns_coeffs=NS_COEFFS, ns_steps=NS_STEPS)",
     ),
     Target(
         "dion",
@@ -65,6 +70,7 @@ TARGETS: tuple[Target, ...] = (
         "the generated function runs exactly the schedule",
         False,
         dion.render,
+        usage="from {module} import newton_schulz_func; Muon(params, …, newton_schulz_func=newton_schulz_func)",
     ),
     Target(
         "emerging-optimizers",
@@ -73,6 +79,7 @@ TARGETS: tuple[Target, ...] = (
         "cycles custom lists (step n+1 is row 1)",
         True,
         triple_lists.render_emerging,
+        usage="from {module} import CUSTOM_COEFFICIENT_SETS, NS_STEPS; newton_schulz(x, steps=NS_STEPS, coefficient_type='custom', custom_coefficient_sets=CUSTOM_COEFFICIENT_SETS)",
     ),
     Target(
         "gram-newton-schulz",
@@ -81,6 +88,7 @@ TARGETS: tuple[Target, ...] = (
         "runs exactly the list",
         True,
         triple_lists.render_gram,
+        usage="from {module} import NS_COEFFICIENTS, GRAM_NEWTON_SCHULZ_RESET_ITERATIONS; GramNewtonSchulz(ns_coefficients=…, gram_newton_schulz_reset_iterations=…)",
     ),
     Target(
         "python",
@@ -89,6 +97,7 @@ TARGETS: tuple[Target, ...] = (
         "a loop over the list runs it exactly",
         False,
         literals.render_python,
+        usage="from {module} import NS_COEFFICIENTS (or paste the list into your Newton–Schulz loop)",
     ),
     Target(
         "polar-express",
@@ -97,6 +106,7 @@ TARGETS: tuple[Target, ...] = (
         "carries the schedule's own extension rule",
         False,
         literals.render_polar_express,
+        usage="load it with Polar Express's JSON reader (degree, params, coefficients)",
     ),
     Target(
         "deepspeed",
@@ -105,6 +115,7 @@ TARGETS: tuple[Target, ...] = (
         "always runs its own 5 steps",
         True,
         gram_consumers.render_deepspeed,
+        usage="see the comments at the top of the file: DeepSpeed takes only ns_method",
     ),
     Target(
         "transformer-engine",
@@ -113,6 +124,7 @@ TARGETS: tuple[Target, ...] = (
         "runs exactly the list",
         True,
         gram_consumers.render_transformer_engine,
+        usage="from {module} import NS_COEFFICIENTS, NUM_ITERATIONS; newton_schulz(x, ctx, NUM_ITERATIONS, NS_COEFFICIENTS)",
     ),
 )
 

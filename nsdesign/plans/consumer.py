@@ -104,6 +104,12 @@ def design_for(
         raise InputError("give `steps` or `tol`, not both")
     if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS):
         raise InputError(f"steps must be an integer from 1 to {MAX_STEPS}, got {steps!r}")
+    if form.takes == "fixed":
+        raise InputError(
+            f"{target} exposes no coefficient, step or restart setting (it runs {form.default} in {form.dtype}, "
+            f"restarts {list(form.default_restarts)}); certify it with `nsdesign evaluate {form.default}`, or "
+            "design for gram-newton-schulz, which takes a list and a restart plan"
+        )
     if form.takes == "triple":
         return _for_triple(form, checked, steps, tol, headroom, torch_check)
     return _for_list(form, checked, steps, tol, headroom, torch_check)

@@ -33,8 +33,11 @@ def test_every_target_prints_to_stdout(cli, target):
 def test_output_file_is_written_and_matches_stdout(cli, tmp_path):
     path = tmp_path / "pe.json"
     printed = cli("export", "polar_express_modded5", "--to", "polar-express")
-    written = cli("export", "polar_express_modded5", "--to", "polar-express", "-o", str(path))
-    assert written.returncode == 0 and written.stdout == "" and written.stderr == ""
+    written = cli("export", "polar_express_modded5", "--to", "polar-express", "-o", "pe.json", cwd=tmp_path)
+    assert written.returncode == 0 and written.stderr == ""
+    # -o says what it wrote and how to use it (issue 21), on stdout, which carries no file text then
+    assert written.stdout.startswith("wrote pe.json for Polar Express") and "use: " in written.stdout
+    assert all(len(line) <= 80 for line in written.stdout.splitlines())
     assert path.read_text() == printed.stdout
     assert read_schedule_file(path)[0] == preset("polar_express_modded5")
     assert [p.name for p in tmp_path.iterdir()] == ["pe.json"]  # no temporary file left behind

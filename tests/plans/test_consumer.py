@@ -86,6 +86,7 @@ def test_every_consumer_form_names_an_export_target():
         ({"steps": 5, "tol": 0.1}, "not both"),
         ({"steps": 0}, "steps must be an integer"),
         ({"steps": True}, "steps must be an integer"),
+        ({"target": "deepspeed"}, "exposes no coefficient"),
     ],
 )
 def test_bad_requests_are_refused(kwargs, message):

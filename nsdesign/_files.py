@@ -21,7 +21,7 @@ import stat
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from nsdesign.errors import InputError
 
@@ -153,27 +153,210 @@ def write_json_atomic(path: str | os.PathLike[str], document: Any) -> Path:
     return write_text_atomic(path, json_text(document))
 
 
-def read_bytes(path: str | os.PathLike[str], kind: str = "file", max_bytes: int = -1) -> bytes:
-    """The file's bytes (at most `max_bytes`), or an InputError naming the `kind` of file that was expected."""
+# --------------------------------------------------------------------------------------------------
+# Guarded readers: one per kind of input file (bytes/text/CSV, JSON, .npy/.npz, .safetensors)
+# --------------------------------------------------------------------------------------------------
+
+MAX_FILE_BYTES = 256 * 2**20  # a JSON, CSV or text input larger than this is refused (matrix files are not bounded)
+MAX_JSON_DEPTH = 64  # nsdesign's own documents nest at most ~6 deep
+MAX_INT_DIGITS = 300  # an integer with more digits cannot be a float (1e309 overflows) nor anything we read
+
+
+def shown(path: str | os.PathLike[str]) -> str:
+    """A path as an error message names it: at most 80 characters, so a 300-character argument stays one short line."""
+    text = os.fspath(path)
+    text = text if isinstance(text, str) else os.fsdecode(text)
+    return text if len(text) <= 80 else f"{text[:38]}…{text[-38:]}"
+
+
+def require_regular(path: str | os.PathLike[str], kind: str = "file") -> os.stat_result:
+    """The stat of `path` when it is a regular file (a symbolic link is followed); else an InputError.
+
+    Checked BEFORE opening: opening a FIFO for reading blocks until a writer appears, a device may never end,
+    and a directory fails with a platform-specific error. Every reader calls this first."""
+    text = os.fspath(path)
+    if text in ("", b""):
+        raise InputError(f"a {kind} path must not be empty")
+    if "\0" in str(text):
+        raise InputError(f"cannot read {shown(path)!r}: a path cannot contain a NUL character")
     try:
-        with open(path, "rb") as handle:
-            return handle.read(max_bytes)
+        info = os.stat(text)
     except FileNotFoundError:
-        raise InputError(f"{kind} not found: {path}") from None
-    except IsADirectoryError:
-        raise InputError(f"expected a {kind}, got a directory: {path}") from None
+        raise InputError(f"{kind} not found: {shown(path)}") from None
     except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise InputError(f"cannot read {shown(path)}: {exc.strerror or exc}") from None
+    what = _kind(info.st_mode)
+    if what is not None:
+        raise InputError(f"{shown(path)}: it is {what}; a {kind} must be a regular file")
+    return info
 
 
-def read_json(path: str | os.PathLike[str]) -> Any:
-    raw = read_bytes(path, "JSON file")
+def open_regular(path: str | os.PathLike[str], kind: str = "file") -> BinaryIO:
+    """A binary handle on the regular file `path` (see `require_regular`).
+
+    Opened non-blocking and checked again with fstat, so a FIFO swapped in after the stat cannot hang us."""
+    require_regular(path, kind)
     try:
-        return json.loads(raw.decode("utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise InputError(f"cannot read {shown(path)}: {exc.strerror or exc}") from None
+    what = _kind(os.fstat(fd).st_mode)
+    if what is not None:
+        os.close(fd)
+        raise InputError(f"{shown(path)}: it is {what}; a {kind} must be a regular file")
+    if hasattr(os, "set_blocking"):
+        os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def read_bytes(path: str | os.PathLike[str], kind: str = "file", max_bytes: int = -1,
+               limit: int | None = MAX_FILE_BYTES) -> bytes:
+    """The bytes of a regular file: at most `max_bytes` of them (-1: all); a file over `limit` bytes is refused
+    rather than read whole (`limit` None: unbounded). Errors are InputErrors naming the `kind` expected."""
+    info = require_regular(path, kind)
+    if limit is not None and max_bytes < 0 and info.st_size > limit:
+        raise InputError(f"{shown(path)}: the {kind} has {info.st_size} bytes; at most {limit} are read")
+    try:
+        with open_regular(path, kind) as handle:
+            return handle.read(max_bytes)
+    except OSError as exc:
+        raise InputError(f"cannot read {shown(path)}: {exc.strerror or exc}") from None
+
+
+def read_text(path: str | os.PathLike[str], kind: str = "text file", limit: int | None = MAX_FILE_BYTES) -> str:
+    """A regular UTF-8 text file (a leading BOM dropped); CSV files are read with this too."""
+    try:
+        return read_bytes(path, kind, limit=limit).decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InputError(f"{path} is not a UTF-8 text file") from None
+        raise InputError(f"{shown(path)} is not a UTF-8 text file") from None
+
+
+class _JSONBound(Exception):
+    """Raised from inside json.loads by the number hooks; mapped to an InputError by `parse_json`."""
+
+
+def _parse_int(text: str) -> int:
+    """A JSON integer of at most MAX_INT_DIGITS digits (Python refuses 4300 with a ValueError; far fewer overflow
+    a float, which is what every number we read becomes)."""
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise _JSONBound(f"an integer has {len(text.lstrip('-'))} digits; at most {MAX_INT_DIGITS} are allowed")
+    return int(text)
+
+
+def _parse_float(text: str) -> float:
+    """A JSON number with a fraction or exponent that is finite as a float (1e400 would silently become inf)."""
+    value = float(text)
+    if math.isinf(value):
+        raise _JSONBound(f"the number {text[:40]} overflows a float; numbers must lie within ±1.8e308")
+    return value
+
+
+def _depth(document: Any) -> int:
+    """How deeply lists and objects nest in a parsed document (iteratively, so no recursion limit applies)."""
+    deepest, stack = 0, [(document, 1)]
+    while stack:
+        value, level = stack.pop()
+        if isinstance(value, (list, dict)):
+            deepest = max(deepest, level)
+            if level <= MAX_JSON_DEPTH:
+                stack.extend((item, level + 1) for item in (value.values() if isinstance(value, dict) else value))
+    return deepest
+
+
+def parse_json(text: str | bytes, where: str = "JSON") -> Any:
+    """Parse JSON text with bounds: nesting ≤ MAX_JSON_DEPTH, integers ≤ MAX_INT_DIGITS digits, no float literal
+    that overflows to inf. NaN/Infinity literals are still read (readers check finiteness where it matters)."""
+    try:
+        document = json.loads(text, parse_int=_parse_int, parse_float=_parse_float)
+    except _JSONBound as exc:
+        raise InputError(f"{where}: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{where}: JSON nested too deeply; at most {MAX_JSON_DEPTH} levels are allowed") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{where} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{where} is not a UTF-8 text file") from None
+    except ValueError as exc:  # e.g. Python's own integer-string limit
+        raise InputError(f"{where}: {str(exc).splitlines()[0]}") from None
+    if _depth(document) > MAX_JSON_DEPTH:
+        raise InputError(f"{where}: JSON nested too deeply; at most {MAX_JSON_DEPTH} levels are allowed")
+    return document
+
+
+def read_json(path: str | os.PathLike[str], kind: str = "JSON file") -> Any:
+    """A regular JSON file, parsed with `parse_json`'s bounds."""
+    return parse_json(read_text(path, kind), shown(path))
+
+
+def read_npy(path: str | os.PathLike[str], kind: str = ".npy file", mmap: bool = False) -> Any:
+    """A .npy array in native byte order, of a real or integer dtype numpy and torch both hold.
+
+    A 0-byte file, pickled objects, long double (no torch/float64-exact counterpart) and complex values are
+    InputErrors; a big-endian array is byte-swapped (torch.from_numpy refuses non-native order)."""
+    import numpy as np
+
+    if require_regular(path, kind).st_size == 0:
+        raise InputError(f"{shown(path)}: the {kind} is empty (0 bytes)")
+    try:
+        if mmap:
+            array = np.load(os.fspath(path), mmap_mode="r", allow_pickle=False)
+        else:
+            with open_regular(path, kind) as handle:
+                array = np.load(handle, allow_pickle=False)
+    except InputError:
+        raise
+    except Exception as exc:  # numpy raises ValueError, OSError, EOFError … for a corrupt file
+        raise InputError(f"cannot read {shown(path)}: not a readable {kind} ({_first_line(exc)})") from None
+    return _native(np.asarray(array) if not mmap else array, path)
+
+
+def read_npz(path: str | os.PathLike[str], kind: str = ".npz file") -> dict[str, Any]:
+    """Every array of a .npz archive by name (each as `read_npy` would return it)."""
+    import numpy as np
+
+    require_regular(path, kind)
+    try:
+        with open_regular(path, kind) as handle, np.load(handle, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+    except InputError:
+        raise
+    except Exception as exc:
+        raise InputError(f"cannot read {shown(path)}: not a readable {kind} ({_first_line(exc)})") from None
+    return {name: _native(array, f"{shown(path)}:{name}") for name, array in arrays.items()}
+
+
+def read_safetensors(path: str | os.PathLike[str], kind: str = ".safetensors file") -> dict[str, Any]:
+    """Every tensor of a .safetensors file as a numpy array; a dtype numpy cannot hold (fp8, …) is an InputError."""
+    require_regular(path, kind)
+    try:
+        from safetensors.numpy import load
+    except ImportError:
+        raise InputError("reading .safetensors needs the safetensors package (pip install safetensors)") from None
+    data = read_bytes(path, kind, limit=None)
+    try:
+        arrays = load(data)
+    except Exception as exc:  # SafetensorError, TypeError for fp8/bf16 …
+        raise InputError(f"cannot read {shown(path)} as a {kind} ({_first_line(exc)}); "
+                         "supported dtypes: float16/32/64 and integers") from None
+    return {name: _native(array, f"{shown(path)}:{name}") for name, array in arrays.items()}
+
+
+def _native(array: Any, where: Any) -> Any:
+    """`array` in native byte order; long double and complex values refused (see `read_npy`)."""
+    import numpy as np
+
+    dtype = array.dtype
+    if dtype.kind == "c" or (dtype.kind == "f" and dtype.itemsize > 8) or dtype.kind not in "fiub":
+        raise InputError(f"{shown(where)}: dtype {dtype} is not supported; use float16, float32, float64 or integers")
+    if not dtype.isnative:
+        return np.asarray(array).astype(dtype.newbyteorder("="))
+    return array
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first line of an exception's message, at most 200 characters (library messages can be pages long)."""
+    lines = str(exc).strip().splitlines()
+    return lines[0][:200] if lines else type(exc).__name__
 
 
 def _umask() -> int:

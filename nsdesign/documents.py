@@ -29,7 +29,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from nsdesign._files import json_number, read_json, write_json_atomic  # noqa: F401  (json_number: re-exported)
+from nsdesign._files import json_number, read_json, shown, write_json_atomic  # noqa: F401  (json_number: re-exported)
 from nsdesign.core.band import Band, as_band
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError
@@ -205,13 +205,18 @@ def read_schedule_document(document: Any, where: str = "schedule") -> Schedule:
     version = document.get("schema_version")
     if version is None and {"degree", "coefficients"} <= document.keys():
         return Schedule.from_dict(document, where)
-    if version not in SCHEDULE_VERSIONS_READ:
+    if not _is_version(version) or version not in SCHEDULE_VERSIONS_READ:
         raise InputError(
             f"{where}: schema_version must be one of {', '.join(map(str, SCHEDULE_VERSIONS_READ))}, got {version!r}"
         )
     schedule = Schedule.from_dict(document, where)  # the coefficient rows first: its messages are the precise ones
     check_document("schedule", document, where)
     return schedule
+
+
+def _is_version(value: Any) -> bool:
+    """Whether a schema_version is an integer: `true` == 1 and `2.0` == 2 in Python, but neither is a version."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def document_band(document: Mapping[str, Any], where: str = "schedule") -> Band | None:
@@ -237,11 +242,13 @@ def load_schedule(reference: str) -> Schedule:
 
     if reference in preset_names():
         return preset(reference)
+    if not isinstance(reference, str):
+        raise InputError(f"a schedule is a preset name or a schedule file path, got {type(reference).__name__}")
     path = Path(reference)
-    if path.suffix.lower() == ".json" or path.exists():
+    if path.suffix.lower() == ".json" or os.path.lexists(reference):  # os.path: False, not OSError, for a too-long name
         schedule, _ = read_schedule_file(path)
         return schedule if schedule.name else schedule.with_name(path.stem)
-    raise InputError(f"{reference!r} is neither a preset name nor a schedule file; run `nsdesign presets` for names")
+    raise InputError(f"{shown(reference)!r} is neither a preset name nor a schedule file; run `nsdesign presets` for names")
 
 
 def recorded_band(reference: str) -> dict[str, float] | None:
@@ -298,6 +305,6 @@ def check_kind(kind: str, document: Any, where: str) -> dict[str, Any]:
     if document.get("kind") != name:
         raise InputError(f"{where}: expected kind {name!r}, got {document.get('kind')!r}")
     found = document.get("schema_version", version if kind == "capture" else None)  # capture.json v1 had none
-    if found != version:
+    if not _is_version(found) or found != version:
         raise InputError(f"{where}: {kind} schema_version must be {version}, got {found!r}")
     return check_document(kind, document, where)

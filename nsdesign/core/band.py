@@ -34,7 +34,7 @@ class Band:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise InputError(f"{name} must be a number, got {value!r}")
-        lo, hi = float(self.min_sigma), float(self.max_sigma)
+        lo, hi = _as_float(self.min_sigma), _as_float(self.max_sigma)
         if not (math.isfinite(lo) and math.isfinite(hi)):
             raise InputError(f"band edges must be finite numbers, got [{lo}, {hi}]")
         if not 0 < lo < hi:
@@ -45,8 +45,8 @@ class Band:
         object.__setattr__(self, "max_sigma", hi)
         if self.guard_sigma is not None:
             guard = self.guard_sigma
-            if isinstance(guard, bool) or not isinstance(guard, (int, float)) or not math.isfinite(guard):
-                raise InputError(f"guard_sigma must be a finite number, got {guard!r}")
+            if isinstance(guard, bool) or not isinstance(guard, (int, float)) or not math.isfinite(_as_float(guard)):
+                raise InputError(f"guard_sigma must be a finite number, got {str(guard)[:40]}")
             if guard < hi:
                 raise InputError(f"guard_sigma must be at least max_sigma ({hi:g}), got {guard:g}")
             object.__setattr__(self, "guard_sigma", float(guard))
@@ -75,6 +75,15 @@ class Band:
         if not isinstance(data, dict) or "min_sigma" not in data:
             raise InputError(f"{where}: expected {{'min_sigma': …, 'max_sigma': …}}, got {data!r}")
         return cls(data["min_sigma"], data.get("max_sigma", 1.0), data.get("guard_sigma"))
+
+
+def _as_float(value: int | float) -> float:
+    """A number as a float; an int past float range (10**400) becomes inf, which the finiteness checks then refuse
+    with their message instead of an OverflowError."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
 
 
 BandLike = Union[Band, "tuple[float, float]", float]

@@ -13,7 +13,9 @@ companion-matrix roots plus Newton polishing above that.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -24,6 +26,24 @@ from nsdesign.errors import InputError
 # --------------------------------------------------------------------------------------------------
 
 
+
+def _floats(values: Any) -> tuple[float, ...]:
+    """Coefficients as floats. Plain floats (what every designer passes) take the fast path; anything else must be
+    a real number, not a bool or a numeric string (float("3") and float(True) would pass), and must fit a float
+    (float(10**400) raises OverflowError): both are InputErrors."""
+    values = tuple(values)
+    if all(type(v) is float for v in values):
+        return values
+    out = []
+    for v in values:
+        if isinstance(v, (bool, str, bytes)) or not isinstance(v, numbers.Real):
+            raise InputError(f"step coefficients must be numbers, got {v!r}"[:200])
+        try:
+            out.append(float(v))
+        except OverflowError:
+            raise InputError(f"step coefficients must be finite numbers; {str(v)[:20]}… overflows a float") from None
+    return tuple(out)
+
 @dataclass(frozen=True)
 class OddPolynomial:
     """p(x) = Σ_j coefficients[j] · x^(2j+1); coefficients[0] is the slope at 0."""
@@ -31,7 +51,7 @@ class OddPolynomial:
     coefficients: tuple[float, ...]
 
     def __post_init__(self) -> None:
-        coefficients = tuple(map(float, self.coefficients))
+        coefficients = _floats(self.coefficients)
         if not coefficients:
             raise InputError("a step needs at least one coefficient")
         # One sum instead of a check per coefficient (every greedy step builds a few polynomials): a sum of

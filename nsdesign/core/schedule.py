@@ -42,8 +42,8 @@ class Schedule:
         for i, step in enumerate(steps):
             if step.degree > MAX_DEGREE:
                 raise InputError(f"step {i} has degree {step.degree}; at most {MAX_DEGREE} is allowed")
-        if self.norm_div is not None and not (math.isfinite(self.norm_div) and self.norm_div > 0):
-            raise InputError(f"norm_div must be a positive number or null, got {self.norm_div}")
+        if self.norm_div is not None and not (_is_real(self.norm_div) and _positive_finite(self.norm_div)):
+            raise InputError(f"norm_div must be a positive number or null, got {self.norm_div!r}")
         if self.extension not in EXTENSIONS:
             raise InputError(f"extension must be one of {', '.join(EXTENSIONS)}, got {self.extension!r}")
         object.__setattr__(self, "steps", steps)
@@ -95,6 +95,9 @@ class Schedule:
 
     def extended(self, num_steps: int) -> Schedule:
         """The schedule a consumer runs when asked for `num_steps` steps."""
+        if isinstance(num_steps, bool) or not isinstance(num_steps, int) or num_steps < 1:
+            # -1 would slice off the last step and True would mean 1: both silently, so neither is a step count
+            raise InputError(f"`steps` must be a positive integer, got {num_steps!r}")
         if num_steps <= self.num_steps:
             return Schedule(self.steps[:num_steps], self.norm_div, self.extension, self.name)
         if self.extension != "repeat_last":
@@ -140,6 +143,19 @@ class Schedule:
             raise InputError(f"{where}: 'norm_div' must be a positive number or null, got {norm_div!r}")
         extension = data.get("extension", "exact")
         return cls.from_coefficients(rows, norm_div, extension, str(data.get("name", "")))
+
+
+def _is_real(value: Any) -> bool:
+    """A real number that is not a bool (True would pass as 1) nor a numeric string (float('3') would pass)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _positive_finite(value: float) -> bool:
+    """value > 0 and finite, without OverflowError for a huge int (math.isfinite(10**400) raises)."""
+    try:
+        return math.isfinite(value) and value > 0
+    except OverflowError:
+        return False
 
 
 def _check_degree_field(degree: Any, rows: list[list[Any]], where: str) -> None:

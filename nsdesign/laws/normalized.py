@@ -208,13 +208,9 @@ def _from_file(norm: Normalizer, q: float, path: str | os.PathLike[str]) -> Norm
 
 
 def _load_npy(path: str | os.PathLike[str]) -> np.ndarray:
-    try:
-        values = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise InputError(f"spectrum file not found: {path}") from None
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{path} is not a readable .npy array ({str(exc).splitlines()[0] if str(exc) else exc})") from None
-    values = np.asarray(values)
+    from nsdesign._files import read_npy
+
+    values = np.asarray(read_npy(path, "spectrum file"))  # guarded: regular, non-empty, native order
     if values.ndim not in (1, 2) or values.size == 0 or not np.issubdtype(values.dtype, np.number):
         raise InputError(f"{path}: expected singular values (1-D) or a matrix (2-D) of numbers, got shape {values.shape}")
     if np.iscomplexobj(values):

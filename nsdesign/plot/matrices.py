@@ -17,12 +17,14 @@ Horner in A for the higher terms.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from nsdesign._files import read_npy, read_npz, read_safetensors, require_regular
 from nsdesign._matrices import haar_factors
 from nsdesign._memory import host_available_bytes as _host_available_bytes
 from nsdesign.core.cost import Shape
@@ -121,21 +123,19 @@ def _load_file(text: str) -> np.ndarray:
         if sep:
             path_text, key = head + suffix, tail
     path = Path(path_text)
-    if not path.exists():
+    if not os.path.lexists(path_text):  # os.path: False rather than OSError for a too-long name
         raise InputError(
             f"matrix source {text!r} is not a file; use gaussian:MxN, spectrum:logu:L:MxN, or file:PATH (.npy/.npz/.safetensors)"
         )
+    require_regular(path, "matrix file")  # a FIFO or device: refused before its suffix is even looked at
     suffix = path.suffix.lower()
     try:
         if suffix == ".npy":
-            array = np.load(path, allow_pickle=False)
+            array = read_npy(path, "matrix file")
         elif suffix == ".npz":
-            with np.load(path, allow_pickle=False) as archive:
-                array = _pick(dict(archive.items()), key, path)
+            array = _pick(read_npz(path, "matrix file"), key, path)
         elif suffix == ".safetensors":
-            from safetensors.numpy import load_file
-
-            array = _pick(load_file(str(path)), key, path)
+            array = _pick(read_safetensors(path, "matrix file"), key, path)
         else:
             raise InputError(f"{path}: matrix files must be .npy, .npz or .safetensors")
     except InputError:

@@ -70,13 +70,9 @@ def marchenko_pastur(shape: Shape, samples: int = MP_SAMPLES) -> Spectrum:
 
 def from_npy(path: str | os.PathLike[str]) -> Spectrum:
     """Singular values of a matrix from a 1-D .npy file, normalized by √Σσ²."""
-    try:
-        values = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise InputError(f"spectrum file not found: {path}") from None
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{path} is not a readable .npy array ({exc})") from None
-    values = np.asarray(values)
+    from nsdesign._files import read_npy
+
+    values = np.asarray(read_npy(path, "spectrum file"))  # guarded: regular, non-empty, native order
     if values.ndim != 1 or values.size == 0 or not np.issubdtype(values.dtype, np.number):
         raise InputError(f"{path}: expected a non-empty 1-D array of singular values, got shape {values.shape}")
     values = values.astype(float)

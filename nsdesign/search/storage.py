@@ -110,10 +110,10 @@ def _journal(path: str) -> Any:
     target = Path(path)
     if not target.parent.is_dir():
         raise InputError(f"cannot open storage journal:{path}: directory {target.parent} does not exist")
-    if target.is_dir():
-        raise InputError(f"cannot open storage journal:{path}: it is a directory")
-    if target.exists() and not target.is_file():
-        raise InputError(f"cannot open storage journal:{path}: it is not a regular file")
+    if os.path.lexists(path):  # a FIFO, directory or device is refused before Optuna opens (and blocks on) it
+        from nsdesign._files import require_regular
+
+        require_regular(path, "storage journal")
     try:
         return JournalStorage(JournalFileBackend(os.fspath(target)))
     except OSError as exc:

@@ -160,8 +160,8 @@ def stdlib_text(max_bytes: int = DEFAULT_TEXT_BYTES, root: str | os.PathLike[str
     total = 0
     for path in _python_files(base):
         try:
-            data = path.read_bytes()
-        except OSError:
+            data = read_bytes(path, "Python file")  # guarded: skips a FIFO or device in the tree
+        except InputError:
             continue
         chunks.append(data)
         total += len(data) + 1

@@ -11,6 +11,7 @@ Muon implementations treat them (Keller Jordan's muon.py: `g.view(len(g), -1)`),
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
+from nsdesign._files import read_npy, require_regular
 from nsdesign.errors import InputError
 
 KINDS = ("gaussian", "spectrum", "file", "capture")
@@ -71,7 +73,7 @@ def parse_source(text: str) -> Source:
             raise InputError(f"{text!r}: the lower singular value must lie in (0, 1], got {low:g}")
         return Source(kind, text, shape=_parse_shape(parts[2], text), min_sigma=low)
     path = Path(rest).expanduser()
-    if not path.exists():
+    if not os.path.exists(path):  # os.path: False rather than OSError for a too-long name
         raise InputError(f"{kind} source: {'file' if kind == 'file' else 'directory'} not found: {rest}")
     if kind == "capture" and not path.is_dir():
         raise InputError(f"capture source must be a directory written by `nsdesign capture`, got {rest}")
@@ -212,6 +214,8 @@ TensorEntry = tuple[str, tuple[int, ...], int, Callable[[], torch.Tensor]]
 
 
 def _tensors(path: Path) -> list[TensorEntry]:
+    """The entries of one tensor file; a FIFO, device or directory is refused before any reader opens it."""
+    require_regular(path, "tensor file")
     suffix = path.suffix.lower()
     if suffix == ".safetensors":
         return _safetensors_entries(path)
@@ -234,6 +238,7 @@ def _safetensors_entries(path: Path) -> list[TensorEntry]:
         for name in names:
             piece = handle.get_slice(name)
             shape = tuple(int(s) for s in piece.get_shape())
+            _require_float_dtype(piece.get_dtype(), path, name)
             itemsize = _safetensors_itemsize(piece.get_dtype())
             entries.append((name, shape, itemsize, lambda name=name: handle.get_tensor(name)))
         return entries
@@ -241,6 +246,15 @@ def _safetensors_entries(path: Path) -> list[TensorEntry]:
         raise InputError(f"{path} is not a readable safetensors file ({exc})") from None
     except (OSError, TypeError) as exc:  # torch cannot represent some dtypes, e.g. complex
         raise InputError(f"cannot read {path}: {exc}") from None
+
+
+SAFETENSORS_FLOATS: tuple[str, ...] = ("F16", "BF16", "F32", "F64")
+
+
+def _require_float_dtype(dtype: str, path: Path, name: str) -> None:
+    """Refuse a tensor dtype validation cannot measure (fp8 has no isfinite/linalg kernels; ints are not weights)."""
+    if dtype.upper() not in SAFETENSORS_FLOATS:
+        raise InputError(f"{path.name}: tensor {name[:80]!r} has dtype {dtype}; supported: {', '.join(SAFETENSORS_FLOATS)}")
 
 
 def _safetensors_itemsize(dtype: str) -> int:
@@ -275,10 +289,7 @@ def _flatten(obj: object, prefix: str, out: list[tuple[str, torch.Tensor]]) -> N
 
 
 def _npy_entries(path: Path) -> list[TensorEntry]:
-    try:
-        array = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (ValueError, OSError) as exc:
-        raise InputError(f"cannot read {path} as a .npy array ({_first_line(exc)})") from None
+    array = read_npy(path, mmap=True)  # guarded: regular file, not empty, native byte order, no long double
     if np.iscomplexobj(array):
         raise InputError(f"{path.name}: complex arrays are not supported ({array.dtype})")
     if not np.issubdtype(array.dtype, np.floating):

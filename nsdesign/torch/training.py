@@ -538,8 +538,8 @@ def run_key(settings: CompareSettings, spec: ScheduleSpec, seed: int) -> str:
 
 def _load_run(path: Path, key: str) -> RunResult | None:
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        document = read_json(path, "run file")  # guarded: a FIFO or device in the cache must not hang the run
+    except InputError:
         return None  # unreadable: train again and overwrite it atomically
     if not isinstance(document, dict) or document.get("key") != key:
         return None

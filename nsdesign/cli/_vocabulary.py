@@ -137,3 +137,21 @@ def parse_degree(text: str) -> int | tuple[int, ...] | str:
     except ValueError:
         raise InputError(f"--degree must be an odd integer, a comma list like 3,5,5,7, or 'auto'; got {text!r}") from None
     return values[0] if len(values) == 1 else values
+
+
+def add_block_arguments(parser: Any) -> None:
+    """--heads H / --block MxN: the matrix is orthogonalized per head or per shard (nsdesign.laws.blocks)."""
+    parser.add_argument("--heads", type=int, metavar="H", help="per-head NS: split the rows into H blocks")
+    parser.add_argument("--block", metavar="MxN", help="per-shard NS: blocks of MxN tiling the matrix")
+
+
+def blocks_from_args(args: Any) -> Any:
+    """The `nsdesign.laws.blocks.Blocks` of --shape under --heads/--block (None when neither is given)."""
+    heads, block = getattr(args, "heads", None), getattr(args, "block", None)
+    if heads is None and block is None:
+        return None
+    if getattr(args, "shape", None) is None:
+        raise InputError("--heads and --block split a matrix: give --shape MxN too")
+    from nsdesign.laws.blocks import blocks_of
+
+    return blocks_of(args.shape, heads, block)

@@ -10,7 +10,7 @@ from typing import Any
 from nsdesign.cli import search_options
 from nsdesign.cli._output import print_band_warnings, write_schedule
 from nsdesign.cli._vocabulary import add_guard_sigma, guard_headroom, guard_sigma_of, hidden_alias, require_count, steps_or_range
-from nsdesign.cli._vocabulary import add_normalizer_arguments, parse_degree
+from nsdesign.cli._vocabulary import add_block_arguments, add_normalizer_arguments, parse_degree
 from nsdesign.cli._vocabulary import shape_of as _shape
 from nsdesign.errors import InputError
 
@@ -41,6 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     search.add_argument("--layer", help="layer for --model-size, e.g. final.mlp_down")
     search.add_argument("--quantile", type=float, help="band edge quantile for --model-size or Marchenko–Pastur (--shape)")
     search.add_argument("--laws", help="law file from `nsdesign fit` (default: the shipped arXiv 2606.04058 laws)")
+    add_block_arguments(search)
     search.add_argument("-o", "--output", help="write the schedule to this file")
     search.add_argument("--name", help="the schedule's name in the file (shown by compare/evaluate; default: greedy)")
     search.add_argument("--format", choices=("json", "python", "polar-express"), default="json")
@@ -293,7 +294,15 @@ def _presets(args: argparse.Namespace) -> int:
 
 
 def _band_from_args(args: argparse.Namespace) -> tuple[float, str | None]:
-    """--min-sigma, or a predicted band edge (--model-size/--layer/--quantile, or --shape/--quantile)."""
+    """--min-sigma, or a predicted band edge (--model-size/--layer/--quantile, or --shape/--quantile).
+
+    Under --heads/--block, --shape becomes the block's shape (its band, FLOPs and --degrees auto cost)."""
+    from nsdesign.cli._vocabulary import blocks_from_args
+
+    blocks = blocks_from_args(args)
+    fused = args.shape
+    if blocks is not None:
+        args.shape = str(blocks.shape)
     if args.min_sigma is not None:
         if args.model_size is not None or args.quantile is not None:
             raise InputError("give either --min-sigma or --model-size/--quantile, not both")
@@ -308,7 +317,7 @@ def _band_from_args(args: argparse.Namespace) -> tuple[float, str | None]:
             raise InputError("--model-size needs --layer (e.g. final.mlp_down)")
         prediction = predict_band(args.quantile, model_size=args.model_size, layer=args.layer, laws_path=args.laws)
     elif args.shape:
-        prediction = predict_band(args.quantile, shape=_shape(args.shape))
+        prediction = predict_band(args.quantile, shape=fused, heads=args.heads, block=args.block)
     else:
         raise InputError("--quantile needs --model-size and --layer, or --shape")
     args.band_warnings = tuple(prediction.warnings)  # printed once the design succeeds (no warnings before an error)

@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from nsdesign.cli._vocabulary import add_normalizer_arguments, hidden_alias, normalizer_from_args  # noqa: F401
+from nsdesign.cli._vocabulary import add_block_arguments, blocks_from_args
 from nsdesign.errors import InputError
 from nsdesign.cli._output import warn
 
@@ -27,6 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     predict.add_argument("--model-size", type=_model_size, help="parameters, e.g. 70e9 or 70B")
     predict.add_argument("--layer", help="<depth>.<matrix>, e.g. final.o or mid_late.mlp_down")
     predict.add_argument("--shape", help="matrix shape MxN: Marchenko–Pastur band of an i.i.d. matrix")
+    add_block_arguments(predict)
     predict.add_argument("--quantile", type=float, default=0.5, help="descending-rank quantile q (default 0.5)")
     predict.add_argument("--laws", help="law file from `nsdesign fit` (default: the shipped arXiv 2606.04058 laws)")
     predict.add_argument("--json", action="store_true", help="print the prediction as JSON")
@@ -76,6 +78,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--bf16", action="store_true", help="bf16-safe settings: quintic steps, cushion 0.02, safety 1.02 (see docs/laws.md)"
     )
     add_normalizer_arguments(recipe)  # per-layer bands under it (docs/normalizers.md)
+    recipe.add_argument(
+        "--heads", nargs="?", const=True, type=int, metavar="H",
+        help="attention per head (the config's heads; H must match): compared with the fused recipe",
+    )
     recipe.add_argument("-o", "--output", help="write the recipe JSON here")
     recipe.set_defaults(handler=_recipe)
 
@@ -130,12 +136,10 @@ def _predict(args: argparse.Namespace) -> int:
     if any(v is not None for v in (args.normalize, args.spectrum, args.power_iterations, args.spectral_safety)):
         return _predict_normalized(args)
 
-    shape = None
-    if args.shape is not None:
-        from nsdesign.core.cost import Shape
-
-        shape = Shape.parse(args.shape)
-    prediction = predict_band(args.quantile, model_size=args.model_size, layer=args.layer, shape=shape, laws_path=args.laws)
+    prediction = predict_band(
+        args.quantile, model_size=args.model_size, layer=args.layer, shape=args.shape, laws_path=args.laws,
+        heads=args.heads, block=args.block,
+    )
     _warn(prediction.warnings)
     if args.json:
         print(json.dumps(prediction.to_dict(), indent=2))
@@ -144,7 +148,9 @@ def _predict(args: argparse.Namespace) -> int:
     print(f"band edge σ_q = {prediction.min_sigma:.6g}  (q = {args.quantile:g}: a fraction q of the spectrum is above)")
     if lo != hi:
         print(f"~95% interval [{lo:.6g}, {hi:.6g}]")
-    print(f"source: {prediction.source}")
+    import textwrap
+
+    print(textwrap.fill(f"source: {prediction.source}", 80, subsequent_indent="  "))
     return 0
 
 
@@ -152,7 +158,8 @@ def _predict_normalized(args: argparse.Namespace) -> int:
     from nsdesign.core.cost import Shape
     from nsdesign.laws.normalized import normalized_band
 
-    shape = Shape.parse(args.shape) if args.shape is not None else None
+    blocks = blocks_from_args(args)
+    shape = blocks.shape if blocks is not None else Shape.parse(args.shape) if args.shape is not None else None
     band = normalized_band(
         normalizer_from_args(args), args.quantile, shape, args.model_size, args.layer, args.laws, args.spectrum
     )
@@ -202,9 +209,7 @@ def _recipe(args: argparse.Namespace) -> int:
         cushion=args.cushion,
         safety=args.safety,
     )
-    recipe = build_recipe(
-        args.model_size,
-        args.tol,
+    settings: dict[str, Any] = dict(
         quantile=args.quantile,
         config=config,
         form=_cost_form(args),
@@ -217,6 +222,10 @@ def _recipe(args: argparse.Namespace) -> int:
         normalizer=normalizer_from_args(args) if args.normalize or args.power_iterations or args.spectral_safety else None,
         **knobs,
     )
+    per_head = False if args.heads is None else args.heads
+    recipe = build_recipe(args.model_size, args.tol, per_head=per_head, **settings)
+    # --heads: the fused-matrix recipe too, for the comparison (its warnings are the per-head one's)
+    fused = build_recipe(args.model_size, args.tol, **settings) if recipe.per_head else None
     if args.output is not None:
         from nsdesign._files import write_json_atomic
 
@@ -228,6 +237,8 @@ def _recipe(args: argparse.Namespace) -> int:
         from nsdesign.cli import render
 
         render.recipe(recipe, written_to=args.output)
+        if fused is not None:
+            render.recipe_heads(recipe, fused)
     return 0
 
 

@@ -548,6 +548,40 @@ def recipe(recipe: Any, written_to: str | None = None) -> None:
         say(f"wrote {written_to}")
 
 
+def recipe_heads(per_head: Any, fused: Any) -> None:
+    """`recipe --heads`: steps and GFLOP per attention matrix, per head against the fused-matrix recipe."""
+    out = console()
+    say = _lines(out)
+    m = per_head.model
+    say(f"per-head attention: q/k/v as head_dim×d_model blocks ({m.n_heads} q, {m.n_kv_heads} k/v heads), "
+        f"o as d_model×head_dim blocks (its columns hold the heads); band edge × the Marchenko–Pastur ratio "
+        "block/fused; the rest of the model as fused")
+    say(f"{'law':<14}{'fused':>10}{'steps':>6}{'GFLOP':>8}  {'per head':<15}{'steps':>5}{'GFLOP':>8}")
+    fused_groups = {g.law: g for g in reversed(fused.groups)}
+    attention = {"fused": 0.0, "head": 0.0}
+    for g in per_head.groups:
+        layers = [layer for layer in per_head.layers if layer.schedule == g.name]
+        if layers[0].block_shape is None or g.law not in fused_groups:
+            continue
+        f = fused_groups[g.law]
+        f_layers = [layer for layer in fused.layers if layer.schedule == f.name]
+        attention["fused"] += sum(layer.flops for layer in f_layers)
+        attention["head"] += sum(layer.flops for layer in layers)
+        blocks = f"{g.shape.m}x{g.shape.n} ×{layers[0].blocks}"
+        say(f"{g.name[:14]:<14}{str(f.shape):>10}{f.design.schedule.num_steps:>6}{_gflop(f_layers[0].flops):>8}  "
+            f"{blocks:<15}{g.design.schedule.num_steps:>5}{_gflop(layers[0].flops):>8}")
+    for what, a, b in (("attention", attention["fused"], attention["head"]),
+                       ("model", fused.total_flops(), per_head.total_flops())):
+        change = 100 * (b / a - 1) if a else 0.0
+        say(f"{what}: fused {a / 1e12:.4g} TFLOP, per head {b / 1e12:.4g} TFLOP ({change:+.1f}%)")
+
+
+def _gflop(flops: float) -> str:
+    """GFLOP in at most 6 characters: 4 significant digits, whole numbers from 1000 on."""
+    value = flops / 1e9
+    return f"{value:.4g}" if value < 1000 else f"{value:.0f}"
+
+
 def _lines(out: Console):
     """A printer of plain lines: the first of each call as given, the others indented by two; each wrapped at
     spaces to the console's width, so prose lines break where a reader expects instead of where rich cuts."""
@@ -634,9 +668,12 @@ def validation_report(report: Any, written_to: str | None) -> None:
         if previous is not None and row.matrix != previous:
             table.add_section()
         quantiles = dict(zip((0.1, 0.25, 0.5, 0.75, 0.9), row.sigma_out_quantiles))
+        shape = f"{row.shape[0]}x{row.shape[1]}"
+        if row.block is not None and row.blocks > 1:  # run per head/shard: each block normalized alone
+            shape += f", {row.blocks} blocks of {row.block[0]}x{row.block[1]}"
         cells.append([
             row.matrix if row.matrix != previous else "",
-            f"{row.shape[0]}x{row.shape[1]}",
+            shape,
             row.schedule + (" DIVERGED" if row.diverged else ""),
             str(row.steps),
             f"{row.band_count}/{row.rank}",
@@ -664,6 +701,9 @@ def validation_report(report: Any, written_to: str | None) -> None:
         say("--wide adds shape, steps, σ in band, median, exact F, mixing and ms/call")
     for note in report.notes:
         say(f"note: {note}")
+    for matrix, r in {r.matrix: r for r in report.rows if r.block is not None and r.blocks > 1}.items():
+        say(f"{matrix}: run as {r.blocks} blocks of {r.block[0]}x{r.block[1]}, each normalized alone; "
+            "the figures pool their directions")
     normalized = [r for r in report.rows if r.norm_sigma_max is not None]
     if normalized:
         say(f"normalized band per matrix ({report.settings.get('normalizer')}), [σ of the band's edge, σ_max]:")

@@ -34,6 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="band edge L in Frobenius-normalized units: band error is over σ/‖G‖_F ≥ L (default 1e-3)",
     )
     validate.add_argument("--seed", type=int, default=0, help="seed of the synthetic sources (0)")
+    from nsdesign.cli._vocabulary import add_block_arguments
+
+    add_block_arguments(validate)  # every matrix is run per block (batched)
     validate.add_argument("--repeats", type=int, default=5, help="timed calls per measurement; the median is reported (5)")
     validate.add_argument("--restarts", help="Gram form: comma-separated step indices to restart at ('none' for none)")
     validate.add_argument("--compile", action="store_true", help="torch.compile the iteration")
@@ -113,6 +116,8 @@ def _validate(args: argparse.Namespace) -> int:
         compile=args.compile,
         normalizer=_normalizer(args),
         progress=progress.enabled(),
+        heads=args.heads,
+        block=args.block,
     )
     if args.output is not None:
         write_report(report, args.output)

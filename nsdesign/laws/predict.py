@@ -42,15 +42,29 @@ def predict_band(
     layer: str | None = None,
     shape: Shape | None = None,
     laws_path: str | None = None,
+    heads: int | None = None,
+    block: Shape | tuple[int, int] | str | None = None,
 ) -> BandPrediction:
-    """The band edge σ_q: from a momentum law (model_size + layer) or from Marchenko–Pastur (shape alone)."""
+    """The band edge σ_q: from a momentum law (model_size + layer) or from Marchenko–Pastur (shape alone).
+
+    `heads`/`block` (`nsdesign.laws.blocks`): the shape is orthogonalized per head or per shard, so the
+    Marchenko–Pastur band is that of one block (give the shape as 'RxC' or (rows, cols): heads split rows)."""
     from nsdesign.laws.marchenko_pastur import check_quantile
 
     q = check_quantile(quantile)
+    split = None
+    if heads is not None or block is not None:
+        if model_size is not None or layer is not None:
+            raise InputError("heads and block apply to a shape (Marchenko–Pastur); the momentum laws describe whole matrices")
+        if shape is None:
+            raise InputError("heads and block split a matrix shape (Marchenko–Pastur); give the shape too")
+        from nsdesign.laws.blocks import blocks_of
+
+        split = blocks_of(shape, heads, block)
     if shape is not None:
         from nsdesign.core.cost import Shape
 
-        shape = Shape.coerce(shape)
+        shape = Shape.coerce(shape) if split is None else split.shape
     if model_size is not None or layer is not None:
         if model_size is None or layer is None:
             raise InputError("a momentum-law prediction needs both a model size and a layer (e.g. final.o)")
@@ -63,17 +77,19 @@ def predict_band(
         raise InputError("give a model size and layer (momentum law) or a shape (Marchenko–Pastur)")
     if laws_path is not None:
         raise InputError("a law file applies to model-size predictions; a shape alone uses Marchenko–Pastur")
-    return predict_random(q, shape)
+    return predict_random(q, shape, "" if split is None or split.count == 1 else f"one of {split.label()}")
 
 
-def predict_random(quantile: float, shape: Shape) -> BandPrediction:
+def predict_random(quantile: float, shape: Shape, blocks: str = "") -> BandPrediction:
+    """The Marchenko–Pastur edge of `shape`; `blocks` ('one of 64 blocks of 128x7168 in 8192x7168') names a split."""
     from nsdesign.laws.marchenko_pastur import quantile as mp_quantile
 
     edge = mp_quantile(quantile, shape)
+    where = f"{blocks}; " if blocks else ""
     return BandPrediction(
         edge,
         (edge, edge),
-        f"Marchenko–Pastur {shape} q={quantile:g} (arXiv 2505.04005)",
+        f"Marchenko–Pastur {shape} q={quantile:g} ({where}arXiv 2505.04005)",
         (),
     )
 

@@ -154,6 +154,20 @@ class ModelConfig:
         rows.append(("mlp.down_proj.weight", "mlp_down", (self.d_model, self.d_ff)))
         return tuple(rows)
 
+    def head_blocks(self, matrix: str) -> tuple[int, tuple[int, int]] | None:
+        """(count, block shape) of an attention matrix orthogonalized one head at a time (None: not attention).
+
+        q, k, v (rows = heads × head_dim) split their rows: head_dim × d_model blocks (k, v: n_kv_heads of them).
+        o (d_model × heads·head_dim) reads the heads along its columns, so per head it splits the columns:
+        d_model × head_dim blocks, n_heads of them."""
+        if matrix == "q":
+            return self.n_heads, (self.head_dim, self.d_model)
+        if matrix in ("k", "v"):
+            return self.n_kv_heads, (self.head_dim, self.d_model)
+        if matrix == "o":
+            return self.n_heads, (self.d_model, self.head_dim)
+        return None
+
     def block_params(self) -> int:
         return sum(r * c for _, _, (r, c) in self.matrices())
 
@@ -306,6 +320,12 @@ class LayerPlan:
     error: float  # exact worst-case error of the schedule on the band
     baseline_errors: Mapping[str, float]
     lowp_error: float | None = None  # the rounding-model check's max |1 − σ_out| on the proxy (None: dtype exact)
+    blocks: int = 1  # per-head attention: the matrix runs as `blocks` blocks of `block_shape` (flops: all of them)
+    block_shape: tuple[int, int] | None = None
+
+    def ns_shape(self) -> Shape:
+        """The shape each Newton–Schulz run sees (the block's under per-head attention)."""
+        return Shape(*(self.block_shape or self.shape))
 
     def fails(self, baseline: str, tol: float) -> bool:
         return self.baseline_errors[baseline] > tol
@@ -352,6 +372,7 @@ class Recipe:
     check_margin: float = CHECK_MARGIN  # candidates accepted only if the check's error is ≤ tol·(1 − margin)
     uniform_quintic: Any = None  # Design: one quintic greedy schedule for the hardest band, used on every layer
     knobs_tried: tuple[tuple[float, float], ...] = ((0.0, 1.0),)
+    per_head: bool = False  # attention orthogonalized one head at a time (ModelConfig.head_blocks)
 
     def reference_flops(self) -> dict[str, float]:
         """Total FLOPs of the three baselines (REFERENCES) on the same matrices in the same kernel's cost form."""
@@ -360,14 +381,14 @@ class Recipe:
 
         form = self.form
         deepseek = preset("deepseek_v4_10")
-        out = {"deepseek_v4_10": sum(flops(deepseek, Shape(*layer.shape), form) for layer in self.layers)}  # type: ignore[arg-type]
+        out = {"deepseek_v4_10": sum(flops(deepseek, layer.ns_shape(), form) * layer.blocks for layer in self.layers)}  # type: ignore[arg-type]
         if self.uniform_quintic is not None:
             u = self.uniform_quintic.schedule
-            out["uniform_quintic_greedy"] = sum(flops(u, Shape(*layer.shape), form) for layer in self.layers)  # type: ignore[arg-type]
+            out["uniform_quintic_greedy"] = sum(flops(u, layer.ns_shape(), form) * layer.blocks for layer in self.layers)  # type: ignore[arg-type]
         if all(g.quintic is not None for g in self.groups):
             q = {g.name: g.quintic.schedule for g in self.groups}
             out["per_layer_quintic_greedy"] = sum(
-                flops(q[layer.schedule], Shape(*layer.shape), form) for layer in self.layers  # type: ignore[arg-type]
+                flops(q[layer.schedule], layer.ns_shape(), form) * layer.blocks for layer in self.layers  # type: ignore[arg-type]
             )
         return out
 
@@ -390,7 +411,7 @@ class Recipe:
         out = {}
         for name in BASELINES:
             schedule = preset(name)
-            out[name] = sum(flops(schedule, Shape(*layer.shape), self.form) for layer in self.layers)  # type: ignore[arg-type]
+            out[name] = sum(flops(schedule, layer.ns_shape(), self.form) * layer.blocks for layer in self.layers)  # type: ignore[arg-type]
         return out
 
     def failures(self, baseline: str = "keller5") -> tuple[LayerPlan, ...]:
@@ -457,6 +478,7 @@ class Recipe:
                 "check_rows": self.check_rows,
                 "check_margin": self.check_margin,
                 "laws": self.laws_source,
+                "per_head": self.per_head,
                 **({} if self.normalizer is None else {"normalizer": self.normalizer.to_dict()}),
             },
             "schedules": schedules,
@@ -464,6 +486,7 @@ class Recipe:
                 {
                     "name": layer.name,
                     "shape": list(layer.shape),
+                    **({} if layer.block_shape is None else {"blocks": layer.blocks, "block_shape": list(layer.block_shape)}),
                     "block": layer.block,
                     "depth": layer.depth,
                     "matrix": layer.matrix,
@@ -629,6 +652,7 @@ def build_recipe(
     dtype: str = "bf16",
     check_rows: int = CHECK_ROWS,
     check_margin: float = CHECK_MARGIN,
+    per_head: bool | int = False,
 ) -> Recipe:
     """Band per layer from the momentum laws, the cheapest checked schedule per band, and the three baselines.
 
@@ -652,6 +676,12 @@ def build_recipe(
     guaranteed. Baselines keep Frobenius (their edge is the unlifted one); each layer's FLOPs add the
     normalizer's work beyond Frobenius (`Normalizer.extra_flops`). AOL is refused (a law gives singular
     values only), and schatten8 needs every degree ≥ 5 (the cheapest mix may start with any of them).
+
+    `per_head` (True, or the model's head count as a check): attention is orthogonalized one head at a time
+    (`ModelConfig.head_blocks`: q, k, v per-head rows, o per-head columns). Each law's band is for the fused
+    matrix; a block's edge is that edge times `laws.blocks.block_lift`, the Marchenko–Pastur ratio σ_q(block) /
+    σ_q(fused) (exact for i.i.d. matrices, a model for momentum). Schedules, checks and FLOPs (all blocks, the
+    baselines too) are per block. Not combined with a normalizer.
     """
     from nsdesign.core.band import Band
     from nsdesign.core.cost import flops
@@ -690,6 +720,7 @@ def build_recipe(
         warnings.extend(notes)
     else:
         config_source = f"given config{' ' + config.name if config.name else ''}"
+    per_head = _check_per_head(per_head, config, normalizer)
     table = load_laws(laws_path)
     baselines = {name: preset(name) for name in BASELINES}
     top = 1.0 + headroom
@@ -712,13 +743,17 @@ def build_recipe(
         depth = depth_of_block(block, config.n_layers)
         for suffix, matrix, weight_shape in config.matrices():
             law = f"{depth}.{matrix}"
-            shape = Shape(*weight_shape)
+            split = config.head_blocks(matrix) if per_head else None
+            count, ns_shape = split if split is not None else (1, weight_shape)
+            shape = Shape(*ns_shape)
             key = (law, shape)
             if key not in groups:
                 try:
                     band = predict_momentum(table, law, q, size)
                 except InputError as exc:
                     raise InputError(f"the law table cannot serve {law} (needed for {suffix}): {exc}") from None
+                if split is not None:
+                    band = _per_head_band(band, q, Shape(*weight_shape), shape)
                 design_edge = band.min_sigma if edge == "point" else band.interval[0]
                 frobenius_edge = design_edge
                 if norm is not None:
@@ -754,10 +789,12 @@ def build_recipe(
                     matrix=matrix,
                     law=law,
                     schedule=group.name,
-                    flops=flops(group.design.schedule, shape, form) + _normalizer_flops(norm, shape),  # type: ignore[arg-type]
+                    flops=(flops(group.design.schedule, shape, form) + _normalizer_flops(norm, shape)) * count,  # type: ignore[arg-type]
                     error=group.metrics.worst_error,
                     baseline_errors=group.baseline_errors,
                     lowp_error=None if group.check is None else group.check.error,
+                    blocks=count,
+                    block_shape=None if split is None else ns_shape,
                 )
             )
     uniform = _uniform_quintic(tuple(groups.values()), tol, form, knobs, kernel, dtype, check_rows, top, accept_tol)
@@ -785,7 +822,34 @@ def build_recipe(
         uniform_quintic=uniform,
         knobs_tried=knobs,
         normalizer=norm,
+        per_head=per_head,
     )
+
+
+def _check_per_head(per_head: bool | int, config: ModelConfig, normalizer: Any) -> bool:
+    """`per_head` as a bool: True, False, or the model's head count (any other count is refused)."""
+    if per_head is False or per_head is None:
+        return False
+    if per_head is not True and (not isinstance(per_head, int) or per_head != config.n_heads):
+        raise InputError(
+            f"heads {per_head!r} disagrees with the model's {config.n_heads} heads ({config.name or 'config'}); "
+            "per-head recipes use the config's head counts"
+        )
+    if normalizer is not None and normalizer != "frobenius" and getattr(normalizer, "name", None) != "frobenius":
+        raise InputError("a per-head recipe runs under Frobenius normalization; drop the normalizer")
+    return True
+
+
+def _per_head_band(band: Any, quantile: float, fused: Shape, block: Shape) -> Any:
+    """The fused law's band lifted to one head's block by the Marchenko–Pastur ratio (`block_lift`)."""
+    import dataclasses
+
+    from nsdesign.laws.blocks import block_lift
+
+    lift = block_lift(quantile, fused, block)
+    lo, hi = band.interval
+    source = f"{band.source}, per head ×{lift:.3g} (Marchenko–Pastur {block} / {fused})"
+    return dataclasses.replace(band, min_sigma=band.min_sigma * lift, interval=(lo * lift, hi * lift), source=source)
 
 
 def _uniform_quintic(

@@ -90,10 +90,14 @@ class Row:
     normalizer: str = "frobenius"
     norm_sigma_max: float | None = None  # σ_max after the normalizer (what the schedule sees)
     norm_sigma_band_min: float | None = None  # smallest of the band_count largest normalized σ
+    blocks: int = 1  # per head/shard (`heads`, `block`): blocks run batched, each normalized alone
+    block: tuple[int, int] | None = None  # their shape (rows, cols); the figures pool every block
+
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["shape"] = list(self.shape)
+        data["block"] = None if self.block is None else list(self.block)
         del data["sigma_out_quantiles"]
         for q, value in zip(QUANTILES, self.sigma_out_quantiles):
             data[f"sigma_out_q{q:g}"] = value
@@ -182,8 +186,13 @@ def validate(
     memory_budget: int | None = None,
     normalizer: Any = None,
     progress: bool = False,
+    heads: int | None = None,
+    block: Any = None,
 ) -> Report:
     """Measure every schedule on every matrix of every source; see the module docstring for the columns.
+
+    `heads` / `block` (nsdesign.laws.blocks): every matrix is cut into per-head or per-shard blocks, run as one
+    batch (each block Frobenius-normalized alone, as per-head Muon does); a row pools all blocks' directions.
 
     `memory_budget` (bytes) replaces the free-memory probe (tests, or to leave room for other work).
     `progress`: report the (matrix, schedule) runs done on stderr (nsdesign._progress: a line every 10 s off a
@@ -215,6 +224,9 @@ def validate(
             check_form(n, form)
             n.check_first_degree(s.steps[0].degree)
     parsed = [s if isinstance(s, Source) else parse_source(s) for s in sources]
+    split = heads is not None or block is not None
+    if split and any(n is not None for n in per_schedule):
+        raise InputError("per-head or per-shard validation runs under Frobenius only; drop the normalizer")
 
     rows: list[Row] = []
     notes: list[str] = []
@@ -232,8 +244,9 @@ def validate(
                     notes.append(f"{matrix.name}: {skipped}")
                     unmeasured.append(f"{matrix.name}: {skipped}")
                     continue
+                blocks = _blocks(matrix, heads, block) if split else None
                 for row in _measure_matrix(matrix, resolved, compute, target, form, band, repeats, restarts, compile,
-                                           per_schedule):
+                                           per_schedule, blocks):
                     rows.append(row)
                     bar.update(1)
         if not rows and unmeasured:  # inside the progress block: the error is then the only line on stderr
@@ -247,9 +260,20 @@ def validate(
         min_sigma=band,
         settings={"seed": seed, "repeats": repeats, "steps": steps, "match": match, "restarts": _restarts_text(restarts),
                   "compile": compile, "eps": EPS, "device_name": device_description(target),
+                  **({"heads": heads, "block": block if block is None or isinstance(block, str) else list(block)}
+                     if split else {}),
                   "normalizer": ", ".join(sorted({"frobenius" if n is None else n.label() for n in per_schedule}))},
         notes=tuple(notes),
     )
+
+
+def _blocks(matrix: Matrix, heads: int | None, block: Any) -> Any:
+    from nsdesign.laws.blocks import blocks_of
+
+    try:
+        return blocks_of(tuple(matrix.tensor.shape), heads, block)
+    except InputError as exc:
+        raise InputError(f"{matrix.name}: {exc}") from None
 
 
 def _unmeasurable(G: torch.Tensor) -> str:
@@ -321,15 +345,17 @@ def _measure_matrix(
     restarts: Sequence[int] | None,
     compile: bool | str,
     normalizers: Sequence[Any] | None = None,
+    blocks: Any = None,
 ) -> Iterable[Row]:
     G = matrix.tensor
     try:
         check_values(G)
     except InputError as exc:
         raise InputError(f"{matrix.name}: {exc}") from None
-    reference = _reference(G.to(device=device, dtype=torch.float64))
+    work = G if blocks is None else blocks.split(G)  # [count, block_rows, block_cols]: one batched run
+    reference = _reference(work.to(device=device, dtype=torch.float64))
     # Muon's momentum buffers are fp32: that is what the kernel receives (fp64 when validating in fp64).
-    given = G.to(device=device, dtype=torch.float64 if dtype == torch.float64 else torch.float32)
+    given = work.to(device=device, dtype=torch.float64 if dtype == torch.float64 else torch.float32)
     for index, schedule in enumerate(schedules):
         normalizer = None if normalizers is None else normalizers[index]
         rows = schedule_rows(schedule, dtype)
@@ -340,6 +366,10 @@ def _measure_matrix(
 
         Y, seconds = _timed(call, repeats, device)
         row = _row(matrix, schedule, reference, Y, seconds, dtype, device, form, band)
+        if blocks is not None:
+            import dataclasses
+
+            row = dataclasses.replace(row, blocks=blocks.count, block=(blocks.block_rows, blocks.block_cols))
         if normalizer is not None:
             row = _normalized_row(row, normalizer, G, schedule)
         yield row
@@ -350,16 +380,17 @@ class _Reference:
     U: torch.Tensor
     S: torch.Tensor
     Vh: torch.Tensor
-    frobenius: float
+    frobenius: torch.Tensor  # ‖G‖_F, one per block of a batch
 
     @property
     def normalized(self) -> torch.Tensor:
-        return self.S / self.frobenius
+        return self.S / self.frobenius.unsqueeze(-1)
 
 
 def _reference(G64: torch.Tensor) -> _Reference:
+    """SVD and Frobenius norm of G, or of each block of a [count, rows, cols] batch."""
     U, S, Vh = torch.linalg.svd(G64, full_matrices=False)
-    return _Reference(U, S, Vh, float(torch.linalg.vector_norm(G64)))
+    return _Reference(U, S, Vh, torch.linalg.vector_norm(G64, dim=(-2, -1)))
 
 
 def _timed(call, repeats: int, device: torch.device) -> tuple[torch.Tensor, list[float]]:
@@ -419,11 +450,11 @@ def _row(
     sigma_hat = ref.normalized
     in_band = sigma_hat >= band
     finite = bool(torch.isfinite(Y64).all())
-    if finite:
-        out = torch.linalg.svdvals(Y64)
-        gains = (ref.U * (Y64 @ ref.Vh.mT)).sum(dim=0)  # u_iᵀ Y v_i
-        mixing = float(torch.linalg.matrix_norm(Y64 - (ref.U * gains) @ ref.Vh)) / math.sqrt(r)
-        polar = float(torch.linalg.matrix_norm(Y64 - ref.U @ ref.Vh)) / math.sqrt(r)
+    if finite:  # a batch of blocks pools its directions: norms over all blocks, σ sorted together
+        out = torch.linalg.svdvals(Y64).flatten().sort(descending=True).values
+        gains = (ref.U * (Y64 @ ref.Vh.mT)).sum(dim=-2)  # u_iᵀ Y v_i
+        mixing = float(torch.linalg.vector_norm(Y64 - (ref.U * gains.unsqueeze(-2)) @ ref.Vh)) / math.sqrt(r)
+        polar = float(torch.linalg.vector_norm(Y64 - ref.U @ ref.Vh)) / math.sqrt(r)
         measured = float((1 - gains[in_band]).abs().max()) if bool(in_band.any()) else None
         diverged = float(out[0]) > DIVERGED
     else:
@@ -446,8 +477,8 @@ def _row(
         min_sigma=band,
         band_count=int(in_band.sum()),
         rank=r,
-        sigma_in_max=float(sigma_hat[0]),
-        sigma_in_min=float(sigma_hat[-1]),
+        sigma_in_max=float(sigma_hat.max()),
+        sigma_in_min=float(sigma_hat.min()),
         sigma_out_min=float(out[-1]),
         sigma_out_max=float(out[0]),
         sigma_out_quantiles=descending_quantiles(out),

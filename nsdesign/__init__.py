@@ -6,7 +6,8 @@ The curated public namespace. Layers, bottom to top:
   presets — the published schedules, by name
   io      — the versioned schedule JSON
 Layers over the engine, loaded on first use so `import nsdesign` stays cheap: `symbolic` (sympy),
-`predict_band` and `build_recipe` (nsdesign.laws), `run_search`, `run_pareto` and
+`predict_band` and `build_recipe` (nsdesign.laws), `design_for` (nsdesign.plans: the best design one optimizer
+can take), `repeated_triple` (one (a, b, c) for torch.optim.Muon), `run_search`, `run_pareto` and
 `StudyConfig` (nsdesign.search, optuna). The rest of those layers, plus nsdesign.plot (matplotlib) and
 nsdesign.torch (needs torch), and `nsdesign.export.export`, are imported explicitly.
 """
@@ -53,6 +54,7 @@ __all__ = [
     "captured_min_sigma",
     "cheapest_schedule",
     "build_recipe",
+    "design_for",
     "compare",
     "evaluate",
     "flops",
@@ -70,6 +72,7 @@ __all__ = [
     "preset_names",
     "read_schedule_file",
     "recommend",
+    "repeated_triple",
     "run_pareto",
     "run_search",
     "save_document",
@@ -90,6 +93,8 @@ _LAZY: dict[str, str] = {
     "run_pareto": "nsdesign.search",
     "StudyConfig": "nsdesign.search",
     "study_config": "nsdesign.search",
+    "design_for": "nsdesign.plans",
+    "repeated_triple": "nsdesign.design.triple",
 }
 
 

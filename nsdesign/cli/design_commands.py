@@ -34,6 +34,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--exact", action="store_true",
         help="the bare worst-case optimum (default: the best design safe just above the band, checked in bf16)",
     )
+    search.add_argument(
+        "--for", dest="for_target", metavar="TARGET",
+        help="design what this optimizer takes (torch-muon: one triple × ns_steps; see `nsdesign export --help`)",
+    )
     search.add_argument("--norm-div", type=float, default=1.0, help="runtime input divisor s and headroom: designed on [L/s, U], so σ up to s·U stays in the design (default 1.0)")
     search_options.add_kernel_arguments(search, "kernel for bf16/fp16 objectives and the --degrees auto cost model")
     search.add_argument("--max-steps", type=int, default=30, help="step limit when --tol is given (default 30)")
@@ -104,7 +108,13 @@ def _search(args: argparse.Namespace) -> int:
     from nsdesign.cli._output import check_output, report_stream
 
     check_output(args.output)
+    if args.for_target is not None:
+        from nsdesign.cli.consumer_view import search_for
+
+        return search_for(args, _band_from_args)
     normalized = any(getattr(args, k, None) is not None for k in ("normalize", "power_iterations", "spectral_safety"))
+    if normalized or args.guard_tol is not None or search_options.wants_study(args):
+        _shape_of_blocks(args)
     if normalized and search_options.wants_study(args, normalized=True):
         return search_options.run_normalized(args)  # a study on the band the normalizer leaves
     if normalized or (args.guard_tol is not None and not search_options.wants_study(args)):
@@ -135,6 +145,16 @@ def _search(args: argparse.Namespace) -> int:
     with report_stream(args.output):
         render.recommendation(result, written_to=args.output)
     return 0
+
+
+def _shape_of_blocks(args: argparse.Namespace) -> None:
+    """--heads/--block on the normalizer, guard and study routes: they read --shape directly, so --shape
+    becomes the block's (the plain and --for routes keep the fused shape for the band's provenance)."""
+    from nsdesign.cli._vocabulary import blocks_from_args
+
+    blocks = blocks_from_args(args)
+    if blocks is not None:
+        args.shape, args.heads, args.block = str(blocks.shape), None, None
 
 
 def _recommend(args: argparse.Namespace, min_sigma: float, source: str | None) -> Any:

@@ -134,6 +134,7 @@ PREREQUISITES = {
     "s8.json": lambda d: _run_ok("nsdesign search --normalize schatten8 --shape 1024x4096 --steps 3 -o s8.json", d),
     "recipe.json": lambda d: _run_ok("nsdesign recipe --model-size 70e9 --tol 0.3 -o recipe.json", d),
     "keller5_muon.py": lambda d: _run_ok("nsdesign export keller5 --to torch-muon -o keller5_muon.py", d),
+    "t.json": lambda d: _run_ok("nsdesign search --min-sigma 1e-3 --for torch-muon -o t.json", d),  # docs/consumers.md
     "runs/": lambda d: _run_ok(QUICK["nsdesign capture --out-dir runs/ --steps 200"][0], d),
     "weights.safetensors": _make_weights,  # any safetensors file with an MLP matrix
     "measurements.csv": _make_measurements,  # the shipped measurements, in the format `fit` reads

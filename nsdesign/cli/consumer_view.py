@@ -9,8 +9,7 @@ from nsdesign.errors import InputError
 
 # Flags that choose another engine or knob: --for designs within the consumer's form, so they conflict.
 CONFLICTS: tuple[tuple[str, str], ...] = (
-    ("exact", "--exact"), ("cushion", "--cushion"), ("safety", "--safety"), ("normalize", "--normalize"),
-    ("objective", "--objective"), ("trials", "--trials"), ("kernel", "--kernel"), ("guard_tol", "--guard-tol"),
+    ("exact", "--exact"), ("cushion", "--cushion"), ("safety", "--safety"), ("objective", "--objective"), ("trials", "--trials"), ("kernel", "--kernel"), ("guard_tol", "--guard-tol"),
 )
 
 
@@ -21,6 +20,8 @@ def search_for(args: argparse.Namespace, band_from_args: Callable[[argparse.Name
     from nsdesign.plans import design_for
 
     _refuse_conflicts(args)
+    if any(getattr(args, k, None) is not None for k in ("normalize", "power_iterations", "spectral_safety")):
+        return _with_normalizer(args)
     min_sigma, source = band_from_args(args)
     steps = require_count("--steps", args.steps) if not isinstance(args.steps, tuple) else None
     if isinstance(args.steps, tuple):
@@ -37,6 +38,28 @@ def search_for(args: argparse.Namespace, band_from_args: Callable[[argparse.Name
     with report_stream(args.output):
         render(result, args.output, source)
     return 0
+
+
+def _with_normalizer(args: argparse.Namespace) -> int:
+    """--for TARGET --normalize NAME: the guarded design for the normalizer's band (`search --normalize`, checked
+    in both bf16 kernels), when the consumer offers that normalizer; then the export that passes it on."""
+    from nsdesign.cli._vocabulary import normalizer_from_args
+    from nsdesign.cli.normalize_view import search_normalized
+    from nsdesign.core.consumers import consumer_form
+
+    form = consumer_form(args.for_target)
+    norm = normalizer_from_args(args)
+    if norm.name not in form.normalizers:
+        offered = ", ".join(form.normalizers)
+        raise InputError(f"{form.target} does not offer the {norm.name} normalizer; it offers: {offered}")
+    from nsdesign.cli._output import report_stream
+
+    code = search_normalized(args)
+    path = args.output or "schedule.json"
+    with report_stream(args.output):
+        print("next:" if args.output else f"next: add -o {path}, then")
+        print(f"  nsdesign export {path} --to {form.target} --normalize {norm.name}")
+    return code
 
 
 def _refuse_conflicts(args: argparse.Namespace) -> None:

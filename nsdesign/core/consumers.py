@@ -45,7 +45,7 @@ CONSUMER_FORMS: tuple[ConsumerForm, ...] = (
     ConsumerForm("torch-muon", "triple", "fused", "bf16", True,
                  source="torch/optim/_muon.py, torch 2.13: one ns_coefficients triple, ns_steps repeats"),
     ConsumerForm("optax", "list", "unfused", "fp32", True,
-                 normalizers=("frobenius", "spectral", "schatten", "aol"),
+                 normalizers=("frobenius", "schatten4", "spectral", "aol"),  # optax's "schatten" is Schatten-4
                  source="optax/contrib/_muon.py, optax 0.2.8: ns_coeffs (n, 3), preconditioning="),
     ConsumerForm("dion", "callable", "unfused", "bf16", False,
                  normalizers=("frobenius", "schatten4", "schatten8", "spectral", "aol"),

@@ -105,6 +105,8 @@ def fewest_repeats(
         raise InputError(f"tol must be in (0, 1), got {tol}")
     design = None
     for count in range(1, max_steps + 1):
+        if count < max_steps and greedy(band, steps=count).error > tol:
+            continue  # not even the per-step optimum reaches tol with this many steps: no triple can
         design = repeated_triple(band, count, **options)  # type: ignore[arg-type]
         if design.error <= tol and design.passed:
             return design

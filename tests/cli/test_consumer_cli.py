@@ -49,3 +49,17 @@ def test_search_for_a_list_consumer_names_the_export(cli):
     r = cli("search", "--min-sigma", "1e-3", "--for", "optax", "--steps", "5")
     assert r.returncode == 0, r.stderr
     assert "nsdesign export schedule.json --to optax" in r.stdout
+
+
+def test_search_for_with_a_normalizer_the_consumer_offers(cli, tmp_path):
+    r = cli("search", "--shape", "1024x4096", "--quantile", "0.99", "--normalize", "schatten4", "--for", "optax",
+            "--steps", "3", "-o", "s.json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "nsdesign export s.json --to optax --normalize schatten4" in r.stdout
+    exported = cli("export", "s.json", "--to", "optax", cwd=tmp_path)
+    assert exported.returncode == 0 and 'PRECONDITIONING = "schatten"' in exported.stdout
+
+
+def test_search_for_refuses_a_normalizer_the_consumer_lacks(cli):
+    r = cli("search", "--min-sigma", "1e-3", "--normalize", "schatten8", "--for", "torch-muon")
+    assert r.returncode == 2 and "offers: frobenius" in r.stderr

@@ -69,6 +69,11 @@ class Muon(Optimizer):
     compile:  torch.compile the NS iteration (True, or a backend name).
     normalizer: frobenius (default), schatten4, schatten8, spectral or aol (nsdesign.torch.normalize); None takes
               the one the schedule file records ("normalizer" field), else Frobenius. Per group, like schedule.
+    match_rms: rescale every orthogonalized update O (m×n) to the RMS of an exact full-rank polar factor of
+              that shape, 1/√max(m, n) (`polar_rms`), i.e. O ← O·√min(m, n)/‖O‖_F, before lr and
+              `adjust_lr_fn` apply. Schedules differ in how far their singular values land from 1 (keller5's
+              lie in about [0.7, 1.2]); with the RMS matched they no longer differ in effective step size,
+              only in direction. Per group, like schedule.
     """
 
     def __init__(
@@ -90,6 +95,7 @@ class Muon(Optimizer):
         restarts: tuple[int, ...] | None = None,
         compile: bool | str = False,
         normalizer: Any = None,
+        match_rms: bool = False,
     ) -> None:
         if isinstance(lr, Tensor) and lr.numel() != 1:
             raise InputError("Tensor lr must be 1-element")
@@ -120,6 +126,7 @@ class Muon(Optimizer):
             "restarts": None if restarts is None else list(restarts),
             "compile": compile,
             "normalizer": _normalizer_document(normalizer, schedule),
+            "match_rms": bool(match_rms),
         }
         self.skipped_updates: dict[str, int] = {}  # parameter name → steps skipped for a NaN/Inf gradient
         self._warned_nonfinite = False
@@ -145,6 +152,7 @@ class Muon(Optimizer):
         if group["schedule"] is not None and not isinstance(group["schedule"], dict):
             group["schedule"] = _document(group["schedule"])
         group.setdefault("param_schedules", None)
+        group.setdefault("match_rms", False)
         if group["normalizer"] is not None:
             from nsdesign.core.normalizers import Normalizer
             from nsdesign.torch.normalize import check_form
@@ -243,9 +251,27 @@ class Muon(Optimizer):
                     update, rows, scale, dtype, group["form"], restarts, group["eps"], group["compile"],
                     _normalizer(_key(group["normalizer"])) if group["normalizer"] is not None else None,
                 )
+                if group["match_rms"]:
+                    update = match_polar_rms(update, group["eps"])
                 p.mul_(1 - lr * weight_decay)
                 p.add_(update, alpha=-adjust_lr(lr, group["adjust_lr_fn"], p.shape))
         return loss
+
+
+def polar_rms(shape: torch.Size | tuple[int, ...]) -> float:
+    """RMS of an exact full-rank polar factor UVᵀ of an m×n matrix: ‖UVᵀ‖_F² = min(m, n) over m·n entries."""
+    m, n = shape[-2], shape[-1]
+    return 1.0 / math.sqrt(max(m, n))
+
+
+def match_polar_rms(update: Tensor, eps: float = EPS) -> Tensor:
+    """`update` rescaled to RMS `polar_rms(shape)`: O·√min(m, n)/‖O‖_F (per matrix, in the update's dtype).
+
+    Why: an NS schedule's output singular values sit near, not at, 1, and each schedule's overshoot acts as
+    its own learning-rate multiplier; matching the RMS compares the directions at one step size."""
+    m, n = update.shape[-2], update.shape[-1]
+    norm = torch.linalg.vector_norm(update.float(), dim=(-2, -1), keepdim=True)
+    return (update.float() * (math.sqrt(min(m, n)) / norm.clamp_min(eps))).to(update.dtype)
 
 
 def _warn_once(message: str) -> None:

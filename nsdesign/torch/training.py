@@ -10,8 +10,11 @@ For every schedule × seed it trains the same model from the same initialization
 fixed by the seed alone, so runs of one seed differ only in the schedule) with `nsdesign.torch.Muon` on the hidden
 matrices and AdamW on embeddings, head and norms (the capture setup), and records:
 
-- validation loss versus step on a fixed held-out split (the last 10% of the text: evenly spaced windows, the same
-  for every run), every `eval_every` steps and at the end;
+- validation loss versus step on a fixed held-out split, every `eval_every` steps and at the end, and the TEST loss
+  at the end: the held-out last 10% of the text is cut into two disjoint halves, validation (the first) and test
+  (the second), each read as evenly spaced windows, the same for every run. The validation curve serves choices
+  (the learning rate of `LrTuning`, the steps to `target_loss`); the reported final loss is the test loss, on
+  bytes no choice looked at;
 - NS FLOPs per step: `nsdesign.core.cost.flops` of each matrix's schedule on its shape, plus, under a normalizer
   other than Frobenius, its own work (`Normalizer.extra_flops`: the norm of A or A², power iterations, AOL's
   row sums and rescaling), summed over matrices; the Frobenius pre-scale every run does is not counted;
@@ -23,9 +26,22 @@ matrices and AdamW on embeddings, head and norms (the capture setup), and record
   normalized momentum buffer M/‖M‖_F (the convention of `nsdesign capture` and arXiv 2606.04058) plus σ_max,
   at `band_at` steps.
 
-Runs are stored one JSON file per run in `runs_dir`, each written atomically; a file whose key (settings, schedule
-documents, seed, text checksum) matches is loaded instead of trained, so a killed comparison re-run skips what it
-finished. Statistics over seeds use numpy/scipy (`summarize`, `paired_differences`, `time_to_target`).
+Runs are stored one JSON file per run in `runs_dir`, each written atomically; a file whose key matches is loaded
+instead of trained, so a killed comparison re-run skips what it finished. The key (`run_key`) holds every setting
+(lr, batch, seq_len, steps, model size, NS dtype, match_rms, data source and checksum…), the schedule documents with
+their coefficients, the seed and the code version (`code_version`: nsdesign's version and a hash of the sources
+that train), so a changed setup or code never reuses an old result silently.
+
+Step size: one fixed Muon lr for every schedule confounds the schedule with its effective step size (each
+schedule's output singular values overshoot or undershoot 1 by its own amount). Two remedies: `LrTuning` trains
+every schedule × lr of a grid on tuning seeds (disjoint from the comparison seeds) and picks, per schedule, the lr
+with the lowest mean final validation loss; `match_rms` makes Muon rescale each update to the RMS of an exact
+polar factor (`nsdesign.torch.muon.match_polar_rms`).
+
+Statistics over seeds use numpy/scipy: paired differences against the baseline with Student-t intervals, a
+paired t-test p-value, Holm's step-down correction across all comparisons against the baseline (`holm`), the
+minimum detectable difference beside each verdict (`minimum_detectable`), and the steps to a fixed target
+validation loss chosen before the runs (`target_loss`; interpolated crossing, as modded-nanogpt records).
 
 Learning rate: linear warm-up over the first `warmup` steps, constant, then a linear decay to 0 over the last
 `cooldown` fraction of training (the warm-up/constant/decay shape of modded-nanogpt's speedruns).
@@ -41,7 +57,7 @@ import os
 import re
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
@@ -54,11 +70,16 @@ from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError
 
 FORMAT = "nsdesign-train-compare/1"
-RUN_FORMAT = "nsdesign-train-run/1"
+RUN_FORMAT = "nsdesign-train-run/2"  # /2: test split, code version and every hyper-parameter in the key
 KIND = "nsdesign-train-compare"
 DEFAULT_BASELINE = "keller5"
 BAND_QUANTILES: tuple[float, ...] = (0.1, 0.25, 0.5, 0.75, 0.9)  # descending rank, as nsdesign capture
 CONFIDENCE = 0.95
+POWER = 0.8  # of the minimum detectable difference
+DEFAULT_LR_GRID: tuple[float, ...] = (0.005, 0.01, 0.02, 0.04)  # log grid (factor 2) around Muon's usual 0.02
+TUNE_SEED_BASE = 1000  # tuning seeds are 1000, 1001, …: never a comparison seed unless asked for
+HOLDOUT = "last 10% of the text: validation = its first half, test = its second half"
+CODE_FILES: tuple[str, ...] = ("training.py", "model.py", "muon.py", "kernels.py")  # in nsdesign/torch/
 
 
 # --------------------------------------------------------------------------------------------------
@@ -90,6 +111,46 @@ class CompareSettings:
     text_source: str = ""
     text_sha256: str = ""
     text_bytes: int = 0
+    match_rms: bool = False
+    holdout: str = HOLDOUT
+
+
+@dataclass(frozen=True)
+class LrTuning:
+    """Per-schedule Muon lr: every grid value × tuning seed is trained for `steps` (None: the comparison's steps);
+    the lr with the lowest mean final validation loss wins. Seeds default to 1000, 1001, … (`TUNE_SEED_BASE`)."""
+
+    grid: tuple[float, ...] = DEFAULT_LR_GRID
+    seeds: tuple[int, ...] = (TUNE_SEED_BASE,)
+    steps: int | None = None
+
+    def checked(self, comparison_seeds: Sequence[int]) -> LrTuning:
+        """Why refuse: fewer than 4 values cannot show a minimum inside the grid; a tuning seed that is also a
+        comparison seed would choose the lr on the very runs it is then judged by."""
+        grid = tuple(float(v) for v in self.grid)
+        if len(grid) < 4 or len(set(grid)) != len(grid) or not all(math.isfinite(v) and v > 0 for v in grid):
+            raise InputError(f"`lr_grid` needs at least 4 distinct positive values, got {list(self.grid)}")
+        seeds = tuple(self.seeds)
+        if any(isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < 2**32 for v in seeds):
+            raise InputError(f"`tune_seeds` must be integers from 0 to 2^32−1, got {list(seeds)[:8]}")
+        if not seeds or len(set(seeds)) != len(seeds):
+            raise InputError("give at least one tuning seed, each once")
+        if set(seeds) & set(comparison_seeds):
+            raise InputError(f"tuning seeds {sorted(set(seeds) & set(comparison_seeds))} are comparison seeds too")
+        if self.steps is not None and (isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 1):
+            raise InputError(f"`tune_steps` must be a positive integer, got {self.steps}")
+        return LrTuning(tuple(sorted(grid)), seeds, self.steps)
+
+
+@dataclass(frozen=True)
+class TuneRow:
+    """One schedule × lr of the tuning grid: mean final validation loss over the tuning seeds (inf: diverged)."""
+
+    label: str
+    lr: float
+    val_loss: float
+    diverged: int
+    chosen: bool = False
 
 
 @dataclass(frozen=True)
@@ -125,15 +186,22 @@ class RunResult:
     model_params: int = 0
     cpu_seconds: tuple[float, ...] = ()  # process CPU time, aligned like wall_seconds (empty in older run files)
     ns_cpu_seconds: tuple[float, ...] = ()
+    test_loss: float = math.nan  # on the test half of the held-out text, at the end (nan in older run files)
 
     @property
     def final_val_loss(self) -> float:
         return self.val_loss[-1] if self.diverged_at is None else math.inf
 
+    @property
+    def final_test_loss(self) -> float:
+        """The reported loss: on bytes that no choice (lr, target crossing) looked at; inf when diverged."""
+        return self.test_loss if self.diverged_at is None else math.inf
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["val_loss"] = [_finite(v) for v in self.val_loss]
         d["train_loss"] = [_finite(v) for v in self.train_loss]
+        d["test_loss"] = _finite(self.test_loss)
         return d
 
     @classmethod
@@ -146,6 +214,7 @@ class RunResult:
             diverged_at=d.get("diverged_at"), model_params=int(d.get("model_params", 0)),
             cpu_seconds=tuple(map(float, d.get("cpu_seconds", ()))),
             ns_cpu_seconds=tuple(map(float, d.get("ns_cpu_seconds", ()))),
+            test_loss=math.nan if "test_loss" not in d else _unfinite(d["test_loss"]),
         )
 
 
@@ -162,7 +231,9 @@ class Summary:
 
 @dataclass(frozen=True)
 class PairedDifference:
-    """Mean of (schedule − baseline) final validation loss over seeds, with a Student-t interval."""
+    """Mean of (schedule − baseline) final test loss over seeds, with a Student-t interval at `confidence`, the
+    paired t-test p-value, and (after `holm`) the Holm-adjusted p-value, an interval at the comparison's Holm
+    level, the Holm verdict and the minimum detectable difference at that level."""
 
     label: str
     n: int
@@ -171,10 +242,24 @@ class PairedDifference:
     low: float
     high: float
     confidence: float = CONFIDENCE
+    p_value: float = math.nan
+    p_holm: float = math.nan
+    holm_confidence: float = math.nan
+    holm_low: float = math.nan
+    holm_high: float = math.nan
+    holm_rejects: bool = False
+    mdd: float = math.nan
 
     @property
     def excludes_zero(self) -> bool:
         return self.low > 0 or self.high < 0
+
+    @property
+    def verdict(self) -> str:
+        """'better'/'worse' when Holm rejects a zero difference (lower loss is better), else 'unresolved'."""
+        if not self.holm_rejects:
+            return "unresolved"
+        return "better" if self.mean < 0 else "worse"
 
 
 @dataclass(frozen=True)
@@ -215,6 +300,10 @@ class Comparison:
     seconds: float
     skipped: int = 0
     notes: tuple[str, ...] = field(default=())
+    lrs: Mapping[str, float] = field(default_factory=dict)  # the Muon lr each schedule's comparison runs used
+    tuning: tuple[TuneRow, ...] = ()
+    target_loss: float | None = None
+    target_reach: tuple[Reach, ...] = ()
 
     def runs_of(self, label: str) -> list[RunResult]:
         return sorted((r for r in self.runs if r.label == label), key=lambda r: r.seed)
@@ -230,8 +319,13 @@ class Comparison:
             "baseline": self.baseline,
             "schedules": dict(self.documents),
             "summary": [_clean(asdict(s)) for s in self.summaries],
-            "paired_differences": [_clean({**asdict(d), "excludes_zero": d.excludes_zero}) for d in self.differences],
-            "reach_baseline_final": [_clean({**asdict(r), "reached": r.reached}) for r in self.reach],
+            "paired_differences": [_clean({**asdict(d), "excludes_zero": d.excludes_zero, "verdict": d.verdict})
+                                   for d in self.differences],
+            "lrs": dict(self.lrs),
+            "lr_tuning": [_clean(asdict(t)) for t in self.tuning],
+            "target_loss": self.target_loss,
+            "reach_target": [_clean({**asdict(r), "reached": r.reached}) for r in self.target_reach],
+            "reach_baseline_final_secondary": [_clean({**asdict(r), "reached": r.reached}) for r in self.reach],
             "runs": [r.to_dict() for r in self.runs],
             "seconds": self.seconds,
             "skipped_runs": self.skipped,
@@ -271,7 +365,47 @@ def paired_differences(label: str, values: Sequence[float], baseline: Sequence[f
         return PairedDifference(label, n, mean, math.nan, math.nan, math.nan, confidence)
     std = float(d.std(ddof=1))
     half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * std / math.sqrt(n)
-    return PairedDifference(label, n, mean, std, mean - half, mean + half, confidence)
+    if std > 0:
+        p = float(2 * stats.t.sf(abs(mean) / (std / math.sqrt(n)), n - 1))
+    else:
+        p = 1.0 if mean == 0 else 0.0
+    return PairedDifference(label, n, mean, std, mean - half, mean + half, confidence, p_value=p)
+
+
+def minimum_detectable(std: float, n: int, alpha: float, power: float = POWER) -> float:
+    """MDD = (t_{1−α/2, n−1} + t_{power, n−1})·s_d/√n: the true paired difference a two-sided paired t-test at
+    level α detects with probability ≈ `power` (the usual normal-theory formula with t quantiles); nan for n < 2.
+
+    Why beside each verdict: "unresolved" with an MDD of 0.05 says nothing about a 0.01 effect."""
+    from scipy import stats
+
+    if n < 2 or not math.isfinite(std):
+        return math.nan
+    return float(stats.t.ppf(1 - alpha / 2, n - 1) + stats.t.ppf(power, n - 1)) * std / math.sqrt(n)
+
+
+def holm(differences: Sequence[PairedDifference], alpha: float = 1 - CONFIDENCE) -> tuple[PairedDifference, ...]:
+    """Holm's step-down correction across all comparisons with the baseline (family size m = those with a
+    p-value). Sorted by raw p ascending, the i-th (i = 1…m) is tested at α/(m − i + 1) and rejected only when every
+    earlier one was; adjusted p_(i) = max_{j≤i} min(1, (m − j + 1)·p_(j)). Each comparison's interval and MDD are
+    at its own Holm level α/(m − i + 1) (confidence 1 − α/(m − i + 1)); comparisons without a p-value (one seed,
+    a diverged run) stay unresolved. Why: with 4–7 schedules against one baseline, 95% intervals one by one
+    exclude 0 by chance far more often than 5% of the time."""
+    from scipy import stats
+
+    tested = sorted((i for i, d in enumerate(differences) if math.isfinite(d.p_value)), key=lambda i: differences[i].p_value)
+    m = len(tested)
+    out = list(differences)
+    running, rejecting = 0.0, True
+    for rank, i in enumerate(tested):
+        d = differences[i]
+        level = alpha / (m - rank)
+        running = max(running, min(1.0, (m - rank) * d.p_value))
+        rejecting = rejecting and d.p_value <= level
+        half = float(stats.t.ppf(1 - level / 2, d.n - 1)) * d.std / math.sqrt(d.n)
+        out[i] = replace(d, p_holm=running, holm_confidence=1 - level, holm_low=d.mean - half, holm_high=d.mean + half,
+                         holm_rejects=rejecting, mdd=minimum_detectable(d.std, d.n, level))
+    return tuple(out)
 
 
 def first_reach(steps: Sequence[float], losses: Sequence[float], target: float) -> float | None:
@@ -315,19 +449,37 @@ def time_to_target(run: RunResult, target: float) -> tuple[float | None, ...]:
             _at_step(run.eval_steps, run.ns_seconds, step), cpu)
 
 
+def final_losses(run: RunResult) -> float:
+    """The loss a comparison reports: the test loss, or the final validation loss for a run that has none."""
+    return run.final_test_loss if not math.isnan(run.test_loss) or run.diverged_at is not None else run.final_val_loss
+
+
 def analyse(runs: Sequence[RunResult], labels: Sequence[str], seeds: Sequence[int], baseline: str) -> tuple[tuple[Summary, ...], tuple[PairedDifference, ...], tuple[Reach, ...]]:
-    """Summaries, paired differences against `baseline`, and the cost of reaching the baseline's final loss
-    (per seed: the baseline run of the same seed sets the target)."""
+    """Summaries of the final test loss, paired differences against `baseline` (Holm-corrected across all of
+    them), and, secondary and labelled as such, the cost of reaching the baseline's own final validation loss (per
+    seed: the baseline run of the same seed sets the target; a target chosen after the runs, so never a
+    headline: `reach_target` with a target fixed beforehand is)."""
     by = {(r.label, r.seed): r for r in runs}
-    finals = {label: [by[label, s].final_val_loss for s in seeds] for label in labels}
+    finals = {label: [final_losses(by[label, s]) for s in seeds] for label in labels}
     summaries = tuple(summarize(label, finals[label]) for label in labels)
-    differences = tuple(paired_differences(label, finals[label], finals[baseline]) for label in labels if label != baseline)
+    differences = holm([paired_differences(label, finals[label], finals[baseline]) for label in labels if label != baseline])
     reach = []
-    targets = tuple(finals[baseline])
+    targets = tuple(by[baseline, s].final_val_loss for s in seeds)
     for label in labels:
         rows = [time_to_target(by[label, s], t) if math.isfinite(t) else (None,) * 5 for s, t in zip(seeds, targets)]
         reach.append(Reach(label, targets, *(tuple(col) for col in zip(*rows))))  # type: ignore[arg-type]
     return summaries, differences, tuple(reach)
+
+
+def reach_target(runs: Sequence[RunResult], labels: Sequence[str], seeds: Sequence[int], target: float) -> tuple[Reach, ...]:
+    """Per schedule and seed: the step (interpolated crossing of the validation curve), NS FLOPs and seconds at
+    which the run first reaches `target`, a loss fixed before the runs (as modded-nanogpt's record rules do)."""
+    by = {(r.label, r.seed): r for r in runs}
+    out = []
+    for label in labels:
+        rows = [time_to_target(by[label, s], target) for s in seeds]
+        out.append(Reach(label, (target,) * len(seeds), *(tuple(col) for col in zip(*rows))))  # type: ignore[arg-type]
+    return tuple(out)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -408,13 +560,19 @@ def train_compare(
     max_text_bytes: int | None = None,
     labels: Sequence[str] | None = None,
     progress: Callable[[Mapping[str, Any]], None] | None = None,
+    lr_tuning: LrTuning | Sequence[float] | None = None,
+    match_rms: bool = False,
+    target_loss: float | None = None,
 ) -> Comparison:
-    """Train every schedule × seed (see the module docstring) and compare their validation losses.
+    """Train every schedule × seed (see the module docstring) and compare their final test losses.
 
     `schedules`: preset names, schedule files/documents, recipe files, or `ScheduleSpec`s. `seeds`: a count
     (seeds 0…N−1) or explicit seeds. `baseline`: the label paired differences are taken against (default keller5
     when listed, else the first schedule). `runs_dir`: where finished runs are stored and found again (no
-    resuming without it). `progress` receives {"event": "start"|"run"|"skip", …} dictionaries."""
+    resuming without it). `progress` receives {"event": "start"|"run"|"skip", …} dictionaries.
+    `muon_lr`: the Muon lr of every schedule, unless `lr_tuning` (an `LrTuning`, or just its grid) picks one per
+    schedule first. `match_rms`: Muon rescales each update to an exact polar factor's RMS. `target_loss`: a
+    validation loss fixed before the runs; the steps, NS FLOPs and seconds to first reach it are reported."""
     import torch
 
     from nsdesign.torch.capture import DEFAULT_TEXT_BYTES, file_text, parse_sizes, stdlib_text
@@ -431,8 +589,13 @@ def train_compare(
     every = eval_every if eval_every is not None else max(1, train_steps // 10)
     if every < 1:
         raise InputError(f"`eval_every` must be a positive integer, got {every}")
-    if not (muon_lr > 0 and adam_lr > 0):
+    if not (muon_lr > 0 and adam_lr > 0 and math.isfinite(muon_lr) and math.isfinite(adam_lr)):
         raise InputError(f"learning rates must be positive, got muon {muon_lr}, adam {adam_lr}")
+    tuning = _tuning(lr_tuning, seed_list)
+    if not isinstance(match_rms, bool):
+        raise InputError(f"`match_rms` must be True or False, got {match_rms!r}")
+    if target_loss is not None and not (isinstance(target_loss, (int, float)) and math.isfinite(target_loss) and target_loss > 0):
+        raise InputError(f"`target_loss` must be a positive number (nats/byte), got {target_loss}")
     at = tuple(sorted(set(band_at))) if band_at else default_band_steps(train_steps)
     if any(not 1 <= s <= train_steps for s in at):
         raise InputError(f"band steps must lie in 1…{train_steps}, got {list(at)}")
@@ -449,14 +612,14 @@ def train_compare(
     limit = max_text_bytes if max_text_bytes is not None else DEFAULT_TEXT_BYTES
     data, source = file_text(text, limit) if text is not None else stdlib_text(limit)
     tokens = torch.frombuffer(bytearray(data), dtype=torch.uint8).long()
-    need = 10 * (seq_len + 1) * max(batch, eval_batches)
+    need = 20 * (seq_len + 1) * max(batch, eval_batches)  # each held-out half (5%) holds a batch of windows
     if tokens.numel() < need:
         raise InputError(f"the text has {tokens.numel()} bytes; need at least {need} for batch {batch} and seq_len {seq_len}")
     settings = CompareSettings(
         model=size.name, width=size.width, n_layer=size.n_layer, train_steps=train_steps, batch=batch, seq_len=seq_len,
-        muon_lr=muon_lr, adam_lr=adam_lr, warmup=min(10, max(train_steps // 10, 1)), eval_every=every,
+        muon_lr=muon_lr, adam_lr=adam_lr, warmup=_warmup(train_steps), eval_every=every,
         eval_batches=eval_batches, band_at=at, ns_dtype=dtype, device=target.type,
-        text_source=source, text_sha256=hashlib.sha256(data).hexdigest(), text_bytes=len(data),
+        text_source=source, text_sha256=hashlib.sha256(data).hexdigest(), text_bytes=len(data), match_rms=match_rms,
     )
     store = Path(runs_dir) if runs_dir is not None else None
     if store is not None:
@@ -468,36 +631,124 @@ def train_compare(
     _check_recipes(specs, settings)
 
     say = progress or (lambda event: None)
-    total = len(specs) * len(seed_list)
-    say({"event": "start", "total": total})
+    tune_runs = 0 if tuning is None else len(specs) * len(tuning.grid) * len(tuning.seeds)
+    say({"event": "start", "total": tune_runs + len(specs) * len(seed_list)})
     start = time.perf_counter()
+    lrs, rows, skipped = {spec.label: muon_lr for spec in specs}, (), 0
+    if tuning is not None:
+        lrs, rows, skipped = _tune(specs, tuning, settings, tokens, target, store, say)
     runs: list[RunResult] = []
-    skipped = 0
     for seed in seed_list:
         for spec in specs:
-            key = run_key(settings, spec, seed)
-            path = None if store is None else store / f"{_slug(spec.label)}-seed{seed}-{key[:12]}.json"
-            if path is not None and path.is_file():
-                found = _load_run(path, key)
-                if found is not None:
-                    runs.append(found)
-                    skipped += 1
-                    say({"event": "skip", "label": spec.label, "seed": seed, "path": str(path)})
-                    continue
-            run = train_one(spec, seed, settings, tokens, target)
-            if path is not None:
-                write_json_atomic(path, {"kind": "nsdesign-train-run", "format": RUN_FORMAT, "key": key,
-                                         "settings": asdict(settings), "schedule": spec.documents(), "run": run.to_dict()})
+            run, loaded = _obtain(spec, seed, replace(settings, muon_lr=lrs[spec.label]), tokens, target, store, say)
             runs.append(run)
-            say({"event": "run", "label": spec.label, "seed": seed, "final": run.final_val_loss,
-                 "seconds": run.wall_seconds[-1], "ns_seconds": run.ns_seconds[-1],
-                 "cpu_seconds": run.cpu_seconds[-1]})
+            skipped += loaded
     summaries, differences, reach = analyse(runs, names, seed_list, base)
+    notes = _notes(runs, rows, tuning, store)
+    return Comparison(settings, tuple(names), tuple(seed_list), base, tuple(runs), {s.label: s.documents() for s in specs},
+                      summaries, differences, reach, time.perf_counter() - start, skipped, tuple(notes), lrs, rows,
+                      None if target_loss is None else float(target_loss),
+                      () if target_loss is None else reach_target(runs, names, seed_list, float(target_loss)))
+
+
+def _warmup(steps: int) -> int:
+    """Linear warm-up length: a tenth of the steps, at most 10."""
+    return min(10, max(steps // 10, 1))
+
+
+def _tuning(lr_tuning: LrTuning | Sequence[float] | None, seeds: Sequence[int]) -> LrTuning | None:
+    if lr_tuning is None:
+        return None
+    if isinstance(lr_tuning, LrTuning):
+        return lr_tuning.checked(seeds)
+    if isinstance(lr_tuning, (str, bytes)) or not isinstance(lr_tuning, Sequence):
+        raise InputError(f"`lr_grid` must be a list of learning rates, got {lr_tuning!r}")
+    return LrTuning(tuple(lr_tuning)).checked(seeds)
+
+
+def _obtain(spec: ScheduleSpec, seed: int, settings: CompareSettings, tokens: Any, device: Any, store: Path | None,
+            say: Callable[[Mapping[str, Any]], None], what: str = "") -> tuple[RunResult, bool]:
+    """The run of `spec` × `seed` under `settings`: loaded from the store when its key matches, else trained (and
+    stored). Returns (run, loaded)."""
+    key = run_key(settings, spec, seed)
+    path = None if store is None else store / f"{_slug(spec.label)}-seed{seed}-{key[:12]}.json"
+    label = spec.label + what
+    if path is not None and path.is_file():
+        found = _load_run(path, key)
+        if found is not None:
+            say({"event": "skip", "label": label, "seed": seed, "path": str(path)})
+            return found, True
+    run = train_one(spec, seed, settings, tokens, device)
+    if path is not None:
+        write_json_atomic(path, {"kind": "nsdesign-train-run", "format": RUN_FORMAT, "key": key, "code": code_version(),
+                                 "settings": asdict(settings), "schedule": spec.documents(), "run": run.to_dict()})
+    say({"event": "run", "label": label, "seed": seed, "final": run.final_val_loss,
+         "seconds": run.wall_seconds[-1], "ns_seconds": run.ns_seconds[-1], "cpu_seconds": run.cpu_seconds[-1]})
+    return run, False
+
+
+def _tune(specs: Sequence[ScheduleSpec], tuning: LrTuning, settings: CompareSettings, tokens: Any, device: Any,
+          store: Path | None, say: Callable[[Mapping[str, Any]], None]) -> tuple[dict[str, float], tuple[TuneRow, ...], int]:
+    """Per schedule, the grid lr with the lowest mean final VALIDATION loss over the tuning seeds (ties: the
+    smaller lr). Tuning runs evaluate only at the start and the end and record no band: only that loss is used."""
+    steps = tuning.steps or settings.train_steps
+    base = replace(settings, train_steps=steps, warmup=_warmup(steps), eval_every=steps, band_at=())
+    chosen: dict[str, float] = {}
+    rows: list[TuneRow] = []
+    loaded = 0
+    for spec in specs:
+        means = []
+        for lr in tuning.grid:
+            finals = []
+            for seed in tuning.seeds:
+                run, was = _obtain(spec, seed, replace(base, muon_lr=lr), tokens, device, store, say, f" lr {lr:g}")
+                finals.append(run.final_val_loss)
+                loaded += was
+            means.append((float(np.mean(finals)), sum(not math.isfinite(v) for v in finals)))
+        best = min(range(len(means)), key=lambda i: (means[i][0], i))
+        chosen[spec.label] = tuning.grid[best]
+        rows += [TuneRow(spec.label, lr, m, k, i == best) for i, (lr, (m, k)) in enumerate(zip(tuning.grid, means))]
+    return chosen, tuple(rows), loaded
+
+
+def _notes(runs: Sequence[RunResult], rows: Sequence[TuneRow], tuning: LrTuning | None, store: Path | None) -> list[str]:
+    """What a reader must know before trusting the tables: divergence, an lr on the grid's edge, stale runs."""
     notes = []
     if any(r.diverged_at is not None for r in runs):
         notes.append("some runs diverged (non-finite loss); their final loss counts as inf")
-    return Comparison(settings, tuple(names), tuple(seed_list), base, tuple(runs), {s.label: s.documents() for s in specs},
-                      summaries, differences, reach, time.perf_counter() - start, skipped, tuple(notes))
+    if tuning is not None:
+        edge = sorted({r.label for r in rows if r.chosen and r.lr in (tuning.grid[0], tuning.grid[-1])})
+        if edge:
+            notes.append(f"lr chosen at the grid's edge for {', '.join(edge)}: widen the grid")
+    stale = stale_runs(store) if store is not None else 0
+    if stale:
+        notes.append(f"{stale} stored run(s) in {store} were made by another code version or run format "
+                     "and are not reused")
+    return notes
+
+
+def code_version() -> str:
+    """nsdesign's version + the first 16 hex digits of sha256 over the sources that train (`CODE_FILES`): a run
+    stored by other training code has another key."""
+    digest = hashlib.sha256()
+    here = Path(__file__).resolve().parent
+    for name in CODE_FILES:
+        digest.update(name.encode() + b"\0" + (here / name).read_bytes())
+    return f"{__version__}+{digest.hexdigest()[:16]}"
+
+
+def stale_runs(store: Path) -> int:
+    """Run files in `store` from another run format or code version (never reused: their keys differ)."""
+    version, count = code_version(), 0
+    for path in store.glob("*.json"):
+        try:
+            document = read_json(path, "run file")
+        except InputError:
+            continue
+        if isinstance(document, dict) and document.get("kind") == "nsdesign-train-run" and (
+                document.get("format") != RUN_FORMAT or document.get("code") != version):
+            count += 1
+    return count
 
 
 def _seeds(seeds: int | Sequence[int]) -> list[int]:
@@ -528,8 +779,11 @@ def normalizer_flops(muon: Any, param: Any) -> float:
 
 
 def run_key(settings: CompareSettings, spec: ScheduleSpec, seed: int) -> str:
-    """sha256 of what determines a run: settings, the schedule documents, the seed, nsdesign's version of the format."""
-    body = {"format": RUN_FORMAT, "settings": asdict(settings), "schedule": spec.documents(), "seed": seed}
+    """sha256 of what determines a run: every setting (lr, batch, seq_len, steps, model, NS dtype, match_rms, text
+    source and checksum…), the schedule documents (coefficients included), the seed, the run format and the code
+    version (`code_version`)."""
+    body = {"format": RUN_FORMAT, "settings": asdict(settings), "schedule": spec.documents(), "seed": seed,
+            "code": code_version()}
     if spec.normalizer is not None and spec.normalizer.get("name", "frobenius") != "frobenius":
         body["ns_flops"] = "normalizer counted"  # runs stored before their NS FLOPs counted it are trained again
     payload = json.dumps(body, sort_keys=True)
@@ -613,6 +867,7 @@ def train_one(spec: ScheduleSpec, seed: int, settings: CompareSettings, tokens: 
         [(n, named[n]) for n in hidden], lr=settings.muon_lr, momentum=settings.momentum,
         weight_decay=settings.weight_decay, schedule=spec.schedule or "keller5", ns_dtype=settings.ns_dtype,
         recipe=spec.recipe, normalizer=None if spec.normalizer is None else dict(spec.normalizer),
+        match_rms=settings.match_rms,
     )
     others = [p for n, p in named.items() if n not in set(hidden)]
     adam = torch.optim.AdamW(others, lr=settings.adam_lr, betas=(0.9, 0.95), weight_decay=0.0)
@@ -620,9 +875,8 @@ def train_one(spec: ScheduleSpec, seed: int, settings: CompareSettings, tokens: 
     ns_flops = float(sum(flops(muon.schedule_for(named[n]), Shape(*named[n].shape))
                          + normalizer_flops(muon, named[n]) for n in hidden))
 
-    split = int(tokens.numel() * 0.9)
-    train, held_out = tokens[:split], tokens[split:]
-    val = _validation_batches(held_out, settings, device)
+    train, validation, test = split_text(tokens)
+    val = _validation_batches(validation, settings, device)
     evals = set(eval_schedule(settings.train_steps, settings.eval_every))
     steps_at, val_loss, wall_at, ns_at, train_loss, band = [], [], [], [], [], []
     cpu_at, ns_cpu_at = [], []
@@ -669,12 +923,23 @@ def train_one(spec: ScheduleSpec, seed: int, settings: CompareSettings, tokens: 
                 band.append(momentum_band(muon, named, hidden, step))
             if step in evals:
                 record(step, ns_total)
+    test_loss = math.inf if diverged is not None else _evaluate(model, _validation_batches(test, settings, device))
     return RunResult(spec.label, seed, tuple(steps_at), tuple(val_loss), tuple(wall_at), tuple(ns_at), ns_flops,
-                     tuple(train_loss), tuple(band), diverged, parameter_count(model), tuple(cpu_at), tuple(ns_cpu_at))
+                     tuple(train_loss), tuple(band), diverged, parameter_count(model), tuple(cpu_at), tuple(ns_cpu_at),
+                     test_loss)
+
+
+def split_text(tokens: Any) -> tuple[Any, Any, Any]:
+    """(train, validation, test): the first 90% trains; the last 10% is held out and cut into two disjoint
+    halves, validation first, test second (`HOLDOUT`). Why two: the lr and the target crossing are chosen on the
+    validation half, so a loss reported on it would be biased towards whatever was chosen."""
+    split = int(tokens.numel() * 0.9)
+    middle = split + (tokens.numel() - split) // 2
+    return tokens[:split], tokens[split:middle], tokens[middle:]
 
 
 def _validation_batches(held_out: Any, settings: CompareSettings, device: Any) -> list[Any]:
-    """Evenly spaced, fixed windows of the held-out bytes: the same validation set for every run and seed."""
+    """Evenly spaced, fixed windows of held-out bytes: the same validation (or test) set for every run and seed."""
     import torch
 
     n = settings.eval_batches * settings.batch

@@ -1,12 +1,14 @@
 """`train-compare`: train a model with Muon under several schedules × seeds and compare validation losses.
 
-Parses, calls `nsdesign.torch.train_compare`, renders two tables (losses with paired intervals
-against the baseline; the cost of reaching the baseline's final loss). torch is imported inside the handler only.
+Parses, calls `nsdesign.torch.train_compare`, renders the report of `nsdesign.cli.training_view` (final test
+losses with Holm-corrected paired intervals against the baseline, the lr tuning grid, the steps to a fixed target
+loss). torch is imported inside the handler only.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,8 @@ from nsdesign.errors import InputError
 # --quick: seconds, for trying the command (and for the tests), not for conclusions.
 QUICK = {"model": "nano", "train_steps": 10, "seeds": 2, "eval_every": 5, "eval_batches": 2, "max_text_bytes": 1 << 18}
 FULL = {"model": "tiny", "train_steps": 200, "seeds": 3}
+DEFAULT_LR_GRID = "0.005,0.01,0.02,0.04"  # nsdesign.torch.training.DEFAULT_LR_GRID (not imported: no torch here)
+NS_DTYPES = ("fp32", "bf16", "fp16")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,6 +34,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--eval-every", type=int, help="validation every N steps (default: a tenth of the steps)")
     p.add_argument("--batch", type=int, default=16, help="sequences per batch (16)")
     p.add_argument("--seq-len", type=int, default=128, help="bytes per sequence (128)")
+    p.add_argument("--lr", type=float, default=0.02, help="Muon learning rate of every schedule (0.02)")
+    p.add_argument("--lr-grid", nargs="?", const=DEFAULT_LR_GRID, metavar="LR,LR,…",
+                   help=f"tune Muon's lr per schedule on this grid (≥ 4 values; alone: {DEFAULT_LR_GRID})")
+    p.add_argument("--tune-seeds", type=int, default=1, help="seeds per grid lr, 1000…; not comparison seeds (1)")
+    p.add_argument("--tune-steps", type=int, help="training steps of a tuning run (default: --train-steps)")
+    p.add_argument("--match-rms", action="store_true", help="scale each Muon update to the RMS of an exact polar factor")
+    p.add_argument("--ns-dtype", choices=NS_DTYPES, help="dtype the NS iteration runs in (fp32 on cpu, bf16 on cuda)")
+    p.add_argument("--target-loss", type=float, help="report steps to this validation loss (fix it before the runs)")
     p.add_argument("--runs-dir", help="store finished runs here and skip them on a re-run (default: OUT.runs/ with -o)")
     p.add_argument("-o", "--output", help="write the comparison (every run and the statistics) to OUT.json")
     p.add_argument("--plot", help="write validation loss vs step, NS FLOPs and wall time to OUT.png/.svg")
@@ -61,11 +73,13 @@ def _train_compare(args: argparse.Namespace) -> int:
         if path is not None:
             check_output_path(path)  # before hours of training, not after
     runs_dir = args.runs_dir or (str(Path(args.output).with_suffix(".runs")) if args.output and not to_stdout else None)
+    step_size = _step_size(args)
     progress = None if args.quiet else _Progress()
     try:
         comparison = train_compare(
             args.schedules, text=args.text, device=args.device, runs_dir=runs_dir, baseline=args.baseline,
-            batch=args.batch, seq_len=args.seq_len, progress=progress, **plan,
+            batch=args.batch, seq_len=args.seq_len, progress=progress, ns_dtype=args.ns_dtype,
+            match_rms=args.match_rms, target_loss=args.target_loss, **step_size, **plan,
         )
     finally:
         if progress is not None:
@@ -78,10 +92,38 @@ def _train_compare(args: argparse.Namespace) -> int:
 
         save_figure(comparison_figure(comparison), args.plot)
     written = [p for p in (args.output, args.plot) if p and not is_stdout(p)]
-    from nsdesign.cli import render
+    from nsdesign.cli import training_view
 
-    render.train_comparison(comparison, written=written, runs_dir=runs_dir, stream=sys.stderr if to_stdout else None)
+    training_view.train_comparison(comparison, written=written, runs_dir=runs_dir,
+                                   stream=sys.stderr if to_stdout else None)
     return 0
+
+
+def _step_size(args: argparse.Namespace) -> dict[str, Any]:
+    """--lr, or --lr-grid (with --tune-seeds/--tune-steps) as an LrTuning: checked here so a typo fails before
+    any training, with the flag's name."""
+    if not (math.isfinite(args.lr) and args.lr > 0):
+        raise InputError(f"--lr must be a positive number, got {args.lr}")
+    if args.target_loss is not None and not (math.isfinite(args.target_loss) and args.target_loss > 0):
+        raise InputError(f"--target-loss must be a positive number (nats/byte), got {args.target_loss}")
+    if args.lr_grid is None:
+        if args.tune_steps is not None or args.tune_seeds != 1:
+            raise InputError("--tune-seeds and --tune-steps need --lr-grid")
+        return {"muon_lr": args.lr}
+    try:
+        grid = tuple(float(v) for v in str(args.lr_grid).split(","))
+    except ValueError:
+        raise InputError(f"--lr-grid takes comma-separated numbers such as {DEFAULT_LR_GRID}, got {args.lr_grid!r}") from None
+    if len(grid) < 4 or len(set(grid)) != len(grid) or not all(math.isfinite(v) and v > 0 for v in grid):
+        raise InputError(f"--lr-grid needs at least 4 distinct positive values, got {args.lr_grid!r}")
+    if not 1 <= args.tune_seeds <= 100:
+        raise InputError(f"--tune-seeds must be from 1 to 100, got {args.tune_seeds}")
+    if args.tune_steps is not None and args.tune_steps < 1:
+        raise InputError(f"--tune-steps must be a positive integer, got {args.tune_steps}")
+    from nsdesign.torch.training import TUNE_SEED_BASE, LrTuning
+
+    seeds = tuple(range(TUNE_SEED_BASE, TUNE_SEED_BASE + args.tune_seeds))
+    return {"muon_lr": args.lr, "lr_tuning": LrTuning(grid, seeds, args.tune_steps)}
 
 
 class _Progress:

@@ -33,7 +33,7 @@ def test_quick_run_writes_json_plot_and_resumes(tmp_path, text_file, capsys):
     out = tmp_path / "cmp.json"
     plot = tmp_path / "cmp.png"
     argv = ["train-compare", "keller5", "cubic5_eo", "--quick", "--train-steps", "4", "--batch", "4", "--seq-len", "32",
-            "--text", str(text_file),
+            "--text", str(text_file), "--target-loss", "5.5",
             "-o", str(out), "--plot", str(plot)]
     assert main(argv) == 0
     captured = capsys.readouterr()

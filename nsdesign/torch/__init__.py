@@ -5,7 +5,8 @@ Muon optimizer that runs any schedule. The only part of nsdesign that imports to
     Muon(model.named_parameters(), lr=0.02, schedule="polar_express_modded5")   # optimizer
     validate(["keller5", "cans5_eo"], ["spectrum:logu:1e-3:256x1024"])          # measurements → Report
     capture_momentum(out_dir, sizes=("tiny",), steps=150)                       # real momentum buffers
-    train_compare(["keller5", "cubic5_eo"], seeds=3)                             # val loss with error bars (training)
+    train_compare(["keller5", "cubic5_eo"], seeds=3)                             # test loss with error bars (training)
+    train_compare([...], lr_tuning=LrTuning((0.005, 0.01, 0.02, 0.04)))          # lr tuned per schedule first
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from nsdesign.torch.muon import Muon
 from nsdesign.torch.validate import Report, Row, validate, write_report
 
 __all__ = [
-    "Muon", "Report", "Row", "capture_momentum", "newton_schulz", "scalar_map", "train_compare", "validate", "write_report",
+    "LrTuning", "Muon", "Report", "Row", "capture_momentum", "newton_schulz", "scalar_map", "train_compare", "validate",
+    "write_report",
 ]
 
 
@@ -24,8 +26,8 @@ def __getattr__(name: str):
         from nsdesign.torch import capture as module
 
         return getattr(module, name)
-    if name == "train_compare":  # the function; its module is nsdesign.torch.training
-        from nsdesign.torch.training import train_compare
+    if name in ("train_compare", "LrTuning"):  # train_compare is the function; its module is nsdesign.torch.training
+        from nsdesign.torch import training as module
 
-        return train_compare
+        return getattr(module, name)
     raise AttributeError(f"module 'nsdesign.torch' has no attribute {name!r}")

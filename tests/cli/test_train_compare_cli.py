@@ -71,3 +71,44 @@ def test_bad_input_is_one_line_exit_2(extra, message, capsys, tmp_path, monkeypa
     err = capsys.readouterr().err
     assert err.startswith("nsdesign: error: ") and message in err and err.count("\n") == 1, err
     assert not list(tmp_path.iterdir())  # nothing half-written
+
+
+def test_lr_grid_tunes_per_schedule_and_the_report_fits_80_columns(tmp_path, text_file, capsys):
+    out = tmp_path / "tuned.json"
+    argv = ["train-compare", "keller5", "cubic5_eo", "--quick", "--train-steps", "2", "--batch", "4", "--seq-len", "32",
+            "--text", str(text_file), "--lr-grid", "--tune-steps", "1", "--match-rms", "--ns-dtype", "bf16",
+            "--target-loss", "5.0", "--quiet", "-o", str(out)]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert all(len(line) <= 80 for line in text.splitlines()), text
+    assert "lr tuning: final validation loss (* chosen)" in text and "Final test loss" in text
+    assert "MDD" in text and "Holm" in text and "To reach validation loss 5" in text
+    document = json.loads(out.read_text())
+    assert sorted({t["lr"] for t in document["lr_tuning"]}) == [0.005, 0.01, 0.02, 0.04]
+    assert set(document["lrs"]) == {"keller5", "cubic5_eo"}
+    assert document["settings"]["match_rms"] is True and document["settings"]["ns_dtype"] == "bf16"
+    assert {"p_holm", "mdd", "verdict", "holm_low"} <= set(document["paired_differences"][0])
+
+
+def test_without_a_target_the_report_says_how_to_get_one(text_file, capsys):
+    argv = ["train-compare", "keller5", "--quick", "--seeds", "1", "--train-steps", "2", "--batch", "4", "--seq-len", "32",
+            "--text", str(text_file), "--lr", "0.01", "--quiet"]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "Muon lr 0.01 for every schedule (not tuned" in text and "give --target-loss" in text
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--lr-grid", "0.01,0.02,0.04"], "--lr-grid needs at least 4"),
+    (["--lr-grid", "0.01,x,0.04,0.08"], "--lr-grid takes comma-separated numbers"),
+    (["--lr", "0"], "--lr must be a positive number"),
+    (["--target-loss", "-1"], "--target-loss must be a positive number"),
+    (["--tune-steps", "5"], "need --lr-grid"),
+    (["--lr-grid", "--tune-seeds", "0"], "--tune-seeds must be from 1 to 100"),
+    (["--ns-dtype", "fp8"], "invalid choice"),
+])
+def test_bad_step_size_flags_are_one_line_exit_2(extra, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["train-compare", "keller5", *extra, "--quick"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("nsdesign: error: ") and message in err and err.count("\n") == 1, err

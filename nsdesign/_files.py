@@ -35,6 +35,22 @@ def json_number(value: Any) -> Any:
     return value
 
 
+def finite_json(document: Any) -> Any:
+    """`document` with every non-finite float replaced by `json_number`'s string ("inf", "-inf", "nan"), at any
+    depth: what a `--json` report prints, so its output is strict JSON (RFC 8259 has no Infinity) that `jq` and
+    every other strict parser reads."""
+    if isinstance(document, dict):
+        return {key: finite_json(value) for key, value in document.items()}
+    if isinstance(document, (list, tuple)):
+        return [finite_json(value) for value in document]
+    return json_number(document)
+
+
+def strict_json(document: Any, indent: int | None = 2) -> str:
+    """json.dumps of `finite_json(document)` with allow_nan=False: never `Infinity` or `NaN` in the output."""
+    return json.dumps(finite_json(document), indent=indent, allow_nan=False)
+
+
 def is_stdout(path: str | os.PathLike[str] | None) -> bool:
     """Whether an output path means standard output (`-o -`)."""
     return path is not None and os.fspath(path) == STDOUT

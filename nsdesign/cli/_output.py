@@ -30,12 +30,21 @@ def report_stream(path: str | None) -> Iterator[None]:
         yield
 
 
+def print_json(document: Any) -> None:
+    """A command's `--json` report on stdout as strict JSON (±inf and NaN written "inf", "-inf", "nan")."""
+    from nsdesign._files import strict_json
+
+    print(strict_json(document))
+
+
 def warn(message: str) -> None:
     """One `nsdesign: warning: …` on stderr, wrapped at spaces to 80 columns (continuations indented) so a
     warning fits the same terminal as the tables; long tokens such as paths are never split."""
     import textwrap
 
-    text = textwrap.fill(f"nsdesign: warning: {message}", 80, subsequent_indent="  ",
+    from nsdesign.cli._text import terminal_safe
+
+    text = textwrap.fill(f"nsdesign: warning: {terminal_safe(message)}", 80, subsequent_indent="  ",
                          break_long_words=False, break_on_hyphens=False)
     print(text, file=sys.stderr)
 

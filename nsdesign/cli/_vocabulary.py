@@ -18,6 +18,37 @@ DTYPES: tuple[str, ...] = ("exact", "fp64", "fp32", "bf16", "fp16")
 OLD_DTYPE_NAMES: dict[str, str] = {"float64": "fp64", "float32": "fp32", "bfloat16": "bf16", "float16": "fp16"}
 
 
+# Numbers as a user types them: ASCII digits only. float() and int() also take Unicode digits ('١e-3' is 1e-3
+# to Python) and underscores ('1_000'); a flag value that a reader cannot see as a number must not become one.
+_REAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:inf|infinity|nan)", re.ASCII | re.IGNORECASE)
+_INTEGER = re.compile(r"[+-]?\d{1,30}", re.ASCII)  # 30 digits: past any count or seed, far below int's 4300
+NEGATIVE_NUMBER = re.compile(r"^-(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$|^-inf(?:inity)?$", re.ASCII | re.IGNORECASE)
+"""What argparse must read as a negative value, not as an unknown option: its own pattern misses '-1e-3'."""
+
+
+def _quoted(text: str) -> str:
+    """A bad value as an error message shows it: at most 40 characters (an argument may be 300)."""
+    return repr(text if len(text) <= 40 else text[:40] + "…")
+
+
+def real(text: str) -> float:
+    """A float flag value in ASCII notation (1e-3, -0.5, inf, nan; range checks are the command's)."""
+    if not _REAL.fullmatch(str(text).strip()):
+        raise argparse.ArgumentTypeError(f"invalid float value: {_quoted(str(text))} (ASCII digits, e.g. 1e-3)")
+    return float(text)
+
+
+def integer(text: str) -> int:
+    """An integer flag value in ASCII digits (no '1.5', '1e3', Unicode digits or underscores)."""
+    if not _INTEGER.fullmatch(str(text).strip()):
+        raise argparse.ArgumentTypeError(f"invalid int value: {_quoted(str(text))} (ASCII digits, e.g. 5)")
+    return int(text)
+
+
+STRICT_TYPES: dict[Any, Any] = {float: real, int: integer}
+"""The parser (cli.main._Parser) reads every `type=float` / `type=int` flag with these instead."""
+
+
 def hidden_alias(parser: Any, *names: str, dest: str, **kwargs: Any) -> None:
     """An old spelling of a flag: parses into `dest`, absent from --help."""
     parser.add_argument(*names, dest=dest, help=argparse.SUPPRESS, **kwargs)

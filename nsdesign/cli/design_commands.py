@@ -8,7 +8,7 @@ import math
 from typing import Any
 
 from nsdesign.cli import search_options
-from nsdesign.cli._output import print_band_warnings, write_schedule
+from nsdesign.cli._output import print_band_warnings, print_json, write_schedule
 from nsdesign.cli._vocabulary import add_guard_sigma, guard_headroom, guard_sigma_of, hidden_alias, require_count, steps_or_range
 from nsdesign.cli._vocabulary import add_block_arguments, add_normalizer_arguments, parse_degree
 from nsdesign.cli._vocabulary import shape_of as _shape
@@ -202,7 +202,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         data = {"schedule": schedule.to_dict(), "metrics": metrics.to_dict()}
         if guard:
             data["guard"] = guard[0]
-        print(json.dumps(data, indent=2))
+        print_json(data)
         return 0
     from nsdesign.cli import render
 
@@ -244,7 +244,7 @@ def _compare(args: argparse.Namespace) -> int:
         out = [{"name": s.name, **m.to_dict()} for s, m in zip(schedules, rows)]
         for row, g in zip(out, guard):
             row["guard"] = g
-        print(json.dumps(out, indent=2))
+        print_json(out)
         return 0
     from nsdesign.cli import render
 
@@ -294,7 +294,7 @@ def _presets(args: argparse.Namespace) -> int:
             raise InputError("`nsdesign presets show` needs a preset name; run `nsdesign presets` for the list")
         info = preset_info(args.name)
         if args.json:
-            print(json.dumps({**info.schedule.to_dict(), "source": info.source, "note": info.note}, indent=2))
+            print_json({**info.schedule.to_dict(), "source": info.source, "note": info.note})
         else:
             from nsdesign.core.metrics import evaluate
 
@@ -302,7 +302,7 @@ def _presets(args: argparse.Namespace) -> int:
         return 0
     infos = [preset_info(n) for n in preset_names()]
     if args.json:
-        print(json.dumps([{**i.schedule.to_dict(), "source": i.source, "note": i.note} for i in infos], indent=2))
+        print_json([{**i.schedule.to_dict(), "source": i.source, "note": i.note} for i in infos])
     else:
         render.preset_table(infos)
     return 0

@@ -7,7 +7,6 @@ prediction go to stderr as `nsdesign: warning: …` lines.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import re
 
@@ -16,7 +15,7 @@ from typing import Any
 from nsdesign.cli._vocabulary import add_normalizer_arguments, hidden_alias, normalizer_from_args  # noqa: F401
 from nsdesign.cli._vocabulary import add_block_arguments, blocks_from_args
 from nsdesign.errors import InputError
-from nsdesign.cli._output import warn
+from nsdesign.cli._output import print_json, warn
 
 _SUFFIXES = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
 
@@ -142,7 +141,7 @@ def _predict(args: argparse.Namespace) -> int:
     )
     _warn(prediction.warnings)
     if args.json:
-        print(json.dumps(prediction.to_dict(), indent=2))
+        print_json(prediction.to_dict())
         return 0
     lo, hi = prediction.interval
     print(f"band edge σ_q = {prediction.min_sigma:.6g}  (q = {args.quantile:g}: a fraction q of the spectrum is above)")
@@ -165,7 +164,7 @@ def _predict_normalized(args: argparse.Namespace) -> int:
     )
     _warn(band.warnings)
     if args.json:
-        print(json.dumps(band.to_dict(), indent=2))
+        print_json(band.to_dict())
         return 0
     (f_lo, f_hi), (n_lo, n_hi) = band.frobenius, band.normalized
     name = band.normalizer.name

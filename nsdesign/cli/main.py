@@ -91,6 +91,7 @@ PARAMETER_FLAGS: dict[str, str] = {
     "text": "--text",
     "batch": "--batch",
     "seq_len": "--seq-len",
+    "repeats": "--repeats",
 }
 _BARE = ("min_sigma", "max_sigma", "guard_sigma")
 # `name` or `name=value` (a boolean switch: `guard=False` is --no-guard), or a bare band edge.
@@ -108,7 +109,26 @@ def flag_message(message: str) -> str:
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors (no usage dump) and exit code 2."""
+    """argparse with one-line errors (no usage dump) and exit code 2, negative numbers such as -1e-3 read as values
+    (so a range check can refuse them), and strict ASCII numbers for every `type=float`/`type=int` flag."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        from nsdesign.cli._vocabulary import NEGATIVE_NUMBER
+
+        self._negative_number_matcher = NEGATIVE_NUMBER  # argparse's own misses '-1e-3': "expected one argument"
+
+    def _get_value(self, action: argparse.Action, arg_string: str) -> object:
+        """float('١e-3') is 1e-3 to Python; here a number flag takes ASCII notation only (cli._vocabulary.real)."""
+        from nsdesign.cli._vocabulary import STRICT_TYPES
+
+        strict = STRICT_TYPES.get(action.type)
+        if strict is None:
+            return super()._get_value(action, arg_string)
+        try:
+            return strict(arg_string)
+        except argparse.ArgumentTypeError as exc:
+            raise argparse.ArgumentError(action, str(exc)) from None
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise InputError(f"{message} (see `{self.prog} --help`)")
@@ -117,9 +137,9 @@ class _Parser(argparse.ArgumentParser):
 def one_line(message: str) -> str:
     """The message with every line break and control character escaped, so an error is always one line
     (user text such as a file name or an argument may contain newlines, NEL or U+2028)."""
-    if len(message.splitlines()) <= 1 and message.isprintable():
-        return message
-    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in message)
+    from nsdesign.cli._text import terminal_safe
+
+    return terminal_safe(message)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any, Sequence
 from rich.console import Console
 from rich.table import Table
 
+from nsdesign.cli._text import terminal_safe
+
 if TYPE_CHECKING:
     from nsdesign.core.metrics import Metrics
     from nsdesign.core.schedule import Schedule
@@ -42,9 +44,18 @@ def _console_fn() -> Console:
     return console()
 
 
+class _SafeConsole(Console):
+    """A rich Console that prints user text as text: every string it renders (titles, cells, lines) passes through
+    `terminal_safe` (no ANSI escapes, no lone surrogates) and is not read as markup, so a name such as '[/x]' is
+    shown as typed instead of raising rich's MarkupError."""
+
+    def render_str(self, text: str, **kwargs: Any) -> Any:  # type: ignore[override]
+        return super().render_str(terminal_safe(text), **kwargs)
+
+
 def console() -> Console:
     # By default everything fits the terminal (80 columns when piped): compact cells, rich wraps the rest.
-    return Console(width=width(), highlight=False)
+    return _SafeConsole(width=width(), highlight=False, markup=False)
 
 
 def _coef(value: float) -> str:
@@ -85,6 +96,7 @@ def _steps_table(schedule: Schedule, metrics: Metrics, title: str) -> Table:
 
 
 from nsdesign.core.limits import OVERSHOOT_WARNING  # noqa: E402  (the warning threshold; a rule, not presentation)
+from nsdesign.design.safe import MAX_OVERSHOOT as GUARD_OVERSHOOT  # noqa: E402  (the safe default's guard)
 
 
 def _summary(schedule: Schedule, metrics: Metrics, advise: bool = True) -> list[str]:
@@ -120,7 +132,10 @@ FOOTNOTES = {
     "—": "σ@δ —: no σ in the band gets within δ of 1",
     "flip": "flip: some σ in the band turn negative after a step",
     "beaten": "◂: the designed schedule beats it (smaller max|1−F|, no more matmuls)",
+    "unsafe": "unsafe: max F above the band exceeds 1.25: can blow up in bf16, do not paste",
 }
+# One line under every compact table: what each short column means.
+LEGEND = "k steps · mm matmuls · div input divisor · over: max F on [0, 1.02·top]"
 
 
 def _metrics_table(
@@ -174,12 +189,15 @@ def _metrics_table(
         if m.sign_flip_steps:
             notes.append("flip")
             marks.add("flip")
+        if not m.overshoot <= GUARD_OVERSHOOT:
+            notes.append("unsafe")
+            marks.add("unsafe")
         if schedule.norm_div is None:
             notes.append("AOL")
         cells.append(" " + ", ".join(notes))
         table.add_row(*cells)
     footnotes = [FOOTNOTES[k] for k in FOOTNOTES if k in marks]
-    return table, footnotes
+    return table, footnotes if wide else [LEGEND, *footnotes]
 
 
 def _print_table(out: Console, table: Table, footnotes: Sequence[str]) -> None:
@@ -694,7 +712,7 @@ def validation_report(report: Any, written_to: str | None) -> None:
     # Wide enough that names never wrap (a pipe or a narrow terminal would otherwise fold them).
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
     # --wide: wide enough that no cell wraps; by default the terminal's width (rich wraps cells to fit).
-    out = Console(width=max(console().width, sum(widths) + 3 * len(columns) + 1), highlight=False) if is_wide() else console()
+    out = _SafeConsole(width=max(console().width, sum(widths) + 3 * len(columns) + 1), highlight=False, markup=False) if is_wide() else console()
     out.print(table)
     say = _lines(out)
     if not wide:
@@ -744,7 +762,7 @@ def train_comparison(comparison: Any, written: list[str] | None = None, runs_dir
 
     from nsdesign.torch.training import ns_share
 
-    out = Console(width=80, highlight=False, soft_wrap=False, file=stream)
+    out = _SafeConsole(width=80, highlight=False, soft_wrap=False, file=stream, markup=False)
     s = comparison.settings
     n = len(comparison.seeds)
     out.print(f"{s.model} ({s.width}×{s.n_layer}), {s.train_steps} steps, {n} seed{'s' if n != 1 else ''}, "

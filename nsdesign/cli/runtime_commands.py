@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from nsdesign.cli._output import print_json
 from nsdesign.cli._vocabulary import hidden_alias
 from nsdesign.errors import InputError
 
@@ -123,9 +124,7 @@ def _validate(args: argparse.Namespace) -> int:
         write_report(report, args.output)
     with report_stream(args.output):
         if args.json:
-            import json
-
-            print(json.dumps(report.to_dict(), indent=2))
+            print_json(report.to_dict())
         else:
             from nsdesign.cli import render
 

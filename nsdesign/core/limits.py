@@ -77,3 +77,45 @@ def check_knobs(cushion: float, safety: float, norm_div: float) -> None:
         raise InputError(f"safety factor must be in [{SAFETY_RANGE[0]:g}, {SAFETY_RANGE[1]:g}], got {safety}")
     if not (math.isfinite(norm_div) and NORM_DIV_RANGE[0] <= norm_div <= NORM_DIV_RANGE[1]):
         raise InputError(f"norm_div must be in [{NORM_DIV_RANGE[0]:g}, {NORM_DIV_RANGE[1]:g}], got {norm_div}")
+
+
+# -- seeds, counts and model sizes ------------------------------------------------------------------
+
+MAX_SEED = 2**32 - 1
+"""numpy's and Optuna's samplers take seeds in 0 … 2^32−1 (a larger one raises ValueError deep inside them);
+torch takes more, but one range everywhere means one seed reproduces the same run in every command."""
+MAX_REPEATS = 1000  # validate's timed calls per measurement: the median of 1000 is stable; 1e8 never ends
+MAX_SEED_COUNT = 1000  # train-compare's seeds per schedule: each one is a whole training run
+MODEL_SIZE_RANGE = (1e3, 1e30)
+"""Parameters: a model has at least a thousand (below that a power law M^(−α) overflows, e.g. 1e-320), and the
+laws' extrapolation past 1e30 is refused rather than computed (the fitted laws span 1e7–1e10)."""
+
+
+def check_seed(seed: object, name: str = "seed") -> int:
+    """An integer seed in 0 … MAX_SEED (a bool is not a seed), else InputError naming the parameter."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise InputError(f"`{name}` must be an integer from 0 to {MAX_SEED} (2^32−1), got {str(seed)[:40]}")
+    return seed
+
+
+def check_count(value: object, name: str, maximum: int) -> int:
+    """An integer in 1 … maximum (repeats, seed counts): a bound that keeps a typo from running for days."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
+        raise InputError(f"`{name}` must be a positive integer of at most {maximum}, got {str(value)[:40]}")
+    return value
+
+
+def check_model_size(model_size: object) -> float:
+    """A finite number of parameters within MODEL_SIZE_RANGE, as a float."""
+    if isinstance(model_size, bool) or not isinstance(model_size, (int, float)):
+        raise InputError(f"`model_size` must be a number of parameters, got {model_size!r}"[:120])
+    low, high = MODEL_SIZE_RANGE
+    try:
+        size = float(model_size)
+    except OverflowError:
+        size = math.inf
+    if not (math.isfinite(size) and size > 0):
+        raise InputError(f"model size must be a positive number of parameters, got {size}")
+    if not low <= size <= high:
+        raise InputError(f"`model_size` must lie in {low:g} … {high:g} parameters, got {size:g}")
+    return size

@@ -95,11 +95,10 @@ def predict_random(quantile: float, shape: Shape, blocks: str = "") -> BandPredi
 
 
 def check_model_size(model_size: float) -> float:
-    if isinstance(model_size, bool) or not isinstance(model_size, (int, float)):
-        raise InputError(f"model size must be a number of parameters, got {model_size!r}")
-    if not (math.isfinite(model_size) and model_size > 0):
-        raise InputError(f"model size must be a positive number of parameters, got {model_size}")
-    return float(model_size)
+    """A model size the laws can be evaluated at (nsdesign.core.limits.check_model_size: the one rule)."""
+    from nsdesign.core.limits import check_model_size as check
+
+    return check(model_size)
 
 
 def predict_momentum(table: LawTable, layer: str, quantile: float, model_size: float) -> BandPrediction:

@@ -28,6 +28,7 @@ from nsdesign._files import read_npy, read_npz, read_safetensors, require_regula
 from nsdesign._matrices import haar_factors
 from nsdesign._memory import host_available_bytes as _host_available_bytes
 from nsdesign.core.cost import Shape
+from nsdesign.core.limits import check_seed
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError
 
@@ -70,6 +71,7 @@ def logspace_matrix(shape: tuple[int, int], lo: float, seed: int = 0) -> np.ndar
 
 def load_matrix(source: str, seed: int = 0) -> tuple[np.ndarray, str]:
     """The matrix a source string names, and a short label for figure titles."""
+    check_seed(seed)  # numpy refuses a negative or ≥ 2^32 seed with a ValueError
     text = source.strip()
     match = re.fullmatch(r"gaussian:(\d+)[xX×](\d+)", text)
     if match:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Sequence
 
 from nsdesign.core.schedule import Schedule
+from nsdesign.core.limits import check_seed
 from nsdesign.errors import InputError
 from nsdesign.search.objectives import Objective, Score, refine, score
 from nsdesign.search.space import TYPICAL_CUSHION, TYPICAL_SIZE, Candidate, SearchSpace, build_schedule, suggest
@@ -57,8 +58,7 @@ class StudyConfig:
             raise InputError(f"`trials` must be an integer from 1 to {MAX_TRIALS}, got {self.trials}")
         if isinstance(self.jobs, bool) or not isinstance(self.jobs, int) or not 1 <= self.jobs <= 64:
             raise InputError(f"`jobs` must be an integer from 1 to 64, got {self.jobs}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise InputError(f"`seed` must be a non-negative integer, got {self.seed}")
+        check_seed(self.seed)
         if self.study_name is not None and not self.study_name.strip():
             raise InputError("`study_name` must not be empty")
         if "capture" in self.objective.names and self.space.design_range is None:

@@ -43,6 +43,7 @@ import torch
 from nsdesign._files import read_bytes, write_json_atomic, write_text_atomic
 from nsdesign.documents import CAPTURE_FORMAT, header
 from nsdesign._version import __version__
+from nsdesign.core.limits import check_seed
 from nsdesign.errors import InputError
 from nsdesign.torch._resolve import as_schedule
 from nsdesign.torch._memory import require_fits, training_bytes
@@ -215,6 +216,7 @@ def capture_momentum(
     model_sizes = parse_sizes(sizes, target)
     if steps < 1:
         raise InputError(f"`steps` must be a positive integer, got {steps}")
+    check_seed(seed)
     if batch < 1 or seq_len < 2:
         raise InputError(f"batch must be ≥ 1 and seq_len ≥ 2, got {batch} and {seq_len}")
     at = tuple(sorted(set(capture_at))) if capture_at else default_capture_steps(steps)

@@ -67,6 +67,7 @@ from nsdesign._files import read_json, write_json_atomic
 from nsdesign._version import __version__
 from nsdesign.core.cost import Shape, flops
 from nsdesign.core.schedule import Schedule
+from nsdesign.core.limits import MAX_SEED_COUNT, check_count, check_seed
 from nsdesign.errors import InputError
 
 FORMAT = "nsdesign-train-compare/1"
@@ -757,8 +758,9 @@ def _seeds(seeds: int | Sequence[int]) -> list[int]:
     if isinstance(seeds, int):
         if seeds < 1:
             raise InputError(f"`seeds` must be a positive integer, got {seeds}")
-        return list(range(seeds))
-    out = [int(s) for s in seeds]
+        return list(range(check_count(seeds, "seeds", MAX_SEED_COUNT)))
+    out = [check_seed(s, "seeds") for s in seeds]
+    check_count(len(out), "seeds", MAX_SEED_COUNT)
     if not out or len(set(out)) != len(out):
         raise InputError("give at least one seed, each once")
     return out

@@ -38,6 +38,7 @@ import torch
 
 from nsdesign._files import json_number, write_json_atomic, write_text_atomic
 from nsdesign._version import __version__
+from nsdesign.core.limits import MAX_REPEATS, check_count, check_seed
 from nsdesign.core.limits import DIVERGED  # an output singular value above this: the run blew up
 from nsdesign.documents import header
 from nsdesign.core.schedule import Schedule
@@ -203,8 +204,10 @@ def validate(
     if not sources:
         raise InputError("give at least one source (`sources`)")
     form = kernel_form(form)  # "fused" is the standard form
-    if repeats < 1:
+    if isinstance(repeats, int) and not isinstance(repeats, bool) and repeats < 1:
         raise InputError(f"repeats must be at least 1, got {repeats}")
+    check_count(repeats, "repeats", MAX_REPEATS)
+    check_seed(seed)
     band = DEFAULT_MIN_SIGMA if min_sigma is None else float(min_sigma)
     if not (math.isfinite(band) and 0 < band <= 1):
         raise InputError(f"min_sigma must lie in (0, 1] (Frobenius-normalized units), got {min_sigma}")

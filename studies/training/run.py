@@ -114,8 +114,19 @@ def main() -> None:
     results["load"] = common.load()
     results["load_during_runs"] = [min(loads), max(loads)] if loads else None
     common.write_json(out / "results.json", results)
-    (out / "README.md").write_text(readme(results, args.quick), encoding="utf-8")
+    (out / "README.md").write_text(readme(results, args.quick) + kept_section(out / "README.md"), encoding="utf-8")
     print(f"done in {timer.seconds():.0f} s", flush=True)
+
+
+KEPT = "## Protocol and what the evidence supports"
+
+
+def kept_section(path: Path) -> str:
+    """The hand-written protocol section at the end of an existing README (from `KEPT` on), so a regenerated
+    README keeps it; empty when there is none."""
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    at = text.find(KEPT)
+    return "" if at < 0 else "\n" + text[at:]
 
 
 def _kwargs(plan: dict, out: Path, model: str, steps: int) -> dict:

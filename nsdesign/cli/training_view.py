@@ -17,9 +17,10 @@ LABEL = 15  # characters of a schedule name in a table cell
 
 
 def _plain(text: object) -> str:
-    """User text (schedule labels come from file names) as one printable line: control characters escaped."""
-    value = str(text)
-    return value if value.isprintable() else "".join(c if c.isprintable() else ascii(c)[1:-1] for c in value)
+    """User text (schedule labels come from file names) as one printable line (`terminal_safe`)."""
+    from nsdesign.cli._text import terminal_safe
+
+    return terminal_safe(text)
 
 
 def _number(value: float | None, digits: int = 4) -> str:

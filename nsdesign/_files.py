@@ -96,6 +96,9 @@ def check_output_path(path: str | os.PathLike[str]) -> Path | None:
         return None
     if "\0" in text:
         raise InputError(f"cannot write {text!r}: a path cannot contain a NUL character")
+    if text.endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)):
+        # Path('newdir/') is Path('newdir'): the separator that says "a folder" would silently be dropped
+        raise InputError(f"cannot write {shown(text)}: the path ends in a separator; give a file name (e.g. {shown(text)}out.json)")
     target = Path(text)
     _refuse_existing(target)
     directory = target.parent if str(target.parent) else Path(".")

@@ -92,6 +92,7 @@ PARAMETER_FLAGS: dict[str, str] = {
     "batch": "--batch",
     "seq_len": "--seq-len",
     "repeats": "--repeats",
+    "out_dir": "--out-dir",
 }
 _BARE = ("min_sigma", "max_sigma", "guard_sigma")
 # `name` or `name=value` (a boolean switch: `guard=False` is --no-guard), or a bare band edge.

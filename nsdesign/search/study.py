@@ -22,6 +22,7 @@ A trial's score and feasibility are defined in `nsdesign.search.objectives`.
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import time
 from dataclasses import dataclass, field, replace
@@ -35,6 +36,9 @@ from nsdesign.search.space import TYPICAL_CUSHION, TYPICAL_SIZE, Candidate, Sear
 from nsdesign.search.storage import GRACE_PERIOD, SETTINGS_ATTR, canonical, check_settings, describe, open_storage
 
 MAX_TRIALS = 100_000
+OWNER_ATTR = "nsdesign_seed_owner"  # the worker that created the study and takes its seed trials
+WORKER_ATTR = "nsdesign_worker"  # on each trial: the worker running it (host, pid), so a dead one's trial is reused
+INTERRUPTED_ATTR = "nsdesign_interrupted"  # on a trial Ctrl-C stopped: its seed parameters are queued again
 SETTINGS_WAIT = 5.0  # seconds to wait for a just-created study's settings (written after its seeds are queued)
 TYPICAL_TARGET = 0.98  # inner target enqueued as a starting point (see nsdesign.search.space.retarget)
 
@@ -251,6 +255,7 @@ def open_study(
         else:
             for params in seeds:
                 study.enqueue_trial(params, skip_if_exists=True)
+            study.set_user_attr(OWNER_ATTR, worker_id())
             study.set_user_attr(SETTINGS_ATTR, canonical(settings))
             return study
     stored = existing.user_attrs.get(SETTINGS_ATTR)
@@ -261,8 +266,64 @@ def open_study(
         stored = existing.user_attrs.get(SETTINGS_ATTR)
     check_settings(name, stored, settings, storage_url)
     if storage_url is not None:
-        _wait_for_seeds(existing)
+        _reclaim_stale_trials(existing)
+        if is_gone(existing.user_attrs.get(OWNER_ATTR)):
+            existing.set_user_attr(OWNER_ATTR, worker_id())  # its creator is dead: this worker takes its seeds now
+        else:
+            _wait_for_seeds(existing)
     return existing
+
+
+def worker_id() -> dict[str, Any]:
+    """This process as a study records it: host and pid (what `is_gone` checks)."""
+    import os
+    import socket
+
+    return {"host": socket.gethostname(), "pid": os.getpid()}
+
+
+def is_gone(worker: Any) -> bool:
+    """Whether a recorded worker has certainly ended: it ran on this host and its pid is no longer alive (or is this
+    process, whose earlier run has returned). A worker on another host may be alive: nothing is assumed."""
+    import os
+    import socket
+
+    if not isinstance(worker, dict) or worker.get("host") != socket.gethostname():
+        return False
+    pid = worker.get("pid")
+    if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # PermissionError: alive, owned by someone else
+        return False
+    return False
+
+
+def _reclaim_stale_trials(study: Any) -> None:
+    """Trials a dead local worker left behind, reused at once instead of after the heartbeat's grace period.
+
+    A RUNNING trial of a dead worker is marked FAIL; a seed trial (enqueued parameters) that was running or that an
+    interrupt failed is queued again, unless a queued, running or complete trial already has its parameters."""
+    import optuna
+
+    state = optuna.trial.TrialState
+    trials = study.get_trials(deepcopy=False)
+    live = [t.system_attrs.get("fixed_params") for t in trials if t.state in (state.WAITING, state.RUNNING, state.COMPLETE)]
+    for t in trials:
+        stale = t.state == state.RUNNING and is_gone(t.user_attrs.get(WORKER_ATTR))
+        interrupted = t.state == state.FAIL and t.user_attrs.get(INTERRUPTED_ATTR) is True
+        if stale:
+            study._storage.set_trial_state_values(t._trial_id, state=state.FAIL)
+            live.remove(t.system_attrs.get("fixed_params"))
+        params = t.system_attrs.get("fixed_params")
+        if (stale or interrupted) and params is not None and params not in live:
+            study.enqueue_trial(params)
+            live.append(params)
 
 
 def _wait_for_seeds(study: Any) -> None:
@@ -343,6 +404,8 @@ def run_trials(study: Any, trial_fn: Callable[[Any], Any], trials: int, jobs: in
     ran = 0
     if not remaining:
         return 0
+    _quiet_interrupts()
+    trial_fn = _tracked(trial_fn)
     with progress_bar(remaining, progress, label) as bar:
 
         def stop_when_done(study: Any, trial: Any) -> None:
@@ -369,6 +432,50 @@ def run_trials(study: Any, trial_fn: Callable[[Any], Any], trials: int, jobs: in
                 if count_complete(study) >= trials:
                     break
     return ran
+
+
+def _tracked(trial_fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`trial_fn` that records its worker on the trial, and marks a trial Ctrl-C stopped (so a resume re-runs it)."""
+    worker = worker_id()
+
+    def run(trial: Any) -> Any:
+        trial.set_user_attr(WORKER_ATTR, worker)
+        try:
+            return trial_fn(trial)
+        except KeyboardInterrupt:
+            trial.set_user_attr(INTERRUPTED_ATTR, True)
+            raise
+
+    return run
+
+
+class _NoInterruptTraceback(logging.Filter):
+    """Drops Optuna's two "Trial N failed" records for a KeyboardInterrupt (a 45-line traceback, then "failed with
+    value None") for a Ctrl-C the CLI already reports in one line (`nsdesign: interrupted`). Other failures are
+    still logged."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.interrupted: set[str] = set()  # "Trial N " prefixes whose follow-up record is dropped too
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        message = str(record.msg)
+        prefix = " ".join(message.split()[:2]) + " "
+        if isinstance(error, KeyboardInterrupt):
+            self.interrupted.add(prefix)
+            return False
+        if prefix in self.interrupted and "failed with value" in message:
+            self.interrupted.discard(prefix)
+            return False
+        return True
+
+
+def _quiet_interrupts() -> None:
+    """Install `_NoInterruptTraceback` once on the logger Optuna reports failed trials with."""
+    target = logging.getLogger("optuna.study._optimize")
+    if not any(isinstance(f, _NoInterruptTraceback) for f in target.filters):
+        target.addFilter(_NoInterruptTraceback())
 
 
 def _lost_race(exc: ValueError) -> bool:

@@ -214,6 +214,8 @@ def capture_momentum(
     """Train each size, save momentum buffers at `capture_at` steps, write the quantile CSVs and a manifest."""
     target = resolve_device(device)
     model_sizes = parse_sizes(sizes, target)
+    at_steps = tuple(sorted(set(capture_at))) if capture_at else default_capture_steps(steps) if steps >= 1 else ()
+    check_out_dir(out_dir, [size.name for size in model_sizes], at_steps)  # before any training
     if steps < 1:
         raise InputError(f"`steps` must be a positive integer, got {steps}")
     check_seed(seed)
@@ -247,6 +249,35 @@ def capture_momentum(
     except BaseException:
         _remove_if_empty(created)  # a failed run leaves no empty folders; finished sizes' files are kept
         raise
+
+
+OUTPUT_FILES: tuple[str, ...] = ("momentum_quantiles.csv", "momentum_quantiles_by_step.csv", "capture.json")
+
+
+def check_out_dir(out_dir: str | os.PathLike[str], size_names: Sequence[str], steps: Sequence[int]) -> Path:
+    """The capture folder, checked before any training: not empty (Path('') is the current folder), not an
+    existing non-folder, and every file it will write (CSVs, manifest, step buffers) a new or regular file.
+
+    Training takes minutes; finding at the end that `capture.json` is a directory or a FIFO would lose it."""
+    from nsdesign._files import check_output_path, shown
+
+    text = os.fspath(out_dir)
+    if not isinstance(text, str) or not text.strip():
+        raise InputError("`out_dir` must not be empty: give the folder capture writes to")
+    root = Path(text)
+    if os.path.lexists(text) and not root.is_dir():
+        raise InputError(f"cannot write into {shown(text)}: it exists and is not a folder")
+    if not root.is_dir():
+        return root
+    for size in size_names:
+        if os.path.lexists(root / size) and not (root / size).is_dir():
+            raise InputError(f"cannot write into {shown(root / size)}: it exists and is not a folder")
+    steps = [step for step in steps if isinstance(step, int) and not isinstance(step, bool)]
+    names = [*OUTPUT_FILES, *(f"{size}/step{step:06d}.safetensors" for size in size_names for step in steps)]
+    for name in names:
+        if (root / name).parent.is_dir():
+            check_output_path(root / name)
+    return root
 
 
 def _first_missing(path: Path) -> Path | None:

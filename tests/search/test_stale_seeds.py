@@ -1,0 +1,75 @@
+"""Resuming a study whose worker died (issue "Hardening, second pass"): no wait for a dead worker's seed trials.
+
+A creator enqueues the seed trials and records itself as their owner; a joining worker waits for a live owner to
+take them, but a dead one (same host, pid gone) is recognised at once: its queued seeds are taken now, its RUNNING
+trials are failed and their parameters queued again, and a trial Ctrl-C stopped is re-run on resume.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import optuna
+
+from nsdesign.search.study import INTERRUPTED_ATTR, OWNER_ATTR, WORKER_ATTR, is_gone, open_study, worker_id
+
+SETTINGS = {"kind": "test", "band": [1e-3, 1.0]}
+SEEDS = [{"x": 1.0}, {"x": 2.0}, {"x": 3.0}]
+
+
+def _dead_worker() -> dict:
+    """A worker record of a process that has already exited (its pid is reaped, so it is not alive)."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return {**worker_id(), "pid": process.pid}
+
+
+def _states(study) -> list[str]:
+    return [t.state.name for t in study.get_trials(deepcopy=False)]
+
+
+def test_is_gone_only_for_a_dead_local_pid():
+    assert is_gone(_dead_worker())
+    assert not is_gone({**worker_id(), "pid": 1})  # init: alive
+    assert not is_gone({"host": "another-host", "pid": 12345})  # another host: never assumed dead
+    assert not is_gone(None) and not is_gone({"host": worker_id()["host"], "pid": True})
+
+
+def test_a_dead_owners_seeds_are_taken_at_once(tmp_path):
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    study = open_study(storage, "dead-owner", SETTINGS, seeds=SEEDS)
+    study.set_user_attr(OWNER_ATTR, _dead_worker())  # the creator was killed with its seeds still queued
+    start = time.monotonic()
+    joined = open_study(storage, "dead-owner", SETTINGS, seeds=SEEDS)
+    assert time.monotonic() - start < 3.0  # not the 20 s grace period
+    assert joined.user_attrs[OWNER_ATTR] == worker_id()
+    assert _states(joined) == ["WAITING"] * 3
+
+
+def test_a_dead_workers_running_seed_is_failed_and_queued_again(tmp_path):
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    study = open_study(storage, "dead-running", SETTINGS, seeds=SEEDS)
+    trial = study.ask()  # pops the first seed: RUNNING
+    trial.set_user_attr(WORKER_ATTR, _dead_worker())
+    study.set_user_attr(OWNER_ATTR, _dead_worker())
+    start = time.monotonic()
+    joined = open_study(storage, "dead-running", SETTINGS, seeds=SEEDS)
+    assert time.monotonic() - start < 3.0
+    trials = joined.get_trials(deepcopy=False)
+    assert trials[0].state == optuna.trial.TrialState.FAIL
+    waiting = [t.system_attrs["fixed_params"] for t in trials if t.state == optuna.trial.TrialState.WAITING]
+    assert sorted(p["x"] for p in waiting) == [1.0, 2.0, 3.0]  # the failed seed is queued again, once
+    again = open_study(storage, "dead-running", SETTINGS, seeds=SEEDS)
+    assert _states(again).count("WAITING") == 3  # a second resume queues nothing twice
+
+
+def test_an_interrupted_seed_is_run_again_on_resume(tmp_path):
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    study = open_study(storage, "interrupted", SETTINGS, seeds=SEEDS[:1])
+    trial = study.ask()
+    trial.set_user_attr(INTERRUPTED_ATTR, True)
+    study.tell(trial, state=optuna.trial.TrialState.FAIL)
+    joined = open_study(storage, "interrupted", SETTINGS, seeds=SEEDS[:1])
+    assert _states(joined) == ["FAIL", "WAITING"]

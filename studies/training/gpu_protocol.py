@@ -132,9 +132,9 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         train_compare(specs, seeds=[seed], train_steps=plan["steps"], runs_dir=store, lr_tuning=tuning, **common)
         seconds = time.perf_counter() - t0
-        if seed == 0:  # the first call also ran the lr grid: time it apart from the round
+        if seed == 0:  # the first call also ran the lr grid: its share of the time is the round's estimate
             tuning_s = seconds
-            seconds = _round_seconds(store, seed)
+            seconds *= _wall(store, f"*-seed{seed}-*.json") / max(_wall(store, "*.json"), 1e-9)
         rounds.append({"seed": seed, "seconds": seconds})
         complete.append(seed)
         say(f"gpu_protocol: seed {seed} done ({seconds:.1f} s; {time.perf_counter() - start:.0f} s elapsed)")
@@ -161,11 +161,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _round_seconds(store: Path, seed: int) -> float:
-    """Training seconds of one seed's comparison runs (wall, from the stored runs): the first call's time also
-    holds the lr grid, which later rounds load instead of training."""
+def _wall(store: Path, pattern: str) -> float:
+    """Summed training wall seconds of the stored runs matching `pattern`: splits the first call's time (lr grid
+    and seed 0 together) in proportion, evaluation and loading included, to estimate one round."""
     total = 0.0
-    for path in store.glob(f"*-seed{seed}-*.json"):
+    for path in store.glob(pattern):
         document = json.loads(path.read_text(encoding="utf-8"))
         total += float(document["run"]["wall_seconds"][-1])
     return total

@@ -130,7 +130,7 @@ def export_hint(schedule: Any, path: str) -> list[str]:
         export(schedule, "torch-muon")
     except InputError:  # a per-step list: torch.optim.Muon's public API cannot take it; name both routes
         return [f"nsdesign export {path} --to optax  (or dion, …);",
-                "torch.optim.Muon takes one triple: for this list use --patch",
-                "(swaps a private torch function) or nsdesign.torch.Muon(schedule=…)",
-                "(nsdesign needed at train time), or search with --for torch-muon"]
+                f"nsdesign export {path} --to torch-muon --patch  (patches torch's",
+                "private NS function), or nsdesign.torch.Muon(schedule=…) (needs nsdesign",
+                "at train time), or one triple for torch.optim.Muon: --for torch-muon"]
     return [f"nsdesign export {path} --to torch-muon  (or optax, dion, …)"]

@@ -312,10 +312,11 @@ def _reclaim_stale_trials(study: Any) -> None:
     import optuna
 
     state = optuna.trial.TrialState
-    trials = study.get_trials(deepcopy=False)
+    trials, me = study.get_trials(deepcopy=False), worker_id()
     live = [t.system_attrs.get("fixed_params") for t in trials if t.state in (state.WAITING, state.RUNNING, state.COMPLETE)]
     for t in trials:
-        stale = t.state == state.RUNNING and is_gone(t.user_attrs.get(WORKER_ATTR))
+        worker = t.user_attrs.get(WORKER_ATTR)  # this process's own running trials belong to a live thread
+        stale = t.state == state.RUNNING and worker != me and is_gone(worker)
         interrupted = t.state == state.FAIL and t.user_attrs.get(INTERRUPTED_ATTR) is True
         if stale:
             study._storage.set_trial_state_values(t._trial_id, state=state.FAIL)

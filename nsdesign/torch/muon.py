@@ -128,6 +128,8 @@ class Muon(Optimizer):
             "normalizer": _normalizer_document(normalizer, schedule),
             "match_rms": bool(match_rms),
         }
+        if schedule is not None:
+            _warn_without_headroom(as_schedule(schedule), defaults["ns_dtype"])
         self.skipped_updates: dict[str, int] = {}  # parameter name → steps skipped for a NaN/Inf gradient
         self._warned_nonfinite = False
         super().__init__(params, defaults)
@@ -276,6 +278,26 @@ def match_polar_rms(update: Tensor, eps: float = EPS) -> Tensor:
 
 def _warn_once(message: str) -> None:
     warnings.warn(message, RuntimeWarning, stacklevel=3)
+
+
+def _warn_without_headroom(schedule: Schedule, ns_dtype: str) -> None:
+    """Warn (once per schedule) when a half-precision run can blow up just above the band: the same rule that
+    makes `nsdesign export` refuse the schedule for a bf16/fp16 consumer (core.limits.OVERSHOOT_WARNING)."""
+    from nsdesign.core.limits import DEFAULT_HEADROOM, OVERSHOOT_WARNING
+    from nsdesign.core.metrics import overshoot
+
+    if ns_dtype not in ("bf16", "fp16"):
+        return
+    peak = overshoot(schedule, 1.0, DEFAULT_HEADROOM)
+    if peak > OVERSHOOT_WARNING and schedule not in _WARNED:
+        _WARNED.add(schedule)
+        warnings.warn(
+            f"{schedule.name or 'this schedule'} has no headroom: max F on [0, {1 + DEFAULT_HEADROOM:g}] = "
+            f"{peak:.3g}, so NS in {ns_dtype} can diverge; design with headroom (`nsdesign search` without "
+            "--exact) or pass ns_dtype=torch.float32", RuntimeWarning, stacklevel=3)
+
+
+_WARNED: set[Schedule] = set()
 
 
 def _document(reference: ScheduleRef) -> dict[str, Any]:

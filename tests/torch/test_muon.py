@@ -271,3 +271,21 @@ def test_zero_and_tiny_gradients():
     p.grad = g * 1e-20  # far below torch.optim.Muon's eps = 1e-7: same step (scale-invariant)
     opt.step()
     assert torch.allclose(p.detach(), q.detach(), atol=1e-6)
+
+
+def test_a_schedule_without_headroom_warns_once_in_half_precision():
+    import warnings
+
+    from nsdesign.torch import muon as muon_module
+    from nsdesign.torch.muon import Muon
+
+    muon_module._WARNED.clear()
+    weight = torch.nn.Parameter(torch.zeros(8, 16))
+    with pytest.warns(RuntimeWarning, match="no headroom"):
+        Muon([weight], schedule="cans5_eo")  # max F on [0, 1.02] overflows: bf16 runs diverge
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Muon([weight], schedule="cans5_eo")  # once per schedule
+        Muon([weight], schedule="keller5")  # headroom: no warning
+        muon_module._WARNED.clear()
+        Muon([weight], schedule="cans5_eo", ns_dtype=torch.float32)  # fp32 does not blow up

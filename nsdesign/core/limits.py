@@ -117,5 +117,6 @@ def check_model_size(model_size: object) -> float:
     if not (math.isfinite(size) and size > 0):
         raise InputError(f"model size must be a positive number of parameters, got {size}")
     if not low <= size <= high:
-        raise InputError(f"`model_size` must lie in {low:g} … {high:g} parameters, got {size:g}")
+        guess = f"; did you mean {size:g}e9 ({size:g}B)?" if 0.1 <= size < low else ""
+        raise InputError(f"`model_size` must lie in {low:g} … {high:g} parameters, got {size:g}{guess}")
     return size

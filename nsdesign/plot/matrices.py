@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from nsdesign._files import read_npy, read_npz, read_safetensors, require_regular
+from nsdesign._files import read_npy, read_npz, read_safetensors, require_regular, shown
 from nsdesign._matrices import haar_factors
 from nsdesign._memory import host_available_bytes as _host_available_bytes
 from nsdesign.core.cost import Shape
@@ -127,7 +127,7 @@ def _load_file(text: str) -> np.ndarray:
     path = Path(path_text)
     if not os.path.lexists(path_text):  # os.path: False rather than OSError for a too-long name
         raise InputError(
-            f"matrix source {text!r} is not a file; use gaussian:MxN, spectrum:logu:L:MxN, or file:PATH (.npy/.npz/.safetensors)"
+            f"matrix source {shown(text)!r} is not a file; use gaussian:MxN, spectrum:logu:L:MxN, or file:PATH (.npy/.npz/.safetensors)"
         )
     require_regular(path, "matrix file")  # a FIFO or device: refused before its suffix is even looked at
     suffix = path.suffix.lower()

@@ -20,7 +20,7 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
-from nsdesign._files import read_npy, require_regular
+from nsdesign._files import read_npy, require_regular, shown
 from nsdesign.errors import InputError
 
 KINDS = ("gaussian", "spectrum", "file", "capture")
@@ -74,7 +74,7 @@ def parse_source(text: str) -> Source:
         return Source(kind, text, shape=_parse_shape(parts[2], text), min_sigma=low)
     path = Path(rest).expanduser()
     if not os.path.exists(path):  # os.path: False rather than OSError for a too-long name
-        raise InputError(f"{kind} source: {'file' if kind == 'file' else 'directory'} not found: {rest}")
+        raise InputError(f"{kind} source: {'file' if kind == 'file' else 'directory'} not found: {shown(rest)}")
     if kind == "capture" and not path.is_dir():
         raise InputError(f"capture source must be a directory written by `nsdesign capture`, got {rest}")
     if kind == "file" and not path.is_file():

@@ -202,6 +202,11 @@ def read_schedule_document(document: Any, where: str = "schedule") -> Schedule:
     """
     if not isinstance(document, dict):
         raise InputError(f"{where}: expected a JSON object describing a schedule")
+    if document.get("kind") == RECIPE_KIND:  # the most common mix-up: a recipe holds one schedule per layer
+        raise InputError(
+            f"{where} is a recipe (a schedule per layer), not one schedule: run it with "
+            "nsdesign.torch.Muon(params, recipe=FILE), or design one layer with `nsdesign search`"
+        )
     version = document.get("schema_version")
     if version is None and {"degree", "coefficients"} <= document.keys():
         return Schedule.from_dict(document, where)

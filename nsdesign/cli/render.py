@@ -564,6 +564,11 @@ def recipe(recipe: Any, written_to: str | None = None) -> None:
         say(f"uniform keller5 meets δ = {recipe.tol:g} on every layer")
     if written_to:
         say(f"wrote {written_to}")
+    path = written_to or "recipe.json"
+    say("next:" if written_to else f"next: add -o {path}, then",
+        f"nsdesign.torch.Muon(model.named_parameters(), recipe=\"{path}\") runs a schedule per layer",
+        "(layer names are matched by pattern, docs/laws.md); one layer for another optimizer:",
+        "nsdesign search --model-size M --layer NAME --quantile Q --for torch-muon")
 
 
 def recipe_heads(per_head: Any, fused: Any) -> None:

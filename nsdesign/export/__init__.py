@@ -157,6 +157,12 @@ def export(
     (nsdesign.export.normalizers).
     """
     spec = get_target(target)
+    if isinstance(schedule, str):  # a preset name, as everywhere else in the library
+        from nsdesign.presets import preset
+
+        schedule = preset(schedule)
+    elif not isinstance(schedule, Schedule):
+        raise InputError(f"export takes a Schedule or a preset name, got {type(schedule).__name__}")
     renderer = spec.render
     if patch:
         if spec.patch is None:

@@ -389,3 +389,9 @@ def test_gram_export_carries_a_designed_restart_plan_that_runs_on_a_plain_instal
         return float(np.max(np.abs(1 - singular_values(out)))) if np.isfinite(out).all() else float("inf")
 
     assert error(plan) < 0.05 < error([2])
+
+
+def test_export_takes_a_preset_name_and_refuses_other_types():
+    assert export("keller5", "optax").text == export(preset("keller5"), "optax").text
+    with pytest.raises(InputError, match="a Schedule or a preset name"):
+        export(3, "optax")

@@ -88,7 +88,7 @@ def _guard_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _normalize_arguments(parser: argparse.ArgumentParser) -> None:
-    g = parser.add_argument_group("normalizer (design for the band it leaves, with a guard band up to --guard-sigma)")
+    g = parser.add_argument_group("normalizer (the band it leaves, guarded up to --guard-sigma)")
     add_normalizer_arguments(g)
     _guard_arguments(g)
 

@@ -132,7 +132,68 @@ class _Parser(argparse.ArgumentParser):
             raise argparse.ArgumentError(action, str(exc)) from None
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise InputError(f"{message} (see `{self.prog} --help`)")
+        message = _with_suggestion(self, message)
+        raise InputError(message if "(see `" in message else f"{message} (see `{self.prog} --help`)")
+
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        """Help fits 80 columns (or a narrower terminal), whatever COLUMNS says."""
+        import shutil
+
+        width = min(78, shutil.get_terminal_size((80, 24)).columns - 2)
+        return self.formatter_class(prog=self.prog, width=width, max_help_position=30)
+
+
+def _with_suggestion(parser: argparse.ArgumentParser, message: str) -> str:
+    """argparse's message for a typo, with the closest command or flag ("did you mean")."""
+    import difflib
+
+    choice = re.match(r"argument (\w+): invalid choice: '([^']*)'", message)
+    if choice and choice.group(1) in ("command", "COMMAND"):
+        return str(_commands_error(choice.group(2)))
+    extra = re.match(r"unrecognized arguments: (\S+)", message)
+    if extra:
+        flags = [f for action in parser._actions for f in action.option_strings]
+        close = difflib.get_close_matches(extra.group(1).split("=")[0], flags, n=1, cutoff=0.6)
+        if close:
+            return f"{message}; did you mean {close[0]}?"
+    return message
+
+
+def _commands_error(name: str) -> InputError:
+    from nsdesign.errors import unknown
+
+    return unknown("command", name, _command_names(), "see `nsdesign --help`")
+
+
+def _command_names() -> list[str]:
+    return [name for name, _ in OVERVIEW]
+
+
+# `nsdesign` alone: what each command is for, in the order a newcomer meets them.
+OVERVIEW: tuple[tuple[str, str], ...] = (
+    ("search", "design a schedule for a band (--for TARGET: for your optimizer)"),
+    ("evaluate", "exact metrics of a schedule file or preset"),
+    ("compare", "schedules and presets side by side on a band"),
+    ("presets", "the published schedules"),
+    ("export", "write a schedule for torch, optax, dion, …"),
+    ("predict", "the band a layer's update has at a model size"),
+    ("recipe", "a schedule per layer for a whole model"),
+    ("validate", "run schedules on real matrices in torch"),
+    ("pareto", "error against cost: the non-dominated designs"),
+    ("fit", "fit momentum laws to measured spectra"),
+    ("capture", "train a small GPT and save its momentum spectra"),
+    ("train-compare", "train with several schedules and compare"),
+    ("plot", "figures: maps, frontiers, histograms, laws"),
+    ("schema", "the JSON Schema of each file kind"),
+)
+
+
+def overview() -> str:
+    lines = [f"nsdesign {__version__}: Newton–Schulz coefficient schedules for Muon-family optimizers.", "",
+             "Start here:  nsdesign search --min-sigma 1e-3 --for torch-muon", "", "Commands:"]
+    lines += [f"  {name:<14} {text}" for name, text in OVERVIEW]
+    lines += ["", "`nsdesign COMMAND --help` for a command's flags; docs/ for the details."]
+    return "\n".join(lines)
 
 
 def one_line(message: str) -> str:
@@ -146,12 +207,26 @@ def one_line(message: str) -> str:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="nsdesign", description="Design and analyse Newton–Schulz schedules for Muon.")
     parser.add_argument("-V", "--version", action="version", version=f"nsdesign {__version__}")
-    subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
     for command in subparsers.choices.values():
         _add_common_flags(command)
     return parser
+
+
+def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """parse_args, except that a flag the command does not know is reported by that command (its help, its
+    closest flag) rather than by the top-level parser."""
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        command = _subparsers(parser).choices[args.command]
+        command.error(f"unrecognized arguments: {' '.join(extras)}")
+    return args
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:
+    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
 
 
 def _add_common_flags(command: argparse.ArgumentParser) -> None:
@@ -167,8 +242,12 @@ def _add_common_flags(command: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        args = build_parser().parse_args(argv)
+        if not argv:
+            print(overview())
+            return 0
+        args = _parse(build_parser(), argv)
         from nsdesign.cli import progress, render
 
         render.set_wide(getattr(args, "wide", False))

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from nsdesign.errors import InputError
+from nsdesign.errors import unknown
 
 Takes = Literal["triple", "list", "callable", "fixed"]
 
@@ -72,8 +72,7 @@ def consumer_form(target: str) -> ConsumerForm:
     for form in CONSUMER_FORMS:
         if form.target == target:
             return form
-    names = ", ".join(f.target for f in CONSUMER_FORMS)
-    raise InputError(f"unknown consumer {target!r}; consumers: {names}")
+    raise unknown("consumer", target, consumer_names(), "see docs/consumers.md")
 
 
 def consumer_names() -> tuple[str, ...]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from typing import Callable
 
 from nsdesign.core.schedule import Schedule
-from nsdesign.errors import InputError
+from nsdesign.errors import InputError, unknown
 from nsdesign.export import dion, gram_consumers, literals, torch_muon, triple_lists
 from nsdesign.export._common import ExportResult, default_provenance
 
@@ -137,7 +137,7 @@ def get_target(name: str) -> Target:
     for target in TARGETS:
         if target.name == name:
             return target
-    raise InputError(f"unknown export target {name!r}; targets: {', '.join(target_names())}")
+    raise unknown("export target", name, target_names(), "see `nsdesign export --help`", "targets")
 
 
 def export(

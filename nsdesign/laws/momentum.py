@@ -40,7 +40,7 @@ from nsdesign._files import read_bytes
 from nsdesign.core.limits import DEPTH_POSITIONS, DEPTHS  # noqa: F401  (DEPTH_POSITIONS: re-exported)
 from nsdesign.documents import LAWS_KIND, check_document
 from nsdesign.documents import LAWS_VERSION as LAWS_SCHEMA_VERSION
-from nsdesign.errors import InputError
+from nsdesign.errors import InputError, unknown
 
 CURVED_DEPTHS: tuple[str, ...] = ("final",)  # arXiv 2606.04058: the final-block law is curved
 
@@ -371,7 +371,7 @@ class LawTable:
         """The laws of one layer (all quantiles, ascending); unknown names list the valid ones."""
         laws = tuple(sorted((law for law in self.laws if law.layer == layer), key=lambda law: law.quantile))
         if not laws:
-            raise InputError(f"unknown layer {layer!r}; valid layers: {', '.join(self.layers())}")
+            raise unknown("layer", layer, self.layers(), "see `nsdesign predict --help`", "valid layers")
         return laws
 
     def pooled_exponent(self, depth: str, matrix: str) -> PooledExponent:

@@ -13,7 +13,7 @@ from functools import lru_cache
 from importlib import resources
 
 from nsdesign.core.schedule import Schedule
-from nsdesign.errors import InputError
+from nsdesign.errors import InputError, unknown
 
 PRESET_FILE = "published_schedules.json"
 
@@ -55,7 +55,7 @@ def preset_names() -> tuple[str, ...]:
 def preset_info(name: str) -> Preset:
     table = _table()
     if name not in table:
-        raise InputError(f"unknown preset {name!r}; known presets: {', '.join(table)}")
+        raise unknown("preset", name, list(table), "see `nsdesign presets`", "known presets")
     return table[name]
 
 

@@ -262,6 +262,10 @@ def recommendation(result: Recommendation, written_to: str | None = None) -> Non
     if result.safe is not None:
         for line in _safe_lines(result):
             say(line)
+    for c in result.checks:  # the bf16-safe --degrees auto mix
+        m, n = c.shape or (0, 0)
+        say(f"{c.dtype} {c.kernel} rounding model, {m}x{n}, σ ≤ {c.guard_sigma:g}: σ_max {c.value:.4g} "
+            f"(limit {c.limit:g}) {'passed' if c.passed else 'NOT passed'}")
     from nsdesign.presets import preset
 
     presets = [preset(n) for n in result.preset_names]

@@ -205,6 +205,14 @@ def run_normalized(args: argparse.Namespace) -> int:
     return run(args, lo, max_sigma=hi, normalizer=norm, source=None if band is None else band.source)
 
 
+def _designed_for(objective: Any) -> dict[str, str]:
+    """The schedule file's top-level `kernel` and `dtype`: what the study scored trials in (issue: a study with
+    --kernel unfused wrote `kernel: null`, the kernel buried in params)."""
+    precisions = ("bf16", "fp16", "fp32", "fp64", "fp8")
+    dtype = next((name for name, _ in objective.terms if name in precisions), "exact")
+    return {"kernel": objective.kernel, "dtype": dtype}
+
+
 def run(
     args: argparse.Namespace,
     min_sigma: float | None = None,
@@ -250,6 +258,7 @@ def run(
                 schedule, Band(objective.min_sigma, objective.max_sigma, top), params, metrics,
                 normalizer=objective.normalizer.to_dict(),
             )
+        document.update(_designed_for(objective))
         write_schedule(output, fmt, document, schedule)
     from nsdesign.cli._output import report_stream
 

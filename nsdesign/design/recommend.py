@@ -38,6 +38,7 @@ class Recommendation:
     preset_names: tuple[str, ...]
     params: dict[str, Any]
     safe: SafeDesign | None = None  # the checks the safe default ran (None for --exact or explicit knobs)
+    checks: tuple[Any, ...] = ()  # design.safe.Check: what a bf16-safe --degrees auto mix was checked for
 
     @property
     def schedule(self) -> Schedule:
@@ -53,6 +54,9 @@ class Recommendation:
             document["kernel"] = CHECK_KERNEL
             document["dtype"] = CHECK_DTYPE
             document["checked_for"] = [c.to_dict() for c in self.safe.checks]
+        elif self.checks:
+            document["kernel"], document["dtype"] = self.checks[0].kernel, self.checks[0].dtype
+            document["checked_for"] = [c.to_dict() for c in self.checks]
         return document
 
 
@@ -79,7 +83,7 @@ def recommend(
     """
     checked = as_band(band, max_sigma)
     min_sigma, max_sigma = checked.min_sigma, checked.max_sigma
-    safe = None
+    safe, checks = None, ()
     if degree == "auto":
         if tol is None or shape is None:
             raise InputError("`degree` auto needs `tol` and `shape` (it minimises FLOPs on that shape)")
@@ -94,6 +98,9 @@ def recommend(
                 checked, tol, shape, form, DEFAULT_DEGREES, max_steps=max_steps, safety=1.0 + headroom,
                 accept=lambda d: bf16_safe(d, checked.min_sigma, (shape.m, shape.n), headroom),
             )
+            from nsdesign.design.safe import mix_check
+
+            checks = (mix_check(design, checked.min_sigma, (shape.m, shape.n), headroom),)
     else:
         if steps is None and tol is None and isinstance(degree, int):
             steps = DEFAULT_STEPS
@@ -119,7 +126,7 @@ def recommend(
         params["design"] = "bf16-safe-mix"  # safety 1 + headroom; no divergence in the bf16 fused model
     if band_source:
         params["band_source"] = band_source
-    return Recommendation(design, metrics, rows, names, params, safe)
+    return Recommendation(design, metrics, rows, names, params, safe, checks)
 
 
 def compare_presets(

@@ -175,8 +175,13 @@ def _fewest_passing_steps(
 
 
 def bf16_safe(design: Design, min_sigma: float, shape: tuple[int, int], headroom: float = DEFAULT_HEADROOM) -> bool:
-    """No divergence in bf16: the fused kernel's rounding model on a proxy with `shape`'s aspect ratio (≤ 128
-    rows), σ log-spaced over [min_sigma, max_sigma·(1 + headroom)], stays finite with output σ_max ≤ 1.25.
+    """No divergence in bf16 (`mix_check` passes): the acceptance rule of the FLOP-cheapest `--degrees auto` mix."""
+    return mix_check(design, min_sigma, shape, headroom).passed
+
+
+def mix_check(design: Design, min_sigma: float, shape: tuple[int, int], headroom: float = DEFAULT_HEADROOM) -> Check:
+    """The fused kernel's bf16 rounding model on a proxy with `shape`'s aspect ratio (≤ 128 rows), σ log-spaced
+    over [min_sigma, max_sigma·(1 + headroom)]: output σ_max ≤ 1.25.
 
     A 70B-sized matrix is out of reach on a small CPU; the aspect ratio is what the bf16 behaviour depends on."""
     from nsdesign.precision import log_spaced
@@ -185,4 +190,4 @@ def bf16_safe(design: Design, min_sigma: float, shape: tuple[int, int], headroom
     rows = min(m, 128)
     cols = min(4096, max(rows, round(n * rows / m)))
     top = float(design.params.get("max_sigma", 1.0)) * (1.0 + headroom)  # type: ignore[arg-type]
-    return rounding_check(design.schedule, log_spaced(min_sigma, top, rows), MAX_OUTPUT_SIGMA, shape=(rows, cols)).passed
+    return rounding_check(design.schedule, log_spaced(min_sigma, top, rows), MAX_OUTPUT_SIGMA, shape=(rows, cols))

@@ -141,3 +141,21 @@ def test_studies_to_stdout_keep_stdout_for_the_document(command):
     assert proc.returncode == 0, proc.stderr
     json.loads(proc.stdout)
     assert "trial" in proc.stderr
+
+
+def test_a_study_records_the_kernel_and_dtype_it_scored_in(cli, tmp_path):
+    r = cli("search", "--min-sigma", "1e-3", "--objective", "bf16", "--kernel", "unfused", "--trials", "2",
+            "--steps", "5", "--refine", "none", "-o", "s.json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    document = json.loads((tmp_path / "s.json").read_text())
+    assert document["kernel"] == "unfused" and document["dtype"] == "bf16"
+
+
+def test_degrees_auto_records_and_prints_its_bf16_check(cli, tmp_path):
+    r = cli("search", "--min-sigma", "1e-3", "--tol", "0.01", "--shape", "4096x16384", "--degrees", "auto",
+            "-o", "a.json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "bf16 fused rounding model" in r.stdout
+    document = json.loads((tmp_path / "a.json").read_text())
+    assert document["kernel"] == "fused" and document["dtype"] == "bf16"
+    assert document["checked_for"][0]["passed"] is True

@@ -298,6 +298,8 @@ def test_shell_example_runs_and_prints_what_the_text_shows(example, tmp_path):
         run = QUICK.get(_key(command), (_key(command), ""))[0]
         result = invoke(shlex.split(run)[1:], cwd=tmp_path)
         assert result.returncode == 0, f"{example.id}: `{run}` exited {result.returncode}:\n{result.stderr}"
+        # an example passes its own checks: the docs never show a design that fails them
+        assert "NOT passed" not in result.stdout + result.stderr, f"{example.id}: `{run}` fails its own checks"
         outputs.append(result.stdout)
         for doc, claimed, figure in CLAIMS:
             if doc == example.doc and claimed == _key(command):

@@ -125,7 +125,7 @@ def export_hint(schedule: Any, path: str) -> list[str]:
 
     if _headroom_warning(schedule, "torch-muon"):
         return [f"nsdesign export {path} --to optax  (or polar-express);",
-                "no headroom: bf16/fp16 targets refuse it without --force"]
+                "it overshoots just above the band: bf16/fp16 targets refuse it without --force"]
     try:
         export(schedule, "torch-muon")
     except InputError:  # a per-step list: torch.optim.Muon's public API cannot take it; name both routes

@@ -219,6 +219,10 @@ def _next_steps(result: Recommendation, written_to: str | None) -> list[str]:
     """What to run next: save, export, a tolerance; and an actionable warning when the error is poor."""
     metrics = result.metrics
     lines = []
+    safe = result.safe
+    if safe is not None and not safe.passed:  # one consistent answer: the step count that passes, nothing to export
+        fix = f"--steps {safe.suggested_steps}" if safe.suggested_steps else "more --steps or a higher band edge"
+        return [f"next: rerun with {fix} (this design fails its checks: do not paste it)"]
     if metrics.worst_error > POOR_ERROR:
         lines.append(
             f"WARNING: max|1−F| = {metrics.worst_error:.3g} on [{metrics.min_sigma:g}, {metrics.max_sigma:g}]: "

@@ -94,7 +94,11 @@ def _normalize_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _band_arguments(parser: argparse.ArgumentParser, required: bool) -> None:
-    parser.add_argument("--min-sigma", type=float, required=required, help="smallest singular value to orthogonalize")
+    parser.add_argument(
+        "--min-sigma", type=float, required=required,
+        help="smallest singular value to orthogonalize (start with 1e-3, the published designs' band; "
+             "`nsdesign predict` estimates it for a shape or model)",
+    )
     parser.add_argument("--max-sigma", type=float, default=1.0, help="largest singular value (default 1)")
     parser.add_argument("--shape", help="matrix shape MxN for FLOP counts")
 

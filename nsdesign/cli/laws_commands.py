@@ -150,6 +150,10 @@ def _predict(args: argparse.Namespace) -> int:
     import textwrap
 
     print(textwrap.fill(f"source: {prediction.source}", 80, subsequent_indent="  "))
+    if prediction.source.startswith("Marchenko"):
+        from nsdesign.laws.marchenko_pastur import momentum_note
+
+        print(textwrap.fill(momentum_note(prediction.min_sigma), 80, subsequent_indent="  "))
     return 0
 
 

@@ -261,6 +261,10 @@ def recommendation(result: Recommendation, written_to: str | None = None) -> Non
     say = _lines(out)
     if source:
         say(f"band edge from {source}")
+        if source.startswith("Marchenko"):
+            from nsdesign.laws.marchenko_pastur import momentum_note
+
+            say(momentum_note(metrics.min_sigma))
     for line in _summary(schedule, metrics, advise=result.safe is None):
         say(line)
     if result.safe is not None:

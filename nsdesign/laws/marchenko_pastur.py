@@ -129,3 +129,18 @@ def simulate_quantiles(shape: Shape, quantiles: Sequence[float], samples: int = 
 def _check_ratio(ratio: float) -> None:
     if not (math.isfinite(ratio) and 0.0 < ratio <= 1.0):
         raise InputError(f"aspect ratio min/max must be in (0, 1], got {ratio}")
+
+
+# -- what Marchenko–Pastur means for real momentum -------------------------------------------------
+
+MOMENTUM_RATIO = (0.07, 0.63)
+"""σ_q of captured mid-layer momentum buffers over the Marchenko–Pastur σ_q of the same shape: 0.07–0.63 for
+q = 0.5–0.9 at widths 32–128 (studies/spectral_laws, "Mid-layer ratio to Marchenko–Pastur"). Below 1: real
+momentum's small singular values sit deeper than an i.i.d. matrix's, so an MP-sized band is too narrow for it."""
+
+
+def momentum_note(edge: float) -> str:
+    """One line under an MP band edge: what it means for real momentum, and where to start instead."""
+    lo, hi = MOMENTUM_RATIO
+    return (f"Marchenko–Pastur is the i.i.d. edge; captured momentum sits at {lo:g}–{hi:g}× it "
+            f"(studies/spectral_laws): for real momentum start from --min-sigma {edge * lo:.2g}")

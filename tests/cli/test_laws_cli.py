@@ -157,3 +157,9 @@ def test_recipe_flag_conflicts(cli_error, cli):
 def test_a_model_size_in_billions_by_mistake_suggests_the_intent(cli):
     r = cli("predict", "--model-size", "70", "--layer", "final.mlp_down", "--quantile", "0.9")
     assert r.returncode == 2 and "did you mean 70e9 (70B)?" in r.stderr
+
+
+def test_a_marchenko_pastur_edge_says_what_it_means_for_real_momentum(cli):
+    r = cli("predict", "--shape", "1024x4096", "--quantile", "0.99")
+    assert r.returncode == 0
+    assert "captured momentum sits at 0.07–0.63×" in r.stdout and "--min-sigma 0.0012" in r.stdout

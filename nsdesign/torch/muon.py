@@ -293,8 +293,8 @@ def _warn_without_headroom(schedule: Schedule, ns_dtype: str) -> None:
         _WARNED.add(schedule)
         warnings.warn(
             f"{schedule.name or 'this schedule'} has no headroom: max F on [0, {1 + DEFAULT_HEADROOM:g}] = "
-            f"{peak:.3g}, so NS in {ns_dtype} can diverge; design with headroom (`nsdesign search` without "
-            "--exact) or pass ns_dtype=torch.float32", RuntimeWarning, stacklevel=3)
+            f"{peak:.3g}, so NS in {ns_dtype} can diverge; use a design with headroom (nsdesign.recommend, "
+            "nsdesign.design_for) or ns_dtype=torch.float32", RuntimeWarning, stacklevel=3)
 
 
 _WARNED: set[Schedule] = set()

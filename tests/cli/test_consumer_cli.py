@@ -9,17 +9,17 @@ import pytest
 
 def test_search_for_torch_muon_prints_the_lines_to_paste(cli, tmp_path):
     path = tmp_path / "t.json"
-    r = cli("search", "--min-sigma", "1e-3", "--for", "torch-muon", "-o", str(path))
+    r = cli("search", "--min-sigma", "1e-3", "--for", "torch-muon", "-o", "t.json", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     text = r.stdout + r.stderr
     assert "torch.optim.Muon(params, ns_steps=5, ns_coefficients=(" in text
     assert "checks (all passed)" in text and "keller5" in text
-    assert all(len(line) <= 80 for line in text.splitlines())
+    assert all(len(line) <= 80 for line in text.splitlines()), max(text.splitlines(), key=len)
     document = json.loads(path.read_text())
     triple = document["consumer"]["kwargs"]["ns_coefficients"]
     assert document["consumer"]["target"] == "torch-muon" and len(triple) == 3
     assert f"{triple[0]!r}" in text
-    exported = cli("export", str(path), "--to", "torch-muon")
+    exported = cli("export", "t.json", "--to", "torch-muon", cwd=tmp_path)
     assert exported.returncode == 0, exported.stderr
     assert "ns_steps=5" in exported.stdout and "muon_kwargs" in exported.stdout
 

@@ -59,10 +59,15 @@ def test_whole_run_matches_torch_in_its_singular_values(kernel, dtype, name):
     assert np.max(np.abs(model - real)) <= tol
 
 
-def test_unfused_bf16_is_bit_exact_with_torch_over_a_whole_run():
+def test_unfused_bf16_follows_torch_entry_by_entry_over_a_whole_run():
+    # The model differs from torch only by fp32 summation order, which the CPU decides: bit-exact on one machine,
+    # 3 of 7680 entries one bf16 ulp apart after 10 steps on another (AVX2). At most 1 in 1000 entries may differ,
+    # by at most one ulp of the output's scale.
     s = preset("deepseek_v4_10")
     x0 = band_matrix(1e-3, 1.0, (48, 160), seed=4).matrix
-    assert np.array_equal(run(s, x0, "unfused", "bf16"), run_torch(s, x0, "bf16", kernel="unfused"))
+    ours, real = run(s, x0, "unfused", "bf16"), run_torch(s, x0, "bf16", kernel="unfused")
+    assert np.mean(ours != real) <= 1e-3
+    assert np.max(np.abs(ours - real)) <= 2.0**-8 * np.max(np.abs(real))
 
 
 def test_gram_kernel_is_dao_ailab_gram_newton_schulz_and_the_model_follows_it_in_fp16():

@@ -28,7 +28,7 @@ from nsdesign.core.schedule import Schedule
 from nsdesign.design.greedy import greedy
 from nsdesign.design.guarded import UNUSABLE, exact_tail, guard_error, penalised_error
 from nsdesign.errors import InputError
-from nsdesign.laws.normalized import design_for_normalizer
+from nsdesign.plans.normalizer import design_for_normalizer
 
 CASES = (("schatten8", 2), ("aol", 2), ("schatten4", 2), ("frobenius", 3))
 

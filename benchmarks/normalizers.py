@@ -13,7 +13,7 @@ operands and is rounded to bf16; element-wise sums in fp32, rounded to bf16), as
     A = bf(X Xᵀ);  B = bf(b·A + c·bf(A A));  X = bf(a·X + bf(B X)).
 The normalizer's first step follows nsdesign.torch.normalize (Frobenius pre-scale, scalars in fp32).
 
-Designs: `nsdesign.laws.normalized.design_for_normalizer` with k quintic steps on the normalizer's band and its
+Designs: `nsdesign.plans.normalizer.design_for_normalizer` with k quintic steps on the normalizer's band and its
 default guard band (|1 − F| ≤ 0.3 up to 1.0 or 1.02). Gaussian: the Marchenko–Pastur band for the shape
 (q = 0.99). Captured buffers: each buffer's own band [σ_0.99, σ_max] under the normalizer (an oracle band:
 pooled over a block, near-singular attention buffers push σ_0.99 to ~1e-6 and no short design exists).
@@ -33,7 +33,7 @@ import torch
 
 from nsdesign.core.cost import Shape
 from nsdesign.core.normalizers import NORMALIZERS, Normalizer
-from nsdesign.laws.normalized import design_for_normalizer
+from nsdesign.plans.normalizer import design_for_normalizer
 from nsdesign.presets import preset, preset_names
 
 

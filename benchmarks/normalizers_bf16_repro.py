@@ -9,7 +9,7 @@ import sys, math, numpy as np, torch
 sys.path.insert(0, "benchmarks")
 torch.set_num_threads(1)
 from normalizers import bf, _bracket, measure, rows_of
-from nsdesign.laws.normalized import design_for_normalizer
+from nsdesign.plans.normalizer import design_for_normalizer
 s = design_for_normalizer("schatten8", steps=5, min_sigma=0.0040, max_sigma=0.508).guarded.schedule
 rows = rows_of(s)
 n = int(sys.argv[1])

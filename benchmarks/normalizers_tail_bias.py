@@ -39,7 +39,7 @@ from nsdesign.core.cost import Shape
 from nsdesign.core.metrics import worst_error
 from nsdesign.core.normalizers import NORMALIZERS, Normalizer
 from nsdesign.core.schedule import Schedule
-from nsdesign.laws.normalized import design_for_normalizer
+from nsdesign.plans.normalizer import design_for_normalizer
 from nsdesign.presets import preset
 
 

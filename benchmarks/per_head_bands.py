@@ -9,7 +9,7 @@ d_model 8192, 64 heads / 8 kv of head_dim 128) attention shapes, fused and per h
 cuts one generated fused matrix into its heads (q/k/v: rows, o: columns; nsdesign.laws.blocks) and
 reports the mean over the heads of each head's band, with the lowest σ_min of any head in brackets.
 
-Then the 70B recipe (nsdesign.laws.recipe, δ = 0.3, q = 0.5, default bf16 check) with fused attention
+Then the 70B recipe (nsdesign.plans.recipe, δ = 0.3, q = 0.5, default bf16 check) with fused attention
 and with per-head attention (band edge × the Marchenko–Pastur ratio block/fused): steps and GFLOP per
 attention matrix and the totals. FLOP counts are exact; the Gaussian figures repeat for the seed.
 """
@@ -120,7 +120,7 @@ def _g(gflop: float) -> str:
 
 
 def run_recipes() -> tuple[list[dict[str, Any]], dict[str, float]]:
-    from nsdesign.laws.recipe import build_recipe
+    from nsdesign.plans.recipe import build_recipe
 
     fused = build_recipe(SIZE, TOL, quantile=QUANTILE)
     per_head = build_recipe(SIZE, TOL, quantile=QUANTILE, per_head=True)

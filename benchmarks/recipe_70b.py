@@ -3,7 +3,7 @@
 Target: for a 70B-class model (Llama-3.1-70B shape: d_model 8192, 80 blocks, 64 heads / 8 kv, MLP 28672,
 gated) at δ = 0.3 on q = 0.5 bands predicted by the arXiv 2606.04058 momentum laws, the per-layer recipe —
 designed for the lower end of each law's ~95% prediction interval, every degree mix checked in the bf16
-rounding model of the fused kernel on a proxy with the layer's aspect ratio (nsdesign.laws.recipe) — meets δ
+rounding model of the fused kernel on a proxy with the layer's aspect ratio (nsdesign.plans.recipe) — meets δ
 at that edge and saves FLOPs against three baselines: uniform deepseek_v4_10, one uniform quintic greedy
 schedule for the model's lowest edge, and quintic greedy per layer (k* per layer, held to the same check).
 
@@ -25,7 +25,7 @@ import sys
 import time
 
 from nsdesign.core.metrics import worst_error
-from nsdesign.laws.recipe import BASELINES, REFERENCES, build_recipe, check_schedule
+from nsdesign.plans.recipe import BASELINES, REFERENCES, build_recipe, check_schedule
 from nsdesign.presets import preset
 
 SIZE, TOL, QUANTILE = 70e9, 0.3, 0.5

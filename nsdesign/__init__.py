@@ -88,7 +88,7 @@ __all__ = [
 _LAZY: dict[str, str] = {
     "symbolic": "nsdesign.design.symbolic",
     "predict_band": "nsdesign.laws",
-    "build_recipe": "nsdesign.laws.recipe",
+    "build_recipe": "nsdesign.plans.recipe",
     "run_search": "nsdesign.search",
     "run_pareto": "nsdesign.search",
     "StudyConfig": "nsdesign.search",

@@ -3,7 +3,7 @@
 | kind | `kind` field | version | writer | reader |
 |---|---|---|---|---|
 | schedule | "nsdesign-schedule" | 2 (1 still read) | `schedule_document` | `read_schedule_document`, `read_schedule_file` |
-| recipe | "nsdesign-recipe" | 1 | `laws.recipe.Recipe.document` (calls `header`) | `check_document("recipe", …)` (torch._resolve) |
+| recipe | "nsdesign-recipe" | 1 | `plans.recipe.Recipe.document` (calls `header`) | `check_document("recipe", …)` (torch._resolve) |
 | laws | "nsdesign-laws" | 1 | `laws.momentum.LawTable.document` | `check_document("laws", …)` (laws.momentum) |
 | pareto | "nsdesign-pareto" | 1 | `search.pareto.ParetoResult.document` | `check_document("pareto", …)` (plot.frontier) |
 | validation | "nsdesign-validation" | 1 | `torch.validate.Report.to_dict` | `check_document("validation", …)` |

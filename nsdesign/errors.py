@@ -19,10 +19,10 @@ def unknown(what: str, name: object, choices: Sequence[str], more: str = "", lab
     import difflib
 
     text = str(name)
-    close = difflib.get_close_matches(text, list(choices), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(text, list(choices), n=3, cutoff=0.6)
     message = f"unknown {what} {text[:60]!r}"
     if close:
-        message += f"; did you mean {close[0]}?"
+        message += f"; did you mean {' or '.join(close)}?"
     listing = ", ".join(choices)
     if len(listing) > 70 and more:
         shown = ", ".join(list(choices)[:4])

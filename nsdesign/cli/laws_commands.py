@@ -87,7 +87,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _recipe_headroom(args: argparse.Namespace) -> float:
     """--max-sigma U designs on [σ_q, U]: the library's headroom is U − 1 (the old --headroom h gave U = 1 + h)."""
-    from nsdesign.laws.recipe import DEFAULT_RECIPE_HEADROOM
+    from nsdesign.plans.recipe import DEFAULT_RECIPE_HEADROOM
 
     if args.max_sigma is not None and args.recipe_headroom is not None:
         raise InputError("give --max-sigma (the design band's top) or the old --headroom, not both")
@@ -202,7 +202,7 @@ def _fit(args: argparse.Namespace) -> int:
 
 def _recipe(args: argparse.Namespace) -> int:
     from nsdesign.cli._output import check_output
-    from nsdesign.laws.recipe import build_recipe, load_config, recipe_knobs
+    from nsdesign.plans.recipe import build_recipe, load_config, recipe_knobs
 
     check_output(args.output)
     config = load_config(args.config) if args.config else None

@@ -1,6 +1,6 @@
 """`nsdesign search --normalize NAME`: parse the band source and knobs, call one library function, print.
 
-The library call is `nsdesign.laws.normalized.design_for_normalizer` (band under the normalizer → guarded greedy
+The library call is `nsdesign.plans.normalizer.design_for_normalizer` (band under the normalizer → guarded greedy
 design → presets under Frobenius on the same spectrum). Output fits 80 columns. With study options the
 search is an Optuna study on that band instead (`nsdesign.cli.search_options.run_normalized`).
 """
@@ -20,7 +20,7 @@ def search_normalized(args: argparse.Namespace) -> int:
     from nsdesign.cli._output import write_schedule
     from nsdesign.cli._vocabulary import normalizer_from_args, parse_degree
     from nsdesign.cli._vocabulary import shape_of as _shape
-    from nsdesign.laws.normalized import design_for_normalizer
+    from nsdesign.plans.normalizer import design_for_normalizer
 
     if getattr(args, "legacy_headroom", None) is not None:
         raise InputError("--headroom is the old spelling of --guard-sigma; with --normalize give --guard-sigma")

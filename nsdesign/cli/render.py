@@ -482,7 +482,7 @@ def laws_fit(table: Any, measurements: str, written_to: str) -> None:
 
 def recipe(recipe: Any, written_to: str | None = None) -> None:
     """The recipe as a table: one row per designed schedule (law × shape), then totals and keller5 failures."""
-    from nsdesign.laws.recipe import BASELINES
+    from nsdesign.plans.recipe import BASELINES
 
     out = console()
     m = recipe.model

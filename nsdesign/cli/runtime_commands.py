@@ -66,14 +66,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _require_torch() -> None:
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        raise InputError(INSTALL_HINT) from None
-    try:
-        import safetensors  # noqa: F401
-    except ImportError:
-        raise InputError(INSTALL_HINT.replace("torch", "safetensors", 1)) from None
+    """torch and safetensors are optional: say how to install them before anything imports them (torch/ does)."""
+    from importlib.util import find_spec
+
+    if find_spec("torch") is None:
+        raise InputError(INSTALL_HINT)
+    if find_spec("safetensors") is None:
+        raise InputError(INSTALL_HINT.replace("torch", "safetensors", 1))
 
 
 def _int_list(text: str | None, what: str) -> tuple[int, ...] | None:

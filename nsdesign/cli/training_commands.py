@@ -51,10 +51,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _train_compare(args: argparse.Namespace) -> int:
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        raise InputError("this command needs torch: pip install 'nsdesign[torch]'") from None
+    from importlib.util import find_spec
+
+    if find_spec("torch") is None:  # torch is imported in torch/ only; here it is only looked for
+        raise InputError("this command needs torch: pip install 'nsdesign[torch]'")
     from nsdesign.torch.training import train_compare, write_comparison
 
     plan = dict(QUICK if args.quick else FULL)
@@ -88,9 +88,10 @@ def _train_compare(args: argparse.Namespace) -> int:
         write_comparison(comparison, args.output)
     if args.plot:
         from nsdesign.plot import save_figure
-        from nsdesign.torch.training import comparison_figure
+        from nsdesign.plot.training import comparison_figure
+        from nsdesign.torch.training import CONFIDENCE
 
-        save_figure(comparison_figure(comparison), args.plot)
+        save_figure(comparison_figure(comparison, confidence=CONFIDENCE), args.plot)
     written = [p for p in (args.output, args.plot) if p and not is_stdout(p)]
     from nsdesign.cli import training_view
 

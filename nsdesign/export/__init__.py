@@ -137,7 +137,7 @@ def get_target(name: str) -> Target:
     for target in TARGETS:
         if target.name == name:
             return target
-    raise unknown("export target", name, target_names(), "see `nsdesign export --help`", "targets")
+    raise unknown("export target", name, target_names(), label="targets")
 
 
 def export(

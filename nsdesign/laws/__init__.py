@@ -4,7 +4,7 @@
   (Marchenko–Pastur, arXiv 2505.04005) into a band edge with an uncertainty interval and warnings.
 - `nsdesign.laws.momentum` fits and loads law tables (data files with provenance).
 - `nsdesign.laws.marchenko_pastur` has the exact random-matrix quantiles.
-- `nsdesign.laws.recipe` turns a whole model into per-layer bands and the cheapest schedule for each.
+- whole-model recipes (per-layer bands and designs) live above design/, in `nsdesign.plans.recipe`.
 
 Importing this package is cheap (no scipy); the heavy work happens inside the functions.
 """

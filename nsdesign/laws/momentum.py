@@ -371,7 +371,7 @@ class LawTable:
         """The laws of one layer (all quantiles, ascending); unknown names list the valid ones."""
         laws = tuple(sorted((law for law in self.laws if law.layer == layer), key=lambda law: law.quantile))
         if not laws:
-            raise unknown("layer", layer, self.layers(), "see `nsdesign predict --help`", "valid layers")
+            raise unknown("layer", layer, self.layers(), label="valid layers")  # all of them: tests and users grep it
         return laws
 
     def pooled_exponent(self, depth: str, matrix: str) -> PooledExponent:

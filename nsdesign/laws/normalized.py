@@ -231,38 +231,6 @@ def _rank_quantile(desc: np.ndarray, q: float) -> float:
 # --------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class NormalizedDesign:
-    """The guarded design for a normalizer's band, with every preset measured under Frobenius on the same matrices."""
-
-    band: NormalizedBand | None  # None when the band was given directly (--min-sigma/--max-sigma)
-    guarded: Any  # nsdesign.design.guarded.GuardedDesign
-    presets: tuple[tuple[str, int, float], ...]  # (name, steps, exact error on the Frobenius band), best first
-
-    def document(self) -> dict[str, Any]:
-        """A version-2 schedule document recording the normalizer and the guard band (nsdesign.documents)."""
-        from nsdesign.core.band import Band
-        from nsdesign.core.metrics import evaluate
-        from nsdesign.documents import schedule_document
-
-        g = self.guarded
-        params = g.params()
-        if self.band is not None:
-            params["band_source"] = self.band.source
-            params["frobenius_band"] = list(self.band.frobenius)
-        metrics = evaluate(g.schedule, g.min_sigma, g.max_sigma).to_dict()
-        metrics.update(guard_sigma=g.guard_sigma, guard_tol=g.guard_tol, guard_error=g.guard_error)
-        doc = schedule_document(
-            g.schedule.with_name(f"guarded-{g.normalizer.name}"),
-            Band(g.min_sigma, g.max_sigma, g.guard_sigma),
-            params,
-            normalizer=g.normalizer.to_dict(),
-            checked_for=[c.to_dict() for c in g.checks] or None,
-        )
-        doc["metrics"] = metrics
-        return doc
-
-
 def resolve_band(
     normalizer: str | Normalizer,
     min_sigma: float | None = None,
@@ -290,46 +258,3 @@ def resolve_band(
     band = normalized_band(norm, q, None if spectrum is not None else shape, model_size, layer, laws_path, spectrum)
     lo, hi = band.normalized
     return lo, hi, band
-
-
-def design_for_normalizer(
-    normalizer: str | Normalizer,
-    min_sigma: float | None = None,
-    max_sigma: float | None = None,
-    quantile: float | None = None,
-    shape: Shape | None = None,
-    model_size: float | None = None,
-    layer: str | None = None,
-    laws_path: str | None = None,
-    spectrum: str | os.PathLike[str] | None = None,
-    guard_sigma: float | None = None,
-    guard_tol: float | None = None,
-    steps: int | None = None,
-    degree: Any = 5,
-    tol: float | None = None,
-    cushion: float = 0.0,
-    safety: float = 1.0,
-    norm_div: float = 1.0,
-    max_steps: int = 30,
-) -> NormalizedDesign:
-    """Band under the normalizer (given, or from MP / a law / a file) → guarded greedy design → presets under Frobenius.
-
-    The band comes from `resolve_band` (its defaults).
-    """
-    from nsdesign.design.guarded import DEFAULT_GUARD_TOL, guarded_greedy
-
-    norm = get(normalizer)
-    lo, hi, band = resolve_band(norm, min_sigma, max_sigma, quantile, shape, model_size, layer, laws_path, spectrum)
-    guarded = guarded_greedy(
-        lo, hi, guard_sigma, DEFAULT_GUARD_TOL if guard_tol is None else guard_tol, norm, steps, degree, tol,
-        cushion, safety, norm_div, max_steps,
-    )
-    presets: tuple[tuple[str, int, float], ...] = ()
-    if band is not None:
-        from nsdesign.core.metrics import worst_error
-        from nsdesign.presets import preset, preset_names
-
-        f_lo, f_hi = band.frobenius
-        rows = [(name, preset(name).num_steps, worst_error(preset(name), f_lo, f_hi)) for name in preset_names()]
-        presets = tuple(sorted(rows, key=lambda r: r[2]))
-    return NormalizedDesign(band, guarded, presets)

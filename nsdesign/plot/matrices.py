@@ -240,19 +240,14 @@ def backend() -> str:
 
 
 def _torch_runner():
-    try:
-        import torch
+    """nsdesign.torch's kernel on a numpy matrix when torch is installed (torch itself is imported in torch/)."""
+    from importlib.util import find_spec
 
-        from nsdesign.torch.kernels import newton_schulz as torch_newton_schulz
-    except ImportError:
+    if find_spec("torch") is None:
         return None
+    from nsdesign.torch.crosscheck import newton_schulz_array
 
-    def run(matrix: np.ndarray, schedule: Schedule, dtype: str, eps: float) -> np.ndarray:
-        x = torch.from_numpy(np.ascontiguousarray(matrix, dtype=np.float64))
-        y = torch_newton_schulz(x, schedule, dtype=dtype, eps=eps)
-        return y.to(torch.float64).numpy()
-
-    return run
+    return newton_schulz_array
 
 
 def singular_values(matrix: np.ndarray) -> np.ndarray:

@@ -132,34 +132,10 @@ def run_torch(
     kernel: str = "fused",
     restarts: Sequence[int] = (),
 ) -> np.ndarray:
-    """The same kernel with real torch tensors in the low-precision dtype (nsdesign.torch.kernels' iterations)."""
-    import torch
+    """The same kernel with real torch tensors (`nsdesign.torch.crosscheck.run_torch`: torch lives in torch/)."""
+    from nsdesign.torch.crosscheck import run_torch as real
 
-    dtypes = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32, "fp64": torch.float64}
-    if precision not in dtypes:
-        raise InputError(f"precision for a torch run must be one of {', '.join(dtypes)}, got {precision!r}")
-    check_kernel(kernel)
-    X = torch.from_numpy(np.asarray(x0, dtype=np.float64) * (scale / schedule.input_scale)).to(device, dtypes[precision])
-    if kernel != "fused":
-        from nsdesign.torch.kernels import gram_iteration, schedule_rows, unfused_iteration
-
-        rows = schedule_rows(schedule)
-        Y = unfused_iteration(X, rows) if kernel == "unfused" else gram_iteration(X, rows, tuple(restarts))
-        return Y.to(torch.float64).cpu().numpy()
-    for p in schedule.steps:
-        a, tail = p.coefficients[0], p.coefficients[1:]
-        if not tail:
-            X = X * a
-            continue
-        A = X @ X.T
-        if len(tail) == 1:
-            X = torch.addmm(X, A, X, beta=a, alpha=tail[0])
-        else:
-            B = torch.addmm(A, A, A, beta=tail[-2], alpha=tail[-1])
-            for c in reversed(tail[:-2]):
-                B = torch.addmm(A, B, A, beta=c)
-            X = torch.addmm(X, B, X, beta=a)
-    return X.to(torch.float64).cpu().numpy()
+    return real(schedule, x0, precision, scale, device, kernel, restarts)
 
 
 def output_singular_values(Y: np.ndarray) -> np.ndarray:

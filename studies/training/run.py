@@ -97,9 +97,10 @@ def main() -> None:
                                    **common_kwargs)
         write_json_atomic(out / f"comparison_{model}.json", comparison.to_dict())
         fig_name = f"loss_{model}.png"
-        from nsdesign.torch.training import comparison_figure
+        from nsdesign.plot.training import comparison_figure
+        from nsdesign.torch.training import CONFIDENCE
 
-        common.save(comparison_figure(comparison, dpi=dpi), out / fig_name)
+        common.save(comparison_figure(comparison, dpi=dpi, confidence=CONFIDENCE), out / fig_name)
         results["sizes"].append(size_result(comparison, band, designs, fig_name))
     common.save(band_figure(results["sizes"], dpi), out / "band.png")
     results["seconds"] = timer.seconds()

@@ -24,13 +24,13 @@ def test_the_overview_lists_every_command():
 @pytest.mark.parametrize(
     "argv, suggestion",
     [
-        (["serch"], "did you mean search?"),
-        (["search", "--min-sigma", "1e-3", "--tl", "0.1"], "did you mean --tol?"),
+        (["serch"], "did you mean search"),
+        (["search", "--min-sigma", "1e-3", "--tl", "0.1"], "did you mean --tol"),
         (["presets", "show", "kelle5"], "did you mean keller5?"),
-        (["export", "keller5", "--to", "optx"], "did you mean optax?"),
-        (["search", "--min-sigma", "1e-3", "--for", "torch_muon"], "did you mean torch-muon?"),
+        (["export", "keller5", "--to", "optx"], "did you mean optax"),
+        (["search", "--min-sigma", "1e-3", "--for", "torch_muon"], "did you mean torch-muon"),
         (["predict", "--model-size", "70e9", "--layer", "final.mlp_dwn", "--quantile", "0.9"],
-         "did you mean final.mlp_down?"),
+         "did you mean final.mlp_down"),
     ],
 )
 def test_typos_get_the_closest_name(cli, argv, suggestion):

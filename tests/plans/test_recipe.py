@@ -11,7 +11,7 @@ from nsdesign.core.schedule import Schedule
 from nsdesign.design.greedy import greedy
 from nsdesign.errors import InputError
 from nsdesign.laws import predict_band
-from nsdesign.laws.recipe import (
+from nsdesign.plans.recipe import (
     BASELINES,
     CHECK_MARGIN,
     ModelConfig,
@@ -308,7 +308,7 @@ def test_incomplete_law_file(tmp_path):
 
 @pytest.mark.slow  # a 70B or bf16-checked recipe: 4-15 s
 def test_bf16_settings_use_polar_express_knobs(tiny_recipe):
-    from nsdesign.laws.recipe import BF16
+    from nsdesign.plans.recipe import BF16
 
     r = build_recipe(1e9, 0.3, config=TINY, **BF16)
     assert r.all_meet_tol()
@@ -390,7 +390,7 @@ def test_a_tolerance_below_bf16_rounding_is_reported_failing_not_passing():
 
 
 def test_recipe_knobs_are_the_library_rule():
-    from nsdesign.laws.recipe import BF16, DEFAULT_DEGREES, recipe_knobs
+    from nsdesign.plans.recipe import BF16, DEFAULT_DEGREES, recipe_knobs
 
     assert recipe_knobs(bf16=True) == dict(BF16)
     assert recipe_knobs() == {"degrees": tuple(DEFAULT_DEGREES), "cushion": None, "safety": None}

@@ -186,3 +186,40 @@ def blocks_from_args(args: Any) -> Any:
     from nsdesign.laws.blocks import blocks_of
 
     return blocks_of(args.shape, heads, block)
+
+
+MODEL_SIZE_SUFFIXES = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
+
+
+def model_size(text: str) -> float:
+    """70e9, 7.0e10, 70B, 125M, 1.5T (case-insensitive suffixes k/M/B/G/T)."""
+    match = re.fullmatch(r"\s*([0-9.eE+-]+)\s*([kKmMbBgGtT]?)\s*", text)
+    try:
+        if not match:
+            raise ValueError
+        return float(match.group(1)) * MODEL_SIZE_SUFFIXES[match.group(2).lower()]
+    except ValueError:
+        # argparse turns this into "argument --model-size: …", a one-line InputError with exit code 2
+        raise argparse.ArgumentTypeError(f"expected a number of parameters like 70e9 or 70B, got {text!r}") from None
+
+
+def comma_list(flag: str, text: str | None) -> tuple[str, ...] | None:
+    """A comma-separated flag value: None when the flag is absent; an empty value or an empty item ('', ',,',
+    '3,,5') is an error, never a silent "default"."""
+    if text is None:
+        return None
+    items = tuple(item.strip() for item in text.split(","))
+    if not text.strip() or any(not item for item in items):
+        raise InputError(f"{flag} needs a comma list with no empty items, got {text!r}; omit the flag for the default")
+    return items
+
+
+def int_list(flag: str, text: str | None, what: str = "odd integers like 3,5,7") -> tuple[int, ...] | None:
+    """`comma_list` of integers (degrees, steps, restart indices)."""
+    items = comma_list(flag, text)
+    if items is None:
+        return None
+    try:
+        return tuple(int(item) for item in items)
+    except ValueError:
+        raise InputError(f"{flag} must be a comma list of {what}; got {text!r}") from None

@@ -10,7 +10,7 @@ from typing import Any
 from nsdesign.cli import search_options
 from nsdesign.cli._output import print_band_warnings, print_json, write_schedule
 from nsdesign.cli._vocabulary import add_guard_sigma, guard_headroom, guard_sigma_of, hidden_alias, require_count, steps_or_range
-from nsdesign.cli._vocabulary import add_block_arguments, add_normalizer_arguments, parse_degree
+from nsdesign.cli._vocabulary import add_block_arguments, add_normalizer_arguments, model_size, parse_degree
 from nsdesign.cli._vocabulary import shape_of as _shape
 from nsdesign.errors import InputError
 
@@ -41,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     search.add_argument("--norm-div", type=float, default=1.0, help="runtime input divisor s and headroom: designed on [L/s, U], so σ up to s·U stays in the design (default 1.0)")
     search_options.add_kernel_arguments(search, "kernel for bf16/fp16 objectives and the --degrees auto cost model")
     search.add_argument("--max-steps", type=int, default=30, help="step limit when --tol is given (default 30)")
-    search.add_argument("--model-size", type=float, help="predict the band from a momentum law at this size (params)")
+    search.add_argument("--model-size", type=model_size, help="predict the band from a momentum law at this size (70e9 or 70B)")
     search.add_argument("--layer", help="layer for --model-size, e.g. final.mlp_down")
     search.add_argument("--quantile", type=float, help="band edge quantile for --model-size or Marchenko–Pastur (--shape)")
     search.add_argument("--laws", help="law file from `nsdesign fit` (default: the shipped arXiv 2606.04058 laws)")

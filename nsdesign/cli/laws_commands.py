@@ -8,23 +8,21 @@ from __future__ import annotations
 
 import argparse
 import math
-import re
 
 from typing import Any
 
 from nsdesign.cli._vocabulary import add_normalizer_arguments, hidden_alias, normalizer_from_args  # noqa: F401
-from nsdesign.cli._vocabulary import add_block_arguments, blocks_from_args
+from nsdesign.cli._vocabulary import add_block_arguments, blocks_from_args, model_size
 from nsdesign.errors import InputError
 from nsdesign.cli._output import print_json, warn
 
-_SUFFIXES = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     predict = subparsers.add_parser(
         "predict", help="predict the band edge σ_q from model size and layer (momentum laws) or a shape (Marchenko–Pastur)"
     )
-    predict.add_argument("--model-size", type=_model_size, help="parameters, e.g. 70e9 or 70B")
+    predict.add_argument("--model-size", type=model_size, help="parameters, e.g. 70e9 or 70B")
     predict.add_argument("--layer", help="<depth>.<matrix>, e.g. final.o or mid_late.mlp_down")
     predict.add_argument("--shape", help="matrix shape MxN: Marchenko–Pastur band of an i.i.d. matrix")
     add_block_arguments(predict)
@@ -43,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fit.set_defaults(handler=_fit)
 
     recipe = subparsers.add_parser("recipe", help="per-layer bands and the cheapest schedule per layer for a whole model")
-    recipe.add_argument("--model-size", type=_model_size, required=True, help="parameters, e.g. 70e9 or 70B")
+    recipe.add_argument("--model-size", type=model_size, required=True, help="parameters, e.g. 70e9 or 70B")
     recipe.add_argument("--config", help="model JSON: d_model, n_layers, n_heads, n_kv_heads, d_ff or mlp_ratio, gated_mlp")
     recipe.add_argument("--tol", type=float, required=True, help="worst-case error δ every layer must meet on its band")
     recipe.add_argument("--quantile", type=float, default=0.5, help="band edge quantile q (default 0.5)")
@@ -96,18 +94,6 @@ def _recipe_headroom(args: argparse.Namespace) -> float:
             raise InputError(f"--max-sigma must be a number ≥ 1 (the band top of a Frobenius-normalized matrix), got {args.max_sigma}")
         return args.max_sigma - 1.0
     return DEFAULT_RECIPE_HEADROOM if args.recipe_headroom is None else args.recipe_headroom
-
-
-def _model_size(text: str) -> float:
-    """70e9, 7.0e10, 70B, 125M, 1.5T (case-insensitive suffixes k/M/B/G/T)."""
-    match = re.fullmatch(r"\s*([0-9.eE+-]+)\s*([kKmMbBgGtT]?)\s*", text)
-    try:
-        if not match:
-            raise ValueError
-        return float(match.group(1)) * _SUFFIXES[match.group(2).lower()]
-    except ValueError:
-        # argparse turns this into "argument --model-size: …", a one-line InputError with exit code 2
-        raise argparse.ArgumentTypeError(f"expected a number of parameters like 70e9 or 70B, got {text!r}") from None
 
 
 def _degrees(text: str) -> tuple[int, ...]:

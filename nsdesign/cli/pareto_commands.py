@@ -52,11 +52,10 @@ def _pareto(args: argparse.Namespace) -> int:
 
     check_band(args.min_sigma, args.max_sigma)
     shape = Shape.parse(args.shape)
-    try:
-        degrees = tuple(int(v) for v in args.degrees.split(","))
-    except ValueError:
-        raise InputError(f"--degree-choices must be a comma list of odd integers like 3,5,7; got {args.degrees!r}") from None
-    strategies = tuple(s.strip() for s in args.strategies.split(",")) if args.strategies else HEADROOM_STRATEGIES
+    from nsdesign.cli._vocabulary import comma_list, int_list
+
+    degrees = int_list("--degree-choices", args.degrees)
+    strategies = comma_list("--strategies", args.strategies) or HEADROOM_STRATEGIES
     lo, hi = (args.steps, args.steps) if isinstance(args.steps, int) else args.steps
     lo = lo if args.min_steps is None else args.min_steps  # the old --min-steps/--max-steps spellings
     hi = hi if args.max_steps is None else args.max_steps

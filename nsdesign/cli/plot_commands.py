@@ -176,7 +176,9 @@ def _frontier(args: argparse.Namespace) -> int:
     if args.presets is not None:
         from nsdesign.presets import preset_info
 
-        presets = [n.strip() for n in args.presets.split(",") if n.strip()]
+        from nsdesign.cli._vocabulary import comma_list
+
+        presets = list(comma_list("--presets", args.presets) or ())
         for name in presets:
             preset_info(name)  # unknown names fail with the list of known ones
     from nsdesign.plot import frontier_figure, frontier_points

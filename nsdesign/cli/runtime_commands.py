@@ -10,7 +10,7 @@ import argparse
 from typing import Any
 
 from nsdesign.cli._output import print_json
-from nsdesign.cli._vocabulary import hidden_alias
+from nsdesign.cli._vocabulary import hidden_alias, int_list
 from nsdesign.errors import InputError
 
 INSTALL_HINT = "this command needs torch: pip install 'nsdesign[torch]'"
@@ -75,15 +75,15 @@ def _require_torch() -> None:
         raise InputError(INSTALL_HINT.replace("torch", "safetensors", 1))
 
 
-def _int_list(text: str | None, what: str) -> tuple[int, ...] | None:
-    if text is None:
+def _restarts(args: argparse.Namespace, kernel: str) -> tuple[int, ...] | None:
+    """--restarts: Gram step indices ('none' for none); refused with another kernel, which has nothing to restart."""
+    from nsdesign.cli._vocabulary import int_list
+
+    if args.restarts is None:
         return None
-    if text.strip().lower() == "none":
-        return ()
-    try:
-        return tuple(int(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        raise InputError(f"{what} must be comma-separated integers, got {text!r}") from None
+    if kernel != "gram":
+        raise InputError(f"--restarts applies to the Gram kernel only (--kernel gram), not to {kernel}")
+    return () if args.restarts.strip().lower() == "none" else int_list("--restarts", args.restarts, "step indices")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -112,7 +112,7 @@ def _validate(args: argparse.Namespace) -> int:
         min_sigma=args.min_sigma,
         seed=args.seed,
         repeats=args.repeats,
-        restarts=_int_list(args.restarts, "--restarts"),
+        restarts=_restarts(args, kernel_of(args)),
         compile=args.compile,
         normalizer=_normalizer(args),
         progress=progress.enabled(),
@@ -159,7 +159,7 @@ def _capture(args: argparse.Namespace) -> int:
         device=args.device,
         text=args.text,
         seed=args.seed,
-        capture_at=_int_list(args.capture_at, "--capture-at"),
+        capture_at=int_list("--capture-at", args.capture_at, "training steps like 75,112,150"),
         batch=args.batch,
         seq_len=args.seq_len,
         schedule=args.schedule,

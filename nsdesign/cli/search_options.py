@@ -24,7 +24,7 @@ import re
 from typing import Any
 
 from nsdesign.cli._output import write_schedule
-from nsdesign.cli._vocabulary import guard_sigma_of, hidden_alias, shape_of
+from nsdesign.cli._vocabulary import comma_list, guard_sigma_of, hidden_alias, int_list, shape_of
 from nsdesign.core.limits import DEFAULT_TRIALS
 from nsdesign.errors import InputError
 
@@ -121,7 +121,7 @@ def config_from_args(
     degree_text = str(getattr(args, "degree", "5") or "5")
     if degree_text == "auto":
         raise InputError("--degrees auto is for the greedy design; in a study give --degree-choices 3,5,7")
-    degrees = _int_list("--degrees", degree_text)
+    degrees = int_list("--degrees", degree_text)
     steps, step_range = getattr(args, "steps", None), None
     if isinstance(steps, tuple):  # --steps LO-HI
         steps, step_range = None, steps
@@ -143,9 +143,9 @@ def config_from_args(
         steps=steps,
         step_range=step_range,
         degrees=degrees,
-        search_degrees=_int_list("--degree-choices", args.search_degrees) if args.search_degrees else None,
+        search_degrees=int_list("--degree-choices", args.search_degrees),
         tol=getattr(args, "tol", None),
-        strategies=tuple(s.strip() for s in args.strategies.split(",")) if args.strategies else None,
+        strategies=comma_list("--strategies", args.strategies),
         cushion=float(getattr(args, "cushion", 0.0) or 0.0),
         safety=float(getattr(args, "safety", 1.0) or 1.0),
         norm_div=float(getattr(args, "norm_div", 1.0) or 1.0),
@@ -292,14 +292,6 @@ def _float_range(flag: str, text: str) -> tuple[float, float]:
         return float(match.group(1)), float(match.group(2))
     except ValueError:
         raise InputError(f"{flag} must look like 0.9-1, got {text!r}") from None
-
-
-def _int_list(flag: str, text: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(v) for v in text.split(","))
-    except ValueError:
-        raise InputError(f"{flag} must be a comma list of odd integers like 3,5,7; got {text!r}") from None
-    return values
 
 
 def _finite(flag: str, value: float) -> None:

@@ -73,6 +73,8 @@ def open_storage(url: str | None) -> Any:
             )
         if not Path(path).parent.is_dir():
             raise InputError(f"cannot open storage {describe(url)}: directory {Path(path).parent} does not exist")
+        if "mode=ro" in url.split("?", 1)[-1]:  # SQLAlchemy would create the file, then every trial would fail
+            raise InputError(f"storage {describe(url)!r} is read-only (mode=ro), but a study writes its trials there")
     engine_kwargs: dict[str, Any] = {}
     if scheme in ("postgresql", "postgres"):
         engine_kwargs = {"connect_args": {"connect_timeout": 10}}

@@ -96,3 +96,30 @@ def test_plot_histogram_memory_precheck(tmp_path, capsys, monkeypatch):
     assert "needs about" in line and "use a smaller shape" in line
     assert "sides must be positive" in _error(capsys, ["plot", "histogram", "keller5", "--source", "gaussian:0x10", "-o", out])
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["search", "--min-sigma", "1e-3", "--objective", "worst", "--degree-choices", ""], "no empty items"),
+        (["search", "--min-sigma", "1e-3", "--objective", "worst", "--strategies", "safety,,none"], "no empty items"),
+        (["plot", "frontier", "--min-sigma", "1e-3", "--presets", ",,", "-o", "x.png"], "no empty items"),
+        (["validate", "keller5", "--source", "gaussian:8x16", "--restarts", "2"], "Gram kernel only"),
+    ],
+)
+def test_empty_lists_and_ignored_flags_are_refused_not_defaulted(cli, tmp_path, argv, message):
+    r = cli(*argv, cwd=tmp_path)
+    assert r.returncode == 2 and message in r.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_model_sizes_take_the_suffixes_the_docs_show(cli):
+    r = cli("search", "--model-size", "70B", "--layer", "final.o", "--quantile", "0.5")
+    assert r.returncode == 0, r.stderr
+
+
+def test_a_read_only_sqlite_storage_is_refused_before_it_is_created(cli, tmp_path):
+    r = cli("search", "--min-sigma", "1e-3", "--objective", "worst", "--trials", "1",
+            "--storage", f"sqlite:///{tmp_path}/ro.db?mode=ro")
+    assert r.returncode == 2 and "read-only" in r.stderr
+    assert not (tmp_path / "ro.db").exists()

@@ -29,7 +29,7 @@ def test_the_modded_nanogpt_claim_says_what_differs(tmp_path, capsys):
 
     from nsdesign.cli.main import main
     from nsdesign.core.metrics import worst_error
-    from nsdesign.io import load_schedule
+    from nsdesign.documents import load_schedule
     from nsdesign.presets import preset
 
     readme = (REPO / "README.md").read_text(encoding="utf-8")

@@ -58,8 +58,8 @@ QUICK: dict[str, tuple[str, str]] = {
         "nsdesign validate pe5.json --source file:weights.safetensors --match mlp --dtype bf16 --device cpu",
         "the test machine has no GPU",
     ),
-    "nsdesign capture --out-dir runs/ --steps 200": (
-        "nsdesign capture --out-dir runs/ --steps 2 --sizes nano --batch 2 --seq-len 16",
+    "nsdesign capture --out-dir runs/ --train-steps 200": (
+        "nsdesign capture --out-dir runs/ --train-steps 2 --sizes nano --batch 2 --seq-len 16",
         "training three GPTs for 200 steps takes minutes",
     ),
     "nsdesign search --min-sigma 1e-3 --steps 7 --objective bf16 --trials 60 --seed 0 -o s.json": (
@@ -135,7 +135,7 @@ PREREQUISITES = {
     "recipe.json": lambda d: _run_ok("nsdesign recipe --model-size 70e9 --tol 0.3 -o recipe.json", d),
     "keller5_muon.py": lambda d: _run_ok("nsdesign export keller5 --to torch-muon -o keller5_muon.py", d),
     "t.json": lambda d: _run_ok("nsdesign search --min-sigma 1e-3 --for torch-muon -o t.json", d),  # docs/consumers.md
-    "runs/": lambda d: _run_ok(QUICK["nsdesign capture --out-dir runs/ --steps 200"][0], d),
+    "runs/": lambda d: _run_ok(QUICK["nsdesign capture --out-dir runs/ --train-steps 200"][0], d),
     "weights.safetensors": _make_weights,  # any safetensors file with an MLP matrix
     "measurements.csv": _make_measurements,  # the shipped measurements, in the format `fit` reads
 }

@@ -26,7 +26,7 @@ import pytest
 from nsdesign._files import check_output_path, json_text, write_bytes_atomic, write_json_atomic
 from nsdesign.cli.main import main
 from nsdesign.errors import InputError
-from nsdesign.io import save_document
+from nsdesign.documents import save_document
 
 
 def _special_files(tmp_path):

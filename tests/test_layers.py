@@ -4,7 +4,7 @@ imported in nsdesign/torch/ only, matplotlib in nsdesign/plot/ only, and docs/AR
 Floors, bottom to top (docs/ARCHITECTURE.md "Floors"); a module may import its own floor and the ones below:
 
 0. errors, _version, _files, _progress, _memory, _matrices — leaves
-1. core/, documents, presets, io — values, exact metrics, every JSON kind
+1. core/, documents, presets — values, exact metrics, every JSON kind
 2. precision/, and torch/'s kernels (kernels, iterations, normalize, crosscheck) — how each kernel rounds
 3. laws/ — where a band comes from (no designs)
 4. design/ — Remez, greedy, guarded, safe, repeated triple
@@ -29,7 +29,7 @@ PACKAGE, _modules, import_graph = _graph.PACKAGE, _graph._modules, _graph.import
 
 FLOORS: tuple[tuple[str, ...], ...] = (
     ("errors", "_version", "_files", "_progress", "_memory", "_matrices"),
-    ("core", "documents", "presets", "io"),
+    ("core", "documents", "presets"),
     ("precision", "torch.kernels", "torch.iterations", "torch.normalize", "torch.crosscheck"),
     ("laws",),
     ("design",),

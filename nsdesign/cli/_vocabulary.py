@@ -223,3 +223,22 @@ def int_list(flag: str, text: str | None, what: str = "odd integers like 3,5,7")
         return tuple(int(item) for item in items)
     except ValueError:
         raise InputError(f"{flag} must be a comma list of {what}; got {text!r}") from None
+
+
+class _DeprecatedAlias(argparse.Action):
+    """An old spelling that still works for one release: it parses into the new flag's dest and says so."""
+
+    def __init__(self, *args: Any, new: str = "", **kwargs: Any) -> None:
+        self.new = new
+        super().__init__(*args, **kwargs)
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: str | None = None) -> None:
+        from nsdesign.cli._output import warn
+
+        warn(f"{option_string} is the old spelling of {self.new} (it goes away in the next release)")
+        setattr(namespace, self.dest, values)
+
+
+def deprecated_alias(parser: Any, old: str, new: str, dest: str, **kwargs: Any) -> None:
+    """`old` parses into `dest` with a deprecation warning, absent from --help (`hidden_alias` without warning)."""
+    parser.add_argument(old, dest=dest, action=_DeprecatedAlias, new=new, help=argparse.SUPPRESS, **kwargs)

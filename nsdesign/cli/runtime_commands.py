@@ -10,7 +10,7 @@ import argparse
 from typing import Any
 
 from nsdesign.cli._output import print_json
-from nsdesign.cli._vocabulary import hidden_alias, int_list
+from nsdesign.cli._vocabulary import deprecated_alias, hidden_alias, int_list
 from nsdesign.errors import InputError
 
 INSTALL_HINT = "this command needs torch: pip install 'nsdesign[torch]'"
@@ -53,7 +53,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     hidden_alias(capture, "--out", dest="out")
     capture.add_argument("--sizes", help="comma-separated: nano,tiny,mini,small,medium,base,large or WIDTHxLAYERS "
                          "(default tiny,mini,small on cpu; small,medium,base,large on cuda)")
-    capture.add_argument("--steps", type=int, default=150, help="training steps per size (150)")
+    capture.add_argument("--train-steps", dest="steps", type=int, default=150,
+                         help="training steps per size (150; not Newton–Schulz steps)")
+    deprecated_alias(capture, "--steps", "--train-steps", dest="steps", type=int)
     capture.add_argument("--device", default="cpu", help="cpu or cuda[:N] (cpu)")
     capture.add_argument("--text", help="train on this text file (default: the installed Python standard library sources)")
     capture.add_argument("--seed", type=int, default=0, help="seed for initialization and batches (0)")

@@ -93,7 +93,7 @@ def step_flops(degree: int, shape: Shape, form: Form = "standard", first: bool =
 def flops(schedule: Schedule | str, shape: Shape | tuple[int, int] | str, form: Form = "standard") -> float:
     """FLOPs of the whole schedule on `shape` (a Shape, an (m, n) pair or 'MxN'); a preset name is a schedule."""
     if isinstance(schedule, str):
-        from nsdesign.io import load_schedule
+        from nsdesign.documents import load_schedule
 
         schedule = load_schedule(schedule)
     shape = Shape.coerce(shape)

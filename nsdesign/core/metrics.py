@@ -71,7 +71,7 @@ def _check_range(lo: float, hi: float) -> None:
 
 def _check_schedule(schedule: Any) -> Schedule:
     if isinstance(schedule, str):
-        from nsdesign.io import load_schedule
+        from nsdesign.documents import load_schedule
 
         return load_schedule(schedule)
     if not isinstance(schedule, Schedule):

@@ -52,7 +52,7 @@ from nsdesign.cli.main import main as cli_main  # noqa: E402
 from nsdesign.core.cost import Shape, flops  # noqa: E402
 from nsdesign.core.metrics import worst_error  # noqa: E402
 from nsdesign.core.schedule import Schedule  # noqa: E402
-from nsdesign.io import load_schedule  # noqa: E402
+from nsdesign.documents import load_schedule  # noqa: E402
 
 DESIGNED = ("designed5", "designed4", "schatten8_4", "recipe")  # the files design_schedules writes, recipe last
 PRESETS = ("keller5", "polar_express_modded5", "deepseek_v4_10", "cubic5_eo")  # cubic5_eo: the relaxed cubic (arXiv 2606.00371)

@@ -42,7 +42,7 @@ def test_search_default_is_the_safe_design_labelled_as_such(cli, tmp_path):
     assert data["params"]["design"] == "safe-default" and data["params"]["safety"] >= 1.02
     # independent re-checks: exact overshoot through critical points, and the bf16 fused model on a fresh proxy
     from nsdesign.core.metrics import overshoot, worst_error
-    from nsdesign.io import read_schedule_file
+    from nsdesign.documents import read_schedule_file
     from nsdesign.precision import log_spaced, matrix_error, test_matrix
 
     schedule, _ = read_schedule_file(path)

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from nsdesign.export import target_names
-from nsdesign.io import read_schedule_file
+from nsdesign.documents import read_schedule_file
 from nsdesign.presets import preset
 
 

@@ -9,7 +9,7 @@ from matplotlib.image import imread
 
 from nsdesign.cli.main import invoke
 from nsdesign.design.greedy import greedy
-from nsdesign.io import save_document, schedule_document
+from nsdesign.documents import save_document, schedule_document
 from nsdesign.plot import BAND_COLOR
 
 

@@ -117,3 +117,13 @@ def test_library_parameter_names_reach_the_user_as_flags(cli_error, cli, tmp_pat
     """nsdesign.torch names parameters (`min_sigma`, `sizes`); the CLI says the flag the user typed."""
     assert "--min-sigma must lie in (0, 1]" in cli_error(cli("validate", "keller5", "--source", "gaussian:4x4", "--min-sigma", "2"))
     assert "--sizes lists the same size twice" in cli_error(cli("capture", "--out", str(tmp_path), "--sizes", "nano,nano"))
+
+
+def test_capture_train_steps_and_its_old_spelling(cli, tmp_path, warning_lines):
+    new = cli("capture", "--out-dir", "a", "--train-steps", "1", "--sizes", "nano", "--batch", "2", "--seq-len", "16",
+              "--quiet", cwd=tmp_path)
+    assert new.returncode == 0, new.stderr
+    old = cli("capture", "--out-dir", "b", "--steps", "1", "--sizes", "nano", "--batch", "2", "--seq-len", "16",
+              "--quiet", cwd=tmp_path)
+    assert old.returncode == 0, old.stderr
+    assert any("old spelling of --train-steps" in w for w in warning_lines(old.stderr))

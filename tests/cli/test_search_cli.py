@@ -9,7 +9,7 @@ import pytest
 
 from nsdesign.cli.main import invoke
 from nsdesign.core.metrics import worst_error
-from nsdesign.io import read_schedule_file
+from nsdesign.documents import read_schedule_file
 
 
 def nsdesign(*args: str):
@@ -113,7 +113,7 @@ def test_bad_pareto_input_is_one_line_exit_2(cli_error):
 
 
 def test_bf16_study_runs_the_kernel_it_is_given(tmp_path):
-    from nsdesign.io import read_schedule_file
+    from nsdesign.documents import read_schedule_file
     from nsdesign.precision import band_matrix, matrix_error
 
     out = tmp_path / "u.json"

@@ -94,7 +94,7 @@ def test_schatten8_needs_a_quintic_first_step():
 def test_export_cli_uses_the_recorded_normalizer(cli, cli_error, tmp_path):
     import json
 
-    from nsdesign.io import schedule_document
+    from nsdesign.documents import schedule_document
 
     doc = schedule_document(preset(SCHEDULE), (0.2, 0.5))
     doc["normalizer"] = {"name": "schatten8"}

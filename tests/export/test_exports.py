@@ -21,7 +21,7 @@ import pytest
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError
 from nsdesign.export import TARGETS, ExportResult, export, get_target, target_names
-from nsdesign.io import read_schedule_file
+from nsdesign.documents import read_schedule_file
 from nsdesign.presets import preset, preset_names
 
 PER_STEP = "polar_express_modded5"  # per-step list with norm_div 1.02: exercises folding

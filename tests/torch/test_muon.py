@@ -11,7 +11,7 @@ import torch
 
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError
-from nsdesign.io import save_document, schedule_document
+from nsdesign.documents import save_document, schedule_document
 from nsdesign.presets import preset
 from nsdesign.torch import Muon, newton_schulz
 from nsdesign.torch.model import GPT, GPTConfig, muon_parameter_names

@@ -67,7 +67,7 @@ def test_requirements_are_refused():
 
 
 def test_muon_takes_the_normalizer_the_schedule_file_records(tmp_path):
-    from nsdesign.io import schedule_document
+    from nsdesign.documents import schedule_document
 
     doc = schedule_document(preset("polar_express_modded5"), (0.1, 0.5))
     v1 = tmp_path / "v1.json"

@@ -4,7 +4,7 @@ import pytest
 
 from nsdesign.design.recommend import recommend
 from nsdesign.errors import InputError
-from nsdesign.io import SCHEMA_VERSION, load_schedule, read_schedule_file, save_document
+from nsdesign.documents import SCHEDULE_VERSION as SCHEMA_VERSION, load_schedule, read_schedule_file, save_document
 
 
 def test_document_round_trip(tmp_path):

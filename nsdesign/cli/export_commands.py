@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from nsdesign.cli._text import terminal_safe
+
 import argparse
 import json
 import sys
@@ -76,7 +78,7 @@ def _say_written(path: str, target: Any, patch: bool) -> None:
     for text in (f"wrote {path} for {target.consumer}", f"use: {usage}"):
         for line in textwrap.wrap(text, 79, subsequent_indent="  ", break_on_hyphens=False,
                                   break_long_words=False):
-            print(line)
+            print(terminal_safe(line))
 
 
 def _provenance(reference: str) -> str:

@@ -7,6 +7,8 @@ search is an Optuna study on that band instead (`nsdesign.cli.search_options.run
 
 from __future__ import annotations
 
+from nsdesign.cli._text import terminal_safe
+
 import argparse
 
 import textwrap
@@ -111,4 +113,4 @@ def render(result: Any, written_to: str | None) -> None:
         out.append(f"  … {len(result.presets) - 6} more" if len(result.presets) > 6 else "")
     if written_to:
         out.append(f"wrote {written_to}")
-    print("\n".join(line for line in out if line != ""))
+    print("\n".join(terminal_safe(line) for line in out if line != ""))

@@ -11,6 +11,8 @@ matplotlib is imported only inside the handlers (through nsdesign.plot).
 
 from __future__ import annotations
 
+from nsdesign.cli._text import terminal_safe
+
 import argparse
 import math
 import re
@@ -296,5 +298,5 @@ def _save(figure, path: str) -> int:
     from nsdesign.plot import save_figure
 
     written = save_figure(figure, path)
-    print(f"wrote {written}")
+    print(terminal_safe(f"wrote {written}"))
     return 0

@@ -6,6 +6,8 @@ commands fail with one line that says how to install it.
 
 from __future__ import annotations
 
+from nsdesign.cli._text import terminal_safe
+
 import argparse
 from typing import Any
 
@@ -172,8 +174,8 @@ def _capture(args: argparse.Namespace) -> int:
         print(f"{size.size.name}: {size.model_params} params, {size.seconds:.1f} s, {len(size.files)} captures")
         print(f"  loss {size.losses[0]:.3f} → {size.losses[-1]:.3f}, "
               f"held-out {size.eval_loss_before:.3f} → {size.eval_loss_after:.3f}")
-    print(f"wrote {result.quantiles_csv} (for `nsdesign fit`)")
-    print(f"wrote {result.by_step_csv}")
-    print(f"wrote {result.manifest}")
+    for line in (f"wrote {result.quantiles_csv} (for `nsdesign fit`)", f"wrote {result.by_step_csv}",
+                 f"wrote {result.manifest}"):
+        print(terminal_safe(line))
     print(f"text: {result.text_source}")
     return 0

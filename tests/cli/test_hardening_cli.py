@@ -123,3 +123,9 @@ def test_a_read_only_sqlite_storage_is_refused_before_it_is_created(cli, tmp_pat
             "--storage", f"sqlite:///{tmp_path}/ro.db?mode=ro")
     assert r.returncode == 2 and "read-only" in r.stderr
     assert not (tmp_path / "ro.db").exists()
+
+
+def test_a_written_path_is_printed_terminal_safe(cli, tmp_path):
+    r = cli("export", "keller5", "--to", "optax", "-o", "a\x1b[2Jb.py", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "\x1b" not in r.stdout and "wrote a" in r.stdout

@@ -13,7 +13,7 @@ from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError
 from nsdesign.plot import _render
 
-DIVERGED = 1e6  # values beyond the plot: drawn off the top of the axes
+OFF_SCALE = 1e6  # values beyond the plot: drawn off the top of the axes (not a divergence rule: core.limits.DIVERGED)
 MAP_SPAN = 1.05  # the linear panel covers σ ∈ [0, 1.05·max σ]
 
 
@@ -23,7 +23,7 @@ def map_values(schedule: Schedule, sigma: np.ndarray) -> np.ndarray:
     with np.errstate(over="ignore", invalid="ignore"):
         for p in schedule.steps:
             x = p.evaluate(x)
-    return np.nan_to_num(np.clip(x, -DIVERGED, DIVERGED), nan=DIVERGED)
+    return np.nan_to_num(np.clip(x, -OFF_SCALE, OFF_SCALE), nan=OFF_SCALE)
 
 
 def _names(schedules: Sequence[Schedule], names: Sequence[str] | None) -> list[str]:
@@ -135,10 +135,10 @@ def intervals_figure(
         hi = np.array([s[1] for s in steps])
         x = np.arange(len(steps)) + (i - (count - 1) / 2) * width
         c = _render.color(i)
-        ranges.vlines(x, lo, np.minimum(hi, DIVERGED), color=c, linewidth=max(1.5, 14 * width), label=label, zorder=3)
+        ranges.vlines(x, lo, np.minimum(hi, OFF_SCALE), color=c, linewidth=max(1.5, 14 * width), label=label, zorder=3)
         ranges.plot(x, lo, "_", color=c, markersize=8, zorder=4)
         error = np.maximum(1.0 - lo, hi - 1.0)
-        errors.plot(np.arange(len(steps)), np.clip(error, 1e-17, DIVERGED), "o-", color=c, markersize=3.5,
+        errors.plot(np.arange(len(steps)), np.clip(error, 1e-17, OFF_SCALE), "o-", color=c, markersize=3.5,
                     linewidth=1.3, label=label, zorder=3)
     ranges.set_title("exact image of the band after each step")
     ranges.set_ylabel("range of the partial map")

@@ -8,7 +8,7 @@ Only `run_torch` imports torch, and only when called (it is the cross-check of t
 from __future__ import annotations
 
 from nsdesign.precision.model import (
-    DIVERGED,
+    DIVERGED_ERROR,
     PRECISIONS,
     SMALL_ROWS,
     MatrixRun,
@@ -24,7 +24,7 @@ from nsdesign.precision.model import (
 from nsdesign.precision.kernels import round_bf16, round_fp16
 
 __all__ = [
-    "DIVERGED",
+    "DIVERGED_ERROR",
     "PRECISIONS",
     "SMALL_ROWS",
     "MatrixRun",

@@ -41,7 +41,7 @@ from nsdesign.precision.kernels import run as run_kernel
 Precision = Literal["bf16", "fp16", "fp32", "fp64", "fp8"]
 PRECISIONS: tuple[str, ...] = ("bf16", "fp16", "fp32", "fp64", "fp8")
 Backend = Literal["emulate", "torch"]
-DIVERGED = math.inf
+DIVERGED_ERROR = math.inf  # the error recorded for a run that blew up (the rule itself: core.limits.DIVERGED)
 SMALL_ROWS = 512  # proxy matrices up to this many rows run on one BLAS thread (see nsdesign.precision._blas)
 
 
@@ -186,5 +186,5 @@ def matrix_error(
         else:
             Y = run_torch(schedule, test.matrix, precision, scale, device, kernel, restarts)
         s = output_singular_values(Y)
-    error = float(np.max(np.abs(1.0 - s))) if np.isfinite(s).all() else DIVERGED
+    error = float(np.max(np.abs(1.0 - s))) if np.isfinite(s).all() else DIVERGED_ERROR
     return MatrixRun(error, float(s.min()), float(s.max()), precision, backend, test.shape, kernel)

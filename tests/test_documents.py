@@ -120,7 +120,8 @@ def test_other_kinds_are_checked_on_reading():
     assert documents.check_kind("capture", manifest, "capture.json") is manifest
 
 
-def test_io_names_still_work():
-    from nsdesign import io
+def test_the_old_io_shim_is_gone_and_documents_is_the_one_home():
+    import importlib.util
 
-    assert io.schedule_document is documents.schedule_document and io.SCHEMA_VERSION == 2
+    assert importlib.util.find_spec("nsdesign.io") is None  # removed (issue 23: dead shims)
+    assert documents.SCHEDULE_VERSION == 2 and callable(documents.schedule_document)

@@ -676,8 +676,8 @@ def test_bounded_inputs_are_refused_by_flag(argv, fragment, tmp_path):
         (["validate", "keller5", "--source", "gaussian:8x8", "--repeats", "100000"], "--repeats"),
         (["validate", "keller5", "--source", "gaussian:8x8", "--seed", "4294967296"], "--seed"),
         (["train-compare", "keller5", "--seeds", "100000"], "--seeds"),
-        (["capture", "--out-dir", "", "--steps", "2"], "--out-dir"),
-        (["capture", "--out-dir", "cap", "--seed", "4294967296", "--steps", "2"], "--seed"),
+        (["capture", "--out-dir", "", "--train-steps", "2"], "--out-dir"),
+        (["capture", "--out-dir", "cap", "--seed", "4294967296", "--train-steps", "2"], "--seed"),
     ],
 )
 def test_bounded_torch_inputs_are_refused_before_work(argv, fragment, tmp_path):
@@ -690,7 +690,7 @@ def test_capture_checks_its_output_names_before_training(tmp_path):
     (tmp_path / "cap" / "capture.json").mkdir(parents=True)  # a folder where the manifest goes
     err = io.StringIO()
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        code = main(["capture", "--out-dir", str(tmp_path / "cap"), "--steps", "2", "--quiet"])
+        code = main(["capture", "--out-dir", str(tmp_path / "cap"), "--train-steps", "2", "--quiet"])
     assert code == 2 and "capture.json" in err.getvalue() and "training" not in err.getvalue()
     assert [p.name for p in (tmp_path / "cap").iterdir()] == ["capture.json"]
 

@@ -83,7 +83,7 @@ def test_capture_reports_training_steps_and_quiet_silences_it(tmp_path, capsys, 
     monkeypatch.setattr(nsdesign._progress, "EVERY_SECONDS", 0.0)  # a line at every step instead of every 10 s
     text = tmp_path / "text.txt"
     text.write_text("the quick brown fox jumps over the lazy dog. " * 400)
-    argv = ["capture", "--sizes", "nano", "--steps", "3", "--batch", "2", "--seq-len", "16", "--text", str(text)]
+    argv = ["capture", "--sizes", "nano", "--train-steps", "3", "--batch", "2", "--seq-len", "16", "--text", str(text)]
     assert main([*argv, "--out-dir", str(tmp_path / "a")]) == 0
     err = capsys.readouterr().err
     assert "nano: step 1/3, loss" in err and "nano: step 2/3, loss" in err and "step 3/3" not in err

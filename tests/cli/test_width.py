@@ -120,7 +120,7 @@ def test_capture_output_fits_80_columns(capsys, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "t.txt").write_text("a few words of training text, repeated. " * 300)
     monkeypatch.setenv("COLUMNS", "80")
-    assert main(["capture", "--out-dir", "runs", "--sizes", "nano", "--steps", "2", "--batch", "2", "--seq-len", "16",
+    assert main(["capture", "--out-dir", "runs", "--sizes", "nano", "--train-steps", "2", "--batch", "2", "--seq-len", "16",
                  "--text", "t.txt"]) == 0
     captured = capsys.readouterr()
     assert "wrote runs/capture.json" in captured.out

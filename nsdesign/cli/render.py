@@ -292,13 +292,12 @@ def _safe_lines(result: Recommendation) -> list[str]:
     """What the safe default was checked for, and where the bare optimum is (fits 80 columns)."""
     safe = result.safe
     assert safe is not None
-    exact, model = safe.checks
+    exact, *models = safe.checks
     ok = "passed" if safe.passed else "NOT passed"
-    m, n = model.shape or (0, 0)
     lines = [
         f"safe default, {ok}: exact max F on [0, {exact.guard_sigma:g}] = {exact.value:.4g} (limit {exact.limit:g})",
-        f"  {model.dtype} {model.kernel} rounding model, {m}x{n}, σ ≤ {model.guard_sigma:g}: "
-        f"σ_max {model.value:.4g} (limit {model.limit:g})",
+        *(f"  {model.dtype} {model.kernel} rounding model, {(model.shape or (0, 0))[0]}x{(model.shape or (0, 0))[1]}"
+          f", σ ≤ {model.guard_sigma:g}: σ_max {model.value:.4g} (limit {model.limit:g})" for model in models),
         "  the bare optimum of the band (no headroom above it): add --exact",
     ]
     if not safe.passed:

@@ -36,7 +36,8 @@ def test_search_default_is_the_safe_design_labelled_as_such(cli, tmp_path):
     assert "WARNING" not in out and "8.47032880385" not in out  # not the bare optimum's first step
     data = json.loads(path.read_text())
     assert data["kernel"] == "fused" and data["dtype"] == "bf16"
-    exact, model = data["checked_for"]
+    exact, model, unfused = data["checked_for"]
+    assert unfused["kernel"] == "unfused" and unfused["passed"] is True
     assert exact["guard_sigma"] == pytest.approx(1.02) and exact["passed"] and model["passed"]
     assert model["shape"] == [128, 512] and model["max_sigma_out"] <= 1.25
     assert data["params"]["design"] == "safe-default" and data["params"]["safety"] >= 1.02

@@ -38,7 +38,8 @@ def test_safe_design_passes_and_is_no_worse_than_the_polar_express_knobs(min_sig
 
 def test_checks_record_kernel_dtype_and_guard():
     result = safe.safe_greedy(1e-3, steps=5, headroom=0.05)
-    exact, model = result.checks
+    exact, model, unfused = result.checks  # users paste the answer into both bf16 kernels
+    assert (unfused.kernel, unfused.dtype) == ("unfused", "bf16") and unfused.passed
     assert exact.guard_sigma == pytest.approx(1.05) and exact.kernel == "exact"
     assert (model.kernel, model.dtype, model.shape) == ("fused", "bf16", (128, 512))
     d = model.to_dict()

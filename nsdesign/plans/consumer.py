@@ -142,7 +142,9 @@ def _for_list(form: ConsumerForm, band: Band, steps: int | None, tol: float | No
     guard = band.max_sigma * (1.0 + headroom)
     sigma = log_spaced(band.min_sigma, guard, min(PROXY_SHAPE))
     own = rounding_check(schedule, sigma, MAX_OUTPUT_SIGMA, kernel=form.kernel, dtype=form.dtype, restarts=restarts)
-    checks = safe.checks + (own,) + _torch_checks(form, schedule, band, headroom, restarts, torch_check)
+    ran = {(c.kernel, c.dtype) for c in safe.checks}  # the safe default already ran both bf16 kernels
+    mine = () if (own.kernel, own.dtype) in ran else (own,)
+    checks = safe.checks + mine + _torch_checks(form, schedule, band, headroom, restarts, torch_check)
     bound = greedy(band, steps=schedule.num_steps).error
     engine = f"safe per-step design: {form.target} takes {'one row per step' if form.takes == 'list' else 'any schedule'}"
     return _assemble(form, schedule, band, headroom, bound, None, checks, plan, engine, None)

@@ -9,7 +9,8 @@ from nsdesign.errors import InputError
 
 # Flags that choose another engine or knob: --for designs within the consumer's form, so they conflict.
 CONFLICTS: tuple[tuple[str, str], ...] = (
-    ("exact", "--exact"), ("cushion", "--cushion"), ("safety", "--safety"), ("objective", "--objective"), ("trials", "--trials"), ("kernel", "--kernel"), ("guard_tol", "--guard-tol"),
+    ("exact", "--exact"), ("cushion", "--cushion"), ("safety", "--safety"), ("objective", "--objective"),
+    ("trials", "--trials"), ("kernel", "--kernel"), ("guard_tol", "--guard-tol"),
 )
 
 
@@ -20,12 +21,12 @@ def search_for(args: argparse.Namespace, band_from_args: Callable[[argparse.Name
     from nsdesign.plans import design_for
 
     _refuse_conflicts(args)
-    if any(getattr(args, k, None) is not None for k in ("normalize", "power_iterations", "spectral_safety")):
-        return _with_normalizer(args)
-    min_sigma, source = band_from_args(args)
-    steps = require_count("--steps", args.steps) if not isinstance(args.steps, tuple) else None
     if isinstance(args.steps, tuple):
         raise InputError("--for takes one --steps N (a range LO-HI is a study); give N, or --tol")
+    if _normalizer_name(args) not in (None, "frobenius"):
+        return _with_normalizer(args)
+    min_sigma, source = band_from_args(args)
+    steps = require_count("--steps", args.steps)
     result = design_for(args.for_target, Band(min_sigma, args.max_sigma), steps=steps, tol=args.tol,
                         headroom=guard_headroom(args, args.max_sigma))
     print_band_warnings(args)
@@ -38,6 +39,14 @@ def search_for(args: argparse.Namespace, band_from_args: Callable[[argparse.Name
     with report_stream(args.output):
         render(result, args.output, source)
     return 0
+
+
+def _normalizer_name(args: argparse.Namespace) -> str | None:
+    """The normalizer the flags name (None without --normalize and its knobs): Frobenius is every consumer's own."""
+    from nsdesign.cli._vocabulary import normalizer_from_args
+
+    flags = ("normalize", "power_iterations", "spectral_safety")
+    return normalizer_from_args(args).name if any(getattr(args, k, None) is not None for k in flags) else None
 
 
 def _with_normalizer(args: argparse.Namespace) -> int:

@@ -63,3 +63,9 @@ def test_search_for_with_a_normalizer_the_consumer_offers(cli, tmp_path):
 def test_search_for_refuses_a_normalizer_the_consumer_lacks(cli):
     r = cli("search", "--min-sigma", "1e-3", "--normalize", "schatten8", "--for", "torch-muon")
     assert r.returncode == 2 and "offers: frobenius" in r.stderr
+
+
+def test_frobenius_is_every_consumers_own_normalizer(cli):
+    r = cli("search", "--min-sigma", "1e-3", "--for", "torch-muon", "--normalize", "frobenius")
+    assert r.returncode == 0, r.stderr
+    assert "torch.optim.Muon(params, ns_steps=5, ns_coefficients=(" in r.stdout  # still one triple

@@ -78,23 +78,21 @@ def repeated_triple(
     """The best repeated triple for the band that keeps the guard (see module doc).
 
     With `check` the guard is tightened through ROBUSTNESS until the rounding model of `kernel` in `dtype`
-    passes; without it (`check=False`) the bare exact-guarded optimum (δ = 0) is returned, unchecked.
+    passes (if none does, the most robust design comes back with `passed` False); without it (`check=False`) the
+    bare exact-guarded optimum (δ = 0) is returned, unchecked.
     """
     checked = as_band(band)
     _check_steps(ns_steps)
     guard = checked.max_sigma * (1.0 + headroom)
-    start = KELLER
-    best = None
+    start, design = KELLER, None
     for delta in ROBUSTNESS if check else (0.0,):
         triple = _optimize(checked, ns_steps, guard, limit, delta, start)
         design = _measured(triple, ns_steps, checked, guard, limit, delta, kernel, dtype if check else None)
-        if best is None or design.passed:
-            best = design
         if design.passed or not check:
             break
-        start = triple
-    assert best is not None
-    return best
+        start = triple  # none passed yet: the next, more robust guard starts from here
+    assert design is not None
+    return design  # passed, or the most robust one tried (passed=False says so)
 
 
 def fewest_repeats(

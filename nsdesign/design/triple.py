@@ -84,10 +84,11 @@ def repeated_triple(
     checked = as_band(band)
     _check_steps(ns_steps)
     guard = checked.max_sigma * (1.0 + headroom)
+    bound = greedy(checked, steps=ns_steps).error  # the bracket's lower end: the same for every δ
     start, design = KELLER, None
     for delta in ROBUSTNESS if check else (0.0,):
         triple = _optimize(checked, ns_steps, guard, limit, delta, start)
-        design = _measured(triple, ns_steps, checked, guard, limit, delta, kernel, dtype if check else None)
+        design = _measured(triple, ns_steps, checked, guard, limit, delta, kernel, dtype if check else None, bound)
         if design.passed or not check:
             break
         start = triple  # none passed yet: the next, more robust guard starts from here
@@ -158,7 +159,7 @@ def _optimize(band: Band, repeats: int, guard: float, limit: float, delta: float
 
 
 def _measured(triple: tuple[float, float, float], repeats: int, band: Band, guard: float, limit: float,
-              delta: float, kernel: str, dtype: str | None) -> TripleDesign:
+              delta: float, kernel: str, dtype: str | None, bound: float) -> TripleDesign:
     """Exact error, exact guard and (with a dtype) the rounding-model check of one candidate."""
     from nsdesign.core.metrics import overshoot, worst_error
     from nsdesign.precision import log_spaced
@@ -172,7 +173,6 @@ def _measured(triple: tuple[float, float, float], repeats: int, band: Band, guar
         sigma = log_spaced(band.min_sigma, guard, min(PROXY_SHAPE))
         model = rounding_check(schedule, sigma, MAX_OUTPUT_SIGMA, kernel=kernel, dtype=dtype)
         checks.append(model)
-    bound = greedy(band, steps=repeats).error
     return TripleDesign(triple, repeats, band, error, bound, over, delta, tuple(checks))
 
 

@@ -227,7 +227,7 @@ def _rank_quantile(desc: np.ndarray, q: float) -> float:
 
 
 # --------------------------------------------------------------------------------------------------
-# Designing for the band a normalizer produces
+# The band a normalizer leaves, from the one source given (the design for it: nsdesign.plans.normalizer)
 # --------------------------------------------------------------------------------------------------
 
 

@@ -48,7 +48,6 @@ class NormalizedDesign:
         return doc
 
 
-
 def design_for_normalizer(
     normalizer: str | Normalizer,
     min_sigma: float | None = None,

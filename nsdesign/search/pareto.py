@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from nsdesign.core.band import Band, as_band
 from nsdesign.core.cost import Form, Shape, matmuls
@@ -134,13 +134,7 @@ def run_pareto(
     if dtype not in DTYPES:
         raise InputError(f"`dtype` must be one of {', '.join(DTYPES)}, got {dtype!r}")
     shape = Shape.coerce(shape)
-    if form is not None and form not in FORMS:
-        raise InputError(f"form must be one of {', '.join(FORMS)}, got {form!r}")
-    if kernel is None:
-        kernel = "gram" if form == "gram" else "fused"
-    elif form is not None and (form == "gram") != (kernel == "gram"):
-        raise InputError(f"form {form!r} and kernel {kernel!r} disagree")
-    form = "gram" if kernel == "gram" else "standard"
+    kernel, form = _kernel_and_form(kernel, form)
     space = space or SearchSpace(min_steps=1, max_steps=10, degrees=(3, 5, 7))
     error_name = DTYPES[dtype]
     objective = Objective(
@@ -158,13 +152,43 @@ def run_pareto(
     settings = {**config.settings(), "kind": "nsdesign-pareto", "shape": [shape.m, shape.n], "dtype": dtype, "form": form,
                 **({} if kernel == "fused" else {"kernel": kernel})}
     name = study_name or "nsdesign-pareto-" + hashlib.sha256(canonical(settings).encode()).hexdigest()[:12]
+    study = open_study(storage, name, settings, directions=["minimize", "minimize"], seeds=_seeds(space))
+    study.sampler = make_sampler(seed, trials, len(study.get_trials(deepcopy=False)))
+    trial_fn = _trial_function(space, objective, shape, error_name, min_sigma, max_sigma)
+    run_trials(study, trial_fn, trials, jobs, progress, f"pareto {dtype} {shape}")
+    front = pareto_front(study)
+    if not front:
+        raise InputError("no feasible schedule found; allow more steps or headroom, or disable the guard (`guard=False`)")
+    return ParetoResult(tuple(front), shape, dtype, form, min_sigma, max_sigma, trials, count_complete(study), seed,
+                        study.study_name, describe(storage), settings)
+
+
+def _kernel_and_form(kernel: str | None, form: Form | None) -> tuple[str, Form]:
+    """The kernel (fused/unfused/gram) and its FLOP form; the older `form` alone still works (gram → gram)."""
+    if form is not None and form not in FORMS:
+        raise InputError(f"form must be one of {', '.join(FORMS)}, got {form!r}")
+    if kernel is None:
+        kernel = "gram" if form == "gram" else "fused"
+    elif form is not None and (form == "gram") != (kernel == "gram"):
+        raise InputError(f"form {form!r} and kernel {kernel!r} disagree")
+    return kernel, "gram" if kernel == "gram" else "standard"
+
+
+def _seeds(space: SearchSpace) -> list[dict[str, Any]]:
+    """The greedy schedule of every step count (guarded by the typical safety when the space allows it), enqueued
+    so the front is never worse than the greedy family."""
     seeds = []
     for count in range(space.min_steps, space.max_steps + 1):
         base = space.greedy_candidate(count)
         guarded = Candidate(base.degrees, "safety", TYPICAL_SIZE["safety"]) if "safety" in space.headroom else base
         seeds.append(guarded.params())
-    study = open_study(storage, name, settings, directions=["minimize", "minimize"], seeds=seeds)
-    study.sampler = make_sampler(seed, trials, len(study.get_trials(deepcopy=False)))
+    return seeds
+
+
+def _trial_function(
+    space: SearchSpace, objective: Objective, shape: Shape, error_name: str, min_sigma: float, max_sigma: float
+) -> Callable[[Any], tuple[float, float]]:
+    """One trial: (error, FLOPs) of the suggested schedule; infeasible trials are dominated by every feasible one."""
 
     def trial_fn(trial: Any) -> tuple[float, float]:
         candidate = suggest(trial, space)
@@ -188,12 +212,7 @@ def run_pareto(
             return result.value, cost  # INFEASIBLE + error: dominated by every feasible point
         return error, cost
 
-    run_trials(study, trial_fn, trials, jobs, progress, f"pareto {dtype} {shape}")
-    front = pareto_front(study)
-    if not front:
-        raise InputError("no feasible schedule found; allow more steps or headroom, or disable the guard (`guard=False`)")
-    return ParetoResult(tuple(front), shape, dtype, form, min_sigma, max_sigma, trials, count_complete(study), seed,
-                        study.study_name, describe(storage), settings)
+    return trial_fn
 
 
 def pareto_front(study: Any) -> list[FrontPoint]:

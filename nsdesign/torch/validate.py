@@ -37,12 +37,14 @@ from typing import Any, Iterable, Sequence
 import torch
 
 from nsdesign._files import json_number, write_json_atomic, write_text_atomic
+from nsdesign._progress import progress as progress_lines
 from nsdesign._version import __version__
 from nsdesign.core.limits import MAX_REPEATS, check_count, check_seed
 from nsdesign.core.limits import DIVERGED  # an output singular value above this: the run blew up
 from nsdesign.documents import header
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError
+from nsdesign.laws.blocks import blocks_of
 from nsdesign.torch import _memory
 from nsdesign.torch._resolve import ScheduleRef, as_schedule
 from nsdesign.torch.kernels import (
@@ -56,6 +58,7 @@ from nsdesign.torch.kernels import (
     scalar_map,
     schedule_rows,
 )
+from nsdesign.torch.normalize import as_normalizer, check_form, recorded_normalizer
 from nsdesign.torch.sources import Matrix, Source, load_matrices, parse_source
 
 QUANTILES: tuple[float, ...] = (0.1, 0.25, 0.5, 0.75, 0.9)
@@ -204,28 +207,11 @@ def validate(
     if not sources:
         raise InputError("give at least one source (`sources`)")
     form = kernel_form(form)  # "fused" is the standard form
-    if isinstance(repeats, int) and not isinstance(repeats, bool) and repeats < 1:
-        raise InputError(f"repeats must be at least 1, got {repeats}")
-    check_count(repeats, "repeats", MAX_REPEATS)
-    check_seed(seed)
-    band = DEFAULT_MIN_SIGMA if min_sigma is None else float(min_sigma)
-    if not (math.isfinite(band) and 0 < band <= 1):
-        raise InputError(f"min_sigma must lie in (0, 1] (Frobenius-normalized units), got {min_sigma}")
+    band = _checked_run(repeats, seed, min_sigma)
     compute = resolve_dtype(dtype)
     target = resolve_device(device)
     resolved = [_prepared(as_schedule(s), steps, i) for i, s in enumerate(schedules)]
-    from nsdesign.torch.normalize import as_normalizer, check_form
-
-    from nsdesign.torch.normalize import recorded_normalizer
-
-    norm = as_normalizer(normalizer)
-    # --normalize applies to every schedule; without it each schedule runs under the normalizer its file records.
-    per_schedule = [norm if norm is not None else recorded_normalizer(s) for s in schedules]
-    per_schedule = [None if n is None or n.name == "frobenius" else n for n in per_schedule]
-    for n, s in zip(per_schedule, resolved):
-        if n is not None:
-            check_form(n, form)
-            n.check_first_degree(s.steps[0].degree)
+    per_schedule = _normalizers(schedules, resolved, normalizer, form)
     parsed = [s if isinstance(s, Source) else parse_source(s) for s in sources]
     split = heads is not None or block is not None
     if split and any(n is not None for n in per_schedule):
@@ -235,8 +221,6 @@ def validate(
     notes: list[str] = []
     unmeasured: list[str] = []
     fits = _fits(target, compute, memory_budget)
-    from nsdesign._progress import progress as progress_lines
-
     with progress_lines(None, progress, f"validate {dtype_name(compute)}", unit="run") as bar:
         for source in parsed:
             for matrix in load_matrices(source, seed=seed, match=match, fits=fits):
@@ -270,9 +254,32 @@ def validate(
     )
 
 
-def _blocks(matrix: Matrix, heads: int | None, block: Any) -> Any:
-    from nsdesign.laws.blocks import blocks_of
+def _checked_run(repeats: int, seed: int, min_sigma: float | None) -> float:
+    """Check the run's counts; the band edge (DEFAULT_MIN_SIGMA when none is given)."""
+    if isinstance(repeats, int) and not isinstance(repeats, bool) and repeats < 1:
+        raise InputError(f"repeats must be at least 1, got {repeats}")
+    check_count(repeats, "repeats", MAX_REPEATS)
+    check_seed(seed)
+    band = DEFAULT_MIN_SIGMA if min_sigma is None else float(min_sigma)
+    if not (math.isfinite(band) and 0 < band <= 1):
+        raise InputError(f"min_sigma must lie in (0, 1] (Frobenius-normalized units), got {min_sigma}")
+    return band
 
+
+def _normalizers(schedules: Sequence[ScheduleRef], resolved: Sequence[Schedule], normalizer: Any, form: str) -> list[Any]:
+    """The normalizer each schedule runs under (None: Frobenius): `normalizer` (--normalize) applies to every
+    schedule; without it each schedule runs under the normalizer its file records. Checked against form and degree."""
+    norm = as_normalizer(normalizer)
+    per_schedule = [norm if norm is not None else recorded_normalizer(s) for s in schedules]
+    per_schedule = [None if n is None or n.name == "frobenius" else n for n in per_schedule]
+    for n, s in zip(per_schedule, resolved):
+        if n is not None:
+            check_form(n, form)
+            n.check_first_degree(s.steps[0].degree)
+    return per_schedule
+
+
+def _blocks(matrix: Matrix, heads: int | None, block: Any) -> Any:
     try:
         return blocks_of(tuple(matrix.tensor.shape), heads, block)
     except InputError as exc:

@@ -50,6 +50,7 @@ from nsdesign.torch._memory import require_fits, training_bytes
 from nsdesign.torch.kernels import dtype_name, resolve_dtype, schedule_rows
 from nsdesign.torch.model import GPT, MATRICES, GPTConfig, muon_parameter_names, parameter_count
 from nsdesign.torch.muon import Muon
+from nsdesign.torch.trainrun import random_batch, training_steps
 from nsdesign.torch.validate import QUANTILES, descending_quantiles, resolve_device
 
 CSV_COLUMNS: tuple[str, ...] = ("depth", "matrix", "matrix_printed", "quantile", "model_params", "sigma")
@@ -368,11 +369,10 @@ def _train_one(
     )
     others = [p for n, p in named.items() if n not in set(hidden)]
     adam = torch.optim.AdamW(others, lr=settings.adam_lr, betas=(0.9, 0.95), weight_decay=0.0)
-    base_lrs = [(opt, [g["lr"] for g in opt.param_groups]) for opt in (muon, adam)]
 
     split = int(tokens.numel() * 0.9)
     train, held_out = tokens[:split], tokens[split:]
-    eval_batches = [_batch(held_out, settings.batch, settings.seq_len, generator, device) for _ in range(settings.eval_batches)]
+    eval_batches = [random_batch(held_out, settings.batch, settings.seq_len, generator, device) for _ in range(settings.eval_batches)]
     eval_before = _evaluate(model, eval_batches)
     depths = depth_blocks(size.n_layer)
     labels: dict[int, list[str]] = {}
@@ -383,19 +383,10 @@ def _train_one(
     files: list[str] = []
     rows: list[dict[str, object]] = []
     start = last = time.perf_counter()
-    model.train()
-    for step in range(1, settings.steps + 1):
-        scale = min(1.0, step / settings.warmup)
-        for opt, lrs in base_lrs:
-            for group, lr in zip(opt.param_groups, lrs):
-                group["lr"] = lr * scale
-        loss = model.loss(_batch(train, settings.batch, settings.seq_len, generator, device))
-        muon.zero_grad(set_to_none=True)
-        adam.zero_grad(set_to_none=True)
-        loss.backward()
-        muon.step()
-        adam.step()
-        losses.append(float(loss.detach()))
+    batches = lambda: random_batch(train, settings.batch, settings.seq_len, generator, device)  # noqa: E731
+    # the loop train-compare runs (nsdesign.torch.trainrun), with no cool-down: capture keeps the lr constant
+    for step, value, _, _ in training_steps(model, (muon, adam), batches, settings.steps, settings.warmup, 0.0, device):
+        losses.append(value)
         if not math.isfinite(losses[-1]):
             raise InputError(f"training {size.name} diverged at step {step} (loss {losses[-1]}); try a smaller `steps` or another size")
         now = time.perf_counter()
@@ -415,11 +406,6 @@ def _train_one(
     seconds = time.perf_counter() - start
     eval_after = _evaluate(model, eval_batches)
     return SizeResult(size, n_params, tuple(losses), eval_before, eval_after, seconds, tuple(files)), rows
-
-
-def _batch(tokens: torch.Tensor, batch: int, seq_len: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:
-    starts = torch.randint(0, tokens.numel() - seq_len - 1, (batch,), generator=generator)
-    return tokens[starts[:, None] + torch.arange(seq_len + 1)].to(device)
 
 
 @torch.no_grad()

@@ -12,17 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nsdesign.errors import InputError
+from nsdesign.core.paired import first_reach, paired_differences, summarize
+from nsdesign.torch import runstore
 from nsdesign.torch import training as tc
-from nsdesign.torch.training import (
-    RunResult,
-    analyse,
-    first_reach,
-    ns_share,
-    paired_differences,
-    summarize,
-    time_to_target,
-    train_compare,
-)
+from nsdesign.torch.training import analyse, ns_share, time_to_target, train_compare
+from nsdesign.torch.trainrun import RunResult, ScheduleSpec
 
 TEXT = (b"def f(x):\n    return [i * x for i in range(10) if i % 3]\n\nclass A:\n    pass\n" * 400)
 TINY = dict(model="nano", train_steps=6, eval_every=3, eval_batches=2, batch=4, seq_len=32)
@@ -176,7 +170,7 @@ def test_resume_skips_finished_runs(text_file, tmp_path, monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("a finished run was trained again")
 
-    monkeypatch.setattr(tc, "train_one", refuse)
+    monkeypatch.setattr(runstore, "train_one", refuse)
     again = train_compare(["keller5", "polar_express_modded5"], seeds=2, text=text_file, runs_dir=runs, **TINY)
     assert again.skipped == 4
     assert [r.val_loss for r in again.runs] == [r.val_loss for r in first.runs]
@@ -222,13 +216,15 @@ def test_unknown_schedule_and_missing_text(text_file, tmp_path):
 
 def test_a_recorded_normalizer_is_run_and_keyed(text_file, tmp_path):
     from nsdesign.cli.main import main
-    from nsdesign.torch.training import CompareSettings, resolve_spec, run_key
+    from nsdesign.torch.runstore import run_key
+    from nsdesign.torch.training import resolve_spec
+    from nsdesign.torch.trainrun import CompareSettings
 
     path = tmp_path / "s8.json"
     assert main(["search", "--min-sigma", "1e-3", "--steps", "4", "--normalize", "schatten8", "-o", str(path)]) == 0
     spec = resolve_spec(str(path))
     assert spec.normalizer == {"name": "schatten8"}
-    plain = tc.ScheduleSpec("s8", schedule=spec.schedule)
+    plain = ScheduleSpec("s8", schedule=spec.schedule)
     assert run_key(CompareSettings(), spec, 0) != run_key(CompareSettings(), plain, 0)
     c = train_compare([spec, plain], seeds=1, text=text_file, **TINY)
     assert c.runs[0].val_loss[0] == c.runs[1].val_loss[0]

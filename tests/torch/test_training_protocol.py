@@ -11,21 +11,12 @@ import numpy as np
 import pytest
 
 from nsdesign.errors import InputError
+from nsdesign.core.paired import PairedDifference, holm, minimum_detectable, paired_differences
+from nsdesign.torch import runstore
 from nsdesign.torch import training as tc
-from nsdesign.torch.training import (
-    CompareSettings,
-    LrTuning,
-    PairedDifference,
-    RunResult,
-    analyse,
-    holm,
-    minimum_detectable,
-    paired_differences,
-    reach_target,
-    run_key,
-    split_text,
-    train_compare,
-)
+from nsdesign.torch.runstore import run_key
+from nsdesign.torch.training import LrTuning, analyse, reach_target, train_compare
+from nsdesign.torch.trainrun import CompareSettings, RunResult, ScheduleSpec, split_text
 
 torch = pytest.importorskip("torch")
 
@@ -145,10 +136,10 @@ def test_the_run_key_holds_every_setting_the_coefficients_and_the_code_version(m
     moved = Schedule.from_dict({**spec.schedule.to_dict()})
     steps = [list(s.coefficients) for s in moved.steps]
     steps[0][0] += 1e-9  # same name, other coefficients
-    other = tc.ScheduleSpec("keller5", schedule=Schedule.from_coefficients(steps, name="keller5"))
+    other = ScheduleSpec("keller5", schedule=Schedule.from_coefficients(steps, name="keller5"))
     assert run_key(CompareSettings(), other, 0) != key
-    assert tc.code_version().startswith(tc.__version__ + "+")
-    monkeypatch.setattr(tc, "code_version", lambda: "0+other")
+    assert runstore.code_version().startswith(tc.__version__ + "+")
+    monkeypatch.setattr(runstore, "code_version", lambda: "0+other")
     assert run_key(CompareSettings(), spec, 0) != key
 
 
@@ -161,7 +152,7 @@ def test_old_runs_are_not_reused_and_a_note_says_so(text_file, tmp_path):
     assert c.skipped == 0
     assert any("1 stored run(s)" in n and "not reused" in n for n in c.notes), c.notes
     stored = [json.loads(p.read_text()) for p in store.glob("*.json")]
-    assert any(d.get("code") == tc.code_version() and d["format"] == tc.RUN_FORMAT for d in stored)
+    assert any(d.get("code") == runstore.code_version() and d["format"] == runstore.RUN_FORMAT for d in stored)
 
 
 # -- training with tuning, bf16 NS and match_rms ------------------------------------------------------

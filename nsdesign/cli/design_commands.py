@@ -109,25 +109,30 @@ def _band_arguments(parser: argparse.ArgumentParser, required: bool) -> None:
 
 
 def _search(args: argparse.Namespace) -> int:
+    """Build the request once, let `plans.route` pick the engine (and say why), hand over to its view."""
     from nsdesign.cli._output import check_output, report_stream
+    from nsdesign.plans.request import route
 
     check_output(args.output)
-    if args.for_target is not None:
+    request = search_options.request_from_args(args)
+    answer = route(request)
+    with report_stream(args.output):
+        print("\n".join(answer.lines()))
+    if answer.engine == "consumer":
         from nsdesign.cli.consumer_view import search_for
 
         return search_for(args, _band_from_args)
-    normalized = any(getattr(args, k, None) is not None for k in ("normalize", "power_iterations", "spectral_safety"))
-    if normalized or args.guard_tol is not None or search_options.wants_study(args):
+    if answer.engine in ("normalized-study", "guarded", "study"):
         _shape_of_blocks(args)
-    if normalized and search_options.wants_study(args, normalized=True):
+    if answer.engine == "normalized-study":
         return search_options.run_normalized(args)  # a study on the band the normalizer leaves
-    if normalized or (args.guard_tol is not None and not search_options.wants_study(args)):
-        # the guarded engine: accuracy on the band, |1 − F| ≤ τ on the guard band (a bare --guard-sigma keeps
-        # the default design, checked for overshoot up to it)
+    if answer.engine == "guarded":
+        # accuracy on the band, |1 − F| ≤ τ on the guard band (a bare --guard-sigma keeps the default design,
+        # checked for overshoot up to it)
         from nsdesign.cli.normalize_view import search_normalized
 
         return search_normalized(args)
-    if search_options.wants_study(args):
+    if answer.engine == "study":
         given = args.min_sigma is not None or args.quantile is not None
         return search_options.run(args, _band_from_args(args)[0] if given else None)
     min_sigma, source = _band_from_args(args)

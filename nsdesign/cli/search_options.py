@@ -96,9 +96,31 @@ def wants_study(args: argparse.Namespace, normalized: bool = False) -> bool:
 
     With a normalizer (`normalized`), --spectrum FILE is the band's source, not a study option.
     """
-    searched_steps = isinstance(getattr(args, "steps", None), tuple)  # --steps LO-HI
+    return bool(study_options(args, normalized))
+
+
+def study_options(args: argparse.Namespace, normalized: bool = False) -> tuple[str, ...]:
+    """The study options given, by destination name (--steps LO-HI counts as `steps`)."""
     dests = [d for d in _DESTS if not (normalized and d == "spectrum")]
-    return searched_steps or any(getattr(args, d, None) is not None for d in dests) or bool(getattr(args, "no_guard", None))
+    given = [d for d in dests if getattr(args, d, None) is not None]
+    if isinstance(getattr(args, "steps", None), tuple):
+        given.insert(0, "steps")
+    return tuple(given) + (("no_guard",) if getattr(args, "no_guard", None) else ())
+
+
+def request_from_args(args: argparse.Namespace) -> Any:
+    """The `plans.DesignRequest` the search flags describe: built once here, read by `plans.route`."""
+    from nsdesign.plans.request import DesignRequest
+
+    normalize = getattr(args, "normalize", None)
+    normalized = normalize is not None or any(
+        getattr(args, k, None) is not None for k in ("power_iterations", "spectral_safety"))
+    return DesignRequest(
+        min_sigma=args.min_sigma, max_sigma=args.max_sigma, guard_sigma=guard_sigma_of(args, args.max_sigma),
+        guard_tol=args.guard_tol, steps=args.steps, tol=args.tol, degrees=str(args.degree or "5"),
+        kernel=kernel_of(args), normalizer=(normalize or "frobenius") if normalized else None,
+        consumer=args.for_target, exact=bool(args.exact), study=study_options(args, normalized),
+    )
 
 
 # --------------------------------------------------------------------------------------------------

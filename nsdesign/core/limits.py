@@ -34,11 +34,50 @@ DEFAULT_STEP_RANGE = (3, 10)  # below 3 quintic steps nothing useful is reached 
 
 MIN_TOLERANCE = 1e-15  # errors below this are round-off in double precision: not certifiable
 MIN_BAND_RATIO = 1e-15  # min_sigma/max_sigma below this is beyond double precision (and any real matrix)
-DEFAULT_HEADROOM = 0.02  # overshoot is measured on [0, (1 + 0.02)·max_sigma]: Polar Express's safety margin
-# Overshoot above which the CLI warns (and bf16/fp16 export targets refuse without --force): a σ slightly past the
-# band edge (or a rounding error) is amplified instead of pulled back to 1; every published preset meant for bf16
-# stays below 1.21 (keller5 1.202).
+
+# -- the guard: what "safe above the band" means, one table ------------------------------------------
+# Every engine judges the band [u, g] above the accuracy band [l, u] with these thresholds and no others
+# (design.checks runs the rounding-model part). The values differ because the questions differ; each says why.
+
+DEFAULT_HEADROOM = 0.02
+"""g = (1 + 0.02)·u when no guard is given: Polar Express's safety margin (a norm estimate or bf16 rounding of
+the input puts σ a little above the band's top)."""
+MAX_OVERSHOOT = 1.25
+"""Exact max F on [0, g] for the safe default and the consumer forms: room for the band's own ripple (the 5-step
+optimum on [1e-3, 1] already swings to 1.113 inside the band) and nothing more."""
+MAX_OUTPUT_SIGMA = 1.25
+"""Output σ_max in the bf16 rounding model on the proxy (σ log-spaced up to g): the exact limit, so a design
+passes in bf16 only if round-off does not push it past what the exact map allows."""
+GUARD_TOL = 0.3
+"""|1 − F| ≤ τ on [u, g] for the normalizer (guarded) engine: after a tight normalizer the top directions carry
+most of the update and must still come out near 1, only less precisely than the accuracy band."""
+MODEL_ALLOWANCE = 0.1
+"""The guarded engine's rounding-model limit is 1 + E + 0.1 (E its exact error): a passing design shows ~1e-2 of
+round-off, a failing one 0.3 and more (measured 1.34 and 8.4 on the 128² proxy)."""
+STUDY_GUARD_LIMIT = 2.0
+"""A study's feasibility limit on output σ_max (matrix run up to g): wider than MAX_OUTPUT_SIGMA because a study
+explores and scores (an infeasible trial is penalised, not discarded); its winner is then shown with its exact
+overshoot against OVERSHOOT_WARNING."""
 OVERSHOOT_WARNING = 1.5
+"""Exact max F on [0, 1.02] above which the CLI warns, nsdesign.torch.Muon warns once, and bf16/fp16 export
+targets refuse without --force: a σ slightly past the band edge is amplified instead of pulled back to 1; every
+published preset meant for bf16 stays below 1.21 (keller5 1.202)."""
+PROXY_SHAPE = (128, 512)
+"""The rounding model's proxy matrix: aspect ratio 4 like the 512×2048 runs that diverged; ~10 ms per bf16 run."""
+CHECKED_KERNELS: tuple[str, ...] = ("fused", "unfused")
+"""The kernels users paste a schedule into: torch.optim.Muon's addmm sequence and Keller Jordan's muon.py
+(modded-nanogpt). A schedule safe in the fused kernel can still reach σ 1.5 in the unfused one."""
+
+GUARD_TABLE: tuple[tuple[str, float, str], ...] = (
+    ("DEFAULT_HEADROOM", DEFAULT_HEADROOM, "g = (1 + h)·u when no --guard-sigma is given"),
+    ("MAX_OVERSHOOT", MAX_OVERSHOOT, "exact max F on [0, g]: safe default, --for"),
+    ("MAX_OUTPUT_SIGMA", MAX_OUTPUT_SIGMA, "bf16 model output σ_max: safe default, --for"),
+    ("GUARD_TOL", GUARD_TOL, "exact |1 − F| on [u, g]: --normalize, --guard-tol"),
+    ("MODEL_ALLOWANCE", MODEL_ALLOWANCE, "bf16 model σ_max ≤ 1 + E + this: --normalize"),
+    ("STUDY_GUARD_LIMIT", STUDY_GUARD_LIMIT, "matrix-run σ_max: study feasibility"),
+    ("OVERSHOOT_WARNING", OVERSHOOT_WARNING, "exact max F on [0, 1.02]: warn / refuse"),
+)
+"""The guard's thresholds as (name, value, what it bounds and where): docs/ARCHITECTURE.md shows this table."""
 
 # -- greedy knobs (Polar Express, arXiv 2505.16932 §4) ------------------------------------------------
 

@@ -60,21 +60,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from nsdesign.core.limits import GUARD_TOL, MODEL_ALLOWANCE
 from nsdesign.core.metrics import value_range, worst_error
 from nsdesign.core.normalizers import Normalizer, get
 from nsdesign.core.polynomial import OddPolynomial
 from nsdesign.core.schedule import Schedule
 from nsdesign.design.greedy import DEFAULT_MAX_STEPS, Design, greedy
 from nsdesign.design.remez import limit_coefficients
-from nsdesign.design.safe import Check, rounding_check
+from nsdesign.design.checks import Check, even_sigma, model_checks
 from nsdesign.errors import InputError
 
-DEFAULT_GUARD_TOL = 0.3
+DEFAULT_GUARD_TOL = GUARD_TOL  # core.limits' guard table says why
 _SCAN = 24  # log-spaced design tops v in [u, g]
 _BISECTIONS = 30
-PROXY_SHAPE = (128, 512)  # as design/safe.py: aspect ratio 4; a few ms per bf16 run
-CHECK_KERNELS = ("fused", "unfused")
-MODEL_ALLOWANCE = 0.1  # output σ_max may exceed 1 + E by this much (round-off; a passing design shows ~1e-2)
 INFLATIONS: tuple[tuple[float, float], ...] = ((0.0, 1.02), (0.02, 1.02), (0.0, 1.05), (0.02, 1.05), (0.0, 1.1),
                                               (0.02, 1.1))  # (cushion, safety), the knobs of design/safe.py
 CONVERGED = 1e-5  # a step whose input interval is within this of 1 only polishes: it runs the exact limit
@@ -381,10 +379,7 @@ def exact_tail(design: Design) -> Design:
 
 def bf16_checks(schedule: Schedule, min_sigma: float, max_sigma: float, error: float) -> tuple[Check, ...]:
     """The rounding-model check of the module docstring: σ evenly spaced over the accuracy band, both kernels."""
-    rows = min(PROXY_SHAPE)
-    sigma = tuple(min_sigma + (max_sigma - min_sigma) * i / (rows - 1) for i in range(rows))
-    limit = 1.0 + error + MODEL_ALLOWANCE
-    return tuple(rounding_check(schedule, sigma, limit, kernel, PROXY_SHAPE) for kernel in CHECK_KERNELS)
+    return model_checks(schedule, even_sigma(min_sigma, max_sigma), 1.0 + error + MODEL_ALLOWANCE)
 
 
 def _inflate(make, result, tried, l: float, u: float, g: float, tau: float, cushion: float, safety: float) -> GuardedDesign:

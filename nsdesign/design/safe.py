@@ -26,49 +26,22 @@ that would pass (if any within SUGGEST_STEPS), so the caller can say so instead 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Sequence
 
-from nsdesign.core.metrics import DEFAULT_HEADROOM, overshoot, worst_error
-from nsdesign.core.schedule import Schedule
+from nsdesign.core.limits import DEFAULT_HEADROOM, MAX_OUTPUT_SIGMA, MAX_OVERSHOOT, PROXY_SHAPE
+from nsdesign.core.metrics import overshoot, worst_error
+from nsdesign.design.checks import CHECK_DTYPE, CHECK_KERNEL, Check, log_sigma, model_checks
+from nsdesign.design.checks import rounding_check
 from nsdesign.design.greedy import DEFAULT_MAX_STEPS, Design, greedy
 
-MAX_OVERSHOOT = 1.25  # exact max F on [0, guard]; issue 10's limit (band ripple room, no blow-up)
-MAX_OUTPUT_SIGMA = 1.25  # bf16 rounding-model output σ_max on the proxy matrix
-PROXY_SHAPE = (128, 512)  # aspect ratio 4 like the 512×2048 runs that diverged; ~10 ms per bf16 run
-CHECK_KERNEL, CHECK_DTYPE = "fused", "bf16"  # torch.optim.Muon's addmm sequence, the default kernel
-CHECKED_KERNELS: tuple[str, ...] = ("fused", "unfused")  # torch.optim.Muon's addmm; Keller Jordan's muon.py
+__all__ = [  # the thresholds and the check are re-exported: callers import the safe default's vocabulary here
+    "CHECK_DTYPE", "CHECK_KERNEL", "MAX_OUTPUT_SIGMA", "MAX_OVERSHOOT", "PROXY_SHAPE", "Check", "SafeDesign",
+    "bf16_safe", "mix_check", "rounding_check", "safe_greedy",
+]
 CUSHIONS: tuple[float, ...] = (0.0, 0.01, 0.02, 0.05)  # Polar Express uses 0.02 (modded-nanogpt list)
 SAFETY_STEPS: tuple[float, ...] = (1.0, 1.5, 2.5)  # s = 1 + k·headroom: at the guard, then wider margins
 SUGGEST_STEPS = 12  # how far to look for a step count that passes when the requested one cannot
-
-
-@dataclass(frozen=True)
-class Check:
-    """One check the chosen schedule was put through (JSON-ready via `to_dict`)."""
-
-    kernel: str  # "exact" for interval propagation, else the kernel the rounding model ran
-    dtype: str
-    guard_sigma: float  # largest input σ checked (max_sigma·(1 + headroom))
-    value: float  # max F (exact) or output σ_max (rounding model)
-    limit: float
-    shape: tuple[int, int] | None = None
-
-    @property
-    def passed(self) -> bool:
-        return math.isfinite(self.value) and self.value <= self.limit
-
-    def to_dict(self) -> dict[str, Any]:
-        value = self.value if math.isfinite(self.value) else "inf"
-        out: dict[str, Any] = {"kernel": self.kernel, "dtype": self.dtype, "guard_sigma": self.guard_sigma}
-        if self.shape is not None:
-            out["shape"] = list(self.shape)
-            out["max_sigma_out"] = value
-        else:
-            out["max_f"] = value
-        out.update({"limit": self.limit, "passed": self.passed})
-        return out
 
 
 @dataclass(frozen=True)
@@ -138,32 +111,9 @@ def _ranked(
     return rows
 
 
-def rounding_check(
-    schedule: Schedule,
-    sigma: Sequence[float],
-    limit: float,
-    kernel: str = CHECK_KERNEL,
-    shape: tuple[int, int] = PROXY_SHAPE,
-    dtype: str = CHECK_DTYPE,
-    restarts: Sequence[int] = (),
-) -> Check:
-    """The rounding model (bf16 unless `dtype` says otherwise; Gram `restarts` for the gram kernel) (`nsdesign.precision`, numpy) on a `shape` proxy with singular values `sigma`
-    (one per row): passes when the output σ_max is finite and ≤ `limit`. Shared by this module (σ log-spaced up
-    to the guard) and design/guarded.py (σ evenly spaced over the accuracy band, both kernels)."""
-    from nsdesign.precision import matrix_error, test_matrix
-
-    run = matrix_error(schedule, test_matrix(shape, sigma), dtype, kernel=kernel, restarts=restarts)
-    value = math.inf if run.diverged or not math.isfinite(run.sigma_max) else run.sigma_max
-    return Check(kernel, dtype, max(sigma), value, limit, shape)
-
-
 def _model_checks(design: Design, min_sigma: float, guard: float) -> tuple[Check, ...]:
-    """The bf16 rounding model of each kernel users paste a schedule into (CHECKED_KERNELS), σ log-spaced up to
-    the guard: a schedule safe in torch.optim.Muon's fused kernel can still reach σ 1.5 in the unfused one."""
-    from nsdesign.precision import log_spaced
-
-    sigma = log_spaced(min_sigma, guard, min(PROXY_SHAPE))
-    return tuple(rounding_check(design.schedule, sigma, MAX_OUTPUT_SIGMA, kernel=k) for k in CHECKED_KERNELS)
+    """The bf16 rounding model of each kernel users paste a schedule into, σ log-spaced up to the guard."""
+    return model_checks(design.schedule, log_sigma(min_sigma, guard), MAX_OUTPUT_SIGMA)
 
 
 def _fewest_passing_steps(
@@ -190,10 +140,8 @@ def mix_check(design: Design, min_sigma: float, shape: tuple[int, int], headroom
     over [min_sigma, max_sigma·(1 + headroom)]: output σ_max ≤ 1.25.
 
     A 70B-sized matrix is out of reach on a small CPU; the aspect ratio is what the bf16 behaviour depends on."""
-    from nsdesign.precision import log_spaced
-
     m, n = sorted(shape)
     rows = min(m, 128)
     cols = min(4096, max(rows, round(n * rows / m)))
     top = float(design.params.get("max_sigma", 1.0)) * (1.0 + headroom)  # type: ignore[arg-type]
-    return rounding_check(design.schedule, log_spaced(min_sigma, top, rows), MAX_OUTPUT_SIGMA, shape=(rows, cols))
+    return rounding_check(design.schedule, log_sigma(min_sigma, top, rows), MAX_OUTPUT_SIGMA, shape=(rows, cols))

@@ -29,11 +29,11 @@ from typing import Sequence
 import numpy as np
 
 from nsdesign.core.band import Band, as_band
-from nsdesign.core.limits import DEFAULT_HEADROOM, MAX_STEPS
+from nsdesign.core.limits import DEFAULT_HEADROOM, MAX_OUTPUT_SIGMA, MAX_OVERSHOOT, MAX_STEPS
 from nsdesign.core.polynomial import OddPolynomial
 from nsdesign.core.schedule import Schedule
 from nsdesign.design.greedy import greedy
-from nsdesign.design.safe import MAX_OUTPUT_SIGMA, MAX_OVERSHOOT, PROXY_SHAPE, Check, rounding_check
+from nsdesign.design.checks import Check, log_sigma, rounding_check
 from nsdesign.errors import InputError
 
 ROBUSTNESS: tuple[float, ...] = (0.0, 0.0025, 0.005, 0.01, 0.02, 0.04)  # relative per-step perturbation δ
@@ -162,7 +162,6 @@ def _measured(triple: tuple[float, float, float], repeats: int, band: Band, guar
               delta: float, kernel: str, dtype: str | None, bound: float) -> TripleDesign:
     """Exact error, exact guard and (with a dtype) the rounding-model check of one candidate."""
     from nsdesign.core.metrics import overshoot, worst_error
-    from nsdesign.precision import log_spaced
 
     schedule = Schedule.from_coefficients([triple] * repeats, 1.0, "repeat_last")
     error = worst_error(schedule, band.min_sigma, band.max_sigma)
@@ -170,8 +169,7 @@ def _measured(triple: tuple[float, float, float], repeats: int, band: Band, guar
     low = composed_range(OddPolynomial(triple), 0.0, guard, repeats)
     checks = [Check("exact", "exact", guard, over if (low and low[0] >= 0) else math.inf, limit)]
     if dtype is not None:
-        sigma = log_spaced(band.min_sigma, guard, min(PROXY_SHAPE))
-        model = rounding_check(schedule, sigma, MAX_OUTPUT_SIGMA, kernel=kernel, dtype=dtype)
+        model = rounding_check(schedule, log_sigma(band.min_sigma, guard), MAX_OUTPUT_SIGMA, kernel=kernel, dtype=dtype)
         checks.append(model)
     return TripleDesign(triple, repeats, band, error, bound, over, delta, tuple(checks))
 

@@ -19,20 +19,19 @@ Engines:
 from __future__ import annotations
 
 import importlib.util
-import math
 from dataclasses import dataclass
 from typing import Any
 
 from nsdesign.core.band import Band, as_band
 from nsdesign.core.consumers import ConsumerForm, consumer_form
-from nsdesign.core.limits import DEFAULT_HEADROOM, DEFAULT_STEPS, MAX_STEPS
+from nsdesign.core.limits import DEFAULT_HEADROOM, DEFAULT_STEPS, MAX_OUTPUT_SIGMA, MAX_STEPS, PROXY_SHAPE
 from nsdesign.core.metrics import Metrics, evaluate
 from nsdesign.core.schedule import Schedule
 from nsdesign.design.greedy import greedy
-from nsdesign.design.safe import MAX_OUTPUT_SIGMA, PROXY_SHAPE, Check, rounding_check, safe_greedy
+from nsdesign.design.checks import Check, log_sigma, rounding_check
+from nsdesign.design.safe import safe_greedy
 from nsdesign.design.triple import TripleDesign, fewest_repeats, repeated_triple
 from nsdesign.errors import InputError
-from nsdesign.precision import log_spaced
 from nsdesign.precision.restarts import RestartPlan, design_restarts
 
 MAX_REPEATS = 12  # --tol with a triple consumer looks this far (8 repeats reach 0.013 on [1e-3, 1])
@@ -139,8 +138,7 @@ def _for_list(form: ConsumerForm, band: Band, steps: int | None, tol: float | No
     if form.restarts:
         plan = design_restarts(schedule, form.dtype, PROXY_SHAPE, band.min_sigma)
     restarts = () if plan is None else plan.restarts
-    guard = band.max_sigma * (1.0 + headroom)
-    sigma = log_spaced(band.min_sigma, guard, min(PROXY_SHAPE))
+    sigma = log_sigma(band.min_sigma, band.max_sigma * (1.0 + headroom))
     own = rounding_check(schedule, sigma, MAX_OUTPUT_SIGMA, kernel=form.kernel, dtype=form.dtype, restarts=restarts)
     ran = {(c.kernel, c.dtype) for c in safe.checks}  # the safe default already ran both bf16 kernels
     mine = () if (own.kernel, own.dtype) in ran else (own,)
@@ -169,10 +167,5 @@ def _torch_checks(form: ConsumerForm, schedule: Schedule, band: Band, headroom: 
     """The same proxy run in real torch (CPU) in the consumer's kernel and dtype, when torch is installed."""
     if not wanted or importlib.util.find_spec("torch") is None or form.dtype not in ("bf16", "fp16", "fp32"):
         return ()
-    from nsdesign.precision import matrix_error, test_matrix
-
-    guard = band.max_sigma * (1.0 + headroom)
-    test = test_matrix(PROXY_SHAPE, log_spaced(band.min_sigma, guard, min(PROXY_SHAPE)))
-    run = matrix_error(schedule, test, form.dtype, backend="torch", kernel=form.kernel, restarts=restarts)
-    value = math.inf if run.diverged else run.sigma_max
-    return (Check(f"torch-{form.kernel}", form.dtype, guard, value, MAX_OUTPUT_SIGMA, PROXY_SHAPE),)
+    sigma = log_sigma(band.min_sigma, band.max_sigma * (1.0 + headroom))
+    return (rounding_check(schedule, sigma, MAX_OUTPUT_SIGMA, form.kernel, PROXY_SHAPE, form.dtype, restarts, "torch"),)

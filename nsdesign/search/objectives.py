@@ -37,6 +37,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from nsdesign.core.metrics import captured_min_sigma, overshoot, worst_error
+from nsdesign.core.limits import DEFAULT_HEADROOM, STUDY_GUARD_LIMIT
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError
 from nsdesign.precision import TestMatrix, band_matrix, matrix_error
@@ -45,8 +46,8 @@ from nsdesign.search.spectra import Spectrum
 LOWP: tuple[str, ...] = ("bf16", "fp16", "fp32", "fp8")  # matrix-run objectives (one per format)
 OBJECTIVES: tuple[str, ...] = ("worst", "weighted", *LOWP, "capture")
 REFINERS: tuple[str, ...] = ("auto", "none", "slsqp", "nelder-mead", "de")
-GUARD_HEADROOM = 0.02
-GUARD_LIMIT = 2.0
+GUARD_HEADROOM = DEFAULT_HEADROOM  # core.limits' guard table says why each threshold is what it is
+GUARD_LIMIT = STUDY_GUARD_LIMIT
 INFEASIBLE = 1e3  # added to the score of an infeasible trial: above any feasible score
 DEFAULT_PROXY = (256, 1024)
 

@@ -49,3 +49,20 @@ def test_check_knobs_names_the_parameter(knobs, name):
         limits.check_knobs(*knobs)
     limits.check_knobs(0.0, 1.0, 1.0)
     limits.check_knobs(0.99, 2.0, 4.0)
+
+
+def test_the_guard_table_is_the_one_source_of_every_guard_threshold():
+    """Every engine's threshold is the table's object, and docs/ARCHITECTURE.md shows the same table."""
+    import pathlib
+
+    from nsdesign.design import checks, guarded, safe
+    from nsdesign.search import objectives
+
+    assert safe.MAX_OVERSHOOT is limits.MAX_OVERSHOOT and safe.MAX_OUTPUT_SIGMA is limits.MAX_OUTPUT_SIGMA
+    assert guarded.DEFAULT_GUARD_TOL is limits.GUARD_TOL and guarded.MODEL_ALLOWANCE is limits.MODEL_ALLOWANCE
+    assert objectives.GUARD_LIMIT is limits.STUDY_GUARD_LIMIT
+    assert checks.PROXY_SHAPE is limits.PROXY_SHAPE and safe.PROXY_SHAPE is limits.PROXY_SHAPE
+    doc = (pathlib.Path(limits.__file__).parents[2] / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    for name, value, where in limits.GUARD_TABLE:
+        assert getattr(limits, name) == value
+        assert f"| `{name}` | {value:g} | {where} |" in doc, name

@@ -1,0 +1,83 @@
+"""What to design, as one value, and which engine answers it.
+
+Why: `nsdesign search` has seven engines (the safe default, the bare optimum, the FLOP-cheapest degree mix, the
+guarded normalizer design, a study, a study under a normalizer, a consumer's form). They used to be chosen by an
+if-chain over flags in the CLI, silently. A `DesignRequest` is built once from the flags (or by a user in Python)
+and carries the whole question through the layers; `route` says which engine answers it and why, in one table,
+and `search` prints that line.
+
+Depends on: core.band (the band and its guard), core.limits (defaults and the guard table).
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+
+from nsdesign.core.limits import DEFAULT_HEADROOM
+
+ENGINES: dict[str, str] = {
+    "consumer": "what one optimizer takes (plans.consumer)",
+    "normalized-study": "a study on a normalizer's band (search.study)",
+    "guarded": "accurate on the band, |1 − F| ≤ τ above (design.guarded)",
+    "study": "an Optuna study over schedules (search.study)",
+    "cheapest-mix": "the FLOP-cheapest degree mix (design.solvers)",
+    "exact": "the bare optimum of the band, no guard (design.greedy)",
+    "safe": "the best design safe above the band (design.safe)",
+}
+"""Every engine `search` can answer with, and what it computes."""
+
+
+@dataclass(frozen=True)
+class DesignRequest:
+    """The question a design answers. Band edges may be None where the engine derives them (a prediction, a
+    normalizer's band, a study's capture objective); `study` names the study options given (empty: no study)."""
+
+    min_sigma: float | None = None
+    max_sigma: float = 1.0
+    guard_sigma: float | None = None  # top g of the guard band; None: (1 + DEFAULT_HEADROOM)·max_sigma
+    guard_tol: float | None = None  # |1 − F| ≤ τ on [max_sigma, g]; None: the overshoot guard only
+    steps: int | tuple[int, int] | None = None  # a count, or a range LO-HI (a study)
+    tol: float | None = None
+    degrees: str = "5"  # one degree, one per step (3,5,5,7), or "auto"
+    kernel: str = "fused"
+    normalizer: str | None = None
+    consumer: str | None = None
+    exact: bool = False
+    study: tuple[str, ...] = ()
+
+    @property
+    def guard(self) -> float:
+        """g, the largest input σ every engine keeps safe."""
+        return self.guard_sigma if self.guard_sigma is not None else self.max_sigma * (1.0 + DEFAULT_HEADROOM)
+
+
+@dataclass(frozen=True)
+class Route:
+    engine: str  # a key of ENGINES
+    why: str  # the request's fields that chose it, in flag words
+
+    def lines(self, width: int = 80) -> list[str]:
+        """'engine: NAME, what it computes' and 'chosen by: why', wrapped to `width` columns."""
+        head = textwrap.wrap(f"engine: {self.engine}, {ENGINES[self.engine]}", width, subsequent_indent="  ")
+        return head + textwrap.wrap(f"chosen by: {self.why}", width, subsequent_indent="  ")
+
+
+def route(request: DesignRequest) -> Route:
+    """The engine that answers `request`, first match wins (the order is the precedence users rely on)."""
+    studied = ", ".join(f"--{name.replace('_', '-')}" for name in request.study)
+    if request.consumer is not None:
+        return Route("consumer", f"--for {request.consumer}")
+    if request.normalizer is not None:
+        if request.study:
+            return Route("normalized-study", f"--normalize {request.normalizer} with {studied}")
+        return Route("guarded", f"--normalize {request.normalizer}: its band, guarded up to {request.guard:g}")
+    if request.study:
+        return Route("study", f"study option {studied}")
+    if request.guard_tol is not None:
+        return Route("guarded", f"--guard-tol {request.guard_tol:g} up to {request.guard:g}")
+    if request.degrees == "auto":
+        return Route("cheapest-mix", "--degrees auto")
+    if request.exact:
+        return Route("exact", "--exact")
+    return Route("safe", "the default (no --exact, --for, --normalize or study option)")

@@ -1,0 +1,56 @@
+"""plans.request: one DesignRequest, one route table; `search` says which engine answered and why."""
+
+from __future__ import annotations
+
+import pytest
+
+from nsdesign.cli.main import invoke
+from nsdesign.plans.request import ENGINES, DesignRequest, Route, route
+
+
+@pytest.mark.parametrize(
+    ("request_", "engine"),
+    [
+        (DesignRequest(1e-3), "safe"),
+        (DesignRequest(1e-3, exact=True), "exact"),
+        (DesignRequest(1e-3, degrees="auto"), "cheapest-mix"),
+        (DesignRequest(1e-3, guard_tol=0.3), "guarded"),
+        (DesignRequest(1e-3, normalizer="schatten8"), "guarded"),
+        (DesignRequest(1e-3, study=("objective",)), "study"),
+        (DesignRequest(1e-3, guard_tol=0.3, study=("trials",)), "study"),
+        (DesignRequest(1e-3, normalizer="aol", study=("trials",)), "normalized-study"),
+        (DesignRequest(1e-3, consumer="torch-muon", normalizer="aol", exact=True), "consumer"),
+        (DesignRequest(1e-3, exact=True, degrees="auto"), "cheapest-mix"),
+    ],
+)
+def test_route_precedence(request_, engine):
+    assert route(request_).engine == engine
+
+
+def test_every_engine_is_reachable_and_its_lines_fit_80_columns():
+    requests = [DesignRequest(1e-3, consumer="x"), DesignRequest(normalizer="spectral", study=("proxy_shape",)),
+                DesignRequest(guard_tol=0.1), DesignRequest(study=("step_range",)), DesignRequest(degrees="auto"),
+                DesignRequest(exact=True), DesignRequest()]
+    routes = [route(r) for r in requests]
+    assert {r.engine for r in routes} == set(ENGINES)
+    for r in routes:
+        assert all(len(line) <= 80 for line in r.lines()), r.lines()
+    assert Route("study", "x" * 200).lines()[-1].startswith("  ")  # long reasons wrap, never run past 80
+
+
+def test_the_guard_defaults_to_the_shared_headroom():
+    assert DesignRequest(max_sigma=0.5).guard == pytest.approx(0.51)
+    assert DesignRequest(guard_sigma=1.3).guard == 1.3
+
+
+@pytest.mark.parametrize(
+    ("flags", "engine"),
+    [((), "safe"), (("--exact",), "exact"), (("--guard-tol", "0.3"), "guarded"),
+     (("--for", "torch-muon", "--steps", "5"), "consumer")],
+)
+def test_search_prints_the_engine_that_answered(flags, engine):
+    proc = invoke(("search", "--min-sigma", "1e-3", *flags))
+    assert proc.returncode == 0, proc.stderr
+    first = proc.stdout.splitlines()[0]
+    assert first.startswith(f"engine: {engine}, "), first
+    assert proc.stdout.splitlines()[1].startswith("chosen by: ")

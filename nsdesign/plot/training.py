@@ -75,3 +75,38 @@ def comparison_figure(comparison: Any, dpi: int = 100, confidence: float = 0.95)
     fig.suptitle(f"{s.model} ({s.width}×{s.n_layer}), {len(comparison.seeds)} seeds, {s.train_steps} steps on {s.device}",
                  fontsize=10)
     return fig
+
+
+def band_layers_figure(panels: Any, dpi: int = 100) -> Any:
+    """Predicted against measured momentum band per layer, one panel per model size.
+
+    `panels`: [{"title": str, "edge_q": float, "rows": [{"name", "measured": [σ_q per captured step],
+    "edge": the value the designs used, "mp": Marchenko–Pastur σ_q of the shape, "law": the momentum law's σ_q
+    or None}]}]. Per matrix: the span of the measured σ_q over the captured steps (a bar), the value the designs
+    used (a dot), and the two predictions (markers), on a log axis: the gap between them is the point."""
+    from matplotlib.figure import Figure
+
+    panels = list(panels)
+    fig = Figure(figsize=(max(6.5, 0.45 * max((len(p["rows"]) for p in panels), default=1) + 2), 3.6 * max(1, len(panels))),
+                 dpi=dpi, layout="constrained")
+    axes = fig.subplots(max(1, len(panels)), 1, squeeze=False)[:, 0]
+    for ax, panel in zip(axes, panels):
+        rows = panel["rows"]
+        x = np.arange(len(rows))
+        low = [min(r["measured"]) for r in rows]
+        high = [max(r["measured"]) for r in rows]
+        ax.vlines(x, low, high, color=PALETTE[0], linewidth=3, alpha=0.45, label="measured, span over captured steps")
+        ax.scatter(x, [r["edge"] for r in rows], color=PALETTE[0], zorder=3, label="measured, used by the designs")
+        ax.scatter(x, [r["mp"] for r in rows], color=PALETTE[1], marker="x", zorder=3, label="Marchenko–Pastur (shape)")
+        laws = [(i, r["law"]) for i, r in enumerate(rows) if r.get("law") is not None]
+        if laws:
+            ax.scatter([i for i, _ in laws], [v for _, v in laws], color=PALETTE[2], marker="^", zorder=3,
+                       label="momentum law (depth, extrapolated)")
+        ax.set_yscale("log")
+        ax.set_xticks(x, [r["name"] for r in rows], rotation=45, ha="right", fontsize=7)
+        ax.set_ylabel(f"σ at q={panel['edge_q']:g} of M/‖M‖_F")
+        ax.set_title(panel["title"], fontsize=10)
+        ax.grid(True, color="#e0e0e0", linewidth=0.6)
+        ax.set_axisbelow(True)
+        ax.legend(fontsize=7, loc="best")
+    return fig

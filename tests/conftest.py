@@ -31,6 +31,13 @@ settings.register_profile("explore", derandomize=False)
 settings.load_profile("explore" if os.environ.get("NSDESIGN_HYPOTHESIS") == "explore" else "reproducible")
 
 
+@pytest.fixture(autouse=True)
+def _own_study_file(tmp_path, monkeypatch):
+    """Each test's CLI studies persist to their own SQLite file (the default storage is
+    ./nsdesign-studies.db): no test resumes another's trials, none writes into the checkout."""
+    monkeypatch.setenv("NSDESIGN_STUDIES", str(tmp_path / "nsdesign-studies.db"))
+
+
 def run_cli(*args: str, cwd: str | os.PathLike[str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """Run the real `nsdesign` entry point in a subprocess."""
     return subprocess.run(

@@ -49,6 +49,15 @@ def warn(message: str) -> None:
     print(text, file=sys.stderr)
 
 
+def print_route(args: object) -> None:
+    """The engine that answered and why (`plans.route`), once, as the report's first lines: printed only after
+    the engine succeeded, so an error leaves stdout empty."""
+    lines = getattr(args, "route_lines", ())
+    if lines:
+        print("\n".join(lines))
+        args.route_lines = ()  # type: ignore[attr-defined]
+
+
 def print_band_warnings(args: object) -> None:
     """The warnings about a predicted band edge (`--model-size/--quantile`), once the command has succeeded."""
     for warning in getattr(args, "band_warnings", ()):

@@ -242,3 +242,21 @@ class _DeprecatedAlias(argparse.Action):
 def deprecated_alias(parser: Any, old: str, new: str, dest: str, **kwargs: Any) -> None:
     """`old` parses into `dest` with a deprecation warning, absent from --help (`hidden_alias` without warning)."""
     parser.add_argument(old, dest=dest, action=_DeprecatedAlias, new=new, help=argparse.SUPPRESS, **kwargs)
+
+
+# -- study storage -------------------------------------------------------------------------------------
+
+STUDIES_FILE = "nsdesign-studies.db"  # in the working directory, beside the command's outputs
+STUDIES_ENV = "NSDESIGN_STUDIES"  # another default file (tests point it at a temporary folder)
+STORAGE_HELP = (f"where trials live: sqlite:///file.db, postgresql+psycopg2://…, journal:PATH or memory "
+                f"(default: sqlite:///{STUDIES_FILE}, so an interrupted study resumes)")
+
+
+def study_storage(text: str | None) -> str | None:
+    """--storage as the library takes it: a URL, None for `memory`, and by default a local SQLite file, so a
+    re-run of an interrupted command resumes instead of starting over."""
+    import os
+
+    if text is not None:
+        return None if text.strip().lower() == "memory" else text
+    return f"sqlite:///{os.environ.get(STUDIES_ENV) or STUDIES_FILE}"

@@ -15,7 +15,7 @@ CONFLICTS: tuple[tuple[str, str], ...] = (
 
 
 def search_for(args: argparse.Namespace, band_from_args: Callable[[argparse.Namespace], tuple[float, Any]]) -> int:
-    from nsdesign.cli._output import print_band_warnings, report_stream, write_schedule
+    from nsdesign.cli._output import print_band_warnings, print_route, report_stream, write_schedule
     from nsdesign.cli._vocabulary import guard_headroom, require_count
     from nsdesign.core.band import Band
     from nsdesign.plans import design_for
@@ -37,6 +37,7 @@ def search_for(args: argparse.Namespace, band_from_args: Callable[[argparse.Name
             document["name"], schedule = args.name, schedule.with_name(args.name)
         write_schedule(args.output, args.format, document, schedule)
     with report_stream(args.output):
+        print_route(args)
         render(result, args.output, source)
     return 0
 

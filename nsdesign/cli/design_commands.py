@@ -110,14 +110,12 @@ def _band_arguments(parser: argparse.ArgumentParser, required: bool) -> None:
 
 def _search(args: argparse.Namespace) -> int:
     """Build the request once, let `plans.route` pick the engine (and say why), hand over to its view."""
-    from nsdesign.cli._output import check_output, report_stream
+    from nsdesign.cli._output import check_output, print_route, report_stream
     from nsdesign.plans.request import route
 
     check_output(args.output)
-    request = search_options.request_from_args(args)
-    answer = route(request)
-    with report_stream(args.output):
-        print("\n".join(answer.lines()))
+    answer = route(search_options.request_from_args(args))
+    args.route_lines = answer.lines()  # printed by the view once its engine succeeded (print_route)
     if answer.engine == "consumer":
         from nsdesign.cli.consumer_view import search_for
 
@@ -152,6 +150,7 @@ def _search(args: argparse.Namespace) -> int:
     from nsdesign.cli import render
 
     with report_stream(args.output):
+        print_route(args)
         render.recommendation(result, written_to=args.output)
     return 0
 

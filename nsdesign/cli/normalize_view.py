@@ -52,9 +52,10 @@ def search_normalized(args: argparse.Namespace) -> int:
     )
     if args.output is not None:
         write_schedule(args.output, args.format, result.document(), result.guarded.schedule)
-    from nsdesign.cli._output import report_stream
+    from nsdesign.cli._output import print_route, report_stream
 
     with report_stream(args.output):
+        print_route(args)
         render(result, args.output)
     return 0
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 from nsdesign.cli._vocabulary import add_guard_sigma, dtype_name, guard_sigma_of, hidden_alias, steps_or_range
+from nsdesign.cli._vocabulary import STORAGE_HELP, study_storage
 from nsdesign.errors import InputError
 
 
@@ -37,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--proxy-shape", help="test matrix for bf16/fp16 errors (default: the shape's aspect, ≤256 rows)")
     add_guard_sigma(p, "top G of the guard band: schedules must not blow up for σ up to G (default 1.02·max-sigma)")
     p.add_argument("--no-guard", action="store_true", help="allow schedules that blow up in the guard band")
-    p.add_argument("--storage", help="sqlite:///file.db, postgresql+psycopg2://…, or journal:PATH (default: memory)")
+    p.add_argument("--storage", help=STORAGE_HELP)
     p.add_argument("--study-name", help="study to create or join (default: derived from the settings)")
     p.add_argument("--jobs", type=int, default=1, help="parallel trials in this process (default 1)")
     p.add_argument("-o", "--output", help="write the front as JSON to this file")
@@ -77,7 +78,7 @@ def _pareto(args: argparse.Namespace) -> int:
         max_sigma=args.max_sigma,
         space=space,
         kernel=_kernel(args),
-        storage=args.storage,
+        storage=study_storage(args.storage),
         study_name=args.study_name,
         jobs=args.jobs,
         guard=not args.no_guard,

@@ -24,7 +24,8 @@ import re
 from typing import Any
 
 from nsdesign.cli._output import write_schedule
-from nsdesign.cli._vocabulary import comma_list, guard_sigma_of, hidden_alias, int_list, shape_of
+from nsdesign.cli._vocabulary import STORAGE_HELP, comma_list, guard_sigma_of, hidden_alias, int_list, shape_of
+from nsdesign.cli._vocabulary import study_storage
 from nsdesign.core.limits import DEFAULT_TRIALS
 from nsdesign.errors import InputError
 
@@ -41,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--objective", help="worst | weighted | bf16 | fp16 | capture, or weighted sums like worst=1,bf16=0.5")
     g.add_argument("--trials", type=int, help=f"complete trials the study should hold (default {DEFAULT_TRIALS}); completed ones count")
     g.add_argument("--seed", type=int, help="sampler seed (default 0)")
-    g.add_argument("--storage", help="sqlite:///file.db, postgresql+psycopg2://user@host:port/db, or journal:PATH (default: memory)")
+    g.add_argument("--storage", help=STORAGE_HELP)
     g.add_argument("--study-name", help="study to create or join (default: derived from the settings)")
     g.add_argument("--jobs", type=int, help="parallel trials in this process (default 1); start more processes to scale out")
     g.add_argument("--strategies", help="headroom strategies to search: none,safety,inflate,norm_div,cushion (default all)")
@@ -190,7 +191,7 @@ def config_from_args(
         target_range=_float_range("--target-range", args.target_range) if args.target_range is not None else None,
         trials=args.trials,
         seed=args.seed,
-        storage=args.storage,
+        storage=study_storage(args.storage),
         study_name=args.study_name,
         jobs=args.jobs,
         progress=_progress_enabled(),
@@ -282,11 +283,11 @@ def run(
             )
         document.update(_designed_for(objective))
         write_schedule(output, fmt, document, schedule)
-    from nsdesign.cli._output import report_stream
-
     from nsdesign.cli import render
+    from nsdesign.cli._output import print_route, report_stream
 
     with report_stream(output):
+        print_route(args)
         render.study_result(result, metrics, output)
     return 0
 

@@ -27,7 +27,8 @@ def test_search_study_writes_a_document_with_provenance(tmp_path):
     params = document["params"]
     assert params["method"] == "search" and params["objective"] == "worst"
     assert params["trials"] == 6 and params["completed_trials"] == 6 and params["seed"] == 3
-    assert isinstance(params["best_trial"], int) and params["storage"] == "memory"
+    assert isinstance(params["best_trial"], int) and params["storage"].startswith("sqlite:///")
+    assert params["storage"].endswith("nsdesign-studies.db")  # the default: a local file, so a re-run resumes
     assert params["study_name"].startswith("nsdesign-search-")
     assert document["band"] == {"min_sigma": 1e-3, "max_sigma": 1.0}
     assert document["metrics"]["worst_error"] == pytest.approx(worst_error(schedule, 1e-3, 1.0))
@@ -159,3 +160,16 @@ def test_degrees_auto_records_and_prints_its_bf16_check(cli, tmp_path):
     document = json.loads((tmp_path / "a.json").read_text())
     assert document["kernel"] == "fused" and document["dtype"] == "bf16"
     assert document["checked_for"][0]["passed"] is True
+
+
+def test_an_interrupted_default_study_resumes_and_memory_keeps_nothing(tmp_path):
+    """The default storage is a local SQLite file: the same command run again resumes (runs only what is
+    missing); --storage memory runs everything again."""
+    base = ("search", "--min-sigma", "1e-3", "--steps", "4", "--objective", "worst", "--seed", "1")
+    first = nsdesign(*base, "--trials", "3")
+    assert first.returncode == 0, first.stderr
+    more = nsdesign(*base, "--trials", "5")
+    text = " ".join(more.stdout.split())
+    assert "5 complete trials, 2 run here" in text and "nsdesign-studies.db" in text, text
+    fresh = nsdesign(*base, "--trials", "3", "--storage", "memory")
+    assert "3 complete trials, 3 run here" in " ".join(fresh.stdout.split())

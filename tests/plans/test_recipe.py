@@ -107,7 +107,7 @@ def test_totals_and_failures(tiny_recipe):
     base = r.baseline_flops()
     assert base["deepseek_v4_10"] == pytest.approx(2 * base["keller5"])
     failing = {layer.name for layer in r.failures("keller5")}
-    expected = {layer.name for layer in r.layers if worst_error(preset("keller5"), r._group(layer.schedule).edge, 1.0) > 0.1}
+    expected = {layer.name for layer in r.layers if worst_error(preset("keller5"), r.group(layer.schedule).edge, 1.0) > 0.1}
     assert failing == expected
 
 
@@ -132,7 +132,7 @@ def test_lower_edge_and_gram_form():
     assert all(g.edge == g.band.interval[0] for g in lower.groups)
     assert all(g.edge == g.band.min_sigma for g in point.groups)
     gram = build_recipe(1e9, 0.3, config=ONE, form="gram")
-    assert gram.layers[0].flops == flops(gram._group(gram.layers[0].schedule).design.schedule, Shape(256, 256), "gram")
+    assert gram.layers[0].flops == flops(gram.group(gram.layers[0].schedule).design.schedule, Shape(256, 256), "gram")
 
 
 ONE = ModelConfig(d_model=256, n_layers=1, n_heads=4, n_kv_heads=2, head_dim=64, d_ff=1024, gated_mlp=True, name="one")
@@ -345,7 +345,7 @@ def test_a_recipe_under_a_normalizer_lifts_each_edge_by_its_factor(name):
         assert worst_error(g.design.schedule, g.edge, 1.1) <= 0.1  # δ on [edge, 1 + headroom]
         assert g.baseline_errors == pytest.approx(by_name[g.name].baseline_errors)  # baselines stay Frobenius
     extra = sum(Normalizer(name).extra_flops(Shape(*l.shape)) - Normalizer().extra_flops(Shape(*l.shape)) for l in under.layers)
-    schedule_flops = sum(flops(under._group(l.schedule).design.schedule, Shape(*l.shape)) for l in under.layers)
+    schedule_flops = sum(flops(under.group(l.schedule).design.schedule, Shape(*l.shape)) for l in under.layers)
     assert under.total_flops() == pytest.approx(schedule_flops + extra)
     assert schedule_flops <= plain.total_flops()  # a higher edge never needs a costlier schedule
     doc = under.document()

@@ -41,13 +41,14 @@ CAPTURE_SEED = 2000
 LR_GRID = (0.01, 0.02, 0.04, 0.08)
 TARGET_AT = 0.75  # of the capture run's steps
 # Sized for one core (torch on 1 thread) of a shared 2-core machine; per-step CPU time measured on this machine
-# with keller5: 32x2 at 64 × 256 bytes ≈ 0.22 s, at 16 × 128 bytes ≈ 0.02 s (run timings in README.md).
+# with keller5: 32x2 at 64 × 256 bytes ≈ 0.25 s (a 300-step run: 74 CPU s), at 16 × 128 bytes ≈ 0.03 s; the
+# 16K-byte size's 85 runs (capture, 7 × 4 lr-grid runs, 7 × 8 seeds) then need ≈ 75 CPU-min, the 2K size ≈ 15.
 FULL: dict[str, Any] = {
-    "sizes": (
+    "sizes": (  # the ≥16K-byte regime first: it is the one the evidence needs most
+        {"name": "32x2_b16K", "model": "32x2", "batch": 64, "seq_len": 256, "steps": 200, "eval_every": 20,
+         "eval_batches": 2},
         {"name": "32x2_b2K", "model": "32x2", "batch": 16, "seq_len": 128, "steps": 240, "eval_every": 24,
          "eval_batches": 8},
-        {"name": "32x2_b16K", "model": "32x2", "batch": 64, "seq_len": 256, "steps": 150, "eval_every": 15,
-         "eval_batches": 2},
     ),
     "seeds": 8, "text_bytes": 4 << 20,
 }

@@ -25,7 +25,7 @@ POWER = 0.8  # of the minimum detectable difference
 
 @dataclass(frozen=True)
 class Summary:
-    """Final validation loss of one schedule over seeds (std with ddof=1; nan for one seed)."""
+    """A schedule's final loss over seeds (the test loss in train-compare; std with ddof=1; nan for one seed)."""
 
     label: str
     n: int

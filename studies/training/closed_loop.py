@@ -149,6 +149,9 @@ def designs(band: dict, directory: Path) -> tuple[list[Any], dict]:
 
     directory.mkdir(parents=True, exist_ok=True)
     edge = band["edge"]
+    reused = _designed_before(band, directory)
+    if reused is not None:
+        return [resolve_spec(str(directory / f"{label}.json"), label) for label in DESIGNED], reused
     per_step = recommend((edge, 1.0), steps=5)
     # up to 1, the bound Schatten-8 guarantees (σ_max/‖σ‖_8 ≤ 1); the measured top is band["s8_max"]
     normalized = design_for_normalizer("schatten8", min_sigma=band["s8_edge"], max_sigma=1.0, steps=4)
@@ -166,7 +169,23 @@ def designs(band: dict, directory: Path) -> tuple[list[Any], dict]:
     info["schatten8_4"]["worst_error_on_band"] = worst_error(normalized.guarded.schedule, band["s8_edge"], 1.0)
     info["schatten8_4"]["band"] = [band["s8_edge"], 1.0]
     info["muon_triple5"]["passed"] = bool(triple.passed)
+    write_json_atomic(directory / "designed_for.json", {"edge": edge, "s8_edge": band["s8_edge"], "info": info})
     return specs, info
+
+
+def _designed_before(band: dict, directory: Path) -> dict | None:
+    """The designs' info when this directory holds designs made for exactly this measured band, else None.
+
+    Why: a resumed study must train the very schedules it started with, even if the design code changed in
+    between (new coefficients would be new run keys, and the finished runs would be trained again)."""
+    import json
+
+    path = directory / "designed_for.json"
+    if not path.is_file() or not all((directory / f"{label}.json").is_file() for label in DESIGNED):
+        return None
+    recorded = json.loads(path.read_text(encoding="utf-8"))
+    same = recorded.get("edge") == band["edge"] and recorded.get("s8_edge") == band["s8_edge"]
+    return recorded["info"] if same else None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -192,7 +211,25 @@ def run_size(size: dict, plan: dict, out: Path, say: Any, progress: Any) -> tupl
     comparison = train_compare([*PRESETS, *specs], labels=[*PRESETS, *DESIGNED], seeds=plan["seeds"],
                                lr_tuning=LrTuning(LR_GRID), target_loss=target, progress=progress(size["name"]),
                                **kwargs)
-    return comparison, size_result(size, comparison, capture, band, predicted, target, info)
+    result = size_result(size, comparison, capture, band, predicted, target, info)
+    result["store_cpu_s"], result["store_runs"] = stored_cpu(kwargs["runs_dir"])
+    return comparison, result
+
+
+def stored_cpu(store: Path) -> tuple[float, int]:
+    """CPU seconds of the training steps of every run in `store` made by this code version (capture, lr grid and
+    seeds together), and their count: what the size cost."""
+    import json
+
+    from nsdesign.torch.runstore import RUN_FORMAT, code_version
+
+    total, count = 0.0, 0
+    for path in sorted(store.glob("*.json")):
+        document = json.loads(path.read_text(encoding="utf-8"))
+        if document.get("format") == RUN_FORMAT and document.get("code") == code_version():
+            total += float(document["run"]["cpu_seconds"][-1])
+            count += 1
+    return total, count
 
 
 def size_result(size: dict, comparison: Any, capture: Any, band: dict, predicted: dict, target: float,

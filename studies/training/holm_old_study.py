@@ -5,7 +5,7 @@
 For every size it reads the committed runs (final validation loss of each schedule × seed: that study had no
 test split) and recomputes, against keller5 and paired by seed, the mean difference, the paired t-test p-value,
 Holm's adjusted p-value and step-down verdict and the interval at each comparison's Holm level
-(`nsdesign.torch.training.paired_differences` and `holm`, the code train-compare now uses), and the minimum
+(`nsdesign.core.paired.paired_differences` and `holm`, the code train-compare now uses), and the minimum
 detectable difference MDD = (t(1−α_i/2, 2) + t(0.8, 2))·s_d/√3. Two families: the 7 comparisons of one size
 (what train-compare corrects for), and all 21 of the three sizes together. Nothing is trained.
 """
@@ -36,7 +36,7 @@ def finals(document: dict) -> dict[str, list[float]]:
 
 
 def analyse(folder: Path = HERE) -> dict:
-    from nsdesign.torch.training import holm, paired_differences
+    from nsdesign.core.paired import holm, paired_differences
 
     per_size, pooled = {}, []
     for size in SIZES:

@@ -205,7 +205,8 @@ def readme(results: dict, quick: bool) -> str:
         f"**PARTIAL**: {len(results['sizes'])} of {len(results['planned'])} sizes finished "
         f"({', '.join(results['planned'])}); re-run `{results['command']}` to resume (stored runs are reused).\n\n")
     sections = "\n".join(size_section(s, results["statistics"]) for s in results["sizes"])
-    cpu = sum(s["run_cpu_s"] + s["capture_cpu_s"] for s in results["sizes"])
+    cpu = sum(s.get("store_cpu_s", s["run_cpu_s"] + s["capture_cpu_s"]) for s in results["sizes"])
+    runs = sum(s.get("store_runs", 0) for s in results["sizes"])
     first = results["sizes"][0]
     return f"""# Does a schedule designed for the measured band train better? (the loop closed)
 
@@ -222,7 +223,8 @@ a linear decay over the last 40% of steps. How the pieces fit: `closed_loop.py`;
 
     {results['command']}
 
-Training CPU time of every run so far: {cpu / 60:.1f} min (process CPU time, torch on 1 thread); this invocation
+Training CPU time of all {runs} runs (capture, lr grid, seeds): {cpu / 60:.1f} min (process CPU time of the training
+steps, torch on 1 thread; evaluation excluded); this invocation
 {results['seconds_this_invocation'] / 60:.1f} min wall, finished {results['finished_utc']}, on {results['machine']}
 (1-minute load average at the end {results['load']}: the machine is shared, so compare CPU seconds, not wall).
 

@@ -81,15 +81,20 @@ def test_spectral_laws_quick(tmp_path):
 @pytest.mark.slow
 def test_training_quick(tmp_path):
     results, readme = run_study("training", tmp_path)
-    assert {p.name for p in tmp_path.glob("*.png")} == {"band.png", "loss_nano.png", "loss_32x1.png"}
-    assert len(results["sizes"]) == 2
-    for size in results["sizes"]:
-        labels = [r["label"] for r in size["rows"]]
-        assert labels == ["keller5", "polar_express_modded5", "deepseek_v4_10", "cubic5_eo", "designed5", "designed4",
-                          "schatten8_4", "recipe"]
-        assert size["skipped"] == 1  # the band-capture run is reused, not trained twice
-        assert set(size["differences"]) == set(labels[1:])
-        for d in size["differences"].values():
-            assert d["low"] <= d["mean"] <= d["high"]
-        assert 0 < size["band"]["edge"] < 1
-    assert "Where designed schedules do not win" in readme and "Δ vs keller5" in readme
+    assert {p.name for p in tmp_path.glob("*.png")} == {"band_layers.png", "loss_nano_quick.png"}
+    assert results["complete"] and len(results["sizes"]) == 1
+    (size,) = results["sizes"]
+    labels = [r["label"] for r in size["rows"]]
+    assert labels == ["keller5", "polar_express_modded5", "deepseek_v4_10", "cubic5_eo", "designed5", "schatten8_4",
+                      "muon_triple5"]
+    assert {r["lr"] for r in size["rows"]} <= set(size["lr_grid"]) and len(size["tuning"]) == 7 * len(size["lr_grid"])
+    assert all(len(v) == len(size["seeds"]) for v in size["finals"].values())
+    # the designs were made for the band measured on this model's capture run, matrix by matrix
+    assert 0 < size["band"]["edge"] == min(m["edge"] for m in size["band_matrices"].values()) < 1
+    assert set(size["predicted"]) == set(size["band_matrices"]) and all(0 < p["mp"] < 1 for p in size["predicted"].values())
+    assert size["designs"]["schatten8_4"]["normalizer"] == "schatten8" and size["designs"]["muon_triple5"]["steps"] == 5
+    stats = results["statistics"]
+    assert stats["family_loss"] == 6 and len(stats["loss"]) == 6
+    for d in stats["loss"]:
+        assert d["holm_low"] <= d["mean"] <= d["holm_high"] and d["mdd"] > 0
+    assert "What the evidence supports" in readme and "Holm" in readme and "MDD" in readme

@@ -44,11 +44,11 @@ TARGET_AT = 0.75  # of the capture run's steps
 # with keller5: 32x2 at 64 × 256 bytes ≈ 0.25 s (a 300-step run: 74 CPU s), at 16 × 128 bytes ≈ 0.03 s; the
 # 16K-byte size's 85 runs (capture, 7 × 4 lr-grid runs, 7 × 8 seeds) then need ≈ 75 CPU-min, the 2K size ≈ 15.
 FULL: dict[str, Any] = {
-    "sizes": (  # the ≥16K-byte regime first: it is the one the evidence needs most
-        {"name": "32x2_b16K", "model": "32x2", "batch": 64, "seq_len": 256, "steps": 200, "eval_every": 20,
-         "eval_batches": 2},
+    "sizes": (  # the cheap size first, so one complete closed loop exists early; then the ≥16K-byte regime
         {"name": "32x2_b2K", "model": "32x2", "batch": 16, "seq_len": 128, "steps": 240, "eval_every": 24,
          "eval_batches": 8},
+        {"name": "32x2_b16K", "model": "32x2", "batch": 64, "seq_len": 256, "steps": 200, "eval_every": 20,
+         "eval_batches": 2},
     ),
     "seeds": 8, "text_bytes": 4 << 20,
 }

@@ -26,6 +26,10 @@ matrices and AdamW on embeddings, head and norms (the capture setup), and record
   normalized momentum buffer M/‖M‖_F (the convention of `nsdesign capture` and arXiv 2606.04058) plus σ_max,
   at `band_at` steps.
 
+Where the pieces live: one run and the step loop it shares with `nsdesign capture` in `nsdesign.torch.trainrun`,
+the run store in `nsdesign.torch.runstore`, the paired statistics in `nsdesign.core.paired` (no torch); this
+module tunes, trains every schedule × seed through them and analyses (its names re-export theirs).
+
 Runs are stored one JSON file per run in `runs_dir`, each written atomically; a file whose key matches is loaded
 instead of trained, so a killed comparison re-run skips what it finished. The key (`run_key`) holds every setting
 (lr, batch, seq_len, steps, model size, NS dtype, match_rms, data source and checksum…), the schedule documents with
@@ -38,7 +42,7 @@ every schedule × lr of a grid on tuning seeds (disjoint from the comparison see
 with the lowest mean final validation loss; `match_rms` makes Muon rescale each update to the RMS of an exact
 polar factor (`nsdesign.torch.muon.match_polar_rms`).
 
-Statistics over seeds use numpy/scipy: paired differences against the baseline with Student-t intervals, a
+Statistics over seeds (`nsdesign.core.paired`, numpy/scipy): paired differences against the baseline with Student-t intervals, a
 paired t-test p-value, Holm's step-down correction across all comparisons against the baseline (`holm`), the
 minimum detectable difference beside each verdict (`minimum_detectable`), and the steps to a fixed target
 validation loss chosen before the runs (`target_loss`; interpolated crossing, as modded-nanogpt records).

@@ -15,13 +15,15 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from nsdesign._version import __version__
 from nsdesign.core.band import Band, as_band
 from nsdesign.core.cost import Form, Shape, matmuls
 from nsdesign.core.limits import FORMS
 from nsdesign.core.schedule import Schedule
 from nsdesign.documents import header
 from nsdesign.errors import InputError
-from nsdesign.search.objectives import DEFAULT_PROXY, Objective, score
+from nsdesign.precision.kernels import kernel_flops
+from nsdesign.search.objectives import DEFAULT_PROXY, Objective, plan, score
 from nsdesign.search.space import TYPICAL_SIZE, Candidate, SearchSpace, build_schedule, suggest
 from nsdesign.search.storage import canonical, describe
 from nsdesign.search.study import StudyConfig, count_complete, make_sampler, open_study, run_trials
@@ -68,8 +70,6 @@ class ParetoResult:
     settings: dict[str, Any] = field(repr=False)
 
     def document(self) -> dict[str, Any]:
-        from nsdesign._version import __version__
-
         return {
             **header("pareto"),
             "band": {"min_sigma": self.min_sigma, "max_sigma": self.max_sigma},
@@ -100,9 +100,6 @@ def proxy_for(shape: Shape, rows: int = DEFAULT_PROXY[0]) -> tuple[int, int]:
 
 def _flops(schedule: Schedule, shape: Shape, objective: Objective, dtype: str) -> float:
     """FLOPs of one call: the kernel's own count (Gram: with the restart plan the errors were run with)."""
-    from nsdesign.precision.kernels import kernel_flops
-    from nsdesign.search.objectives import plan
-
     return kernel_flops(schedule, shape.m, shape.n, objective.kernel, plan(schedule, objective, dtype))
 
 

@@ -30,9 +30,11 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from nsdesign._files import json_number, read_json, shown, write_json_atomic  # noqa: F401  (json_number: re-exported)
+from nsdesign._version import __version__
 from nsdesign.core.band import Band, as_band
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError
+from nsdesign.presets import design_band, preset, preset_names
 
 SCHEDULE_VERSION = 2
 SCHEDULE_VERSIONS_READ: tuple[int, ...] = (1, 2)
@@ -176,8 +178,6 @@ def schedule_document(
     consumer: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The version-2 schedule document. The optional fields are written only when given."""
-    from nsdesign._version import __version__
-
     document: dict[str, Any] = header("schedule")
     document.update(schedule.to_dict())
     document["band"] = None if band is None else as_band(band).to_dict()
@@ -243,8 +243,6 @@ def save_document(path: str | os.PathLike[str], document: Mapping[str, Any]) -> 
 
 def load_schedule(reference: str) -> Schedule:
     """A preset name, or the path of a schedule JSON file."""
-    from nsdesign.presets import preset, preset_names
-
     if reference in preset_names():
         return preset(reference)
     if not isinstance(reference, str):
@@ -253,7 +251,7 @@ def load_schedule(reference: str) -> Schedule:
     if path.suffix.lower() == ".json" or os.path.lexists(reference):  # os.path: False, not OSError, for a too-long name
         schedule, _ = read_schedule_file(path)
         return schedule if schedule.name else schedule.with_name(path.stem)
-    raise InputError(f"{shown(reference)!r} is neither a preset name nor a schedule file; run `nsdesign presets` for names")
+    raise InputError(f"{shown(reference)!r} is neither a preset name nor a schedule file (see `nsdesign presets`)")
 
 
 def recorded_band(reference: str) -> dict[str, float] | None:
@@ -263,8 +261,6 @@ def recorded_band(reference: str) -> dict[str, float] | None:
     Commands measure a schedule on this band when no --min-sigma is given, so a preset or a saved design is
     judged on the problem it was made for rather than on a band the user has to look up.
     """
-    from nsdesign.presets import design_band, preset_names
-
     if reference in preset_names():
         published = design_band(reference)
         return None if published is None else {"min_sigma": published[0], "max_sigma": published[1]}
@@ -285,8 +281,6 @@ def common_design_band(references: Sequence[str]) -> dict[str, float]:
     bands = [(ref, recorded_band(ref)) for ref in references]
     missing = [ref for ref, band in bands if band is None]
     if missing:
-        from nsdesign.presets import preset_names
-
         what = (f"preset {missing[0]} has no published design band" if missing[0] in preset_names()
                 else f"the schedule file {missing[0]} records no band")
         raise InputError(f"give min_sigma: {what} (e.g. min_sigma 1e-3)")

@@ -96,3 +96,70 @@ def test_architecture_doc_declares_the_same_floors():
         for prefix in prefixes:
             shown = prefix.replace(".", "/") if prefix.startswith("torch.") else prefix
             assert shown.split("/")[0] in line, (floor, prefix, line)
+
+
+HEAVY = ("torch", "optuna", "matplotlib", "sympy")
+"""The libraries that may be imported lazily (inside a function): each takes a second or more to import, and
+`nsdesign search` needs none of them."""
+
+
+def _split_imports(path: pathlib.Path, module: str) -> tuple[set[str], list[tuple[str, int]]]:
+    """(names imported at module level, [(name, line) imported inside a function]), absolute and resolved."""
+    package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+    top: set[str] = set()
+    lazy: list[tuple[str, int]] = []
+
+    def names(node: ast.AST) -> list[str]:
+        if isinstance(node, ast.Import):
+            return [alias.name for alias in node.names]
+        assert isinstance(node, ast.ImportFrom)
+        base = node.module or ""
+        if node.level:
+            parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+            base = ".".join(parts + ([base] if base else []))
+        return [base, *(f"{base}.{alias.name}" for alias in node.names)]
+
+    def visit(node: ast.AST, inside: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.Import, ast.ImportFrom)):
+                found = names(child)
+                lazy.extend((n, child.lineno) for n in found) if inside else top.update(found)
+            visit(child, inside or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)))
+
+    visit(ast.parse(path.read_text(encoding="utf-8")), False)
+    return top, lazy
+
+
+def test_lazy_imports_are_for_heavy_libraries_only():
+    """An import inside a function must be of a heavy library, or of a module that imports one at module level
+    (itself, through its own module-level imports, or through its package's __init__): anything else belongs
+    in the header, where a reader sees what the module depends on."""
+    modules = _modules()
+    split = {name: _split_imports(path, name) for name, path in modules.items()}
+    memo: dict[str, bool] = {}
+
+    def heavy(name: str, seen: frozenset[str] = frozenset()) -> bool:
+        if name.split(".")[0] in HEAVY:
+            return True
+        if name not in modules or name in seen:
+            return False
+        if name not in memo:
+            parent = name.rsplit(".", 1)[0] if "." in name else None
+            via = [t for t in split[name][0] if t in modules or t.split(".")[0] in HEAVY]
+            memo[name] = any(heavy(t, seen | {name}) for t in via) or (
+                parent is not None and heavy(parent, seen | {name}))
+        return memo[name]
+
+    light = sorted(
+        f"{modules[m].relative_to(PACKAGE.parent)}:{line} imports {target} inside a function"
+        for m, (_, lazy) in split.items() for target, line in lazy
+        if target.split(".")[0] == "nsdesign" and target in modules and not heavy(target)
+    )
+    assert light == [], "\n".join(light)
+
+
+def test_the_lazy_import_rule_can_fail(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text("import os\n\ndef f():\n    from nsdesign.core import band\n    import torch\n")
+    top, lazy = _split_imports(module, "nsdesign.m")
+    assert "os" in top and ("nsdesign.core.band", 4) in lazy and ("torch", 5) in lazy

@@ -10,8 +10,11 @@ import contextlib
 import sys
 from typing import Any, Iterator
 
-from nsdesign._files import check_output_path, is_stdout
+from nsdesign._files import check_output_path, is_stdout, strict_json, write_text_atomic
+from nsdesign.cli._text import terminal_safe
+from nsdesign.documents import save_document
 from nsdesign.errors import InputError
+from nsdesign.export import export
 
 
 def check_output(path: str | None) -> None:
@@ -32,8 +35,6 @@ def report_stream(path: str | None) -> Iterator[None]:
 
 def print_json(document: Any) -> None:
     """A command's `--json` report on stdout as strict JSON (±inf and NaN written "inf", "-inf", "nan")."""
-    from nsdesign._files import strict_json
-
     print(strict_json(document))
 
 
@@ -41,8 +42,6 @@ def warn(message: str) -> None:
     """One `nsdesign: warning: …` on stderr, wrapped at spaces to 80 columns (continuations indented) so a
     warning fits the same terminal as the tables; long tokens such as paths are never split."""
     import textwrap
-
-    from nsdesign.cli._text import terminal_safe
 
     text = textwrap.fill(f"nsdesign: warning: {terminal_safe(message)}", 80, subsequent_indent="  ",
                          break_long_words=False, break_on_hyphens=False)
@@ -66,13 +65,9 @@ def print_band_warnings(args: object) -> None:
 
 def write_schedule(path: str, fmt: str, document: dict[str, Any], schedule: Any) -> None:
     """`-o PATH --format json|python|polar-express`: the schedule document, or the schedule as code (atomically)."""
-    from nsdesign.documents import save_document
-
     if fmt == "json":
         save_document(path, document)
         return
-    from nsdesign._files import write_text_atomic
-    from nsdesign.export import export
 
     target = {"python": "python", "polar-express": "polar-express"}.get(fmt)
     if target is None:

@@ -11,7 +11,12 @@ import math
 import re
 from typing import Any
 
+from nsdesign.cli._output import warn
+from nsdesign.core.cost import Shape
+from nsdesign.core.limits import DEFAULT_HEADROOM
+from nsdesign.core.normalizers import get
 from nsdesign.errors import InputError
+from nsdesign.laws.blocks import blocks_of
 
 # The --dtype names, everywhere. Commands accept the subset they can run; plot's old numpy names still parse.
 DTYPES: tuple[str, ...] = ("exact", "fp64", "fp32", "bf16", "fp16")
@@ -27,21 +32,21 @@ NEGATIVE_NUMBER = re.compile(r"^-(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$|^-inf(?:i
 
 
 def _quoted(text: str) -> str:
-    """A bad value as an error message shows it: at most 40 characters (an argument may be 300)."""
-    return repr(text if len(text) <= 40 else text[:40] + "…")
+    """A bad value as an error message shows it: at most 20 characters (an argument may be 300)."""
+    return repr(text if len(text) <= 20 else text[:14] + "…" + text[-5:])
 
 
 def real(text: str) -> float:
     """A float flag value in ASCII notation (1e-3, -0.5, inf, nan; range checks are the command's)."""
     if not _REAL.fullmatch(str(text).strip()):
-        raise argparse.ArgumentTypeError(f"invalid float value: {_quoted(str(text))} (ASCII digits, e.g. 1e-3)")
+        raise argparse.ArgumentTypeError(f"{_quoted(str(text))} is not an ASCII number (e.g. 1e-3)")
     return float(text)
 
 
 def integer(text: str) -> int:
     """An integer flag value in ASCII digits (no '1.5', '1e3', Unicode digits or underscores)."""
     if not _INTEGER.fullmatch(str(text).strip()):
-        raise argparse.ArgumentTypeError(f"invalid int value: {_quoted(str(text))} (ASCII digits, e.g. 5)")
+        raise argparse.ArgumentTypeError(f"{_quoted(str(text))} is not an ASCII integer (e.g. 5)")
     return int(text)
 
 
@@ -116,8 +121,6 @@ def guard_sigma_of(args: Any, max_sigma: float) -> float | None:
 
 def guard_headroom(args: Any, max_sigma: float) -> float:
     """The library's relative margin g/U − 1 (0.02 when no guard is given): overshoot is max F on [0, g]."""
-    from nsdesign.core.limits import DEFAULT_HEADROOM
-
     g = guard_sigma_of(args, max_sigma)
     if g is None:
         return DEFAULT_HEADROOM
@@ -134,7 +137,6 @@ def shape_of(text: str | None) -> Any:
     """`--shape MxN` as a `nsdesign.core.cost.Shape` (None when not given)."""
     if text is None:
         return None
-    from nsdesign.core.cost import Shape
 
     return Shape.parse(text)
 
@@ -150,8 +152,6 @@ def add_normalizer_arguments(parser: argparse.ArgumentParser) -> None:
 
 def normalizer_from_args(args: argparse.Namespace) -> Any:
     """The Normalizer the arguments name (frobenius when --normalize is absent)."""
-    from nsdesign.core.normalizers import get
-
     name = getattr(args, "normalize", None)
     k, f = getattr(args, "power_iterations", None), getattr(args, "spectral_safety", None)
     if name is None and (k is not None or f is not None):
@@ -183,7 +183,6 @@ def blocks_from_args(args: Any) -> Any:
         return None
     if getattr(args, "shape", None) is None:
         raise InputError("--heads and --block split a matrix: give --shape MxN too")
-    from nsdesign.laws.blocks import blocks_of
 
     return blocks_of(args.shape, heads, block)
 
@@ -233,8 +232,6 @@ class _DeprecatedAlias(argparse.Action):
         super().__init__(*args, **kwargs)
 
     def __call__(self, parser: Any, namespace: Any, values: Any, option_string: str | None = None) -> None:
-        from nsdesign.cli._output import warn
-
         warn(f"{option_string} is the old spelling of {self.new} (it goes away in the next release)")
         setattr(namespace, self.dest, values)
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import Any, Callable
 
+from nsdesign.cli import render as views
+from nsdesign.cli._output import print_band_warnings, print_route, report_stream, write_schedule
+from nsdesign.cli._vocabulary import guard_headroom, normalizer_from_args, require_count
+from nsdesign.cli.normalize_view import search_normalized
+from nsdesign.core.band import Band
+from nsdesign.core.consumers import consumer_form
 from nsdesign.errors import InputError
+from nsdesign.plans import design_for
 
 # Flags that choose another engine or knob: --for designs within the consumer's form, so they conflict.
 CONFLICTS: tuple[tuple[str, str], ...] = (
@@ -15,11 +22,6 @@ CONFLICTS: tuple[tuple[str, str], ...] = (
 
 
 def search_for(args: argparse.Namespace, band_from_args: Callable[[argparse.Namespace], tuple[float, Any]]) -> int:
-    from nsdesign.cli._output import print_band_warnings, print_route, report_stream, write_schedule
-    from nsdesign.cli._vocabulary import guard_headroom, require_count
-    from nsdesign.core.band import Band
-    from nsdesign.plans import design_for
-
     _refuse_conflicts(args)
     if isinstance(args.steps, tuple):
         raise InputError("--for takes one --steps N (a range LO-HI is a study); give N, or --tol")
@@ -44,8 +46,6 @@ def search_for(args: argparse.Namespace, band_from_args: Callable[[argparse.Name
 
 def _normalizer_name(args: argparse.Namespace) -> str | None:
     """The normalizer the flags name (None without --normalize and its knobs): Frobenius is every consumer's own."""
-    from nsdesign.cli._vocabulary import normalizer_from_args
-
     flags = ("normalize", "power_iterations", "spectral_safety")
     return normalizer_from_args(args).name if any(getattr(args, k, None) is not None for k in flags) else None
 
@@ -53,16 +53,11 @@ def _normalizer_name(args: argparse.Namespace) -> str | None:
 def _with_normalizer(args: argparse.Namespace) -> int:
     """--for TARGET --normalize NAME: the guarded design for the normalizer's band (`search --normalize`, checked
     in both bf16 kernels), when the consumer offers that normalizer; then the export that passes it on."""
-    from nsdesign.cli._vocabulary import normalizer_from_args
-    from nsdesign.cli.normalize_view import search_normalized
-    from nsdesign.core.consumers import consumer_form
-
     form = consumer_form(args.for_target)
     norm = normalizer_from_args(args)
     if norm.name not in form.normalizers:
         offered = ", ".join(form.normalizers)
         raise InputError(f"{form.target} does not offer the {norm.name} normalizer; it offers: {offered}")
-    from nsdesign.cli._output import report_stream
 
     code = search_normalized(args)
     path = args.output or "schedule.json"
@@ -89,8 +84,6 @@ def _refuse_conflicts(args: argparse.Namespace) -> None:
 
 
 def render(result: Any, written_to: str | None, source: str | None) -> None:
-    from nsdesign.cli import render as views
-
     out = views.console()
     form = result.form
     title = f"For {form.target} ({form.dtype}, {form.kernel} kernel)"

@@ -7,12 +7,40 @@ import json
 import math
 from typing import Any
 
-from nsdesign.cli import search_options
-from nsdesign.cli._output import print_band_warnings, print_json, write_schedule
-from nsdesign.cli._vocabulary import add_guard_sigma, guard_headroom, guard_sigma_of, hidden_alias, require_count, steps_or_range
-from nsdesign.cli._vocabulary import add_block_arguments, add_normalizer_arguments, model_size, parse_degree
+from nsdesign.cli import render, search_options
+from nsdesign.cli._output import (
+    check_output,
+    print_band_warnings,
+    print_json,
+    print_route,
+    report_stream,
+    write_schedule,
+)
+from nsdesign.cli._vocabulary import (
+    add_block_arguments,
+    add_guard_sigma,
+    add_normalizer_arguments,
+    blocks_from_args,
+    guard_headroom,
+    guard_sigma_of,
+    hidden_alias,
+    model_size,
+    parse_degree,
+    require_count,
+    steps_or_range,
+)
 from nsdesign.cli._vocabulary import shape_of as _shape
+from nsdesign.cli.consumer_view import search_for
+from nsdesign.cli.normalize_view import search_normalized
+from nsdesign.core.band import Band
+from nsdesign.core.metrics import evaluate
+from nsdesign.design.guarded import DEFAULT_GUARD_TOL, check_guard, guard_error, guard_range
+from nsdesign.design.recommend import compare, recommend
+from nsdesign.documents import common_design_band, load_schedule
 from nsdesign.errors import InputError
+from nsdesign.laws import predict_band
+from nsdesign.plans.request import route
+from nsdesign.presets import preset_info, preset_names
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -110,15 +138,10 @@ def _band_arguments(parser: argparse.ArgumentParser, required: bool) -> None:
 
 def _search(args: argparse.Namespace) -> int:
     """Build the request once, let `plans.route` pick the engine (and say why), hand over to its view."""
-    from nsdesign.cli._output import check_output, print_route, report_stream
-    from nsdesign.plans.request import route
-
     check_output(args.output)
     answer = route(search_options.request_from_args(args))
     args.route_lines = answer.lines()  # printed by the view once its engine succeeded (print_route)
     if answer.engine == "consumer":
-        from nsdesign.cli.consumer_view import search_for
-
         return search_for(args, _band_from_args)
     if answer.engine in ("normalized-study", "guarded", "study"):
         _shape_of_blocks(args)
@@ -127,7 +150,6 @@ def _search(args: argparse.Namespace) -> int:
     if answer.engine == "guarded":
         # accuracy on the band, |1 − F| ≤ τ on the guard band (a bare --guard-sigma keeps the default design,
         # checked for overshoot up to it)
-        from nsdesign.cli.normalize_view import search_normalized
 
         return search_normalized(args)
     if answer.engine == "study":
@@ -147,7 +169,6 @@ def _search(args: argparse.Namespace) -> int:
         if args.name:
             document["name"], schedule = args.name, schedule.with_name(args.name)
         write_schedule(args.output, args.format, document, schedule)
-    from nsdesign.cli import render
 
     with report_stream(args.output):
         print_route(args)
@@ -158,17 +179,12 @@ def _search(args: argparse.Namespace) -> int:
 def _shape_of_blocks(args: argparse.Namespace) -> None:
     """--heads/--block on the normalizer, guard and study routes: they read --shape directly, so --shape
     becomes the block's (the plain and --for routes keep the fused shape for the band's provenance)."""
-    from nsdesign.cli._vocabulary import blocks_from_args
-
     blocks = blocks_from_args(args)
     if blocks is not None:
         args.shape, args.heads, args.block = str(blocks.shape), None, None
 
 
 def _recommend(args: argparse.Namespace, min_sigma: float, source: str | None) -> Any:
-    from nsdesign.core.band import Band
-    from nsdesign.design.recommend import recommend
-
     return recommend(
         Band(min_sigma, args.max_sigma),
         steps=require_count("--steps", args.steps),
@@ -187,9 +203,6 @@ def _recommend(args: argparse.Namespace, min_sigma: float, source: str | None) -
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from nsdesign.core.metrics import evaluate
-    from nsdesign.documents import common_design_band, load_schedule
-
     schedule = load_schedule(args.schedule)
     if args.steps is not None:
         schedule = schedule.extended(_positive_steps(args.steps))
@@ -212,7 +225,6 @@ def _evaluate(args: argparse.Namespace) -> int:
             data["guard"] = guard[0]
         print_json(data)
         return 0
-    from nsdesign.cli import render
 
     render.evaluation(schedule, metrics)
     _print_guard([schedule.name or args.schedule], guard)
@@ -237,9 +249,6 @@ def _fit_latex(text: str, width: int = 80) -> str:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from nsdesign.design.recommend import compare
-    from nsdesign.documents import common_design_band, load_schedule
-
     schedules = [load_schedule(s) for s in args.schedules]
     min_sigma, max_sigma, note = args.min_sigma, args.max_sigma, ""
     if min_sigma is None:  # the band they were all designed for (published for presets, recorded in files)
@@ -254,7 +263,6 @@ def _compare(args: argparse.Namespace) -> int:
             row["guard"] = g
         print_json(out)
         return 0
-    from nsdesign.cli import render
 
     render.comparison([s.name for s in schedules], schedules, rows, note)
     _print_guard([s.name for s in schedules], guard)
@@ -265,7 +273,6 @@ def _guard_for(args: argparse.Namespace, schedules: list[Any], max_sigma: float)
     """Exact guard-band figures per schedule when --guard-sigma or --guard-tol is given (else nothing)."""
     if args.guard_sigma is None and args.guard_tol is None:
         return []
-    from nsdesign.design.guarded import DEFAULT_GUARD_TOL, check_guard, guard_error, guard_range
 
     g = args.guard_sigma if args.guard_sigma is not None else 1.02 * max_sigma
     tau = DEFAULT_GUARD_TOL if args.guard_tol is None else args.guard_tol
@@ -293,10 +300,6 @@ REFERENCE_BAND = (1e-3, 1.0)
 
 
 def _presets(args: argparse.Namespace) -> int:
-    from nsdesign.presets import preset_info, preset_names
-
-    from nsdesign.cli import render
-
     if args.action == "show" or args.name:
         if not args.name:
             raise InputError("`nsdesign presets show` needs a preset name; run `nsdesign presets` for the list")
@@ -304,8 +307,6 @@ def _presets(args: argparse.Namespace) -> int:
         if args.json:
             print_json({**info.schedule.to_dict(), "source": info.source, "note": info.note})
         else:
-            from nsdesign.core.metrics import evaluate
-
             render.preset(info, evaluate(info.schedule, REFERENCE_BAND))
         return 0
     infos = [preset_info(n) for n in preset_names()]
@@ -325,8 +326,6 @@ def _band_from_args(args: argparse.Namespace) -> tuple[float, str | None]:
     """--min-sigma, or a predicted band edge (--model-size/--layer/--quantile, or --shape/--quantile).
 
     Under --heads/--block, --shape becomes the block's shape (its band, FLOPs and --degrees auto cost)."""
-    from nsdesign.cli._vocabulary import blocks_from_args
-
     blocks = blocks_from_args(args)
     fused = args.shape
     if blocks is not None:
@@ -338,7 +337,6 @@ def _band_from_args(args: argparse.Namespace) -> tuple[float, str | None]:
         return args.min_sigma, None
     if args.quantile is None:
         raise InputError("give --min-sigma L, or --model-size M --layer NAME --quantile Q, or --shape MxN --quantile Q")
-    from nsdesign.laws import predict_band
 
     if args.model_size is not None:
         if not args.layer:

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
-from nsdesign.cli._text import terminal_safe
-
 import argparse
 import json
+import re
 import sys
+import textwrap
+from pathlib import Path
 from typing import Any
-from nsdesign.cli._output import warn
+
+from nsdesign._files import write_text_atomic
+from nsdesign.cli._output import check_output, warn
+from nsdesign.cli._text import terminal_safe
+from nsdesign.core.limits import OVERSHOOT_WARNING
+from nsdesign.core.metrics import DEFAULT_HEADROOM, overshoot
+from nsdesign.core.normalizers import get, recorded_normalizer
+from nsdesign.documents import load_schedule, read_schedule_file
+from nsdesign.errors import InputError
+from nsdesign.export import TARGETS, export, get_target
+from nsdesign.export.recipes import RECIPE_TARGETS, RECIPE_USAGE, export_recipe, read_recipe
+from nsdesign.presets import preset_info, preset_names
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from nsdesign.export import TARGETS
-
     lines = "; ".join(f"{t.name}: {t.consumer}" for t in TARGETS)
     export = subparsers.add_parser(
         "export",
@@ -35,20 +45,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from nsdesign.errors import InputError
-    from nsdesign.export import export, get_target
-    from nsdesign.documents import load_schedule
-
-    from nsdesign.cli._output import check_output
-
     check_output(args.output)
     get_target(args.to)  # an unknown target fails before the schedule is read
+    recipe = read_recipe(args.schedule) if args.schedule not in preset_names() else None
+    if recipe is not None:  # a recipe file: per-layer schedules
+        return _export_recipe(args, recipe)
     schedule = load_schedule(args.schedule)
     if args.steps is not None:
         if not 1 <= args.steps <= 100:
             raise InputError(f"--steps must be from 1 to 100, got {args.steps}")
         schedule = schedule.extended(args.steps)
-    from nsdesign.core.normalizers import get, recorded_normalizer
 
     normalizer = get(args.normalize) if args.normalize else recorded_normalizer(args.schedule)
     headroom = _headroom_warning(schedule, args.to)
@@ -58,8 +64,6 @@ def _export(args: argparse.Namespace) -> int:
     for warning in [*result.warnings, *(f"{w}; exported anyway (--force)" for w in headroom)]:
         warn(warning)
     if args.output is not None:
-        from nsdesign._files import write_text_atomic
-
         write_text_atomic(args.output, result.text)
         _say_written(args.output, get_target(args.to), args.patch)
     else:
@@ -83,11 +87,8 @@ def _say_written(path: str, target: Any, patch: bool) -> None:
 
 def _provenance(reference: str) -> str:
     """Where the schedule came from, for the export's comments: the preset's source, or the file."""
-    from nsdesign.presets import preset_info, preset_names
-
     if reference in preset_names():
         return f"nsdesign preset {reference} — {preset_info(reference).source}"
-    from nsdesign.documents import read_schedule_file
 
     params = read_schedule_file(reference)[1].get("params")
     if isinstance(params, dict) and params:
@@ -107,8 +108,6 @@ def _headroom_warning(schedule: Any, target: str) -> list[str]:
     dtype = HALF_PRECISION_TARGETS.get(target)
     if dtype is None:
         return []
-    from nsdesign.core.limits import OVERSHOOT_WARNING
-    from nsdesign.core.metrics import DEFAULT_HEADROOM, overshoot
 
     peak = overshoot(schedule, 1.0, DEFAULT_HEADROOM)
     if peak <= OVERSHOOT_WARNING:
@@ -122,9 +121,6 @@ def export_hint(schedule: Any, path: str) -> list[str]:
     """The `nsdesign export` command that works for this schedule (search's "next:" lines): torch-muon's kwargs
     for one repeated triple, --patch for a per-step list, and an exact-arithmetic target when the schedule has
     no headroom (bf16/fp16 targets refuse it without --force)."""
-    from nsdesign.errors import InputError
-    from nsdesign.export import export
-
     if _headroom_warning(schedule, "torch-muon"):
         return [f"nsdesign export {path} --to optax  (or polar-express);",
                 "it overshoots just above the band: bf16/fp16 targets refuse it without --force"]
@@ -136,3 +132,24 @@ def export_hint(schedule: Any, path: str) -> list[str]:
                 "private NS function), or nsdesign.torch.Muon(schedule=…) (needs nsdesign",
                 "at train time), or one triple for torch.optim.Muon: --for torch-muon"]
     return [f"nsdesign export {path} --to torch-muon  (or optax, dion, …)"]
+
+
+def _export_recipe(args: argparse.Namespace, recipe: Any) -> int:
+    """`export RECIPE --to python`: the recipe's per-layer schedules as Python data. Every other target runs one
+    schedule for all matrices, so it is refused with the routes that take a recipe (nsdesign.export.recipes)."""
+    if args.to not in RECIPE_TARGETS:
+        raise InputError("this is a recipe: nsdesign.torch.Muon(recipe=…) or --to python")
+    for flag, given in (("--steps", args.steps is not None), ("--normalize", args.normalize), ("--patch", args.patch)):
+        if given:
+            raise InputError(f"{flag} is for one schedule; a recipe keeps each layer's own")
+    result = export_recipe(recipe, args.to, provenance=f"recipe file {args.schedule}")
+    if args.output is None:
+        sys.stdout.write(result.text)
+        return 0
+    write_text_atomic(args.output, result.text)
+    module = re.sub(r"\W", "_", Path(args.output).stem) or "recipe"
+    for text in (f"wrote {args.output}: the recipe's per-layer schedules as Python data",
+                 f"use: {RECIPE_USAGE.format(module=module)}"):
+        for line in textwrap.wrap(text, 79, subsequent_indent="  ", break_on_hyphens=False, break_long_words=False):
+            print(terminal_safe(line))
+    return 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import importlib
 import io
 import os
@@ -20,7 +21,10 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from nsdesign._version import __version__
-from nsdesign.errors import InputError
+from nsdesign.cli import progress, render
+from nsdesign.cli._text import fit_error, terminal_safe
+from nsdesign.cli._vocabulary import NEGATIVE_NUMBER, STRICT_TYPES
+from nsdesign.errors import InputError, unknown
 
 # One module per group of commands; each defines register(subparsers).
 COMMAND_MODULES: tuple[str, ...] = (
@@ -115,14 +119,11 @@ class _Parser(argparse.ArgumentParser):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        from nsdesign.cli._vocabulary import NEGATIVE_NUMBER
 
         self._negative_number_matcher = NEGATIVE_NUMBER  # argparse's own misses '-1e-3': "expected one argument"
 
     def _get_value(self, action: argparse.Action, arg_string: str) -> object:
         """float('١e-3') is 1e-3 to Python; here a number flag takes ASCII notation only (cli._vocabulary.real)."""
-        from nsdesign.cli._vocabulary import STRICT_TYPES
-
         strict = STRICT_TYPES.get(action.type)
         if strict is None:
             return super()._get_value(action, arg_string)
@@ -133,7 +134,7 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         message = _with_suggestion(self, message)
-        raise InputError(message if "(see `" in message else f"{message} (see `{self.prog} --help`)")
+        raise InputError(message if "see `" in message else f"{message} (see `{self.prog} --help`)")
 
     def _get_formatter(self) -> argparse.HelpFormatter:
         """Help fits 80 columns (or a narrower terminal), whatever COLUMNS says."""
@@ -150,7 +151,7 @@ def _with_suggestion(parser: argparse.ArgumentParser, message: str) -> str:
     choice = re.match(r"argument (\w+): invalid choice: '([^']*)'", message)
     if choice and choice.group(1) in ("command", "COMMAND"):
         return str(_commands_error(choice.group(2)))
-    extra = re.match(r"unrecognized arguments: (\S+)", message)
+    extra = re.match(r"(?:unrecognized|unknown) arguments: (\S+)", message)
     if extra:
         flags = [f for action in parser._actions for f in action.option_strings]
         close = difflib.get_close_matches(extra.group(1).split("=")[0], flags, n=1, cutoff=0.6)
@@ -160,8 +161,6 @@ def _with_suggestion(parser: argparse.ArgumentParser, message: str) -> str:
 
 
 def _commands_error(name: str) -> InputError:
-    from nsdesign.errors import unknown
-
     return unknown("command", name, _command_names(), "see `nsdesign --help`")
 
 
@@ -199,8 +198,6 @@ def overview() -> str:
 def one_line(message: str) -> str:
     """The message with every line break and control character escaped, so an error is always one line
     (user text such as a file name or an argument may contain newlines, NEL or U+2028)."""
-    from nsdesign.cli._text import terminal_safe
-
     return terminal_safe(message)
 
 
@@ -221,7 +218,7 @@ def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespa
     args, extras = parser.parse_known_args(argv)
     if extras:
         command = _subparsers(parser).choices[args.command]
-        command.error(f"unrecognized arguments: {' '.join(extras)}")
+        command.error(f"unknown arguments: {' '.join(e if len(e) <= 20 else e[:14] + '…' for e in extras[:3])}")
     return args
 
 
@@ -243,24 +240,59 @@ def _add_common_flags(command: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    _encode_anything()
     try:
         if not argv:
             print(overview())
-            return 0
+            return _flushed(0)
         args = _parse(build_parser(), argv)
-        from nsdesign.cli import progress, render
 
         render.set_wide(getattr(args, "wide", False))
         progress.set_quiet(getattr(args, "quiet", False))
-        return int(args.handler(args) or 0)
+        return _flushed(int(args.handler(args) or 0))
     except InputError as exc:
-        print(f"nsdesign: error: {one_line(flag_message(str(exc)))}", file=sys.stderr)
+        print(f"nsdesign: error: {fit_error(flag_message(str(exc)))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("nsdesign: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
-        return 0
+        return _stdout_lost(0)
+    except SystemExit:  # --help and --version print, then exit through argparse
+        _flushed(0)
+        raise
+    except OSError as exc:
+        if exc.errno not in _OUTPUT_ERRNOS:  # not a full disk or a lost device: a bug, keep its traceback
+            raise
+        print(f"nsdesign: error: cannot write the output: {exc.strerror}", file=sys.stderr)
+        return _stdout_lost(1)
+
+
+# A write that fails because of where the output goes (stdout on /dev/full, a full or lost disk), not because of us.
+_OUTPUT_ERRNOS = {errno.ENOSPC, errno.EIO, errno.EDQUOT, errno.EFBIG, errno.ENXIO}
+
+
+def _encode_anything() -> None:
+    """Standard output and error that cannot encode a character (PYTHONIOENCODING=ascii, a latin-1 terminal) write
+    it as an escape (\\u03c3) instead of failing half-way with UnicodeEncodeError; JSON stays valid that way."""
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+
+
+def _flushed(code: int) -> int:
+    """`code` once standard output is flushed: a full disk shows here, as one line, rather than at exit."""
+    sys.stdout.flush()
+    return code
+
+
+def _stdout_lost(code: int) -> int:
+    """`code`, with standard output pointed at /dev/null so the interpreter's own flush at exit cannot fail again."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass
+    return code
 
 
 @dataclass(frozen=True)

@@ -7,23 +7,19 @@ search is an Optuna study on that band instead (`nsdesign.cli.search_options.run
 
 from __future__ import annotations
 
-from nsdesign.cli._text import terminal_safe
-
 import argparse
-
 import textwrap
 from typing import Any
 
-from nsdesign.cli._vocabulary import require_count
+from nsdesign.cli._output import print_route, report_stream, warn, write_schedule
+from nsdesign.cli._text import terminal_safe
+from nsdesign.cli._vocabulary import normalizer_from_args, parse_degree, require_count
+from nsdesign.cli._vocabulary import shape_of as _shape
 from nsdesign.errors import InputError
-from nsdesign.cli._output import warn
+from nsdesign.plans.normalizer import design_for_normalizer
+
 
 def search_normalized(args: argparse.Namespace) -> int:
-    from nsdesign.cli._output import write_schedule
-    from nsdesign.cli._vocabulary import normalizer_from_args, parse_degree
-    from nsdesign.cli._vocabulary import shape_of as _shape
-    from nsdesign.plans.normalizer import design_for_normalizer
-
     if getattr(args, "legacy_headroom", None) is not None:
         raise InputError("--headroom is the old spelling of --guard-sigma; with --normalize give --guard-sigma")
     degree = parse_degree(args.degree)
@@ -52,7 +48,6 @@ def search_normalized(args: argparse.Namespace) -> int:
     )
     if args.output is not None:
         write_schedule(args.output, args.format, result.document(), result.guarded.schedule)
-    from nsdesign.cli._output import print_route, report_stream
 
     with report_stream(args.output):
         print_route(args)

@@ -9,9 +9,26 @@ from __future__ import annotations
 
 import argparse
 
-from nsdesign.cli._vocabulary import add_guard_sigma, dtype_name, guard_sigma_of, hidden_alias, steps_or_range
-from nsdesign.cli._vocabulary import STORAGE_HELP, study_storage
+from nsdesign._files import write_json_atomic
+from nsdesign.cli import progress, render
+from nsdesign.cli._output import report_stream
+from nsdesign.cli._vocabulary import (
+    STORAGE_HELP,
+    add_guard_sigma,
+    comma_list,
+    dtype_name,
+    guard_sigma_of,
+    hidden_alias,
+    int_list,
+    steps_or_range,
+    study_storage,
+)
+from nsdesign.cli.search_options import _check_writable, add_kernel_arguments, kernel_of
+from nsdesign.core.cost import Shape
+from nsdesign.core.metrics import check_band
 from nsdesign.errors import InputError
+from nsdesign.search.pareto import run_pareto
+from nsdesign.search.space import HEADROOM_STRATEGIES, SearchSpace
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -32,7 +49,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="step degrees the trials may choose (default 3,5,7)")
     hidden_alias(p, "--degrees", dest="degrees")
     p.add_argument("--strategies", help="headroom strategies: none,safety,inflate,norm_div,cushion (default all)")
-    from nsdesign.cli.search_options import add_kernel_arguments
 
     add_kernel_arguments(p, "the kernel the errors are run with and the FLOPs counted for")
     p.add_argument("--proxy-shape", help="test matrix for bf16/fp16 errors (default: the shape's aspect, ≤256 rows)")
@@ -46,14 +62,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _pareto(args: argparse.Namespace) -> int:
-    from nsdesign.core.cost import Shape
-    from nsdesign.core.metrics import check_band
-    from nsdesign.search.pareto import run_pareto
-    from nsdesign.search.space import HEADROOM_STRATEGIES, SearchSpace
-
     check_band(args.min_sigma, args.max_sigma)
     shape = Shape.parse(args.shape)
-    from nsdesign.cli._vocabulary import comma_list, int_list
 
     degrees = int_list("--degree-choices", args.degrees)
     strategies = comma_list("--strategies", args.strategies) or HEADROOM_STRATEGIES
@@ -66,8 +76,6 @@ def _pareto(args: argparse.Namespace) -> int:
         p = Shape.parse(args.proxy_shape)
         proxy = (p.m, p.n)
     if args.output is not None:
-        from nsdesign.cli.search_options import _check_writable
-
         _check_writable(args.output)
     result = run_pareto(
         args.min_sigma,
@@ -87,12 +95,7 @@ def _pareto(args: argparse.Namespace) -> int:
         progress=_progress_enabled(),
     )
     if args.output is not None:
-        from nsdesign._files import write_json_atomic
-
         write_json_atomic(args.output, result.document())
-    from nsdesign.cli._output import report_stream
-
-    from nsdesign.cli import render
 
     with report_stream(args.output):
         render.pareto_front(result, args.output)
@@ -100,12 +103,8 @@ def _pareto(args: argparse.Namespace) -> int:
 
 
 def _progress_enabled() -> bool:
-    from nsdesign.cli import progress
-
     return progress.enabled()
 
 
 def _kernel(args: argparse.Namespace) -> str:
-    from nsdesign.cli.search_options import kernel_of
-
     return kernel_of(args)

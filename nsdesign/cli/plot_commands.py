@@ -11,17 +11,20 @@ matplotlib is imported only inside the handlers (through nsdesign.plot).
 
 from __future__ import annotations
 
-from nsdesign.cli._text import terminal_safe
-
 import argparse
 import math
 import re
 from typing import Any
 
-from nsdesign.cli._vocabulary import dtype_name
-from nsdesign.errors import InputError
+from nsdesign._files import check_output_path
 from nsdesign.cli._output import warn
-from nsdesign.cli._vocabulary import hidden_alias
+from nsdesign.cli._text import terminal_safe
+from nsdesign.cli._vocabulary import comma_list, dtype_name, hidden_alias
+from nsdesign.core.cost import Shape
+from nsdesign.core.metrics import check_band
+from nsdesign.documents import load_schedule
+from nsdesign.errors import InputError
+from nsdesign.presets import preset_info
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -145,8 +148,6 @@ def _histogram(args: argparse.Namespace) -> int:
 
 def _frontier(args: argparse.Namespace) -> int:
     _check_output(args.output)
-    from nsdesign.core.cost import Shape
-    from nsdesign.core.metrics import check_band
 
     shape = Shape.parse(args.shape) if args.shape else None
     min_sigma, max_sigma = args.min_sigma, args.max_sigma
@@ -176,10 +177,6 @@ def _frontier(args: argparse.Namespace) -> int:
     extra = list(zip(_labels(args.schedules, schedules), schedules))
     presets = None
     if args.presets is not None:
-        from nsdesign.presets import preset_info
-
-        from nsdesign.cli._vocabulary import comma_list
-
         presets = list(comma_list("--presets", args.presets) or ())
         for name in presets:
             preset_info(name)  # unknown names fail with the list of known ones
@@ -213,16 +210,12 @@ def _check_output(path: str) -> None:
     """Fail on a bad -o before any computation."""
     from pathlib import Path
 
-    from nsdesign._files import check_output_path
-
     if Path(path).suffix.lower() not in (".png", ".svg"):
         raise InputError(f"-o must be a file ending in .png or .svg (figures are not written to stdout), got {path!r}")
     check_output_path(path)
 
 
 def _schedules(references: list[str]) -> list:
-    from nsdesign.documents import load_schedule
-
     return [load_schedule(r) for r in references]
 
 

@@ -6,13 +6,21 @@ commands fail with one line that says how to install it.
 
 from __future__ import annotations
 
-from nsdesign.cli._text import terminal_safe
-
 import argparse
 from typing import Any
 
-from nsdesign.cli._output import print_json
-from nsdesign.cli._vocabulary import deprecated_alias, hidden_alias, int_list
+from nsdesign.cli import progress, render
+from nsdesign.cli._output import check_output, print_json, report_stream
+from nsdesign.cli._text import terminal_safe
+from nsdesign.cli._vocabulary import (
+    add_block_arguments,
+    add_normalizer_arguments,
+    deprecated_alias,
+    hidden_alias,
+    int_list,
+    normalizer_from_args,
+)
+from nsdesign.cli.search_options import add_kernel_arguments, kernel_of
 from nsdesign.errors import InputError
 
 INSTALL_HINT = "this command needs torch: pip install 'nsdesign[torch]'"
@@ -26,7 +34,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="gaussian:MxN | spectrum:logu:L:MxN | file:PATH (.safetensors/.pt/.npy) | capture:DIR (repeatable)",
     )
     validate.add_argument("--dtype", default="bf16", choices=("bf16", "fp16", "fp32", "fp64"), help="compute dtype (bf16)")
-    from nsdesign.cli.search_options import add_kernel_arguments
 
     add_kernel_arguments(validate, "the Newton–Schulz kernel run on the matrices")
     validate.add_argument("--device", default="cpu", help="cpu or cuda[:N] (cpu)")
@@ -37,7 +44,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="band edge L in Frobenius-normalized units: band error is over σ/‖G‖_F ≥ L (default 1e-3)",
     )
     validate.add_argument("--seed", type=int, default=0, help="seed of the synthetic sources (0)")
-    from nsdesign.cli._vocabulary import add_block_arguments
 
     add_block_arguments(validate)  # every matrix is run per block (batched)
     validate.add_argument("--repeats", type=int, default=5, help="timed calls per measurement; the median is reported (5)")
@@ -45,7 +51,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     validate.add_argument("--compile", action="store_true", help="torch.compile the iteration")
     validate.add_argument("-o", "--output", help="write the report to FILE.json or FILE.csv")
     validate.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
-    from nsdesign.cli._vocabulary import add_normalizer_arguments
 
     add_normalizer_arguments(validate)
     validate.set_defaults(handler=_validate)
@@ -81,8 +86,6 @@ def _require_torch() -> None:
 
 def _restarts(args: argparse.Namespace, kernel: str) -> tuple[int, ...] | None:
     """--restarts: Gram step indices ('none' for none); refused with another kernel, which has nothing to restart."""
-    from nsdesign.cli._vocabulary import int_list
-
     if args.restarts is None:
         return None
     if kernel != "gram":
@@ -97,9 +100,6 @@ def _restarts(args: argparse.Namespace, kernel: str) -> tuple[int, ...] | None:
 
 def _validate(args: argparse.Namespace) -> int:
     _require_torch()
-    from nsdesign.cli import progress
-    from nsdesign.cli._output import check_output, report_stream
-    from nsdesign.cli.search_options import kernel_of
     from nsdesign.torch.validate import check_report_path, validate, write_report
 
     check_output(args.output)
@@ -129,15 +129,11 @@ def _validate(args: argparse.Namespace) -> int:
         if args.json:
             print_json(report.to_dict())
         else:
-            from nsdesign.cli import render
-
             render.validation_report(report, args.output)
     return 0
 
 
 def _normalizer(args: argparse.Namespace) -> Any:
-    from nsdesign.cli._vocabulary import normalizer_from_args
-
     if getattr(args, "normalize", None) is None and args.power_iterations is None and args.spectral_safety is None:
         return None
     return normalizer_from_args(args)

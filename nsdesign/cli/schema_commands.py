@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from nsdesign.documents import KINDS, _schema_text, schema_path
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from nsdesign.documents import KINDS
-
     schema = subparsers.add_parser(
         "schema", help="print the JSON Schema of a schedule file (or of another document kind)",
         description="The schema ships in the package (nsdesign/schemas/); docs/schedule-format.md explains it.",
@@ -18,8 +18,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _schema(args: argparse.Namespace) -> int:
-    from nsdesign.documents import _schema_text, schema_path
-
     if args.path:
         print(schema_path(args.kind))
     else:

@@ -23,11 +23,29 @@ import math
 import re
 from typing import Any
 
-from nsdesign.cli._output import write_schedule
-from nsdesign.cli._vocabulary import STORAGE_HELP, comma_list, guard_sigma_of, hidden_alias, int_list, shape_of
-from nsdesign.cli._vocabulary import study_storage
-from nsdesign.core.limits import DEFAULT_TRIALS
+from nsdesign._files import check_output_path
+from nsdesign.cli import progress, render
+from nsdesign.cli._output import print_band_warnings, print_route, report_stream, write_schedule
+from nsdesign.cli._vocabulary import (
+    STORAGE_HELP,
+    comma_list,
+    guard_sigma_of,
+    hidden_alias,
+    int_list,
+    normalizer_from_args,
+    shape_of,
+    study_storage,
+)
+from nsdesign.core.band import Band
+from nsdesign.core.cost import Shape
+from nsdesign.core.limits import DEFAULT_TRIALS, DTYPES
+from nsdesign.core.metrics import evaluate
+from nsdesign.documents import schedule_document
 from nsdesign.errors import InputError
+from nsdesign.laws.normalized import resolve_band
+from nsdesign.plans.request import DesignRequest
+from nsdesign.search.plan import study_config
+from nsdesign.search.study import run_search
 
 _DESTS = (
     "objective", "trials", "seed", "storage", "study_name", "jobs", "strategies", "search_degrees", "step_range",
@@ -111,8 +129,6 @@ def study_options(args: argparse.Namespace, normalized: bool = False) -> tuple[s
 
 def request_from_args(args: argparse.Namespace) -> Any:
     """The `plans.DesignRequest` the search flags describe: built once here, read by `plans.route`."""
-    from nsdesign.plans.request import DesignRequest
-
     normalize = getattr(args, "normalize", None)
     normalized = normalize is not None or any(
         getattr(args, k, None) is not None for k in ("power_iterations", "spectral_safety"))
@@ -138,9 +154,6 @@ def config_from_args(
     to the library (the capture objective has its own default). With `normalizer`, [min_sigma, max_sigma] is
     the band under it (--spectrum was its source, not a weighted objective's sample).
     """
-    from nsdesign.core.cost import Shape
-    from nsdesign.search.plan import study_config
-
     degree_text = str(getattr(args, "degree", "5") or "5")
     if degree_text == "auto":
         raise InputError("--degrees auto is for the greedy design; in a study give --degree-choices 3,5,7")
@@ -201,9 +214,6 @@ def config_from_args(
 
 def run_normalized(args: argparse.Namespace) -> int:
     """A study on the band a normalizer leaves (`--normalize NAME` with study options): resolve it, then `run`."""
-    from nsdesign.cli._vocabulary import normalizer_from_args
-    from nsdesign.laws.normalized import resolve_band
-
     if getattr(args, "legacy_headroom", None) is not None:
         raise InputError("--headroom is the old spelling of --guard-sigma; with --normalize give --guard-sigma")
     if args.spectrum in ("mp", "law") or "weighted" in str(args.objective or ""):
@@ -231,7 +241,7 @@ def run_normalized(args: argparse.Namespace) -> int:
 def _designed_for(objective: Any) -> dict[str, str]:
     """The schedule file's top-level `kernel` and `dtype`: what the study scored trials in (issue: a study with
     --kernel unfused wrote `kernel: null`, the kernel buried in params)."""
-    precisions = ("bf16", "fp16", "fp32", "fp64", "fp8")
+    precisions = DTYPES
     dtype = next((name for name, _ in objective.terms if name in precisions), "exact")
     return {"kernel": objective.kernel, "dtype": dtype}
 
@@ -244,18 +254,12 @@ def run(
     source: str | None = None,
 ) -> int:
     """Run the study the arguments describe, print the result, write the schedule when -o is given."""
-    from nsdesign.core.cost import Shape
-    from nsdesign.core.metrics import evaluate
-    from nsdesign.documents import schedule_document
-    from nsdesign.search.study import run_search
-
     config = config_from_args(args, min_sigma, max_sigma, normalizer)
     output = getattr(args, "output", None)
     fmt = getattr(args, "format", "json") or "json"
     if output is not None:
         _check_writable(output)
     result = run_search(config)
-    from nsdesign.cli._output import print_band_warnings
 
     print_band_warnings(args)
     objective = config.objective
@@ -273,7 +277,6 @@ def run(
         if objective.normalizer is None:
             document = schedule_document(schedule, (objective.min_sigma, objective.max_sigma), result.provenance(), metrics)
         else:  # the band under the normalizer, its guard band, and the normalizer to run it with
-            from nsdesign.core.band import Band
 
             top = objective.max_sigma * (1.0 + objective.guard_headroom)
             params = {**result.provenance(), **({"band_source": source} if source else {})}
@@ -283,8 +286,6 @@ def run(
             )
         document.update(_designed_for(objective))
         write_schedule(output, fmt, document, schedule)
-    from nsdesign.cli import render
-    from nsdesign.cli._output import print_route, report_stream
 
     with report_stream(output):
         print_route(args)
@@ -323,12 +324,8 @@ def _finite(flag: str, value: float) -> None:
 
 
 def _check_writable(path: str) -> None:
-    from nsdesign._files import check_output_path
-
     check_output_path(path)
 
 
 def _progress_enabled() -> bool:
-    from nsdesign.cli import progress
-
     return progress.enabled()

@@ -21,10 +21,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from nsdesign.core.schedule import Schedule
 from nsdesign.core.limits import FORMS, Form  # noqa: F401  (re-exported: the form names live in limits)
+from nsdesign.core.schedule import Schedule
+from nsdesign.documents import load_schedule
 from nsdesign.errors import InputError
-
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class Shape:
     def parse(cls, text: str) -> Shape:
         match = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*", text)
         if not match:
-            raise InputError(f"shape must look like 4096x16384 (two positive integers), got {text!r}")
+            raise InputError(f"shape must look like 4096x16384, got {text if len(text) <= 20 else text[:14] + '…'!r}")
         return cls(int(match.group(1)), int(match.group(2)))
 
     @classmethod
@@ -93,8 +93,6 @@ def step_flops(degree: int, shape: Shape, form: Form = "standard", first: bool =
 def flops(schedule: Schedule | str, shape: Shape | tuple[int, int] | str, form: Form = "standard") -> float:
     """FLOPs of the whole schedule on `shape` (a Shape, an (m, n) pair or 'MxN'); a preset name is a schedule."""
     if isinstance(schedule, str):
-        from nsdesign.documents import load_schedule
-
         schedule = load_schedule(schedule)
     shape = Shape.coerce(shape)
     last = schedule.num_steps - 1

@@ -85,6 +85,14 @@ CUSHION_RANGE = (0.0, 1.0)  # λ ∈ [0, 1): λ = 1 would design on the top edge
 SAFETY_RANGE = (1.0, 2.0)  # s ∈ [1, 2]: published values are 1.01–1.05; 2 already halves the band
 NORM_DIV_RANGE = (0.5, 4.0)  # the input divisor: beyond these the divided band leaves any sane design range
 
+# -- number formats -------------------------------------------------------------------------------------
+
+DTYPES: tuple[str, ...] = ("fp64", "fp32", "bf16", "fp16", "fp8")
+"""Every number format a schedule is run or modelled in (nsdesign.precision's rounding model, torch runs);
+`fp64` is the reference. Every other dtype list is a subset of this one, named for why it is a subset."""
+LOW_PRECISION: tuple[str, ...] = ("bf16", "fp16", "fp32", "fp8")  # formats a matrix-run objective scores in
+TORCH_CPU_DTYPES: tuple[str, ...] = ("fp32", "bf16", "fp16")  # what torch's CPU matmuls run (no fp8 there)
+
 # -- forms, depths, divergence -----------------------------------------------------------------------
 
 Form = Literal["standard", "gram"]

@@ -20,6 +20,7 @@ from nsdesign.core.bisection import smallest_passing
 from nsdesign.core.cost import Shape, flops, matmuls
 from nsdesign.core.limits import DEFAULT_HEADROOM
 from nsdesign.core.schedule import Schedule
+from nsdesign.documents import load_schedule
 from nsdesign.errors import InputError
 
 __all__ = [
@@ -71,8 +72,6 @@ def _check_range(lo: float, hi: float) -> None:
 
 def _check_schedule(schedule: Any) -> Schedule:
     if isinstance(schedule, str):
-        from nsdesign.documents import load_schedule
-
         return load_schedule(schedule)
     if not isinstance(schedule, Schedule):
         raise TypeError(f"expected a Schedule or a preset name, got {type(schedule).__name__}")

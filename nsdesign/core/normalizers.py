@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from nsdesign._files import read_json
 from nsdesign.core.cost import Shape
 from nsdesign.errors import InputError
 
@@ -262,8 +263,6 @@ def recorded_normalizer(reference: Any) -> Normalizer | None:
     import os
 
     if isinstance(reference, (str, os.PathLike)) and str(reference).endswith(".json") and os.path.exists(reference):
-        from nsdesign._files import read_json
-
         document = read_json(reference)
     if isinstance(document, dict) and document.get("normalizer") is not None:
         return Normalizer.from_dict(document["normalizer"], where="schedule normalizer")

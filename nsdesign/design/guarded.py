@@ -261,38 +261,7 @@ def _fixed(
         if all(c.passed for c in checks):
             return result(e0, u, base, g0, checks)
         return _inflate(make, result, [(e0, u, base, g0, checks)], l, u, g, tau, cushion, safety)
-    tops = [u * (g / u) ** (i / (_SCAN - 1)) for i in range(1, _SCAN)] if g > u else []
-    candidates: list[tuple[float, float, Design, float]] = []  # (error, v, design, guard error)
-    previous_infeasible = u
-    boundaries: list[tuple[float, float]] = []
-    for v in tops:
-        design, e, ge = make(v)
-        if ge <= tau:
-            candidates.append((e, v, design, ge))
-            if previous_infeasible is not None:
-                boundaries.append((previous_infeasible, v))
-            previous_infeasible = None
-        else:
-            previous_infeasible = v
-    if not candidates:
-        top = make(g)
-        raise InputError(
-            f"no {steps}-step design keeps the guard band [{u:g}, {g:g}] within {tau:g} of 1 "
-            f"(designed up to {g:g} it reaches {top[2]:.3g}); add steps or loosen `guard_tol`"
-        )
-    for lo, hi in boundaries:  # refine each feasibility boundary: the smallest feasible top is usually best
-        for _ in range(_BISECTIONS):
-            mid = math.sqrt(lo * hi)
-            if not lo < mid < hi:
-                break
-            design, e, ge = make(mid)
-            if ge <= tau:
-                hi = mid
-                candidates.append((e, mid, design, ge))
-            else:
-                lo = mid
-            if hi / lo - 1 < 1e-9:
-                break
+    candidates = _feasible_tops(make, u, g, tau, steps)
     candidates.sort(key=lambda c: (c[0], c[3]))  # best error first; ties (round-off): smaller guard error
     tried = []
     if refine_design and len(candidates[0][2].schedule.steps) <= REFINE_MAX_STEPS:
@@ -309,6 +278,45 @@ def _fixed(
             return result(e, v, design, ge, checks)
         tried.append((e, v, design, ge, checks))
     return _inflate(make, result, tried, l, u, g, tau, cushion, safety)
+
+
+def _feasible_tops(make: Any, u: float, g: float, tau: float, steps: int | None) -> list[tuple[float, float, Design, float]]:
+    """Every family member (greedy designed on [l, v]) that keeps the guard, as (error, v, design, guard error):
+    a log-spaced scan of v ∈ (u, g], then bisection on each feasibility boundary (the smallest feasible top is
+    usually the best). InputError when no v keeps the guard."""
+    tops = [u * (g / u) ** (i / (_SCAN - 1)) for i in range(1, _SCAN)] if g > u else []
+    candidates: list[tuple[float, float, Design, float]] = []
+    previous_infeasible: float | None = u
+    boundaries: list[tuple[float, float]] = []
+    for v in tops:
+        design, e, ge = make(v)
+        if ge <= tau:
+            candidates.append((e, v, design, ge))
+            if previous_infeasible is not None:
+                boundaries.append((previous_infeasible, v))
+            previous_infeasible = None
+        else:
+            previous_infeasible = v
+    if not candidates:
+        top = make(g)
+        raise InputError(
+            f"no {steps}-step design keeps the guard band [{u:g}, {g:g}] within {tau:g} of 1 "
+            f"(designed up to {g:g} it reaches {top[2]:.3g}); add steps or loosen `guard_tol`"
+        )
+    for lo, hi in boundaries:
+        for _ in range(_BISECTIONS):
+            mid = math.sqrt(lo * hi)
+            if not lo < mid < hi:
+                break
+            design, e, ge = make(mid)
+            if ge <= tau:
+                hi = mid
+                candidates.append((e, mid, design, ge))
+            else:
+                lo = mid
+            if hi / lo - 1 < 1e-9:
+                break
+    return candidates
 
 
 def refine(schedule: Schedule, l: float, u: float, g: float, tau: float) -> Schedule | None:

@@ -23,9 +23,11 @@ from nsdesign.core.limits import DEFAULT_DEGREE, DEFAULT_DEGREES, DEFAULT_HEADRO
 from nsdesign.core.metrics import Metrics, evaluate
 from nsdesign.core.schedule import Schedule
 from nsdesign.design.greedy import Design, greedy
-from nsdesign.design.safe import SafeDesign, safe_greedy
+from nsdesign.design.safe import CHECK_DTYPE, CHECK_KERNEL, SafeDesign, bf16_safe, mix_check, safe_greedy
 from nsdesign.design.solvers import cheapest_schedule
+from nsdesign.documents import schedule_document
 from nsdesign.errors import InputError
+from nsdesign.presets import preset, preset_names
 
 __all__ = ["DEFAULT_STEPS", "Recommendation", "compare", "compare_presets", "recommend"]
 
@@ -45,11 +47,8 @@ class Recommendation:
         return self.design.schedule
 
     def document(self) -> dict[str, Any]:
-        from nsdesign.documents import schedule_document
-
         document = schedule_document(self.schedule, self.metrics.band, self.params, self.metrics)
         if self.safe is not None:  # schema v2's optional fields: what the schedule was checked for
-            from nsdesign.design.safe import CHECK_DTYPE, CHECK_KERNEL
 
             document["kernel"] = CHECK_KERNEL
             document["dtype"] = CHECK_DTYPE
@@ -92,13 +91,11 @@ def recommend(
         if exact:
             design = cheapest_schedule(checked, tol, shape, form, DEFAULT_DEGREES, max_steps=max_steps)
         else:  # bf16-safe mix: safety 1 + headroom, and the cheapest mix that does not diverge in bf16
-            from nsdesign.design.safe import bf16_safe
 
             design = cheapest_schedule(
                 checked, tol, shape, form, DEFAULT_DEGREES, max_steps=max_steps, safety=1.0 + headroom,
                 accept=lambda d: bf16_safe(d, checked.min_sigma, (shape.m, shape.n), headroom),
             )
-            from nsdesign.design.safe import mix_check
 
             checks = (mix_check(design, checked.min_sigma, (shape.m, shape.n), headroom),)
     else:
@@ -137,8 +134,6 @@ def compare_presets(
     tol: float | None = None,
     shape: Shape | None = None,
 ) -> tuple[tuple[str, ...], tuple[Metrics, ...]]:
-    from nsdesign.presets import preset, preset_names
-
     names = preset_names()
     checked = as_band(band, max_sigma)
     return names, tuple(evaluate(preset(n), checked, headroom=headroom, tol=tol, shape=shape) for n in names)

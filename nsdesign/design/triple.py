@@ -30,10 +30,11 @@ import numpy as np
 
 from nsdesign.core.band import Band, as_band
 from nsdesign.core.limits import DEFAULT_HEADROOM, MAX_OUTPUT_SIGMA, MAX_OVERSHOOT, MAX_STEPS
+from nsdesign.core.metrics import overshoot, worst_error
 from nsdesign.core.polynomial import OddPolynomial
 from nsdesign.core.schedule import Schedule
-from nsdesign.design.greedy import greedy
 from nsdesign.design.checks import Check, log_sigma, rounding_check
+from nsdesign.design.greedy import greedy
 from nsdesign.errors import InputError
 
 ROBUSTNESS: tuple[float, ...] = (0.0, 0.0025, 0.005, 0.01, 0.02, 0.04)  # relative per-step perturbation δ
@@ -161,8 +162,6 @@ def _optimize(band: Band, repeats: int, guard: float, limit: float, delta: float
 def _measured(triple: tuple[float, float, float], repeats: int, band: Band, guard: float, limit: float,
               delta: float, kernel: str, dtype: str | None, bound: float) -> TripleDesign:
     """Exact error, exact guard and (with a dtype) the rounding-model check of one candidate."""
-    from nsdesign.core.metrics import overshoot, worst_error
-
     schedule = Schedule.from_coefficients([triple] * repeats, 1.0, "repeat_last")
     error = worst_error(schedule, band.min_sigma, band.max_sigma)
     over = overshoot(schedule, band.max_sigma, guard / band.max_sigma - 1.0)

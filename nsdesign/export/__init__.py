@@ -19,10 +19,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Callable
 
+from nsdesign.core.normalizers import get
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError, unknown
 from nsdesign.export import dion, gram_consumers, literals, torch_muon, triple_lists
-from nsdesign.export._common import ExportResult, default_provenance
+from nsdesign.export import normalizers as with_normalizer
+from nsdesign.export._common import ExportResult, comment_block, default_provenance
+from nsdesign.export._wrap import fit_python
+from nsdesign.presets import preset
 
 Renderer = Callable[[Schedule, str], ExportResult]
 
@@ -158,7 +162,6 @@ def export(
     """
     spec = get_target(target)
     if isinstance(schedule, str):  # a preset name, as everywhere else in the library
-        from nsdesign.presets import preset
 
         schedule = preset(schedule)
     elif not isinstance(schedule, Schedule):
@@ -172,9 +175,6 @@ def export(
     safe = schedule.with_name(_one_line(schedule.name))
     norm = None
     if normalizer is not None:
-        from nsdesign.core.normalizers import get
-        from nsdesign.export import normalizers as with_normalizer
-
         norm = get(normalizer)  # type: ignore[arg-type]
         where = f"{target} --patch" if patch else target
         with_normalizer.refuse(norm, where)
@@ -186,15 +186,11 @@ def export(
         result = _with_normalizer(result, norm, target, patch)
     if spec.name == "polar-express":  # JSON: its one long string (the provenance) cannot be wrapped
         return result
-    from nsdesign.export._wrap import fit_python
 
     return replace(result, text=fit_python(result.text))
 
 
 def _with_normalizer(result: ExportResult, norm: object, target: str, patch: bool) -> ExportResult:
-    from nsdesign.export import normalizers as with_normalizer
-    from nsdesign.export._common import comment_block
-
     text = result.text
     if target == "optax":
         name = with_normalizer.OPTAX_NAMES[norm.name]  # type: ignore[attr-defined]
@@ -209,8 +205,11 @@ def _with_normalizer(result: ExportResult, norm: object, target: str, patch: boo
 
 
 def _one_line(text: str) -> str:
-    """Names and provenance land in comments and docstrings: one line, and nothing that closes a docstring."""
-    return " ".join(text.split()).replace('"""', "'''")
+    """Names and provenance land in comments and docstrings: one line, nothing that closes a docstring, and no
+    control character or lone surrogate (escaped as \\x1b, \\ud800: an ANSI escape in a name must not reach the
+    terminal that shows the code, and a surrogate cannot be written as UTF-8)."""
+    flat = " ".join(text.split()).replace('"""', "'''")
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in flat)
 
 
 __all__ = ["ExportResult", "TARGETS", "Target", "export", "get_target", "target_names"]

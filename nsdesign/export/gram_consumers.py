@@ -47,6 +47,8 @@ from nsdesign.export._common import (
     scaling_warnings,
     triples,
 )
+from nsdesign.export.triple_lists import EXPORT_MIN_SIGMA, EXPORT_PROXY
+from nsdesign.precision.restarts import design_restarts
 
 DEEPSPEED_TRIPLE = (3.4445, -4.775, 2.0315)  # original_muon.py: a, b, c = (3.4445, -4.7750, 2.0315)
 DEEPSPEED_STEPS = 5  # muon_update's ns_steps default; no caller passes another
@@ -100,9 +102,6 @@ def render_deepspeed(schedule: Schedule, provenance: str) -> ExportResult:
 
 def _deepspeed_plan(schedule: Schedule) -> tuple[list[str], tuple[str, ...]]:
     """Comment lines comparing DeepSpeed's fixed restart with nsdesign's fp16 plan (as render_gram designs it)."""
-    from nsdesign.export.triple_lists import EXPORT_MIN_SIGMA, EXPORT_PROXY
-    from nsdesign.precision.restarts import design_restarts
-
     plan = design_restarts(schedule.extended(DEEPSPEED_STEPS), "fp16", EXPORT_PROXY, EXPORT_MIN_SIGMA)
     fixed = plan.baselines["dao_default"][1]  # restarts (2,): DeepSpeed's restart_at = 2
     lines = [

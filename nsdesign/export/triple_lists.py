@@ -18,7 +18,7 @@ from nsdesign.export._common import (
     require_quintic,
     scaling_warnings,
 )
-
+from nsdesign.precision.restarts import design_restarts
 
 # --------------------------------------------------------------------------------------------------
 # optax.contrib.muon
@@ -101,7 +101,6 @@ def render_gram(schedule: Schedule, provenance: str) -> ExportResult:
     """
     require_quintic(schedule, "gram-newton-schulz")
     rows, fold_note = folded_rows(schedule, "[]")
-    from nsdesign.precision.restarts import design_restarts
 
     plan = design_restarts(schedule.extended(len(rows)), "fp16", EXPORT_PROXY, EXPORT_MIN_SIGMA)
     dao = plan.baselines["dao_default"][1]

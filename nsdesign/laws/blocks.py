@@ -20,6 +20,7 @@ from typing import Any
 
 from nsdesign.core.cost import Shape
 from nsdesign.errors import InputError
+from nsdesign.laws.marchenko_pastur import quantile as mp_quantile
 
 
 @dataclass(frozen=True)
@@ -85,8 +86,6 @@ def block_shape(shape: Any, heads: int | None = None, block: Any = None) -> Shap
 def block_lift(quantile: float, fused: Shape, block: Shape) -> float:
     """σ_q(block) / σ_q(fused) of Frobenius-normalized i.i.d. matrices (Marchenko–Pastur): how much higher a
     block's band edge sits. Exact for i.i.d. entries; for real momentum matrices it is a model (docs/laws.md)."""
-    from nsdesign.laws.marchenko_pastur import quantile as mp_quantile
-
     return mp_quantile(quantile, block) / mp_quantile(quantile, fused)
 
 

@@ -36,7 +36,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from nsdesign._files import read_bytes
+from nsdesign._files import read_bytes, read_json, write_json_atomic
 from nsdesign.core.limits import DEPTH_POSITIONS, DEPTHS  # noqa: F401  (DEPTH_POSITIONS: re-exported)
 from nsdesign.documents import LAWS_KIND, check_document
 from nsdesign.documents import LAWS_VERSION as LAWS_SCHEMA_VERSION
@@ -480,7 +480,6 @@ def load_laws(path: str | Path | None = None) -> LawTable:
     """A law file written by `nsdesign fit`, or the shipped arXiv 2606.04058 laws when `path` is None."""
     if path is None:
         return shipped_laws()
-    from nsdesign._files import read_json
 
     return table_from_document(read_json(path), str(path))
 
@@ -504,8 +503,6 @@ def regenerate_shipped() -> LawTable:
 
 def main() -> None:
     """`python -m nsdesign.laws.momentum`: rewrite data/laws_2606.04058.json from the shipped CSV."""
-    from nsdesign._files import write_json_atomic
-
     target = shipped_csv_path().with_name(SHIPPED_LAWS)
     write_json_atomic(target, regenerate_shipped().document())
     print(f"wrote {target}")

@@ -26,9 +26,13 @@ from typing import Any
 
 import numpy as np
 
+from nsdesign._files import read_npy
 from nsdesign.core.cost import Shape
 from nsdesign.core.normalizers import Normalizer, get
 from nsdesign.errors import InputError
+from nsdesign.laws.marchenko_pastur import band_edge_support, check_quantile
+from nsdesign.laws.marchenko_pastur import quantile as mp_quantile
+from nsdesign.laws.predict import predict_band
 
 LAW_QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
 
@@ -74,8 +78,6 @@ def normalized_band(
     spectrum: str | os.PathLike[str] | None = None,
 ) -> NormalizedBand:
     """[σ_q, σ_max] under `normalizer` from exactly one source: shape, model size + layer, or a .npy file."""
-    from nsdesign.laws.marchenko_pastur import check_quantile
-
     norm = get(normalizer)
     q = check_quantile(quantile)
     given = [shape is not None and spectrum is None, model_size is not None or layer is not None, spectrum is not None]
@@ -115,9 +117,6 @@ def band_of_spectrum(normalizer: Normalizer, quantile: float, sigma: Any, source
 
 
 def _from_mp(norm: Normalizer, q: float, shape: Shape) -> NormalizedBand:
-    from nsdesign.laws.marchenko_pastur import band_edge_support
-    from nsdesign.laws.marchenko_pastur import quantile as mp_quantile
-
     lo, hi = mp_quantile(q, shape), band_edge_support(shape)[1]
     factor = norm.mp_factor(shape)
     bound = 1.0 if norm.guaranteed else hi * factor
@@ -139,8 +138,6 @@ def _from_mp(norm: Normalizer, q: float, shape: Shape) -> NormalizedBand:
 
 
 def _from_law(norm: Normalizer, q: float, model_size: float, layer: str, laws_path: str | None) -> NormalizedBand:
-    from nsdesign.laws.predict import predict_band
-
     if norm.name == "aol":
         raise InputError("aol rescales rows: a momentum law gives singular values only; use a captured matrix (.npy)")
     points = [predict_band(p, model_size=model_size, layer=layer, laws_path=laws_path) for p in LAW_QUANTILES]
@@ -208,8 +205,6 @@ def _from_file(norm: Normalizer, q: float, path: str | os.PathLike[str]) -> Norm
 
 
 def _load_npy(path: str | os.PathLike[str]) -> np.ndarray:
-    from nsdesign._files import read_npy
-
     values = np.asarray(read_npy(path, "spectrum file"))  # guarded: regular, non-empty, native order
     if values.ndim not in (1, 2) or values.size == 0 or not np.issubdtype(values.dtype, np.number):
         raise InputError(f"{path}: expected singular values (1-D) or a matrix (2-D) of numbers, got shape {values.shape}")

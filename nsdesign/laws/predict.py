@@ -13,7 +13,13 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from nsdesign.core.cost import Shape
+from nsdesign.core.limits import check_model_size as check
 from nsdesign.errors import InputError
+from nsdesign.laws.blocks import blocks_of
+from nsdesign.laws.marchenko_pastur import check_quantile
+from nsdesign.laws.marchenko_pastur import quantile as mp_quantile
+from nsdesign.laws.momentum import load_laws
 
 if TYPE_CHECKING:
     from nsdesign.core.cost import Shape
@@ -49,8 +55,6 @@ def predict_band(
 
     `heads`/`block` (`nsdesign.laws.blocks`): the shape is orthogonalized per head or per shard, so the
     Marchenko–Pastur band is that of one block (give the shape as 'RxC' or (rows, cols): heads split rows)."""
-    from nsdesign.laws.marchenko_pastur import check_quantile
-
     q = check_quantile(quantile)
     split = None
     if heads is not None or block is not None:
@@ -58,19 +62,15 @@ def predict_band(
             raise InputError("heads and block apply to a shape (Marchenko–Pastur); the momentum laws describe whole matrices")
         if shape is None:
             raise InputError("heads and block split a matrix shape (Marchenko–Pastur); give the shape too")
-        from nsdesign.laws.blocks import blocks_of
 
         split = blocks_of(shape, heads, block)
     if shape is not None:
-        from nsdesign.core.cost import Shape
-
         shape = Shape.coerce(shape) if split is None else split.shape
     if model_size is not None or layer is not None:
         if model_size is None or layer is None:
             raise InputError("a momentum-law prediction needs both a model size and a layer (e.g. final.o)")
         if shape is not None:
             raise InputError("give either a model size and layer (momentum law) or a shape (Marchenko–Pastur), not both")
-        from nsdesign.laws.momentum import load_laws
 
         return predict_momentum(load_laws(laws_path), layer, q, model_size)
     if shape is None:
@@ -82,8 +82,6 @@ def predict_band(
 
 def predict_random(quantile: float, shape: Shape, blocks: str = "") -> BandPrediction:
     """The Marchenko–Pastur edge of `shape`; `blocks` ('one of 64 blocks of 128x7168 in 8192x7168') names a split."""
-    from nsdesign.laws.marchenko_pastur import quantile as mp_quantile
-
     edge = mp_quantile(quantile, shape)
     where = f"{blocks}; " if blocks else ""
     return BandPrediction(
@@ -96,8 +94,6 @@ def predict_random(quantile: float, shape: Shape, blocks: str = "") -> BandPredi
 
 def check_model_size(model_size: float) -> float:
     """A model size the laws can be evaluated at (nsdesign.core.limits.check_model_size: the one rule)."""
-    from nsdesign.core.limits import check_model_size as check
-
     return check(model_size)
 
 

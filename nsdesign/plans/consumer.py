@@ -24,15 +24,17 @@ from typing import Any
 
 from nsdesign.core.band import Band, as_band
 from nsdesign.core.consumers import ConsumerForm, consumer_form
-from nsdesign.core.limits import DEFAULT_HEADROOM, DEFAULT_STEPS, MAX_OUTPUT_SIGMA, MAX_STEPS, PROXY_SHAPE
+from nsdesign.core.limits import DEFAULT_HEADROOM, DEFAULT_STEPS, MAX_OUTPUT_SIGMA, MAX_STEPS, PROXY_SHAPE, TORCH_CPU_DTYPES
 from nsdesign.core.metrics import Metrics, evaluate
 from nsdesign.core.schedule import Schedule
-from nsdesign.design.greedy import greedy
 from nsdesign.design.checks import Check, log_sigma, rounding_check
+from nsdesign.design.greedy import greedy
 from nsdesign.design.safe import safe_greedy
 from nsdesign.design.triple import TripleDesign, fewest_repeats, repeated_triple
+from nsdesign.documents import schedule_document
 from nsdesign.errors import InputError
 from nsdesign.precision.restarts import RestartPlan, design_restarts
+from nsdesign.presets import preset
 
 MAX_REPEATS = 12  # --tol with a triple consumer looks this far (8 repeats reach 0.013 on [1e-3, 1])
 
@@ -72,8 +74,6 @@ class ConsumerDesign:
         return out
 
     def document(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        from nsdesign.documents import schedule_document
-
         engine = "repeated-triple" if self.triple is not None else "safe-per-step"
         base = {"design": f"for-{self.form.target}", "engine": engine, "lower_bound": self.lower_bound,
                 "safe": self.passed, **(params or {})}
@@ -151,8 +151,6 @@ def _for_list(form: ConsumerForm, band: Band, steps: int | None, tol: float | No
 def _assemble(form: ConsumerForm, schedule: Schedule, band: Band, headroom: float, bound: float,
               per_step: float | None, checks: tuple[Check, ...], plan: RestartPlan | None, engine: str,
               triple: TripleDesign | None) -> ConsumerDesign:
-    from nsdesign.presets import preset
-
     default = preset(form.default)
     if default.extension == "repeat_last" and default.num_steps != schedule.num_steps:
         default = default.extended(schedule.num_steps)
@@ -165,7 +163,7 @@ def _assemble(form: ConsumerForm, schedule: Schedule, band: Band, headroom: floa
 def _torch_checks(form: ConsumerForm, schedule: Schedule, band: Band, headroom: float,
                   restarts: tuple[int, ...], wanted: bool) -> tuple[Check, ...]:
     """The same proxy run in real torch (CPU) in the consumer's kernel and dtype, when torch is installed."""
-    if not wanted or importlib.util.find_spec("torch") is None or form.dtype not in ("bf16", "fp16", "fp32"):
+    if not wanted or importlib.util.find_spec("torch") is None or form.dtype not in TORCH_CPU_DTYPES:
         return ()
     sigma = log_sigma(band.min_sigma, band.max_sigma * (1.0 + headroom))
     return (rounding_check(schedule, sigma, MAX_OUTPUT_SIGMA, form.kernel, PROXY_SHAPE, form.dtype, restarts, "torch"),)

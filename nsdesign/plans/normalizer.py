@@ -11,9 +11,14 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from nsdesign.core.band import Band
 from nsdesign.core.cost import Shape
+from nsdesign.core.metrics import evaluate, worst_error
 from nsdesign.core.normalizers import Normalizer, get
+from nsdesign.design.guarded import DEFAULT_GUARD_TOL, guarded_greedy
+from nsdesign.documents import schedule_document
 from nsdesign.laws.normalized import NormalizedBand, resolve_band
+from nsdesign.presets import preset, preset_names
 
 
 @dataclass(frozen=True)
@@ -26,10 +31,6 @@ class NormalizedDesign:
 
     def document(self) -> dict[str, Any]:
         """A version-2 schedule document recording the normalizer and the guard band (nsdesign.documents)."""
-        from nsdesign.core.band import Band
-        from nsdesign.core.metrics import evaluate
-        from nsdesign.documents import schedule_document
-
         g = self.guarded
         params = g.params()
         if self.band is not None:
@@ -72,8 +73,6 @@ def design_for_normalizer(
 
     The band comes from `resolve_band` (its defaults).
     """
-    from nsdesign.design.guarded import DEFAULT_GUARD_TOL, guarded_greedy
-
     norm = get(normalizer)
     lo, hi, band = resolve_band(norm, min_sigma, max_sigma, quantile, shape, model_size, layer, laws_path, spectrum)
     guarded = guarded_greedy(
@@ -82,9 +81,6 @@ def design_for_normalizer(
     )
     presets: tuple[tuple[str, int, float], ...] = ()
     if band is not None:
-        from nsdesign.core.metrics import worst_error
-        from nsdesign.presets import preset, preset_names
-
         f_lo, f_hi = band.frobenius
         rows = [(name, preset(name).num_steps, worst_error(preset(name), f_lo, f_hi)) for name in preset_names()]
         presets = tuple(sorted(rows, key=lambda r: r[2]))

@@ -18,7 +18,11 @@ from nsdesign._files import json_number, read_json
 from nsdesign.core.cost import FORMS, Form, Shape, flops
 from nsdesign.core.metrics import check_band, worst_error
 from nsdesign.core.schedule import Schedule
+from nsdesign.design.greedy import greedy
+from nsdesign.design.solvers import cheapest_schedule
+from nsdesign.documents import PARETO_KIND, check_kind
 from nsdesign.errors import InputError
+from nsdesign.presets import preset, preset_names
 
 KINDS: tuple[str, ...] = ("preset", "designed", "greedy", "greedy λ=0.02 s=1.02", "cheapest degree mix", "pareto")
 CHEAPEST_TOLERANCES: tuple[float, ...] = (0.3, 0.1, 0.03, 0.01, 1e-3, 1e-5)
@@ -59,10 +63,6 @@ def frontier_points(
     designs: bool = True,
 ) -> list[FrontierPoint]:
     """Presets (default: all with Frobenius scaling) and designed schedules as (FLOPs, exact worst error)."""
-    from nsdesign.design.greedy import greedy
-    from nsdesign.design.solvers import cheapest_schedule
-    from nsdesign.presets import preset, preset_names
-
     check_band(min_sigma, max_sigma)
     if form not in FORMS:
         raise InputError(f"form must be one of {', '.join(FORMS)}, got {form!r}")
@@ -136,8 +136,6 @@ def read_pareto(path: str | os.PathLike[str], shape: Shape | None = None, form: 
 
 
 def _pareto_meta(document: dict[str, Any], where: str) -> dict[str, Any]:
-    from nsdesign.documents import PARETO_KIND, check_kind
-
     if document.get("kind") == PARETO_KIND:  # our own document: checked against its schema; others read leniently
         check_kind("pareto", document, where)
     meta: dict[str, Any] = {}

@@ -13,6 +13,9 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from nsdesign.errors import InputError
+from nsdesign.laws.marchenko_pastur import check_quantile
+from nsdesign.laws.momentum import load_laws, read_measurements, shipped_csv_path
+from nsdesign.laws.predict import check_model_size, predict_momentum
 from nsdesign.plot import _render
 
 DEFAULT_LAYERS: tuple[str, ...] = ("mid_late.q", "final.q", "final.o", "final.mlp_down")
@@ -40,10 +43,6 @@ def laws_figure(
 ) -> Figure:
     """σ_q(M) per layer: measured points, the fitted line with its 95% prediction band from the smallest fitted
     model to past the largest marked size (dashed beyond the data), and the predicted band edge at `sizes`."""
-    from nsdesign.laws.marchenko_pastur import check_quantile
-    from nsdesign.laws.momentum import load_laws, read_measurements, shipped_csv_path
-    from nsdesign.laws.predict import check_model_size, predict_momentum
-
     q = check_quantile(quantile)
     marks = [check_model_size(s) for s in sizes]
     table = load_laws(laws_path)

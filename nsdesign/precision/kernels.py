@@ -35,12 +35,13 @@ from typing import Callable, Literal, Sequence
 
 import numpy as np
 
+from nsdesign.core import limits
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError
 
 Kernel = Literal["fused", "unfused", "gram"]
 KERNELS: tuple[str, ...] = ("fused", "unfused", "gram")
-DTYPES: tuple[str, ...] = ("fp64", "fp32", "bf16", "fp16", "fp8")
+DTYPES = limits.DTYPES
 E4M3_MAX = 448.0  # largest finite float8_e4m3fn
 E4M3_MIN_NORMAL_EXP = -6  # 2^-6 is the smallest normal; subnormals step by 2^-9
 

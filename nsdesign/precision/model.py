@@ -32,6 +32,7 @@ from typing import Literal, Sequence
 import numpy as np
 
 from nsdesign._matrices import haar_factors
+from nsdesign.core.limits import DTYPES
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError
 from nsdesign.precision._blas import single_thread
@@ -39,7 +40,7 @@ from nsdesign.precision.kernels import check_kernel, rounder
 from nsdesign.precision.kernels import run as run_kernel
 
 Precision = Literal["bf16", "fp16", "fp32", "fp64", "fp8"]
-PRECISIONS: tuple[str, ...] = ("bf16", "fp16", "fp32", "fp64", "fp8")
+PRECISIONS: tuple[str, ...] = DTYPES  # core.limits: the one list of formats
 Backend = Literal["emulate", "torch"]
 DIVERGED_ERROR = math.inf  # the error recorded for a run that blew up (the rule itself: core.limits.DIVERGED)
 SMALL_ROWS = 512  # proxy matrices up to this many rows run on one BLAS thread (see nsdesign.precision._blas)

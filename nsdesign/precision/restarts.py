@@ -25,6 +25,8 @@ from typing import Any
 
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError
+from nsdesign.precision.kernels import default_restarts
+from nsdesign.precision.model import band_matrix, matrix_error
 
 DEFAULT_TARGET_RATIO = 1.25
 EXHAUSTIVE_UP_TO = 2  # every plan with ≤ 2 restarts is tried (C(9, 2) = 36 for 10 steps)
@@ -64,8 +66,6 @@ class RestartPlan:
 def gram_error(schedule: Schedule, restarts: tuple[int, ...], dtype: str, shape: tuple[int, int],
                min_sigma: float = 1e-3, seed: int = 0) -> float:
     """The Gram-form error with `restarts` on the band proxy (inf when it diverges)."""
-    from nsdesign.precision.model import band_matrix, matrix_error
-
     return matrix_error(schedule, band_matrix(min_sigma, 1.0, shape, seed), dtype, kernel="gram", restarts=restarts).error
 
 
@@ -79,9 +79,6 @@ def design_restarts(
     max_plans: int = 400,
 ) -> RestartPlan:
     """The fewest-restart plan whose Gram error on the proxy is ≤ target (see the module doc)."""
-    from nsdesign.precision.kernels import default_restarts
-    from nsdesign.precision.model import band_matrix, matrix_error
-
     n = schedule.num_steps
     if not (math.isfinite(min_sigma) and 0 < min_sigma < 1):
         raise InputError(f"min_sigma must lie in (0, 1), got {min_sigma}")

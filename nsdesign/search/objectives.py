@@ -36,14 +36,16 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from nsdesign.core.cost import matmuls
+from nsdesign.core.limits import DEFAULT_HEADROOM, LOW_PRECISION, STUDY_GUARD_LIMIT
 from nsdesign.core.metrics import captured_min_sigma, overshoot, worst_error
-from nsdesign.core.limits import DEFAULT_HEADROOM, STUDY_GUARD_LIMIT
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError
 from nsdesign.precision import TestMatrix, band_matrix, matrix_error
+from nsdesign.precision.kernels import check_kernel, default_restarts
 from nsdesign.search.spectra import Spectrum
 
-LOWP: tuple[str, ...] = ("bf16", "fp16", "fp32", "fp8")  # matrix-run objectives (one per format)
+LOWP: tuple[str, ...] = LOW_PRECISION  # matrix-run objectives (one per format, core.limits)
 OBJECTIVES: tuple[str, ...] = ("worst", "weighted", *LOWP, "capture")
 REFINERS: tuple[str, ...] = ("auto", "none", "slsqp", "nelder-mead", "de")
 GUARD_HEADROOM = DEFAULT_HEADROOM  # core.limits' guard table says why each threshold is what it is
@@ -63,7 +65,7 @@ def parse_objective(text: str) -> tuple[tuple[str, float], ...]:
         if equals and not weight_text.strip():
             raise InputError(f"objective weight after {name}= is missing; write {name}=1 or just {name}")
         if name not in OBJECTIVES:
-            raise InputError(f"unknown objective {name!r}; choose from {', '.join(OBJECTIVES)} (combine as worst=1,bf16=0.5)")
+            raise InputError(f"unknown objective {name[:20]!r}; choose from {', '.join(OBJECTIVES)} (combine: worst=1,bf16=0.5)")
         if name in out:
             raise InputError(f"objective {name!r} is given twice")
         try:
@@ -130,7 +132,6 @@ class Objective:
             )
         if self.guard_tol is not None and not (math.isfinite(self.guard_tol) and 0 < self.guard_tol < 1):
             raise InputError(f"`guard_tol` must be in (0, 1), got {self.guard_tol}")
-        from nsdesign.precision.kernels import check_kernel
 
         check_kernel(self.kernel)
         if self.guard_dtype is not None and self.guard_dtype not in LOWP:
@@ -259,7 +260,6 @@ def plan(schedule: Schedule, objective: Objective, dtype: str) -> tuple[int, ...
         return ()
     if objective.restarts is not None:
         return tuple(r for r in objective.restarts if 0 < r < schedule.num_steps)
-    from nsdesign.precision.kernels import default_restarts
 
     return default_restarts(schedule.num_steps, dtype)
 
@@ -297,8 +297,6 @@ def guard(schedule: Schedule, objective: Objective) -> tuple[bool, str, float | 
 
 def score(schedule: Schedule, objective: Objective, max_matmuls: int | None = None) -> Score:
     """All components, the weighted value, and feasibility (guard, budget, finiteness)."""
-    from nsdesign.core.cost import matmuls
-
     components = {name: component(name, schedule, objective) for name in objective.names}
     total = sum(w * components[n] for n, w in objective.terms)
     ok, reason, peak, bf16_max = guard(schedule, objective)

@@ -26,7 +26,14 @@ from typing import Any, Sequence
 from nsdesign.core.band import Band, as_band
 from nsdesign.core.cost import Shape
 from nsdesign.core.limits import DEFAULT_DEGREE, DEFAULT_STEP_RANGE, DEFAULT_TRIALS
+from nsdesign.core.normalizers import get
+from nsdesign.design.guarded import DEFAULT_GUARD_TOL, guarded_greedy
 from nsdesign.errors import InputError
+from nsdesign.search import spectra
+from nsdesign.search.objectives import DEFAULT_PROXY, GUARD_LIMIT, LOWP, Objective, parse_objective
+from nsdesign.search.pareto import proxy_for
+from nsdesign.search.space import HEADROOM_STRATEGIES, Candidate, SearchSpace
+from nsdesign.search.study import StudyConfig
 
 CAPTURE_DESIGN_RANGE = (1e-10, 0.5)  # × max_sigma: where the capture objective searches the design edge
 LOWP_DESIGN_RANGE = (0.1, 1.0)  # × min_sigma: where bf16/fp16 objectives search the design edge
@@ -34,7 +41,7 @@ LOWP_TARGET_RANGE = (0.9, 1.0)  # inner target τ searched by bf16/fp16 objectiv
 DEFAULT_REFINE_STEPS = 2
 DEFAULT_REFINE_EVALS = 150
 CAPTURE_DEFAULT_EDGE = 1e-3  # × max_sigma: the band the capture objective reports against when none is given
-LOW_PRECISION = frozenset({"bf16", "fp16", "fp32", "fp8"})  # the matrix-run objectives (search.objectives.LOWP)
+LOW_PRECISION = frozenset(LOWP)  # the matrix-run objectives (core.limits.LOW_PRECISION)
 
 
 def study_config(
@@ -82,35 +89,63 @@ def study_config(
     law file), or the path of a .npy file of singular values. Every inconsistency is an InputError naming
     the parameters involved.
 
-    `normalizer` (a name or `core.normalizers.Normalizer`): the band is the one the normalizer leaves (e.g.
-    from `laws.normalized.resolve_band`); the guard band then defaults to the normalizer's bound
-    (`guard_sigma` 1.0 or 1.02) with |1 − F| ≤ 0.3 on it (`guard_tol`, as `design.guarded`), the first step
-    must form the products it reads (schatten8: degree ≥ 5), and the weighted objective is refused (its
-    spectrum samples are Frobenius-normalized).
+    `normalizer` (a name or `core.normalizers.Normalizer`): the band is the one it leaves; the guard defaults
+    to its bound with τ 0.3 (`_normalizer_guard`); its first step and the objective are checked
+    (`_checked_normalizer`).
     """
-    from nsdesign.search.objectives import DEFAULT_PROXY, GUARD_LIMIT, Objective, parse_objective
-    from nsdesign.search.pareto import proxy_for
-    from nsdesign.search.space import HEADROOM_STRATEGIES, SearchSpace
-    from nsdesign.search.study import StudyConfig
-
     terms = parse_objective(objective) if isinstance(objective, str) else tuple(objective)
     names = {n for n, _ in terms}
+    checked = _study_band(names, band, max_sigma, tol, steps)
+    min_sigma, top = checked.min_sigma, checked.max_sigma
+    lo_steps, hi_steps, choices, fixed_degrees = _step_plan(degrees, steps, step_range, search_degrees)
+    design_range, target_range = _searched_ranges(names, min_sigma, top, target_range)
+    norm, ranges = None, None
+    if normalizer is not None:
+        norm = _checked_normalizer(normalizer, names, fixed_degrees[0] if fixed_degrees else min(choices))
+        guard_sigma, guard_tol, ranges = _normalizer_guard(norm, top, guard_sigma, guard_tol)
+    space = SearchSpace(
+        min_steps=lo_steps, max_steps=hi_steps, degrees=choices, fixed_degrees=fixed_degrees,
+        headroom=tuple(strategies) if strategies else HEADROOM_STRATEGIES, base_cushion=float(cushion),
+        base_safety=float(safety), base_norm_div=float(norm_div), max_matmuls=max_matmuls,
+        design_range=design_range, target_range=target_range, **({} if ranges is None else {"ranges": ranges}),
+    )
+    proxy = tuple(proxy_shape) if proxy_shape else (proxy_for(shape) if shape is not None else DEFAULT_PROXY)
+    weighted = "weighted" in names or spectrum
+    scored = Objective(
+        terms=terms, min_sigma=min_sigma, max_sigma=top, tol=tol, proxy_shape=proxy,  # type: ignore[arg-type]
+        spectrum=resolve_spectrum(spectrum, shape, model_size, layer, laws) if weighted else None,
+        backend=backend, kernel=kernel, normalizer=norm, guard=guard, guard_sigma=guard_sigma, guard_tol=guard_tol,
+        guard_limit=GUARD_LIMIT if guard_limit is None else guard_limit, refine=refine,
+        refine_steps=DEFAULT_REFINE_STEPS if refine_steps is None else refine_steps,
+        refine_evals=DEFAULT_REFINE_EVALS if refine_evals is None else refine_evals,
+    )
+    return StudyConfig(
+        seeds=() if norm is None else _guarded_seeds(space, scored, norm, cushion, safety, norm_div), space=space, objective=scored, trials=DEFAULT_TRIALS if trials is None else trials,
+        seed=0 if seed is None else seed, storage=storage, study_name=study_name, jobs=1 if jobs is None else jobs,
+        progress=progress,
+    )
 
+def _study_band(names: set[str], band: Any, max_sigma: float | None, tol: float | None, steps: int | None) -> Band:
+    """The band trials are scored on: the capture objective may omit it (it searches the design edge itself)."""
     if "capture" in names:
         if tol is None:
             raise InputError("the capture objective needs `tol` (the tolerance δ the band is captured at)")
         if steps is None:
             raise InputError("the capture objective needs a fixed `steps`")
         top = 1.0 if max_sigma is None else max_sigma
-        checked = as_band(band, max_sigma) if band is not None else Band(CAPTURE_DEFAULT_EDGE * top, top)
-    else:
-        if tol is not None:
-            raise InputError("in a study `tol` is the capture tolerance; use the capture objective, or give `steps` / `step_range`")
-        if band is None:
-            raise InputError("a study needs the band: give `min_sigma`")
-        checked = as_band(band, max_sigma)
-    min_sigma, top = checked.min_sigma, checked.max_sigma
+        return as_band(band, max_sigma) if band is not None else Band(CAPTURE_DEFAULT_EDGE * top, top)
+    if tol is not None:
+        raise InputError("in a study `tol` is the capture tolerance; use the capture objective, or give `steps` / `step_range`")
+    if band is None:
+        raise InputError("a study needs the band: give `min_sigma`")
+    return as_band(band, max_sigma)
 
+
+def _step_plan(
+    degrees: int | Sequence[int], steps: int | None, step_range: tuple[int, int] | None,
+    search_degrees: Sequence[int] | None,
+) -> tuple[int, int, tuple[int, ...], tuple[int, ...] | None]:
+    """(fewest steps, most steps, the degrees trials choose from, per-step degrees fixed by the user or None)."""
     base = (degrees,) if isinstance(degrees, int) else tuple(degrees)
     if not base:
         raise InputError("give at least one step degree in `degrees`")
@@ -118,20 +153,20 @@ def study_config(
     if len(base) > 1:
         if steps is not None and steps != len(base):
             raise InputError(f"{len(base)} degrees given for {steps} steps")
-        steps = len(base)
-        fixed_degrees = base
+        steps, fixed_degrees = len(base), base
     if steps is not None and step_range is not None:
         raise InputError("give either `steps` or `step_range`, not both")
-    if steps is not None:
-        lo_steps = hi_steps = int(steps)
-    elif step_range is not None:
-        lo_steps, hi_steps = step_range
-    else:
-        lo_steps, hi_steps = DEFAULT_STEP_RANGE
+    lo, hi = (int(steps), int(steps)) if steps is not None else (step_range or DEFAULT_STEP_RANGE)
     if fixed_degrees is not None and search_degrees:
         raise InputError("give either per-step `degrees` or `search_degrees`, not both")
     choices = tuple(sorted(set(fixed_degrees))) if fixed_degrees else (tuple(search_degrees) if search_degrees else (base[0],))
+    return lo, hi, choices, fixed_degrees
 
+
+def _searched_ranges(
+    names: set[str], min_sigma: float, top: float, target_range: tuple[float, float] | None
+) -> tuple[tuple[float, float] | None, tuple[float, float] | None]:
+    """(the design edge searched, the inner target searched): see the module text for why."""
     if "capture" in names:
         design_range: tuple[float, float] | None = (CAPTURE_DESIGN_RANGE[0] * top, CAPTURE_DESIGN_RANGE[1] * top)
     elif names & LOW_PRECISION:
@@ -140,82 +175,40 @@ def study_config(
         design_range = None
     if target_range is None and names & LOW_PRECISION:
         target_range = LOWP_TARGET_RANGE
-    norm, ranges = None, None
-    if normalizer is not None:
-        from nsdesign.core.normalizers import get
-        from nsdesign.design.guarded import DEFAULT_GUARD_TOL
+    return design_range, target_range
 
-        norm = get(normalizer)
-        if "weighted" in names:
-            raise InputError(
-                "the weighted objective samples a Frobenius-normalized spectrum; with a normalizer use worst, "
-                "capture or a low-precision objective"
-            )
-        first = fixed_degrees[0] if fixed_degrees else min(choices)
-        if first < norm.min_first_degree:
-            raise InputError(
-                f"{norm.name} reads the first step's products and needs its degree ≥ {norm.min_first_degree}; "
-                f"give step degrees ≥ {norm.min_first_degree} (not {first})"
-            )
-        guard_sigma = norm.default_guard_sigma if guard_sigma is None else guard_sigma
-        guard_tol = DEFAULT_GUARD_TOL if guard_tol is None else guard_tol
-        # the guarded engine's family, greedy designed on [l, v] for v in [u, g], is the norm_div strategy with
-        # s = v/u (designed on [l/s, u], run on σ/s): let the study reach all of it
-        ranges = {"norm_div": (1.0, min(2.0, max(1.1, guard_sigma / top)))}
-    space = SearchSpace(
-        min_steps=lo_steps,
-        max_steps=hi_steps,
-        degrees=choices,
-        headroom=tuple(strategies) if strategies else HEADROOM_STRATEGIES,
-        base_cushion=float(cushion),
-        base_safety=float(safety),
-        base_norm_div=float(norm_div),
-        max_matmuls=max_matmuls,
-        fixed_degrees=fixed_degrees,
-        design_range=design_range,
-        target_range=target_range,
-        **({} if ranges is None else {"ranges": ranges}),
-    )
-    proxy = tuple(proxy_shape) if proxy_shape else (proxy_for(shape) if shape is not None else DEFAULT_PROXY)
-    scored = Objective(
-        terms=terms,
-        min_sigma=min_sigma,
-        max_sigma=top,
-        spectrum=resolve_spectrum(spectrum, shape, model_size, layer, laws) if "weighted" in names or spectrum else None,
-        tol=tol,
-        proxy_shape=proxy,  # type: ignore[arg-type]
-        backend=backend,
-        guard=guard,
-        guard_limit=GUARD_LIMIT if guard_limit is None else guard_limit,
-        guard_sigma=guard_sigma,
-        guard_tol=guard_tol,
-        normalizer=norm,
-        refine=refine,
-        refine_steps=DEFAULT_REFINE_STEPS if refine_steps is None else refine_steps,
-        refine_evals=DEFAULT_REFINE_EVALS if refine_evals is None else refine_evals,
-        kernel=kernel,
-    )
-    seeds = () if norm is None else _guarded_seeds(space, scored, norm, cushion, safety, norm_div)
-    return StudyConfig(
-        seeds=seeds,
-        space=space,
-        objective=scored,
-        trials=DEFAULT_TRIALS if trials is None else trials,
-        seed=0 if seed is None else seed,
-        storage=storage,
-        study_name=study_name,
-        jobs=1 if jobs is None else jobs,
-        progress=progress,
-    )
+
+def _normalizer_guard(
+    norm: Any, top: float, guard_sigma: float | None, guard_tol: float | None
+) -> tuple[float, float, dict[str, tuple[float, float]]]:
+    """(g, τ, the norm_div range) under a normalizer: its own bound and the guarded engine's τ by default. The
+    guarded engine's family, greedy designed on [l, v] for v in [u, g], is the norm_div strategy with s = v/u
+    (designed on [l/s, u], run on σ/s): the range lets the study reach all of it."""
+    g = norm.default_guard_sigma if guard_sigma is None else guard_sigma
+    tau = DEFAULT_GUARD_TOL if guard_tol is None else guard_tol
+    return g, tau, {"norm_div": (1.0, min(2.0, max(1.1, g / top)))}
+
+
+def _checked_normalizer(normalizer: Any, names: set[str], first_degree: int) -> Any:
+    """The normalizer, refused where its band does not fit the objective or its first step."""
+    norm = get(normalizer)
+    if "weighted" in names:
+        raise InputError(
+            "the weighted objective samples a Frobenius-normalized spectrum; with a normalizer use worst, "
+            "capture or a low-precision objective"
+        )
+    if first_degree < norm.min_first_degree:
+        raise InputError(
+            f"{norm.name} reads the first step's products and needs its degree ≥ {norm.min_first_degree}; "
+            f"give step degrees ≥ {norm.min_first_degree} (not {first_degree})"
+        )
+    return norm
 
 
 def _guarded_seeds(space: Any, objective: Any, norm: Any, cushion: float, safety: float, norm_div: float) -> tuple[Any, ...]:
     """The guarded engine's design (`design.guarded.guarded_greedy`) per step count, as norm_div candidates:
     enqueued, so a study under a normalizer starts from the family member `search --normalize` designs with
     those steps (before its refinement, which leaves the family)."""
-    from nsdesign.design.guarded import guarded_greedy
-    from nsdesign.search.space import Candidate
-
     if "norm_div" not in space.headroom:
         return ()
     out = []
@@ -243,8 +236,6 @@ def resolve_spectrum(
     laws: str | None = None,
 ) -> Any:
     """A Spectrum from a Spectrum, "mp" (the shape's Marchenko–Pastur law), "law" (a layer's fitted law), or a .npy path."""
-    from nsdesign.search import spectra
-
     if isinstance(source, spectra.Spectrum):
         return source
     if source is None:

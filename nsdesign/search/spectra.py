@@ -22,8 +22,11 @@ from typing import Any
 
 import numpy as np
 
+from nsdesign._files import read_npy
 from nsdesign.core.cost import Shape
 from nsdesign.errors import InputError
+from nsdesign.laws import marchenko_pastur as mp
+from nsdesign.laws import predict_band
 
 MP_SAMPLES = 256
 LAW_QUANTILES = tuple(round(0.1 + 0.05 * i, 2) for i in range(17))  # 0.1 … 0.9: the range the laws are fitted on
@@ -62,7 +65,6 @@ def marchenko_pastur(shape: Shape, samples: int = MP_SAMPLES) -> Spectrum:
     """Frobenius-normalized MP spectrum of an i.i.d. `shape` matrix (its exact quantiles at K midpoints)."""
     if samples < 1:
         raise InputError(f"spectrum sample count must be positive, got {samples}")
-    from nsdesign.laws import marchenko_pastur as mp
 
     qs = [(i + 0.5) / samples for i in range(samples)]
     return Spectrum(tuple(mp.quantile(q, shape) for q in qs), f"marchenko-pastur {shape}")
@@ -70,8 +72,6 @@ def marchenko_pastur(shape: Shape, samples: int = MP_SAMPLES) -> Spectrum:
 
 def from_npy(path: str | os.PathLike[str]) -> Spectrum:
     """Singular values of a matrix from a 1-D .npy file, normalized by √Σσ²."""
-    from nsdesign._files import read_npy
-
     values = np.asarray(read_npy(path, "spectrum file"))  # guarded: regular, non-empty, native order
     if values.ndim != 1 or values.size == 0 or not np.issubdtype(values.dtype, np.number):
         raise InputError(f"{path}: expected a non-empty 1-D array of singular values, got shape {values.shape}")
@@ -87,8 +87,6 @@ def from_npy(path: str | os.PathLike[str]) -> Spectrum:
 
 def from_law(model_size: float, layer: str, laws_path: str | None = None) -> Spectrum:
     """Predicted quantiles 0.1 … 0.9 of `layer` at `model_size` parameters (nsdesign.laws.predict_band)."""
-    from nsdesign.laws import predict_band
-
     values = []
     for q in LAW_QUANTILES:
         prediction = predict_band(q, model_size=model_size, layer=layer, laws_path=laws_path)

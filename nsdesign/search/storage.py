@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Any, Mapping
 
+from nsdesign._files import require_regular
 from nsdesign.errors import InputError
 
 SETTINGS_ATTR = "nsdesign_settings"
@@ -113,7 +114,6 @@ def _journal(path: str) -> Any:
     if not target.parent.is_dir():
         raise InputError(f"cannot open storage journal:{path}: directory {target.parent} does not exist")
     if os.path.lexists(path):  # a FIFO, directory or device is refused before Optuna opens (and blocks on) it
-        from nsdesign._files import require_regular
 
         require_regular(path, "storage journal")
     try:

@@ -28,8 +28,10 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Sequence
 
-from nsdesign.core.schedule import Schedule
+from nsdesign._progress import progress
 from nsdesign.core.limits import check_seed
+from nsdesign.core.schedule import Schedule
+from nsdesign.design.solvers import min_capturable_sigma
 from nsdesign.errors import InputError
 from nsdesign.search.objectives import Objective, Score, refine, score
 from nsdesign.search.space import TYPICAL_CUSHION, TYPICAL_SIZE, Candidate, SearchSpace, build_schedule, suggest
@@ -175,8 +177,6 @@ def seed_candidates(config: StudyConfig) -> list[Candidate]:
     design = None
     steps = space.max_steps if space.min_steps != space.max_steps else space.min_steps
     if "capture" in objective.names:
-        from nsdesign.design.solvers import min_capturable_sigma
-
         degree = 5 if 5 in space.degrees else space.degrees[0]
         try:
             design = min_capturable_sigma(steps, objective.tol, degree, objective.max_sigma)  # type: ignore[arg-type]
@@ -526,6 +526,4 @@ class _NullBar:
 
 def progress_bar(total: int, enabled: bool, label: str) -> Any:
     """A tqdm bar on a terminal, one line every few seconds on stderr otherwise (nsdesign._progress), or nothing."""
-    from nsdesign._progress import progress
-
     return progress(total, enabled, label)

@@ -20,7 +20,7 @@ from typing import Any, Mapping, Union
 
 from nsdesign._files import read_json
 from nsdesign.core.schedule import Schedule
-from nsdesign.documents import RECIPE_KIND, RECIPE_VERSION, check_document
+from nsdesign.documents import RECIPE_KIND, RECIPE_VERSION, check_document, load_schedule, read_schedule_document
 from nsdesign.errors import InputError
 
 ScheduleRef = Union[Schedule, str, "os.PathLike[str]", Mapping[str, Any]]
@@ -28,8 +28,6 @@ ScheduleRef = Union[Schedule, str, "os.PathLike[str]", Mapping[str, Any]]
 
 def as_schedule(reference: ScheduleRef, where: str = "schedule") -> Schedule:
     """A Schedule from a Schedule, a preset name, a schedule JSON path, or a schedule document (dict)."""
-    from nsdesign.documents import load_schedule, read_schedule_document
-
     if isinstance(reference, Schedule):
         return reference
     if isinstance(reference, Mapping):

@@ -34,10 +34,21 @@ import torch
 from torch import Tensor
 from torch.optim.optimizer import Optimizer, ParamsT
 
+from nsdesign.core.limits import DEFAULT_HEADROOM, OVERSHOOT_WARNING
+from nsdesign.core.metrics import overshoot
+from nsdesign.core.normalizers import Normalizer
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError
 from nsdesign.torch._resolve import ScheduleRef, as_schedule, load_recipe, match_recipe
-from nsdesign.torch.kernels import EPS, dtype_name, kernel_form, gram_restarts, orthogonalize, resolve_dtype, schedule_rows
+from nsdesign.torch.kernels import (
+    EPS,
+    dtype_name,
+    gram_restarts,
+    kernel_form,
+    orthogonalize,
+    resolve_dtype,
+    schedule_rows,
+)
 
 # torch.optim._muon's defaults (Keller Jordan's coefficients)
 DEFAULT_A, DEFAULT_B, DEFAULT_C = 3.4445, -4.7750, 2.0315
@@ -156,7 +167,6 @@ class Muon(Optimizer):
         group.setdefault("param_schedules", None)
         group.setdefault("match_rms", False)
         if group["normalizer"] is not None:
-            from nsdesign.core.normalizers import Normalizer
             from nsdesign.torch.normalize import check_form
 
             norm = Normalizer.from_dict(group["normalizer"])
@@ -283,9 +293,6 @@ def _warn_once(message: str) -> None:
 def _warn_without_headroom(schedule: Schedule, ns_dtype: str) -> None:
     """Warn (once per schedule) when a half-precision run can blow up just above the band: the same rule that
     makes `nsdesign export` refuse the schedule for a bf16/fp16 consumer (core.limits.OVERSHOOT_WARNING)."""
-    from nsdesign.core.limits import DEFAULT_HEADROOM, OVERSHOOT_WARNING
-    from nsdesign.core.metrics import overshoot
-
     if ns_dtype not in ("bf16", "fp16"):
         return
     peak = overshoot(schedule, 1.0, DEFAULT_HEADROOM)
@@ -316,8 +323,6 @@ def _normalizer_document(reference: Any, schedule: Any) -> dict[str, Any] | None
 
 @lru_cache(maxsize=64)
 def _normalizer(key: str) -> Any:
-    from nsdesign.core.normalizers import Normalizer
-
     return Normalizer.from_dict(json.loads(key))
 
 

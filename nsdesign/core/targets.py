@@ -19,14 +19,15 @@ the lower end is a value F actually takes, the upper end a bound over every σ o
 
 from __future__ import annotations
 
-import heapq
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Protocol, Sequence
+from functools import lru_cache
+from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 
+from nsdesign.core.polynomial import OddPolynomial
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError
 
@@ -37,7 +38,7 @@ __all__ = [
 POWER_RANGE = (-0.5, 1.0)  # p ∈ [−0.5, 1): σ^1 is the identity (no map needed), below −0.5 nothing is tabled
 ERRORS = ("absolute", "relative")
 TARGET_SPELLINGS = "sign, sigma^P (P in [-0.5, 1)), clip:TAU, soft:EPS"
-_CALLABLE_POINTS = 4097
+_CALLABLE_POINTS = 257
 
 
 @dataclass(frozen=True)
@@ -91,30 +92,30 @@ class Target:
     def __call__(self, sigma: float) -> float:
         return float(self.values(np.array([sigma]))[0])
 
-    def derivative(self, x: float) -> float:
-        """g'(σ) inside a piece (one-sided at a breakpoint: the piece to the right)."""
+    def derivative(self, x: np.ndarray | float) -> np.ndarray:
+        """g'(σ) inside a piece (one-sided at a breakpoint: the piece to the right); arrays."""
+        x = np.asarray(x, dtype=float)
         if self.kind == "sign":
-            return 0.0
+            return np.zeros_like(x)
+        if self.kind == "table":
+            xs, ys = (np.asarray(v) for v in self.knots)  # type: ignore[union-attr]
+            i = np.clip(np.searchsorted(xs, x, side="right") - 1, 0, len(xs) - 2)
+            return (ys[i + 1] - ys[i]) / (xs[i + 1] - xs[i])
         p = float(self.param)  # type: ignore[arg-type]
         if self.kind == "power":
             return p * x ** (p - 1.0)
         if self.kind == "clip":
-            return 1.0 / p if x < p else 0.0
-        if self.kind == "soft":
-            return p * p / (x * x + p * p) ** 1.5
-        xs, ys = self.knots  # type: ignore[misc]
-        i = min(max(int(np.searchsorted(xs, x, side="right")) - 1, 0), len(xs) - 2)
-        return (ys[i + 1] - ys[i]) / (xs[i + 1] - xs[i])
+            return np.where(x < p, 1.0 / p, 0.0)
+        return p * p / (x * x + p * p) ** 1.5  # soft
 
-    def piece_ranges(self, a: float, b: float) -> tuple[float, float, float, float]:
-        """(min g, max g, min g', max g') on [a, b] inside one piece: g and g' are monotone there."""
-        ga, gb = self(a), self(b)
-        mid = 0.5 * (a + b)  # a piece's own slope (a and b may sit on its breakpoints)
-        if self.kind in ("clip", "table"):
-            d = self.derivative(mid)
-            return min(ga, gb), max(ga, gb), d, d
+    def piece_ranges(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, ...]:
+        """(min g, max g, min g', max g') on each [a, b] inside one piece: g and g' are monotone there."""
+        ga, gb = self.values(a), self.values(b)
+        if self.kind in ("clip", "table"):  # linear pieces: the slope at the middle (a, b may be breakpoints)
+            d = self.derivative(0.5 * (np.asarray(a) + np.asarray(b)))
+            return np.minimum(ga, gb), np.maximum(ga, gb), d, d
         da, db = self.derivative(a), self.derivative(b)
-        return min(ga, gb), max(ga, gb), min(da, db), max(da, db)
+        return np.minimum(ga, gb), np.maximum(ga, gb), np.minimum(da, db), np.maximum(da, db)
 
     def check_band(self, lo: float, hi: float) -> None:
         """The target must be defined on the band, and positive there for a relative error."""
@@ -246,11 +247,15 @@ def _discontinuity(fn: Callable[[float], float], xs: np.ndarray, ys: np.ndarray,
 
 
 class ScalarMap(Protocol):
-    """What the bracket needs of a map F: values at points, and on [a, b] the range of F and (when known) of F'."""
+    """What the bracket needs of a map F: values at points, and on intervals [a, b] (arrays of them) the range
+    of F and an enclosure of F' (None when not known: the natural enclosure alone is used)."""
 
     def values(self, x: np.ndarray) -> np.ndarray: ...
 
-    def enclose(self, a: float, b: float) -> tuple[float, float, float | None, float | None]: ...
+    def enclose(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, Any, Any]: ...
+
+
+Pair = "tuple[np.ndarray, np.ndarray]"
 
 
 @dataclass(frozen=True)
@@ -266,64 +271,109 @@ class CompositionMap:
                 y = p.evaluate(y)
         return y
 
-    def enclose(self, a: float, b: float) -> tuple[float, float, float | None, float | None]:
-        """Exact range of F (step images) and an enclosure of F' (product of each p_i' over its exact input range)."""
+    def enclose(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Exact range of F on each [a, b] (step images) and an enclosure of F' (the product of each p_i' over
+        its exact input range)."""
         s = self.schedule.input_scale
-        lo, hi = a / s, b / s
-        d_lo = d_hi = 1.0 / s
+        lo, hi = np.asarray(a, dtype=float) / s, np.asarray(b, dtype=float) / s
+        d_lo = d_hi = np.full_like(lo, 1.0 / s)
         for p in self.schedule.steps:
-            q_lo, q_hi = derivative_range(p.coefficients, lo, hi)
-            d_lo, d_hi = interval_product((d_lo, d_hi), (q_lo, q_hi))
-            lo, hi = p.image(lo, hi)
+            q = tuple((2 * j + 1) * c for j, c in enumerate(p.coefficients))
+            y_lo = np.where((lo <= 0.0) & (hi >= 0.0), 0.0, np.minimum(lo * lo, hi * hi))
+            y_hi = np.maximum(lo * lo, hi * hi)
+            d_lo, d_hi = interval_product((d_lo, d_hi), polynomial_range(q, y_lo, y_hi))
+            lo, hi = image_range(p.coefficients, lo, hi)
         return lo, hi, d_lo, d_hi
 
 
-def derivative_range(coefficients: Sequence[float], lo: float, hi: float) -> tuple[float, float]:
-    """Exact [min p', max p'] on [lo, hi] for p(x) = Σ c_j x^(2j+1): p'(x) = P(x²), P(y) = Σ (2j+1) c_j y^j,
-    so the range is P's over the range of x² (ends and P's critical points inside)."""
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        return -math.inf, math.inf
-    P = [(2 * j + 1) * c for j, c in enumerate(coefficients)]
-    y_lo = 0.0 if lo <= 0.0 <= hi else min(lo * lo, hi * hi)
-    y_hi = max(lo * lo, hi * hi)
-    return polynomial_range(P, y_lo, y_hi)
+@lru_cache(maxsize=4096)
+def _stationary(ascending: tuple[float, ...]) -> tuple[float, ...]:
+    """The real roots of the derivative of Σ a_j y^j (where its extrema can sit)."""
+    if len(ascending) <= 2:
+        return ()
+    if len(ascending) == 3:
+        return () if ascending[2] == 0.0 else (-ascending[1] / (2 * ascending[2]),)
+    roots = np.polynomial.Polynomial(list(ascending)).deriv().roots()
+    return tuple(float(r.real) for r in roots if abs(r.imag) <= 1e-12 * max(1.0, abs(r)))
 
 
-def polynomial_range(ascending: Sequence[float], lo: float, hi: float) -> tuple[float, float]:
-    """Exact [min, max] of Σ a_j y^j on [lo, hi]: the ends and the real roots of the derivative inside."""
-    if len(ascending) <= 3:  # constants, lines and parabolas (every quintic step's p'): the vertex in closed form
-        return _quadratic_range(tuple(ascending) + (0.0,) * (3 - len(ascending)), lo, hi)
-    poly = np.polynomial.Polynomial(list(ascending))
-    points = [lo, hi]
-    if len(ascending) > 2:
-        for r in poly.deriv().roots():
-            if abs(r.imag) <= 1e-12 * max(1.0, abs(r)) and lo < r.real < hi:
-                points.append(float(r.real))
+def polynomial_range(ascending: Sequence[float], lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact [min, max] of Σ a_j y^j on each [lo, hi]: the ends and the real stationary points inside."""
+    coefficients = tuple(float(c) for c in ascending)
+    lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
     with np.errstate(over="ignore", invalid="ignore"):
-        values = poly(np.array(points))
-    if not np.isfinite(values).all():
-        return -math.inf, math.inf
-    return float(values.min()), float(values.max())
+        v_lo, v_hi = _horner(coefficients, lo), _horner(coefficients, hi)
+        out_lo, out_hi = np.minimum(v_lo, v_hi), np.maximum(v_lo, v_hi)
+        for r in _stationary(coefficients):
+            inside = (lo < r) & (r < hi)
+            if np.any(inside):
+                v = _horner(coefficients, np.float64(r))
+                out_lo = np.where(inside, np.minimum(out_lo, v), out_lo)
+                out_hi = np.where(inside, np.maximum(out_hi, v), out_hi)
+    return _finite_or_wide(out_lo, out_hi)
 
 
-def _quadratic_range(a: tuple[float, ...], lo: float, hi: float) -> tuple[float, float]:
-    a0, a1, a2 = a
-    ends = [a0 + (a1 + a2 * lo) * lo, a0 + (a1 + a2 * hi) * hi]
-    if a2 != 0.0:
-        vertex = -a1 / (2 * a2)
-        if lo < vertex < hi:
-            ends.append(a0 + (a1 + a2 * vertex) * vertex)
-    if not all(math.isfinite(v) for v in ends):
-        return -math.inf, math.inf
-    return min(ends), max(ends)
+def image_range(odd: Sequence[float], lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact [min p, max p] on each [lo, hi] for the odd p(x) = Σ c_j x^(2j+1): ends and critical points inside."""
+    p = OddPolynomial(tuple(odd))
+    lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+    with np.errstate(over="ignore", invalid="ignore"):
+        v_lo, v_hi = p.evaluate(lo), p.evaluate(hi)
+        out_lo, out_hi = np.minimum(v_lo, v_hi), np.maximum(v_lo, v_hi)
+        for c in _critical(tuple(odd)):
+            inside = (lo < c) & (c < hi)
+            if np.any(inside):
+                v = p(c)
+                out_lo = np.where(inside, np.minimum(out_lo, v), out_lo)
+                out_hi = np.where(inside, np.maximum(out_hi, v), out_hi)
+    return _finite_or_wide(out_lo, out_hi)
 
 
-def interval_product(x: tuple[float, float], y: tuple[float, float]) -> tuple[float, float]:
+@lru_cache(maxsize=4096)
+def _critical(odd: tuple[float, ...]) -> tuple[float, ...]:
+    return tuple(OddPolynomial(odd).critical_points(-1e8, 1e8))
+
+
+def _horner(coefficients: tuple[float, ...], y: np.ndarray) -> np.ndarray:
+    acc = np.zeros_like(y, dtype=float)
+    for c in reversed(coefficients):
+        acc = acc * y + c
+    return acc
+
+
+def _finite_or_wide(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    bad = ~(np.isfinite(lo) & np.isfinite(hi))
+    if np.any(bad):
+        lo, hi = np.where(bad, -np.inf, lo), np.where(bad, np.inf, hi)
+    return lo, hi
+
+
+def derivative_range(coefficients: Sequence[float], lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact [min p', max p'] on [lo, hi] for p(x) = Σ c_j x^(2j+1): p'(x) = P(x²) over the range of x²."""
+    lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+    y_lo = np.where((lo <= 0.0) & (hi >= 0.0), 0.0, np.minimum(lo * lo, hi * hi))
+    return polynomial_range([(2 * j + 1) * c for j, c in enumerate(coefficients)], y_lo, np.maximum(lo * lo, hi * hi))
+
+
+def interval_product(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    """[x₀, x₁]·[y₀, y₁] elementwise (arrays of intervals); a 0·∞ product widens to (−∞, ∞)."""
     with np.errstate(invalid="ignore", over="ignore"):
-        products = [x[0] * y[0], x[0] * y[1], x[1] * y[0], x[1] * y[1]]
-    if any(math.isnan(v) for v in products):
-        return -math.inf, math.inf
-    return min(products), max(products)
+        products = (x[0] * y[0], x[0] * y[1], x[1] * y[0], x[1] * y[1])
+        lo, hi = np.minimum.reduce(products), np.maximum.reduce(products)
+    nan = np.isnan(lo) | np.isnan(hi)
+    if np.any(nan):
+        lo, hi = np.where(nan, -np.inf, lo), np.where(nan, np.inf, hi)
+    return lo, hi
+
+
+def interval_sum(*terms: Any) -> tuple[np.ndarray, np.ndarray]:
+    return sum(t[0] for t in terms), sum(t[1] for t in terms)  # type: ignore[return-value]
+
+
+def scaled(k: float, x: Any) -> tuple[np.ndarray, np.ndarray]:
+    """k·[x₀, x₁] for a scalar k of either sign."""
+    a, b = k * x[0], k * x[1]
+    return np.minimum(a, b), np.maximum(a, b)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -359,40 +409,35 @@ def target_error(
 
 
 def error_bracket(
-    target: Target, fmap: ScalarMap, lo: float, hi: float, *, rtol: float = 1e-6, max_nodes: int = 400_000
+    target: Target, fmap: ScalarMap, lo: float, hi: float, *, rtol: float = 1e-6, max_nodes: int = 2_000_000
 ) -> ErrorBracket:
-    """Branch and bound on [lo, hi] (see the module doc); stops when upper ≤ lower·(1 + rtol) or at max_nodes
-    (then the bracket is reported as it stands, not closed)."""
+    """Branch and bound on [lo, hi] (module doc), all live intervals at once: bound each, drop those that cannot
+    beat the best attained error by more than rtol, halve the rest (their midpoints raise the best). Stops when
+    none is left, or at max_nodes (then the bracket is reported as it stands, not closed)."""
     if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo < hi):
         raise InputError(f"the band needs 0 < lo < hi, got [{lo}, {hi}]")
     target.check_band(lo, hi)
-    edges = _initial_edges(target, lo, hi)
-    best, at = _point_errors(target, fmap, edges)
-    heap: list[tuple[float, float, float]] = []
-    for a, b in zip(edges[:-1], edges[1:]):
-        heapq.heappush(heap, (-_upper(target, fmap, a, b), a, b))
-    nodes, pruned = len(heap), 0.0  # pruned: the largest upper bound of an interval dropped below best·(1 + rtol/2)
-    while heap and nodes < max_nodes:
-        upper = -heap[0][0]
-        if upper <= best * (1 + rtol) + 1e-15 or not math.isfinite(upper) and nodes > max_nodes // 2:
-            break
-        _, a, b = heapq.heappop(heap)
+    edges = np.array(_initial_edges(target, lo, hi))
+    a, b = edges[:-1], edges[1:]
+    best, at = _point_errors(target, fmap, np.concatenate([edges, 0.5 * (a + b)]))
+    nodes, pruned, upper_left = len(a), 0.0, 0.0
+    while a.size:
+        upper = _upper(target, fmap, a, b)
+        live = upper > best * (1 + rtol) + 1e-15
+        if np.any(~live):
+            pruned = max(pruned, float(np.max(upper[~live])))
+        a, b = a[live], b[live]
         m = 0.5 * (a + b)
-        if not a < m < b:  # the interval is one ulp: its bound stands
-            heapq.heappush(heap, (-upper, a, b))
+        if a.size and (nodes + 2 * a.size > max_nodes or np.any(~((a < m) & (m < b)))):
+            upper_left = float(np.max(upper[live]))  # out of nodes, or an interval one ulp wide: bounds stand
             break
-        value, where = _point_errors(target, fmap, [0.5 * (a + m), m, 0.5 * (m + b)])
-        if value > best:
-            best, at = value, where
-        for x, y in ((a, m), (m, b)):
-            u = _upper(target, fmap, x, y)
-            nodes += 1
-            if u > best * (1 + rtol * 0.5):
-                heapq.heappush(heap, (-u, x, y))
-            else:
-                pruned = max(pruned, u)
-    upper = max(best, pruned, -heap[0][0] if heap else 0.0)
-    return ErrorBracket(best, upper, at, target.error, nodes)
+        if a.size:
+            value, where = _point_errors(target, fmap, m)
+            if value > best:
+                best, at = value, where
+        a, b = np.concatenate([a, m]), np.concatenate([m, b])
+        nodes += a.size
+    return ErrorBracket(best, max(best, pruned, upper_left), at, target.error, nodes)
 
 
 def _initial_edges(target: Target, lo: float, hi: float) -> list[float]:
@@ -408,76 +453,69 @@ def _errors(target: Target, f: np.ndarray, x: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(e), np.abs(e), math.inf)
 
 
-def _point_errors(target: Target, fmap: ScalarMap, points: Sequence[float]) -> tuple[float, float]:
+def _point_errors(target: Target, fmap: ScalarMap, points: Any) -> tuple[float, float]:
     x = np.asarray(points, dtype=float)
     e = _errors(target, fmap.values(x), x)
     i = int(np.argmax(e))
     return float(e[i]), float(x[i])
 
 
-def _upper(target: Target, fmap: ScalarMap, a: float, b: float) -> float:
-    """max |error| over [a, b]: the tighter of the natural enclosure and the mean-value one about the midpoint."""
+def _upper(target: Target, fmap: ScalarMap, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """max |error| over each [a, b]: the tighter of the natural enclosure and the mean-value one about the middle."""
     f_lo, f_hi, d_lo, d_hi = fmap.enclose(a, b)
-    if not (math.isfinite(f_lo) and math.isfinite(f_hi)):
-        return math.inf
     g_lo, g_hi, gd_lo, gd_hi = target.piece_ranges(a, b)
-    if target.error == "absolute":
-        natural = (f_lo - g_hi, f_hi - g_lo)
-    else:
-        natural = (f_lo / g_hi - 1.0 if f_lo >= 0 else f_lo / g_lo - 1.0, f_hi / g_lo - 1.0 if f_hi >= 0 else f_hi / g_hi - 1.0)
-    bound = max(abs(natural[0]), abs(natural[1]))
-    if d_lo is None or d_hi is None or not (math.isfinite(d_lo) and math.isfinite(d_hi)):
-        return bound
-    c, h = 0.5 * (a + b), 0.5 * (b - a)
-    center = float(_errors(target, fmap.values(np.array([c])), np.array([c]))[0])
-    if target.error == "absolute":
-        slope = max(abs(d_lo - gd_hi), abs(d_hi - gd_lo))
-    else:  # e' = F'/g − F·g'/g²
-        inv = (1.0 / g_hi, 1.0 / g_lo)
-        term1 = interval_product((d_lo, d_hi), inv)
-        term2 = interval_product((f_lo, f_hi), interval_product((gd_lo, gd_hi), (inv[0] ** 2, inv[1] ** 2)))
-        slope = max(abs(term1[0] - term2[1]), abs(term1[1] - term2[0]))
-    return min(bound, center + slope * h)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        if target.error == "absolute":
+            n_lo, n_hi = f_lo - g_hi, f_hi - g_lo
+        else:
+            n_lo = np.where(f_lo >= 0, f_lo / g_hi, f_lo / g_lo) - 1.0
+            n_hi = np.where(f_hi >= 0, f_hi / g_lo, f_hi / g_hi) - 1.0
+        bound = np.maximum(np.abs(n_lo), np.abs(n_hi))
+        bound = np.where(np.isfinite(bound), bound, np.inf)
+        if d_lo is None or d_hi is None:
+            return bound
+        c, h = 0.5 * (a + b), 0.5 * (b - a)
+        center = _errors(target, fmap.values(c), c)
+        if target.error == "absolute":
+            slope = np.maximum(np.abs(d_lo - gd_hi), np.abs(d_hi - gd_lo))
+        else:  # e' = F'/g − F·g'/g²
+            inv = (1.0 / g_hi, 1.0 / g_lo)
+            t1 = interval_product((d_lo, d_hi), inv)
+            t2 = interval_product((f_lo, f_hi), interval_product((gd_lo, gd_hi), (inv[0] ** 2, inv[1] ** 2)))
+            slope = np.maximum(np.abs(t1[0] - t2[1]), np.abs(t1[1] - t2[0]))
+        mean_value = center + slope * h
+        return np.where(np.isfinite(mean_value), np.minimum(bound, mean_value), bound)
 
 
 def extreme_bracket(
-    fmap: ScalarMap, lo: float, hi: float, *, largest: bool = True, rtol: float = 1e-6, max_nodes: int = 50_000
+    fmap: ScalarMap, lo: float, hi: float, *, largest: bool = True, rtol: float = 1e-6, max_nodes: int = 500_000
 ) -> tuple[float, float]:
-    """(sampled, bound) for max F (largest) or min F on [lo, hi], lo ≥ 0: the value F takes at a point and the
-    enclosure bound over the whole interval, by the same branch and bound as `error_bracket` (a guard check:
-    the bound is what can be certified, the sampled value what is attained)."""
+    """(attained, bound) for max F (largest) or min F on [lo, hi]: a value F takes at a point, and the
+    enclosure bound over the whole interval, by the same batched branch and bound (a guard check: the bound
+    is what can be certified, the attained value what is seen)."""
     sign = 1.0 if largest else -1.0
-
-    def bound(a: float, b: float) -> float:
+    edges = np.linspace(lo, hi, 33)
+    a, b = edges[:-1], edges[1:]
+    best = float(np.max(sign * fmap.values(edges)))
+    nodes, pruned, left = len(a), -math.inf, -math.inf
+    while a.size:
         f_lo, f_hi, d_lo, d_hi = fmap.enclose(a, b)
-        natural = f_hi if largest else -f_lo
-        if d_lo is None or d_hi is None or not (math.isfinite(d_lo) and math.isfinite(d_hi)):
-            return natural
-        c = 0.5 * (a + b)
-        value = sign * float(fmap.values(np.array([c]))[0])
-        return min(natural, value + max(abs(d_lo), abs(d_hi)) * 0.5 * (b - a))
-
-    edges = np.linspace(lo, hi, 33).tolist()
-    best = float(np.max(sign * fmap.values(np.array(edges))))
-    heap = [(-bound(a, b), a, b) for a, b in zip(edges[:-1], edges[1:])]
-    heapq.heapify(heap)
-    nodes, pruned = len(heap), -math.inf
-    while heap and nodes < max_nodes:
-        top = -heap[0][0]
-        if not math.isfinite(top) and nodes > max_nodes // 2 or top <= best + rtol * max(abs(best), 1.0):
-            break
-        _, a, b = heapq.heappop(heap)
+        bound = f_hi if largest else -f_lo
+        if d_lo is not None and d_hi is not None:
+            c = 0.5 * (a + b)
+            with np.errstate(invalid="ignore", over="ignore"):
+                mv = sign * fmap.values(c) + np.maximum(np.abs(d_lo), np.abs(d_hi)) * 0.5 * (b - a)
+            bound = np.where(np.isfinite(mv), np.minimum(bound, mv), bound)
+        bound = np.where(np.isnan(bound), np.inf, bound)
+        live = bound > best + rtol * max(abs(best), 1.0)
+        if np.any(~live):
+            pruned = max(pruned, float(np.max(bound[~live])))
+        a, b, bound = a[live], b[live], bound[live]
         m = 0.5 * (a + b)
-        if not a < m < b:
-            heapq.heappush(heap, (-top, a, b))
+        if not a.size or nodes + 2 * a.size > max_nodes or np.any(~((a < m) & (m < b))):
+            left = float(np.max(bound)) if a.size else left
             break
-        best = max(best, sign * float(fmap.values(np.array([m]))[0]))
-        for x, y in ((a, m), (m, b)):
-            u = bound(x, y)
-            nodes += 1
-            if u > best + 0.5 * rtol * max(abs(best), 1.0):
-                heapq.heappush(heap, (-u, x, y))
-            else:
-                pruned = max(pruned, u)
-    top = max(best, pruned, -heap[0][0] if heap else -math.inf)
-    return sign * best, sign * top
+        best = max(best, float(np.max(sign * fmap.values(m))))
+        a, b = np.concatenate([a, m]), np.concatenate([m, b])
+        nodes += a.size
+    return sign * best, sign * max(best, pruned, left)

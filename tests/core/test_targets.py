@@ -71,7 +71,7 @@ def test_tables_and_callables_refuse_what_no_odd_map_can_follow():
     sign = callable_target(lambda s: s / abs(s), 1e-3, 1.0)  # sign's own g(0+) = 1 is fine when g(0) is undefined…
     assert sign(0.5) == 1.0
     smooth = callable_target(math.tanh, 1e-3, 1.0)  # …and a continuous g with g(0) = 0 passes
-    assert smooth(0.5) == pytest.approx(math.tanh(0.5), abs=1e-6)
+    assert smooth(0.5) == pytest.approx(math.tanh(0.5), abs=1e-4)  # the tabled interpolant (257 knots)
 
 
 def test_sign_bracket_is_the_engines_exact_worst_error():

@@ -182,13 +182,24 @@ def answer(results: dict) -> str:
                      f"{stats['family_loss']} comparisons.")
     unresolved = [d for d in stats["loss"] if d["verdict"] == "unresolved" and d["mdd"] is not None]
     if unresolved:
-        lines.append(f"- Unresolved is not equal: at these seeds the Holm-level minimum detectable differences are "
+        lines.append(f"- Unresolved does not mean equal: at these seeds the Holm-level minimum detectable differences are "
                      f"{min(d['mdd'] for d in unresolved):.4f}–{max(d['mdd'] for d in unresolved):.4f} nats/byte; "
                      "smaller true differences would usually be missed.")
     steps = [d for d in stats["steps_to_target"] if d["verdict"] != "unresolved"]
     lines.append("- Steps to the fixed target: " + ("; ".join(
         f"`{d['label']}` on {d['size']} {d['verdict']} ({d['mean']:+.1f} steps [{d['holm_low']:+.1f}, {d['holm_high']:+.1f}])"
         for d in steps) if steps else "no difference from keller5 survives Holm's correction") + ".")
+    for size in results["sizes"]:
+        chosen: dict[float, list[str]] = {}
+        for r in size["rows"]:
+            chosen.setdefault(r["lr"], []).append(f"`{r['label']}`")
+        edge = [r["label"] for r in size["rows"] if r["lr"] in (min(size["lr_grid"]), max(size["lr_grid"]))]
+        lines.append(f"- Step size on {size['name']}: the lr grid chose " + "; ".join(
+            f"{lr:g} for {', '.join(labels)}" for lr, labels in sorted(chosen.items()))
+            + (f" (at the grid's edge: {', '.join(edge)}; a wider grid might move them)" if edge else
+               " (every choice inside the grid)")
+            + ("; at one common lr the schedules that chose another would have run at a step size that is not "
+               "their best." if len(chosen) > 1 else "."))
     shares = [(s["name"], r["ns_share"]) for s in results["sizes"] for r in s["rows"] if r["ns_share"] is not None]
     for name in dict.fromkeys(n for n, _ in shares):
         values = [v for n, v in shares if n == name]

@@ -79,6 +79,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--heads", nargs="?", const=True, type=int, metavar="H",
         help="attention per head (the config's heads; H must match): compared with the fused recipe",
     )
+    recipe.add_argument(
+        "--layer-names", metavar="STYLE|FILE",
+        help="parameter names: llama, gpt2 (fused c_attn), neox (fused query_key_value) or a JSON file "
+        "{role: template with {i}}; default: the model's own",
+    )
     recipe.add_argument("-o", "--output", help="write the recipe JSON here")
     recipe.set_defaults(handler=_recipe)
 
@@ -207,6 +212,7 @@ def _recipe(args: argparse.Namespace) -> int:
         **({} if args.check_margin is None else {"check_margin": args.check_margin}),
         laws_path=args.laws,
         edge=args.band_edge,
+        names=args.layer_names,
         headroom=_recipe_headroom(args),
         normalizer=normalizer_from_args(args) if args.normalize or args.power_iterations or args.spectral_safety else None,
         **knobs,

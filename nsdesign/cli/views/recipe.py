@@ -7,6 +7,7 @@ decimals from 1000 on) so a 70B model's 24 schedule groups fit 80 columns.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable, Sequence
 
 from rich import box
@@ -27,11 +28,26 @@ def recipe(recipe: Any, written_to: str | None = None) -> None:
     _totals(say, recipe)
     if written_to:
         say(f"wrote {written_to}")
+    for line in next_steps(recipe, written_to):
+        say(line)
+
+
+def next_steps(recipe: Any, written_to: str | None) -> list[str]:
+    """Where the recipe goes: nsdesign's Muon reads it, `export --to python` writes it as data for one's own loop;
+    an optimizer that takes one schedule gets one layer's design (`search --for`)."""
     path = written_to or "recipe.json"
-    say("next:" if written_to else f"next: add -o {path}, then",
-        f"nsdesign.torch.Muon(model.named_parameters(), recipe=\"{path}\") runs a schedule per layer",
-        "(layer names are matched by pattern, docs/laws.md); one layer for another optimizer:",
-        "nsdesign search --model-size M --layer NAME --quantile Q --for torch-muon")
+    group = min(recipe.groups, key=lambda g: g.edge)
+    law = re.match(r"momentum law (\S+)", group.band.source)  # a fused qkv: the part whose law set its band
+    hardest = law.group(1) if law else group.law
+    return [
+        "next:" if written_to else f"next: add -o {path}, then",
+        f"  nsdesign.torch.Muon(model.named_parameters(), recipe=\"{path}\")",
+        f"  or nsdesign export {path} --to python (data for your own NS loop)",
+        f"  names: {recipe.names.name}, e.g. {recipe.layers[0].name} (--layer-names)",
+        "  one schedule for all layers (torch.optim.Muon, optax, …), the hardest's:",
+        f"  nsdesign search --model-size {recipe.model_size:.3g} --layer {hardest} --quantile {recipe.quantile:g} "
+        "--for torch-muon",
+    ]
 
 
 def _settings(say: Callable[..., None], recipe: Any) -> None:

@@ -26,7 +26,7 @@ from nsdesign.laws.normalized import normalized_band
 from nsdesign.laws.predict import check_model_size, predict_momentum
 from nsdesign.plans.recipe.check import CHECK_DTYPES, CHECK_MARGIN, CHECK_ROWS, checked_cheapest
 from nsdesign.plans.recipe.plan import BASELINES, LayerPlan, Recipe, ScheduleGroup
-from nsdesign.plans.recipe.shapes import ModelConfig, default_config, depth_of_block
+from nsdesign.plans.recipe.shapes import ModelConfig, NameStyle, default_config, depth_of_block, name_style
 from nsdesign.precision.kernels import check_kernel
 from nsdesign.presets import preset
 
@@ -88,6 +88,7 @@ class _Settings:
     laws_path: str | None
     table: Any  # laws.momentum LawTable
     per_head: bool
+    names: NameStyle
 
     @property
     def top(self) -> float:
@@ -113,6 +114,7 @@ def build_recipe(
     check_rows: int = CHECK_ROWS,
     check_margin: float = CHECK_MARGIN,
     per_head: bool | int = False,
+    names: str | NameStyle | None = None,
 ) -> Recipe:
     """Band per layer from the momentum laws, the cheapest checked schedule per band, and the three baselines.
 
@@ -142,6 +144,9 @@ def build_recipe(
     matrix; a block's edge is that edge times `laws.blocks.block_lift`, the Marchenko–Pastur ratio σ_q(block) /
     σ_q(fused) (exact for i.i.d. matrices, a model for momentum). Schedules, checks and FLOPs (all blocks, the
     baselines too) are per block. Not combined with a normalizer.
+
+    `names`: llama, gpt2, neox or a JSON file of name templates (`shapes.name_style`; None: the config's own); a
+    fused qkv (gpt2, neox) is one matrix, designed for the lowest of its q, k, v band edges (`_predicted_band`).
     """
     size = check_model_size(model_size)
     q = check_quantile(quantile)
@@ -154,10 +159,11 @@ def build_recipe(
         warnings.extend(notes)
     else:
         config_source = f"given config{' ' + config.name if config.name else ''}"
-    per_head = _check_per_head(per_head, config, normalizer)
+    style = name_style(names, config)
+    per_head = _check_per_head(per_head, config, normalizer, style)
     table = load_laws(laws_path)
     settings = _Settings(size, q, tol, float(tol) * (1.0 - float(check_margin)), form, kernel, dtype, degrees, knobs,
-                         check_rows, headroom, edge, _normalizer(normalizer, degrees), laws_path, table, per_head)
+                         check_rows, headroom, edge, _normalizer(normalizer, degrees), laws_path, table, per_head, style)
     groups, layers = _plan(config, settings)
     warnings.extend(_summary_warnings(groups, size, config, dtype, tol))
     return Recipe(
@@ -167,7 +173,7 @@ def build_recipe(
         laws_source=table.source if laws_path is None else f"{laws_path} ({table.source})", groups=groups,
         layers=layers, warnings=tuple(warnings), kernel=kernel, dtype=dtype, check_rows=check_rows,
         check_margin=float(check_margin), uniform_quintic=_uniform_quintic(groups, settings), knobs_tried=knobs,
-        normalizer=settings.norm, per_head=per_head,
+        normalizer=settings.norm, per_head=per_head, names=style,
     )
 
 
@@ -223,7 +229,8 @@ def _plan(config: ModelConfig, s: _Settings) -> tuple[tuple[ScheduleGroup, ...],
     layers: list[LayerPlan] = []
     for block in range(config.n_layers):
         depth = depth_of_block(block, config.n_layers)
-        for suffix, matrix, weight_shape in config.matrices():
+        for template, matrix, weight_shape in config.named_matrices(s.names):
+            suffix = template.split("{i}.", 1)[-1]
             law = f"{depth}.{matrix}"
             split = config.head_blocks(matrix) if s.per_head else None
             count, ns_shape = split if split is not None else (1, weight_shape)
@@ -235,7 +242,7 @@ def _plan(config: ModelConfig, s: _Settings) -> tuple[tuple[ScheduleGroup, ...],
             group = groups[(law, shape)]
             layers.append(
                 LayerPlan(
-                    name=f"model.layers.{block}.{suffix}",
+                    name=template.replace("{i}", str(block)),
                     shape=weight_shape,
                     block=block,
                     depth=depth,
@@ -258,10 +265,7 @@ def _design_group(
 ) -> ScheduleGroup:
     """One law's band on one shape (`fused`: the whole matrix a per-head block comes from) and its cheapest checked
     schedule; the baselines' errors on the Frobenius band."""
-    try:
-        band = predict_momentum(s.table, law, s.quantile, s.size)
-    except InputError as exc:
-        raise InputError(f"the law table cannot serve {law} (needed for {suffix}): {exc}") from None
+    band = _predicted_band(law, suffix, s)
     if fused is not None:
         band = _per_head_band(band, s.quantile, fused, shape)
     frobenius_edge = band.min_sigma if s.edge == "point" else band.interval[0]
@@ -293,6 +297,23 @@ def _design_group(
     )
 
 
+def _predicted_band(law: str, suffix: str, s: _Settings) -> Any:
+    """The law's band; a fused qkv takes the lowest of the q, k, v bands at the design edge (the stacked matrix
+    holds all three; no law measures it, so the most demanding part sets its band)."""
+    depth, matrix = law.split(".", 1)
+    parts = ("q", "k", "v") if matrix == "qkv" else (matrix,)
+    bands = []
+    for part in parts:
+        try:
+            bands.append(predict_momentum(s.table, f"{depth}.{part}", s.quantile, s.size))
+        except InputError as exc:
+            raise InputError(f"the law table cannot serve {depth}.{part} (needed for {suffix}): {exc}") from None
+    if len(bands) == 1:
+        return bands[0]
+    lowest = min(zip(parts, bands), key=lambda pair: pair[1].min_sigma if s.edge == "point" else pair[1].interval[0])
+    return dataclasses.replace(lowest[1], source=f"{lowest[1].source}; fused qkv: its {lowest[0]} band, the lowest")
+
+
 def _kernel_and_form(kernel: str | None, form: str) -> tuple[str, str]:
     if form not in FORMS:
         raise InputError(f"form must be one of {', '.join(FORMS)}, got {form!r}")
@@ -304,7 +325,7 @@ def _kernel_and_form(kernel: str | None, form: str) -> tuple[str, str]:
     return kernel, "gram" if kernel == "gram" else "standard"
 
 
-def _check_per_head(per_head: bool | int, config: ModelConfig, normalizer: Any) -> bool:
+def _check_per_head(per_head: bool | int, config: ModelConfig, normalizer: Any, names: NameStyle) -> bool:
     """`per_head` as a bool: True, False, or the model's head count (any other count is refused)."""
     if per_head is False or per_head is None:
         return False
@@ -315,6 +336,8 @@ def _check_per_head(per_head: bool | int, config: ModelConfig, normalizer: Any) 
         )
     if normalizer is not None and normalizer != "frobenius" and getattr(normalizer, "name", None) != "frobenius":
         raise InputError("a per-head recipe runs under Frobenius normalization; drop the normalizer")
+    if names.fused:
+        raise InputError(f"per-head recipes need q, k, v apart; {names.name} names fuse them")
     return True
 
 

@@ -56,6 +56,7 @@ def _params(recipe: Any) -> dict[str, Any]:
         "check_margin": recipe.check_margin,
         "laws": recipe.laws_source,
         "per_head": recipe.per_head,
+        "layer_names": recipe.names.to_dict(),
         **({} if recipe.normalizer is None else {"normalizer": recipe.normalizer.to_dict()}),
     }
 

@@ -13,7 +13,7 @@ from typing import Any, Mapping
 from nsdesign.core.cost import Shape, flops
 from nsdesign.plans.recipe.check import CHECK_MARGIN, CHECK_ROWS
 from nsdesign.plans.recipe.document import recipe_document
-from nsdesign.plans.recipe.shapes import ModelConfig
+from nsdesign.plans.recipe.shapes import NAME_STYLES, ModelConfig, NameStyle
 from nsdesign.presets import preset
 
 BASELINES: tuple[str, ...] = ("keller5", "polar_express_modded5", "deepseek_v4_10")
@@ -22,11 +22,11 @@ REFERENCES: tuple[str, ...] = ("deepseek_v4_10", "uniform_quintic_greedy", "per_
 
 @dataclass(frozen=True)
 class LayerPlan:
-    name: str  # parameter name, Hugging Face Llama style: model.layers.{i}.self_attn.q_proj.weight
+    name: str  # parameter name in the recipe's NameStyle (default Llama: model.layers.{i}.self_attn.q_proj.weight)
     shape: tuple[int, int]  # weight shape (out, in)
     block: int
     depth: str
-    matrix: str  # law matrix: q, k, v, o, mlp_up, mlp_down
+    matrix: str  # law matrix: q, k, v, o, mlp_up, mlp_down; qkv for a fused q/k/v
     law: str  # depth.matrix
     schedule: str  # key into Recipe.schedules
     flops: float
@@ -86,6 +86,7 @@ class Recipe:
     uniform_quintic: Any = None  # Design: one quintic greedy schedule for the hardest band, used on every layer
     knobs_tried: tuple[tuple[float, float], ...] = ((0.0, 1.0),)
     per_head: bool = False  # attention orthogonalized one head at a time (ModelConfig.head_blocks)
+    names: NameStyle = NAME_STYLES["llama"]  # how the layers are named (shapes.name_style)
 
     def reference_flops(self) -> dict[str, float]:
         """Total FLOPs of the three baselines (REFERENCES) on the same matrices in the same kernel's cost form."""

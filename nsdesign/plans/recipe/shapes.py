@@ -1,16 +1,25 @@
-"""Model shapes for a recipe: which Muon matrices a model has, their weight shapes, and the measured depth of each
-block.
+"""Model shapes for a recipe: which Muon matrices a model has, their weight shapes, their parameter names, and
+the measured depth of each block.
 
 Why its own module: a recipe's band comes from laws keyed by depth and matrix, and everything downstream (checks,
 FLOPs, names) reads the shape facts here; they are plain data a user can give as JSON (`config_from_dict`,
 `load_config`) or take from `DEFAULT_CONFIGS`, the nearest public shape to a parameter count.
+
+Names: a recipe is only useful if `nsdesign.torch.Muon(model.named_parameters(), recipe=…)` finds its matrices,
+so each layer is named the way the model's own code names it (`NameStyle`): Hugging Face Llama (q_proj … down_proj,
+the default), GPT-2 (fused qkv `attn.c_attn`, `attn.c_proj`, `mlp.c_fc`, `mlp.c_proj`) or GPT-NeoX (fused
+`attention.query_key_value`, `attention.dense`, `mlp.dense_h_to_4h`, `mlp.dense_4h_to_h`), or a user's JSON file
+of templates (`name_style`). A fused q/k/v projection is one matrix to Muon, so the recipe designs one schedule
+for it (see `build.py`).
 """
 
 from __future__ import annotations
 
+import difflib
 import math
+import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 from nsdesign._files import read_json
 from nsdesign.errors import InputError
@@ -60,6 +69,16 @@ class ModelConfig:
         rows.append(("mlp.up_proj.weight", "mlp_up", (self.d_ff, self.d_model)))
         rows.append(("mlp.down_proj.weight", "mlp_down", (self.d_model, self.d_ff)))
         return tuple(rows)
+
+    def named_matrices(self, names: NameStyle) -> tuple[tuple[str, str, tuple[int, int]], ...]:
+        """(name template, law matrix, weight shape) of every Muon matrix of one block, named in `names`' style
+        (a fused qkv is one (q + k + v rows) × d_model matrix; the gate only in a gated MLP)."""
+        attn, kv = self.n_heads * self.head_dim, self.n_kv_heads * self.head_dim
+        shapes = {"q": (attn, self.d_model), "k": (kv, self.d_model), "v": (kv, self.d_model),
+                  "qkv": (attn + 2 * kv, self.d_model), "o": (self.d_model, attn), "gate": (self.d_ff, self.d_model),
+                  "up": (self.d_ff, self.d_model), "down": (self.d_model, self.d_ff)}
+        return tuple((template, ROLE_LAWS[role], shapes[role]) for role, template in names.templates
+                     if role != "gate" or self.gated_mlp)
 
     def head_blocks(self, matrix: str) -> tuple[int, tuple[int, int]] | None:
         """(count, block shape) of an attention matrix orthogonalized one head at a time (None: not attention).
@@ -186,6 +205,96 @@ def load_config(path: str) -> ModelConfig:
 def _positive_int(where: str, key: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise InputError(f"{where}: {key!r} must be a positive integer, got {value!r}")
+
+# The law each role of a block's matrices takes ("qkv": a fused q/k/v projection; see build.py for its band).
+ROLE_LAWS: Mapping[str, str] = {
+    "q": "q", "k": "k", "v": "v", "qkv": "qkv", "o": "o", "gate": "mlp_up", "up": "mlp_up", "down": "mlp_down",
+}
+
+
+@dataclass(frozen=True)
+class NameStyle:
+    """How a model names its Muon matrices: one template per role, `{i}` standing for the block index (0-based),
+    in the order the model lists its parameters."""
+
+    name: str
+    templates: tuple[tuple[str, str], ...]  # (role, template)
+
+    @property
+    def fused(self) -> bool:
+        """q, k and v are one fused matrix (`qkv`)."""
+        return any(role == "qkv" for role, _ in self.templates)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"style": self.name, "templates": dict(self.templates)}
+
+
+def _style(name: str, prefix: str, roles: Mapping[str, str]) -> NameStyle:
+    return NameStyle(name, tuple((role, f"{prefix}.{{i}}.{suffix}.weight") for role, suffix in roles.items()))
+
+
+NAME_STYLES: Mapping[str, NameStyle] = {
+    "llama": _style("llama", "model.layers", {
+        "q": "self_attn.q_proj", "k": "self_attn.k_proj", "v": "self_attn.v_proj", "o": "self_attn.o_proj",
+        "gate": "mlp.gate_proj", "up": "mlp.up_proj", "down": "mlp.down_proj"}),
+    "gpt2": _style("gpt2", "transformer.h", {
+        "qkv": "attn.c_attn", "o": "attn.c_proj", "up": "mlp.c_fc", "down": "mlp.c_proj"}),
+    "neox": _style("neox", "gpt_neox.layers", {
+        "qkv": "attention.query_key_value", "o": "attention.dense", "up": "mlp.dense_h_to_4h",
+        "down": "mlp.dense_4h_to_h"}),
+}
+# A config's own names when none are given: by its name or Hugging Face model_type (gpt2-124m, gpt_neox, pythia).
+NAME_PREFIXES: tuple[tuple[str, str], ...] = (("gpt2", "gpt2"), ("gpt_neox", "neox"), ("gpt-neox", "neox"),
+                                              ("neox", "neox"), ("pythia", "neox"))
+
+
+def default_names(config: ModelConfig) -> NameStyle:
+    """The names a model of this config uses: GPT-2 or NeoX by its name, else Hugging Face Llama."""
+    name = config.name.lower()
+    return next((NAME_STYLES[style] for prefix, style in NAME_PREFIXES if name.startswith(prefix)), NAME_STYLES["llama"])
+
+
+def name_style(spec: str | NameStyle | None, config: ModelConfig) -> NameStyle:
+    """`spec`: a style name (llama, gpt2, neox), a JSON file {role: template} (roles: q, k, v or qkv, o, gate,
+    up, down; each template holds {i} once), a NameStyle, or None for the config's own names (`default_names`).
+    Refused when the style cannot name the config's matrices (a gated MLP needs a 'gate' template)."""
+    if spec is None:
+        style = default_names(config)
+    elif isinstance(spec, NameStyle):
+        style = spec
+    elif spec in NAME_STYLES:
+        style = NAME_STYLES[spec]
+    elif os.path.exists(spec):
+        style = _style_from_file(spec)
+    else:
+        close = difflib.get_close_matches(str(spec), list(NAME_STYLES), n=1)
+        hint = f"did you mean {close[0]}? " if close else ""
+        raise InputError(f"unknown names {str(spec)[:20]!r}: {hint}{', '.join(NAME_STYLES)} or a JSON file")
+    if config.gated_mlp and all(role != "gate" for role, _ in style.templates):
+        raise InputError(f"{style.name} names have no gate; this MLP is gated: name its gate")
+    return style
+
+
+def _style_from_file(path: str) -> NameStyle:
+    data = read_json(path)
+    if not isinstance(data, dict) or not data:
+        raise InputError(f"{path}: expected {{role: name with {{i}}, …}}")
+    unknown = [key for key in data if key not in ROLE_LAWS]
+    if unknown:
+        raise InputError(f"{path}: unknown role {unknown[0]!r}; roles: {', '.join(ROLE_LAWS)}")
+    for role, template in data.items():
+        if not isinstance(template, str) or template.count("{i}") != 1 or "{" in template.replace("{i}", "") \
+                or "}" in template.replace("{i}", ""):
+            raise InputError(f"{path}: {role!r} needs {{i}} (the block) once, got {template!r}")
+    separate = [r for r in ("q", "k", "v") if r in data]
+    if ("qkv" in data) == bool(separate) or (separate and len(separate) != 3):
+        raise InputError(f"{path}: give 'qkv' (fused) or all of 'q', 'k', 'v'")
+    missing = [r for r in ("o", "up", "down") if r not in data]
+    if missing:
+        raise InputError(f"{path}: missing {', '.join(repr(r) for r in missing)}")
+    order = ("q", "k", "v", "qkv", "o", "gate", "up", "down")
+    return NameStyle(str(path), tuple((role, data[role]) for role in order if role in data))
+
 
 
 def depth_of_block(index: int, n_layers: int) -> str:

@@ -15,17 +15,18 @@ class InputError(ValueError):
 
 def unknown(what: str, name: object, choices: Sequence[str], more: str = "", label: str = "") -> InputError:
     """The one error for a name that is not among `choices`: the closest match first ("did you mean"), then the
-    choices — all of them when they fit a short line, else the first few and `more` (where to see them all)."""
+    choices — all of them when they fit a short line, else the first few, "…" and `more` (where to see them all:
+    "see `nsdesign presets`"). The name is echoed at most 20 characters long (an argument may be 300). The CLI
+    shortens the listing further to fit its 80 columns (cli._text.fit_error)."""
     import difflib
 
     text = str(name)
-    close = difflib.get_close_matches(text, list(choices), n=3, cutoff=0.6)
-    message = f"unknown {what} {text[:60]!r}"
-    if close:
-        message += f"; did you mean {' or '.join(close)}?"
+    close = difflib.get_close_matches(text, list(choices), n=1, cutoff=0.6)
+    message = f"unknown {what} {(text if len(text) <= 20 else text[:14] + '…' + text[-5:])!r}"
     listing = ", ".join(choices)
     if len(listing) > 70 and more:
-        shown = ", ".join(list(choices)[:4])
-        listing = f"{shown}, … ({more})"
+        listing = f"{', '.join(list(choices)[:4])}, …, {more}"
     label = label or f"{what}s"
-    return InputError(f"{message}; {label}: {listing}" if not close else f"{message} ({label}: {listing})")
+    if close:
+        return InputError(f"{message}; did you mean {' or '.join(close)}? ({label}: {listing})")
+    return InputError(f"{message}; {label}: {listing}")

@@ -39,14 +39,14 @@ def _quoted(text: str) -> str:
 def real(text: str) -> float:
     """A float flag value in ASCII notation (1e-3, -0.5, inf, nan; range checks are the command's)."""
     if not _REAL.fullmatch(str(text).strip()):
-        raise argparse.ArgumentTypeError(f"{_quoted(str(text))} is not an ASCII number (e.g. 1e-3)")
+        raise argparse.ArgumentTypeError(f"{_quoted(str(text))} is not a number (ASCII, e.g. 1e-3)")
     return float(text)
 
 
 def integer(text: str) -> int:
     """An integer flag value in ASCII digits (no '1.5', '1e3', Unicode digits or underscores)."""
     if not _INTEGER.fullmatch(str(text).strip()):
-        raise argparse.ArgumentTypeError(f"{_quoted(str(text))} is not an ASCII integer (e.g. 5)")
+        raise argparse.ArgumentTypeError(f"{_quoted(str(text))} is not an integer (ASCII, e.g. 5)")
     return int(text)
 
 

@@ -154,7 +154,7 @@ def _with_suggestion(parser: argparse.ArgumentParser, message: str) -> str:
     extra = re.match(r"(?:unrecognized|unknown) arguments: (\S+)", message)
     if extra:
         flags = [f for action in parser._actions for f in action.option_strings]
-        close = difflib.get_close_matches(extra.group(1).split("=")[0], flags, n=1, cutoff=0.6)
+        close = difflib.get_close_matches(extra.group(1).split("=")[0], flags, n=1, cutoff=0.7)
         if close:
             return f"{message}; did you mean {close[0]}?"
     return message

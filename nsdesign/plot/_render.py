@@ -70,10 +70,31 @@ def output_format(path: str | os.PathLike[str]) -> str:
 def figure_bytes(figure: Figure, fmt: str = "png") -> bytes:
     if fmt not in FORMATS:
         raise InputError(f"format must be png or svg, got {fmt!r}")
+    _check_texts(figure)
     buffer = io.BytesIO()
     metadata = {"Software": None} if fmt == "png" else {"Date": None}  # reproducible bytes
     figure.savefig(buffer, format=fmt, dpi=figure.dpi, metadata=metadata)
     return buffer.getvalue()
+
+
+def _check_texts(figure: Figure) -> None:
+    """Every text of the figure drawable: a lone surrogate (which the font engine refuses with a TypeError) becomes
+    U+FFFD, and a title with bad mathtext ('$x^$', an unknown command) is an InputError naming it, not a parser
+    traceback from inside savefig."""
+    from matplotlib.mathtext import MathTextParser
+    from matplotlib.text import Text
+
+    parser = MathTextParser("path")
+    for item in figure.findobj(Text):
+        text = item.get_text()
+        if any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
+            text = "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in text)
+            item.set_text(text)
+        if text.replace("\\$", "").count("$") >= 2 and item.get_usetex() is False:
+            try:
+                parser.parse(text)
+            except ValueError:
+                raise InputError(f"title {text[:20]!r} is not valid mathtext; write a literal $ as \\$") from None
 
 
 def save_figure(figure: Figure, path: str | os.PathLike[str]) -> Path:

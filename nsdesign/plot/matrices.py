@@ -127,7 +127,7 @@ def _load_file(text: str) -> np.ndarray:
     path = Path(path_text)
     if not os.path.lexists(path_text):  # os.path: False rather than OSError for a too-long name
         raise InputError(
-            f"matrix source {shown(text)!r} is not a file; use gaussian:MxN, spectrum:logu:L:MxN, or file:PATH (.npy/.npz/.safetensors)"
+            f"{shown(text)!r}: not a file, gaussian: or spectrum: source"
         )
     require_regular(path, "matrix file")  # a FIFO or device: refused before its suffix is even looked at
     suffix = path.suffix.lower()

@@ -40,7 +40,7 @@ from nsdesign.core.cost import matmuls
 from nsdesign.core.limits import DEFAULT_HEADROOM, LOW_PRECISION, STUDY_GUARD_LIMIT
 from nsdesign.core.metrics import captured_min_sigma, overshoot, worst_error
 from nsdesign.core.schedule import Schedule
-from nsdesign.errors import InputError
+from nsdesign.errors import InputError, unknown
 from nsdesign.precision import TestMatrix, band_matrix, matrix_error
 from nsdesign.precision.kernels import check_kernel, default_restarts
 from nsdesign.search.spectra import Spectrum
@@ -65,7 +65,7 @@ def parse_objective(text: str) -> tuple[tuple[str, float], ...]:
         if equals and not weight_text.strip():
             raise InputError(f"objective weight after {name}= is missing; write {name}=1 or just {name}")
         if name not in OBJECTIVES:
-            raise InputError(f"unknown objective {name[:20]!r}; choose from {', '.join(OBJECTIVES)} (combine: worst=1,bf16=0.5)")
+            raise unknown("objective", name, list(OBJECTIVES), "mix as worst=1,bf16=0.5")
         if name in out:
             raise InputError(f"objective {name!r} is given twice")
         try:

@@ -40,8 +40,10 @@ def test_typos_get_the_closest_name(cli, argv, suggestion):
 
 
 def test_a_flag_typo_points_to_the_command_help(cli):
-    r = cli("search", "--min-sigma", "1e-3", "--tl", "0.1")
+    r = cli("search", "--min-sigma", "1e-3", "--zzz")  # no close flag: the command's help is the pointer
     assert "see `nsdesign search --help`" in r.stderr
+    r = cli("search", "--min-sigma", "1e-3", "--tl", "0.1")  # a close one says it, in 80 columns
+    assert "did you mean --tol?" in r.stderr and len(r.stderr.strip()) <= 80
 
 
 @pytest.mark.parametrize("command", [[], *([name] for name, _ in OVERVIEW)])

@@ -41,7 +41,8 @@ def test_predict_json_and_shape(cli):
 @pytest.mark.parametrize(
     "args, fragment",
     [
-        (("--model-size", "70e9", "--layer", "final.x"), "valid layers: mid_early.k"),
+        (("--model-size", "70e9", "--layer", "final.x"), "did you mean final.v?"),
+        (("--model-size", "70e9", "--layer", "nonsense"), "valid layers: mid_early.k"),
         (("--model-size", "70e9", "--layer", "final.o", "--quantile", "1.5"), "quantile"),
         (("--model-size", "-5", "--layer", "final.o"), "model size"),
         (("--model-size", "lots", "--layer", "final.o"), "--model-size"),

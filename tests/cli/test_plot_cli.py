@@ -110,7 +110,7 @@ def test_laws(cli_error, tmp_path):
     image = ok(nsd("laws", "--layer", "final.mlp_down", "--layer", "mid.q", "--quantile", "0.75", "--model-sizes", "7e9,1e12",
                    "-o", str(out)), out)
     assert band_pixels(image) > 1000
-    result = nsd("laws", "--layer", "final.zz", "-o", str(tmp_path / "x.png"))
+    result = nsd("laws", "--layer", "nonsense", "-o", str(tmp_path / "x.png"))
     assert "valid layers" in cli_error(result)
 
 

@@ -234,26 +234,48 @@ def composition_pipeline(schedule: Schedule, name: str = "", kind: str = "polar"
 
 @dataclass(frozen=True)
 class ProductMap:
-    """F(σ) = P(σ)·q(σ²): the polar stage P times a polynomial q (ascending coefficients) of the Gram matrix."""
+    """F(σ) = P(σ)·q(σ²): the polar stage P times a polynomial q of the Gram matrix. q is given by its ascending
+    coefficients in λ (`q`, DynMuon's Taylor form) or, for fitted ones, in Chebyshev form on `interval` of λ
+    (`chebyshev`): then the scalar analysis runs on its power series in μ = (2λ − L − U)/(U − L) ∈ [−1, 1]
+    (well conditioned) and the runtime by Clenshaw (stable in low precision)."""
 
     polar: Schedule
     q: tuple[float, ...]
-    chebyshev: tuple[float, ...] = ()  # q in Chebyshev form on `interval` of λ: how the runtime evaluates it (Clenshaw)
+    chebyshev: tuple[float, ...] = ()
     interval: tuple[float, float] = (0.0, 1.0)
+
+    def _mu(self, lam: np.ndarray) -> tuple[np.ndarray, float]:
+        """(the variable q is a power series in, its derivative with respect to λ)."""
+        if not self.chebyshev:
+            return lam, 1.0
+        lo, hi = self.interval
+        return (2 * lam - lo - hi) / (hi - lo), 2 / (hi - lo)
+
+    @property
+    def series(self) -> tuple[float, ...]:
+        if not self.chebyshev:
+            return self.q
+        return tuple(float(c) for c in np.polynomial.chebyshev.cheb2poly(self.chebyshev))
 
     def values(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=float)
-        return CompositionMap(self.polar).values(x) * np.polynomial.polynomial.polyval(x * x, self.q)
+        mu, _ = self._mu(x * x)
+        return CompositionMap(self.polar).values(x) * np.polynomial.polynomial.polyval(mu, self.series)
 
     def enclose(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
         p_lo, p_hi, d_lo, d_hi = CompositionMap(self.polar).enclose(a, b)
-        q_range = polynomial_range(self.q, a * a, b * b)
-        dq = tuple(np.polynomial.polynomial.polyder(self.q)) if len(self.q) > 1 else (0.0,)
-        dq_range = interval_product(polynomial_range(dq, a * a, b * b), (2 * a, 2 * b))
+        (mu_a, slope), (mu_b, _) = self._mu(a * a), self._mu(b * b)
+        series = self.series
+        q_range = polynomial_range(series, mu_a, mu_b)
+        dq = tuple(np.polynomial.polynomial.polyder(series)) if len(series) > 1 else (0.0,)
+        dq_range = interval_product(scaled(slope, polynomial_range(dq, mu_a, mu_b)), (2 * a, 2 * b))
         f = interval_product((p_lo, p_hi), q_range)
         d = interval_sum(interval_product((d_lo, d_hi), q_range), interval_product((p_lo, p_hi), dq_range))
         return f[0], f[1], d[0], d[1]
+
+
+IDENTITY = Schedule(((1.0,),), 1.0, "exact", "identity")  # P = 1: the product is the odd polynomial σ·q(σ²)
 
 
 @dataclass(frozen=True)
@@ -406,14 +428,12 @@ def fit_product(target: Target | str, polar: Schedule, lo: float, hi: float, q_d
         return outer.values(x)[:, None] * np.polynomial.chebyshev.chebvander(mu, q_degree)
 
     result = remez(basis, target, _weight(target), lo, hi, q_degree + 1)
-    in_mu = np.polynomial.Polynomial(np.polynomial.chebyshev.cheb2poly(result.coefficients))
-    q = in_mu(np.polynomial.Polynomial([-(lam_lo + lam_hi) / (lam_hi - lam_lo), 2 / (lam_hi - lam_lo)])).coef
     counts = matmul_counts(polar, "fused")
-    fmap = ProductMap(polar, tuple(float(c) for c in q), tuple(float(c) for c in result.coefficients), (lam_lo, lam_hi))
+    fmap = ProductMap(polar, (), tuple(float(c) for c in result.coefficients), (lam_lo, lam_hi))
+    name = f"σ·q{q_degree}(σ²)" if polar == IDENTITY else f"polar {polar.num_steps} × q{q_degree}"
     pipeline = Pipeline(
-        f"polar {polar.num_steps} × q{q_degree}", "product", fmap,
-        counts["rectangular"] + 2, counts["square"] + q_degree,
-        (("polar", polar), ("gram", tuple(float(c) for c in q))),
+        name, "product", fmap, counts["rectangular"] + 2, counts["square"] + q_degree,
+        (("polar", polar), ("gram", fmap.chebyshev)),
     )
     degree = _composite_degree(polar) + 2 * q_degree
     return Fit(pipeline, pipeline.error(target, lo, hi), 0.0, degree)
@@ -446,7 +466,7 @@ def polar_stage(lo: float, hi: float, tol: float, degree: int = 5) -> Schedule:
 
 DEFAULT_SHAPE = (1024, 4096)
 ODD_DEGREES = (3, 5, 7, 9, 11, 13, 15)
-Q_DEGREES = (1, 2, 3, 4, 6, 8)
+Q_DEGREES = (1, 2, 3, 4, 6, 8, 12, 16)
 MAX_ODD_LOWER_DEGREE = 31  # the best single polynomial is solved up to here; above it no lower bound is known
 
 
@@ -566,7 +586,7 @@ def _pipeline_degree(pipeline: Pipeline) -> int:
         return _composite_degree(schedules[0])
     if pipeline.kind == "product":
         q = pipeline.stages[1][1]
-        return _composite_degree(schedules[0]) + 2 * (len(q) - 1)
+        return _composite_degree(schedules[0]) + 2 * (len(q) - 1)  # len(q) − 1: q's degree in λ
     if pipeline.kind == "clip":
         d1, d2 = _composite_degree(schedules[0]), _composite_degree(schedules[1])
         return d2 * (1 + d1) + d1  # F₂(c(τ − σF₁))·(τF₁ − σ): degree d₂ in a degree-(1 + d₁) argument, times d₁
@@ -611,8 +631,8 @@ def _safe_stage(lo: float, hi: float, tol: float, degree: int = 5) -> Schedule |
 
 def _product_candidates(target: Target, lo: float, hi: float, tol: float) -> list[Candidate]:
     out: list[Candidate] = []
-    for share in (0.5, 0.1):
-        stage = _safe_stage(lo, hi, max(tol * share, 1e-12))
+    for share in (None, 0.5, 0.1):  # None: no polar stage, the odd polynomial σ·q(σ²) by Clenshaw
+        stage = IDENTITY if share is None else _safe_stage(lo, hi, max(tol * share, 1e-12))
         if stage is None:
             continue
         counts = matmul_counts(stage, "fused")

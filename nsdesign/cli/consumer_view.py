@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, Callable
 
-from nsdesign.cli import render as views
+from nsdesign.cli.views import common as views
 from nsdesign.cli._output import print_band_warnings, print_route, report_stream, write_schedule
 from nsdesign.cli._vocabulary import guard_headroom, normalizer_from_args, require_count
 from nsdesign.cli.normalize_view import search_normalized
@@ -87,8 +87,8 @@ def render(result: Any, written_to: str | None, source: str | None) -> None:
     out = views.console()
     form = result.form
     title = f"For {form.target} ({form.dtype}, {form.kernel} kernel)"
-    out.print(views._steps_table(result.schedule, result.metrics, title))
-    say = views._lines(out)
+    out.print(views.steps_table(result.schedule, result.metrics, title))
+    say = views.lines(out)
     say(f"engine: {result.engine}")
     if source:
         say(f"band edge from {source}")

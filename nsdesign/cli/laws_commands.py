@@ -8,14 +8,23 @@ from __future__ import annotations
 
 import argparse
 import math
-
+import textwrap
 from typing import Any
 
-from nsdesign.cli._vocabulary import add_normalizer_arguments, hidden_alias, normalizer_from_args  # noqa: F401
+from nsdesign._files import write_json_atomic
+from nsdesign.cli import render
+from nsdesign.cli._output import check_output, print_json, report_stream, warn
 from nsdesign.cli._vocabulary import add_block_arguments, blocks_from_args, model_size
+from nsdesign.cli._vocabulary import add_normalizer_arguments, hidden_alias, normalizer_from_args  # noqa: F401
+from nsdesign.cli.main import flag_message
+from nsdesign.cli.search_options import add_kernel_arguments, cost_form, kernel_of
+from nsdesign.core.cost import Shape
 from nsdesign.errors import InputError
-from nsdesign.cli._output import print_json, warn
-
+from nsdesign.laws import predict_band
+from nsdesign.laws.marchenko_pastur import momentum_note
+from nsdesign.laws.momentum import fit_file
+from nsdesign.laws.normalized import normalized_band
+from nsdesign.plans.recipe import DEFAULT_RECIPE_HEADROOM, build_recipe, load_config, recipe_knobs
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -45,7 +54,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     recipe.add_argument("--config", help="model JSON: d_model, n_layers, n_heads, n_kv_heads, d_ff or mlp_ratio, gated_mlp")
     recipe.add_argument("--tol", type=float, required=True, help="worst-case error δ every layer must meet on its band")
     recipe.add_argument("--quantile", type=float, default=0.5, help="band edge quantile q (default 0.5)")
-    from nsdesign.cli.search_options import add_kernel_arguments
 
     add_kernel_arguments(recipe, "the kernel every layer runs (its cost model and rounding-model check)")
     recipe.add_argument(
@@ -90,8 +98,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _recipe_headroom(args: argparse.Namespace) -> float:
     """--max-sigma U designs on [σ_q, U]: the library's headroom is U − 1 (the old --headroom h gave U = 1 + h)."""
-    from nsdesign.plans.recipe import DEFAULT_RECIPE_HEADROOM
-
     if args.max_sigma is not None and args.recipe_headroom is not None:
         raise InputError("give --max-sigma (the design band's top) or the old --headroom, not both")
     if args.max_sigma is not None:
@@ -109,8 +115,6 @@ def _degrees(text: str) -> tuple[int, ...]:
 
 
 def _warn(warnings: Any) -> None:
-    from nsdesign.cli.main import flag_message
-
     for warning in warnings:
         warn(flag_message(warning))
 
@@ -121,8 +125,6 @@ def _warn(warnings: Any) -> None:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from nsdesign.laws import predict_band
-
     if any(v is not None for v in (args.normalize, args.spectrum, args.power_iterations, args.spectral_safety)):
         return _predict_normalized(args)
 
@@ -138,20 +140,14 @@ def _predict(args: argparse.Namespace) -> int:
     print(f"band edge σ_q = {prediction.min_sigma:.6g}  (q = {args.quantile:g}: a fraction q of the spectrum is above)")
     if lo != hi:
         print(f"~95% interval [{lo:.6g}, {hi:.6g}]")
-    import textwrap
 
     print(textwrap.fill(f"source: {prediction.source}", 80, subsequent_indent="  "))
     if prediction.source.startswith("Marchenko"):
-        from nsdesign.laws.marchenko_pastur import momentum_note
-
         print(textwrap.fill(momentum_note(prediction.min_sigma), 80, subsequent_indent="  "))
     return 0
 
 
 def _predict_normalized(args: argparse.Namespace) -> int:
-    from nsdesign.core.cost import Shape
-    from nsdesign.laws.normalized import normalized_band
-
     blocks = blocks_from_args(args)
     shape = blocks.shape if blocks is not None else Shape.parse(args.shape) if args.shape is not None else None
     band = normalized_band(
@@ -168,7 +164,6 @@ def _predict_normalized(args: argparse.Namespace) -> int:
     print(f"{name:>10}  [σ_q, σ_max] = [{n_lo:.4g}, {n_hi:.4g}]   σ_q ×{band.lift:.3g}")
     kind = "guaranteed bound" if band.guaranteed else "no guaranteed bound; modelled"
     print(f"σ_max after {band.normalizer.label()}: {kind} {band.bound:.4g}")
-    import textwrap
 
     print(textwrap.fill(f"source: {band.source}", 80, subsequent_indent="  "))
     if band.assumption:
@@ -177,24 +172,15 @@ def _predict_normalized(args: argparse.Namespace) -> int:
 
 
 def _fit(args: argparse.Namespace) -> int:
-    from nsdesign._files import write_json_atomic
-    from nsdesign.cli._output import check_output, report_stream
-    from nsdesign.laws.momentum import fit_file
-
     check_output(args.output)
     table = fit_file(args.measurements, source=args.source)
     write_json_atomic(args.output, table.document())
     with report_stream(args.output):
-        from nsdesign.cli import render
-
         render.laws_fit(table, args.measurements, args.output)
     return 0
 
 
 def _recipe(args: argparse.Namespace) -> int:
-    from nsdesign.cli._output import check_output
-    from nsdesign.plans.recipe import build_recipe, load_config, recipe_knobs
-
     check_output(args.output)
     config = load_config(args.config) if args.config else None
     knobs = recipe_knobs(
@@ -222,15 +208,10 @@ def _recipe(args: argparse.Namespace) -> int:
     # --heads: the fused-matrix recipe too, for the comparison (its warnings are the per-head one's)
     fused = build_recipe(args.model_size, args.tol, **settings) if recipe.per_head else None
     if args.output is not None:
-        from nsdesign._files import write_json_atomic
-
         write_json_atomic(args.output, recipe.document())
     _warn(recipe.warnings)
-    from nsdesign.cli._output import report_stream
 
     with report_stream(args.output):
-        from nsdesign.cli import render
-
         render.recipe(recipe, written_to=args.output)
         if fused is not None:
             render.recipe_heads(recipe, fused)
@@ -238,12 +219,8 @@ def _recipe(args: argparse.Namespace) -> int:
 
 
 def _kernel(args: argparse.Namespace) -> str:
-    from nsdesign.cli.search_options import kernel_of
-
     return kernel_of(args)
 
 
 def _cost_form(args: argparse.Namespace) -> str:
-    from nsdesign.cli.search_options import cost_form, kernel_of
-
     return cost_form(kernel_of(args))

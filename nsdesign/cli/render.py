@@ -15,10 +15,6 @@ from nsdesign.cli.views.search import POOR_ERROR, recommendation
 from nsdesign.cli.views.study import pareto_front, study_result
 from nsdesign.cli.views.validate import validation_report
 
-# The private names consumer_view.py used before the split (it now imports views.common's public ones).
-_steps_table = steps_table
-_lines = lines
-
 __all__ = [
     "FOOTNOTES", "LEGEND", "POOR_ERROR", "WIDE_COLUMNS", "SafeConsole", "comparison", "console", "evaluation",
     "is_wide", "laws_fit", "lines", "metrics_table", "pareto_front", "preset", "preset_table", "recipe",

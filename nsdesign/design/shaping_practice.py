@@ -135,7 +135,7 @@ def eo_spectral_clip(tau: float, hi: float = 1.0, sigma_min: float = -1.0, scale
     ns = _preset(EO_LIST)
     c_min, c_tau = scales or (favorable_scale(ns, sigma_min, hi), favorable_scale(ns, tau, hi))
     fmap = EOClipMap(ShiftedSign(ns, ns, sigma_min, c_min), ShiftedSign(ns, ns, tau, c_tau))
-    return Pipeline("EO spectral_clip (3 × PE-8)", "practice", fmap, 20, 56, (("polar", ns), ("sign", ns)),
+    return Pipeline("EO spectral_clip 3×PE-8", "practice", fmap, 20, 56, (("polar", ns), ("sign", ns)),
                     {"tau": tau, "sigma_min": sigma_min, "scale_min": c_min, "scale": c_tau})
 
 
@@ -145,7 +145,7 @@ def eo_spectral_hardcap(tau: float, hi: float = 1.0, scale: float | None = None)
     if scale is None:
         x = np.linspace(0.0, hi, 20001)
         scale = 1.0 / float(np.max(np.abs(tau * CompositionMap(ns).values(x) - x)))
-    return Pipeline("EO spectral_hardcap (2 × PE-8)", "practice", HardcapMap(ns, ns, tau, scale), 34, 16,
+    return Pipeline("EO spectral_hardcap 2×PE-8", "practice", HardcapMap(ns, ns, tau, scale), 34, 16,
                     (("polar", ns), ("sign", ns)), {"tau": tau, "scale": scale})
 
 
@@ -159,7 +159,7 @@ def dynmuon_coefficients(p: float) -> tuple[float, float, float]:
 def dynmuon_fast_spectral(p: float) -> Pipeline:
     """DynMuon's fast_spectral(G, p) (order 2) on the normalized σ: F(σ) = NS_dion(σ)·C(σ²)."""
     ns = _preset(DYNMUON_LIST)
-    return Pipeline("DynMuon fast_spectral (NS-5 × Taylor-2)", "practice", ProductMap(ns, dynmuon_coefficients(p)),
+    return Pipeline("DynMuon fast_spectral NS5+T2", "practice", ProductMap(ns, dynmuon_coefficients(p)),
                     12, 6, (("polar", ns), ("gram", dynmuon_coefficients(p))), {"p": p})
 
 
@@ -176,9 +176,9 @@ class _Identity:
 def dynmuon_as_run(p: float) -> Pipeline:
     """What DynMuon's optimizer applies at exponent p: G (p ≥ 0.25), NS(G) (0 ≤ p < 0.25), fast_spectral (p < 0)."""
     if p >= 0.25:
-        return Pipeline("DynMuon as run: G itself (p ≥ 0.25)", "practice", _Identity(), 0, 0)
+        return Pipeline("DynMuon as run: G (p ≥ 0.25)", "practice", _Identity(), 0, 0)
     if p >= 0.0:
-        return composition_pipeline(_preset(DYNMUON_LIST), "DynMuon as run: NS(G) (0 ≤ p < 0.25)", "practice")
+        return composition_pipeline(_preset(DYNMUON_LIST), "DynMuon as run: NS(G) (p<0.25)", "practice")
     return dynmuon_fast_spectral(p)
 
 
@@ -201,7 +201,7 @@ def current_practice(target: Target | str, hi: float = 1.0) -> list[Pipeline]:
 
 
 def svd_note() -> str:
-    return "SVD: U g(Σ) Vᵀ exactly (float64 LAPACK gesdd); its time is measured, it has no matmul count"
+    return "SVD: U g(Σ) Vᵀ exactly, no matmul count (timed: benchmarks/spectral_targets.py)"
 
 
 __all__ = [

@@ -10,15 +10,20 @@ params): the runs do that, while the exact maps use the favorable fixed scale (s
 
 from __future__ import annotations
 
-from typing import Callable
+from dataclasses import asdict, dataclass
+from typing import Any, Callable
 
 import numpy as np
 
+from nsdesign._files import json_number
 from nsdesign.core.schedule import Schedule
-from nsdesign.core.targets import CompositionMap, Target
-from nsdesign.design.shaping import ClipMap, Pipeline, ProductMap, SoftMap
-from nsdesign.design.shaping_practice import EOClipMap, HardcapMap
+from nsdesign.core.targets import CompositionMap, ErrorBracket, Target, parse_target
+from nsdesign.design.shaping import (
+    DEFAULT_SHAPE, ClipMap, Pipeline, ProductMap, ShapingDesign, SoftMap, design_target,
+)
+from nsdesign.design.shaping_practice import EOClipMap, HardcapMap, current_practice
 from nsdesign.precision.kernels import matmul, rounder, run, work_dtype
+from nsdesign.precision.model import band_matrix
 
 
 def run_pipeline(pipeline: Pipeline, x0: np.ndarray, dtype: str = "fp64", kernel: str = "fused") -> np.ndarray:
@@ -135,4 +140,90 @@ def shaping_accuracy(x0: np.ndarray, y: np.ndarray, target: Target) -> dict[str,
     return {"direction_error": float(np.max(err)), "spectral_error": spectral}
 
 
-RUNNERS: dict[str, Callable[..., np.ndarray]] = {"numpy": run_pipeline}
+
+
+# --------------------------------------------------------------------------------------------------
+# The design side by side with current practice
+# --------------------------------------------------------------------------------------------------
+
+PROXY_SHAPE = (128, 512)  # the rounding-model proxy (as design.safe): σ log-spaced over the band
+
+
+@dataclass(frozen=True)
+class Row:
+    """One pipeline on the band: its products, FLOPs on `shape`, exact error bracket, rounding-model error."""
+
+    name: str
+    rect: int
+    square: int
+    flops: float
+    exact: float  # upper end of the exact bracket (favorable normalization for current practice)
+    exact_lower: float
+    model: float  # direction error of the run in `dtype` on the proxy matrix
+    ours: bool
+
+    @property
+    def matmuls(self) -> int:
+        return self.rect + self.square
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: json_number(v) for k, v in asdict(self).items()} | {"matmuls": self.matmuls}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    design: ShapingDesign
+    rows: tuple[Row, ...]
+    dtype: str
+    shape: tuple[int, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": "shaping", "design": design_document(self.design), "dtype": self.dtype,
+            "shape": list(self.shape), "comparison": [r.to_dict() for r in self.rows],
+        }
+
+
+def compare(
+    target: Target | str, lo: float, hi: float = 1.0, tol: float = 0.01, *, shape: tuple[int, int] = DEFAULT_SHAPE,
+    dtype: str = "bf16", seed: int = 0,
+) -> Comparison:
+    """The cheapest design for the target (`design_target`) and what people run today, each with matmuls,
+    FLOPs on `shape`, the exact error on [lo, hi] and the error of a `dtype` run on a PROXY_SHAPE matrix whose
+    σ are log-spaced over the band."""
+    target = parse_target(target)
+    design = design_target(target, lo, hi, tol, shape=shape)
+    x0 = band_matrix(lo, hi, PROXY_SHAPE, seed).matrix
+    rows = [_row(design.pipeline, target, lo, hi, x0, shape, dtype, True, design.fit.bracket)]
+    for pipeline in current_practice(target, hi):
+        rows.append(_row(pipeline, target, lo, hi, x0, shape, dtype, False))
+    return Comparison(design, tuple(rows), dtype, shape)
+
+
+def _row(pipeline: Pipeline, target: Target, lo: float, hi: float, x0: np.ndarray, shape: tuple[int, int],
+         dtype: str, ours: bool, bracket: ErrorBracket | None = None) -> Row:
+    bracket = bracket or pipeline.error(target, lo, hi, 1e-4)
+    model = shaping_accuracy(x0, run_pipeline(pipeline, x0, dtype), target)["direction_error"]
+    return Row(pipeline.name, pipeline.rect, pipeline.square, pipeline.flops(*shape), bracket.upper, bracket.lower,
+               model, ours)
+
+
+def design_document(design: ShapingDesign) -> dict[str, Any]:
+    """The design as JSON: target, band, tolerance, every stage (schedules' coefficients, q in Chebyshev form on
+    its λ interval, scalars), products, the exact bracket and what is known about optimality."""
+    p = design.pipeline
+    stages = []
+    for role, stage in p.stages:
+        if isinstance(stage, Schedule):
+            stages.append({"role": role, "coefficients": stage.coefficients(), "norm_div": stage.norm_div})
+        else:
+            interval = list(getattr(p.fmap, "interval", (0.0, 1.0)))
+            stages.append({"role": role, "chebyshev": list(stage), "lambda_interval": interval})
+    return {
+        "target": design.target.name, "error_kind": design.target.error, "min_sigma": design.lo,
+        "max_sigma": design.hi, "tol": design.tol, "met": design.met, "pipeline": p.kind, "name": p.name,
+        "stages": stages, "params": dict(p.params), "rectangular_matmuls": p.rect, "square_matmuls": p.square,
+        "error": json_number(design.error), "error_lower": json_number(design.fit.bracket.lower),
+        "lower_bound": None if design.lower_bound is None else json_number(design.lower_bound),
+        "certificate": design.certificate, "guard_passed": bool(design.guard[0]),
+    }

@@ -7,7 +7,7 @@ import json
 import math
 from typing import Any
 
-from nsdesign.cli import render, search_options
+from nsdesign.cli import search_options
 from nsdesign.cli._output import (
     check_output,
     print_band_warnings,
@@ -32,6 +32,8 @@ from nsdesign.cli._vocabulary import (
 from nsdesign.cli._vocabulary import shape_of as _shape
 from nsdesign.cli.consumer_view import search_for
 from nsdesign.cli.normalize_view import search_normalized
+from nsdesign.cli.views.schedules import comparison, evaluation, preset, preset_table
+from nsdesign.cli.views.search import recommendation
 from nsdesign.core.band import Band
 from nsdesign.core.metrics import evaluate
 from nsdesign.design.guarded import DEFAULT_GUARD_TOL, check_guard, guard_error, guard_range
@@ -172,7 +174,7 @@ def _search(args: argparse.Namespace) -> int:
 
     with report_stream(args.output):
         print_route(args)
-        render.recommendation(result, written_to=args.output)
+        recommendation(result, written_to=args.output)
     return 0
 
 
@@ -226,7 +228,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         print_json(data)
         return 0
 
-    render.evaluation(schedule, metrics)
+    evaluation(schedule, metrics)
     _print_guard([schedule.name or args.schedule], guard)
     return 0
 
@@ -264,7 +266,7 @@ def _compare(args: argparse.Namespace) -> int:
         print_json(out)
         return 0
 
-    render.comparison([s.name for s in schedules], schedules, rows, note)
+    comparison([s.name for s in schedules], schedules, rows, note)
     _print_guard([s.name for s in schedules], guard)
     return 0
 
@@ -307,13 +309,13 @@ def _presets(args: argparse.Namespace) -> int:
         if args.json:
             print_json({**info.schedule.to_dict(), "source": info.source, "note": info.note})
         else:
-            render.preset(info, evaluate(info.schedule, REFERENCE_BAND))
+            preset(info, evaluate(info.schedule, REFERENCE_BAND))
         return 0
     infos = [preset_info(n) for n in preset_names()]
     if args.json:
         print_json([{**i.schedule.to_dict(), "source": i.source, "note": i.note} for i in infos])
     else:
-        render.preset_table(infos)
+        preset_table(infos)
     return 0
 
 

@@ -12,12 +12,14 @@ import textwrap
 from typing import Any
 
 from nsdesign._files import write_json_atomic
-from nsdesign.cli import render
 from nsdesign.cli._output import check_output, print_json, report_stream, warn
 from nsdesign.cli._vocabulary import add_block_arguments, blocks_from_args, model_size
 from nsdesign.cli._vocabulary import add_normalizer_arguments, hidden_alias, normalizer_from_args  # noqa: F401
 from nsdesign.cli.main import flag_message
 from nsdesign.cli.search_options import add_kernel_arguments, cost_form, kernel_of
+from nsdesign.cli.views.laws import laws_fit
+from nsdesign.cli.views.recipe import recipe as show_recipe
+from nsdesign.cli.views.recipe import recipe_heads
 from nsdesign.core.cost import Shape
 from nsdesign.errors import InputError
 from nsdesign.laws import predict_band
@@ -176,7 +178,7 @@ def _fit(args: argparse.Namespace) -> int:
     table = fit_file(args.measurements, source=args.source)
     write_json_atomic(args.output, table.document())
     with report_stream(args.output):
-        render.laws_fit(table, args.measurements, args.output)
+        laws_fit(table, args.measurements, args.output)
     return 0
 
 
@@ -212,9 +214,9 @@ def _recipe(args: argparse.Namespace) -> int:
     _warn(recipe.warnings)
 
     with report_stream(args.output):
-        render.recipe(recipe, written_to=args.output)
+        show_recipe(recipe, written_to=args.output)
         if fused is not None:
-            render.recipe_heads(recipe, fused)
+            recipe_heads(recipe, fused)
     return 0
 
 

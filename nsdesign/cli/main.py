@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from nsdesign._version import __version__
-from nsdesign.cli import progress, render
+from nsdesign.cli import progress
 from nsdesign.cli._text import fit_error, terminal_safe
 from nsdesign.cli._vocabulary import NEGATIVE_NUMBER, STRICT_TYPES
+from nsdesign.cli.views.common import set_wide
 from nsdesign.errors import InputError, unknown
 
 # One module per group of commands; each defines register(subparsers).
@@ -247,7 +248,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _flushed(0)
         args = _parse(build_parser(), argv)
 
-        render.set_wide(getattr(args, "wide", False))
+        set_wide(getattr(args, "wide", False))
         progress.set_quiet(getattr(args, "quiet", False))
         return _flushed(int(args.handler(args) or 0))
     except InputError as exc:

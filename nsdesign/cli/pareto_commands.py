@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 from nsdesign._files import write_json_atomic
-from nsdesign.cli import progress, render
+from nsdesign.cli import progress
 from nsdesign.cli._output import report_stream
 from nsdesign.cli._vocabulary import (
     STORAGE_HELP,
@@ -24,6 +24,7 @@ from nsdesign.cli._vocabulary import (
     study_storage,
 )
 from nsdesign.cli.search_options import _check_writable, add_kernel_arguments, kernel_of
+from nsdesign.cli.views.study import pareto_front
 from nsdesign.core.cost import Shape
 from nsdesign.core.metrics import check_band
 from nsdesign.errors import InputError
@@ -98,7 +99,7 @@ def _pareto(args: argparse.Namespace) -> int:
         write_json_atomic(args.output, result.document())
 
     with report_stream(args.output):
-        render.pareto_front(result, args.output)
+        pareto_front(result, args.output)
     return 0
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from nsdesign.cli import progress, render
+from nsdesign.cli import progress
 from nsdesign.cli._output import check_output, print_json, report_stream
 from nsdesign.cli._text import terminal_safe
 from nsdesign.cli._vocabulary import (
@@ -21,6 +21,7 @@ from nsdesign.cli._vocabulary import (
     normalizer_from_args,
 )
 from nsdesign.cli.search_options import add_kernel_arguments, kernel_of
+from nsdesign.cli.views.validate import validation_report
 from nsdesign.errors import InputError
 
 INSTALL_HINT = "this command needs torch: pip install 'nsdesign[torch]'"
@@ -129,7 +130,7 @@ def _validate(args: argparse.Namespace) -> int:
         if args.json:
             print_json(report.to_dict())
         else:
-            render.validation_report(report, args.output)
+            validation_report(report, args.output)
     return 0
 
 

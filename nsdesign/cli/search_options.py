@@ -24,7 +24,7 @@ import re
 from typing import Any
 
 from nsdesign._files import check_output_path
-from nsdesign.cli import progress, render
+from nsdesign.cli import progress
 from nsdesign.cli._output import print_band_warnings, print_route, report_stream, write_schedule
 from nsdesign.cli._vocabulary import (
     STORAGE_HELP,
@@ -36,6 +36,7 @@ from nsdesign.cli._vocabulary import (
     shape_of,
     study_storage,
 )
+from nsdesign.cli.views.study import study_result
 from nsdesign.core.band import Band
 from nsdesign.core.cost import Shape
 from nsdesign.core.limits import DEFAULT_TRIALS, DTYPES
@@ -289,7 +290,7 @@ def run(
 
     with report_stream(output):
         print_route(args)
-        render.study_result(result, metrics, output)
+        study_result(result, metrics, output)
     return 0
 
 

@@ -325,7 +325,7 @@ def read_npy(path: str | os.PathLike[str], kind: str = ".npy file", mmap: bool =
     except InputError:
         raise
     except Exception as exc:  # numpy raises ValueError, OSError, EOFError … for a corrupt file
-        raise InputError(f"cannot read {shown(path)}: not a readable {kind} ({_first_line(exc)})") from None
+        raise InputError(f"{shown(path)}: not a readable {kind} ({_first_line(exc, 30)})") from None
     return _native(np.asarray(array) if not mmap else array, path)
 
 
@@ -340,7 +340,7 @@ def read_npz(path: str | os.PathLike[str], kind: str = ".npz file") -> dict[str,
     except InputError:
         raise
     except Exception as exc:
-        raise InputError(f"cannot read {shown(path)}: not a readable {kind} ({_first_line(exc)})") from None
+        raise InputError(f"{shown(path)}: not a readable {kind} ({_first_line(exc, 30)})") from None
     return {name: _native(array, f"{shown(path)}:{name}") for name, array in arrays.items()}
 
 
@@ -366,16 +366,17 @@ def _native(array: Any, where: Any) -> Any:
 
     dtype = array.dtype
     if dtype.kind == "c" or (dtype.kind == "f" and dtype.itemsize > 8) or dtype.kind not in "fiub":
-        raise InputError(f"{shown(where)}: dtype {dtype} is not supported; use float16, float32, float64 or integers")
+        raise InputError(f"{shown(where)}: dtype {dtype} is not supported; use float16/32/64 or integers")
     if not dtype.isnative:
         return np.asarray(array).astype(dtype.newbyteorder("="))
     return array
 
 
-def _first_line(exc: BaseException) -> str:
-    """The first line of an exception's message, at most 200 characters (library messages can be pages long)."""
+def _first_line(exc: BaseException, limit: int = 200) -> str:
+    """The first line of an exception's message, at most `limit` characters (library messages can be pages long)."""
     lines = str(exc).strip().splitlines()
-    return lines[0][:200] if lines else type(exc).__name__
+    line = lines[0] if lines else type(exc).__name__
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def _umask() -> int:

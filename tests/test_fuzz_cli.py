@@ -700,7 +700,7 @@ def _interrupt(*args, **kwargs):
 
 
 def test_ctrl_c_is_one_line_exit_130(monkeypatch, capsys):
-    monkeypatch.setattr("nsdesign.documents.load_schedule", _interrupt)
+    monkeypatch.setattr("nsdesign.cli.design_commands.load_schedule", _interrupt)  # the name evaluate calls
     assert main(["evaluate", "keller5", "--min-sigma", "1e-3"]) == 130
     captured = capsys.readouterr()
     assert captured.err == "nsdesign: interrupted\n" and captured.out == ""
@@ -777,3 +777,92 @@ def test_long_profile(test, monkeypatch):
     if not LONG:
         pytest.skip("set NSDESIGN_FUZZ=long to run the long profile (see the module docstring)")
     test()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The adversarial run's root causes (benchmarks/adversarial_run.py runs them as real processes)
+# ---------------------------------------------------------------------------------------------------------
+
+
+class _FullDisk(io.RawIOBase):
+    """A stream like /dev/full: every write fails with ENOSPC."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        import errno
+
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+@pytest.mark.parametrize("argv", [["presets"], ["evaluate", "keller5", "--min-sigma", "1e-3"], ["schema"], []])
+def test_stdout_on_a_full_disk_is_one_line(argv, monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdout", io.TextIOWrapper(io.BufferedWriter(_FullDisk()), encoding="utf-8"))
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err == "nsdesign: error: cannot write the output: No space left on device\n", err
+
+
+@pytest.mark.parametrize("argv", [["presets"], ["predict", "--shape", "1024x4096"], ["search", "--help"],
+                                  ["evaluate", "keller5", "--min-sigma", "1e-3", "--json"]])
+def test_an_ascii_stream_gets_escapes_not_a_traceback(argv, monkeypatch):
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding="ascii")
+    monkeypatch.setattr("sys.stdout", stream)
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # --help
+        code = exc.code
+    stream.flush()
+    assert code == 0 and raw.getvalue()
+    if "--json" in argv:
+        json.loads(raw.getvalue().decode("ascii"))  # \u escapes inside strings keep it JSON
+
+
+@pytest.mark.parametrize("title", ["$x^$", "$$", "$\\notacommand$", "lone \ud800 surrogate"])
+def test_plot_titles_are_checked_not_parsed_in_a_traceback(title, tmp_path):
+    code = run_contract(["plot", "map", "keller5", "--min-sigma", "1e-3", "--title", title, "-o", "t.png"], tmp_path,
+                        output=str(tmp_path / "t.png"))
+    assert code == (0 if "surrogate" in title else 2)
+
+
+@pytest.mark.parametrize("name", ["\x1b[2J\x1b[31mred", "c1 \x9b31m", "lone \ud800 surrogate"])
+@pytest.mark.parametrize("target", ["optax", "python"])
+def test_exported_code_has_no_raw_control_characters(name, target, tmp_path, capsys):
+    (tmp_path / "s.json").write_text(json.dumps({"schema_version": 2, "name": name,
+                                                 "coefficients": [[3.4445, -4.775, 2.0315]] * 5}))
+    assert main(["export", str(tmp_path / "s.json"), "--to", target]) == 0
+    out = capsys.readouterr().out
+    out.encode("utf-8")
+    assert not any(ch in out for ch in "\x1b\x9b"), out
+
+
+@st.composite
+def long_arguments(draw):
+    """A command line whose one value is long or hostile (the echoed value must be shortened, not wrap)."""
+    value = draw(st.one_of(st.text(min_size=60, max_size=300), st.just("a" * 300), st.just("\x1b[2J" * 40)))
+    argv = draw(st.sampled_from([["evaluate", "{v}", "--min-sigma", "1e-3"], ["presets", "show", "{v}"],
+                                 ["export", "keller5", "--to", "{v}"], ["search", "--min-sigma", "{v}"],
+                                 ["search", "--min-sigma", "1e-3", "--shape", "{v}"], ["schema", "{v}"], ["{v}"],
+                                 ["predict", "--model-size", "70e9", "--layer", "{v}"],
+                                 ["search", "--min-sigma", "1e-3", "--for", "{v}"]]))
+    return [value if a == "{v}" else a for a in argv]
+
+
+@_profile(short=15, long=500)
+@given(argv=long_arguments())
+def test_fuzz_error_lines_fit_80_columns(argv):
+    from rich.cells import cell_len
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()), _fresh() as tmp:
+        cwd = os.getcwd()
+        os.chdir(tmp)
+        try:
+            code = main(argv)
+        finally:
+            os.chdir(cwd)
+    if code == 2:
+        line = err.getvalue().rstrip("\n")
+        assert "\n" not in line and cell_len(line) <= 80, line

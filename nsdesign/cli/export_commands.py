@@ -134,6 +134,18 @@ def export_hint(schedule: Any, path: str) -> list[str]:
     return [f"nsdesign export {path} --to torch-muon  (or optax, dion, …)"]
 
 
+def next_lines(schedule: Any, written_to: str | None, path: str = "schedule.json") -> list[str]:
+    """The "next:" lines that end a command which produced or showed a schedule: the export command for the file
+    it wrote (or the preset / file it read), else `-o PATH` first; wrapped to 80 columns under "next:" (a long
+    preset name or path makes export_hint's own lines longer)."""
+    if written_to and written_to != "-":
+        return textwrap.wrap(" ".join(export_hint(schedule, written_to)), 80, initial_indent="next: ",
+                             subsequent_indent="      ", break_long_words=False, break_on_hyphens=False)
+    return [f"next: add -o {path} to save it, then", *textwrap.wrap(
+        " ".join(export_hint(schedule, path)), 80, initial_indent="      ", subsequent_indent="      ",
+        break_long_words=False, break_on_hyphens=False)]
+
+
 def _export_recipe(args: argparse.Namespace, recipe: Any) -> int:
     """`export RECIPE --to python`: the recipe's per-layer schedules as Python data. Every other target runs one
     schedule for all matrices, so it is refused with the routes that take a recipe (nsdesign.export.recipes)."""

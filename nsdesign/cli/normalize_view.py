@@ -15,6 +15,7 @@ from nsdesign.cli._output import print_route, report_stream, warn, write_schedul
 from nsdesign.cli._text import terminal_safe
 from nsdesign.cli._vocabulary import normalizer_from_args, parse_degree, require_count
 from nsdesign.cli._vocabulary import shape_of as _shape
+from nsdesign.cli.export_commands import next_lines
 from nsdesign.errors import InputError
 from nsdesign.plans.normalizer import design_for_normalizer
 
@@ -109,4 +110,20 @@ def render(result: Any, written_to: str | None) -> None:
         out.append(f"  … {len(result.presets) - 6} more" if len(result.presets) > 6 else "")
     if written_to:
         out.append(f"wrote {written_to}")
+    out.extend(_next_lines(g, written_to))
     print("\n".join(terminal_safe(line) for line in out if line != ""))
+
+
+def _next_lines(g: Any, written_to: str | None) -> list[str]:
+    """The step after a normalized design: more steps when it failed its bf16 check (as the warning says), else
+    the export that carries the normalizer (torch.optim.Muon's public API only divides by ‖X‖_F)."""
+    if not g.passed:
+        return [f"next: rerun with --steps {g.schedule.num_steps + 1} (this design fails its bf16 check)"]
+    if g.normalizer.name == "frobenius":  # what every consumer runs: search's own export lines
+        return next_lines(g.schedule, written_to)
+    path = written_to if written_to and written_to != "-" else "schedule.json"
+    command = f"nsdesign export {path} --to torch-muon --patch"
+    carry = f"      (or --to dion; both carry the {g.normalizer.name} normalizer the file records)"
+    if path == written_to:
+        return [f"next: {command}", carry]
+    return ["next: add -o schedule.json, then", f"      {command}", carry]

@@ -74,7 +74,7 @@ def from_npy(path: str | os.PathLike[str]) -> Spectrum:
     """Singular values of a matrix from a 1-D .npy file, normalized by √Σσ²."""
     values = np.asarray(read_npy(path, "spectrum file"))  # guarded: regular, non-empty, native order
     if values.ndim != 1 or values.size == 0 or not np.issubdtype(values.dtype, np.number):
-        raise InputError(f"{path}: expected a non-empty 1-D array of singular values, got shape {values.shape}")
+        raise InputError(f"{path}: expected a 1-D array of singular values, got shape {values.shape}")
     values = values.astype(float)
     if not np.isfinite(values).all() or (values < 0).any():
         raise InputError(f"{path}: singular values must be finite and non-negative")

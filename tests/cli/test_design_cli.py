@@ -120,7 +120,7 @@ def test_compare_and_presets(cli):
         (["search", "--min-sigma", "1e-3", "--steps", "100000"], "steps"),
         (["search", "--min-sigma", "1e-3", "--degree", "6"], "odd"),
         (["search", "--min-sigma", "1e-3", "--degree", "x"], "--degree"),
-        (["search", "--min-sigma", "abc"], "invalid float"),
+        (["search", "--min-sigma", "abc"], "is not a number"),
         (["search"], "--min-sigma"),
         (["evaluate", "no_such_preset", "--min-sigma", "1e-3"], "neither a preset"),
         (["compare", "keller5", "--min-sigma", "1e-3", "--shape", "12"], "shape"),

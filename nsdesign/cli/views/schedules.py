@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Sequence
 from rich import box
 from rich.table import Table
 
+from nsdesign.cli.export_commands import next_lines
 from nsdesign.cli.views.common import console, is_wide, lines, print_table, steps_table
 from nsdesign.core.limits import OVERSHOOT_WARNING  # the warning threshold; a rule, not presentation
 from nsdesign.design.safe import MAX_OVERSHOOT as GUARD_OVERSHOOT  # the safe default's guard
@@ -164,6 +165,25 @@ def comparison(names: Sequence[str], schedules: Sequence[Schedule], rows: Sequen
     title = f"Band [{rows[0].min_sigma:g}, {rows[0].max_sigma:g}]{note}"
     table, footnotes = metrics_table(names, schedules, rows, title)
     print_table(console(), table, footnotes)
+
+
+def evaluation_next(reference: str, schedule: Schedule, metrics: Metrics) -> list[str]:
+    """What to run after `evaluate REF`: the export that works for it, and the presets beside it on this band."""
+    band = f"--min-sigma {metrics.min_sigma:g}" + (f" --max-sigma {metrics.max_sigma:g}" if metrics.max_sigma != 1 else "")
+    other = "keller5" if reference != "keller5" else "polar_express_modded5"
+    compare = f"      nsdesign compare {reference} {other} {band}"
+    return [*next_lines(schedule, reference), compare + ("  (beside a preset)" if len(compare) <= 62 else "")]
+
+
+def comparison_next(references: Sequence[str], schedules: Sequence[Schedule], rows: Sequence[Metrics]) -> list[str]:
+    """What to run after `compare`: export the most accurate row that is safe above the band (the `unsafe` rule of
+    the table), or design one when none is."""
+    safe = [i for i, m in enumerate(rows) if m.overshoot <= GUARD_OVERSHOOT and not m.sign_flip_steps]
+    if not safe:
+        return [f"next: none is safe above the band; nsdesign search --min-sigma {rows[0].min_sigma:g} designs one"]
+    best = min(safe, key=lambda i: (rows[i].worst_error, rows[i].matmuls))
+    said = next_lines(schedules[best], references[best])
+    return [f"next: {references[best]} is the most accurate safe row:", "      " + said[0][len("next: "):], *said[1:]]
 
 
 def preset(info: Preset, metrics: Metrics) -> None:

@@ -11,7 +11,7 @@ import math
 import textwrap
 from typing import Any
 
-from nsdesign._files import write_json_atomic
+from nsdesign._files import is_stdout, write_json_atomic
 from nsdesign.cli._output import check_output, print_json, report_stream, warn
 from nsdesign.cli._vocabulary import add_block_arguments, blocks_from_args, model_size
 from nsdesign.cli._vocabulary import add_normalizer_arguments, hidden_alias, normalizer_from_args  # noqa: F401
@@ -23,7 +23,7 @@ from nsdesign.cli.views.recipe import recipe_heads
 from nsdesign.core.cost import Shape
 from nsdesign.errors import InputError
 from nsdesign.laws import predict_band
-from nsdesign.laws.marchenko_pastur import momentum_note
+from nsdesign.laws.marchenko_pastur import MOMENTUM_RATIO, momentum_note
 from nsdesign.laws.momentum import fit_file
 from nsdesign.laws.normalized import normalized_band
 from nsdesign.plans.recipe import DEFAULT_RECIPE_HEADROOM, build_recipe, load_config, recipe_knobs
@@ -146,6 +146,11 @@ def _predict(args: argparse.Namespace) -> int:
     print(textwrap.fill(f"source: {prediction.source}", 80, subsequent_indent="  "))
     if prediction.source.startswith("Marchenko"):
         print(textwrap.fill(momentum_note(prediction.min_sigma), 80, subsequent_indent="  "))
+        print(f"next: nsdesign search --min-sigma {prediction.min_sigma * MOMENTUM_RATIO[0]:.2g} --for torch-muon")
+    else:  # search predicts the same edge from the same flags
+        laws = f" --laws {args.laws}" if args.laws else ""
+        size = f"{args.model_size:.4g}".replace("e+", "e")
+        print(f"next: nsdesign search --model-size {size} --layer {args.layer} --quantile {args.quantile:g}{laws}")
     return 0
 
 
@@ -170,6 +175,7 @@ def _predict_normalized(args: argparse.Namespace) -> int:
     print(textwrap.fill(f"source: {band.source}", 80, subsequent_indent="  "))
     if band.assumption:
         print(textwrap.fill(f"assumes: {band.assumption}", 80, subsequent_indent="  "))
+    print("next: nsdesign search with the same flags designs for this band")
     return 0
 
 
@@ -179,6 +185,8 @@ def _fit(args: argparse.Namespace) -> int:
     write_json_atomic(args.output, table.document())
     with report_stream(args.output):
         laws_fit(table, args.measurements, args.output)
+        if not is_stdout(args.output):
+            print(f"next: nsdesign predict --laws {args.output} --model-size 1e9 --layer {table.layers()[0]}")
     return 0
 
 

@@ -175,4 +175,5 @@ def _capture(args: argparse.Namespace) -> int:
                  f"wrote {result.manifest}"):
         print(terminal_safe(line))
     print(f"text: {result.text_source}")
+    print(terminal_safe(f"next: nsdesign fit {result.quantiles_csv} -o laws.json  (momentum laws of your runs)"))
     return 0

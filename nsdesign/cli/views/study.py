@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
+from nsdesign.cli.export_commands import next_lines
 from nsdesign.cli.views.common import console, is_wide, lines
 
 if TYPE_CHECKING:
@@ -60,6 +61,8 @@ def study_result(result: Any, metrics: Metrics, written_to: str | None) -> None:
     )
     if written_to:
         out.print(f"wrote {written_to}")
+    for line in next_lines(best.schedule, written_to):
+        lines(out)(line)
     sys.stdout.flush()
 
 

@@ -36,18 +36,20 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
+    # Everything the reports need is imported before hours of training, not after them (a module that fails to
+    # import then fails at once).
+    import statistics_view  # noqa: F401
+    from nsdesign.plot.training import band_layers_figure, comparison_figure  # noqa: F401
+
     plan = loop.QUICK if args.quick else loop.FULL
     out: Path = args.out
     results: dict = {"command": common.command("training", args.quick), "sizes": [], "planned": [s["name"] for s in plan["sizes"]]}
-    figures = []
     for size in plan["sizes"]:
         comparison, result = loop.run_size(size, plan, out, common.note, _progress)
-        from nsdesign.plot.training import comparison_figure
-
-        result["figure"] = common.save(comparison_figure(comparison, dpi=dpi), out / f"loss_{size['name']}.png")
+        result["figure"] = f"loss_{size['name']}.png"
         results["sizes"].append(result)
-        figures.append(result)
         try:  # the runs are stored already: a failing report must not stop the next size's training
+            common.save(comparison_figure(comparison, dpi=dpi), out / result["figure"])
             write(results, out, dpi, args.quick, timer)
         except Exception as exc:  # noqa: BLE001
             common.note(f"{size['name']}: report not written ({type(exc).__name__}: {exc}); re-run to write it")
@@ -59,9 +61,8 @@ def main() -> None:
 
 def write(results: dict, out: Path, dpi: int, quick: bool, timer) -> None:
     """results.json, the band figure and README.md for the sizes finished so far."""
-    from nsdesign.plot.training import band_layers_figure
-
     import statistics_view as view
+    from nsdesign.plot.training import band_layers_figure
 
     results["statistics"] = view.statistics(results["sizes"])
     results["seconds_this_invocation"] = timer.seconds()

@@ -4,12 +4,13 @@ Why: a comparison of schedules × seeds × learning rates trains for minutes to 
 skip what it finished, and a changed setup must never reuse an old result silently. The key (`run_key`) holds
 every setting (lr, batch, seq_len, steps, model size, NS dtype, match_rms, data source and checksum…), the
 schedule documents with their coefficients, the seed, the run format and the code version (`code_version`:
-nsdesign's version and a hash of the sources that train, `nsdesign.torch.trainrun.CODE_FILES`). Each file is
+nsdesign's version and a hash of the syntax trees of the sources that train, `nsdesign.torch.trainrun.CODE_FILES`). Each file is
 written atomically, so a killed process leaves either the whole run or nothing.
 """
 
 from __future__ import annotations
 
+import ast
 import functools
 import hashlib
 import json
@@ -29,13 +30,33 @@ RUN_FORMAT = "nsdesign-train-run/3"  # /3: the training code hashed is trainrun.
 
 @functools.lru_cache(maxsize=1)
 def code_version() -> str:
-    """nsdesign's version + the first 16 hex digits of sha256 over the sources that train (`CODE_FILES`), read
-    once per process: the key names the code this process imported, even if the files change while it runs."""
+    """nsdesign's version + the first 16 hex digits of sha256 over the sources that train (`CODE_FILES`), each
+    as its syntax tree without docstrings and with its top-level imports sorted (`normalized_source`), read once
+    per process: the key names the code this process imported, even if the files change while it runs.
+
+    Why the syntax tree: in a tree several people edit, comments, docstrings, line breaks and the order of
+    imports change often and change nothing a run computes; hashing bytes made every such edit retrain every
+    stored run. Any change to what the code does (a statement, an expression, a constant) still changes the key."""
     digest = hashlib.sha256()
     here = Path(__file__).resolve().parent
     for name in CODE_FILES:
-        digest.update(name.encode() + b"\0" + (here / name).read_bytes())
-    return f"{__version__}+{digest.hexdigest()[:16]}"
+        digest.update(name.encode() + b"\0" + normalized_source((here / name).read_text(encoding="utf-8")).encode())
+    return f"{__version__}+ast.{digest.hexdigest()[:16]}"
+
+
+def normalized_source(text: str) -> str:
+    """The module's syntax tree as text (`ast.dump`: no comments, no formatting), docstrings dropped, top-level
+    imports sorted and the names within each import sorted."""
+    tree = ast.parse(text)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+                node.body = node.body[1:] or [ast.Pass()]
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            node.names.sort(key=lambda alias: (alias.name, alias.asname or ""))
+    imports = sorted(ast.dump(n) for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom)))
+    return "\n".join(imports + [ast.dump(n) for n in tree.body if not isinstance(n, (ast.Import, ast.ImportFrom))])
 
 
 def run_key(settings: CompareSettings, spec: ScheduleSpec, seed: int) -> str:

@@ -221,3 +221,15 @@ def test_match_rms_gives_every_update_the_rms_of_an_exact_polar_factor():
     x = torch.randn(8, 20)
     assert float(torch.linalg.vector_norm(match_polar_rms(x))) == pytest.approx(math.sqrt(8), rel=1e-6)
     assert Muon([torch.nn.Parameter(torch.randn(4, 4))]).param_groups[0]["match_rms"] is False
+
+
+def test_the_code_version_ignores_comments_docstrings_and_import_order_but_not_code():
+    from nsdesign.torch.runstore import normalized_source
+
+    base = '"""Doc."""\nimport os\nfrom a import b, c\n\n\ndef f(x):\n    """Why."""\n    return x * 2  # twice\n'
+    cosmetic = 'from a import (\n    c,\n    b,\n)\nimport os  # the os\n\n\ndef f(x):\n    return x * 2\n'
+    assert normalized_source(base) == normalized_source(cosmetic)
+    for changed in (base.replace("x * 2", "x * 3"), base.replace("return x * 2", "return 2 * x"),
+                    base.replace("from a import b, c", "from a import b")):
+        assert normalized_source(changed) != normalized_source(base)
+    assert runstore.code_version().startswith(tc.__version__ + "+ast.")

@@ -26,7 +26,7 @@ def study_result(result: Any, metrics: Metrics, written_to: str | None) -> None:
     out = console()
     best, greedy = result.best, result.greedy
     lines(out)(
-        f"study {result.study_name} ({result.storage}): {result.completed} complete trials, "
+        f"study {result.study_name} ({_short(result.storage)}): {result.completed} complete trials, "
         f"{result.ran} run here; best trial #{best.number} ({candidate_text(best.candidate)}"
         f"{', refined' if best.refined else ''})"
     )
@@ -82,7 +82,7 @@ def candidate_text(candidate: dict[str, Any]) -> str:
 def pareto_front(result: Any, written_to: str | None) -> None:
     """`pareto`: the front, cheapest first."""
     table = Table(
-        title=f"Pareto front: {result.dtype} error vs {result.form} FLOPs on {result.shape}, "
+        title=f"Pareto front: {result.dtype} error vs {result.cost_model} FLOPs on {result.shape}, "
         f"band [{result.min_sigma:g}, {result.max_sigma:g}] ({result.completed} trials)"
     )
     for name, justify in (("trial", "right"), ("steps", "right"), ("degrees", "left"), ("matmuls", "right"),
@@ -104,3 +104,9 @@ def pareto_front(result: Any, written_to: str | None) -> None:
     out.print(table)
     if written_to:
         out.print(f"wrote {written_to}")
+
+
+def _short(storage: str) -> str:
+    """The storage as one unbreakable token that still fits a line: a long URL keeps its scheme and file name
+    (re-running the same command finds it again; `params.storage` in the file has it whole)."""
+    return storage if len(storage) <= 48 else f"{storage[:12]}…{storage[-32:]}"

@@ -376,7 +376,7 @@ def test_fuzz_fit(csv_bytes, output):
 
 @_profile(short=3, long=800)
 @given(matrix=matrix_files(), suffix=st.sampled_from([".npy", ".pt", ".safetensors"]), name=preset_names,
-       dtype=st.sampled_from(["fp32", "fp64", "bf16", "fp16"]), form=st.sampled_from(["standard", "gram"]),
+       dtype=st.sampled_from(["fp32", "fp64", "bf16", "fp16"]), form=st.sampled_from(["fused", "unfused", "gram"]),
        steps=st.one_of(st.none(), st.sampled_from(["1", "3", "0", "-1"])), source_kind=st.sampled_from(["file", "gaussian", "spectrum"]),
        shape=shape_text, low=number_text, output=st.sampled_from(["none", "stdout", "new", "fifo", "symlink", "empty"]))
 def test_fuzz_validate(matrix, suffix, name, dtype, form, steps, source_kind, shape, low, output):
@@ -413,7 +413,7 @@ def test_fuzz_validate(matrix, suffix, name, dtype, form, steps, source_kind, sh
         out_path = _output_path(output, root)
         if out_path not in (None, "-", "") and output in ("new",):
             out_path = str(root / "report.json")
-        argv = ["validate", name, "--source", source, "--dtype", dtype, "--form", form, "--repeats", "1"]
+        argv = ["validate", name, "--source", source, "--dtype", dtype, "--kernel", form, "--repeats", "1"]
         if steps is not None:
             argv += ["--steps", steps]
         if out_path is not None:

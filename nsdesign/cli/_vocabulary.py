@@ -209,7 +209,7 @@ def comma_list(flag: str, text: str | None) -> tuple[str, ...] | None:
         return None
     items = tuple(item.strip() for item in text.split(","))
     if not text.strip() or any(not item for item in items):
-        raise InputError(f"{flag} needs a comma list with no empty items, got {text!r}; omit the flag for the default")
+        raise InputError(f"{flag}: no empty items allowed, got {text[:20]!r}")
     return items
 
 

@@ -141,14 +141,14 @@ laws' extrapolation past 1e30 is refused rather than computed (the fitted laws s
 def check_seed(seed: object, name: str = "seed") -> int:
     """An integer seed in 0 … MAX_SEED (a bool is not a seed), else InputError naming the parameter."""
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
-        raise InputError(f"`{name}` must be an integer from 0 to {MAX_SEED} (2^32−1), got {str(seed)[:40]}")
+        raise InputError(f"`{name}` must be an integer in 0 … 2^32−1, got {str(seed)[:22]}")
     return seed
 
 
 def check_count(value: object, name: str, maximum: int) -> int:
     """An integer in 1 … maximum (repeats, seed counts): a bound that keeps a typo from running for days."""
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
-        raise InputError(f"`{name}` must be a positive integer of at most {maximum}, got {str(value)[:40]}")
+        raise InputError(f"`{name}` must be an integer in 1 … {maximum}, got {str(value)[:22]}")
     return value
 
 
@@ -165,5 +165,6 @@ def check_model_size(model_size: object) -> float:
         raise InputError(f"model size must be a positive number of parameters, got {size}")
     if not low <= size <= high:
         guess = f"; did you mean {size:g}e9 ({size:g}B)?" if 0.1 <= size < low else ""
-        raise InputError(f"`model_size` must lie in {low:g} … {high:g} parameters, got {size:g}{guess}")
+        span = "…".join(f"{x:.0e}".replace("e+0", "e").replace("e+", "e") for x in (low, high))
+        raise InputError(f"`model_size` {size:g} is outside {span}{guess}")
     return size

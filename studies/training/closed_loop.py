@@ -273,3 +273,47 @@ def _last_band_edge(run: Any) -> float:
     entry = run.band[-1]
     i = list(entry["quantiles"]).index(EDGE_Q)
     return min(m["quantiles"][i] for m in entry["matrices"].values())
+
+
+# --------------------------------------------------------------------------------------------------
+# A size still training: what its stored runs already say
+# --------------------------------------------------------------------------------------------------
+
+
+def partial_size(size: dict, plan: dict, out: Path) -> dict | None:
+    """From the run files of an unfinished size (nothing is trained): how many of its runs are done, the band
+    and target of its capture run, the capture run's validation curve (does the loss flatten?), and each
+    schedule's NS share of a step's CPU time over its finished runs. None when not even the capture run is."""
+    import json
+
+    from nsdesign.torch.runstore import RUN_FORMAT, code_version
+    from nsdesign.torch.training import ns_share
+    from nsdesign.torch.trainrun import RunResult
+
+    store = out / "runs" / size["name"]
+    documents = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(store.glob("*.json"), key=lambda p: p.stat().st_mtime)]
+    documents = [d for d in documents if d.get("format") == RUN_FORMAT]
+    captures = [d for d in documents if d["run"]["seed"] == CAPTURE_SEED and d["settings"].get("band_spectra")]
+    if not captures:
+        return None
+    code = captures[-1]["code"]  # the newest capture's code version: the runs a resume from that code reuses
+    runs = [(d["settings"], RunResult.from_dict(d["run"])) for d in documents if d["code"] == code]
+    settings, capture = next((s, r) for s, r in runs if r.seed == CAPTURE_SEED and s.get("band_spectra"))
+    band = measured_band(capture)
+    planned = 1 + (len(PRESETS) + len(DESIGNED)) * (len(LR_GRID) + plan["seeds"])
+    labels = list(dict.fromkeys(r.label for _, r in runs if r.seed != CAPTURE_SEED))
+    shares = {label: ns_share([r for _, r in runs if r.label == label and r.seed != CAPTURE_SEED]) for label in labels}
+    return {
+        "name": size["name"], "model": size["model"], "batch": size["batch"], "seq_len": size["seq_len"],
+        "width": settings["width"], "n_layer": settings["n_layer"], "band_matrices": band["matrices"],
+        "lr_grid": list(LR_GRID), "seeds": list(range(plan["seeds"])), "text_source": settings["text_source"],
+        "text_bytes": settings["text_bytes"],
+        "predicted": predictions(band, settings["n_layer"], capture.model_params),
+        "bytes_per_step": size["batch"] * size["seq_len"], "steps": size["steps"], "params": capture.model_params,
+        "runs_done": len(runs), "runs_planned": planned, "code": code, "current_code": code == code_version(), "band": {k: v for k, v in band.items() if k != "matrices"},
+        "target_loss": target_loss(capture, size["steps"]), "capture_eval_steps": list(capture.eval_steps),
+        "capture_val_curve": [float(v) for v in capture.val_loss], "capture_cpu_s": capture.cpu_seconds[-1],
+        "capture_ns_share": ns_share([capture]),
+        "ns_share": shares, "runs_per_schedule": {label: sum(r.label == label for _, r in runs) for label in labels},
+        "cpu_s_done": float(sum(r.cpu_seconds[-1] for _, r in runs)),
+    }

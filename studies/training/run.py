@@ -8,6 +8,7 @@ and steps to a target loss fixed before the runs.
 
     python studies/training/run.py            # the study (see README.md for its measured CPU time)
     python studies/training/run.py --quick    # seconds; a nano model, a few steps (used by the tests)
+    python studies/training/run.py --report   # trains nothing: rewrites the reports from what is stored
 
 One process, torch on 1 thread (CPU seconds then measure one thread's work). Every run is stored under
 runs/<size>/; an interrupted study re-run with the same command resumes where it stopped. After each size the
@@ -32,7 +33,7 @@ KEPT = "## Protocol and what the older evidence supports"
 
 
 def main() -> None:
-    args, timer, dpi = common.start(HERE, __doc__)
+    args, timer, dpi = common.start(HERE, __doc__, _arguments)
     import torch
 
     torch.set_num_threads(1)
@@ -43,6 +44,8 @@ def main() -> None:
 
     plan = loop.QUICK if args.quick else loop.FULL
     out: Path = args.out
+    if args.report:
+        return report(plan, out, dpi, args.quick, timer)
     results: dict = {"command": common.command("training", args.quick), "sizes": [], "planned": [s["name"] for s in plan["sizes"]]}
     for size in plan["sizes"]:
         comparison, result = loop.run_size(size, plan, out, common.note, _progress)
@@ -59,6 +62,25 @@ def main() -> None:
     print(f"done in {timer.seconds():.0f} s", flush=True)
 
 
+def _arguments(parser) -> None:
+    parser.add_argument("--report", action="store_true",
+                        help="train nothing: rewrite the reports from results.json and what unfinished sizes stored")
+
+
+def report(plan: dict, out: Path, dpi: int, quick: bool, timer) -> None:
+    """The finished sizes as results.json records them, plus what each unfinished size's run store holds."""
+    import json
+
+    path = out / "results.json"
+    results = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {"sizes": []}
+    results.update(command=common.command("training", quick), planned=[s["name"] for s in plan["sizes"]])
+    done = {s["name"] for s in results["sizes"]}
+    results["partial"] = [p for p in (loop.partial_size(s, plan, out) for s in plan["sizes"] if s["name"] not in done)
+                          if p is not None]
+    write(results, out, dpi, quick, timer)
+    print(f"reports rewritten: {len(done)} finished size(s), {len(results['partial'])} unfinished", flush=True)
+
+
 def write(results: dict, out: Path, dpi: int, quick: bool, timer) -> None:
     """results.json, the band figure and README.md for the sizes finished so far."""
     import statistics_view as view
@@ -70,7 +92,8 @@ def write(results: dict, out: Path, dpi: int, quick: bool, timer) -> None:
     results["machine"] = common.machine()
     results["load"] = common.load()
     results["complete"] = len(results["sizes"]) == len(results["planned"])
-    common.save(band_layers_figure(view.band_panels(results["sizes"]), dpi=dpi), out / "band_layers.png")
+    panels = view.band_panels([*results["sizes"], *results.get("partial", [])])
+    common.save(band_layers_figure(panels, dpi=dpi), out / "band_layers.png")
     common.write_json(out / "results.json", results)
     (out / "README.md").write_text(view.readme(results, quick) + kept_section(out / "README.md"), encoding="utf-8")
 

@@ -177,6 +177,8 @@ def answer(results: dict) -> str:
             lines.append(f"- `{d['label']}` on {d['size']}: {d['verdict']} than keller5 in final test loss, Δ = "
                          f"{d['mean']:+.4f} [{d['holm_low']:+.4f}, {d['holm_high']:+.4f}] at Holm level "
                          f"{100 * d['holm_confidence']:.2f}% (Holm p {d['p_holm']:.3g}).")
+    elif stats["family_loss"] == 0:
+        lines.append("- No size has finished its seeds yet: no loss comparison.")
     else:
         lines.append(f"- No schedule's final test loss differs from keller5's after Holm's correction across the "
                      f"{stats['family_loss']} comparisons.")
@@ -186,7 +188,7 @@ def answer(results: dict) -> str:
                      f"{min(d['mdd'] for d in unresolved):.4f}–{max(d['mdd'] for d in unresolved):.4f} nats/byte; "
                      "smaller true differences would usually be missed.")
     steps = [d for d in stats["steps_to_target"] if d["verdict"] != "unresolved"]
-    lines.append("- Steps to the fixed target: " + ("; ".join(
+    lines.append("- Steps to the fixed target: " + ("no comparison yet" if stats["family_steps"] == 0 else "; ".join(
         f"`{d['label']}` on {d['size']} {d['verdict']} ({d['mean']:+.1f} steps [{d['holm_low']:+.1f}, {d['holm_high']:+.1f}])"
         for d in steps) if steps else "no difference from keller5 survives Holm's correction") + ".")
     for size in results["sizes"]:
@@ -207,7 +209,34 @@ def answer(results: dict) -> str:
         lines.append(f"- Newton–Schulz took {100 * min(values):.1f}–{100 * max(values):.1f}% of a training step's CPU "
                      f"time on {name} ({size['bytes_per_step']:,} bytes per step): the most any schedule could save "
                      "there by being cheaper.")
+    for p in results.get("partial", []):
+        values = [v for v in p["ns_share"].values() if v is not None] + [p["capture_ns_share"]]
+        lines.append(f"- Newton–Schulz took {100 * min(values):.1f}–{100 * max(values):.1f}% of a training step's CPU "
+                     f"time on {p['name']} ({p['bytes_per_step']:,} bytes per step; {p['runs_done']} finished runs of "
+                     f"a size still training): the most any schedule could save there by being cheaper.")
     return "\n".join(lines)
+
+
+def partial_section(p: dict) -> str:
+    """What an unfinished size's stored runs already show (no loss comparison: its seeds are not all done)."""
+    steps, curve = p["capture_eval_steps"], p["capture_val_curve"]
+    i80 = min(range(len(steps)), key=lambda k: abs(steps[k] - 0.8 * steps[-1]))
+    i50 = min(range(len(steps)), key=lambda k: abs(steps[k] - 0.5 * steps[-1]))
+    shares = "; ".join(f"`{k}` {100 * v:.1f}% ({p['runs_per_schedule'][k]} runs)" for k, v in p["ns_share"].items()
+                       if v is not None)
+    return f"""## {p['name']} (still training: {p['runs_done']} of {p['runs_planned']} runs done): {p['model']}, {p['params']:,} parameters; batch {p['batch']} × {p['seq_len']} = {p['bytes_per_step']:,} bytes per step; {p['steps']} steps
+
+No loss comparison yet: its lr grid and seeds are not all trained. Its runs were made by training code
+`{p['code']}`{'' if p['current_code'] else ' (not the code of the tree that wrote this README: resuming from this tree trains them again)'}. What the finished runs already measure:
+
+- Band (capture run, steps {p['band']['capture_steps']}): L = {p['band']['edge']:.4g} (`{p['band']['edge_matrix']}`); the
+  target loss fixed from it: {p['target_loss']:.2f} nats/byte.
+- Does the loss flatten? The capture run (keller5, lr 0.02): validation loss {curve[0]:.3f} at step 0,
+  {curve[i50]:.3f} at step {steps[i50]}, {curve[i80]:.3f} at step {steps[i80]}, {curve[-1]:.3f} at step {steps[-1]}.
+- Newton–Schulz share of a training step's CPU time at {p['bytes_per_step']:,} bytes per step: keller5's capture run
+  {100 * p['capture_ns_share']:.1f}%; over the finished runs per schedule: {shares or '—'}.
+- CPU time of the finished runs' training steps: {p['cpu_s_done'] / 60:.1f} min.
+"""
 
 
 def readme(results: dict, quick: bool) -> str:
@@ -215,10 +244,12 @@ def readme(results: dict, quick: bool) -> str:
     status = "" if results["complete"] else (
         f"**PARTIAL**: {len(results['sizes'])} of {len(results['planned'])} sizes finished "
         f"({', '.join(results['planned'])}); re-run `{results['command']}` to resume (stored runs are reused).\n\n")
-    sections = "\n".join(size_section(s, results["statistics"]) for s in results["sizes"])
+    sections = "\n".join([*(size_section(s, results["statistics"]) for s in results["sizes"]),
+                          *(partial_section(p) for p in results.get("partial", []))])
     cpu = sum(s.get("store_cpu_s", s["run_cpu_s"] + s["capture_cpu_s"]) for s in results["sizes"])
     runs = sum(s.get("store_runs", 0) for s in results["sizes"])
-    first = results["sizes"][0]
+    every = [*results["sizes"], *results.get("partial", [])]
+    first = every[0]
     return f"""# Does a schedule designed for the measured band train better? (the loop closed)
 
 {head}{status}Per size: one keller5 capture run records every hidden matrix's momentum spectrum at several points of training;
@@ -243,8 +274,8 @@ steps, torch on 1 thread; evaluation excluded); this invocation
 
 {answer(results)}
 
-What it does not support: anything about models beyond these (width {max(s['width'] for s in results['sizes'])},
-at most {max(s['params'] for s in results['sizes']):,} parameters, {max(s['steps'] for s in results['sizes'])} steps, CPU,
+What it does not support: anything about models beyond these (width {max(s['width'] for s in every)},
+at most {max(s['params'] for s in every):,} parameters, {max(s['steps'] for s in every)} steps, CPU,
 fp32 Newton–Schulz), about bf16 kernels, or about torch.optim.Muon itself (its triple ran in nsdesign's Muon here).
 
 ![predicted vs measured band per layer](band_layers.png)

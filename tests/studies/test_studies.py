@@ -98,3 +98,8 @@ def test_training_quick(tmp_path):
     for d in stats["loss"]:
         assert d["holm_low"] <= d["mean"] <= d["holm_high"] and d["mdd"] > 0
     assert "What the evidence supports" in readme and "Holm" in readme and "MDD" in readme
+    # --report trains nothing and rewrites the same reports from what is stored
+    result = subprocess.run([sys.executable, str(REPO / "studies" / "training" / "run.py"), "--quick", "--report",
+                             "--out", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "1 finished size(s), 0 unfinished" in result.stdout, result.stdout + result.stderr
+    assert "What the evidence supports" in (tmp_path / "README.md").read_text(encoding="utf-8")

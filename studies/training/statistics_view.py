@@ -211,9 +211,10 @@ def answer(results: dict) -> str:
                      "there by being cheaper.")
     for p in results.get("partial", []):
         values = [v for v in p["ns_share"].values() if v is not None] + [p["capture_ns_share"]]
-        lines.append(f"- Newton–Schulz took {100 * min(values):.1f}–{100 * max(values):.1f}% of a training step's CPU "
-                     f"time on {p['name']} ({p['bytes_per_step']:,} bytes per step; {p['runs_done']} finished runs of "
-                     f"a size still training): the most any schedule could save there by being cheaper.")
+        span = f"{100 * min(values):.1f}" + ("" if min(values) == max(values) else f"–{100 * max(values):.1f}")
+        lines.append(f"- Newton–Schulz took {span}% of a training step's CPU time on {p['name']} "
+                     f"({p['bytes_per_step']:,} bytes per step; {p['runs_done']} finished run(s) of a size still "
+                     "training): the most any schedule could save there by being cheaper.")
     return "\n".join(lines)
 
 
@@ -232,7 +233,8 @@ No loss comparison yet: its lr grid and seeds are not all trained. Its runs were
 - Band (capture run, steps {p['band']['capture_steps']}): L = {p['band']['edge']:.4g} (`{p['band']['edge_matrix']}`); the
   target loss fixed from it: {p['target_loss']:.2f} nats/byte.
 - Does the loss flatten? The capture run (keller5, lr 0.02): validation loss {curve[0]:.3f} at step 0,
-  {curve[i50]:.3f} at step {steps[i50]}, {curve[i80]:.3f} at step {steps[i80]}, {curve[-1]:.3f} at step {steps[-1]}.
+  {curve[i50]:.3f} at step {steps[i50]}, {curve[i80]:.3f} at step {steps[i80]}, {curve[-1]:.3f} at step {steps[-1]}: the
+  last 20% of steps, under the lr cool-down, still take it down by {curve[i80] - curve[-1]:.3f} nats/byte.
 - Newton–Schulz share of a training step's CPU time at {p['bytes_per_step']:,} bytes per step: keller5's capture run
   {100 * p['capture_ns_share']:.1f}%; over the finished runs per schedule: {shares or '—'}.
 - CPU time of the finished runs' training steps: {p['cpu_s_done'] / 60:.1f} min.

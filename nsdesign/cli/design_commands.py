@@ -196,7 +196,7 @@ def _recommend(args: argparse.Namespace, min_sigma: float, source: str | None) -
         safety=args.safety,
         norm_div=args.norm_div,
         shape=_shape(args.shape),
-        form=search_options.cost_form(search_options.kernel_of(args)),  # type: ignore[arg-type]
+        kernel=search_options.kernel_of(args),
         max_steps=args.max_steps,
         headroom=guard_headroom(args, args.max_sigma),
         band_source=source,

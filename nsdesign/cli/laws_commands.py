@@ -16,7 +16,7 @@ from nsdesign.cli._output import check_output, print_json, report_stream, warn
 from nsdesign.cli._vocabulary import add_block_arguments, blocks_from_args, model_size
 from nsdesign.cli._vocabulary import add_normalizer_arguments, hidden_alias, normalizer_from_args  # noqa: F401
 from nsdesign.cli.main import flag_message
-from nsdesign.cli.search_options import add_kernel_arguments, cost_form, kernel_of
+from nsdesign.cli.search_options import add_kernel_arguments, kernel_of
 from nsdesign.cli.views.laws import laws_fit
 from nsdesign.cli.views.recipe import recipe as show_recipe
 from nsdesign.cli.views.recipe import recipe_heads
@@ -202,7 +202,6 @@ def _recipe(args: argparse.Namespace) -> int:
     settings: dict[str, Any] = dict(
         quantile=args.quantile,
         config=config,
-        form=_cost_form(args),
         kernel=_kernel(args),
         dtype=args.dtype,
         **({} if args.check_margin is None else {"check_margin": args.check_margin}),
@@ -230,7 +229,3 @@ def _recipe(args: argparse.Namespace) -> int:
 
 def _kernel(args: argparse.Namespace) -> str:
     return kernel_of(args)
-
-
-def _cost_form(args: argparse.Namespace) -> str:
-    return cost_form(kernel_of(args))

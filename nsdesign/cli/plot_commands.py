@@ -20,7 +20,8 @@ from nsdesign._files import check_output_path
 from nsdesign.cli._output import warn
 from nsdesign.cli._text import terminal_safe
 from nsdesign.cli._vocabulary import comma_list, dtype_name, hidden_alias
-from nsdesign.core.cost import Shape
+from nsdesign.cli.search_options import add_kernel_arguments, kernel_of
+from nsdesign.core.cost import Shape, cost_model
 from nsdesign.core.metrics import check_band
 from nsdesign.documents import load_schedule
 from nsdesign.errors import InputError
@@ -68,7 +69,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("schedules", nargs="*", metavar="SCHEDULE", help="extra schedules to place (presets or files)")
     _band(p, required=False)
     p.add_argument("--shape", help="matrix shape MxN for FLOPs (default: the Pareto file's, else 1024x4096)")
-    p.add_argument("--form", choices=("standard", "gram"), default="standard", help="FLOP model (default standard)")
+    add_kernel_arguments(p, "kernel whose FLOP model the x axis counts")
     p.add_argument("--pareto", help="Pareto JSON (`nsdesign pareto -o`) to plot; its points replace the computed designs")
     p.add_argument("--presets", help="comma-separated presets to show (default: all with Frobenius scaling)")
     p.add_argument("--max-steps", type=int, default=8, help="greedy designs of 1…N steps (default 8)")
@@ -150,12 +151,13 @@ def _frontier(args: argparse.Namespace) -> int:
     _check_output(args.output)
 
     shape = Shape.parse(args.shape) if args.shape else None
+    kernel = kernel_of(args)  # --kernel, or the old --form standard|gram
     min_sigma, max_sigma = args.min_sigma, args.max_sigma
     pareto_points, meta = [], {}
     if args.pareto:
         from nsdesign.plot.frontier import read_pareto
 
-        pareto_points, meta = read_pareto(args.pareto, shape, args.form, min_sigma, max_sigma)
+        pareto_points, meta = read_pareto(args.pareto, shape, kernel, min_sigma, max_sigma)
         if "shape" in meta:
             if shape is not None and shape != meta["shape"]:
                 raise InputError(f"{args.pareto} counts FLOPs on {meta['shape']}; drop --shape or give --shape {meta['shape']}")
@@ -167,8 +169,9 @@ def _frontier(args: argparse.Namespace) -> int:
                     "drop --min-sigma/--max-sigma or give that band"
                 )
             min_sigma, max_sigma = meta["min_sigma"], meta["max_sigma"]
-        if meta.get("form") in ("standard", "gram") and meta["form"] != args.form:
-            raise InputError(f"{args.pareto} counts FLOPs in the {meta['form']} form; give --form {meta['form']}")
+        if meta.get("form") in ("standard", "gram") and meta["form"] != cost_model(kernel):
+            wanted = "gram" if meta["form"] == "gram" else "fused"
+            raise InputError(f"{args.pareto} counts FLOPs in the {meta['form']} form; give --kernel {wanted}")
     if min_sigma is None:
         raise InputError("give --min-sigma (or a --pareto file that records its band)")
     check_band(min_sigma, max_sigma)
@@ -183,10 +186,10 @@ def _frontier(args: argparse.Namespace) -> int:
     from nsdesign.plot import frontier_figure, frontier_points
 
     points = frontier_points(
-        min_sigma, shape, max_sigma, args.form, presets, args.max_steps, extra, designs=args.pareto is None
+        min_sigma, shape, max_sigma, kernel, presets, args.max_steps, extra, designs=args.pareto is None
     )
     figure = frontier_figure(
-        points + pareto_points, min_sigma, shape, max_sigma, args.form, not args.no_labels, args.title,
+        points + pareto_points, min_sigma, shape, max_sigma, kernel, not args.no_labels, args.title,
         _size(args.size), args.dpi, pareto_dtype=meta.get("dtype"),
     )
     return _save(figure, args.output)

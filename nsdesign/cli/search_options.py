@@ -39,7 +39,7 @@ from nsdesign.cli._vocabulary import (
 from nsdesign.cli.views.study import study_result
 from nsdesign.core.band import Band
 from nsdesign.core.cost import Shape
-from nsdesign.core.limits import DEFAULT_TRIALS, DTYPES
+from nsdesign.core.limits import DEFAULT_TRIALS, DTYPES, KERNELS
 from nsdesign.core.metrics import evaluate
 from nsdesign.documents import schedule_document
 from nsdesign.errors import InputError
@@ -84,16 +84,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--no-guard", action="store_true", default=None, help="allow schedules that blow up just above the band")
 
 
-KERNEL_CHOICES = ("fused", "unfused", "gram")
-
-
 def add_kernel_arguments(parser: Any, what: str = "the kernel the schedule is run and checked with") -> None:
     """--kernel fused|unfused|gram (default fused) and the hidden old spelling --form standard|gram."""
     parser.add_argument(
-        "--kernel", choices=KERNEL_CHOICES,
+        "--kernel", choices=KERNELS,
         help=f"{what}: fused (torch.optim.Muon), unfused (Keller Jordan's muon.py), gram (Dao-AILab); default fused",
     )
-    parser.add_argument("--form", choices=("standard", "fused", "unfused", "gram"), help=argparse.SUPPRESS)
+    # the old spelling, silent: a warning line would break the one-line error contract when another flag is bad
+    hidden_alias(parser, "--form", dest="form", choices=("standard", "fused", "unfused", "gram"))
 
 
 def kernel_of(args: argparse.Namespace) -> str:
@@ -104,11 +102,6 @@ def kernel_of(args: argparse.Namespace) -> str:
     if kernel and old and kernel != old:
         raise InputError(f"--kernel {kernel} and --form {form} disagree; give --kernel only")
     return kernel or old or "fused"
-
-
-def cost_form(kernel: str) -> str:
-    """The FLOP model of a kernel (nsdesign.core.cost): Gram, or the standard form for fused and unfused."""
-    return "gram" if kernel == "gram" else "standard"
 
 
 def wants_study(args: argparse.Namespace, normalized: bool = False) -> bool:

@@ -1,16 +1,20 @@
 """What a schedule costs: matrix multiplications and FLOPs on an m×n input.
 
-Standard form (what Muon runs), with X the wide orientation (m ≤ n) and a step of degree 2d+1:
+A caller names the *kernel* (fused, unfused, gram: `nsdesign.core.limits.KERNELS`); `cost_model(kernel)` is the
+one place it becomes a FLOP model. Fused and unfused issue the same products (the standard model); the Gram
+kernel has its own.
+
+Standard model (what Muon runs), with X the wide orientation (m ≤ n) and a step of degree 2d+1:
     A = X Xᵀ                      2·m²·n
     A², …, A^d                    (d − 1)·2·m³
     X ← a·X + (b·A + c·A² + …)·X  2·m²·n
 so d + 1 matmuls per step (a cubic 2, a quintic 3), FLOPs 4·m²·n + 2(d − 1)·m³.
 
-Gram form (Dao-AILab gram-newton-schulz): iterate on the m×m Gram matrix R = X Xᵀ and an m×m
+Gram model (Dao-AILab gram-newton-schulz): iterate on the m×m Gram matrix R = X Xᵀ and an m×m
 accumulated factor Q with X_k = Q_k X_0; X is touched only twice (R₀ = X₀X₀ᵀ and X = Q·X₀, 2·m²·n each).
 A step forms Z = a·I + b·R + c·R² + … ((d − 1) m×m products), updates Q ← Z·Q (skipped on the first step,
 where Q = Z) and R ← Z·R·Z (2 products; skipped on the last step). On 1:4 MLP matrices this is
-roughly half the FLOPs of the standard form.
+roughly half the FLOPs of the standard model.
 Element-wise additions and the normalization are O(mn) and not counted.
 """
 
@@ -18,10 +22,11 @@ from __future__ import annotations
 
 import numbers
 import re
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from nsdesign.core.limits import FORMS, Form  # noqa: F401  (re-exported: the form names live in limits)
+from nsdesign.core.limits import COST_MODELS, FORMS, KERNELS, CostModel, Form, Kernel  # noqa: F401  (re-exported)
 from nsdesign.core.schedule import Schedule
 from nsdesign.documents import load_schedule
 from nsdesign.errors import InputError
@@ -79,24 +84,68 @@ def matmuls(schedule: Schedule) -> int:
     return sum(step_matmuls(p.degree) for p in schedule.steps)
 
 
-def step_flops(degree: int, shape: Shape, form: Form = "standard", first: bool = False, last: bool = False) -> float:
-    """FLOPs of one step; in the Gram form the first step skips Q ← Z·Q and the last skips R ← Z·R·Z."""
+def cost_model(kernel: str) -> CostModel:
+    """The FLOP model of a kernel — the one translation from kernel names to cost models in the package.
+
+    Fused and unfused run the same products on X ("standard"); "gram" iterates on XXᵀ. The old form name
+    "standard" still works for one release, with a DeprecationWarning."""
+    if kernel in ("fused", "unfused"):
+        return "standard"
+    if kernel == "gram":
+        return "gram"
+    if kernel == "standard":
+        warnings.warn("'standard' is the old form name: give the kernel, 'fused' or 'unfused'", DeprecationWarning,
+                      stacklevel=3)
+        return "standard"
+    raise InputError(f"kernel must be one of {', '.join(KERNELS)} (old form names: standard, gram), got {kernel!r}")
+
+
+def resolve_kernel(kernel: str | None, form: str | None = None, default: str = "fused") -> str:
+    """The kernel a call means, from `kernel=` or the deprecated `form=` keyword (standard → fused, gram → gram).
+
+    Why here: every public function that used to take `form=` accepts it for one release through this one
+    function, so the old keyword means the same everywhere. Both given must name the same cost model. The old
+    form name "standard" given as the kernel (an old positional call) means "fused"."""
+    if kernel == "standard":
+        warnings.warn("'standard' is the old form name: give the kernel, 'fused' or 'unfused'", DeprecationWarning,
+                      stacklevel=3)
+        kernel = "fused"
+    if form is None:
+        return default if kernel is None else kernel
+    warnings.warn("form= is deprecated: give kernel= (fused, unfused or gram)", DeprecationWarning, stacklevel=3)
+    if form not in COST_MODELS:
+        raise InputError(f"form must be one of {', '.join(COST_MODELS)}, got {form!r}")
+    if kernel is None:
+        return "gram" if form == "gram" else "fused"
+    if (form == "gram") != (kernel == "gram"):
+        raise InputError(f"form {form!r} and kernel {kernel!r} disagree")
+    return kernel
+
+
+def step_flops(degree: int, shape: Shape, kernel: str = "fused", first: bool = False, last: bool = False) -> float:
+    """FLOPs of one step; in the Gram kernel the first step skips Q ← Z·Q and the last skips R ← Z·R·Z."""
+    return _step_flops(degree, shape, cost_model(kernel), first, last)
+
+
+def _step_flops(degree: int, shape: Shape, model: CostModel, first: bool, last: bool) -> float:
     d = (degree - 1) // 2
     m, n = shape.m, shape.n
-    if form == "standard":
+    if model == "standard":
         return 0.0 if d == 0 else 4.0 * m * m * n + 2.0 * (d - 1) * m**3
-    if form == "gram":
-        return 2.0 * m**3 * (max(d - 1, 0) + (0 if first else 1) + (0 if last else 2))
-    raise InputError(f"form must be one of {', '.join(FORMS)}, got {form!r}")
+    return 2.0 * m**3 * (max(d - 1, 0) + (0 if first else 1) + (0 if last else 2))
 
 
-def flops(schedule: Schedule | str, shape: Shape | tuple[int, int] | str, form: Form = "standard") -> float:
-    """FLOPs of the whole schedule on `shape` (a Shape, an (m, n) pair or 'MxN'); a preset name is a schedule."""
+def flops(
+    schedule: Schedule | str, shape: Shape | tuple[int, int] | str, kernel: str = "fused", *, form: str | None = None
+) -> float:
+    """FLOPs of the whole schedule on `shape` (a Shape, an (m, n) pair or 'MxN') run by `kernel`; a preset name is
+    a schedule. `form=` is the deprecated spelling (standard, gram)."""
+    model = cost_model(resolve_kernel(kernel if form is None else None, form))
     if isinstance(schedule, str):
         schedule = load_schedule(schedule)
     shape = Shape.coerce(shape)
     last = schedule.num_steps - 1
-    total = sum(step_flops(p.degree, shape, form, i == 0, i == last) for i, p in enumerate(schedule.steps))
-    if form == "gram":
+    total = sum(_step_flops(p.degree, shape, model, i == 0, i == last) for i, p in enumerate(schedule.steps))
+    if model == "gram":
         total += 4.0 * shape.m * shape.m * shape.n  # R₀ = X₀X₀ᵀ and X = Q·X₀
     return total

@@ -95,8 +95,16 @@ TORCH_CPU_DTYPES: tuple[str, ...] = ("fp32", "bf16", "fp16")  # what torch's CPU
 
 # -- forms, depths, divergence -----------------------------------------------------------------------
 
-Form = Literal["standard", "gram"]
-FORMS: tuple[str, ...] = ("standard", "gram")  # Muon's X·p(XᵀX) form and Dao-AILab's Gram-matrix form
+Kernel = Literal["fused", "unfused", "gram"]
+KERNELS: tuple[str, ...] = ("fused", "unfused", "gram")
+"""The Newton–Schulz kernels, the one name a caller gives everywhere (`kernel=`, `--kernel`): torch.optim.Muon's
+fused addmm sequence, Keller Jordan's unfused muon.py, Dao-AILab's Gram-matrix iteration."""
+CostModel = Literal["standard", "gram"]
+COST_MODELS: tuple[str, ...] = ("standard", "gram")
+"""The FLOP models of nsdesign.core.cost (`cost_model(kernel)` picks one): fused and unfused issue the same
+products on X (standard), the Gram kernel iterates on XXᵀ. Stored as `"form"` in recipe and Pareto documents."""
+Form = CostModel  # deprecated names for one release (the FLOP model used to be called the "form")
+FORMS = COST_MODELS
 
 DEPTHS: tuple[str, ...] = ("mid_early", "mid", "mid_late", "final")  # arXiv 2606.04058's depth groups
 DEPTH_POSITIONS: dict[str, float] = {"mid_early": 0.25, "mid": 0.5, "mid_late": 0.75, "final": 1.0}

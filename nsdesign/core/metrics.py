@@ -227,7 +227,7 @@ def evaluate(
         tol=tol,
         captured_min_sigma=None if tol is None else captured_min_sigma(schedule, tol, max_sigma),
         shape=None if shape is None else (shape.m, shape.n),
-        flops_standard=None if shape is None else flops(schedule, shape, "standard"),
+        flops_standard=None if shape is None else flops(schedule, shape, "fused"),
         flops_gram=None if shape is None else flops(schedule, shape, "gram"),
     )
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from nsdesign.core.band import Band, as_band
-from nsdesign.core.cost import Form, Shape
+from nsdesign.core.cost import Shape, cost_model, resolve_kernel
 from nsdesign.core.limits import DEFAULT_DEGREE, DEFAULT_DEGREES, DEFAULT_HEADROOM, DEFAULT_MAX_STEPS, DEFAULT_STEPS
 from nsdesign.core.metrics import Metrics, evaluate
 from nsdesign.core.schedule import Schedule
@@ -70,18 +70,21 @@ def recommend(
     safety: float | None = None,
     norm_div: float = 1.0,
     shape: Shape | None = None,
-    form: Form = "standard",
+    kernel: str = "fused",
     max_steps: int = DEFAULT_MAX_STEPS,
     headroom: float = DEFAULT_HEADROOM,
     band_source: str | None = None,
     exact: bool = False,
+    form: str | None = None,
 ) -> Recommendation:
     """Design for the band by the route the arguments pick, measure it exactly, and measure every preset beside it.
 
-    Without `exact`, `cushion` or `safety` the design is the safe default (`nsdesign.design.safe`).
+    Without `exact`, `cushion` or `safety` the design is the safe default (`nsdesign.design.safe`). `kernel`
+    (fused, unfused, gram) is the FLOP model of `degree` auto; `form=` is its deprecated spelling.
     """
     checked = as_band(band, max_sigma)
     min_sigma, max_sigma = checked.min_sigma, checked.max_sigma
+    kernel = resolve_kernel(kernel if form is None else None, form)
     safe, checks = None, ()
     if degree == "auto":
         if tol is None or shape is None:
@@ -89,11 +92,11 @@ def recommend(
         if steps is not None or cushion or (safety or 1.0) != 1.0 or norm_div != 1.0:
             raise InputError("`degree` auto designs the pure greedy schedule: drop `steps`, `cushion`, `safety`, `norm_div`")
         if exact:
-            design = cheapest_schedule(checked, tol, shape, form, DEFAULT_DEGREES, max_steps=max_steps)
+            design = cheapest_schedule(checked, tol, shape, kernel, DEFAULT_DEGREES, max_steps=max_steps)
         else:  # bf16-safe mix: safety 1 + headroom, and the cheapest mix that does not diverge in bf16
 
             design = cheapest_schedule(
-                checked, tol, shape, form, DEFAULT_DEGREES, max_steps=max_steps, safety=1.0 + headroom,
+                checked, tol, shape, kernel, DEFAULT_DEGREES, max_steps=max_steps, safety=1.0 + headroom,
                 accept=lambda d: bf16_safe(d, checked.min_sigma, (shape.m, shape.n), headroom),
             )
 
@@ -112,7 +115,7 @@ def recommend(
     metrics = evaluate(design.schedule, checked, headroom=headroom, tol=tol, shape=shape)
     names, rows = compare_presets(checked, headroom=headroom, tol=tol, shape=shape)
     params = dict(design.params)
-    params.update({"form": form, "certified": design.certified})
+    params.update({"form": cost_model(kernel), "certified": design.certified})  # the stored key
     if safe is not None:
         params.update({"design": "safe-default", "safe": safe.passed, "candidates": safe.candidates})
         if safe.suggested_steps is not None:

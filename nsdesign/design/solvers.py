@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 
 from nsdesign.core.band import Band, as_band
 from nsdesign.core.bisection import smallest_passing
-from nsdesign.core.cost import Form, Shape, step_flops
+from nsdesign.core.cost import Shape, resolve_kernel, step_flops
 from nsdesign.core.limits import DEFAULT_DEGREE, DEFAULT_DEGREES, DEFAULT_MAX_STEPS, MIN_BAND_RATIO, check_degree
 from nsdesign.design.greedy import Design, GreedyStep, greedy, greedy_step
 from nsdesign.errors import InputError
@@ -58,7 +58,7 @@ def cheapest_schedule(
     band: Band | tuple[float, float] | float,
     tol: float,
     shape: Shape,
-    form: Form = "standard",
+    kernel: str = "fused",
     degrees: Sequence[int] = DEFAULT_DEGREES,
     max_sigma: float | None = None,
     max_steps: int = DEFAULT_MAX_STEPS,
@@ -66,14 +66,18 @@ def cheapest_schedule(
     cushion: float = 0.0,
     safety: float = 1.0,
     accept: Callable[[Design], bool] | None = None,
+    form: str | None = None,
 ) -> Design:
-    """The greedy schedule, with a per-step degree choice, that reaches tol at the fewest FLOPs.
+    """The greedy schedule, with a per-step degree choice, that reaches tol at the fewest FLOPs of `kernel`.
+
+    `kernel` (fused, unfused, gram) picks the FLOP model (`nsdesign.core.cost.cost_model`); `form=` is its
+    deprecated spelling (standard, gram).
 
     `accept` (optional) vets each finished candidate in cost order — e.g. `design.safe.bf16_safe`, the bf16
     rounding model of the fused kernel — and the search continues past rejected ones: the result is the
     cheapest accepted sequence the search reaches (dominance pruning is by interval ratio only).
 
-    Uniform-cost search over degree sequences. Per-step FLOPs are additive in both forms (the Gram form's
+    Uniform-cost search over degree sequences. Per-step FLOPs are additive in both cost models (the Gram kernel's
     first/last-step savings are the same for every sequence of a given length, see `nsdesign.core.cost`).
     A greedy step is scale invariant (cushion and safety included), so the state after a step is just the
     interval ratio r; a state reached more cheaply with a larger r dominates. The last step runs without the
@@ -87,7 +91,8 @@ def cheapest_schedule(
     options = tuple(sorted(set(degrees)))
     for d in options:
         check_degree(d)
-    step_cost = {d: step_flops(d, shape, form) for d in options}
+    kernel = resolve_kernel(kernel if form is None else None, form)
+    step_cost = {d: step_flops(d, shape, kernel) for d in options}
 
     # entries: (cost, tie-breaker, ratio, sequence, finished)
     frontier: list[tuple[float, int, float, tuple[int, ...], bool]] = [(0.0, 0, min_sigma / max_sigma, (), False)]

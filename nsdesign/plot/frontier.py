@@ -4,7 +4,8 @@ Points come either from a Pareto JSON (written by `nsdesign search` studies or b
 here: every Frobenius-scaled preset, pure greedy quintic schedules of 1…k steps, Polar-Express-style
 greedy (cushion 0.02, safety 1.02) and the FLOP-cheapest greedy degree mix at a few tolerances. Errors
 are exact worst errors on the band (`nsdesign.core.metrics.worst_error`), FLOPs come from
-`nsdesign.core.cost.flops` on the given shape.
+`nsdesign.core.cost.flops` on the given shape, in the cost model of the given kernel (fused, unfused, gram;
+`form=` is the deprecated spelling, standard or gram).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Sequence
 
 from nsdesign._files import json_number, read_json
-from nsdesign.core.cost import FORMS, Form, Shape, flops
+from nsdesign.core.cost import Shape, cost_model, flops, resolve_kernel
 from nsdesign.core.metrics import check_band, worst_error
 from nsdesign.core.schedule import Schedule
 from nsdesign.design.greedy import greedy
@@ -45,9 +46,11 @@ class FrontierPoint:
         return data
 
 
-def point(name: str, kind: str, schedule: Schedule, min_sigma: float, max_sigma: float, shape: Shape, form: Form) -> FrontierPoint:
+def point(
+    name: str, kind: str, schedule: Schedule, min_sigma: float, max_sigma: float, shape: Shape, kernel: str = "fused"
+) -> FrontierPoint:
     return FrontierPoint(
-        name, kind, flops(schedule, shape, form), worst_error(schedule, min_sigma, max_sigma), schedule.num_steps,
+        name, kind, flops(schedule, shape, kernel), worst_error(schedule, min_sigma, max_sigma), schedule.num_steps,
         schedule.degrees,
     )
 
@@ -56,35 +59,37 @@ def frontier_points(
     min_sigma: float,
     shape: Shape,
     max_sigma: float = 1.0,
-    form: Form = "standard",
+    kernel: str = "fused",
     presets: Sequence[str] | None = None,
     max_steps: int = 8,
     extra: Iterable[tuple[str, Schedule]] = (),
     designs: bool = True,
+    *,
+    form: str | None = None,
 ) -> list[FrontierPoint]:
     """Presets (default: all with Frobenius scaling) and designed schedules as (FLOPs, exact worst error)."""
     check_band(min_sigma, max_sigma)
-    if form not in FORMS:
-        raise InputError(f"form must be one of {', '.join(FORMS)}, got {form!r}")
+    kernel = resolve_kernel(kernel if form is None else None, form)
+    cost_model(kernel)  # an unknown kernel fails here, before any design runs
     if not 1 <= max_steps <= 30:
         raise InputError(f"max steps must be from 1 to 30, got {max_steps}")
     names = presets if presets is not None else [n for n in preset_names() if preset(n).norm_div is not None]
-    out = [point(n, "preset", preset(n), min_sigma, max_sigma, shape, form) for n in names]
-    out += [point(n, "designed", s, min_sigma, max_sigma, shape, form) for n, s in extra]
+    out = [point(n, "preset", preset(n), min_sigma, max_sigma, shape, kernel) for n in names]
+    out += [point(n, "designed", s, min_sigma, max_sigma, shape, kernel) for n, s in extra]
     if designs:
         for k in range(1, max_steps + 1):
             out.append(point(f"greedy{k}", "greedy", greedy(min_sigma, max_sigma, steps=k).schedule,
-                             min_sigma, max_sigma, shape, form))
+                             min_sigma, max_sigma, shape, kernel))
         for k in range(2, max_steps + 1):
             # polar_express_modded5's recipe: these steps, run after dividing by 1.02·‖X‖_F
             s = Schedule(greedy(min_sigma, max_sigma, steps=k, cushion=0.02, safety=1.02).schedule.steps, 1.02)
-            out.append(point(f"pe{k}", "greedy λ=0.02 s=1.02", s, min_sigma, max_sigma, shape, form))
+            out.append(point(f"pe{k}", "greedy λ=0.02 s=1.02", s, min_sigma, max_sigma, shape, kernel))
         for tol in CHEAPEST_TOLERANCES:
             try:
-                d = cheapest_schedule(min_sigma, tol, shape, form, max_sigma=max_sigma, max_steps=max(max_steps, 10))
+                d = cheapest_schedule(min_sigma, tol, shape, kernel, max_sigma=max_sigma, max_steps=max(max_steps, 10))
             except InputError:
                 continue
-            out.append(point(f"cheapest@{tol:g}", "cheapest degree mix", d.schedule, min_sigma, max_sigma, shape, form))
+            out.append(point(f"cheapest@{tol:g}", "cheapest degree mix", d.schedule, min_sigma, max_sigma, shape, kernel))
     return out
 
 
@@ -99,15 +104,16 @@ def pareto_front(points: Iterable[FrontierPoint]) -> list[FrontierPoint]:
     return front
 
 
-def load_pareto(path: str | os.PathLike[str], shape: Shape | None = None, form: Form = "standard",
-                min_sigma: float | None = None, max_sigma: float = 1.0) -> list[FrontierPoint]:
+def load_pareto(path: str | os.PathLike[str], shape: Shape | None = None, kernel: str = "fused",
+                min_sigma: float | None = None, max_sigma: float = 1.0, *, form: str | None = None) -> list[FrontierPoint]:
     """Points of a Pareto JSON (see `read_pareto`)."""
-    return read_pareto(path, shape, form, min_sigma, max_sigma)[0]
+    return read_pareto(path, shape, resolve_kernel(kernel if form is None else None, form), min_sigma, max_sigma)[0]
 
 
-def read_pareto(path: str | os.PathLike[str], shape: Shape | None = None, form: Form = "standard",
+def read_pareto(path: str | os.PathLike[str], shape: Shape | None = None, kernel: str = "fused",
                 min_sigma: float | None = None, max_sigma: float = 1.0) -> tuple[list[FrontierPoint], dict[str, Any]]:
-    """Points of a Pareto JSON and what the file says about them (shape, band, dtype, form; absent keys left out).
+    """Points of a Pareto JSON and what the file says about them (shape, band, dtype, and its FLOP model under the
+    stored key "form"; absent keys left out). Points without FLOPs are counted in `kernel`'s cost model.
 
     Accepted: `nsdesign pareto -o` documents ({"kind": "nsdesign-pareto", "front": [...], "shape", "band", …}),
     a bare list of points, or an object with one list under "front", "pareto", "points" or "trials". A point is
@@ -131,7 +137,7 @@ def read_pareto(path: str | os.PathLike[str], shape: Shape | None = None, form: 
     for i, row in enumerate(rows):
         if not isinstance(row, dict):
             raise InputError(f"{path}: point {i} must be an object, got {type(row).__name__}")
-        out.append(_row_point(row, i, str(path), shape, form, min_sigma, max_sigma))
+        out.append(_row_point(row, i, str(path), shape, kernel, min_sigma, max_sigma))
     return out, meta
 
 
@@ -154,7 +160,7 @@ def _pareto_meta(document: dict[str, Any], where: str) -> dict[str, Any]:
     return meta
 
 
-def _row_point(row: dict[str, Any], i: int, where: str, shape: Shape | None, form: Form,
+def _row_point(row: dict[str, Any], i: int, where: str, shape: Shape | None, kernel: str,
                min_sigma: float | None, max_sigma: float) -> FrontierPoint:
     name = str(row.get("name") or row.get("label") or (f"trial {row['trial']}" if "trial" in row else f"point {i}"))
     error = _first_number(row, ("error", "worst_error", "value"), where, i)
@@ -170,7 +176,7 @@ def _row_point(row: dict[str, Any], i: int, where: str, shape: Shape | None, for
                 f"{where}: point {i} needs 'error' and 'flops' (or 'coefficients' with `shape` and min_sigma)"
             )
         error = worst_error(schedule, min_sigma, max_sigma) if error is None else error
-        cost = flops(schedule, shape, form) if cost is None else cost
+        cost = flops(schedule, shape, kernel) if cost is None else cost
     steps = schedule.num_steps if schedule is not None else int(row.get("steps") or 0)
     degrees = schedule.degrees if schedule is not None else row.get("degrees") or ()
     if not (isinstance(degrees, (list, tuple)) and all(isinstance(d, int) for d in degrees)):
@@ -195,15 +201,18 @@ def frontier_figure(
     min_sigma: float,
     shape: Shape,
     max_sigma: float = 1.0,
-    form: Form = "standard",
+    kernel: str = "fused",
     label_presets: bool = True,
     title: str | None = None,
     size: Sequence[float] | None = None,
     dpi: int = 120,
     pareto_dtype: str | None = None,
+    *,
+    form: str | None = None,
 ):
     from nsdesign.plot import _render
 
+    kernel = resolve_kernel(kernel if form is None else None, form)
     if not points:
         raise InputError("no points to plot on the frontier")
     fig = _render.new_figure(size or (9.5, 5.6), dpi)
@@ -231,7 +240,7 @@ def frontier_figure(
                 color="#222222", linewidth=0.9, linestyle="--", label="Pareto front", zorder=2)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel(f"GFLOPs per NS call on {shape} ({form} form)")
+    ax.set_xlabel(f"GFLOPs per NS call on {shape} ({cost_model(kernel)} form)")
     ax.set_ylabel(f"exact worst error max|1 − F| on [{min_sigma:g}, {max_sigma:g}]")
     _render.plain_log_ticks(ax.xaxis)
     ax.legend(fontsize="small", loc="lower left", framealpha=0.92)

@@ -31,7 +31,7 @@ torch._scaled_mm), checked against torch's e4m3 casts, not against a real fp8 ma
 from __future__ import annotations
 
 import math
-from typing import Callable, Literal, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -39,8 +39,8 @@ from nsdesign.core import limits
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError
 
-Kernel = Literal["fused", "unfused", "gram"]
-KERNELS: tuple[str, ...] = ("fused", "unfused", "gram")
+Kernel = limits.Kernel
+KERNELS = limits.KERNELS  # the one kernel list (core.limits)
 DTYPES = limits.DTYPES
 E4M3_MAX = 448.0  # largest finite float8_e4m3fn
 E4M3_MIN_NORMAL_EXP = -6  # 2^-6 is the smallest normal; subnormals step by 2^-9

@@ -2,7 +2,7 @@
 
 A two-objective Optuna study (both minimized): the error — exact worst case on [l, u] in "fp64"/"exact", the
 low-precision matrix error on a proxy matrix of the shape's aspect ratio in "bf16"/"fp16" — and the
-FLOPs of one Newton–Schulz call on the shape (`nsdesign.core.cost.flops`, standard or Gram form). Trials
+FLOPs of one Newton–Schulz call on the shape (`nsdesign.core.cost.flops`, the kernel's cost model). Trials
 choose the step count, the degree of each step and the headroom strategy exactly as in the single-objective
 search; the guarded greedy schedule of every step count is enqueued so the front is never worse than the
 greedy family. The front holds the feasible, non-dominated trials, cheapest first.
@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from nsdesign._version import __version__
 from nsdesign.core.band import Band, as_band
-from nsdesign.core.cost import Form, Shape, matmuls
-from nsdesign.core.limits import FORMS
+from nsdesign.core.cost import Shape, cost_model, matmuls, resolve_kernel
 from nsdesign.core.schedule import Schedule
 from nsdesign.documents import header
 from nsdesign.errors import InputError
@@ -59,7 +59,7 @@ class ParetoResult:
     front: tuple[FrontPoint, ...]
     shape: Shape
     dtype: str
-    form: str
+    kernel: str
     min_sigma: float
     max_sigma: float
     trials: int
@@ -69,13 +69,24 @@ class ParetoResult:
     storage: str
     settings: dict[str, Any] = field(repr=False)
 
+    @property
+    def cost_model(self) -> str:
+        """The FLOP model the front counts in (standard or gram; stored as the document's "form")."""
+        return cost_model(self.kernel)
+
+    @property
+    def form(self) -> str:
+        """Deprecated spelling of `cost_model` (one release)."""
+        warnings.warn("ParetoResult.form is deprecated: use .kernel or .cost_model", DeprecationWarning, stacklevel=2)
+        return self.cost_model
+
     def document(self) -> dict[str, Any]:
         return {
             **header("pareto"),
             "band": {"min_sigma": self.min_sigma, "max_sigma": self.max_sigma},
             "shape": [self.shape.m, self.shape.n],
             "dtype": self.dtype,
-            "form": self.form,
+            "form": self.cost_model,
             "params": {
                 "method": "pareto",
                 "objectives": ["error", "flops"],
@@ -112,7 +123,7 @@ def run_pareto(
     max_sigma: float | None = None,
     *,
     space: SearchSpace | None = None,
-    form: Form | None = None,
+    form: str | None = None,
     storage: str | None = None,
     study_name: str | None = None,
     jobs: int = 1,
@@ -125,13 +136,13 @@ def run_pareto(
     """The error-vs-FLOPs front on `shape` in `dtype` (exact/fp64: exact worst case; bf16/fp16: the rounding model).
 
     `kernel` (fused/unfused/gram) runs the matrix errors and sets the FLOP model (Gram FLOPs include the
-    restart plan's products); the older `form` (standard/gram) still works and means fused/gram."""
+    restart plan's products); `form=` (standard/gram) is its deprecated spelling and means fused/gram."""
     checked = as_band(band, max_sigma)
     min_sigma, max_sigma = checked.min_sigma, checked.max_sigma
     if dtype not in DTYPES:
         raise InputError(f"`dtype` must be one of {', '.join(DTYPES)}, got {dtype!r}")
     shape = Shape.coerce(shape)
-    kernel, form = _kernel_and_form(kernel, form)
+    kernel = resolve_kernel(kernel, form)
     space = space or SearchSpace(min_steps=1, max_steps=10, degrees=(3, 5, 7))
     error_name = DTYPES[dtype]
     objective = Objective(
@@ -146,8 +157,8 @@ def run_pareto(
         guard_dtype=dtype if error_name != "worst" else None,  # the user's --dtype; exact/fp64: bf16
     )
     config = StudyConfig(space, objective, trials, seed, storage, study_name, jobs, progress)
-    settings = {**config.settings(), "kind": "nsdesign-pareto", "shape": [shape.m, shape.n], "dtype": dtype, "form": form,
-                **({} if kernel == "fused" else {"kernel": kernel})}
+    settings = {**config.settings(), "kind": "nsdesign-pareto", "shape": [shape.m, shape.n], "dtype": dtype,
+                "form": cost_model(kernel), **({} if kernel == "fused" else {"kernel": kernel})}
     name = study_name or "nsdesign-pareto-" + hashlib.sha256(canonical(settings).encode()).hexdigest()[:12]
     study = open_study(storage, name, settings, directions=["minimize", "minimize"], seeds=_seeds(space))
     study.sampler = make_sampler(seed, trials, len(study.get_trials(deepcopy=False)))
@@ -156,19 +167,8 @@ def run_pareto(
     front = pareto_front(study)
     if not front:
         raise InputError("no feasible schedule found; allow more steps or headroom, or disable the guard (`guard=False`)")
-    return ParetoResult(tuple(front), shape, dtype, form, min_sigma, max_sigma, trials, count_complete(study), seed,
+    return ParetoResult(tuple(front), shape, dtype, kernel, min_sigma, max_sigma, trials, count_complete(study), seed,
                         study.study_name, describe(storage), settings)
-
-
-def _kernel_and_form(kernel: str | None, form: Form | None) -> tuple[str, Form]:
-    """The kernel (fused/unfused/gram) and its FLOP form; the older `form` alone still works (gram → gram)."""
-    if form is not None and form not in FORMS:
-        raise InputError(f"form must be one of {', '.join(FORMS)}, got {form!r}")
-    if kernel is None:
-        kernel = "gram" if form == "gram" else "fused"
-    elif form is not None and (form == "gram") != (kernel == "gram"):
-        raise InputError(f"form {form!r} and kernel {kernel!r} disagree")
-    return kernel, "gram" if kernel == "gram" else "standard"
 
 
 def _seeds(space: SearchSpace) -> list[dict[str, Any]]:

@@ -1,6 +1,6 @@
 import pytest
 
-from nsdesign.core.cost import Shape, flops, matmuls, step_matmuls
+from nsdesign.core.cost import Shape, cost_model, flops, matmuls, resolve_kernel, step_flops, step_matmuls
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError
 from nsdesign.presets import preset
@@ -41,3 +41,24 @@ def test_shape_parsing():
 def test_unknown_form():
     with pytest.raises(InputError, match="form"):
         flops(Schedule.from_coefficients([[2.0, -1.5, 0.5]]), Shape(4, 4), "fast")  # type: ignore[arg-type]
+
+
+def test_one_translation_from_kernel_to_cost_model():
+    assert [cost_model(k) for k in ("fused", "unfused", "gram")] == ["standard", "standard", "gram"]
+    s = preset("keller5")
+    assert flops(s, Shape(64, 256), "unfused") == flops(s, Shape(64, 256), "fused") == flops(s, Shape(64, 256))
+    assert step_flops(5, Shape(64, 256), "gram") != step_flops(5, Shape(64, 256), "fused")
+    with pytest.raises(InputError, match="kernel must be one of fused, unfused, gram"):
+        cost_model("fast")
+
+
+def test_old_form_spellings_still_work_with_a_deprecation_warning():
+    s = preset("keller5")
+    with pytest.warns(DeprecationWarning, match="form="):
+        assert flops(s, Shape(64, 256), form="gram") == flops(s, Shape(64, 256), "gram")
+    with pytest.warns(DeprecationWarning, match="old form name"):
+        assert flops(s, Shape(64, 256), "standard") == flops(s, Shape(64, 256), "fused")
+    with pytest.warns(DeprecationWarning):
+        assert resolve_kernel(None, "standard") == "fused" and resolve_kernel("unfused", "standard") == "unfused"
+    with pytest.warns(DeprecationWarning), pytest.raises(InputError, match="disagree"):
+        resolve_kernel("fused", "gram")

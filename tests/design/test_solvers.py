@@ -21,19 +21,19 @@ def test_min_capturable_sigma_is_the_boundary():
     assert min_capturable_sigma(6, 0.3) < l
 
 
-@pytest.mark.parametrize("form", ["standard", "gram"])
+@pytest.mark.parametrize("kernel", ["fused", "gram"])
 @pytest.mark.parametrize("shape", [Shape(1024, 1024), Shape(1024, 4096)])
-def test_cheapest_schedule_is_optimal_among_short_sequences(form, shape):
+def test_cheapest_schedule_is_optimal_among_short_sequences(kernel, shape):
     tol = 0.05
-    best = cheapest_schedule(1e-3, tol, shape, form, degrees=(3, 5, 7))
+    best = cheapest_schedule(1e-3, tol, shape, kernel, degrees=(3, 5, 7))
     assert best.error <= tol
-    cost = flops(best.schedule, shape, form)
+    cost = flops(best.schedule, shape, kernel)
     # brute force every degree sequence of up to 6 steps
     for k in range(1, 7):
         for seq in itertools.product((3, 5, 7), repeat=k):
             design = greedy(1e-3, degree=seq)
             if design.error <= tol:
-                assert flops(design.schedule, shape, form) >= cost * (1 - 1e-12), seq
+                assert flops(design.schedule, shape, kernel) >= cost * (1 - 1e-12), seq
 
 
 def test_cheapest_schedule_unreachable():

@@ -131,7 +131,7 @@ def test_lower_edge_and_gram_form():
     assert lower.edge == "lower" and lower.total_flops() >= point.total_flops()
     assert all(g.edge == g.band.interval[0] for g in lower.groups)
     assert all(g.edge == g.band.min_sigma for g in point.groups)
-    gram = build_recipe(1e9, 0.3, config=ONE, form="gram")
+    gram = build_recipe(1e9, 0.3, config=ONE, kernel="gram")
     assert gram.layers[0].flops == flops(gram.group(gram.layers[0].schedule).design.schedule, Shape(256, 256), "gram")
 
 
@@ -266,7 +266,7 @@ def test_point_option_and_kernels():
                 plan = default_restarts(g.design.schedule.num_steps, "bf16")
             run = _proxy_run(g.design.schedule, g.edge, 1.1, g.shape, kernel=kernel, restarts=plan or ())
             assert run.error <= 0.3
-    assert r.form == "gram"
+    assert r.cost_model == "gram"
     exact = build_recipe(1e9, 0.3, config=ONE, dtype="exact")
     assert all(g.check is None for g in exact.groups)
 

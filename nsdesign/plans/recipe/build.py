@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any, Literal, Mapping, Sequence
 
 from nsdesign.core.band import Band
-from nsdesign.core.cost import Shape, flops
-from nsdesign.core.limits import DEFAULT_DEGREES, FORMS, Form
+from nsdesign.core.cost import Shape, flops, resolve_kernel
+from nsdesign.core.limits import DEFAULT_DEGREES
 from nsdesign.core.metrics import evaluate, worst_error
 from nsdesign.core.normalizers import Normalizer, get
 from nsdesign.errors import InputError
@@ -76,7 +76,6 @@ class _Settings:
     quantile: float
     tol: float
     accept_tol: float  # a candidate's rounding-model error must be ≤ this: tol·(1 − check_margin)
-    form: str
     kernel: str
     dtype: str
     degrees: Sequence[int]
@@ -100,7 +99,7 @@ def build_recipe(
     tol: float,
     quantile: float = 0.5,
     config: ModelConfig | None = None,
-    form: Form | str = "standard",
+    kernel: str | None = None,
     laws_path: str | None = None,
     edge: Edge | str = "lower",
     headroom: float = DEFAULT_RECIPE_HEADROOM,
@@ -109,20 +108,20 @@ def build_recipe(
     safety: float | None = None,
     normalizer: Any = None,
     *,
-    kernel: str | None = None,
     dtype: str = "bf16",
     check_rows: int = CHECK_ROWS,
     check_margin: float = CHECK_MARGIN,
     per_head: bool | int = False,
     names: str | NameStyle | None = None,
+    form: str | None = None,
 ) -> Recipe:
     """Band per layer from the momentum laws, the cheapest checked schedule per band, and the three baselines.
 
     `edge="lower"` (default) designs for the lower end of the law's ~95% prediction interval; `edge="point"`
     for the predicted σ_q. Each schedule is designed on [edge, 1 + headroom] (see the module docstring).
-    `kernel` (fused, unfused, gram; default from `form`: fused, or gram) and `dtype` (bf16 default; fp16,
-    fp32, or "exact" for no check) are what the layer runs: every candidate degree mix is run in that
-    kernel's rounding model on a proxy of the layer's aspect ratio (`check_schedule`, at most `check_rows`
+    `kernel` (fused by default, unfused, gram; `form=` standard/gram is its deprecated spelling) and `dtype`
+    (bf16 default; fp16, fp32, or "exact" for no check) are what the layer runs: every candidate degree mix is
+    run in that kernel's rounding model on a proxy of the layer's aspect ratio (`check_schedule`, at most `check_rows`
     rows) and accepted only if its max |1 − σ_out| over the design band is ≤ tol·(1 − check_margin)
     (`CHECK_MARGIN` 0.15 by default: the model is one proxy's sample, real kernels and bigger proxies differ
     by a few hundredths; a group is still reported as failing only above tol itself).
@@ -150,7 +149,7 @@ def build_recipe(
     """
     size = check_model_size(model_size)
     q = check_quantile(quantile)
-    kernel, form = _checked_arguments(tol, kernel, form, edge, headroom, dtype, check_rows, check_margin)
+    kernel = _checked_arguments(tol, resolve_kernel(kernel, form), edge, headroom, dtype, check_rows, check_margin)
     knobs = _knobs(cushion, safety, dtype)
     warnings: list[str] = []
     if config is None:
@@ -162,12 +161,12 @@ def build_recipe(
     style = name_style(names, config)
     per_head = _check_per_head(per_head, config, normalizer, style)
     table = load_laws(laws_path)
-    settings = _Settings(size, q, tol, float(tol) * (1.0 - float(check_margin)), form, kernel, dtype, degrees, knobs,
+    settings = _Settings(size, q, tol, float(tol) * (1.0 - float(check_margin)), kernel, dtype, degrees, knobs,
                          check_rows, headroom, edge, _normalizer(normalizer, degrees), laws_path, table, per_head, style)
     groups, layers = _plan(config, settings)
     warnings.extend(_summary_warnings(groups, size, config, dtype, tol))
     return Recipe(
-        model=config, model_size=size, config_source=config_source, tol=float(tol), quantile=q, form=form, edge=edge,
+        model=config, model_size=size, config_source=config_source, tol=float(tol), quantile=q, edge=edge,
         headroom=float(headroom), degrees=tuple(degrees), cushion=knobs[0][0] if len(knobs) == 1 else None,
         safety=knobs[0][1] if len(knobs) == 1 else None,
         laws_source=table.source if laws_path is None else f"{laws_path} ({table.source})", groups=groups,
@@ -178,13 +177,12 @@ def build_recipe(
 
 
 def _checked_arguments(
-    tol: float, kernel: str | None, form: str, edge: str, headroom: float, dtype: str, check_rows: int,
-    check_margin: float,
-) -> tuple[str, str]:
-    """Refuse out-of-range settings (one line each, in the order of the signature); the (kernel, form) pair."""
+    tol: float, kernel: str, edge: str, headroom: float, dtype: str, check_rows: int, check_margin: float,
+) -> str:
+    """Refuse out-of-range settings (one line each, in the order of the signature); the checked kernel."""
     if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not (math.isfinite(tol) and 0 < tol < 1):
         raise InputError(f"tolerance must be a number in (0, 1), got {tol!r}")
-    kernel, form = _kernel_and_form(kernel, form)
+    check_kernel(kernel)
     if edge not in EDGES:
         raise InputError(f"band edge must be one of {', '.join(EDGES)}, got {edge!r}")
     if isinstance(headroom, bool) or not isinstance(headroom, (int, float)) or not (math.isfinite(headroom) and 0 <= headroom <= 1):
@@ -197,7 +195,7 @@ def _checked_arguments(
         math.isfinite(check_margin) and 0 <= check_margin < 1
     ):
         raise InputError(f"`check_margin` must be a number in [0, 1), got {check_margin!r}")
-    return kernel, form
+    return kernel
 
 
 def _knobs(cushion: float | None, safety: float | None, dtype: str) -> tuple[tuple[float, float], ...]:
@@ -249,7 +247,7 @@ def _plan(config: ModelConfig, s: _Settings) -> tuple[tuple[ScheduleGroup, ...],
                     matrix=matrix,
                     law=law,
                     schedule=group.name,
-                    flops=(flops(group.design.schedule, shape, s.form) + _normalizer_flops(s.norm, shape)) * count,  # type: ignore[arg-type]
+                    flops=(flops(group.design.schedule, shape, s.kernel) + _normalizer_flops(s.norm, shape)) * count,
                     error=group.metrics.worst_error,
                     baseline_errors=group.baseline_errors,
                     lowp_error=None if group.check is None else group.check.error,
@@ -274,12 +272,12 @@ def _design_group(
         lift = normalized_band(s.norm, s.quantile, model_size=s.size, layer=law, laws_path=s.laws_path).lift
         design_edge = frobenius_edge * lift
     design_band = Band(design_edge, s.top)
-    checked = (s.tol, shape, s.form)
+    checked = (s.tol, shape)
     rest = (s.knobs, s.kernel, s.dtype, s.check_rows, s.top)
     design, run = checked_cheapest(design_band, *checked, s.degrees, *rest, accept_tol=s.accept_tol)
     quintic, quintic_run = checked_cheapest(design_band, *checked, (5,), *rest, accept_tol=s.accept_tol)
     if _passes(quintic_run, s.accept_tol) and (
-        not _passes(run, s.accept_tol) or _cost(quintic, shape, s.form) < _cost(design, shape, s.form)
+        not _passes(run, s.accept_tol) or _cost(quintic, shape, s.kernel) < _cost(design, shape, s.kernel)
     ):
         design, run = quintic, quintic_run  # the mix solver's ratio pruning can miss a cheaper quintic
     return ScheduleGroup(
@@ -314,17 +312,6 @@ def _predicted_band(law: str, suffix: str, s: _Settings) -> Any:
     return dataclasses.replace(lowest[1], source=f"{lowest[1].source}; fused qkv: its {lowest[0]} band, the lowest")
 
 
-def _kernel_and_form(kernel: str | None, form: str) -> tuple[str, str]:
-    if form not in FORMS:
-        raise InputError(f"form must be one of {', '.join(FORMS)}, got {form!r}")
-    if kernel is None:
-        return ("gram" if form == "gram" else "fused"), form
-    check_kernel(kernel)
-    if form == "gram" and kernel != "gram":
-        raise InputError(f"form {form!r} and kernel {kernel!r} disagree")
-    return kernel, "gram" if kernel == "gram" else "standard"
-
-
 def _check_per_head(per_head: bool | int, config: ModelConfig, normalizer: Any, names: NameStyle) -> bool:
     """`per_head` as a bool: True, False, or the model's head count (any other count is refused)."""
     if per_head is False or per_head is None:
@@ -355,7 +342,7 @@ def _uniform_quintic(groups: Sequence[ScheduleGroup], s: _Settings) -> Any:
     lowest = min(g.edge for g in groups)
     shapes = list(dict.fromkeys(g.shape for g in groups))
     biggest = max(shapes, key=lambda shape: shape.m * shape.n)
-    design, _ = checked_cheapest(Band(lowest, s.top), s.tol, biggest, s.form, (5,), s.knobs, s.kernel, s.dtype,
+    design, _ = checked_cheapest(Band(lowest, s.top), s.tol, biggest, (5,), s.knobs, s.kernel, s.dtype,
                                  s.check_rows, s.top, shapes, accept_tol=s.accept_tol)
     return design
 
@@ -364,8 +351,8 @@ def _passes(run: Any, tol: float) -> bool:
     return run is None or run.error <= tol
 
 
-def _cost(design: Any, shape: Shape, form: str) -> float:
-    return flops(design.schedule, shape, form)  # type: ignore[arg-type]
+def _cost(design: Any, shape: Shape, kernel: str) -> float:
+    return flops(design.schedule, shape, kernel)
 
 
 def _normalizer_flops(norm: Any, shape: Shape) -> float:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
-from nsdesign.core.cost import Shape, flops
+from nsdesign.core.cost import Shape, flops, resolve_kernel
 from nsdesign.design.greedy import greedy
 from nsdesign.design.solvers import cheapest_schedule
 from nsdesign.errors import InputError
@@ -60,9 +60,9 @@ def check_schedule(
 
 
 def checked_cheapest(
-    band: Any, tol: float, shape: Shape, form: str, degrees: Sequence[int], knobs: Sequence[tuple[float, float]],
+    band: Any, tol: float, shape: Shape, degrees: Sequence[int], knobs: Sequence[tuple[float, float]],
     kernel: str, dtype: str, rows: int, top: float, shapes: Sequence[Shape] | None = None,
-    accept_tol: float | None = None,
+    accept_tol: float | None = None, *, form: str | None = None,
 ) -> tuple[Any, Any]:
     """The cheapest (design, check run) over the knob pairs whose rounding-model check stays within accept_tol
     (default tol; the recipe passes tol·(1 − check_margin)) while the exact design meets tol.
@@ -72,7 +72,9 @@ def checked_cheapest(
     a few steps, so when no mix it reaches is accepted, single-degree greedy schedules of 1 … MAX_FALLBACK_STEPS
     steps are tried in turn (in bf16 the input's rounding floor can sit above a low band edge, and only more
     steps lift it). If still none passes, the candidate with the smallest check error is returned: the caller
-    reports it as failing (`Recipe.lowp_failures`), never as passing."""
+    reports it as failing (`Recipe.lowp_failures`), never as passing. FLOPs are the kernel's (`form=` is the
+    deprecated spelling of the cost model and must agree with `kernel`)."""
+    kernel = resolve_kernel(kernel, form)
     targets = tuple(shapes) if shapes else (shape,)
     limit = tol if accept_tol is None else accept_tol
     runs: dict[int, Any] = {}
@@ -90,20 +92,20 @@ def checked_cheapest(
     for cushion, safety in knobs:
         try:
             design = cheapest_schedule(
-                band, tol, shape, form, degrees, cushion=cushion, safety=safety,  # type: ignore[arg-type]
+                band, tol, shape, kernel, degrees, cushion=cushion, safety=safety,
                 accept=None if dtype == "exact" else vet,
             )
         except InputError:
             continue
         run = runs.get(id(design))
-        found.append((flops(design.schedule, shape, form), 0.0 if run is None else run.error, design, run))  # type: ignore[arg-type]
+        found.append((flops(design.schedule, shape, kernel), 0.0 if run is None else run.error, design, run))
     if not found:
         degree = 5 if 5 in degrees else min(degrees)
         for cushion, safety in knobs:
             for steps in range(1, MAX_FALLBACK_STEPS + 1):
                 design = greedy(band, steps=steps, degree=degree, cushion=cushion, safety=safety)
                 if design.error <= tol and vet(design):
-                    found.append((flops(design.schedule, shape, form), runs[id(design)].error, design, runs[id(design)]))  # type: ignore[arg-type]
+                    found.append((flops(design.schedule, shape, kernel), runs[id(design)].error, design, runs[id(design)]))
                     break
     if not found:
         if not tried:

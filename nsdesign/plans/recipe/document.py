@@ -43,7 +43,7 @@ def _params(recipe: Any) -> dict[str, Any]:
     return {
         "tol": recipe.tol,
         "quantile": recipe.quantile,
-        "form": recipe.form,
+        "form": recipe.cost_model,  # the stored key: the kernel's FLOP model (standard, gram)
         "band_edge": recipe.edge,
         "headroom": recipe.headroom,
         "degrees": list(recipe.degrees),
@@ -70,7 +70,7 @@ def _schedule(recipe: Any, g: Any) -> dict[str, Any]:
             "quantile": recipe.quantile,
             "model_size": recipe.model_size,
             "shape": [g.shape.m, g.shape.n],
-            "form": recipe.form,
+            "form": recipe.cost_model,
             "band_source": g.band.source,
             "band_interval": list(g.band.interval),
             "band_edge": recipe.edge,

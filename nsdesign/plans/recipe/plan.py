@@ -2,15 +2,16 @@
 
 Why its own module: the values are what every reader of a recipe needs (the CLI's table, the JSON document,
 `nsdesign.torch.Muon`) and none of them needs to know how a recipe was built (`build.py`) or checked
-(`check.py`); the totals are sums over the layers in the recipe's own cost form.
+(`check.py`); the totals are sums over the layers in the cost model of the recipe's kernel.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from nsdesign.core.cost import Shape, flops
+from nsdesign.core.cost import Shape, cost_model, flops
 from nsdesign.plans.recipe.check import CHECK_MARGIN, CHECK_ROWS
 from nsdesign.plans.recipe.document import recipe_document
 from nsdesign.plans.recipe.shapes import NAME_STYLES, ModelConfig, NameStyle
@@ -68,7 +69,6 @@ class Recipe:
     config_source: str
     tol: float
     quantile: float
-    form: str
     edge: str
     headroom: float
     degrees: tuple[int, ...]
@@ -88,18 +88,29 @@ class Recipe:
     per_head: bool = False  # attention orthogonalized one head at a time (ModelConfig.head_blocks)
     names: NameStyle = NAME_STYLES["llama"]  # how the layers are named (shapes.name_style)
 
+    @property
+    def cost_model(self) -> str:
+        """The FLOP model the totals count in (standard, gram): the kernel's (`core.cost.cost_model`)."""
+        return cost_model(self.kernel)
+
+    @property
+    def form(self) -> str:
+        """Deprecated spelling of `cost_model` (one release)."""
+        warnings.warn("Recipe.form is deprecated: use .kernel or .cost_model", DeprecationWarning, stacklevel=2)
+        return self.cost_model
+
     def reference_flops(self) -> dict[str, float]:
-        """Total FLOPs of the three baselines (REFERENCES) on the same matrices in the same kernel's cost form."""
-        form = self.form
+        """Total FLOPs of the three baselines (REFERENCES) on the same matrices in the same kernel's cost model."""
+        kernel = self.kernel
         deepseek = preset("deepseek_v4_10")
-        out = {"deepseek_v4_10": sum(flops(deepseek, layer.ns_shape(), form) * layer.blocks for layer in self.layers)}  # type: ignore[arg-type]
+        out = {"deepseek_v4_10": sum(flops(deepseek, layer.ns_shape(), kernel) * layer.blocks for layer in self.layers)}
         if self.uniform_quintic is not None:
             u = self.uniform_quintic.schedule
-            out["uniform_quintic_greedy"] = sum(flops(u, layer.ns_shape(), form) * layer.blocks for layer in self.layers)  # type: ignore[arg-type]
+            out["uniform_quintic_greedy"] = sum(flops(u, layer.ns_shape(), kernel) * layer.blocks for layer in self.layers)
         if all(g.quintic is not None for g in self.groups):
             q = {g.name: g.quintic.schedule for g in self.groups}
             out["per_layer_quintic_greedy"] = sum(
-                flops(q[layer.schedule], layer.ns_shape(), form) * layer.blocks for layer in self.layers  # type: ignore[arg-type]
+                flops(q[layer.schedule], layer.ns_shape(), kernel) * layer.blocks for layer in self.layers
             )
         return out
 
@@ -119,7 +130,7 @@ class Recipe:
         out = {}
         for name in BASELINES:
             schedule = preset(name)
-            out[name] = sum(flops(schedule, layer.ns_shape(), self.form) * layer.blocks for layer in self.layers)  # type: ignore[arg-type]
+            out[name] = sum(flops(schedule, layer.ns_shape(), self.kernel) * layer.blocks for layer in self.layers)
         return out
 
     def failures(self, baseline: str = "keller5") -> tuple[LayerPlan, ...]:

@@ -89,7 +89,7 @@ def gram_accuracy(device: torch.device) -> None:
         exact = newton_schulz(G, schedule, dtype=torch.float64)
         for dtype, label in ((torch.bfloat16, "bf16"), (torch.float32, "fp32")):
             cells = [rel(newton_schulz(G, schedule, dtype=dtype), exact)]
-            cells += [rel(newton_schulz(G, schedule, dtype=dtype, form="gram", restarts=r), exact) for r in ((), (2,), None)]
+            cells += [rel(newton_schulz(G, schedule, dtype=dtype, kernel="gram", restarts=r), exact) for r in ((), (2,), None)]
             plan = list(default_restarts(schedule.num_steps, dtype))
             print(f"| {name} ({schedule.num_steps}) | {label} | {cells[0]} | {cells[1]} | {cells[2]} | {cells[3]} {plan} |")
 

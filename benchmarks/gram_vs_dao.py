@@ -41,7 +41,7 @@ def main() -> None:
             ns_coefficients=rows, ns_use_kernels=False, compile_kwargs=None,
             gram_newton_schulz_reset_iterations=list(plan),
         )(G)
-        ours = newton_schulz(G, schedule, form="gram", dtype=torch.float16, restarts=plan)
+        ours = newton_schulz(G, schedule, kernel="gram", dtype=torch.float16, restarts=plan)
         print(f"| {list(plan) or 'none'} | {relative(ours, exact)} | {relative(theirs, exact)} |")
 
 

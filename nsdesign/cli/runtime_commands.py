@@ -111,7 +111,7 @@ def _validate(args: argparse.Namespace) -> int:
         args.source,
         dtype=args.dtype,
         device=args.device,
-        form=kernel_of(args),
+        kernel=kernel_of(args),
         steps=args.steps,
         match=args.match,
         min_sigma=args.min_sigma,

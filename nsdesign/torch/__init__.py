@@ -1,7 +1,7 @@
 """nsdesign's runtime: Newton–Schulz on torch tensors, validation on real matrices, momentum capture, and a
 Muon optimizer that runs any schedule. The only part of nsdesign that imports torch (`pip install 'nsdesign[torch]'`).
 
-    newton_schulz(X, schedule, form="standard"|"gram", dtype=torch.bfloat16)   # kernels
+    newton_schulz(X, schedule, kernel="fused"|"unfused"|"gram", dtype=torch.bfloat16)   # kernels
     Muon(model.named_parameters(), lr=0.02, schedule="polar_express_modded5")   # optimizer
     validate(["keller5", "cans5_eo"], ["spectrum:logu:1e-3:256x1024"])          # measurements → Report
     capture_momentum(out_dir, sizes=("tiny",), steps=150)                       # real momentum buffers

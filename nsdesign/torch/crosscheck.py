@@ -12,11 +12,10 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from nsdesign.core.limits import KERNELS
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError
 from nsdesign.torch.kernels import gram_iteration, newton_schulz, schedule_rows, unfused_iteration
-
-KERNELS: tuple[str, ...] = ("fused", "unfused", "gram")
 
 
 def run_torch(

@@ -36,11 +36,13 @@ dtype; torch.optim.Muon rounds to bf16 first and divides by a bf16 norm. The dif
 
 from __future__ import annotations
 
+import warnings
 from functools import lru_cache
 from typing import Callable, Literal, Sequence
 
 import torch
 
+from nsdesign.core.limits import KERNELS
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError
 from nsdesign.torch.iterations import (  # noqa: F401  (re-exported: callers import the iterations from here)
@@ -56,9 +58,8 @@ from nsdesign.torch.iterations import (  # noqa: F401  (re-exported: callers imp
 )
 from nsdesign.torch.normalize import as_normalizer, check_form, normalized_gram, normalized_standard
 
-Form = Literal["standard", "unfused", "gram"]  # the runtime forms (the cost model's are core.limits.FORMS)
+Form = Literal["standard", "unfused", "gram"]  # the iteration each kernel dispatches to (internal names)
 FORMS: tuple[str, ...] = ("standard", "unfused", "gram")
-KERNELS: tuple[str, ...] = ("fused", "unfused", "gram")  # the CLI's names; "fused" is the standard form
 KERNEL_FORM: dict[str, str] = {"fused": "standard", "standard": "standard", "unfused": "unfused", "gram": "gram"}
 RESTART_PERIOD: dict[torch.dtype, int] = {torch.bfloat16: 2, torch.float16: 2, torch.float32: 3}  # fp64: none
 
@@ -84,7 +85,7 @@ def newton_schulz(
     X: torch.Tensor,
     schedule: Schedule,
     *,
-    form: Form = "standard",
+    kernel: str = "fused",
     dtype: torch.dtype | str | None = torch.bfloat16,
     steps: int | None = None,
     eps: float = EPS,
@@ -92,8 +93,12 @@ def newton_schulz(
     compile: bool | str = False,
     check: bool = True,
     normalizer: object = None,
+    form: str | None = None,
 ) -> torch.Tensor:
     """Apply `schedule` to X (shape (…, m, n)) and return U·F(Σ)·Vᵀ in `dtype` (None keeps X's dtype).
+
+    `kernel`: "fused" (torch.optim.Muon's addmm sequence), "unfused" (Keller Jordan's muon.py) or "gram"
+    (Dao-AILab's Gram iteration); `form=` is its deprecated spelling ("standard" = fused).
 
     `steps` runs that many steps under the schedule's extension rule. `restarts` (Gram form only) lists the
     0-based step indices before which R is re-formed from the current X; None picks the default above.
@@ -104,6 +109,7 @@ def newton_schulz(
     check_matrix(X, compute)
     if check:
         check_values(X)
+    form = runtime_kernel(kernel, form)
     norm = as_normalizer(normalizer)
     if norm is not None:
         check_form(norm, form)
@@ -112,7 +118,6 @@ def newton_schulz(
         if steps < 1:
             raise InputError(f"steps must be a positive integer, got {steps}")
         schedule = schedule.extended(steps)
-    form = kernel_form(form)
     rows = schedule_rows(schedule, compute)
     plan = gram_restarts(rows, compute, restarts) if form == "gram" else ()
     return orthogonalize(X, rows, schedule.input_scale, compute, form, plan, eps, compile, norm)
@@ -159,10 +164,20 @@ def orthogonalize(
 # --------------------------------------------------------------------------------------------------
 
 
+def runtime_kernel(kernel: str, form: str | None = None, stacklevel: int = 3) -> Form:
+    """The iteration a `kernel=` names, or the deprecated `form=` keyword (standard, fused, unfused, gram) with a
+    DeprecationWarning: the one place the torch runtime accepts the old keyword."""
+    if form is not None:
+        warnings.warn("form= is deprecated: give kernel= (fused, unfused or gram)", DeprecationWarning,
+                      stacklevel=stacklevel)
+        kernel = form
+    return kernel_form(kernel)
+
+
 def kernel_form(kernel: str) -> Form:
     """'fused' (= 'standard', torch.optim.Muon), 'unfused' (Keller Jordan's muon.py) or 'gram' → the form name."""
     if kernel not in KERNEL_FORM:
-        raise InputError(f"kernel (form) must be one of {', '.join(KERNELS)}, got {kernel!r}")
+        raise InputError(f"kernel must be one of {', '.join(KERNELS)} (old form name: standard), got {kernel!r}")
     return KERNEL_FORM[kernel]  # type: ignore[return-value]
 
 

@@ -47,6 +47,7 @@ from nsdesign.torch.kernels import (
     kernel_form,
     orthogonalize,
     resolve_dtype,
+    runtime_kernel,
     schedule_rows,
 )
 
@@ -73,8 +74,9 @@ class Muon(Optimizer):
 
     schedule: default schedule for all groups (Schedule, preset name, JSON path or document).
     recipe:   per-parameter schedules (recipe JSON path/document, or {param name or pattern → schedule}).
-    form:     the kernel: "fused" (= "standard", torch.optim.Muon's addmm), "unfused" (Keller Jordan's muon.py)
-              or "gram" (Dao-AILab's Gram form with restarts).
+    kernel:   "fused" (torch.optim.Muon's addmm, the default), "unfused" (Keller Jordan's muon.py) or "gram"
+              (Dao-AILab's Gram iteration with restarts); per group too. `form=` is its deprecated spelling
+              ("standard" = fused); a group stores the iteration under its old key "form" (state dicts load).
     ns_dtype: compute dtype of NS (default bf16, like torch; fp32 is much faster on CPUs without bf16 units).
     restarts: Gram-form restart steps (None: nsdesign's default for ns_dtype).
     compile:  torch.compile the NS iteration (True, or a backend name).
@@ -101,12 +103,13 @@ class Muon(Optimizer):
         *,
         schedule: ScheduleRef | None = None,
         recipe: str | Mapping[str, Any] | None = None,
-        form: str = "standard",
+        kernel: str = "fused",
         ns_dtype: torch.dtype | str = torch.bfloat16,
         restarts: tuple[int, ...] | None = None,
         compile: bool | str = False,
         normalizer: Any = None,
         match_rms: bool = False,
+        form: str | None = None,
     ) -> None:
         if isinstance(lr, Tensor) and lr.numel() != 1:
             raise InputError("Tensor lr must be 1-element")
@@ -132,7 +135,7 @@ class Muon(Optimizer):
             "ns_steps": ns_steps,
             "adjust_lr_fn": adjust_lr_fn,
             "schedule": None if schedule is None else _document(schedule),
-            "form": form,
+            "form": runtime_kernel(kernel, form),  # the stored key (state dicts of earlier releases load)
             "ns_dtype": dtype_name(resolve_dtype(ns_dtype)),
             "restarts": None if restarts is None else list(restarts),
             "compile": compile,
@@ -159,7 +162,7 @@ class Muon(Optimizer):
         self._prepare_group(group)
 
     def _prepare_group(self, group: dict[str, Any]) -> None:
-        group["form"] = kernel_form(group["form"])  # "fused"/"standard", "unfused", "gram"
+        group["form"] = kernel_form(group.pop("kernel", None) or group["form"])  # a group may name its kernel
         group["ns_dtype"] = dtype_name(resolve_dtype(group["ns_dtype"]))
         group["normalizer"] = _normalizer_document(group.get("normalizer"), group["schedule"])  # before the schedule
         if group["schedule"] is not None and not isinstance(group["schedule"], dict):

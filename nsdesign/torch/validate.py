@@ -49,12 +49,12 @@ from nsdesign.torch import _memory
 from nsdesign.torch._resolve import ScheduleRef, as_schedule
 from nsdesign.torch.kernels import (
     EPS,
-    kernel_form,
     check_values,
     dtype_name,
     gram_restarts,
     orthogonalize,
     resolve_dtype,
+    runtime_kernel,
     scalar_map,
     schedule_rows,
 )
@@ -179,7 +179,7 @@ def validate(
     *,
     dtype: torch.dtype | str = "bf16",
     device: str | torch.device = "cpu",
-    form: str = "standard",
+    kernel: str = "fused",
     steps: int | None = None,
     match: str | None = None,
     min_sigma: float | None = None,
@@ -192,12 +192,12 @@ def validate(
     progress: bool = False,
     heads: int | None = None,
     block: Any = None,
+    form: str | None = None,
 ) -> Report:
     """Measure every schedule on every matrix of every source; see the module docstring for the columns.
-
+    `kernel`: fused, unfused or gram (`form=` is the deprecated spelling; reports keep the key "form").
     `heads` / `block` (nsdesign.laws.blocks): every matrix is cut into per-head or per-shard blocks, run as one
     batch (each block Frobenius-normalized alone, as per-head Muon does); a row pools all blocks' directions.
-
     `memory_budget` (bytes) replaces the free-memory probe (tests, or to leave room for other work).
     `progress`: report the (matrix, schedule) runs done on stderr (nsdesign._progress: a line every 10 s off a
     terminal), since a large matrix takes minutes; the count of matrices in a file is not known in advance.
@@ -206,7 +206,7 @@ def validate(
         raise InputError("give at least one schedule (a preset name or a schedule JSON file)")
     if not sources:
         raise InputError("give at least one source (`sources`)")
-    form = kernel_form(form)  # "fused" is the standard form
+    form = runtime_kernel(kernel, form)  # the iteration ("fused" runs the standard one), stored as "form"
     band = _checked_run(repeats, seed, min_sigma)
     compute = resolve_dtype(dtype)
     target = resolve_device(device)

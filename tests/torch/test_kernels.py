@@ -237,6 +237,18 @@ def test_bad_options_are_input_errors():
         newton_schulz(G, preset("keller5"), steps=0)
 
 
+def test_kernel_is_the_keyword_and_form_its_deprecated_spelling():
+    G = _matrix(8, 24).double()
+    s = preset("keller5")
+    for kernel, old in (("fused", "standard"), ("unfused", "unfused"), ("gram", "gram")):
+        with pytest.warns(DeprecationWarning, match="form="):
+            before = newton_schulz(G, s, dtype=torch.float64, form=old)
+        assert torch.equal(newton_schulz(G, s, dtype=torch.float64, kernel=kernel), before)
+    assert torch.equal(newton_schulz(G, s, dtype=torch.float64), newton_schulz(G, s, dtype=torch.float64, kernel="fused"))
+    with pytest.raises(InputError, match="kernel must be one of fused, unfused, gram"):
+        newton_schulz(G, s, kernel="fast")
+
+
 def test_gram_iteration_is_usable_directly_on_a_normalized_batch():
     G = torch.stack([_matrix(6, 10, seed=s) for s in range(3)])
     X = G / torch.linalg.vector_norm(G, dim=(-2, -1), keepdim=True)

@@ -49,7 +49,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--degree-choices", dest="degrees", default="3,5,7",
                    help="step degrees the trials may choose (default 3,5,7)")
     hidden_alias(p, "--degrees", dest="degrees")
-    p.add_argument("--strategies", help="headroom strategies: none,safety,inflate,norm_div,cushion (default all)")
+    p.add_argument("--strategies", help="guard strategies, a comma list of: none, safety, inflate, norm_div, cushion, "
+                   "polar_express (default all)")
 
     add_kernel_arguments(p, "the kernel the errors are run with and the FLOPs counted for")
     p.add_argument("--proxy-shape", help="test matrix for bf16/fp16 errors (default: the shape's aspect, ≤256 rows)")

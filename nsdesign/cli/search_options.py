@@ -64,7 +64,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--storage", help=STORAGE_HELP)
     g.add_argument("--study-name", help="study to create or join (default: derived from the settings)")
     g.add_argument("--jobs", type=int, help="parallel trials in this process (default 1); start more processes to scale out")
-    g.add_argument("--strategies", help="headroom strategies to search: none,safety,inflate,norm_div,cushion (default all)")
+    g.add_argument("--strategies", help="guard strategies to search (how a schedule stays bounded above the band), a comma "
+                   "list of: none, safety, inflate, norm_div, cushion, polar_express (default all)")
     g.add_argument(
         "--degree-choices", dest="search_degrees",
         help="step degrees the trials may choose, e.g. 3,5,7 (default: --degrees)",

@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from nsdesign._files import check_output_path, is_stdout
+from nsdesign.cli import training_view
 from nsdesign.errors import InputError
 
 # --quick: seconds, for trying the command (and for the tests), not for conclusions.
@@ -62,8 +64,6 @@ def _train_compare(args: argparse.Namespace) -> int:
         value = getattr(args, key)
         if value is not None:
             plan[key] = value
-    from nsdesign._files import check_output_path, is_stdout
-
     to_stdout = is_stdout(args.output)
     if args.output is not None and not to_stdout and not str(args.output).endswith(".json"):
         raise InputError(f"-o writes JSON: give a path ending in .json (or - for standard output), got {args.output!r}")
@@ -93,8 +93,6 @@ def _train_compare(args: argparse.Namespace) -> int:
 
         save_figure(comparison_figure(comparison, confidence=CONFIDENCE), args.plot)
     written = [p for p in (args.output, args.plot) if p and not is_stdout(p)]
-    from nsdesign.cli import training_view
-
     training_view.train_comparison(comparison, written=written, runs_dir=runs_dir,
                                    stream=sys.stderr if to_stdout else None)
     return 0

@@ -12,14 +12,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from nsdesign.cli._text import terminal_safe
+
 WIDTH = 80
 LABEL = 15  # characters of a schedule name in a table cell
 
 
 def _plain(text: object) -> str:
     """User text (schedule labels come from file names) as one printable line (`terminal_safe`)."""
-    from nsdesign.cli._text import terminal_safe
-
     return terminal_safe(text)
 
 

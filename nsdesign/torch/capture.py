@@ -40,7 +40,8 @@ from typing import Callable, Sequence
 
 import torch
 
-from nsdesign._files import read_bytes, write_json_atomic, write_text_atomic
+from nsdesign._files import check_output_path, read_bytes, shown, write_json_atomic, write_text_atomic
+from nsdesign._progress import EVERY_SECONDS
 from nsdesign.documents import CAPTURE_FORMAT, header
 from nsdesign._version import __version__
 from nsdesign.core.limits import check_seed
@@ -260,8 +261,6 @@ def check_out_dir(out_dir: str | os.PathLike[str], size_names: Sequence[str], st
     existing non-folder, and every file it will write (CSVs, manifest, step buffers) a new or regular file.
 
     Training takes minutes; finding at the end that `capture.json` is a directory or a FIFO would lose it."""
-    from nsdesign._files import check_output_path, shown
-
     text = os.fspath(out_dir)
     if not isinstance(text, str) or not text.strip():
         raise InputError("`out_dir` must not be empty: give the folder capture writes to")
@@ -355,8 +354,6 @@ def _train_one(
 ) -> tuple[SizeResult, list[dict[str, object]]]:
     """Train one size, saving buffers at the capture steps; `say` gets a status line every EVERY_SECONDS (a
     size trains for minutes, and a redirected run should show it is alive)."""
-    from nsdesign._progress import EVERY_SECONDS
-
     generator = torch.Generator().manual_seed(settings.seed)
     torch.manual_seed(settings.seed)
     model = GPT(GPTConfig(size.width, size.n_layer, settings.seq_len)).to(device)

@@ -67,6 +67,7 @@ import numpy as np
 from nsdesign._files import read_json, write_json_atomic
 from nsdesign._version import __version__
 from nsdesign.core.limits import MAX_SEED_COUNT, check_count, check_seed
+from nsdesign.core.normalizers import recorded_normalizer
 from nsdesign.core.paired import (  # noqa: F401  (re-exported: the statistics train-compare reports)
     CONFIDENCE, POWER, PairedDifference, Summary, first_reach, holm, minimum_detectable, paired_differences, summarize,
 )
@@ -287,8 +288,6 @@ def resolve_spec(reference: Any, label: str | None = None) -> ScheduleSpec:
             document = read_json(text)
             if isinstance(document, Mapping) and document.get("kind") == RECIPE_KIND:
                 return ScheduleSpec(name, recipe=load_recipe(text))
-        from nsdesign.core.normalizers import recorded_normalizer
-
         recorded = recorded_normalizer(text)
         return ScheduleSpec(name, schedule=as_schedule(text), normalizer=None if recorded is None else recorded.to_dict())
     return ScheduleSpec(label or "schedule", schedule=as_schedule(reference))

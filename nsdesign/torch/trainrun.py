@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import numpy as np
 
 from nsdesign.core.cost import Shape, flops
+from nsdesign.core.normalizers import Normalizer
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError
 
@@ -327,8 +328,6 @@ def momentum_band(muon: Any, named: Mapping[str, Any], hidden: Sequence[str], st
 
 def normalizer_flops(muon: Any, param: Any) -> float:
     """FLOPs per step of `param`'s normalizer beyond the Frobenius pre-scale (0 for Frobenius)."""
-    from nsdesign.core.normalizers import Normalizer
-
     for group in muon.param_groups:
         if any(p is param for p in group["params"]):
             document = group.get("normalizer")

@@ -77,6 +77,9 @@ def report(plan: dict, out: Path, dpi: int, quick: bool, timer) -> None:
     done = {s["name"] for s in results["sizes"]}
     results["partial"] = [p for p in (loop.partial_size(s, plan, out) for s in plan["sizes"] if s["name"] not in done)
                           if p is not None]
+    if not results["sizes"] and not results["partial"]:
+        print("nothing stored yet: no report written", flush=True)
+        return
     write(results, out, dpi, quick, timer)
     print(f"reports rewritten: {len(done)} finished size(s), {len(results['partial'])} unfinished", flush=True)
 

@@ -58,8 +58,9 @@ from nsdesign.torch.iterations import (  # noqa: F401  (re-exported: callers imp
 )
 from nsdesign.torch.normalize import as_normalizer, check_form, normalized_gram, normalized_standard
 
-Form = Literal["standard", "unfused", "gram"]  # the iteration each kernel dispatches to (internal names)
-FORMS: tuple[str, ...] = ("standard", "unfused", "gram")
+Iteration = Literal["standard", "unfused", "gram"]  # the iteration each kernel (core.limits.KERNELS) runs
+ITERATIONS: tuple[str, ...] = ("standard", "unfused", "gram")
+Form, FORMS = Iteration, ITERATIONS  # deprecated names (one release): the iteration used to be called the form
 KERNEL_FORM: dict[str, str] = {"fused": "standard", "standard": "standard", "unfused": "unfused", "gram": "gram"}
 RESTART_PERIOD: dict[torch.dtype, int] = {torch.bfloat16: 2, torch.float16: 2, torch.float32: 3}  # fp64: none
 
@@ -128,7 +129,7 @@ def orthogonalize(
     rows: Rows,
     norm_div: float,
     dtype: torch.dtype,
-    form: Form = "standard",
+    form: Iteration = "standard",
     restarts: tuple[int, ...] = (),
     eps: float = EPS,
     compile: bool | str = False,
@@ -164,7 +165,7 @@ def orthogonalize(
 # --------------------------------------------------------------------------------------------------
 
 
-def runtime_kernel(kernel: str, form: str | None = None, stacklevel: int = 3) -> Form:
+def runtime_kernel(kernel: str, form: str | None = None, stacklevel: int = 3) -> Iteration:
     """The iteration a `kernel=` names, or the deprecated `form=` keyword (standard, fused, unfused, gram) with a
     DeprecationWarning: the one place the torch runtime accepts the old keyword."""
     if form is not None:
@@ -174,7 +175,7 @@ def runtime_kernel(kernel: str, form: str | None = None, stacklevel: int = 3) ->
     return kernel_form(kernel)
 
 
-def kernel_form(kernel: str) -> Form:
+def kernel_form(kernel: str) -> Iteration:
     """'fused' (= 'standard', torch.optim.Muon), 'unfused' (Keller Jordan's muon.py) or 'gram' → the form name."""
     if kernel not in KERNEL_FORM:
         raise InputError(f"kernel must be one of {', '.join(KERNELS)} (old form name: standard), got {kernel!r}")
@@ -261,7 +262,7 @@ def check_values(X: torch.Tensor) -> None:
 
 
 @lru_cache(maxsize=None)
-def _kernel(form: Form, compile: bool | str) -> Callable[..., torch.Tensor]:
+def _kernel(form: Iteration, compile: bool | str) -> Callable[..., torch.Tensor]:
     fn = {"standard": standard_iteration, "unfused": unfused_iteration, "gram": gram_iteration}[form]
     if compile is False:
         return fn
@@ -286,7 +287,7 @@ def scalar_map(schedule: Schedule, sigma: torch.Tensor) -> torch.Tensor:
     return x
 
 
-def matmul_flops(rows: Rows, m: int, n: int, form: Form, restarts: tuple[int, ...] = ()) -> float:
+def matmul_flops(rows: Rows, m: int, n: int, form: Iteration, restarts: tuple[int, ...] = ()) -> float:
     """FLOPs the kernels above actually issue (equal to nsdesign.core.cost for quintics without restarts)."""
     m, n = min(m, n), max(m, n)
     total = 0.0

@@ -12,6 +12,7 @@ from typing import Any, Iterator
 
 from nsdesign._files import check_output_path, is_stdout, strict_json, write_text_atomic
 from nsdesign.cli._text import terminal_safe
+from nsdesign.design.checks import record_checks
 from nsdesign.documents import save_document
 from nsdesign.errors import InputError
 from nsdesign.export import export
@@ -66,7 +67,7 @@ def print_band_warnings(args: object) -> None:
 def write_schedule(path: str, fmt: str, document: dict[str, Any], schedule: Any) -> None:
     """`-o PATH --format json|python|polar-express`: the schedule document, or the schedule as code (atomically)."""
     if fmt == "json":
-        save_document(path, document)
+        save_document(path, record_checks(document, schedule))
         return
 
     target = {"python": "python", "polar-express": "polar-express"}.get(fmt)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from nsdesign.core.limits import CHECKED_KERNELS, MAX_OVERSHOOT, PROXY_SHAPE
+from nsdesign.core.limits import CHECKED_KERNELS, DEFAULT_HEADROOM, MAX_OVERSHOOT, PROXY_SHAPE
 from nsdesign.core.metrics import overshoot
 from nsdesign.core.schedule import Schedule
 from nsdesign.precision import log_spaced, matrix_error, test_matrix
@@ -90,3 +90,27 @@ def log_sigma(min_sigma: float, guard_sigma: float, rows: int = min(PROXY_SHAPE)
 def even_sigma(min_sigma: float, max_sigma: float, rows: int = min(PROXY_SHAPE)) -> tuple[float, ...]:
     """σ evenly spaced over [l, u]: where a normalized spectrum's mass is (the guarded engine's check)."""
     return tuple(min_sigma + (max_sigma - min_sigma) * i / (rows - 1) for i in range(rows))
+
+
+def record_checks(document: dict[str, Any], schedule: Schedule) -> dict[str, Any]:
+    """A schedule document that says, at top level, what it was designed and checked for, whatever made it.
+
+    Every engine writes `checked_for` where it ran checks; this fills the rest the same way for all of them:
+    the guard band's top (`band.guard_sigma`, (1 + DEFAULT_HEADROOM)·max_sigma when the engine had none), and
+    there the exact overshoot check on [0, g] if none was recorded (the bare optimum's 1e161 is then in the
+    file, not only on the terminal), `dtype` the rounding model's format ("exact" when none ran) and `kernel`
+    the kernel it ran (null when none did). Values an engine wrote are kept."""
+    band = document.get("band")
+    if not isinstance(band, dict) or "max_sigma" not in band:
+        return document
+    out = dict(document, band=dict(band))
+    guarded = "guard_sigma" in band  # a guarded design states its own guard (|1 − F| ≤ τ above the band)
+    guard = out["band"].setdefault("guard_sigma", band["max_sigma"] * (1.0 + DEFAULT_HEADROOM))
+    checks = [dict(c) for c in out.get("checked_for") or []]
+    if not guarded and not any(c.get("kernel") == "exact" for c in checks):
+        checks.insert(0, exact_check(schedule, band["max_sigma"], guard).to_dict())
+    out["checked_for"] = checks
+    model = [c for c in checks if c.get("kernel") != "exact"]
+    out.setdefault("dtype", model[0]["dtype"] if model else "exact")
+    out.setdefault("kernel", model[0]["kernel"].removeprefix("torch-") if model else None)
+    return out

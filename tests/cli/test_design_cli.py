@@ -74,7 +74,10 @@ def test_search_writes_versioned_json(cli, tmp_path):
     assert data["coefficients"] == [list(p.coefficients) for p in greedy(1e-3, steps=6).schedule.steps]
     assert data["metrics"]["worst_error"] == pytest.approx(9.165e-4, rel=1e-3)
     assert data["metrics"]["flops_standard"] > 0 and data["nsdesign_version"]
-    assert "checked_for" not in data  # the bare optimum was checked for nothing
+    # the bare optimum ran no rounding model: it says so, and records its exact overshoot on [0, 1.02] (failing)
+    assert data["dtype"] == "exact" and data["kernel"] is None and data["band"]["guard_sigma"] == 1.02
+    [check] = data["checked_for"]
+    assert check["kernel"] == "exact" and check["passed"] is False and float(check["max_f"]) > 1e10
     # evaluate reads it back, band included
     again = cli("evaluate", str(path), "--json")
     assert again.returncode == 0, again.stderr

@@ -30,7 +30,7 @@ def test_search_study_writes_a_document_with_provenance(tmp_path):
     assert isinstance(params["best_trial"], int) and params["storage"].startswith("sqlite:///")
     assert params["storage"].endswith("nsdesign-studies.db")  # the default: a local file, so a re-run resumes
     assert params["study_name"].startswith("nsdesign-search-")
-    assert document["band"] == {"min_sigma": 1e-3, "max_sigma": 1.0}
+    assert document["band"] == {"min_sigma": 1e-3, "max_sigma": 1.0, "guard_sigma": 1.02}  # the default guard
     assert document["metrics"]["worst_error"] == pytest.approx(worst_error(schedule, 1e-3, 1.0))
     assert schedule(1.02) < 2.0  # the divergence guard holds for what is written
 

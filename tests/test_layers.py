@@ -136,19 +136,22 @@ def test_lazy_imports_are_for_heavy_libraries_only():
     in the header, where a reader sees what the module depends on."""
     modules = _modules()
     split = {name: _split_imports(path, name) for name, path in modules.items()}
-    memo: dict[str, bool] = {}
-
-    def heavy(name: str, seen: frozenset[str] = frozenset()) -> bool:
-        if name.split(".")[0] in HEAVY:
-            return True
-        if name not in modules or name in seen:
-            return False
-        if name not in memo:
-            parent = name.rsplit(".", 1)[0] if "." in name else None
-            via = [t for t in split[name][0] if t in modules or t.split(".")[0] in HEAVY]
-            memo[name] = any(heavy(t, seen | {name}) for t in via) or (
-                parent is not None and heavy(parent, seen | {name}))
-        return memo[name]
+    def heavy(name: str) -> bool:
+        """A breadth-first search over module-level imports and parent packages (a search, not a memoised
+        recursion: a result cut short by an import cycle is never reused)."""
+        todo, seen = [name], {name}
+        while todo:
+            current = todo.pop()
+            if current.split(".")[0] in HEAVY:
+                return True
+            if current not in modules:
+                continue
+            parent = current.rsplit(".", 1)[0] if "." in current else None
+            for nxt in [*split[current][0], *([parent] if parent else [])]:
+                if nxt not in seen and (nxt in modules or nxt.split(".")[0] in HEAVY):
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return False
 
     light = sorted(
         f"{modules[m].relative_to(PACKAGE.parent)}:{line} imports {target} inside a function"

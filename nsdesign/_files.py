@@ -98,7 +98,7 @@ def check_output_path(path: str | os.PathLike[str]) -> Path | None:
         raise InputError(f"cannot write {text!r}: a path cannot contain a NUL character")
     if text.endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)):
         # Path('newdir/') is Path('newdir'): the separator that says "a folder" would silently be dropped
-        raise InputError(f"cannot write {shown(text)}: the path ends in a separator; give a file name (e.g. {shown(text)}out.json)")
+        raise InputError(f"cannot write {shown(text)}: a path ending in a separator is a folder; name a file")
     target = Path(text)
     _refuse_existing(target)
     directory = target.parent if str(target.parent) else Path(".")
@@ -258,7 +258,7 @@ def _parse_int(text: str) -> int:
     """A JSON integer of at most MAX_INT_DIGITS digits (Python refuses 4300 with a ValueError; far fewer overflow
     a float, which is what every number we read becomes)."""
     if len(text.lstrip("-")) > MAX_INT_DIGITS:
-        raise _JSONBound(f"an integer has {len(text.lstrip('-'))} digits; at most {MAX_INT_DIGITS} are allowed")
+        raise _JSONBound(f"an integer of {len(text.lstrip('-'))} digits (at most {MAX_INT_DIGITS})")
     return int(text)
 
 
@@ -266,7 +266,7 @@ def _parse_float(text: str) -> float:
     """A JSON number with a fraction or exponent that is finite as a float (1e400 would silently become inf)."""
     value = float(text)
     if math.isinf(value):
-        raise _JSONBound(f"the number {text[:40]} overflows a float; numbers must lie within ±1.8e308")
+        raise _JSONBound(f"{text[:12]} overflows a float (|x| ≤ 1.8e308)")
     return value
 
 
@@ -290,7 +290,7 @@ def parse_json(text: str | bytes, where: str = "JSON") -> Any:
     except _JSONBound as exc:
         raise InputError(f"{where}: {exc}") from None
     except RecursionError:
-        raise InputError(f"{where}: JSON nested too deeply; at most {MAX_JSON_DEPTH} levels are allowed") from None
+        raise InputError(f"{where}: JSON nested too deeply (at most {MAX_JSON_DEPTH} levels)") from None
     except json.JSONDecodeError as exc:
         raise InputError(f"{where} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
     except UnicodeDecodeError:
@@ -298,7 +298,7 @@ def parse_json(text: str | bytes, where: str = "JSON") -> Any:
     except ValueError as exc:  # e.g. Python's own integer-string limit
         raise InputError(f"{where}: {str(exc).splitlines()[0]}") from None
     if _depth(document) > MAX_JSON_DEPTH:
-        raise InputError(f"{where}: JSON nested too deeply; at most {MAX_JSON_DEPTH} levels are allowed")
+        raise InputError(f"{where}: JSON nested too deeply (at most {MAX_JSON_DEPTH} levels)")
     return document
 
 

@@ -193,7 +193,7 @@ def test_seeds_counts_and_model_sizes():
     for bad in (-1, MAX_SEED + 1, True, 1.0):
         with pytest.raises(InputError, match="`seed`"):
             check_seed(bad)
-    with pytest.raises(InputError, match="at most 1000"):
+    with pytest.raises(InputError, match="in 1 … 1000"):
         check_count(100_000, "repeats", 1000)
     for bad in (1e-320, 0.0, -5.0, math.inf, math.nan, 10**400, 1e31):
         with pytest.raises(InputError, match="model"):

@@ -149,7 +149,7 @@ laws' extrapolation past 1e30 is refused rather than computed (the fitted laws s
 def check_seed(seed: object, name: str = "seed") -> int:
     """An integer seed in 0 … MAX_SEED (a bool is not a seed), else InputError naming the parameter."""
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
-        raise InputError(f"`{name}` must be an integer in 0 … 2^32−1, got {str(seed)[:22]}")
+        raise InputError(f"`{name}` must be an integer in 0 … 2^32−1, got {str(seed)[:12]}{'…' * (len(str(seed)) > 12)}")
     return seed
 
 

@@ -135,12 +135,12 @@ class Schedule:
                 or not row
                 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in row)
             ):
-                raise InputError(f"{where}: coefficients row {i} must be a non-empty list of numbers, got {row!r}")
+                raise InputError(f"{where}: coefficients row {i} must be a non-empty list of numbers, got {str(row)[:16]}")
         if "degree" in data:
             _check_degree_field(data["degree"], rows, where)
         norm_div = data.get("norm_div", 1.0)
         if norm_div is not None and (not isinstance(norm_div, (int, float)) or isinstance(norm_div, bool)):
-            raise InputError(f"{where}: 'norm_div' must be a positive number or null, got {norm_div!r}")
+            raise InputError(f"{where}: 'norm_div' must be a number > 0 or null, got {str(norm_div)[:12]}")
         extension = data.get("extension", "exact")
         return cls.from_coefficients(rows, norm_div, extension, str(data.get("name", "")))
 

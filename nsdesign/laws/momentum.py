@@ -449,7 +449,7 @@ def table_from_document(document: Any, where: str) -> LawTable:
     if not isinstance(document, dict):
         raise InputError(f"{where}: expected a JSON object from `nsdesign fit`")
     if document.get("kind") != LAWS_KIND:
-        raise InputError(f"{where}: not a law file (kind must be {LAWS_KIND!r}; make one with `nsdesign fit`)")
+        raise InputError(f"{where}: not a law file (make one with `nsdesign fit`)")
     if document.get("schema_version") != LAWS_SCHEMA_VERSION:
         raise InputError(f"{where}: schema_version must be {LAWS_SCHEMA_VERSION}, got {document.get('schema_version')!r}")
     rows = document.get("laws")

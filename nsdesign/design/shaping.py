@@ -28,6 +28,7 @@ products and square m×m ones, counted as the runtime `nsdesign.torch.shaping` i
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -467,6 +468,7 @@ def polar_stage(lo: float, hi: float, tol: float, degree: int = 5) -> Schedule:
 DEFAULT_SHAPE = (1024, 4096)
 ODD_DEGREES = (3, 5, 7, 9, 11, 13, 15)
 Q_DEGREES = (1, 2, 3, 4, 6, 8, 12, 16)
+CLIP_SIGN_DEGREES = (5, 3)
 MAX_ODD_LOWER_DEGREE = 31  # the best single polynomial is solved up to here; above it no lower bound is known
 
 
@@ -662,27 +664,33 @@ def _clip_candidates(target: Target, lo: float, hi: float, tol: float) -> list[C
     if not lo < tau < hi:
         return []
     out: list[Candidate] = []
-    for share in (0.9, 0.5):
-        for b in (0.25, 0.5, 0.75, 0.9):
-            p1 = _safe_stage(min(b * tau, lo * 0 + b * tau), hi, tol * share)
-            if p1 is None:
-                continue
-            top = float(CompositionMap(p1).enclose(np.array([0.0]), np.array([hi * (1 + GUARD_HEADROOM)]))[1][0])
-            scale = 1.0 / max(tau, hi * (1 + GUARD_HEADROOM) * max(top, 1.0) - tau)
-            width = max(tau, hi - tau) * scale  # the largest |c·(τ − σF₁)| on the band, about
-            for k in (1.0, 0.5, 0.25, 0.1):
-                delta = min(0.5, k * 2 * tau * tol * scale)
-                p2 = _safe_stage(delta, 1.0, min(0.5, k * 2 * tau * tol * scale / max(width, 1e-12) * 2))
+    for share, b, d1 in itertools.product((0.9, 0.5), (0.25, 0.5, 0.75, 0.9, 0.97), CLIP_SIGN_DEGREES):
+        p1 = _safe_stage(b * tau, hi, tol * share, d1)
+        if p1 is None:
+            continue
+        top = float(CompositionMap(p1).enclose(np.array([0.0]), np.array([hi * (1 + GUARD_HEADROOM)]))[1][0])
+        scale = 1.0 / max(tau, hi * (1 + GUARD_HEADROOM) * max(top, 1.0) - tau)
+        width = max(tau, hi - tau) * scale  # the largest |c·(τ − σF₁)| on the band, about
+        for k in (2.0, 1.0, 0.5, 0.25, 0.1):
+            delta = min(0.5, k * 2 * tau * tol * scale)
+            for degree in CLIP_SIGN_DEGREES:  # the m×m sign stage: cubics contract more per product early on
+                p2 = _safe_stage(delta, 1.0, min(0.5, k * 2 * tau * tol * scale / max(width, 1e-12) * 2), degree)
                 if p2 is not None:
                     out.append(_clip_candidate(target, p1, p2, tau, scale))
     return out
+
+
+def _steps(schedule: Schedule) -> str:
+    """'4' for four quintics, '6×3' for six cubics."""
+    degrees = set(schedule.degrees)
+    return str(schedule.num_steps) if degrees == {5} else f"{schedule.num_steps}×{'/'.join(map(str, sorted(degrees)))}"
 
 
 def _clip_candidate(target: Target, p1: Schedule, p2: Schedule, tau: float, scale: float) -> Candidate:
     c1, c2 = matmul_counts(p1, "fused"), matmul_counts(p2, "fused")
     rect, square = c1["rectangular"] + 2, c1["square"] + c2["rectangular"] + c2["square"]
     pipe = Pipeline(
-        f"polar {p1.num_steps} + m×m sign {p2.num_steps}", "clip", ClipMap(ShiftedSign(p1, p2, tau, scale)),
+        f"polar {_steps(p1)} + m×m sign {_steps(p2)}", "clip", ClipMap(ShiftedSign(p1, p2, tau, scale)),
         rect, square, (("polar", p1), ("sign", p2)), {"tau": tau, "scale": scale},
     )
     return (pipe.flops, pipe.matmuls, lambda: pipe)

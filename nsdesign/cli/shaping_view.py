@@ -4,7 +4,8 @@ what people run for it today (parse → design.shaping_runs.compare → render, 
 from __future__ import annotations
 
 import argparse
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from nsdesign._files import write_json_atomic
 from nsdesign.cli._output import report_stream

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -32,8 +33,16 @@ from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError
 
 __all__ = [
-    "ErrorBracket", "POWER_RANGE", "Target", "TARGET_SPELLINGS", "CompositionMap", "callable_target",
-    "error_bracket", "parse_target", "table_target", "target_error",
+    "POWER_RANGE",
+    "TARGET_SPELLINGS",
+    "CompositionMap",
+    "ErrorBracket",
+    "Target",
+    "callable_target",
+    "error_bracket",
+    "parse_target",
+    "table_target",
+    "target_error",
 ]
 POWER_RANGE = (-0.5, 1.0)  # p ∈ [−0.5, 1): σ^1 is the identity (no map needed), below −0.5 nothing is tabled
 ERRORS = ("absolute", "relative")

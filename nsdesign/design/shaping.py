@@ -30,17 +30,27 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from nsdesign.core.metrics import overshoot
 from nsdesign.core.schedule import Schedule
 from nsdesign.core.targets import (
-    CompositionMap, ErrorBracket, ScalarMap, Target, error_bracket, extreme_bracket, interval_product, interval_sum,
-    parse_target, polynomial_range, scaled,
+    CompositionMap,
+    ErrorBracket,
+    ScalarMap,
+    Target,
+    error_bracket,
+    extreme_bracket,
+    interval_product,
+    interval_sum,
+    parse_target,
+    polynomial_range,
+    scaled,
 )
 from nsdesign.design.greedy import greedy
 from nsdesign.errors import InputError

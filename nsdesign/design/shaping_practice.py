@@ -23,17 +23,27 @@ runs use the real Frobenius norm of the matrix at hand.
 
 from __future__ import annotations
 
-
 from dataclasses import dataclass
 
 import numpy as np
 
 from nsdesign.core.schedule import Schedule
 from nsdesign.core.targets import (
-    CompositionMap, Target, extreme_bracket, interval_product, interval_sum, parse_target, scaled,
+    CompositionMap,
+    Target,
+    extreme_bracket,
+    interval_product,
+    interval_sum,
+    parse_target,
+    scaled,
+)
+from nsdesign.design.shaping import (
+    Pipeline,
+    ProductMap,
+    ShiftedSign,
+    composition_pipeline,
 )
 from nsdesign.presets import preset
-from nsdesign.design.shaping import Pipeline, ProductMap, ShiftedSign, composition_pipeline
 
 EO_LIST = "polar_express_eo8"
 DYNMUON_LIST = "quintic5_leloykun_you"

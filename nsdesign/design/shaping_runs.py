@@ -11,7 +11,7 @@ params): the runs do that, while the exact maps use the favorable fixed scale (s
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -19,7 +19,13 @@ from nsdesign._files import json_number
 from nsdesign.core.schedule import Schedule
 from nsdesign.core.targets import CompositionMap, ErrorBracket, Target, parse_target
 from nsdesign.design.shaping import (
-    DEFAULT_SHAPE, ClipMap, Pipeline, ProductMap, ShapingDesign, SoftMap, design_target,
+    DEFAULT_SHAPE,
+    ClipMap,
+    Pipeline,
+    ProductMap,
+    ShapingDesign,
+    SoftMap,
+    design_target,
 )
 from nsdesign.design.shaping_practice import EOClipMap, HardcapMap, current_practice
 from nsdesign.precision.kernels import matmul, rounder, run, work_dtype

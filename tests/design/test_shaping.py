@@ -10,10 +10,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nsdesign.core.schedule import Schedule
-from nsdesign.core.targets import CompositionMap, Target, callable_target, parse_target, table_target, target_error
+from nsdesign.core.targets import (
+    CompositionMap,
+    Target,
+    callable_target,
+    parse_target,
+    table_target,
+    target_error,
+)
 from nsdesign.design.greedy import greedy
 from nsdesign.design.remez import minimax_odd
-from nsdesign.design.shaping import design_target, fit_odd, fit_product, guard_check, polar_stage
+from nsdesign.design.shaping import (
+    design_target,
+    fit_odd,
+    fit_product,
+    guard_check,
+    polar_stage,
+)
 from nsdesign.design.shaping_practice import (
     current_practice,
     dynmuon_as_run,

@@ -48,7 +48,7 @@ FULL: dict[str, Any] = {
         {"name": "32x2_b2K", "model": "32x2", "batch": 16, "seq_len": 128, "steps": 240, "eval_every": 24,
          "eval_batches": 8},
         {"name": "32x2_b16K", "model": "32x2", "batch": 64, "seq_len": 256, "steps": 200, "eval_every": 20,
-         "eval_batches": 2},
+         "eval_batches": 2, "lr_grid": (*LR_GRID, 0.16)},  # keller5 chose 0.08, the 4-value grid's edge, here
     ),
     "seeds": 8, "text_bytes": 4 << 20,
 }
@@ -57,6 +57,11 @@ QUICK: dict[str, Any] = {
                "eval_batches": 2},),
     "seeds": 2, "text_bytes": 1 << 18,
 }
+
+
+def lr_grid(size: dict) -> tuple[float, ...]:
+    """The size's Muon lr grid: `LR_GRID`, or a wider one where a schedule chose the edge of it."""
+    return tuple(size.get("lr_grid", LR_GRID))
 
 
 def size_kwargs(size: dict, plan: dict, out: Path) -> dict:
@@ -207,9 +212,9 @@ def run_size(size: dict, plan: dict, out: Path, say: Any, progress: Any) -> tupl
     target = target_loss(run, size["steps"])
     specs, info = designs(band, out / "schedules" / size["name"])
     say(f"{size['name']}: L = {band['edge']:.3g} ({band['edge_matrix']}), target loss {target:.2f}; training "
-        f"{len(PRESETS) + len(specs)} schedules × ({len(LR_GRID)} lrs + {plan['seeds']} seeds)")
+        f"{len(PRESETS) + len(specs)} schedules × ({len(lr_grid(size))} lrs + {plan['seeds']} seeds)")
     comparison = train_compare([*PRESETS, *specs], labels=[*PRESETS, *DESIGNED], seeds=plan["seeds"],
-                               lr_tuning=LrTuning(LR_GRID), target_loss=target, progress=progress(size["name"]),
+                               lr_tuning=LrTuning(lr_grid(size)), target_loss=target, progress=progress(size["name"]),
                                **kwargs)
     result = size_result(size, comparison, capture, band, predicted, target, info)
     result["store_cpu_s"], result["store_runs"] = stored_cpu(kwargs["runs_dir"])
@@ -264,7 +269,7 @@ def size_result(size: dict, comparison: Any, capture: Any, band: dict, predicted
         "keller5_val_curve": [float(v) for v in curve], "capture_cpu_s": capture.runs[0].cpu_seconds[-1],
         "run_cpu_s": float(sum(r.cpu_seconds[-1] for r in comparison.runs)), "skipped": comparison.skipped,
         "notes": list(comparison.notes), "text_source": s.text_source, "text_bytes": s.text_bytes,
-        "lr_grid": list(LR_GRID),
+        "lr_grid": list(lr_grid(size)),
     }
 
 
@@ -300,13 +305,13 @@ def partial_size(size: dict, plan: dict, out: Path) -> dict | None:
     runs = [(d["settings"], RunResult.from_dict(d["run"])) for d in documents if d["code"] == code]
     settings, capture = next((s, r) for s, r in runs if r.seed == CAPTURE_SEED and s.get("band_spectra"))
     band = measured_band(capture)
-    planned = 1 + (len(PRESETS) + len(DESIGNED)) * (len(LR_GRID) + plan["seeds"])
+    planned = 1 + (len(PRESETS) + len(DESIGNED)) * (len(lr_grid(size)) + plan["seeds"])
     labels = list(dict.fromkeys(r.label for _, r in runs if r.seed != CAPTURE_SEED))
     shares = {label: ns_share([r for _, r in runs if r.label == label and r.seed != CAPTURE_SEED]) for label in labels}
     return {
         "name": size["name"], "model": size["model"], "batch": size["batch"], "seq_len": size["seq_len"],
         "width": settings["width"], "n_layer": settings["n_layer"], "band_matrices": band["matrices"],
-        "lr_grid": list(LR_GRID), "seeds": list(range(plan["seeds"])), "text_source": settings["text_source"],
+        "lr_grid": list(lr_grid(size)), "seeds": list(range(plan["seeds"])), "text_source": settings["text_source"],
         "text_bytes": settings["text_bytes"],
         "predicted": predictions(band, settings["n_layer"], capture.model_params),
         "bytes_per_step": size["batch"] * size["seq_len"], "steps": size["steps"], "params": capture.model_params,
@@ -316,4 +321,6 @@ def partial_size(size: dict, plan: dict, out: Path) -> dict | None:
         "capture_ns_share": ns_share([capture]),
         "ns_share": shares, "runs_per_schedule": {label: sum(r.label == label for _, r in runs) for label in labels},
         "cpu_s_done": float(sum(r.cpu_seconds[-1] for _, r in runs)),
+        "tuning": {label: {str(s["muon_lr"]): r.final_val_loss for s, r in runs if r.label == label and r.seed == 1000}
+                   for label in labels},
     }

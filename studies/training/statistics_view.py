@@ -238,7 +238,17 @@ No loss comparison yet: its lr grid and seeds are not all trained. Its runs were
 - Newton–Schulz share of a training step's CPU time at {p['bytes_per_step']:,} bytes per step: keller5's capture run
   {100 * p['capture_ns_share']:.1f}%; over the finished runs per schedule: {shares or '—'}.
 - CPU time of the finished runs' training steps: {p['cpu_s_done'] / 60:.1f} min.
+
+The lr grid so far (final validation loss of tuning seed 1000; "—": not trained yet):
+
+{_tuning_table(p)}
 """
+
+
+def _tuning_table(p: dict) -> str:
+    grid = [str(lr) for lr in p["lr_grid"]]
+    rows = [[f"`{label}`", *(by.get(lr) for lr in grid)] for label, by in p.get("tuning", {}).items() if by]
+    return common.markdown_table(["schedule", *(f"lr {lr}" for lr in grid)], rows)
 
 
 def readme(results: dict, quick: bool) -> str:
@@ -258,8 +268,8 @@ def readme(results: dict, quick: bool) -> str:
 three schedules are designed from that measured band — `designed5` (per-step safe default, `nsdesign.recommend`),
 `schatten8_4` (4 steps co-designed with a Schatten-8 normalizer, `search --normalize schatten8`) and `muon_triple5`
 (the best repeated triple for torch.optim.Muon, `nsdesign.design_for("torch-muon", band)`) — and trained against
-`keller5`, `polar_express_modded5`, `deepseek_v4_10` and `cubic5_eo`. Each schedule's Muon lr is tuned on the grid
-{first['lr_grid']} (one tuning seed, validation half of the held-out text), then {len(first['seeds'])} seeds train at
+`keller5`, `polar_express_modded5`, `deepseek_v4_10` and `cubic5_eo`. Each schedule's Muon lr is tuned on a log
+grid of factor 2 (per size below; one tuning seed, validation half of the held-out text), then {len(first['seeds'])} seeds train at
 the chosen lr with the same initialization and batch order per seed; the reported loss is on the test half, which
 no choice looked at. Byte-level GPTs (`nsdesign.torch.model`), text {first['text_source']} ({first['text_bytes']:,} bytes),
 Muon (momentum 0.95, Nesterov, fp32 Newton–Schulz) on the hidden matrices, AdamW (lr 3e-3) on the rest, warm-up then

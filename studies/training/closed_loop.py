@@ -16,9 +16,9 @@ For each size (a byte-level GPT of `nsdesign.torch.model` and a batch shape):
    that normalizer; `muon_triple5` = `nsdesign.design_for("torch-muon", ...)`, the best repeated triple for
    torch.optim.Muon (here run by nsdesign's Muon in fp32, like every other schedule).
 5. Train keller5 (baseline), polar_express_modded5, deepseek_v4_10, cubic5_eo and the three designs: Muon lr
-   tuned per schedule on `LR_GRID` (tuning seed 1000, validation half of the held-out text), then every seed
-   at its chosen lr; final TEST loss paired against keller5 with Holm's correction and the minimum detectable
-   difference; steps to the fixed target (interpolated crossing of the validation curve).
+   tuned per schedule on the size's log grid (`lr_grid`; tuning seed 1000, validation half of the held-out
+   text), then every seed at its chosen lr; final TEST loss paired against keller5 with Holm's correction and
+   the minimum detectable difference; steps to the fixed target (interpolated crossing of the validation curve).
 
 Every run is stored in `runs/<size>/` under a key of its settings, schedule coefficients, seed and code version,
 so an interrupted study re-run resumes where it stopped (`nsdesign.torch.runstore`).

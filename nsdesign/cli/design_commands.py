@@ -31,6 +31,7 @@ from nsdesign.cli._vocabulary import (
 )
 from nsdesign.cli._vocabulary import shape_of as _shape
 from nsdesign.cli.consumer_view import search_for
+from nsdesign.cli.shaping_view import search_target
 from nsdesign.cli.normalize_view import search_normalized
 from nsdesign.cli.views.schedules import comparison, comparison_next, evaluation, evaluation_next, preset, preset_table
 from nsdesign.cli.views.search import recommendation
@@ -67,6 +68,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     search.add_argument(
         "--for", dest="for_target", metavar="TARGET",
         help="design what this optimizer takes (torch-muon: one triple × ns_steps; see `nsdesign export --help`)",
+    )
+    search.add_argument(
+        "--target", metavar="MAP",
+        help="shape singular values instead: sign, sigma^P, clip:TAU, soft:EPS (docs/shaping.md)",
     )
     search.add_argument("--norm-div", type=float, default=1.0, help="runtime input divisor s and headroom: designed on [L/s, U], so σ up to s·U stays in the design (default 1.0)")
     search_options.add_kernel_arguments(search, "kernel for bf16/fp16 objectives and the --degrees auto cost model")
@@ -141,6 +146,8 @@ def _band_arguments(parser: argparse.ArgumentParser, required: bool) -> None:
 def _search(args: argparse.Namespace) -> int:
     """Build the request once, let `plans.route` pick the engine (and say why), hand over to its view."""
     check_output(args.output)
+    if args.target is not None:  # a spectral-shaping target: its own engine (cli/shaping_view.py)
+        return search_target(args, _band_from_args)
     answer = route(search_options.request_from_args(args))
     args.route_lines = answer.lines()  # printed by the view once its engine succeeded (print_route)
     if answer.engine == "consumer":

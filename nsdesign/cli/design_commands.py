@@ -237,6 +237,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     evaluation(schedule, metrics)
     _print_guard([schedule.name or args.schedule], guard)
+    if all(g["guard_ok"] for g in guard):  # a failed guard check is the last word: no export hint under it
+        print("\n".join(evaluation_next(args.schedule, schedule, metrics)))
     return 0
 
 
@@ -244,8 +246,6 @@ def _fit_latex(text: str, width: int = 80) -> str:
     """LaTeX lines wrapped at spaces to `width`. The output is math (an aligned environment), where TeX ignores
     spaces and line breaks, so the rendering is unchanged; digit runs longer than a line (exact rationals of
     many-step composites) get spaces every 40 digits, and a fraction's two arguments a space between them (TeX
-    if all(g["guard_ok"] for g in guard):  # a failed guard check is the last word: no export hint under it
-        print("\n".join(evaluation_next(args.schedule, schedule, metrics)))
     skips spaces before an argument), so that they can wrap too."""
     import re
     import textwrap
@@ -277,6 +277,7 @@ def _compare(args: argparse.Namespace) -> int:
 
     comparison([s.name for s in schedules], schedules, rows, note)
     _print_guard([s.name for s in schedules], guard)
+    print("\n".join(comparison_next(args.schedules, schedules, rows)))
     return 0
 
 
@@ -284,7 +285,6 @@ def _guard_for(args: argparse.Namespace, schedules: list[Any], max_sigma: float)
     """Exact guard-band figures per schedule when --guard-sigma or --guard-tol is given (else nothing)."""
     if args.guard_sigma is None and args.guard_tol is None:
         return []
-    print("\n".join(comparison_next(args.schedules, schedules, rows)))
 
     g = args.guard_sigma if args.guard_sigma is not None else 1.02 * max_sigma
     tau = DEFAULT_GUARD_TOL if args.guard_tol is None else args.guard_tol

@@ -175,5 +175,6 @@ def _capture(args: argparse.Namespace) -> int:
                  f"wrote {result.manifest}"):
         print(terminal_safe(line))
     print(f"text: {result.text_source}")
-    print(terminal_safe(f"next: nsdesign fit {result.quantiles_csv} -o laws.json  (momentum laws of your runs)"))
+    print("next: fit momentum laws to your runs:")
+    print(terminal_safe(f"  nsdesign fit {result.quantiles_csv} -o laws.json"))
     return 0

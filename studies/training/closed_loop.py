@@ -323,4 +323,26 @@ def partial_size(size: dict, plan: dict, out: Path) -> dict | None:
         "cpu_s_done": float(sum(r.cpu_seconds[-1] for _, r in runs)),
         "tuning": {label: {str(s["muon_lr"]): r.final_val_loss for s, r in runs if r.label == label and r.seed == 1000}
                    for label in labels},
+        "interim": interim(runs, size, plan, target_loss(capture, size["steps"])),
     }
+
+
+def interim(runs: list, size: dict, plan: dict, target: float) -> dict | None:
+    """The comparison over the seeds already complete (every schedule trained at the lr its grid chose), or None
+    while the grid is unfinished: the same rule as `train_compare` (lowest validation loss, ties: smaller lr)."""
+    from nsdesign.core.paired import first_reach
+    from nsdesign.torch.training import final_losses
+
+    labels = [*PRESETS, *DESIGNED]
+    grid = lr_grid(size)
+    tuned = {(r.label, float(s["muon_lr"])): r.final_val_loss for s, r in runs if r.seed == 1000}
+    if len(tuned) < len(labels) * len(grid):
+        return None
+    chosen = {label: min(grid, key=lambda lr: (tuned[label, lr], lr)) for label in labels}
+    by = {(r.label, r.seed): r for s, r in runs
+          if r.seed < plan["seeds"] and float(s["muon_lr"]) == chosen[r.label] and s["train_steps"] == size["steps"]}
+    seeds = [seed for seed in range(plan["seeds"]) if all((label, seed) in by for label in labels)]
+    return {"seeds": seeds, "chosen": chosen,
+            "finals": {label: [final_losses(by[label, seed]) for seed in seeds] for label in labels},
+            "reach_steps": {label: [first_reach(by[label, seed].eval_steps, by[label, seed].val_loss, target)
+                                    for seed in seeds] for label in labels}}

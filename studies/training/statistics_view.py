@@ -242,6 +242,29 @@ No loss comparison yet: its lr grid and seeds are not all trained. Its runs were
 The lr grid so far (final validation loss of tuning seed 1000; "—": not trained yet):
 
 {_tuning_table(p)}
+{_interim_text(p)}"""
+
+
+def _interim_text(p: dict) -> str:
+    """An interim comparison over the complete seeds, Holm across this size's own comparisons: labelled as such,
+    never part of the study's headline (its seeds are fewer than planned)."""
+    from nsdesign.core.paired import holm, paired_differences
+
+    block = p.get("interim")
+    if not block or len(block["seeds"]) < 2:
+        return ""
+    finals, seeds = block["finals"], block["seeds"]
+    diffs = holm([paired_differences(label, finals[label], finals[BASELINE]) for label in finals if label != BASELINE])
+    rows = [[f"`{d.label}`", f"{block['chosen'][d.label]:g}", _f(d.mean), f"[{_f(d.holm_low)}, {_f(d.holm_high)}]",
+             f"{d.mdd:.4f}", f"{d.p_holm:.3f}", d.verdict] for d in diffs]
+    reach = block["reach_steps"]
+    counts = ", ".join(f"`{k}` {sum(v is not None for v in reach[k])}/{len(seeds)}" for k in reach)
+    return f"""
+**Interim** comparison over the {len(seeds)} complete seeds {seeds} (of {len(p['seeds'])} planned; keller5 at lr
+{block['chosen'][BASELINE]:g}): final test loss Δ = schedule − keller5, Holm across this size's {len(diffs)}
+comparisons (not the study's family), MDD at each Holm level. Seeds reaching the target {p['target_loss']:.2f}: {counts}.
+
+{common.markdown_table(["schedule", "lr", "Δ vs keller5", "Holm interval", "MDD", "Holm p", "verdict"], rows)}
 """
 
 

@@ -38,7 +38,7 @@ ERROR_WIDTH = 80
 
 _QUOTED = re.compile(r"(?<!\w)'((?:[^'\\\n]|\\.){17,}?)'(?!\w)|(?<!\w)\"((?:[^\"\\\n]|\\.){17,}?)\"(?!\w)")  # an echoed value (not "fp32's")
 _LONG_TOKEN = re.compile(r"(?<![\w'\"`])([^\s'\"`]{25,})")  # a long path or word that is not quoted
-_NO_LISTING = re.compile(r"[\w ]+: …, (see [^;]*)$| \([\w ]+: …\)$")  # a listing cut to "…" alone
+_NO_LISTING = re.compile(r" ?[\w ]+: …, (see [^;]*)$| \([\w ]+: …\)$")  # a listing cut to "…" alone
 _POINTER = re.compile(r" \(see `[^`]*`\)$")  # a closing "(see `nsdesign search --help`)"
 _LIST = re.compile(r"(?:[^\s,;()]+, )+[^\s,;()]+(?=[;),]| \(|$)")  # a listing: comma-separated names (and "…")
 
@@ -52,12 +52,19 @@ def fit_error(message: str, width: int = ERROR_WIDTH - len(ERROR_PREFIX)) -> str
     lists them)."""
     text = terminal_safe(message)
     steps = (_shorten_values, lambda t: t.removeprefix("argument "), lambda t: _shorten_lists(t, width, 1),
-             lambda t: _POINTER.sub("", t), lambda t: _shorten_lists(t, width, 0), lambda t: _NO_LISTING.sub(r"\1", t))
+             lambda t: _POINTER.sub("", t), lambda t: _shorten_lists(t, width, 0), lambda t: _NO_LISTING.sub(_pointer_only, t))
     for step in steps:
         if _columns(text) <= width:
             break
         text = step(text)
     return text
+
+
+def _pointer_only(match: re.Match[str]) -> str:
+    """A listing cut to "…" alone gives way to its pointer ("see `…`"), keeping the space before it if any."""
+    if match.group(1) is None:
+        return ""
+    return (" " if match.group(0).startswith(" ") else "") + match.group(1)
 
 
 def _columns(text: str) -> int:

@@ -141,7 +141,7 @@ def get_target(name: str) -> Target:
     for target in TARGETS:
         if target.name == name:
             return target
-    raise unknown("export target", name, target_names(), label="targets")
+    raise unknown("export target", name, target_names(), more="see `nsdesign export -h`", label="targets")
 
 
 def export(

@@ -262,7 +262,7 @@ def _checked_run(repeats: int, seed: int, min_sigma: float | None) -> float:
     check_seed(seed)
     band = DEFAULT_MIN_SIGMA if min_sigma is None else float(min_sigma)
     if not (math.isfinite(band) and 0 < band <= 1):
-        raise InputError(f"min_sigma must lie in (0, 1] (Frobenius-normalized units), got {min_sigma}")
+        raise InputError(f"min_sigma must lie in (0, 1] (σ/‖G‖_F), got {min_sigma}")
     return band
 
 

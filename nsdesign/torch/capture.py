@@ -41,7 +41,7 @@ from typing import Callable, Sequence
 import torch
 
 from nsdesign._files import check_output_path, read_bytes, shown, write_json_atomic, write_text_atomic
-from nsdesign._progress import EVERY_SECONDS
+from nsdesign import _progress
 from nsdesign.documents import CAPTURE_FORMAT, header
 from nsdesign._version import __version__
 from nsdesign.core.limits import check_seed
@@ -387,7 +387,7 @@ def _train_one(
         if not math.isfinite(losses[-1]):
             raise InputError(f"training {size.name} diverged at step {step} (loss {losses[-1]}); try a smaller `steps` or another size")
         now = time.perf_counter()
-        if now - last >= EVERY_SECONDS and step < settings.steps:
+        if now - last >= _progress.EVERY_SECONDS and step < settings.steps:  # read per call (tests tune it)
             last = now
             say(f"  {size.name}: step {step}/{settings.steps}, loss {losses[-1]:.3f}, {now - start:.0f} s")
         if step in settings.capture_at:

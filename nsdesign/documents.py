@@ -21,6 +21,7 @@ A diverged number (±inf) is written as the string "inf" / "-inf" (NaN as "nan")
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import os
@@ -251,7 +252,9 @@ def load_schedule(reference: str) -> Schedule:
     if path.suffix.lower() == ".json" or os.path.lexists(reference):  # os.path: False, not OSError, for a too-long name
         schedule, _ = read_schedule_file(path)
         return schedule if schedule.name else schedule.with_name(path.stem)
-    raise InputError(f"{shown(reference)!r} is neither a preset name nor a schedule file (see `nsdesign presets`)")
+    close = difflib.get_close_matches(reference, preset_names(), n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    raise InputError(f"{shown(reference)!r} is neither a preset name nor a schedule file{hint} (see `nsdesign presets`)")
 
 
 def recorded_band(reference: str) -> dict[str, float] | None:

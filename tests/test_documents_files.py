@@ -49,3 +49,11 @@ def test_missing_file_and_unknown_name(tmp_path):
     with pytest.raises(InputError, match="neither a preset"):
         load_schedule("no_such_schedule")
 
+
+
+def test_a_preset_typo_suggests_the_preset():
+    with pytest.raises(InputError, match="did you mean keller5"):
+        load_schedule("keler5")
+    with pytest.raises(InputError) as caught:
+        load_schedule("zzzzzz")
+    assert "did you mean" not in str(caught.value)

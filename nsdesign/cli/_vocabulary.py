@@ -11,7 +11,6 @@ import math
 import re
 from typing import Any
 
-from nsdesign.cli._output import warn
 from nsdesign.core.cost import Shape
 from nsdesign.core.limits import DEFAULT_HEADROOM
 from nsdesign.core.normalizers import get
@@ -52,11 +51,6 @@ def integer(text: str) -> int:
 
 STRICT_TYPES: dict[Any, Any] = {float: real, int: integer}
 """The parser (cli.main._Parser) reads every `type=float` / `type=int` flag with these instead."""
-
-
-def hidden_alias(parser: Any, *names: str, dest: str, **kwargs: Any) -> None:
-    """An old spelling of a flag: parses into `dest`, absent from --help."""
-    parser.add_argument(*names, dest=dest, help=argparse.SUPPRESS, **kwargs)
 
 
 def steps_or_range(text: str) -> int | tuple[int, int]:
@@ -104,7 +98,7 @@ GUARD_SIGMA_HELP = (
 def add_guard_sigma(parser: Any, help_text: str = GUARD_SIGMA_HELP) -> None:
     """--guard-sigma G, and the old --headroom H (= --guard-sigma (1 + H)·U) as a hidden alias."""
     parser.add_argument("--guard-sigma", type=float, metavar="G", help=help_text)
-    hidden_alias(parser, "--headroom", dest="legacy_headroom", type=float)
+    deprecated_alias(parser, "--headroom", "--guard-sigma (1 + H)·U", dest="legacy_headroom", type=float)
 
 
 def guard_sigma_of(args: Any, max_sigma: float) -> float | None:
@@ -224,20 +218,25 @@ def int_list(flag: str, text: str | None, what: str = "odd integers like 3,5,7")
         raise InputError(f"{flag} must be a comma list of {what}; got {text!r}") from None
 
 
+DEPRECATIONS = "deprecated_spellings"  # the namespace attribute where old spellings are noted
+
+
 class _DeprecatedAlias(argparse.Action):
-    """An old spelling that still works for one release: it parses into the new flag's dest and says so."""
+    """An old spelling that still works for one release: it parses into the new flag's dest and is noted; main()
+    prints the notes once the command has succeeded (an error stays one line)."""
 
     def __init__(self, *args: Any, new: str = "", **kwargs: Any) -> None:
         self.new = new
         super().__init__(*args, **kwargs)
 
     def __call__(self, parser: Any, namespace: Any, values: Any, option_string: str | None = None) -> None:
-        warn(f"{option_string} is the old spelling of {self.new} (it goes away in the next release)")
+        note = f"{option_string} is the old spelling of {self.new} (it goes away in the next release)"
+        setattr(namespace, DEPRECATIONS, [*getattr(namespace, DEPRECATIONS, []), note])
         setattr(namespace, self.dest, values)
 
 
 def deprecated_alias(parser: Any, old: str, new: str, dest: str, **kwargs: Any) -> None:
-    """`old` parses into `dest` with a deprecation warning, absent from --help (`hidden_alias` without warning)."""
+    """`old` parses into `dest`, absent from --help; a successful command then warns that `new` replaces it."""
     parser.add_argument(old, dest=dest, action=_DeprecatedAlias, new=new, help=argparse.SUPPRESS, **kwargs)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from typing import Any
 
@@ -21,9 +20,9 @@ from nsdesign.cli._vocabulary import (
     add_guard_sigma,
     add_normalizer_arguments,
     blocks_from_args,
+    deprecated_alias,
     guard_headroom,
     guard_sigma_of,
-    hidden_alias,
     model_size,
     parse_degree,
     require_count,
@@ -31,8 +30,8 @@ from nsdesign.cli._vocabulary import (
 )
 from nsdesign.cli._vocabulary import shape_of as _shape
 from nsdesign.cli.consumer_view import search_for
-from nsdesign.cli.shaping_view import search_target
 from nsdesign.cli.normalize_view import search_normalized
+from nsdesign.cli.shaping_view import search_target
 from nsdesign.cli.views.schedules import comparison, comparison_next, evaluation, evaluation_next, preset, preset_table
 from nsdesign.cli.views.search import recommendation
 from nsdesign.core.band import Band
@@ -58,7 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--degrees", dest="degree", default="5",
         help="odd step degree for every step (5), one per step (3,5,5,7), or 'auto' (cheapest mix for --shape)",
     )
-    hidden_alias(search, "--degree", dest="degree")
+    deprecated_alias(search, "--degree", "--degrees", dest="degree")
     search.add_argument("--cushion", type=float, help="Polar Express cushion λ (given: exactly this design, else 0)")
     search.add_argument("--safety", type=float, help="safety factor s: p(x/s) on all but the last step")
     search.add_argument(

@@ -13,8 +13,8 @@ from typing import Any
 
 from nsdesign._files import is_stdout, write_json_atomic
 from nsdesign.cli._output import check_output, print_json, report_stream, warn
-from nsdesign.cli._vocabulary import add_block_arguments, blocks_from_args, model_size
-from nsdesign.cli._vocabulary import add_normalizer_arguments, hidden_alias, normalizer_from_args  # noqa: F401
+from nsdesign.cli._vocabulary import add_block_arguments, blocks_from_args, deprecated_alias, model_size
+from nsdesign.cli._vocabulary import add_normalizer_arguments, normalizer_from_args  # noqa: F401
 from nsdesign.cli.main import flag_message
 from nsdesign.cli.search_options import add_kernel_arguments, kernel_of
 from nsdesign.cli.views.laws import laws_fit
@@ -48,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fit.add_argument("measurements", help="CSV with columns depth,matrix,quantile,model_params,sigma (# comments allowed)")
     fit.add_argument("-o", "--output", required=True, help="write the law file (JSON) here")
     fit.add_argument("--label", dest="source", help="short label used in predictions (default: the file name)")
-    hidden_alias(fit, "--source", dest="source")  # old spelling; --source names a matrix source elsewhere
+    deprecated_alias(fit, "--source", "--label", dest="source")  # --source names a matrix source elsewhere
     fit.set_defaults(handler=_fit)
 
     recipe = subparsers.add_parser("recipe", help="per-layer bands and the cheapest schedule per layer for a whole model")
@@ -74,11 +74,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     recipe.add_argument(
         "--max-sigma", type=float, help="top of each layer's design band [σ_q, U] (default 1.1: 10%% headroom above 1)"
     )
-    hidden_alias(recipe, "--headroom", dest="recipe_headroom", type=float)  # old: design on [σ_q, 1+h]
+    deprecated_alias(recipe, "--headroom", "--max-sigma (1 + H)", dest="recipe_headroom", type=float)
     recipe.add_argument(
         "--degree-choices", dest="degrees", help="step degrees to mix (default 3,5,7,9; 5 = quintic only, for torch/optax)"
     )
-    hidden_alias(recipe, "--degrees", dest="degrees")
+    deprecated_alias(recipe, "--degrees", "--degree-choices", dest="degrees")
     recipe.add_argument("--cushion", type=float, help="Polar Express cushion λ (needs a single degree)")
     recipe.add_argument("--safety", type=float, help="safety factor s: p(x/s) on all but the last step (needs a single degree)")
     recipe.add_argument(

@@ -23,7 +23,8 @@ from typing import Sequence
 from nsdesign._version import __version__
 from nsdesign.cli import progress
 from nsdesign.cli._text import fit_error, terminal_safe
-from nsdesign.cli._vocabulary import NEGATIVE_NUMBER, STRICT_TYPES
+from nsdesign.cli._output import warn
+from nsdesign.cli._vocabulary import DEPRECATIONS, NEGATIVE_NUMBER, STRICT_TYPES
 from nsdesign.cli.views.common import set_wide
 from nsdesign.errors import InputError, unknown
 
@@ -76,9 +77,7 @@ PARAMETER_FLAGS: dict[str, str] = {
     "headroom": "--headroom",
     "max_matmuls": "--max-matmuls",
     "objective": "--objective",
-    "guard_tol": "--guard-tol",
     "guard=False": "--no-guard",
-    "quantile": "--quantile",
     "normalizer": "--normalize",
     "patch": "--patch",
     "patch=True": "--patch",
@@ -250,7 +249,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         set_wide(getattr(args, "wide", False))
         progress.set_quiet(getattr(args, "quiet", False))
-        return _flushed(int(args.handler(args) or 0))
+        code = int(args.handler(args) or 0)
+        for note in getattr(args, DEPRECATIONS, []):  # after the work: an error before it stays one line
+            warn(note)
+        return _flushed(code)
     except InputError as exc:
         print(f"nsdesign: error: {fit_error(flag_message(str(exc)))}", file=sys.stderr)
         return 2

@@ -16,9 +16,9 @@ from nsdesign.cli._vocabulary import (
     STORAGE_HELP,
     add_guard_sigma,
     comma_list,
+    deprecated_alias,
     dtype_name,
     guard_sigma_of,
-    hidden_alias,
     int_list,
     steps_or_range,
     study_storage,
@@ -27,7 +27,6 @@ from nsdesign.cli.search_options import _check_writable, add_kernel_arguments, k
 from nsdesign.cli.views.study import pareto_front
 from nsdesign.core.cost import Shape
 from nsdesign.core.metrics import check_band
-from nsdesign.errors import InputError
 from nsdesign.search.pareto import run_pareto
 from nsdesign.search.space import HEADROOM_STRATEGIES, SearchSpace
 
@@ -44,11 +43,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="sampler seed (default 0)")
     p.add_argument("--steps", type=steps_or_range, default=(1, 10), metavar="N|LO-HI",
                    help="step counts the trials may choose (default 1-10)")
-    hidden_alias(p, "--min-steps", dest="min_steps", type=int)
-    hidden_alias(p, "--max-steps", dest="max_steps", type=int)
+    deprecated_alias(p, "--min-steps", "--steps LO-HI", dest="min_steps", type=int)
+    deprecated_alias(p, "--max-steps", "--steps LO-HI", dest="max_steps", type=int)
     p.add_argument("--degree-choices", dest="degrees", default="3,5,7",
                    help="step degrees the trials may choose (default 3,5,7)")
-    hidden_alias(p, "--degrees", dest="degrees")
+    deprecated_alias(p, "--degrees", "--degree-choices", dest="degrees")
     p.add_argument("--strategies", help="guard strategies, a comma list of: none, safety, inflate, norm_div, cushion, "
                    "polar_express (default all)")
 

@@ -19,7 +19,7 @@ from typing import Any
 from nsdesign._files import check_output_path
 from nsdesign.cli._output import warn
 from nsdesign.cli._text import terminal_safe
-from nsdesign.cli._vocabulary import comma_list, dtype_name, hidden_alias
+from nsdesign.cli._vocabulary import comma_list, deprecated_alias, dtype_name
 from nsdesign.cli.search_options import add_kernel_arguments, kernel_of
 from nsdesign.core.cost import Shape, cost_model
 from nsdesign.core.metrics import check_band
@@ -82,7 +82,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--quantile", type=float, default=0.5, help="descending-rank quantile (default 0.5)")
     p.add_argument("--model-sizes", dest="sizes", default="7e9,7e10,3e11,1e12",
                    help="model sizes (parameters) to mark (default 7e9,7e10,3e11,1e12)")
-    hidden_alias(p, "--sizes", dest="sizes")  # old spelling; --sizes is capture's models to train
+    deprecated_alias(p, "--sizes", "--model-sizes", dest="sizes")  # --sizes is capture's models to train
     p.add_argument("--laws", help="law file from `nsdesign fit` (default: fit the shipped data)")
     _common(p)
     p.set_defaults(handler=_one_line_warnings(_laws))

@@ -16,7 +16,6 @@ from nsdesign.cli._vocabulary import (
     add_block_arguments,
     add_normalizer_arguments,
     deprecated_alias,
-    hidden_alias,
     int_list,
     normalizer_from_args,
 )
@@ -58,7 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     capture = subparsers.add_parser("capture", help="train small byte-level GPTs with Muon and save their momentum buffers")
     capture.add_argument("--out-dir", dest="out", metavar="DIR", help="output directory (required)")
-    hidden_alias(capture, "--out", dest="out")
+    deprecated_alias(capture, "--out", "--out-dir", dest="out")
     capture.add_argument("--sizes", help="comma-separated: nano,tiny,mini,small,medium,base,large or WIDTHxLAYERS "
                          "(default tiny,mini,small on cpu; small,medium,base,large on cuda)")
     capture.add_argument("--train-steps", dest="steps", type=int, default=150,

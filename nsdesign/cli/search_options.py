@@ -29,8 +29,8 @@ from nsdesign.cli._output import print_band_warnings, print_route, report_stream
 from nsdesign.cli._vocabulary import (
     STORAGE_HELP,
     comma_list,
+    deprecated_alias,
     guard_sigma_of,
-    hidden_alias,
     int_list,
     normalizer_from_args,
     shape_of,
@@ -70,8 +70,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--degree-choices", dest="search_degrees",
         help="step degrees the trials may choose, e.g. 3,5,7 (default: --degrees)",
     )
-    hidden_alias(g, "--search-degrees", dest="search_degrees")
-    hidden_alias(g, "--step-range", dest="step_range")  # now --steps LO-HI
+    deprecated_alias(g, "--search-degrees", "--degree-choices", dest="search_degrees")
+    deprecated_alias(g, "--step-range", "--steps LO-HI", dest="step_range")
     g.add_argument("--max-matmuls", type=int, help="matmul budget: schedules above it are infeasible")
     g.add_argument("--spectrum", help="for the weighted objective: mp (needs --shape), law (needs --model-size, --layer), or FILE.npy")
     g.add_argument("--proxy-shape", help="test matrix for bf16/fp16 objectives and the guard (default 256x1024, or --shape's aspect)")
@@ -81,7 +81,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--refine-evals", type=int, help="objective evaluations per refinement (default 150)")
     g.add_argument("--target-range", help="inner target τ to search, LO-HI in [0.5, 1] (default 0.9-1 for bf16/fp16, else off)")
     # the guard band is --guard-sigma/--guard-tol (docs/cli.md); the old overshoot cap still parses, hidden
-    hidden_alias(g, "--guard-limit", dest="guard_limit", type=float)
+    deprecated_alias(g, "--guard-limit", "--guard-sigma/--guard-tol", dest="guard_limit", type=float)
     g.add_argument("--no-guard", action="store_true", default=None, help="allow schedules that blow up just above the band")
 
 
@@ -92,7 +92,7 @@ def add_kernel_arguments(parser: Any, what: str = "the kernel the schedule is ru
         help=f"{what}: fused (torch.optim.Muon), unfused (Keller Jordan's muon.py), gram (Dao-AILab); default fused",
     )
     # the old spelling, silent: a warning line would break the one-line error contract when another flag is bad
-    hidden_alias(parser, "--form", dest="form", choices=("standard", "fused", "unfused", "gram"))
+    deprecated_alias(parser, "--form", "--kernel", dest="form", choices=("standard", "fused", "unfused", "gram"))
 
 
 def kernel_of(args: argparse.Namespace) -> str:

@@ -318,3 +318,27 @@ def test_no_two_cli_modules_import_each_other():
         imports[path.stem] = found - {path.stem}
     mutual = sorted({tuple(sorted((a, b))) for a in imports for b in imports[a] if a in imports.get(b, ())})
     assert not mutual, mutual
+
+
+def test_every_old_spelling_warns_once_the_command_succeeds(capsys):
+    """A hidden alias still works for one release and says what replaces it, after the work (so an error on the
+    same line stays one line)."""
+    assert main(["evaluate", "keller5", "--min-sigma", "1e-3", "--headroom", "0.02"]) == 0
+    err = capsys.readouterr().err
+    assert "--headroom is the old spelling of --guard-sigma" in err
+    assert main(["evaluate", "keller5", "--min-sigma", "-1", "--headroom", "0.02"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "old spelling" not in err
+
+
+def test_the_flag_table_has_no_repeated_keys():
+    import ast
+    import inspect
+
+    import nsdesign.cli.main as cli_main
+
+    tree = ast.parse(inspect.getsource(cli_main))
+    tables = [node.value for node in ast.walk(tree) if isinstance(node, ast.AnnAssign)
+              and getattr(node.target, "id", "") == "PARAMETER_FLAGS"]
+    keys = [key.value for key in tables[0].keys]
+    assert len(keys) == len(set(keys)), sorted({k for k in keys if keys.count(k) > 1})

@@ -81,7 +81,7 @@ def _refuse_existing(target: Path) -> None:
     kind = _kind(mode)
     if kind is not None:
         hint = "; give the link's target path" if kind == "a symbolic link" else ""
-        raise InputError(f"cannot write {target}: it is {kind}; -o writes only new or regular files{hint}")
+        raise InputError(f"cannot write {shown(target)}: it is {kind}; give a regular file{hint}")
 
 
 def check_output_path(path: str | os.PathLike[str]) -> Path | None:
@@ -91,19 +91,19 @@ def check_output_path(path: str | os.PathLike[str]) -> Path | None:
     docstring for why symbolic links are refused)."""
     text = os.fspath(path)
     if not isinstance(text, str) or text == "":
-        raise InputError("an output path must not be empty (give a file name, or - for standard output)")
+        raise InputError("an output path must not be empty (give a file, or - for stdout)")
     if text == STDOUT:
         return None
     if "\0" in text:
         raise InputError(f"cannot write {text!r}: a path cannot contain a NUL character")
     if text.endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)):
         # Path('newdir/') is Path('newdir'): the separator that says "a folder" would silently be dropped
-        raise InputError(f"cannot write {shown(text)}: a path ending in a separator is a folder; name a file")
+        raise InputError(f"cannot write to {shown(text)}: it ends in /; give a file name")
     target = Path(text)
     _refuse_existing(target)
     directory = target.parent if str(target.parent) else Path(".")
     if not directory.is_dir():
-        raise InputError(f"cannot write {target}: directory {directory} does not exist")
+        raise InputError(f"cannot write {shown(target)}: no such folder")
     return target
 
 
@@ -181,11 +181,20 @@ MAX_JSON_DEPTH = 64  # nsdesign's own documents nest at most ~6 deep
 MAX_INT_DIGITS = 300  # an integer with more digits cannot be a float (1e309 overflows) nor anything we read
 
 
+SHOWN_WIDTH = 28  # a path in a one-line error: the rest of the line must still fit 80 columns
+
+
 def shown(path: str | os.PathLike[str]) -> str:
-    """A path as an error message names it: at most 80 characters, so a 300-character argument stays one short line."""
+    """A path as an error message names it: at most 28 characters, the file name whole where it fits
+    ("…/runs/s.json"), so a 300-character argument stays one short line."""
     text = os.fspath(path)
     text = text if isinstance(text, str) else os.fsdecode(text)
-    return text if len(text) <= 80 else f"{text[:38]}…{text[-38:]}"
+    if len(text) <= SHOWN_WIDTH:
+        return text
+    name = os.path.basename(text.rstrip("/")) or text
+    if len(name) <= SHOWN_WIDTH - 2:
+        return "…" + text[-(SHOWN_WIDTH - 1):] if len(name) < SHOWN_WIDTH - 8 else "…/" + name
+    return f"{text[:9]}…{text[-(SHOWN_WIDTH - 10):]}"
 
 
 def require_regular(path: str | os.PathLike[str], kind: str = "file") -> os.stat_result:
@@ -206,7 +215,7 @@ def require_regular(path: str | os.PathLike[str], kind: str = "file") -> os.stat
         raise InputError(f"cannot read {shown(path)}: {exc.strerror or exc}") from None
     what = _kind(info.st_mode)
     if what is not None:
-        raise InputError(f"{shown(path)}: it is {what}; a {kind} must be a regular file")
+        raise InputError(f"{shown(path)} is {what}; a {kind} must be a regular file")
     return info
 
 
@@ -222,7 +231,7 @@ def open_regular(path: str | os.PathLike[str], kind: str = "file") -> BinaryIO:
     what = _kind(os.fstat(fd).st_mode)
     if what is not None:
         os.close(fd)
-        raise InputError(f"{shown(path)}: it is {what}; a {kind} must be a regular file")
+        raise InputError(f"{shown(path)} is {what}; a {kind} must be a regular file")
     if hasattr(os, "set_blocking"):
         os.set_blocking(fd, True)
     return os.fdopen(fd, "rb")
@@ -355,8 +364,7 @@ def read_safetensors(path: str | os.PathLike[str], kind: str = ".safetensors fil
     try:
         arrays = load(data)
     except Exception as exc:  # SafetensorError, TypeError for fp8/bf16 …
-        raise InputError(f"cannot read {shown(path)} as a {kind} ({_first_line(exc)}); "
-                         "supported dtypes: float16/32/64 and integers") from None
+        raise InputError(f"{shown(path)}: unreadable {kind} ({_first_line(exc, 12)}); use float16/32/64") from None
     return {name: _native(array, f"{shown(path)}:{name}") for name, array in arrays.items()}
 
 
@@ -366,7 +374,7 @@ def _native(array: Any, where: Any) -> Any:
 
     dtype = array.dtype
     if dtype.kind == "c" or (dtype.kind == "f" and dtype.itemsize > 8) or dtype.kind not in "fiub":
-        raise InputError(f"{shown(where)}: dtype {dtype} is not supported; use float16/32/64 or integers")
+        raise InputError(f"{shown(where)}: dtype {dtype} unsupported (use float16/32/64 or ints)")
     if not dtype.isnative:
         return np.asarray(array).astype(dtype.newbyteorder("="))
     return array

@@ -254,7 +254,7 @@ def load_schedule(reference: str) -> Schedule:
         return schedule if schedule.name else schedule.with_name(path.stem)
     close = difflib.get_close_matches(reference, preset_names(), n=1, cutoff=0.6)
     hint = f"; did you mean {close[0]}?" if close else ""
-    raise InputError(f"{shown(reference)!r} is neither a preset name nor a schedule file{hint} (see `nsdesign presets`)")
+    raise InputError(f"{shown(reference)!r} is not a preset or a schedule file{hint} (see `nsdesign presets`)")
 
 
 def recorded_band(reference: str) -> dict[str, float] | None:

@@ -46,7 +46,7 @@ def test_malformed_files(tmp_path, content, message):
 def test_missing_file_and_unknown_name(tmp_path):
     with pytest.raises(InputError, match="not found"):
         load_schedule(str(tmp_path / "missing.json"))
-    with pytest.raises(InputError, match="neither a preset"):
+    with pytest.raises(InputError, match="not a preset or a schedule"):
         load_schedule("no_such_schedule")
 
 

@@ -38,7 +38,7 @@ def _quoted(text: str) -> str:
 def real(text: str) -> float:
     """A float flag value in ASCII notation (1e-3, -0.5, inf, nan; range checks are the command's)."""
     if not _REAL.fullmatch(str(text).strip()):
-        raise argparse.ArgumentTypeError(f"{_quoted(str(text))} is not a number (ASCII, e.g. 1e-3)")
+        raise argparse.ArgumentTypeError(f"{_quoted(str(text))} is not a number (e.g. 1e-3)")
     return float(text)
 
 
@@ -160,7 +160,7 @@ def parse_degree(text: str) -> int | tuple[int, ...] | str:
     try:
         values = tuple(int(v) for v in text.split(","))
     except ValueError:
-        raise InputError(f"--degree must be an odd integer, a comma list like 3,5,5,7, or 'auto'; got {text!r}") from None
+        raise InputError(f"--degrees takes an odd integer, a list like 3,5,7 or auto; got {text!r}") from None
     return values[0] if len(values) == 1 else values
 
 
@@ -193,7 +193,7 @@ def model_size(text: str) -> float:
         return float(match.group(1)) * MODEL_SIZE_SUFFIXES[match.group(2).lower()]
     except ValueError:
         # argparse turns this into "argument --model-size: …", a one-line InputError with exit code 2
-        raise argparse.ArgumentTypeError(f"expected a number of parameters like 70e9 or 70B, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"a parameter count like 70e9 or 70B, got {text!r}") from None
 
 
 def comma_list(flag: str, text: str | None) -> tuple[str, ...] | None:

@@ -113,7 +113,7 @@ def _degrees(text: str) -> tuple[int, ...]:
     try:
         return tuple(int(v) for v in text.split(","))
     except ValueError:
-        raise InputError(f"--degrees must be a comma list of odd integers like 3,5,7,9 or 5, got {text!r}") from None
+        raise InputError(f"--degree-choices takes odd integers like 3,5,7,9 or 5, got {text!r}") from None
 
 
 def _warn(warnings: Any) -> None:

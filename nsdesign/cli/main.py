@@ -16,6 +16,7 @@ import importlib
 import io
 import os
 import re
+import signal
 import sys
 from dataclasses import dataclass
 from typing import Sequence
@@ -257,6 +258,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"nsdesign: error: {fit_error(flag_message(str(exc)))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C while we exit must not kill us by signal
         print("nsdesign: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:

@@ -214,7 +214,7 @@ def _check_output(path: str) -> None:
     from pathlib import Path
 
     if Path(path).suffix.lower() not in (".png", ".svg"):
-        raise InputError(f"-o must be a file ending in .png or .svg (figures are not written to stdout), got {path!r}")
+        raise InputError(f"-o takes a .png or .svg file (not stdout), got {path!r}")
     check_output_path(path)
 
 

@@ -89,7 +89,7 @@ def _restarts(args: argparse.Namespace, kernel: str) -> tuple[int, ...] | None:
     if args.restarts is None:
         return None
     if kernel != "gram":
-        raise InputError(f"--restarts applies to the Gram kernel only (--kernel gram), not to {kernel}")
+        raise InputError(f"--restarts is for --kernel gram only, not {kernel}")
     return () if args.restarts.strip().lower() == "none" else int_list("--restarts", args.restarts, "step indices")
 
 

@@ -66,7 +66,7 @@ def _train_compare(args: argparse.Namespace) -> int:
             plan[key] = value
     to_stdout = is_stdout(args.output)
     if args.output is not None and not to_stdout and not str(args.output).endswith(".json"):
-        raise InputError(f"-o writes JSON: give a path ending in .json (or - for standard output), got {args.output!r}")
+        raise InputError(f"-o writes JSON: give a .json path (or - for stdout), got {args.output!r}")
     if args.plot is not None and Path(args.plot).suffix.lower() not in (".png", ".svg"):
         raise InputError(f"--plot writes .png or .svg, got {args.plot!r}")
     for path in (args.output, args.plot):
@@ -112,7 +112,7 @@ def _step_size(args: argparse.Namespace) -> dict[str, Any]:
     try:
         grid = tuple(float(v) for v in str(args.lr_grid).split(","))
     except ValueError:
-        raise InputError(f"--lr-grid takes comma-separated numbers such as {DEFAULT_LR_GRID}, got {args.lr_grid!r}") from None
+        raise InputError(f"--lr-grid takes numbers like {DEFAULT_LR_GRID}, got {args.lr_grid!r}") from None
     if len(grid) < 4 or len(set(grid)) != len(grid) or not all(math.isfinite(v) and v > 0 for v in grid):
         raise InputError(f"--lr-grid needs at least 4 distinct positive values, got {args.lr_grid!r}")
     if not 1 <= args.tune_seeds <= 100:

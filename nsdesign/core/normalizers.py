@@ -70,7 +70,7 @@ class Normalizer:
             raise InputError(f"unknown normalizer {self.name!r}; choose one of {', '.join(NORMALIZERS)}")
         k = self.power_iterations
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= MAX_POWER_ITERATIONS:
-            raise InputError(f"power iterations must be an integer from 1 to {MAX_POWER_ITERATIONS}, got {k!r}")
+            raise InputError(f"power iterations must be 1 … {MAX_POWER_ITERATIONS}, got {str(k)[:12]}")
         if isinstance(self.safety, bool) or not isinstance(self.safety, (int, float)) or not (
             math.isfinite(self.safety) and 1.0 <= self.safety <= 2.0
         ):

@@ -135,7 +135,7 @@ class Schedule:
                 or not row
                 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in row)
             ):
-                raise InputError(f"{where}: coefficients row {i} must be a non-empty list of numbers, got {str(row)[:16]}")
+                raise InputError(f"{where}: coefficient row {i} is not a list of numbers")
         if "degree" in data:
             _check_degree_field(data["degree"], rows, where)
         norm_div = data.get("norm_div", 1.0)

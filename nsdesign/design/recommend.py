@@ -88,7 +88,7 @@ def recommend(
     safe, checks = None, ()
     if degree == "auto":
         if tol is None or shape is None:
-            raise InputError("`degree` auto needs `tol` and `shape` (it minimises FLOPs on that shape)")
+            raise InputError("`degree` auto needs `tol` and `shape` (it minimises FLOPs)")
         if steps is not None or cushion or (safety or 1.0) != 1.0 or norm_div != 1.0:
             raise InputError("`degree` auto designs the pure greedy schedule: drop `steps`, `cushion`, `safety`, `norm_div`")
         if exact:

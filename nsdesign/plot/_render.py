@@ -94,7 +94,7 @@ def _check_texts(figure: Figure) -> None:
             try:
                 parser.parse(text)
             except ValueError:
-                raise InputError(f"title {text[:20]!r} is not valid mathtext; write a literal $ as \\$") from None
+                raise InputError(f"title {text[:12]!r} is not mathtext; write a literal $ as \\$") from None
 
 
 def save_figure(figure: Figure, path: str | os.PathLike[str]) -> Path:

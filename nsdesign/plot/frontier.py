@@ -15,7 +15,7 @@ import os
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Sequence
 
-from nsdesign._files import json_number, read_json
+from nsdesign._files import json_number, read_json, shown
 from nsdesign.core.cost import Shape, cost_model, flops, resolve_kernel
 from nsdesign.core.metrics import check_band, worst_error
 from nsdesign.core.schedule import Schedule
@@ -129,7 +129,7 @@ def read_pareto(path: str | os.PathLike[str], shape: Shape | None = None, kernel
                 rows = document[key]
                 break
         else:
-            raise InputError(f"{path}: expected a list of points, or an object with a 'front'/'points' list")
+            raise InputError(f"{shown(path)}: not a Pareto front (no 'front' or 'points' list)")
         meta = _pareto_meta(document, str(path))
     if not isinstance(rows, list) or not rows:
         raise InputError(f"{path}: the Pareto file holds no points")

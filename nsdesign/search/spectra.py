@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from nsdesign._files import read_npy
+from nsdesign._files import read_npy, shown
 from nsdesign.core.cost import Shape
 from nsdesign.errors import InputError
 from nsdesign.laws import marchenko_pastur as mp
@@ -74,7 +74,7 @@ def from_npy(path: str | os.PathLike[str]) -> Spectrum:
     """Singular values of a matrix from a 1-D .npy file, normalized by √Σσ²."""
     values = np.asarray(read_npy(path, "spectrum file"))  # guarded: regular, non-empty, native order
     if values.ndim != 1 or values.size == 0 or not np.issubdtype(values.dtype, np.number):
-        raise InputError(f"{path}: expected a 1-D array of singular values, got shape {values.shape}")
+        raise InputError(f"{shown(path)}: singular values must be 1-D, got shape {values.shape}")
     values = values.astype(float)
     if not np.isfinite(values).all() or (values < 0).any():
         raise InputError(f"{path}: singular values must be finite and non-negative")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any, Mapping
@@ -75,7 +76,7 @@ def open_storage(url: str | None) -> Any:
         if not Path(path).parent.is_dir():
             raise InputError(f"cannot open storage {describe(url)}: directory {Path(path).parent} does not exist")
         if "mode=ro" in url.split("?", 1)[-1]:  # SQLAlchemy would create the file, then every trial would fail
-            raise InputError(f"storage {describe(url)!r} is read-only (mode=ro), but a study writes its trials there")
+            raise InputError(f"storage {describe(url)!r} is read-only (mode=ro); a study writes")
     engine_kwargs: dict[str, Any] = {}
     if scheme in ("postgresql", "postgres"):
         engine_kwargs = {"connect_args": {"connect_timeout": 10}}
@@ -93,7 +94,7 @@ def open_storage(url: str | None) -> Any:
                     grace_period=GRACE_PERIOD,
                 )
         except ImportError as exc:
-            raise InputError(f"storage {describe(url)} needs a database driver that is not installed ({exc})") from None
+            raise InputError(f"storage {describe(url)} needs a driver that is not installed") from None
         except Exception as exc:  # sqlalchemy OperationalError, ArgumentError, …
             last = exc
             # Workers started together race to create the schema ("table … already exists"): try again.
@@ -101,7 +102,13 @@ def open_storage(url: str | None) -> Any:
                 break
             time.sleep(0.2 * (attempt + 1))
     first = str(last).strip().splitlines()[0] if last is not None and str(last).strip() else type(last).__name__
-    raise InputError(f"cannot reach storage {describe(url)}: {first}") from None
+    raise InputError(f"cannot reach storage {describe(url)}: {_short(first)}") from None
+
+
+def _short(reason: str) -> str:
+    """A driver's first line without its class tag ("(sqlite3.OperationalError) disk I/O error"), 40 columns."""
+    reason = re.sub(r"^\([\w.]+\)\s*", "", reason)
+    return reason if len(reason) <= 40 else reason[:39] + "…"
 
 
 def _journal(path: str) -> Any:

@@ -130,7 +130,7 @@ def parse_sizes(spec: str | Sequence[str] | None, device: torch.device) -> tuple
     else:
         items = list(spec)
     if not items:
-        raise InputError("`sizes` is empty; use names like tiny,small or WIDTHxLAYERS like 192x6")
+        raise InputError("`sizes` is empty; give names like tiny,small or WIDTHxLAYERS")
     out = []
     for item in items:
         if item in SIZES:

@@ -214,8 +214,7 @@ def check_rows(rows: Rows, dtype: torch.dtype) -> None:
         for c in row:
             if not abs(c) <= limit:
                 raise InputError(
-                    f"step {i + 1} has coefficient {c:g}, beyond {dtype_name(dtype)}'s range (|c| ≤ {limit:.4g}); "
-                    "no run in that dtype can use it"
+                    f"step {i + 1}: coefficient {c:.3g} is beyond {dtype_name(dtype)}'s range ({limit:.3g})"
                 )
 
 

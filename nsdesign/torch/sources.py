@@ -144,7 +144,7 @@ def load_matrices(
         if empty:
             notes.append(f"skipped {len(empty)} empty tensors such as {empty[0]}")
         extra = f" ({'; '.join(notes)})" if notes else ""
-        raise InputError(f"{source.text}: no tensors {what}with 2 or more dimensions and no zero side{extra}")
+        raise InputError(f"{shown(source.text)}: no tensor {what}with ≥ 2 dimensions, none empty{extra}")
 
 
 def _compile(match: str | None) -> re.Pattern[str] | None:

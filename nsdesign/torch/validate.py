@@ -290,7 +290,7 @@ def _unmeasurable(G: torch.Tensor) -> str:
     """Why G has no polar factor to compare with ('' if it has one): NaN/Inf entries, or all zeros."""
     bad = int((~torch.isfinite(G)).sum())
     if bad:
-        return f"skipped: {bad} NaN or Inf entries (nsdesign.torch.Muon skips such an update and warns once)"
+        return f"skipped: {bad} NaN or Inf entries (Muon skips such an update)"
     if not bool((G != 0).any()):
         return "skipped: all zeros (the update stays zero; no polar factor to compare with)"
     return ""

@@ -125,7 +125,7 @@ def test_compare_and_presets(cli):
         (["search", "--min-sigma", "1e-3", "--degree", "x"], "--degree"),
         (["search", "--min-sigma", "abc"], "is not a number"),
         (["search"], "--min-sigma"),
-        (["evaluate", "no_such_preset", "--min-sigma", "1e-3"], "neither a preset"),
+        (["evaluate", "no_such_preset", "--min-sigma", "1e-3"], "not a preset or a schedule"),
         (["compare", "keller5", "--min-sigma", "1e-3", "--shape", "12"], "shape"),
         (["presets", "show", "nope"], "unknown preset"),
     ],
@@ -147,7 +147,7 @@ def test_unwritable_output_leaves_nothing(cli_error, cli, tmp_path):
     locked.mkdir()
     target = locked / "s.json"
     missing = tmp_path / "nowhere" / "s.json"
-    assert "does not exist" in cli_error(cli("search", "--min-sigma", "1e-3", "-o", str(missing)))
+    assert "no such folder" in cli_error(cli("search", "--min-sigma", "1e-3", "-o", str(missing)))
     if os.geteuid() != 0:  # root ignores directory permissions
         locked.chmod(0o500)
         cli_error(cli("search", "--min-sigma", "1e-3", "-o", str(target)))

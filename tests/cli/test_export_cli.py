@@ -108,7 +108,7 @@ def test_missing_file(cli_error, cli, tmp_path):
         (("keller5", "--to", "optax", "--patch"), "--patch applies only to torch-muon"),
         (("keller5",), "--to"),
         (("keller5", "--to", "python", "--steps", "0"), "--steps"),
-        (("no_such_preset", "--to", "python"), "neither a preset"),
+        (("no_such_preset", "--to", "python"), "not a preset or a schedule"),
     ],
 )
 def test_other_bad_input(cli_error, cli, args, needle):

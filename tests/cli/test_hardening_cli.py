@@ -104,7 +104,7 @@ def test_plot_histogram_memory_precheck(tmp_path, capsys, monkeypatch):
         (["search", "--min-sigma", "1e-3", "--objective", "worst", "--degree-choices", ""], "no empty items"),
         (["search", "--min-sigma", "1e-3", "--objective", "worst", "--strategies", "safety,,none"], "no empty items"),
         (["plot", "frontier", "--min-sigma", "1e-3", "--presets", ",,", "-o", "x.png"], "no empty items"),
-        (["validate", "keller5", "--source", "gaussian:8x16", "--restarts", "2"], "Gram kernel only"),
+        (["validate", "keller5", "--source", "gaussian:8x16", "--restarts", "2"], "--kernel gram only"),
     ],
 )
 def test_empty_lists_and_ignored_flags_are_refused_not_defaulted(cli, tmp_path, argv, message):

@@ -152,7 +152,7 @@ def test_recipe_check_margin_reaches_the_document(cli, tmp_path):
 
 def test_recipe_flag_conflicts(cli_error, cli):
     assert "--bf16 sets degrees 5" in cli_error(cli("recipe", "--model-size", "1e9", "--tol", "0.3", "--bf16", "--degrees", "5"))
-    assert "--degrees" in cli_error(cli("recipe", "--model-size", "1e9", "--tol", "0.3", "--degrees", "five"))
+    assert "--degree-choices" in cli_error(cli("recipe", "--model-size", "1e9", "--tol", "0.3", "--degrees", "five"))
 
 
 def test_a_model_size_in_billions_by_mistake_suggests_the_intent(cli):

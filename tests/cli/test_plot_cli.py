@@ -118,8 +118,8 @@ def test_laws(cli_error, tmp_path):
     "args, needle",
     [
         (["map", "keller5", "--min-sigma", "1e-3", "-o", "x.pdf"], ".png or .svg"),
-        (["map", "keller5", "--min-sigma", "1e-3", "-o", "nodir/x.png"], "does not exist"),
-        (["map", "no_such_preset", "--min-sigma", "1e-3", "-o", "x.png"], "neither a preset"),
+        (["map", "keller5", "--min-sigma", "1e-3", "-o", "nodir/x.png"], "no such folder"),
+        (["map", "no_such_preset", "--min-sigma", "1e-3", "-o", "x.png"], "not a preset or a schedule"),
         (["map", "keller5", "--min-sigma", "0.5", "--max-sigma", "0.1", "-o", "x.png"], "0 < --min-sigma"),
         (["map", "keller5", "-o", "x.png"], "--min-sigma"),
         (["map", "keller5", "--min-sigma", "1e-3", "--size", "big", "-o", "x.png"], "--size"),

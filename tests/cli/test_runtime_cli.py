@@ -84,7 +84,7 @@ def test_validate_bad_input_is_one_line_exit_2(cli_error, cli, tmp_path, args, m
     [
         (np.array([[1.0, np.inf], [0.0, 1.0]]), "NaN or Inf"),
         (np.zeros((4, 4)), "all zeros"),
-        (np.ones(7), "no tensors with 2 or more dimensions"),
+        (np.ones(7), "no tensor with ≥ 2 dimensions"),
     ],
 )
 def test_validate_bad_matrices_are_one_line_exit_2(cli_error, cli, tmp_path, array, message):

@@ -70,7 +70,7 @@ def test_shape_needs_integers_and_accepts_pairs():
 def test_preset_names_are_schedules():
     assert worst_error("keller5", 1e-3, 1.0) == worst_error(K, 1e-3, 1.0)
     assert evaluate("keller5", 1e-3).worst_error == evaluate(K, 1e-3).worst_error
-    with pytest.raises(InputError, match="neither a preset"):
+    with pytest.raises(InputError, match="not a preset or a schedule"):
         worst_error("no_such_schedule", 1e-3, 1.0)
     with pytest.raises(TypeError, match="Schedule or a preset name"):
         worst_error(3, 1e-3, 1.0)

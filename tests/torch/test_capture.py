@@ -129,7 +129,7 @@ def test_depths_sizes_and_defaults():
         (dict(steps=0), "positive"),
         (dict(capture_at=[5], steps=3), "capture steps"),
         (dict(text="/nonexistent/file.txt"), "text file not found"),
-        (dict(schedule="no_such_preset"), "neither a preset"),
+        (dict(schedule="no_such_preset"), "not a preset or a schedule"),
         (dict(device="cuda"), "CUDA is not available"),
     ],
 )

@@ -156,7 +156,7 @@ def test_recipe_errors():
         Muon(model.parameters(), recipe={"0.weight": "keller5"})
     with pytest.raises(InputError, match="kind"):
         Muon(model.named_parameters(), recipe={"kind": "something-else", "layers": []})
-    with pytest.raises(InputError, match="neither a preset"):
+    with pytest.raises(InputError, match="not a preset or a schedule"):
         Muon(model.named_parameters(), recipe={"0.weight": "no_such_preset"})
 
 

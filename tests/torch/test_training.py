@@ -208,7 +208,7 @@ def test_bad_input(text_file, kwargs, message):
 
 
 def test_unknown_schedule_and_missing_text(text_file, tmp_path):
-    with pytest.raises(InputError, match="neither a preset"):
+    with pytest.raises(InputError, match="not a preset or a schedule"):
         train_compare(["no_such_schedule"], text=text_file, **TINY)
     with pytest.raises(InputError, match="not found"):
         train_compare(["keller5"], text=tmp_path / "missing.txt", **TINY)

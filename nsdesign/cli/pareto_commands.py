@@ -28,7 +28,7 @@ from nsdesign.cli.views.study import pareto_front
 from nsdesign.core.cost import Shape
 from nsdesign.core.metrics import check_band
 from nsdesign.search.pareto import run_pareto
-from nsdesign.search.space import HEADROOM_STRATEGIES, SearchSpace
+from nsdesign.search.space import GUARD_STRATEGIES, SearchSpace
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -67,11 +67,11 @@ def _pareto(args: argparse.Namespace) -> int:
     shape = Shape.parse(args.shape)
 
     degrees = int_list("--degree-choices", args.degrees)
-    strategies = comma_list("--strategies", args.strategies) or HEADROOM_STRATEGIES
+    strategies = comma_list("--strategies", args.strategies) or GUARD_STRATEGIES
     lo, hi = (args.steps, args.steps) if isinstance(args.steps, int) else args.steps
     lo = lo if args.min_steps is None else args.min_steps  # the old --min-steps/--max-steps spellings
     hi = hi if args.max_steps is None else args.max_steps
-    space = SearchSpace(min_steps=lo, max_steps=hi, degrees=degrees, headroom=strategies)
+    space = SearchSpace(min_steps=lo, max_steps=hi, degrees=degrees, guards=strategies)
     proxy = None
     if args.proxy_shape:
         p = Shape.parse(args.proxy_shape)

@@ -1,8 +1,8 @@
-"""Search beyond the worst case: Optuna over step counts, degrees and headroom; SciPy refinement; Pareto fronts.
+"""Search beyond the worst case: Optuna over step counts, degrees and guard strategies; SciPy refinement; Pareto fronts.
 
 The worst-case optimum is exact and cheap (`nsdesign.design.greedy`); what users run is not it: in bf16 the
 exact optimum diverges, FLOPs on a real shape matter, and the spectrum is a distribution. This package
-searches the *design problem* (how many steps, which degrees, which headroom and how much) and solves each
+searches the *design problem* (how many steps, which degrees, which guard strategy and how much) and solves each
 one with the exact engine, optionally refining coefficients with SciPy for objectives the engine does not
 optimize. Studies persist in SQLite/PostgreSQL/journal storage and scale out to many workers.
 
@@ -22,18 +22,19 @@ from nsdesign.search.pareto import FrontPoint, ParetoResult, run_pareto
 from nsdesign.search.plan import study_config
 from nsdesign.precision import MatrixRun, band_matrix, matrix_error, test_matrix
 from nsdesign.search.space import (
-    HEADROOM_STRATEGIES,
+    GUARD_STRATEGIES,
     Candidate,
     SearchSpace,
     build_schedule,
     inflated_greedy,
     retarget,
 )
+from nsdesign.search import space as _space
 from nsdesign.search.spectra import Spectrum, from_law, from_npy, marchenko_pastur
 from nsdesign.search.study import SearchResult, StudyConfig, TrialRecord, evaluate_candidate, run_search
 
 __all__ = [
-    "HEADROOM_STRATEGIES",
+    "GUARD_STRATEGIES",
     "OBJECTIVES",
     "Candidate",
     "FrontPoint",
@@ -62,3 +63,8 @@ __all__ = [
     "study_config",
     "test_matrix",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """The old name HEADROOM_STRATEGIES, for one release (see search.space)."""
+    return getattr(_space, name)

@@ -3,7 +3,7 @@
 A two-objective Optuna study (both minimized): the error — exact worst case on [l, u] in "fp64"/"exact", the
 low-precision matrix error on a proxy matrix of the shape's aspect ratio in "bf16"/"fp16" — and the
 FLOPs of one Newton–Schulz call on the shape (`nsdesign.core.cost.flops`, the kernel's cost model). Trials
-choose the step count, the degree of each step and the headroom strategy exactly as in the single-objective
+choose the step count, the degree of each step and the guard strategy exactly as in the single-objective
 search; the guarded greedy schedule of every step count is enqueued so the front is never worse than the
 greedy family. The front holds the feasible, non-dominated trials, cheapest first.
 """
@@ -24,7 +24,7 @@ from nsdesign.documents import header
 from nsdesign.errors import InputError
 from nsdesign.precision.kernels import kernel_flops
 from nsdesign.search.objectives import DEFAULT_PROXY, Objective, plan, score
-from nsdesign.search.space import TYPICAL_SIZE, Candidate, SearchSpace, build_schedule, suggest
+from nsdesign.search.space import STORED_GUARD, TYPICAL_SIZE, Candidate, SearchSpace, build_schedule, suggest
 from nsdesign.search.storage import canonical, describe
 from nsdesign.search.study import StudyConfig, count_complete, make_sampler, open_study, run_trials
 
@@ -48,7 +48,7 @@ class FrontPoint:
             "matmuls": self.matmuls,
             "steps": self.schedule.num_steps,
             "degrees": list(self.schedule.degrees),
-            "headroom": self.candidate.get("headroom"),
+            "headroom": self.candidate.get(STORED_GUARD),
             "candidate": self.candidate,
             "schedule": self.schedule.to_dict(),
         }
@@ -166,7 +166,7 @@ def run_pareto(
     run_trials(study, trial_fn, trials, jobs, progress, f"pareto {dtype} {shape}")
     front = pareto_front(study)
     if not front:
-        raise InputError("no feasible schedule found; allow more steps or headroom, or disable the guard (`guard=False`)")
+        raise InputError("no feasible schedule found; allow more steps or guard strategies, or disable the guard (`guard=False`)")
     return ParetoResult(tuple(front), shape, dtype, kernel, min_sigma, max_sigma, trials, count_complete(study), seed,
                         study.study_name, describe(storage), settings)
 
@@ -177,7 +177,7 @@ def _seeds(space: SearchSpace) -> list[dict[str, Any]]:
     seeds = []
     for count in range(space.min_steps, space.max_steps + 1):
         base = space.greedy_candidate(count)
-        guarded = Candidate(base.degrees, "safety", TYPICAL_SIZE["safety"]) if "safety" in space.headroom else base
+        guarded = Candidate(base.degrees, "safety", TYPICAL_SIZE["safety"]) if "safety" in space.guards else base
         seeds.append(guarded.params())
     return seeds
 

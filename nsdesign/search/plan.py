@@ -32,7 +32,7 @@ from nsdesign.errors import InputError
 from nsdesign.search import spectra
 from nsdesign.search.objectives import DEFAULT_PROXY, GUARD_LIMIT, LOWP, Objective, parse_objective
 from nsdesign.search.pareto import proxy_for
-from nsdesign.search.space import HEADROOM_STRATEGIES, Candidate, SearchSpace
+from nsdesign.search.space import GUARD_STRATEGIES, Candidate, SearchSpace
 from nsdesign.search.study import StudyConfig
 
 CAPTURE_DESIGN_RANGE = (1e-10, 0.5)  # × max_sigma: where the capture objective searches the design edge
@@ -105,7 +105,7 @@ def study_config(
         guard_sigma, guard_tol, ranges = _normalizer_guard(norm, top, guard_sigma, guard_tol)
     space = SearchSpace(
         min_steps=lo_steps, max_steps=hi_steps, degrees=choices, fixed_degrees=fixed_degrees,
-        headroom=tuple(strategies) if strategies else HEADROOM_STRATEGIES, base_cushion=float(cushion),
+        guards=tuple(strategies) if strategies else GUARD_STRATEGIES, base_cushion=float(cushion),
         base_safety=float(safety), base_norm_div=float(norm_div), max_matmuls=max_matmuls,
         design_range=design_range, target_range=target_range, **({} if ranges is None else {"ranges": ranges}),
     )
@@ -209,7 +209,7 @@ def _guarded_seeds(space: Any, objective: Any, norm: Any, cushion: float, safety
     """The guarded engine's design (`design.guarded.guarded_greedy`) per step count, as norm_div candidates:
     enqueued, so a study under a normalizer starts from the family member `search --normalize` designs with
     those steps (before its refinement, which leaves the family)."""
-    if "norm_div" not in space.headroom:
+    if "norm_div" not in space.guards:
         return ()
     out = []
     lo, hi = space.ranges["norm_div"]

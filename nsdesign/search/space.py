@@ -1,8 +1,8 @@
-"""The search space: how many steps, which degree each step has, and how the schedule buys headroom.
+"""The search space: how many steps, which degree each step has, and how the schedule guards above its band.
 
 A point of the space is a `Candidate`. It is turned into a schedule by the exact engine — the greedy
 composition of Remez steps (`nsdesign.design.greedy`) — so every candidate is worst-case optimal *for its
-own design problem*; the search only chooses that problem. The headroom strategies are the four ways the
+own design problem*; the search only chooses that problem. The guard strategies are the four ways the
 field knows to keep a schedule bounded just above its band (docs/background.md §3); which one is best at which
 step count is unpublished, which is why the search chooses it:
 
@@ -41,7 +41,10 @@ from nsdesign.design.greedy import greedy
 from nsdesign.design.remez import minimax_odd
 from nsdesign.errors import InputError
 
-HEADROOM_STRATEGIES: tuple[str, ...] = ("none", "safety", "inflate", "norm_div", "cushion", "polar_express")
+GUARD_STRATEGIES: tuple[str, ...] = ("none", "safety", "inflate", "norm_div", "cushion", "polar_express")
+# The stored name of a candidate's guard strategy (an Optuna parameter, a key of params() and to_dict()): it keeps
+# its first spelling so that studies stored before the rename still resume.
+STORED_GUARD = "headroom"
 DEFAULT_RANGES: dict[str, tuple[float, float]] = {
     "safety": (1.0, 1.1),
     "inflate": (1.0, 1.1),
@@ -61,10 +64,10 @@ TYPICAL_CUSHION = 0.02  # the polar_express strategy's second size, enqueued
 
 @dataclass(frozen=True)
 class Candidate:
-    """One point of the space: step degrees (in application order) and a headroom strategy with its size."""
+    """One point of the space: step degrees (in application order) and a guard strategy with its size."""
 
     degrees: tuple[int, ...]
-    headroom: str = "none"
+    guard: str = "none"
     size: float = 0.0
     design_min_sigma: float | None = None  # None: the band's lower edge (the capture objective searches it)
     cushion: float = 0.0  # second size of the "polar_express" strategy (ignored by the others)
@@ -80,11 +83,11 @@ class Candidate:
 
     def params(self) -> dict[str, Any]:
         """Optuna parameters that reproduce this candidate (for `enqueue_trial`)."""
-        out: dict[str, Any] = {"steps": self.steps, "headroom": self.headroom}
+        out: dict[str, Any] = {"steps": self.steps, STORED_GUARD: self.guard}
         out.update({f"degree_{i}": d for i, d in enumerate(self.degrees)})
-        if self.headroom != "none":
-            out[f"{self.headroom}_size"] = self.size
-        if self.headroom == "polar_express":
+        if self.guard != "none":
+            out[f"{self.guard}_size"] = self.size
+        if self.guard == "polar_express":
             out["polar_express_cushion"] = self.cushion
         if self.design_min_sigma is not None:
             out["design_min_sigma"] = self.design_min_sigma
@@ -93,11 +96,11 @@ class Candidate:
 
     def describe(self) -> str:
         degrees = ",".join(str(d) for d in self.degrees)
-        size = "" if self.headroom == "none" else f" {self.size:.4g}"
-        if self.headroom == "polar_express":
+        size = "" if self.guard == "none" else f" {self.size:.4g}"
+        if self.guard == "polar_express":
             size += f" cushion {self.cushion:.4g}"
         target = "" if self.target == 1.0 else f" target {self.target:.4g}"
-        return f"{self.steps} steps [{degrees}] {self.headroom}{size}{target}"
+        return f"{self.steps} steps [{degrees}] {self.guard}{size}{target}"
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,7 @@ class SearchSpace:
     min_steps: int = 3
     max_steps: int = 10
     degrees: tuple[int, ...] = (5,)
-    headroom: tuple[str, ...] = HEADROOM_STRATEGIES
+    guards: tuple[str, ...] = GUARD_STRATEGIES
     ranges: Mapping[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_RANGES))
     base_cushion: float = 0.0
     base_safety: float = 1.0
@@ -119,7 +122,7 @@ class SearchSpace:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "degrees", tuple(sorted(set(int(d) for d in self.degrees))))
-        object.__setattr__(self, "headroom", tuple(dict.fromkeys(self.headroom)))
+        object.__setattr__(self, "guards", tuple(dict.fromkeys(self.guards)))
         object.__setattr__(self, "ranges", {**DEFAULT_RANGES, **dict(self.ranges)})
         check_space(self)
 
@@ -129,8 +132,8 @@ class SearchSpace:
             "min_steps": self.min_steps,
             "max_steps": self.max_steps,
             "degrees": list(self.degrees),
-            "headroom": list(self.headroom),
-            "ranges": {k: list(self.ranges[k]) for k in sorted(self.ranges) if k in self.headroom},
+            STORED_GUARD: list(self.guards),
+            "ranges": {k: list(self.ranges[k]) for k in sorted(self.ranges) if k in self.guards},
             "base_cushion": self.base_cushion,
             "base_safety": self.base_safety,
             "base_norm_div": self.base_norm_div,
@@ -172,14 +175,14 @@ def check_space(space: SearchSpace) -> None:
     for d in space.degrees:
         if d not in ALLOWED_DEGREES:
             raise InputError(f"search degrees must be odd integers from 3 to {MAX_DEGREE}, got {d}")
-    if not space.headroom:
-        raise InputError("give at least one headroom strategy")
-    for h in space.headroom:
-        if h not in HEADROOM_STRATEGIES:
-            raise InputError(f"unknown headroom strategy {h!r}; choose from {', '.join(HEADROOM_STRATEGIES)}")
+    if not space.guards:
+        raise InputError("give at least one guard strategy")
+    for h in space.guards:
+        if h not in GUARD_STRATEGIES:
+            raise InputError(f"unknown guard strategy {h!r}; choose from {', '.join(GUARD_STRATEGIES)}")
     for name, (lo, hi) in space.ranges.items():
         if name not in DEFAULT_RANGES:
-            raise InputError(f"unknown headroom strategy {name!r} in the size ranges")
+            raise InputError(f"unknown guard strategy {name!r} in the size ranges")
         if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
             raise InputError(f"the {name} size range must be finite with low ≤ high, got [{lo}, {hi}]")
         limits = (0.0, 0.99) if name == "cushion" else (1.0, 2.0)
@@ -229,12 +232,12 @@ def suggest(trial: Any, space: SearchSpace) -> Candidate:
         degrees = (space.degrees[0],) * steps
     else:
         degrees = tuple(int(trial.suggest_categorical(f"degree_{i}", list(space.degrees))) for i in range(steps))
-    headroom = str(trial.suggest_categorical("headroom", list(space.headroom)))
-    size, cushion = NEUTRAL_SIZE[headroom], 0.0
-    if headroom != "none":
-        lo, hi = space.ranges[headroom]
-        size = lo if lo == hi else float(trial.suggest_float(f"{headroom}_size", lo, hi))
-    if headroom == "polar_express":
+    guard = str(trial.suggest_categorical(STORED_GUARD, list(space.guards)))
+    size, cushion = NEUTRAL_SIZE[guard], 0.0
+    if guard != "none":
+        lo, hi = space.ranges[guard]
+        size = lo if lo == hi else float(trial.suggest_float(f"{guard}_size", lo, hi))
+    if guard == "polar_express":
         lo, hi = space.ranges["cushion"]
         cushion = lo if lo == hi else float(trial.suggest_float("polar_express_cushion", lo, hi))
     design_min_sigma = None
@@ -245,7 +248,7 @@ def suggest(trial: Any, space: SearchSpace) -> Candidate:
     if space.target_range is not None:
         lo, hi = space.target_range
         target = lo if lo == hi else float(trial.suggest_float("target", lo, hi))
-    return Candidate(tuple(int(d) for d in degrees), headroom, float(size), design_min_sigma, cushion, target)
+    return Candidate(tuple(int(d) for d in degrees), guard, float(size), design_min_sigma, cushion, target)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -257,7 +260,7 @@ def build_schedule(candidate: Candidate, space: SearchSpace, min_sigma: float, m
     """The schedule a candidate stands for: greedy/Remez on its design problem."""
     lo = candidate.design_min_sigma if candidate.design_min_sigma is not None else min_sigma
     cushion, safety, norm_div = space.base_cushion, space.base_safety, space.base_norm_div
-    h, size = candidate.headroom, candidate.size
+    h, size = candidate.guard, candidate.size
     if h == "safety":
         safety = min(SAFETY_RANGE[1], safety * size)
     elif h == "norm_div":
@@ -345,3 +348,13 @@ def inflated_greedy(
         steps.append(p)
         lo, hi = out_lo, out_hi
     return Schedule(tuple(steps), norm_div, "exact", "search")
+
+
+def __getattr__(name: str) -> Any:
+    """HEADROOM_STRATEGIES, the old name of GUARD_STRATEGIES, for one release (with a DeprecationWarning)."""
+    if name == "HEADROOM_STRATEGIES":
+        import warnings
+
+        warnings.warn("HEADROOM_STRATEGIES is now GUARD_STRATEGIES", DeprecationWarning, stacklevel=2)
+        return GUARD_STRATEGIES
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,7 +3,7 @@
 Flow of `run_search(config)`:
 1. open the storage (memory, SQLite, PostgreSQL, journal file) and the study: an existing study must have
    been created with the same settings (band, objectives, space, proxy …) — else InputError, nothing written;
-2. enqueue the exact greedy optimum (no headroom) and one guarded greedy per headroom strategy at its
+2. enqueue the exact greedy optimum (no headroom) and one guarded greedy per guard strategy at its
    typical size — only the worker that creates the study does this, and joining workers wait until the
    creator has taken them, so each seed is queued and evaluated once however many workers start. Because the greedy
    optimum is a trial and the best feasible trial is returned, a search never does worse than greedy on
@@ -34,7 +34,7 @@ from nsdesign.core.schedule import Schedule
 from nsdesign.design.solvers import min_capturable_sigma
 from nsdesign.errors import InputError
 from nsdesign.search.objectives import Objective, Score, refine, score
-from nsdesign.search.space import TYPICAL_CUSHION, TYPICAL_SIZE, Candidate, SearchSpace, build_schedule, suggest
+from nsdesign.search.space import STORED_GUARD, TYPICAL_CUSHION, TYPICAL_SIZE, Candidate, SearchSpace, build_schedule, suggest
 from nsdesign.search.storage import GRACE_PERIOD, SETTINGS_ATTR, canonical, check_settings, describe, open_storage
 
 MAX_TRIALS = 100_000
@@ -197,7 +197,7 @@ def seed_candidates(config: StudyConfig) -> list[Candidate]:
     for count in counts:
         base = space.greedy_candidate(count, design)
         out.append(base)
-        for h in space.headroom:
+        for h in space.guards:
             if h != "none":
                 lo, hi = space.ranges[h]
                 size = min(max(TYPICAL_SIZE[h], lo), hi)
@@ -206,12 +206,12 @@ def seed_candidates(config: StudyConfig) -> list[Candidate]:
                     out.append(Candidate(base.degrees, h, size, design, min(max(TYPICAL_CUSHION, c_lo), c_hi)))
                 else:
                     out.append(Candidate(base.degrees, h, size, design))
-    if "none" not in space.headroom:
-        out = [c for c in out if c.headroom != "none"]
+    if "none" not in space.guards:
+        out = [c for c in out if c.guard != "none"]
     if space.target_range is not None:
         lo, hi = space.target_range
         tau = min(max(TYPICAL_TARGET, lo), hi)
-        out += [replace(c, target=tau) for c in out if c.headroom != "none"]
+        out += [replace(c, target=tau) for c in out if c.guard != "none"]
         if not lo <= 1.0 <= hi:
             out = [c if c.target != 1.0 else replace(c, target=tau) for c in out]
     if objective.normalizer is not None:
@@ -384,10 +384,10 @@ def run_search(config: StudyConfig) -> SearchResult:
         reasons = sorted({r.reason for r in records if r.reason})[:3]
         raise InputError(
             f"no feasible schedule in {len(records)} trials ({'; '.join(reasons) or 'all failed'}); "
-            "widen the space (more steps, more headroom) or disable the guard (`guard=False`)"
+            "widen the space (more steps, more guard strategies) or disable the guard (`guard=False`)"
         )
     best = min(feasible, key=lambda r: (r.score, r.number))
-    greedy_records = [r for r in records if r.candidate.get("headroom") == "none"]
+    greedy_records = [r for r in records if r.candidate.get(STORED_GUARD) == "none"]
     greedy = min(greedy_records, key=lambda r: r.number) if greedy_records else None
     return SearchResult(
         best, greedy, study.study_name, describe(config.storage), count_complete(study), ran, config, tuple(records)

@@ -84,7 +84,7 @@ def test_pareto_command_prints_and_writes_the_front(tmp_path):
         (["--objective", "capture"], "--tol"),
         (["--objective", "worst", "--step-range", "8-4"], "step-range"),
         (["--objective", "worst", "--max-matmuls", "3"], "no schedule in the space fits"),
-        (["--objective", "worst", "--strategies", "magic"], "unknown headroom"),
+        (["--objective", "worst", "--strategies", "magic"], "unknown guard"),
         (["--objective", "worst", "--storage", "postgresql+psycopg2://nobody@127.0.0.1:1/db"], "cannot reach storage"),
         (["--objective", "worst", "--storage", "ftp://x"], "unsupported storage"),
         (["--objective", "worst", "--jobs", "0"], "--jobs"),

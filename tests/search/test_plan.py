@@ -7,14 +7,14 @@ from nsdesign.core.cost import Shape
 from nsdesign.errors import InputError
 from nsdesign.search import study_config
 from nsdesign.search.objectives import DEFAULT_PROXY, GUARD_LIMIT
-from nsdesign.search.space import HEADROOM_STRATEGIES
+from nsdesign.search.space import GUARD_STRATEGIES
 
 
 def test_defaults_of_a_worst_case_study():
     config = study_config(Band(1e-3))
     space, objective = config.space, config.objective
     assert (space.min_steps, space.max_steps) == (3, 10) and space.degrees == (5,)
-    assert space.headroom == HEADROOM_STRATEGIES and space.design_range is None and space.target_range is None
+    assert space.guards == GUARD_STRATEGIES and space.design_range is None and space.target_range is None
     assert objective.names == ("worst",) and objective.proxy_shape == DEFAULT_PROXY
     assert objective.guard and objective.guard_limit == GUARD_LIMIT
     assert (objective.refine_steps, objective.refine_evals) == (2, 150)
@@ -74,7 +74,7 @@ def test_a_study_under_a_normalizer_guards_its_band_and_starts_from_the_guarded_
     assert (objective.guard_sigma, objective.guard_tol, objective.normalizer.name) == (1.0, 0.3, "schatten8")
     assert config.space.ranges["norm_div"] == pytest.approx((1.0, 1.0 / hi))  # reaches the guard band's top
     first = seed_candidates(config)[0]
-    assert first.headroom == "norm_div" and first in config.seeds
+    assert first.guard == "norm_div" and first in config.seeds
     seeded = build_schedule(first, config.space, lo, hi)
     from nsdesign.core.metrics import worst_error
 

@@ -41,13 +41,13 @@ def test_enqueued_params_reproduce_the_candidate(candidate):
 
 
 def test_sampled_candidates_stay_in_the_space():
-    space = SearchSpace(min_steps=4, max_steps=6, degrees=(3, 7), headroom=("safety", "cushion"))
+    space = SearchSpace(min_steps=4, max_steps=6, degrees=(3, 7), guards=("safety", "cushion"))
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=3))
     for _ in range(30):
         c = suggest(study.ask(), space)
         assert 4 <= c.steps <= 6 and set(c.degrees) <= {3, 7}
-        assert c.headroom in ("safety", "cushion")
-        lo, hi = space.ranges[c.headroom]
+        assert c.guard in ("safety", "cushion")
+        lo, hi = space.ranges[c.guard]
         assert lo <= c.size <= hi
 
 
@@ -122,8 +122,8 @@ def test_matmul_budget_trims_the_greedy_candidate():
         (dict(min_steps=0, max_steps=4), "step range"),
         (dict(degrees=(4,)), "odd"),
         (dict(degrees=()), "at least one"),
-        (dict(headroom=("magic",)), "unknown headroom"),
-        (dict(headroom=()), "at least one headroom"),
+        (dict(guards=("magic",)), "unknown guard"),
+        (dict(guards=()), "at least one guard"),
         (dict(ranges={"safety": (1.2, 1.1)}), "range"),
         (dict(ranges={"cushion": (0.0, 1.5)}), "range"),
         (dict(min_steps=5, max_steps=8, max_matmuls=12), "no schedule in the space fits"),

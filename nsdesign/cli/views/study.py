@@ -1,7 +1,7 @@
 """The views of Optuna studies: `search --objective …` (the best trial beside the greedy optimum) and `pareto`
 (the error-versus-FLOPs front).
 
-Why together: both read a study's trials (a candidate's steps, degrees and headroom strategy) and name them the
+Why together: both read a study's trials (a candidate's steps, degrees and guard strategy) and name them the
 same way (`candidate_text`).
 """
 
@@ -15,6 +15,7 @@ from rich.table import Table
 
 from nsdesign.cli.export_commands import next_lines
 from nsdesign.cli.views.common import console, is_wide, lines
+from nsdesign.search.space import STORED_GUARD
 
 if TYPE_CHECKING:
     from nsdesign.core.metrics import Metrics
@@ -67,15 +68,15 @@ def study_result(result: Any, metrics: Metrics, written_to: str | None) -> None:
 
 
 def candidate_text(candidate: dict[str, Any]) -> str:
-    """A trial in words: its step count, its degrees when they differ, its headroom strategy and size."""
+    """A trial in words: its step count, its degrees when they differ, its guard strategy and size."""
     steps = candidate.get("steps")
     degrees = [candidate[k] for k in sorted((k for k in candidate if k.startswith("degree_")), key=lambda k: int(k[7:]))]
-    headroom = candidate.get("headroom", "none")
-    size = candidate.get(f"{headroom}_size")
+    guard = candidate.get(STORED_GUARD, "none")
+    size = candidate.get(f"{guard}_size")
     parts = [f"{steps} steps"]
     if degrees and len(set(degrees)) > 1:
         parts.append("degrees " + ",".join(str(d) for d in degrees))
-    parts.append(headroom if size is None else f"{headroom} {size:.4g}")
+    parts.append(guard if size is None else f"{guard} {size:.4g}")
     return ", ".join(parts)
 
 
@@ -86,11 +87,11 @@ def pareto_front(result: Any, written_to: str | None) -> None:
         f"band [{result.min_sigma:g}, {result.max_sigma:g}] ({result.completed} trials)"
     )
     for name, justify in (("trial", "right"), ("steps", "right"), ("degrees", "left"), ("matmuls", "right"),
-                          ("GFLOPs", "right"), ("error", "right"), ("headroom", "left")):
+                          ("GFLOPs", "right"), ("error", "right"), ("guard", "left")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for point in result.front:
-        headroom = point.candidate.get("headroom", "none")
-        size = point.candidate.get(f"{headroom}_size")
+        guard = point.candidate.get(STORED_GUARD, "none")
+        size = point.candidate.get(f"{guard}_size")
         table.add_row(
             str(point.trial),
             str(point.schedule.num_steps),
@@ -98,7 +99,7 @@ def pareto_front(result: Any, written_to: str | None) -> None:
             str(point.matmuls),
             f"{point.flops / 1e9:.1f}",
             f"{point.error:.4g}",
-            headroom if size is None else f"{headroom} {size:.4g}",
+            guard if size is None else f"{guard} {size:.4g}",
         )
     out = console()
     out.print(table)

@@ -51,7 +51,7 @@ def main() -> None:
     print("| schedule group | σ_q | lower edge | degrees | exact on [lower, 1] | check | re-check | re-check σ_max |")
     print("|---|---|---|---|---|---|---|---|")
     for g in recipe.groups:
-        again = check_schedule(g.design.schedule, g.edge, 1.0 + recipe.headroom, g.shape, recipe.kernel, recipe.dtype,
+        again = check_schedule(g.design.schedule, g.edge, recipe.max_sigma, g.shape, recipe.kernel, recipe.dtype,
                                RECHECK_ROWS)
         print(f"| {g.name} | {g.band.min_sigma:.3g} | {g.edge:.3g} | {','.join(map(str, g.design.schedule.degrees))} | "
               f"{worst_error(g.design.schedule, g.band.interval[0], 1.0):.4f} | {g.check.error:.4g} | "
@@ -102,7 +102,7 @@ def print_recipe(recipe) -> None:
     m = recipe.model
     print(f"{m.name or 'model'}: d_model {m.d_model}, {m.n_layers} blocks, {m.n_heads} heads ({m.n_kv_heads} kv), "
           f"d_ff {m.d_ff}{' gated' if m.gated_mlp else ''}; size {recipe.model_size:.3g}, δ = {recipe.tol:g}, "
-          f"q = {recipe.quantile:g} ({recipe.edge} edge, headroom {recipe.headroom:g}), degrees "
+          f"q = {recipe.quantile:g} ({recipe.edge} edge, band top {recipe.max_sigma:g}), degrees "
           f"{','.join(map(str, recipe.degrees))}, {recipe.kernel} kernel checked in {recipe.dtype} "
           f"(proxies of {recipe.check_rows} and {2 * recipe.check_rows} rows, margin {recipe.check_margin:g}), {recipe.form} cost form; laws: {recipe.laws_source}")
     print()
@@ -150,7 +150,7 @@ def bf16_check(recipe) -> None:
     proxy (recipe.check_rows rows) and on a RECHECK_ROWS-row proxy of the same aspect ratio, σ over [edge, 1.1]."""
     from nsdesign.precision import log_spaced, matrix_error, test_matrix
 
-    top = 1.0 + recipe.headroom
+    top = recipe.max_sigma
     print()
     print(f"torch bf16 versus the rounding model (fused; accepted if model ≤ δ·(1 − {recipe.check_margin:g}) = "
           f"{recipe.tol * (1 - recipe.check_margin):.4g}; σ over [edge, {top:g}]):")

@@ -26,7 +26,7 @@ from nsdesign.laws import predict_band
 from nsdesign.laws.marchenko_pastur import MOMENTUM_RATIO, momentum_note
 from nsdesign.laws.momentum import fit_file
 from nsdesign.laws.normalized import normalized_band
-from nsdesign.plans.recipe import DEFAULT_RECIPE_HEADROOM, build_recipe, load_config, recipe_knobs
+from nsdesign.plans.recipe import DEFAULT_RECIPE_MAX_SIGMA, build_recipe, load_config, recipe_knobs
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -98,15 +98,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     recipe.set_defaults(handler=_recipe)
 
 
-def _recipe_headroom(args: argparse.Namespace) -> float:
-    """--max-sigma U designs on [σ_q, U]: the library's headroom is U − 1 (the old --headroom h gave U = 1 + h)."""
+def _recipe_max_sigma(args: argparse.Namespace) -> float:
+    """--max-sigma U designs on [σ_q, U] (the old --headroom h gave U = 1 + h)."""
     if args.max_sigma is not None and args.recipe_headroom is not None:
         raise InputError("give --max-sigma (the design band's top) or the old --headroom, not both")
     if args.max_sigma is not None:
         if not (math.isfinite(args.max_sigma) and args.max_sigma >= 1.0):
             raise InputError(f"--max-sigma must be a number ≥ 1 (the band top of a Frobenius-normalized matrix), got {args.max_sigma}")
-        return args.max_sigma - 1.0
-    return DEFAULT_RECIPE_HEADROOM if args.recipe_headroom is None else args.recipe_headroom
+        return args.max_sigma
+    return DEFAULT_RECIPE_MAX_SIGMA if args.recipe_headroom is None else 1.0 + args.recipe_headroom
 
 
 def _degrees(text: str) -> tuple[int, ...]:
@@ -208,7 +208,7 @@ def _recipe(args: argparse.Namespace) -> int:
         laws_path=args.laws,
         edge=args.band_edge,
         names=args.layer_names,
-        headroom=_recipe_headroom(args),
+        max_sigma=_recipe_max_sigma(args),
         normalizer=normalizer_from_args(args) if args.normalize or args.power_iterations or args.spectral_safety else None,
         **knobs,
     )

@@ -31,6 +31,7 @@ cushion takes the larger value).
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -353,8 +354,6 @@ def inflated_greedy(
 def __getattr__(name: str) -> Any:
     """HEADROOM_STRATEGIES, the old name of GUARD_STRATEGIES, for one release (with a DeprecationWarning)."""
     if name == "HEADROOM_STRATEGIES":
-        import warnings
-
         warnings.warn("HEADROOM_STRATEGIES is now GUARD_STRATEGIES", DeprecationWarning, stacklevel=2)
         return GUARD_STRATEGIES
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -95,11 +95,11 @@ def test_a_step_range_with_a_normalizer_starts_a_study_on_its_band():
 
 
 def test_recipe_design_top_old_and_new(capsys):
-    from nsdesign.cli.laws_commands import _recipe_headroom
+    from nsdesign.cli.laws_commands import _recipe_max_sigma
 
-    assert _recipe_headroom(_parse("recipe", "--model-size", "7e9", "--tol", "0.1", "--max-sigma", "1.25")) == pytest.approx(0.25)
-    assert _recipe_headroom(_parse("recipe", "--model-size", "7e9", "--tol", "0.1", "--headroom", "0.25")) == 0.25
-    assert _recipe_headroom(_parse("recipe", "--model-size", "7e9", "--tol", "0.1")) == 0.1
+    assert _recipe_max_sigma(_parse("recipe", "--model-size", "7e9", "--tol", "0.1", "--max-sigma", "1.25")) == 1.25
+    assert _recipe_max_sigma(_parse("recipe", "--model-size", "7e9", "--tol", "0.1", "--headroom", "0.25")) == 1.25
+    assert _recipe_max_sigma(_parse("recipe", "--model-size", "7e9", "--tol", "0.1")) == 1.1
     assert main(["recipe", "--model-size", "7e9", "--tol", "0.1", "--max-sigma", "1.2", "--headroom", "0.2"]) == 2
     assert "not both" in capsys.readouterr().err
 

@@ -172,7 +172,7 @@ def test_recipe_at_the_lower_edge_meets_tolerance_on_proxies(a_recipe):
     for g in r.groups:
         assert g.edge == g.band.interval[0] < g.band.min_sigma
         assert worst_error(g.design.schedule, g.edge, 1.0) <= r.tol
-        runs = [_proxy_run(g.design.schedule, g.edge, 1.0 + r.headroom, g.shape, rows=k) for k in (128, 256)]
+        runs = [_proxy_run(g.design.schedule, g.edge, r.max_sigma, g.shape, rows=k) for k in (128, 256)]
         assert all(run.error <= r.tol for run in runs) and max(run.error for run in runs) == g.check.error
     doc = r.document()
     assert all(s["params"]["check"]["passed"] for s in doc["schedules"].values())
@@ -184,7 +184,7 @@ def test_every_emitted_mix_clears_the_check_margin(a_recipe):
     assert r.check_margin == CHECK_MARGIN > 0
     for g in r.groups:
         for rows in (128, 256):  # both proxies the library checks on
-            run = _proxy_run(g.design.schedule, g.edge, 1.0 + r.headroom, g.shape, rows=rows)
+            run = _proxy_run(g.design.schedule, g.edge, r.max_sigma, g.shape, rows=rows)
             assert run.error <= r.tol * (1 - r.check_margin), (g.name, rows, run.error)
 
 
@@ -201,7 +201,7 @@ def test_real_torch_bf16_meets_tolerance_on_the_proxies_of_emitted_layers(tiny_r
         for rows, seeds in ((r.check_rows, (0, 1, 2)), (256, (0,))):
             m, n = sorted((g.shape.m, g.shape.n))
             k = min(m, rows)
-            sigma = log_spaced(g.edge, 1.0 + r.headroom, k)
+            sigma = log_spaced(g.edge, r.max_sigma, k)
             errors = [matrix_error(g.design.schedule, test_matrix((k, min(4096, max(k, round(n * k / m)))), sigma,
                                                                   seed), "bf16", backend="torch").error
                       for seed in seeds]
@@ -280,7 +280,8 @@ def test_point_option_and_kernels():
         ({"model_size": -5}, "model size"),
         ({"form": "fast"}, "form"),
         ({"edge": "upper"}, "band edge"),
-        ({"headroom": -0.1}, "headroom"),
+        ({"max_sigma": 0.9}, "max_sigma"),
+        ({"max_sigma": 2.5}, "max_sigma"),
         ({"dtype": "fp64"}, "dtype"),
         ({"kernel": "fast"}, "kernel"),
         ({"check_rows": 1}, "check_rows"),
@@ -399,3 +400,10 @@ def test_recipe_knobs_are_the_library_rule():
         recipe_knobs(bf16=True, cushion=0.02)
     with pytest.raises(InputError, match=r"`cushion` and `safety` need a single step degree"):
         recipe_knobs(cushion=0.02, safety=1.02)
+
+
+def test_the_old_headroom_spelling_warns_and_means_one_plus_h():
+    with pytest.warns(DeprecationWarning, match="max_sigma"):
+        recipe = build_recipe(7e9, 0.3, headroom=0.2, dtype="exact")
+    assert recipe.max_sigma == pytest.approx(1.2)
+    assert recipe.document()["params"]["headroom"] == pytest.approx(0.2)  # the stored key keeps its name

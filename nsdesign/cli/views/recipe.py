@@ -67,7 +67,7 @@ def _settings(say: Callable[..., None], recipe: Any) -> None:
         f"δ·(1 − {recipe.check_margin:g}))"
     )
     say(f"size {recipe.model_size:.3g}, δ = {recipe.tol:g} on bands [edge, 1] with q = {recipe.quantile:g} "
-        f"({recipe.edge} edge, headroom {recipe.headroom:g})",
+        f"({recipe.edge} edge, band top {recipe.max_sigma:g})",
         f"degrees {','.join(map(str, recipe.degrees))}, {knobs}, {recipe.kernel} kernel"
         f"{'' if recipe.normalizer is None else ', under ' + recipe.normalizer.label() + ' (baselines: frobenius)'}",
         check, f"laws: {recipe.laws_source}")

@@ -29,8 +29,8 @@ given, a checked recipe (dtype other than "exact") uses Polar Express's cushion 
 Headroom: a pure greedy schedule designed on [σ_q, 1] has no margin above 1, and some degree mixes blow
 σ = 1.05 up to 1e30 or more; in bf16 (round-off, σ_max slightly above 1) that diverges (docs/background.md §3,
 Keller Jordan's rule: everything in [0, ~1.1] must stay bounded). So each schedule is designed on
-[σ_q, 1 + headroom] (default headroom 0.1): it then meets δ on the whole of [σ_q, 1.1], at a FLOP cost
-that on the 70B benchmark is under 1% of the total. `headroom=0` gives the pure band design.
+[σ_q, max_sigma] (default 1.1): it then meets δ on the whole of [σ_q, 1.1], at a FLOP cost that on the
+70B benchmark is under 1% of the total. `max_sigma=1` gives the pure band design.
 
 The gate projection of a gated (SwiGLU) MLP has no law of its own: it shares the input side and the shape
 of the up-projection, so it uses the `mlp_up` law.
@@ -47,7 +47,7 @@ checked design), `plan` (the Recipe, its layers and schedule groups, totals), `d
 from nsdesign.core.limits import DEFAULT_DEGREES
 from nsdesign.plans.recipe.build import (
     BF16,
-    DEFAULT_RECIPE_HEADROOM,
+    DEFAULT_RECIPE_MAX_SIGMA,
     EDGES,
     KNOBS_TRIED,
     Edge,
@@ -77,7 +77,7 @@ from nsdesign.plans.recipe.shapes import (
 
 __all__ = [
     "BASELINES", "BF16", "CHECK_DTYPES", "CHECK_MARGIN", "CHECK_ROWS", "DEFAULT_CONFIGS", "DEFAULT_DEGREES",
-    "DEFAULT_RECIPE_HEADROOM", "EDGES", "KNOBS_TRIED", "MAX_FALLBACK_STEPS", "MAX_LAYERS", "REFERENCES", "Edge",
+    "DEFAULT_RECIPE_MAX_SIGMA", "EDGES", "KNOBS_TRIED", "MAX_FALLBACK_STEPS", "MAX_LAYERS", "REFERENCES", "Edge",
     "LayerPlan", "ModelConfig", "Recipe", "ScheduleGroup", "build_recipe", "check_schedule", "checked_cheapest",
     "config_from_dict", "default_config", "depth_of_block", "load_config", "proxy_rows", "recipe_document",
     "recipe_knobs",

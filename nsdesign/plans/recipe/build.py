@@ -3,13 +3,14 @@ that passes the kernel's rounding-model check (`check.py`), then the uniform qui
 
 Why its own module: this is the one pipeline of the recipe (laws → design → check); the model's shapes
 (`shapes.py`), the values it returns (`plan.py`) and the file it writes (`document.py`) do not depend on it.
-See the package docstring (`nsdesign.plans.recipe`) for the band edge, the knobs and the headroom.
+See the package docstring (`nsdesign.plans.recipe`) for the band edge, the knobs and the band top (max_sigma).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any, Literal, Mapping, Sequence
 
@@ -32,7 +33,7 @@ from nsdesign.presets import preset
 
 Edge = Literal["point", "lower"]
 EDGES: tuple[str, ...] = ("point", "lower")
-DEFAULT_RECIPE_HEADROOM = 0.1
+DEFAULT_RECIPE_MAX_SIGMA = 1.1  # each layer designed on [σ_q, 1.1]: Keller Jordan's "bounded on [0, ~1.1]"
 # DEFAULT_DEGREES (3, 5, 7, 9) comes from core.limits; quintic-only consumers (torch, optax, gram-newton-schulz): (5,)
 
 # Polar Express cushion and safety factor of modded-nanogpt's list.
@@ -81,7 +82,7 @@ class _Settings:
     degrees: Sequence[int]
     knobs: tuple[tuple[float, float], ...]
     check_rows: int
-    headroom: float
+    max_sigma: float
     edge: str
     norm: Any  # core.normalizers.Normalizer (None: Frobenius)
     laws_path: str | None
@@ -91,7 +92,7 @@ class _Settings:
 
     @property
     def top(self) -> float:
-        return 1.0 + self.headroom
+        return self.max_sigma
 
 
 def build_recipe(
@@ -102,7 +103,7 @@ def build_recipe(
     kernel: str | None = None,
     laws_path: str | None = None,
     edge: Edge | str = "lower",
-    headroom: float = DEFAULT_RECIPE_HEADROOM,
+    max_sigma: float = DEFAULT_RECIPE_MAX_SIGMA,
     degrees: Sequence[int] = DEFAULT_DEGREES,
     cushion: float | None = None,
     safety: float | None = None,
@@ -114,11 +115,13 @@ def build_recipe(
     per_head: bool | int = False,
     names: str | NameStyle | None = None,
     form: str | None = None,
+    headroom: float | None = None,
 ) -> Recipe:
     """Band per layer from the momentum laws, the cheapest checked schedule per band, and the three baselines.
 
     `edge="lower"` (default) designs for the lower end of the law's ~95% prediction interval; `edge="point"`
-    for the predicted σ_q. Each schedule is designed on [edge, 1 + headroom] (see the module docstring).
+    for the predicted σ_q. Each schedule is designed on [edge, max_sigma] (see the module docstring; `headroom=h`
+    is the deprecated spelling of max_sigma = 1 + h).
     `kernel` (fused by default, unfused, gram; `form=` standard/gram is its deprecated spelling) and `dtype`
     (bf16 default; fp16, fp32, or "exact" for no check) are what the layer runs: every candidate degree mix is
     run in that kernel's rounding model on a proxy of the layer's aspect ratio (`check_schedule`, at most `check_rows`
@@ -132,7 +135,7 @@ def build_recipe(
     `normalizer` (a name or `core.normalizers.Normalizer`): the update is divided by it instead of ‖X‖_F, so
     each band edge is lifted by the normalizer's factor on the law's model spectrum
     (`laws.normalized.normalized_band`: a divisor ratio, the same for the point and the interval's lower
-    end). The schedule still meets δ on [edge, 1 + headroom] — the top is not lowered to the predicted
+    end). The schedule still meets δ on [edge, max_sigma] — the top is not lowered to the predicted
     normalized σ_max, because the laws do not model the spiked top of momentum spectra and only σ ≤ 1 is
     guaranteed. Baselines keep Frobenius (their edge is the unlifted one); each layer's FLOPs add the
     normalizer's work beyond Frobenius (`Normalizer.extra_flops`). AOL is refused (a law gives singular
@@ -149,7 +152,8 @@ def build_recipe(
     """
     size = check_model_size(model_size)
     q = check_quantile(quantile)
-    kernel = _checked_arguments(tol, resolve_kernel(kernel, form), edge, headroom, dtype, check_rows, check_margin)
+    max_sigma = _max_sigma(max_sigma, headroom)
+    kernel = _checked_arguments(tol, resolve_kernel(kernel, form), edge, max_sigma, dtype, check_rows, check_margin)
     knobs = _knobs(cushion, safety, dtype)
     warnings: list[str] = []
     if config is None:
@@ -162,12 +166,12 @@ def build_recipe(
     per_head = _check_per_head(per_head, config, normalizer, style)
     table = load_laws(laws_path)
     settings = _Settings(size, q, tol, float(tol) * (1.0 - float(check_margin)), kernel, dtype, degrees, knobs,
-                         check_rows, headroom, edge, _normalizer(normalizer, degrees), laws_path, table, per_head, style)
+                         check_rows, max_sigma, edge, _normalizer(normalizer, degrees), laws_path, table, per_head, style)
     groups, layers = _plan(config, settings)
     warnings.extend(_summary_warnings(groups, size, config, dtype, tol))
     return Recipe(
         model=config, model_size=size, config_source=config_source, tol=float(tol), quantile=q, edge=edge,
-        headroom=float(headroom), degrees=tuple(degrees), cushion=knobs[0][0] if len(knobs) == 1 else None,
+        max_sigma=float(max_sigma), degrees=tuple(degrees), cushion=knobs[0][0] if len(knobs) == 1 else None,
         safety=knobs[0][1] if len(knobs) == 1 else None,
         laws_source=table.source if laws_path is None else f"{laws_path} ({table.source})", groups=groups,
         layers=layers, warnings=tuple(warnings), kernel=kernel, dtype=dtype, check_rows=check_rows,
@@ -176,8 +180,18 @@ def build_recipe(
     )
 
 
+def _max_sigma(max_sigma: float, headroom: float | None) -> float:
+    """The design band's top; `headroom=h`, its old spelling, means 1 + h (for one release, with a warning)."""
+    if headroom is None:
+        return max_sigma
+    warnings.warn("headroom=h is deprecated: give max_sigma=1 + h", DeprecationWarning, stacklevel=3)
+    if isinstance(headroom, bool) or not isinstance(headroom, (int, float)):
+        raise InputError(f"`headroom` must be a number, got {headroom!r}")
+    return 1.0 + float(headroom)
+
+
 def _checked_arguments(
-    tol: float, kernel: str, edge: str, headroom: float, dtype: str, check_rows: int, check_margin: float,
+    tol: float, kernel: str, edge: str, max_sigma: float, dtype: str, check_rows: int, check_margin: float,
 ) -> str:
     """Refuse out-of-range settings (one line each, in the order of the signature); the checked kernel."""
     if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not (math.isfinite(tol) and 0 < tol < 1):
@@ -185,8 +199,10 @@ def _checked_arguments(
     check_kernel(kernel)
     if edge not in EDGES:
         raise InputError(f"band edge must be one of {', '.join(EDGES)}, got {edge!r}")
-    if isinstance(headroom, bool) or not isinstance(headroom, (int, float)) or not (math.isfinite(headroom) and 0 <= headroom <= 1):
-        raise InputError(f"headroom must be in [0, 1], got {headroom!r}")
+    if isinstance(max_sigma, bool) or not isinstance(max_sigma, (int, float)) or not (
+        math.isfinite(max_sigma) and 1 <= max_sigma <= 2
+    ):
+        raise InputError(f"`max_sigma` must be in [1, 2], got {max_sigma!r}")
     if dtype not in CHECK_DTYPES:
         raise InputError(f"dtype must be one of {', '.join(CHECK_DTYPES)}, got {dtype!r}")
     if isinstance(check_rows, bool) or not isinstance(check_rows, int) or not 2 <= check_rows <= 1024:
@@ -287,7 +303,7 @@ def _design_group(
         band=band,
         edge=design_edge,
         design=design,
-        metrics=evaluate(design.schedule, design_edge, 1.0, headroom=s.headroom, tol=s.tol, shape=shape),
+        metrics=evaluate(design.schedule, design_edge, 1.0, headroom=s.max_sigma - 1.0, tol=s.tol, shape=shape),
         baseline_errors={b: worst_error(sched, frobenius_edge, 1.0) for b, sched in baselines.items()},
         frobenius_edge=None if s.norm is None else frobenius_edge,
         check=run,

@@ -45,7 +45,7 @@ def _params(recipe: Any) -> dict[str, Any]:
         "quantile": recipe.quantile,
         "form": recipe.cost_model,  # the stored key: the kernel's FLOP model (standard, gram)
         "band_edge": recipe.edge,
-        "headroom": recipe.headroom,
+        "headroom": round(recipe.max_sigma - 1.0, 12),  # the stored key keeps its name: max_sigma = 1 + headroom
         "degrees": list(recipe.degrees),
         "cushion": recipe.cushion,
         "safety": recipe.safety,
@@ -83,7 +83,7 @@ def _schedule(recipe: Any, g: Any) -> dict[str, Any]:
     if g.check is not None:
         params["check"] = {
             "kernel": recipe.kernel, "dtype": recipe.dtype, "shape": list(g.check.shape),
-            "sigma": [g.edge, 1.0 + recipe.headroom], "max_error": _finite(g.check.error), "limit": recipe.tol,
+            "sigma": [g.edge, recipe.max_sigma], "max_error": _finite(g.check.error), "limit": recipe.tol,
             "accept_limit": recipe.tol * (1.0 - recipe.check_margin),
             "passed": bool(g.check.error <= recipe.tol),
         }

@@ -70,7 +70,7 @@ class Recipe:
     tol: float
     quantile: float
     edge: str
-    headroom: float
+    max_sigma: float  # each layer designed on [edge, max_sigma]
     degrees: tuple[int, ...]
     cushion: float | None  # None: each layer tried KNOBS_TRIED
     safety: float | None

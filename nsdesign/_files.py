@@ -80,8 +80,8 @@ def _refuse_existing(target: Path) -> None:
         raise InputError(f"cannot write {target}: {exc.strerror or exc}") from None
     kind = _kind(mode)
     if kind is not None:
-        hint = "; give the link's target path" if kind == "a symbolic link" else ""
-        raise InputError(f"cannot write {shown(target)}: it is {kind}; give a regular file{hint}")
+        what = "a symbolic link; give its target" if kind == "a symbolic link" else f"{kind}, not a regular file"
+        raise InputError(f"cannot write {shown(target)}: {what}")
 
 
 def check_output_path(path: str | os.PathLike[str]) -> Path | None:
@@ -215,7 +215,7 @@ def require_regular(path: str | os.PathLike[str], kind: str = "file") -> os.stat
         raise InputError(f"cannot read {shown(path)}: {exc.strerror or exc}") from None
     what = _kind(info.st_mode)
     if what is not None:
-        raise InputError(f"{shown(path)} is {what}; a {kind} must be a regular file")
+        raise InputError(f"{shown(path)} is {what}, not a regular {kind}")
     return info
 
 
@@ -231,7 +231,7 @@ def open_regular(path: str | os.PathLike[str], kind: str = "file") -> BinaryIO:
     what = _kind(os.fstat(fd).st_mode)
     if what is not None:
         os.close(fd)
-        raise InputError(f"{shown(path)} is {what}; a {kind} must be a regular file")
+        raise InputError(f"{shown(path)} is {what}, not a regular {kind}")
     if hasattr(os, "set_blocking"):
         os.set_blocking(fd, True)
     return os.fdopen(fd, "rb")
@@ -334,7 +334,7 @@ def read_npy(path: str | os.PathLike[str], kind: str = ".npy file", mmap: bool =
     except InputError:
         raise
     except Exception as exc:  # numpy raises ValueError, OSError, EOFError … for a corrupt file
-        raise InputError(f"{shown(path)}: not a readable {kind} ({_first_line(exc, 30)})") from None
+        raise InputError(f"{shown(path)}: not a readable {kind} ({_first_line(exc, 18)})") from None
     return _native(np.asarray(array) if not mmap else array, path)
 
 
@@ -349,7 +349,7 @@ def read_npz(path: str | os.PathLike[str], kind: str = ".npz file") -> dict[str,
     except InputError:
         raise
     except Exception as exc:
-        raise InputError(f"{shown(path)}: not a readable {kind} ({_first_line(exc, 30)})") from None
+        raise InputError(f"{shown(path)}: not a readable {kind} ({_first_line(exc, 18)})") from None
     return {name: _native(array, f"{shown(path)}:{name}") for name, array in arrays.items()}
 
 
@@ -364,7 +364,7 @@ def read_safetensors(path: str | os.PathLike[str], kind: str = ".safetensors fil
     try:
         arrays = load(data)
     except Exception as exc:  # SafetensorError, TypeError for fp8/bf16 …
-        raise InputError(f"{shown(path)}: unreadable {kind} ({_first_line(exc, 12)}); use float16/32/64") from None
+        raise InputError(f"{shown(path)}: unreadable ({_first_line(exc, 12)}); use float16/32/64") from None
     return {name: _native(array, f"{shown(path)}:{name}") for name, array in arrays.items()}
 
 

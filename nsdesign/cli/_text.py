@@ -36,7 +36,7 @@ ERROR_PREFIX = "nsdesign: error: "
 ERROR_WIDTH = 80
 """An error is one line of at most 80 columns, its prefix included."""
 
-_QUOTED = re.compile(r"(?<!\w)'((?:[^'\\\n]|\\.){17,}?)'(?!\w)|(?<!\w)\"((?:[^\"\\\n]|\\.){17,}?)\"(?!\w)")  # an echoed value (not "fp32's")
+_QUOTED = re.compile(r"(?<!\w)'((?:[^'\\\n]|\\.){13,}?)'(?!\w)|(?<!\w)\"((?:[^\"\\\n]|\\.){13,}?)\"(?!\w)")  # an echoed value (not "fp32's")
 _LONG_TOKEN = re.compile(r"(?<![\w'\"`])([^\s'\"`]{25,})")  # a long path or word that is not quoted
 _NO_LISTING = re.compile(r" ?[\w ]+: …, (see [^;]*)$| \([\w ]+: …\)$")  # a listing cut to "…" alone
 _POINTER = re.compile(r" \(see `[^`]*`\)$")  # a closing "(see `nsdesign search --help`)"

@@ -160,7 +160,7 @@ def parse_degree(text: str) -> int | tuple[int, ...] | str:
     try:
         values = tuple(int(v) for v in text.split(","))
     except ValueError:
-        raise InputError(f"--degrees takes an odd integer, a list like 3,5,7 or auto; got {text!r}") from None
+        raise InputError(f"--degrees takes odd integers (5 or 3,5,7) or auto, got {text!r}") from None
     return values[0] if len(values) == 1 else values
 
 

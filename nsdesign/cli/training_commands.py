@@ -66,7 +66,7 @@ def _train_compare(args: argparse.Namespace) -> int:
             plan[key] = value
     to_stdout = is_stdout(args.output)
     if args.output is not None and not to_stdout and not str(args.output).endswith(".json"):
-        raise InputError(f"-o writes JSON: give a .json path (or - for stdout), got {args.output!r}")
+        raise InputError(f"-o takes a .json path (or - for stdout), got {args.output!r}")
     if args.plot is not None and Path(args.plot).suffix.lower() not in (".png", ".svg"):
         raise InputError(f"--plot writes .png or .svg, got {args.plot!r}")
     for path in (args.output, args.plot):

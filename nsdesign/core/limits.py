@@ -156,7 +156,7 @@ def check_seed(seed: object, name: str = "seed") -> int:
 def check_count(value: object, name: str, maximum: int) -> int:
     """An integer in 1 … maximum (repeats, seed counts): a bound that keeps a typo from running for days."""
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
-        raise InputError(f"`{name}` must be an integer in 1 … {maximum}, got {str(value)[:22]}")
+        raise InputError(f"`{name}` must be an integer in 1 … {maximum}, got {str(value)[:12]}{'…' * (len(str(value)) > 12)}")
     return value
 
 

@@ -67,7 +67,7 @@ def blocks_of(shape: Any, heads: int | None = None, block: Any = None) -> Blocks
             raise InputError(f"heads must be a positive integer, got {heads!r}")
         if rows % int(heads):
             raise InputError(
-                f"heads {str(heads)[:10]} does not divide {rows} rows (rows = heads × head_dim)"
+                f"heads {str(heads)[:10]} does not divide the {rows} rows"
             )
         return Blocks(rows, cols, rows // int(heads), cols)
     if block is None:

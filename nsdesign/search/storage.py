@@ -94,7 +94,7 @@ def open_storage(url: str | None) -> Any:
                     grace_period=GRACE_PERIOD,
                 )
         except ImportError as exc:
-            raise InputError(f"storage {describe(url)} needs a driver that is not installed") from None
+            raise InputError(f"{describe(url)}: its database driver is not installed") from None
         except Exception as exc:  # sqlalchemy OperationalError, ArgumentError, …
             last = exc
             # Workers started together race to create the schema ("table … already exists"): try again.

@@ -427,7 +427,7 @@ def run_trials(study: Any, trial_fn: Callable[[Any], Any], trials: int, jobs: in
                     gc_after_trial=False,
                 )
                 break
-            except ValueError as exc:
+            except (ValueError, RuntimeError) as exc:  # UpdateFinishedTrialError is a RuntimeError
                 if not _lost_race(exc):
                     raise
                 if count_complete(study) >= trials:
@@ -479,14 +479,16 @@ def _quiet_interrupts() -> None:
         target.addFilter(_NoInterruptTraceback())
 
 
-def _lost_race(exc: ValueError) -> bool:
+def _lost_race(exc: Exception) -> bool:
     """Two workers on SQLite popped the same enqueued trial and the other one finished it first.
 
-    SQLite has no row locks, so Optuna's pop of a WAITING trial is not exclusive across processes; the
-    second `tell` of that trial fails. Nothing is lost (the trial is COMPLETE with the same parameters and
-    a deterministic value), so this worker simply carries on with the study.
+    SQLite has no row locks, so Optuna's pop of a WAITING trial is not exclusive across processes (nor across
+    `--jobs` threads); the second worker's first write to that trial (its `tell`, or the worker record set
+    before the trial runs) fails. Nothing is lost (the trial is COMPLETE with the same parameters and a
+    deterministic value), so this worker simply carries on with the study.
     """
-    return str(exc).startswith("Cannot tell a COMPLETE trial")
+    text = str(exc)
+    return text.startswith("Cannot tell a COMPLETE trial") or "has already finished and can not be updated" in text
 
 
 def read_trials(study: Any) -> list[TrialRecord]:

@@ -51,8 +51,8 @@ def require_fits(
     allowed = limit if budget is not None else int(limit * SAFETY)
     if needed > allowed:
         raise InputError(
-            f"{what} needs about {format_bytes(needed)}, {format_bytes(allowed)} "
-            f"{'allowed' if budget is not None else 'free'} on {device}; {hint}"
+            f"{what} needs about {format_bytes(needed)} ({format_bytes(allowed)} "
+            f"{'allowed' if budget is not None else 'free'}{'' if device.type == 'cpu' else f' on {device}'}); {hint}"
         )
 
 

@@ -140,11 +140,11 @@ def load_matrices(
         what = f"matching {match!r} " if match else ""
         notes = []
         if skipped:
-            notes.append(f"skipped {len(skipped)} tensors with fewer than 2 dimensions")
+            notes.append(f"{len(skipped)} with < 2 dimensions")
         if empty:
-            notes.append(f"skipped {len(empty)} empty tensors such as {empty[0]}")
+            notes.append(f"{len(empty)} empty, e.g. {empty[0][:12]}")
         extra = f" ({'; '.join(notes)})" if notes else ""
-        raise InputError(f"{shown(source.text)}: no tensor {what}with ≥ 2 dimensions, none empty{extra}")
+        raise InputError(f"{shown(source.text)}: no tensor {what}with ≥ 2 dimensions{extra}")
 
 
 def _compile(match: str | None) -> re.Pattern[str] | None:

@@ -229,7 +229,7 @@ def validate(
                 skipped = _unmeasurable(matrix.tensor)
                 if skipped:  # what Muon does with such an update, reported instead of a crash or a NaN row
                     notes.append(f"{matrix.name}: {skipped}")
-                    unmeasured.append(f"{matrix.name}: {skipped}")
+                    unmeasured.append(f"{matrix.name}: {skipped.removeprefix('skipped: ').split(' (')[0]}")
                     continue
                 blocks = _blocks(matrix, heads, block) if split else None
                 for row in _measure_matrix(matrix, resolved, compute, target, form, band, repeats, restarts, compile,
@@ -339,7 +339,7 @@ def _fits(device: torch.device, dtype: torch.dtype, budget: int | None):
         needed = _memory.validation_bytes(m, n, itemsize)
         if device.type != "cpu":  # the host holds the loaded tensor and its float64 copy too
             _memory.require_fits(m * n * (source_itemsize + 8), torch.device("cpu"), f"{name} ({m}x{n}) on the host", budget)
-        _memory.require_fits(needed, device, f"validating {name} ({m}x{n})", budget)
+        _memory.require_fits(needed, device, f"validating {name}" if f"{m}x{n}" in name else f"validating {name} ({m}x{n})", budget)
 
     return check
 

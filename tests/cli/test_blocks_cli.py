@@ -71,7 +71,7 @@ def test_validate_runs_each_block_alone(cli):
 @pytest.mark.parametrize(
     "args, fragment",
     [
-        (("predict", "--shape", "8192x7168", "--heads", "3"), "heads 3 does not divide 8192 rows"),
+        (("predict", "--shape", "8192x7168", "--heads", "3"), "heads 3 does not divide the 8192 rows"),
         (("predict", "--shape", "8192x7168", "--block", "1000x7168"), "does not tile 8192x7168"),
         (("predict", "--shape", "8192x7168", "--heads", "64", "--block", "128x7168"), "not both"),
         (("predict", "--model-size", "70B", "--layer", "final.q", "--heads", "64"), "whole matrices"),
@@ -89,4 +89,4 @@ def test_bad_splits_exit_2_with_one_line(cli_error, cli, args, fragment):
 def test_validate_bad_split(cli_error, cli):
     pytest.importorskip("torch")
     line = cli_error(cli("validate", "keller5", "--source", "gaussian:30x24", "--heads", "4"))
-    assert "gaussian:30x24: heads 4 does not divide 30 rows" in line
+    assert "gaussian:30x24: heads 4 does not divide the 30 rows" in line

@@ -61,7 +61,7 @@ def test_quick_run_writes_json_plot_and_resumes(tmp_path, text_file, capsys):
     (["keller5", "--train-steps", "-2"], "--train-steps must be a positive integer"),
     (["keller5", "--text", "/nonexistent/corpus.txt"], "text file not found"),
     (["keller5", "--model", "enormous"], "unknown model size"),
-    (["keller5", "-o", "out.txt"], "give a .json path"),
+    (["keller5", "-o", "out.txt"], "takes a .json path"),
     (["keller5", "-o", "missing/out.json"], "no such folder"),
     (["keller5", "--plot", "out.pdf"], "--plot writes .png or .svg"),
 ])

@@ -31,7 +31,7 @@ def test_block_tiles_the_matrix():
 @pytest.mark.parametrize(
     "kwargs, fragment",
     [
-        ({"heads": 3}, "heads 3 does not divide 8192 rows"),
+        ({"heads": 3}, "heads 3 does not divide the 8192 rows"),
         ({"heads": 0}, "heads must be a positive integer"),
         ({"heads": 2.0}, "heads must be a positive integer"),
         ({"block": "1000x7168"}, "block 1000x7168 does not tile 8192x7168"),

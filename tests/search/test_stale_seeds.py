@@ -73,3 +73,23 @@ def test_an_interrupted_seed_is_run_again_on_resume(tmp_path):
     study.tell(trial, state=optuna.trial.TrialState.FAIL)
     joined = open_study(storage, "interrupted", SETTINGS, seeds=SEEDS[:1])
     assert _states(joined) == ["FAIL", "WAITING"]
+
+
+def test_a_trial_another_thread_finished_first_is_a_lost_race_not_a_crash(tmp_path):
+    """Two `--jobs` threads on SQLite can pop the same queued trial; the one that loses finds it finished when it
+    first writes to it (Optuna's UpdateFinishedTrialError). The study carries on and reaches its count."""
+    from nsdesign.search.study import _lost_race, count_complete, run_trials
+
+    assert _lost_race(optuna.exceptions.UpdateFinishedTrialError("Trial#0 has already finished and can not be updated."))
+    assert not _lost_race(RuntimeError("something else"))
+    study = optuna.create_study(storage=f"sqlite:///{tmp_path / 's.db'}")
+    raised = []
+
+    def trial_fn(trial):
+        if not raised:
+            raised.append(trial.number)
+            raise optuna.exceptions.UpdateFinishedTrialError("Trial#0 has already finished and can not be updated.")
+        return trial.suggest_float("x", 0, 1)
+
+    run_trials(study, trial_fn, trials=3)
+    assert raised and count_complete(study) == 3

@@ -148,7 +148,7 @@ def test_diverging_run_is_reported_not_raised():
 def test_memory_estimate_refuses_what_will_not_fit(tmp_path):
     assert host_available_bytes() is not None and host_available_bytes() > 0
     assert validation_bytes(4096, 16384, 2) > 8 * 6 * 4096 * 16384
-    with pytest.raises(InputError, match=r"needs about [\d.]+ TiB, .* free on cpu"):
+    with pytest.raises(InputError, match=r"needs about [\d.]+ TiB \(.* free\)"):
         validate(["keller5"], ["gaussian:200000x200000"], repeats=1)  # refused before allocating anything
     path, _ = _file_fixture(tmp_path)
     with pytest.raises(InputError, match="layer.weight"):
@@ -199,7 +199,7 @@ def test_empty_matrices_are_refused_in_one_line(tmp_path, suffix):
         save_file({"w": tensor}, str(path))
     else:
         torch.save({"w": tensor}, path)
-    with pytest.raises(InputError, match=r"empty tensors such as .*0x5"):
+    with pytest.raises(InputError, match=r"empty, e.g. .*0x5"):
         validate(["keller5"], [f"file:{path}"], repeats=1)
 
 

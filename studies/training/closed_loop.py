@@ -217,8 +217,26 @@ def run_size(size: dict, plan: dict, out: Path, say: Any, progress: Any) -> tupl
                                lr_tuning=LrTuning(lr_grid(size)), target_loss=target, progress=progress(size["name"]),
                                **kwargs)
     result = size_result(size, comparison, capture, band, predicted, target, info)
+    common_lr = comparison.lrs[PRESETS[0]]
+    say(f"{size['name']}: second view, every update at an exact polar factor's RMS, lr {common_lr:g} for all")
+    matched = train_compare([*PRESETS, *specs], labels=[*PRESETS, *DESIGNED], seeds=plan["seeds"], muon_lr=common_lr,
+                            match_rms=True, target_loss=target, progress=progress(size["name"] + " rms"), **kwargs)
+    result["rms_view"] = rms_view(matched, common_lr)
     result["store_cpu_s"], result["store_runs"] = stored_cpu(kwargs["runs_dir"])
     return comparison, result
+
+
+def rms_view(matched: Any, lr: float) -> dict:
+    """The second view of step size (issue: "normalizes the update's RMS to a common value"): each Muon update is
+    rescaled to the RMS of the exact polar factor of its momentum, so every schedule takes steps of one size at one
+    lr (keller5's tuned lr) and only the update's direction differs."""
+    from nsdesign.torch.training import final_losses
+
+    finals = {label: [final_losses(r) for r in matched.runs_of(label)] for label in matched.labels}
+    rows = [{"label": s.label, "mean": s.mean, "std": s.std, "n": s.n, "diverged": s.diverged}
+            for s in matched.summaries]
+    return {"lr": lr, "finals": finals, "rows": rows, "labels": list(matched.labels),
+            "run_cpu_s": float(sum(r.cpu_seconds[-1] for r in matched.runs))}
 
 
 def stored_cpu(store: Path) -> tuple[float, int]:

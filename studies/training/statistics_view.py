@@ -35,7 +35,16 @@ def statistics(sizes: list[dict]) -> dict:
             if all(v is not None for v in a + b):
                 steps.append(paired_differences(label, a, b))
                 keys_steps.append(size["name"])
+    rms, keys_rms = [], []
+    for size in sizes:
+        view = size.get("rms_view")
+        for label in (view or {}).get("labels", []):
+            if label != BASELINE:
+                rms.append(paired_differences(label, view["finals"][label], view["finals"][BASELINE]))
+                keys_rms.append(size["name"])
     return {
+        "loss_rms": [{"size": k, **_clean(asdict(d)), "verdict": d.verdict} for k, d in zip(keys_rms, holm(rms))],
+        "family_rms": len(rms),
         "loss": [{"size": k, **_clean(asdict(d)), "verdict": d.verdict} for k, d in zip(keys_loss, holm(loss))],
         "steps_to_target": [{"size": k, **_clean(asdict(d)), "verdict": d.verdict} for k, d in zip(keys_steps, holm(steps))],
         "family_loss": len(loss), "family_steps": len(steps),
@@ -82,6 +91,30 @@ def _loss_table(size: dict, stats: dict) -> str:
                      "keller5" if d is None else d["verdict"]])
     return common.markdown_table(["schedule", "lr", "test loss (mean ± std)", "Δ vs keller5", "Holm interval",
                                   "MDD", "Holm p", "verdict"], rows)
+
+
+def _rms_section(size: dict, stats: dict) -> str:
+    """The second view of step size: every update at an exact polar factor's RMS, one lr for all."""
+    view = size.get("rms_view")
+    if not view:
+        return ""
+    by = {d["label"]: d for d in stats.get("loss_rms", []) if d["size"] == size["name"]}
+    rows = []
+    for r in view["rows"]:
+        d = by.get(r["label"])
+        rows.append([f"`{r['label']}`", _pm(r["mean"], r["std"]), "—" if d is None else _f(d["mean"]),
+                     "—" if d is None else f"[{_f(d['holm_low'])}, {_f(d['holm_high'])}] ({100 * d['holm_confidence']:.2f}%)",
+                     "—" if d is None or d["mdd"] is None else f"{d['mdd']:.4f}",
+                     "keller5" if d is None else d["verdict"]])
+    table = common.markdown_table(["schedule", "test loss (mean ± std)", "Δ vs keller5", "Holm interval", "MDD",
+                                   "verdict"], rows)
+    return f"""
+Second view of step size: every Muon update rescaled to the RMS of the exact polar factor of its momentum
+(`train-compare --match-rms`), so all schedules step the same size at one lr, keller5's tuned {view['lr']:g}, and
+differ only in direction. Δ paired by seed; Holm across this view's own {stats['family_rms']} comparisons:
+
+{table}
+"""
 
 
 def _reach_table(size: dict, stats: dict) -> str:
@@ -151,7 +184,7 @@ is at the comparison's Holm level across all {stats['family_loss']} comparisons 
 difference that level detects with power 0.8:
 
 {_loss_table(size, stats)}
-
+{_rms_section(size, stats)}
 Steps to the target loss (interpolated crossing of the validation curve; Δ over seeds where every run reached it,
 Holm across the {stats['family_steps']} such comparisons):
 
@@ -187,6 +220,13 @@ def answer(results: dict) -> str:
         lines.append(f"- Unresolved does not mean equal: at these seeds the Holm-level minimum detectable differences are "
                      f"{min(d['mdd'] for d in unresolved):.4f}–{max(d['mdd'] for d in unresolved):.4f} nats/byte; "
                      "smaller true differences would usually be missed.")
+    if stats.get("family_rms"):
+        moved = [d for d in stats["loss_rms"] if d["verdict"] != "unresolved"]
+        lines.append("- With every update at an exact polar factor's RMS (one lr for all, the second view of step "
+                     "size): " + ("; ".join(f"`{d['label']}` on {d['size']} {d['verdict']} ({d['mean']:+.4f} "
+                                            f"[{d['holm_low']:+.4f}, {d['holm_high']:+.4f}])" for d in moved)
+                                  if moved else f"no schedule differs from keller5 after Holm across its "
+                                  f"{stats['family_rms']} comparisons") + ".")
     steps = [d for d in stats["steps_to_target"] if d["verdict"] != "unresolved"]
     lines.append("- Steps to the fixed target: " + ("no comparison yet" if stats["family_steps"] == 0 else "; ".join(
         f"`{d['label']}` on {d['size']} {d['verdict']} ({d['mean']:+.1f} steps [{d['holm_low']:+.1f}, {d['holm_high']:+.1f}])"

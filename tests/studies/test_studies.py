@@ -98,6 +98,12 @@ def test_training_quick(tmp_path):
     for d in stats["loss"]:
         assert d["holm_low"] <= d["mean"] <= d["holm_high"] and d["mdd"] > 0
     assert "What the evidence supports" in readme and "Holm" in readme and "MDD" in readme
+    # the second view of step size: every update at an exact polar factor's RMS, keller5's lr for all
+    view = size["rms_view"]
+    assert view["lr"] == size["rows"][0]["lr"] and view["labels"] == labels
+    assert all(len(v) == len(size["seeds"]) for v in view["finals"].values())
+    assert view["finals"] != size["finals"]  # really different runs (match_rms changes every update)
+    assert stats["family_rms"] == 6 and "Second view of step size" in readme
     # --report trains nothing and rewrites the same reports from what is stored
     result = subprocess.run([sys.executable, str(REPO / "studies" / "training" / "run.py"), "--quick", "--report",
                              "--out", str(tmp_path)], capture_output=True, text=True, timeout=120)

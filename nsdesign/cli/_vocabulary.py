@@ -16,6 +16,7 @@ from nsdesign.core.limits import DEFAULT_HEADROOM
 from nsdesign.core.normalizers import get
 from nsdesign.errors import InputError
 from nsdesign.laws.blocks import blocks_of
+from nsdesign.laws.normalized import BandSource
 
 # The --dtype names, everywhere. Commands accept the subset they can run; plot's old numpy names still parse.
 DTYPES: tuple[str, ...] = ("exact", "fp64", "fp32", "bf16", "fp16")
@@ -256,3 +257,19 @@ def study_storage(text: str | None) -> str | None:
     if text is not None:
         return None if text.strip().lower() == "memory" else text
     return f"sqlite:///{os.environ.get(STUDIES_ENV) or STUDIES_FILE}"
+
+
+def band_source_from_args(args: Any) -> BandSource:
+    """The band under a normalizer as the flags give it: --min-sigma/--max-sigma, or one source (--shape,
+    --model-size/--layer, --spectrum FILE) at --quantile. --max-sigma's default 1.0 counts as unset for a
+    predicted band (it brings its own σ_max)."""
+    return BandSource(
+        min_sigma=args.min_sigma,
+        max_sigma=None if args.max_sigma == 1.0 and args.min_sigma is None else args.max_sigma,
+        quantile=args.quantile,
+        shape=shape_of(args.shape),
+        model_size=args.model_size,
+        layer=args.layer,
+        laws_path=args.laws,
+        spectrum=args.spectrum,
+    )

@@ -13,8 +13,7 @@ from typing import Any
 
 from nsdesign.cli._output import print_route, report_stream, warn, write_schedule
 from nsdesign.cli._text import terminal_safe
-from nsdesign.cli._vocabulary import normalizer_from_args, parse_degree, require_count
-from nsdesign.cli._vocabulary import shape_of as _shape
+from nsdesign.cli._vocabulary import band_source_from_args, normalizer_from_args, parse_degree, require_count
 from nsdesign.cli.export_commands import next_lines
 from nsdesign.errors import InputError
 from nsdesign.plans.normalizer import design_for_normalizer
@@ -26,17 +25,9 @@ def search_normalized(args: argparse.Namespace) -> int:
     degree = parse_degree(args.degree)
     if degree == "auto":
         raise InputError("--degrees auto does not combine with --normalize; give a degree or a list per step")
-    shape = _shape(args.shape)
     result = design_for_normalizer(
         normalizer_from_args(args),
-        min_sigma=args.min_sigma,
-        max_sigma=None if args.max_sigma == 1.0 and args.min_sigma is None else args.max_sigma,
-        quantile=args.quantile,
-        shape=shape,
-        model_size=args.model_size,
-        layer=args.layer,
-        laws_path=args.laws,
-        spectrum=args.spectrum,
+        band_source_from_args(args),
         guard_sigma=args.guard_sigma,
         guard_tol=args.guard_tol,
         steps=require_count("--steps", args.steps),

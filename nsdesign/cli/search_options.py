@@ -28,12 +28,12 @@ from nsdesign.cli import progress
 from nsdesign.cli._output import print_band_warnings, print_route, report_stream, write_schedule
 from nsdesign.cli._vocabulary import (
     STORAGE_HELP,
+    band_source_from_args,
     comma_list,
     deprecated_alias,
     guard_sigma_of,
     int_list,
     normalizer_from_args,
-    shape_of,
     study_storage,
 )
 from nsdesign.cli.views.study import study_result
@@ -217,17 +217,7 @@ def run_normalized(args: argparse.Namespace) -> int:
             "Frobenius-normalized sample) does not apply; use worst, capture or a low-precision objective"
         )
     norm = normalizer_from_args(args)
-    lo, hi, band = resolve_band(
-        norm,
-        min_sigma=args.min_sigma,
-        max_sigma=None if args.max_sigma == 1.0 and args.min_sigma is None else args.max_sigma,
-        quantile=args.quantile,
-        shape=shape_of(args.shape),
-        model_size=args.model_size,
-        layer=args.layer,
-        laws_path=args.laws,
-        spectrum=args.spectrum,
-    )
+    lo, hi, band = resolve_band(norm, band_source_from_args(args))
     if band is not None:
         args.band_warnings = tuple(band.warnings)
     return run(args, lo, max_sigma=hi, normalizer=norm, source=None if band is None else band.source)

@@ -226,30 +226,38 @@ def _rank_quantile(desc: np.ndarray, q: float) -> float:
 # --------------------------------------------------------------------------------------------------
 
 
-def resolve_band(
-    normalizer: str | Normalizer,
-    min_sigma: float | None = None,
-    max_sigma: float | None = None,
-    quantile: float | None = None,
-    shape: Shape | None = None,
-    model_size: float | None = None,
-    layer: str | None = None,
-    laws_path: str | None = None,
-    spectrum: str | os.PathLike[str] | None = None,
-) -> tuple[float, float, NormalizedBand | None]:
+@dataclass(frozen=True)
+class BandSource:
+    """Where a band under a normalizer comes from: its edges given (min_sigma, max_sigma), or ONE source at a
+    quantile — a shape (Marchenko–Pastur), a momentum law at a model size and layer (`laws_path`: another law
+    file), or a spectrum file. One value, so the CLI builds it once and no layer re-spells its eight fields."""
+
+    min_sigma: float | None = None
+    max_sigma: float | None = None
+    quantile: float | None = None
+    shape: Shape | None = None
+    model_size: float | None = None
+    layer: str | None = None
+    laws_path: str | None = None
+    spectrum: str | os.PathLike[str] | None = None
+
+
+def resolve_band(normalizer: str | Normalizer, source: BandSource = BandSource()) -> tuple[float, float, NormalizedBand | None]:
     """(l, u, source band) under the normalizer: given as min_sigma/max_sigma, or predicted from one source.
 
     Default band edge quantile: 0.99 (the smallest 1% of directions dropped) for a shape or a file, 0.9 (the
     lowest fitted quantile) for a momentum law. The source band is None when the band was given.
     """
+    s = source
     norm = get(normalizer)
-    if min_sigma is not None:
-        if quantile is not None or model_size is not None or layer is not None or spectrum is not None:
+    if s.min_sigma is not None:
+        if s.quantile is not None or s.model_size is not None or s.layer is not None or s.spectrum is not None:
             raise InputError("give the band either as min_sigma/max_sigma or from a source with `quantile`, not both")
-        return float(min_sigma), 1.0 if max_sigma is None else float(max_sigma), None
-    if max_sigma is not None and max_sigma != 1.0:
+        return float(s.min_sigma), 1.0 if s.max_sigma is None else float(s.max_sigma), None
+    if s.max_sigma is not None and s.max_sigma != 1.0:
         raise InputError("max_sigma goes with min_sigma; a predicted band brings its own σ_max")
-    q = quantile if quantile is not None else (0.9 if model_size is not None or layer is not None else 0.99)
-    band = normalized_band(norm, q, None if spectrum is not None else shape, model_size, layer, laws_path, spectrum)
+    q = s.quantile if s.quantile is not None else (0.9 if s.model_size is not None or s.layer is not None else 0.99)
+    shape = None if s.spectrum is not None else s.shape
+    band = normalized_band(norm, q, shape, s.model_size, s.layer, s.laws_path, s.spectrum)
     lo, hi = band.normalized
     return lo, hi, band

@@ -7,17 +7,16 @@ it under Frobenius on the same matrices. laws/ stays a pure band source below de
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
 from nsdesign.core.band import Band
-from nsdesign.core.cost import Shape
 from nsdesign.core.metrics import evaluate, worst_error
 from nsdesign.core.normalizers import Normalizer, get
 from nsdesign.design.guarded import DEFAULT_GUARD_TOL, guarded_greedy
 from nsdesign.documents import schedule_document
-from nsdesign.laws.normalized import NormalizedBand, resolve_band
+from nsdesign.errors import InputError
+from nsdesign.laws.normalized import BandSource, NormalizedBand, resolve_band
 from nsdesign.presets import preset, preset_names
 
 
@@ -51,14 +50,8 @@ class NormalizedDesign:
 
 def design_for_normalizer(
     normalizer: str | Normalizer,
-    min_sigma: float | None = None,
-    max_sigma: float | None = None,
-    quantile: float | None = None,
-    shape: Shape | None = None,
-    model_size: float | None = None,
-    layer: str | None = None,
-    laws_path: str | None = None,
-    spectrum: str | os.PathLike[str] | None = None,
+    band: BandSource | None = None,
+    *,
     guard_sigma: float | None = None,
     guard_tol: float | None = None,
     steps: int | None = None,
@@ -68,13 +61,18 @@ def design_for_normalizer(
     safety: float = 1.0,
     norm_div: float = 1.0,
     max_steps: int = 30,
+    **band_fields: Any,
 ) -> NormalizedDesign:
     """Band under the normalizer (given, or from MP / a law / a file) → guarded greedy design → presets under Frobenius.
 
-    The band comes from `resolve_band` (its defaults).
+    The band is a `BandSource` (resolved by `resolve_band`, with its defaults), or its fields as keywords
+    (`min_sigma=…, max_sigma=…` or `shape=…`, `model_size=…, layer=…`, `spectrum=…`, with `quantile`).
     """
     norm = get(normalizer)
-    lo, hi, band = resolve_band(norm, min_sigma, max_sigma, quantile, shape, model_size, layer, laws_path, spectrum)
+    if band is not None and band_fields:
+        raise InputError("give the band as a BandSource or as keywords, not both")
+    source = band if band is not None else BandSource(**band_fields)
+    lo, hi, band = resolve_band(norm, source)
     guarded = guarded_greedy(
         lo, hi, guard_sigma, DEFAULT_GUARD_TOL if guard_tol is None else guard_tol, norm, steps, degree, tol,
         cushion, safety, norm_div, max_steps,

@@ -46,7 +46,7 @@ TARGET_AT = 0.75  # of the capture run's steps
 FULL: dict[str, Any] = {
     "sizes": (  # the cheap size first, so one complete closed loop exists early; then the ≥16K-byte regime
         {"name": "32x2_b2K", "model": "32x2", "batch": 16, "seq_len": 128, "steps": 240, "eval_every": 24,
-         "eval_batches": 8},
+         "eval_batches": 8, "rms_view": True},  # the second view of step size: 56 more runs, cheap at 2K
         {"name": "32x2_b16K", "model": "32x2", "batch": 64, "seq_len": 256, "steps": 200, "eval_every": 20,
          "eval_batches": 2, "lr_grid": (*LR_GRID, 0.16)},  # keller5 chose 0.08, the 4-value grid's edge, here
     ),
@@ -54,7 +54,7 @@ FULL: dict[str, Any] = {
 }
 QUICK: dict[str, Any] = {
     "sizes": ({"name": "nano_quick", "model": "nano", "batch": 4, "seq_len": 32, "steps": 8, "eval_every": 2,
-               "eval_batches": 2},),
+               "eval_batches": 2, "rms_view": True},),
     "seeds": 2, "text_bytes": 1 << 18,
 }
 
@@ -217,13 +217,22 @@ def run_size(size: dict, plan: dict, out: Path, say: Any, progress: Any) -> tupl
                                lr_tuning=LrTuning(lr_grid(size)), target_loss=target, progress=progress(size["name"]),
                                **kwargs)
     result = size_result(size, comparison, capture, band, predicted, target, info)
+    if size.get("rms_view"):
+        result["rms_view"] = _rms_view(size, plan, specs, comparison, target, kwargs, say, progress)
+    result["store_cpu_s"], result["store_runs"] = stored_cpu(kwargs["runs_dir"])
+    return comparison, result
+
+
+def _rms_view(size: dict, plan: dict, specs: list, comparison: Any, target: float, kwargs: dict, say: Any,
+              progress: Any) -> dict:
+    """Train the second view of step size (see `rms_view`) at keller5's tuned lr."""
+    from nsdesign.torch.training import train_compare
+
     common_lr = comparison.lrs[PRESETS[0]]
     say(f"{size['name']}: second view, every update at an exact polar factor's RMS, lr {common_lr:g} for all")
     matched = train_compare([*PRESETS, *specs], labels=[*PRESETS, *DESIGNED], seeds=plan["seeds"], muon_lr=common_lr,
                             match_rms=True, target_loss=target, progress=progress(size["name"] + " rms"), **kwargs)
-    result["rms_view"] = rms_view(matched, common_lr)
-    result["store_cpu_s"], result["store_runs"] = stored_cpu(kwargs["runs_dir"])
-    return comparison, result
+    return rms_view(matched, common_lr)
 
 
 def rms_view(matched: Any, lr: float) -> dict:

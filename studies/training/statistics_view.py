@@ -222,8 +222,9 @@ def answer(results: dict) -> str:
                      "smaller true differences would usually be missed.")
     if stats.get("family_rms"):
         moved = [d for d in stats["loss_rms"] if d["verdict"] != "unresolved"]
-        lines.append("- With every update at an exact polar factor's RMS (one lr for all, the second view of step "
-                     "size): " + ("; ".join(f"`{d['label']}` on {d['size']} {d['verdict']} ({d['mean']:+.4f} "
+        viewed = ", ".join(dict.fromkeys(d["size"] for d in stats["loss_rms"]))
+        lines.append(f"- With every update at an exact polar factor's RMS (one lr for all, the second view of step "
+                     f"size, on {viewed}): " + ("; ".join(f"`{d['label']}` on {d['size']} {d['verdict']} ({d['mean']:+.4f} "
                                             f"[{d['holm_low']:+.4f}, {d['holm_high']:+.4f}])" for d in moved)
                                   if moved else f"no schedule differs from keller5 after Holm across its "
                                   f"{stats['family_rms']} comparisons") + ".")

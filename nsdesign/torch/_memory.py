@@ -42,26 +42,29 @@ def validation_bytes(m: int, n: int, itemsize: int) -> int:
 
 def require_fits(
     needed: int, device: torch.device, what: str, budget: int | None = None,
-    hint: str = "use a smaller matrix or another device",
+    hint: str = "use a smaller matrix",
 ) -> None:
-    """Raise InputError when `needed` bytes exceed SAFETY × the free memory (or an explicit `budget`)."""
+    """Raise InputError when `needed` bytes exceed SAFETY × the free memory (or an explicit `budget`); the `hint`
+    ends the one-line message where it fits (ERROR_WIDTH)."""
     limit = budget if budget is not None else available_bytes(device)
     if limit is None:
         return
     allowed = limit if budget is not None else int(limit * SAFETY)
     if needed > allowed:
-        raise InputError(
-            f"{what} needs about {format_bytes(needed)} ({format_bytes(allowed)} "
-            f"{'allowed' if budget is not None else 'free'}{'' if device.type == 'cpu' else f' on {device}'}); {hint}"
-        )
+        where = "" if device.type == "cpu" else f" on {device}"
+        message = f"{what} needs {format_bytes(needed)}, {format_bytes(allowed)} {'allowed' if budget else 'free'}{where}"
+        raise InputError(message if len(message) + len(hint) + 2 > ERROR_WIDTH else f"{message}; {hint}")
+
+
+ERROR_WIDTH = 63  # a one-line error's message: 80 columns less the CLI's "nsdesign: error: "
 
 
 def format_bytes(count: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(count) < 1024 or unit == "TiB":
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
+        if abs(count) < 1024 or unit == "EiB":
             return f"{count:.3g} {unit}" if unit != "B" else f"{int(count)} B"
         count /= 1024
-    return f"{count:.3g} TiB"
+    return f"{count:.3g} EiB"
 
 
 def training_bytes(width: int, n_layer: int, batch: int, seq_len: int, vocab: int = 256) -> int:

@@ -230,8 +230,8 @@ def capture_momentum(
     # an unknown schedule, or one whose coefficients the NS dtype cannot hold, fails before any training
     schedule_rows(as_schedule(schedule), resolve_dtype(dtype))
     for size in model_sizes:  # refuse what cannot fit before allocating anything or creating a folder
-        require_fits(training_bytes(size.width, size.n_layer, batch, seq_len), target, f"batch×seq_len {batch:.3g}×{seq_len:.3g}",
-                     hint="lower `batch`, `seq_len`")
+        require_fits(training_bytes(size.width, size.n_layer, batch, seq_len), target, "training",
+                     hint="lower `batch`/`seq_len`")
     settings = TrainSettings(
         steps=steps, batch=batch, seq_len=seq_len, schedule=schedule, ns_dtype=dtype_name(resolve_dtype(dtype)),
         capture_at=at, seed=seed, warmup=min(10, max(steps // 10, 1)),

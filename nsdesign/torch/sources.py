@@ -140,7 +140,7 @@ def load_matrices(
         what = f"matching {match!r} " if match else ""
         notes = []
         if skipped:
-            notes.append(f"{len(skipped)} with < 2 dimensions")
+            notes.append(f"{len(skipped)} below 2-D")
         if empty:
             notes.append(f"{len(empty)} empty, e.g. {empty[0][:12]}")
         extra = f" ({'; '.join(notes)})" if notes else ""

@@ -75,6 +75,27 @@ BAD = [
     ["search", "--min-sigma", "1e-3", "--for", "sgd"],
     ["export", "keller5", "--to", "zzz"],
     ["search", "--min-sigma", "1e-3", "-o", LONG + "/x.json"],
+    # the messages the adversarial run (benchmarks/adversarial_run.py) found too long at their source
+    ["search", "--min-sigma", "1e-3", "-o", "newdir/"],
+    ["search", "--min-sigma", "1e-3", "-o", "."],
+    ["search", "--min-sigma", "1e-3", "-o", "/dev/null"],
+    ["search", "--min-sigma", "1e-3", "-o", "nodir/x.json"],
+    ["search", "--min-sigma", "1e-3", "-o", ""],
+    ["search", "--min-sigma", "1e-3", "--degrees", ",5"],
+    ["search", "--min-sigma", "1e-3", "--max-steps", "1000000000", "--degrees", "auto"],
+    ["search", "--min-sigma", "\x1b[2J\x1b[31mred"],
+    ["search", "--min-sigma", "1e-3", "--normalize", "spectral", "--power-iterations", "1000000000"],
+    ["search", "--min-sigma", "1e-3", "--objective", "worst", "--trials", "2", "--storage", "sqlite:///ro.db?mode=ro"],
+    ["evaluate", "\x1b[2J\x1b[31mred", "--min-sigma", "1e-3"],
+    ["export", "keller5", "--to", "\x1b[2J\x1b[31mred"],
+    ["predict", "--model-size", "nan", "--layer", "mid.q"],
+    ["predict", "--shape", "1024x4096", "--heads", "1000000000", "--quantile", "0.5"],
+    ["recipe", "--model-size", "1e9", "--tol", "0.3", "--degree-choices", ""],
+    ["train-compare", "keller5", "--lr-grid", "", "--quick"],
+    ["train-compare", "keller5", "--quick", "-o", "newdir/"],
+    ["train-compare", "keller5", "--seeds", "18446744073709551616", "--quick"],
+    ["plot", "map", "keller5", "--min-sigma", "1e-3", "-o", "newdir/"],
+    ["plot", "map", "keller5", "--min-sigma", "1e-3", "--title", "$\\notacommand$", "-o", "t.png"],
 ]
 
 

@@ -46,13 +46,15 @@ _LIST = re.compile(r"(?:[^\s,;()]+, )+[^\s,;()]+(?=[;),]| \(|$)")  # a listing: 
 def fit_error(message: str, width: int = ERROR_WIDTH - len(ERROR_PREFIX)) -> str:
     """An error message shortened to `width` columns with as little lost as possible, one step at a time until it
     fits: echoed values and long paths shortened with "…" (a 300-character argument), argparse's "argument " prefix
-    dropped, listings cut to their first name and "…", a trailing "(see `…`)" pointer dropped, listings cut to "…"
+    dropped, a trailing "(see `…`)" pointer dropped (a short listing then stays whole), listings cut to their first
+    name and "…", listings cut to "…"
     alone (what follows says where to see them: "…, see `nsdesign presets`"), then the pointer alone. Prose is never cut: a message still
     too long after these steps is too long at its source and is printed whole (benchmarks/adversarial_run.py
     lists them)."""
     text = terminal_safe(message)
-    steps = (_shorten_values, lambda t: t.removeprefix("argument "), lambda t: _shorten_lists(t, width, 1),
-             lambda t: _POINTER.sub("", t), lambda t: _shorten_lists(t, width, 0), lambda t: _NO_LISTING.sub(_pointer_only, t))
+    steps = (_shorten_values, lambda t: t.removeprefix("argument "), lambda t: _POINTER.sub("", t),
+             lambda t: _shorten_lists(t, width, 1), lambda t: _shorten_lists(t, width, 0),
+             lambda t: _NO_LISTING.sub(_pointer_only, t))
     for step in steps:
         if _columns(text) <= width:
             break

@@ -21,6 +21,7 @@ from nsdesign.cli._vocabulary import (
     add_normalizer_arguments,
     blocks_from_args,
     deprecated_alias,
+    dtype_name,
     guard_headroom,
     guard_sigma_of,
     model_size,
@@ -31,7 +32,7 @@ from nsdesign.cli._vocabulary import (
 from nsdesign.cli._vocabulary import shape_of as _shape
 from nsdesign.cli.consumer_view import search_for
 from nsdesign.cli.normalize_view import search_normalized
-from nsdesign.cli.shaping_view import search_target
+from nsdesign.cli.shaping_view import SHAPING_DTYPES, search_target
 from nsdesign.cli.views.schedules import comparison, comparison_next, evaluation, evaluation_next, preset, preset_table
 from nsdesign.cli.views.search import recommendation
 from nsdesign.core.band import Band
@@ -72,6 +73,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--target", metavar="MAP",
         help="shape singular values instead: sign, sigma^P, clip:TAU, soft:EPS (docs/shaping.md)",
     )
+    search.add_argument("--dtype", dest="run_dtype", type=dtype_name(SHAPING_DTYPES), metavar="{bf16,fp16,fp32}",
+                        help="with --target: the precision of the table's run column (bf16)")
     search.add_argument("--norm-div", type=float, default=1.0, help="runtime input divisor s and headroom: designed on [L/s, U], so σ up to s·U stays in the design (default 1.0)")
     search_options.add_kernel_arguments(search, "kernel for bf16/fp16 objectives and the --degrees auto cost model")
     search.add_argument("--max-steps", type=int, default=30, help="step limit when --tol is given (default 30)")
@@ -147,6 +150,8 @@ def _search(args: argparse.Namespace) -> int:
     check_output(args.output)
     if args.target is not None:  # a spectral-shaping target: its own engine (cli/shaping_view.py)
         return search_target(args, _band_from_args)
+    if args.run_dtype is not None:
+        raise InputError("--dtype goes with --target (the run column of a shaping map)")
     answer = route(search_options.request_from_args(args))
     args.route_lines = answer.lines()  # printed by the view once its engine succeeded (print_route)
     if answer.engine == "consumer":

@@ -15,6 +15,7 @@ from nsdesign.design.shaping_runs import Comparison, compare
 from nsdesign.errors import InputError
 
 DEFAULT_TOL = 0.01
+SHAPING_DTYPES: tuple[str, ...] = ("bf16", "fp16", "fp32")  # the rounding-model runs of design.shaping_runs
 # Flags of other engines: --target designs its own pipeline, so they do not apply.
 CONFLICTS: tuple[tuple[str, str], ...] = (
     ("for_target", "--for"), ("exact", "--exact"), ("cushion", "--cushion"), ("safety", "--safety"),
@@ -32,7 +33,7 @@ def search_target(args: argparse.Namespace, band_from_args: Callable[[argparse.N
     shape = shape_of(args.shape)
     result = compare(
         args.target, min_sigma, args.max_sigma, DEFAULT_TOL if args.tol is None else args.tol,
-        shape=(shape.m, shape.n) if shape is not None else (1024, 4096),
+        shape=(shape.m, shape.n) if shape is not None else (1024, 4096), dtype=args.run_dtype or "bf16",
     )
     if args.output is not None:
         write_json_atomic(args.output, result.to_dict())

@@ -23,6 +23,13 @@ def test_target_prints_design_and_current_practice(cli, tmp_path):
     assert ours["ours"] and ours["matmuls"] < eo["matmuls"]
 
 
+def test_the_run_column_is_in_the_dtype_asked_for(cli):
+    r = cli("search", "--target", "soft:0.01", "--min-sigma", "1e-3", "--tol", "1e-3", "--dtype", "fp16")
+    assert r.returncode == 0, r.stderr
+    header = next(line for line in r.stdout.splitlines() if line.startswith("pipeline"))
+    assert header.split()[-1] == "fp16" and "fp16: a run on a 128x512 matrix" in r.stdout
+
+
 def test_power_target_against_dynmuon(cli):
     r = cli("search", "--target", "sigma^-0.25", "--min-sigma", "0.015", "--max-sigma", "0.05", "--tol", "0.01")
     assert r.returncode == 0, r.stderr
@@ -39,6 +46,8 @@ def test_power_target_against_dynmuon(cli):
         (["--target", "sign", "--for", "torch-muon"], "drop --for"),
         (["--target", "sign", "--steps", "5"], "give --tol instead of --steps"),
         (["--target", "sign", "--tol", "2"], "tol must lie in (0, 1)"),
+        (["--target", "sign", "--dtype", "fp8"], "choose from bf16, fp16, fp32"),
+        (["--dtype", "fp16"], "--dtype goes with --target"),
     ],
 )
 def test_bad_target_requests_are_one_line_errors(cli, flags, message):

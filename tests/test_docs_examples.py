@@ -235,7 +235,8 @@ TORCH_COMMANDS = {"validate", "capture", "train-compare", "recipe"}
 
 
 def _is_slow_shell(example: Example) -> bool:
-    return any(c[1:2] and (c[1] in TORCH_COMMANDS or "--objective" in c) for c in example.commands)
+    # torch commands, studies, and consumer designs (`--for`: each checked in real torch, seconds apiece)
+    return any(c[1:2] and (c[1] in TORCH_COMMANDS or "--objective" in c or "--for" in c) for c in example.commands)
 
 
 def _is_slow_python(doc: str) -> bool:

@@ -7,6 +7,7 @@ import json
 import pytest
 
 
+@pytest.mark.slow
 def test_search_for_torch_muon_prints_the_lines_to_paste(cli, tmp_path):
     path = tmp_path / "t.json"
     r = cli("search", "--min-sigma", "1e-3", "--for", "torch-muon", "-o", "t.json", cwd=tmp_path)
@@ -65,6 +66,7 @@ def test_search_for_refuses_a_normalizer_the_consumer_lacks(cli):
     assert r.returncode == 2 and "offers: frobenius" in r.stderr
 
 
+@pytest.mark.slow
 def test_frobenius_is_every_consumers_own_normalizer(cli):
     r = cli("search", "--min-sigma", "1e-3", "--for", "torch-muon", "--normalize", "frobenius")
     assert r.returncode == 0, r.stderr

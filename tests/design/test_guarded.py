@@ -113,6 +113,7 @@ def test_unreachable_guard_is_an_error():
         guarded_greedy(1e-4, 0.5, 1.0, 0.01, "schatten4", steps=1)
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None)
 @given(st.floats(1e-3, 0.3), st.floats(0.4, 0.95), st.integers(2, 5), st.floats(0.1, 0.5))
 def test_result_always_satisfies_its_guard_exactly(l, u, steps, tau):

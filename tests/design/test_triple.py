@@ -80,6 +80,7 @@ def test_schedule_is_the_triple_repeated(five):
     assert s.num_steps == 5 and len(set(s.steps)) == 1 and s.extension == "repeat_last" and s.norm_div == 1.0
 
 
+@pytest.mark.slow
 def test_fewest_repeats_reaching_a_tolerance():
     design = fewest_repeats(1e-3, 0.13)
     assert design.ns_steps == 6 and design.error <= 0.13

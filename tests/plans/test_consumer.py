@@ -68,6 +68,7 @@ def test_gram_consumer_gets_a_restart_plan():
     assert ("gram", "fp16") in [(c.kernel, c.dtype) for c in gram.checks]
 
 
+@pytest.mark.slow
 def test_tolerance_picks_the_fewest_repeats():
     design = design_for("torch-muon", 1e-3, tol=0.13, torch_check=False)
     assert design.ns_steps == 6 and design.metrics.worst_error <= 0.13

@@ -188,6 +188,7 @@ def test_every_emitted_mix_clears_the_check_margin(a_recipe):
             assert run.error <= r.tol * (1 - r.check_margin), (g.name, rows, run.error)
 
 
+@pytest.mark.slow
 def test_real_torch_bf16_meets_tolerance_on_the_proxies_of_emitted_layers(tiny_recipe):
     # The margin is for this: real torch bf16 (torch.addmm) on the check's proxy (three seeds) and on a 256-row one
     # stays ≤ δ in the median, and no single run passes δ by more than the margin. One run alone can land on a

@@ -46,7 +46,7 @@ def test_the_guard_defaults_to_the_shared_headroom():
 @pytest.mark.parametrize(
     ("flags", "engine"),
     [((), "safe"), (("--exact",), "exact"), (("--guard-tol", "0.3"), "guarded"),
-     (("--for", "torch-muon", "--steps", "5"), "consumer")],
+     pytest.param(("--for", "torch-muon", "--steps", "5"), "consumer", marks=pytest.mark.slow)],
 )
 def test_search_prints_the_engine_that_answered(flags, engine):
     proc = invoke(("search", "--min-sigma", "1e-3", *flags))

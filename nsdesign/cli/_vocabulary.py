@@ -12,11 +12,11 @@ import re
 from typing import Any
 
 from nsdesign.core.cost import Shape
-from nsdesign.core.limits import DEFAULT_HEADROOM
 from nsdesign.core.normalizers import get
 from nsdesign.errors import InputError
 from nsdesign.laws.blocks import blocks_of
 from nsdesign.laws.normalized import BandSource
+from nsdesign.plans.request import DesignRequest
 
 # The --dtype names, everywhere. Commands accept the subset they can run; plot's old numpy names still parse.
 DTYPES: tuple[str, ...] = ("exact", "fp64", "fp32", "bf16", "fp16")
@@ -116,16 +116,7 @@ def guard_sigma_of(args: Any, max_sigma: float) -> float | None:
 
 def guard_headroom(args: Any, max_sigma: float) -> float:
     """The library's relative margin g/U − 1 (0.02 when no guard is given): overshoot is max F on [0, g]."""
-    g = guard_sigma_of(args, max_sigma)
-    if g is None:
-        return DEFAULT_HEADROOM
-    if not (math.isfinite(g) and math.isfinite(max_sigma) and max_sigma > 0):
-        raise InputError(f"--guard-sigma must be a finite number, got {g}")
-    if g < max_sigma:
-        raise InputError(f"the guard band must lie above the accuracy band: --guard-sigma {g:g} < --max-sigma {max_sigma:g}")
-    if g > 2.0 * max(max_sigma, 1.0):
-        raise InputError(f"--guard-sigma {g:g} is above 2·max(--max-sigma, 1); no normalizer needs that")
-    return max(0.0, g / max_sigma - 1.0)
+    return DesignRequest(max_sigma=max_sigma, guard_sigma=guard_sigma_of(args, max_sigma)).relative_guard()
 
 
 def shape_of(text: str | None) -> Any:

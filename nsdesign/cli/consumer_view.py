@@ -1,4 +1,4 @@
-"""`nsdesign search --for TARGET`: parse → plans.design_for → render, ending in the user's optimizer."""
+"""`nsdesign search --for TARGET`: parse → plans.answer (plans.design_for) → render, ending in the user's optimizer."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from typing import Any, Callable
 
 from nsdesign.cli.views import common as views
 from nsdesign.cli._output import print_band_warnings, print_route, report_stream, write_schedule
-from nsdesign.cli._vocabulary import guard_headroom, normalizer_from_args, require_count
 from nsdesign.cli.normalize_view import search_normalized
-from nsdesign.core.band import Band
+from nsdesign.cli.search_options import with_band
 from nsdesign.core.consumers import consumer_form
 from nsdesign.errors import InputError
-from nsdesign.plans import design_for
+from nsdesign.plans.answer import answer
+from nsdesign.plans.request import DesignRequest
 
 # Flags that choose another engine or knob: --for designs within the consumer's form, so they conflict.
 CONFLICTS: tuple[tuple[str, str], ...] = (
@@ -21,16 +21,15 @@ CONFLICTS: tuple[tuple[str, str], ...] = (
 )
 
 
-def search_for(args: argparse.Namespace, band_from_args: Callable[[argparse.Namespace], tuple[float, Any]]) -> int:
+def search_for(args: argparse.Namespace, request: DesignRequest,
+               band_from_args: Callable[[argparse.Namespace], tuple[float, Any]]) -> int:
     _refuse_conflicts(args)
     if isinstance(args.steps, tuple):
         raise InputError("--for takes one --steps N (a range LO-HI is a study); give N, or --tol")
-    if _normalizer_name(args) not in (None, "frobenius"):
-        return _with_normalizer(args)
+    if request.normalizer_name not in (None, "frobenius"):
+        return _with_normalizer(args, request)
     min_sigma, source = band_from_args(args)
-    steps = require_count("--steps", args.steps)
-    result = design_for(args.for_target, Band(min_sigma, args.max_sigma), steps=steps, tol=args.tol,
-                        headroom=guard_headroom(args, args.max_sigma))
+    result = answer(with_band(request, min_sigma, source, args.shape))
     print_band_warnings(args)
     if args.output is not None:
         document = result.document({"band_source": source} if source else None)
@@ -44,26 +43,15 @@ def search_for(args: argparse.Namespace, band_from_args: Callable[[argparse.Name
     return 0
 
 
-def _normalizer_name(args: argparse.Namespace) -> str | None:
-    """The normalizer the flags name (None without --normalize and its knobs): Frobenius is every consumer's own."""
-    flags = ("normalize", "power_iterations", "spectral_safety")
-    return normalizer_from_args(args).name if any(getattr(args, k, None) is not None for k in flags) else None
-
-
-def _with_normalizer(args: argparse.Namespace) -> int:
+def _with_normalizer(args: argparse.Namespace, request: DesignRequest) -> int:
     """--for TARGET --normalize NAME: the guarded design for the normalizer's band (`search --normalize`, checked
     in both bf16 kernels), when the consumer offers that normalizer; then the export that passes it on."""
-    form = consumer_form(args.for_target)
-    norm = normalizer_from_args(args)
-    if norm.name not in form.normalizers:
-        offered = ", ".join(form.normalizers)
-        raise InputError(f"{form.target} does not offer the {norm.name} normalizer; it offers: {offered}")
-
-    code = search_normalized(args)
+    code = search_normalized(args, request)  # plans.answer refuses a normalizer the consumer does not offer
     path = args.output or "schedule.json"
     with report_stream(args.output):
         print("next:" if args.output else f"next: add -o {path}, then")
-        print(f"  nsdesign export {path} --to {form.target} --normalize {norm.name}")
+        target = consumer_form(request.consumer or "").target
+        print(f"  nsdesign export {path} --to {target} --normalize {request.normalizer_name}")
     return code
 
 

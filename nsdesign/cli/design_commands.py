@@ -25,8 +25,6 @@ from nsdesign.cli._vocabulary import (
     guard_headroom,
     guard_sigma_of,
     model_size,
-    parse_degree,
-    require_count,
     steps_or_range,
 )
 from nsdesign.cli._vocabulary import shape_of as _shape
@@ -35,13 +33,13 @@ from nsdesign.cli.normalize_view import search_normalized
 from nsdesign.cli.shaping_view import SHAPING_DTYPES, search_target
 from nsdesign.cli.views.schedules import comparison, comparison_next, evaluation, evaluation_next, preset, preset_table
 from nsdesign.cli.views.search import recommendation
-from nsdesign.core.band import Band
 from nsdesign.core.metrics import evaluate
 from nsdesign.design.guarded import DEFAULT_GUARD_TOL, check_guard, guard_error, guard_range
-from nsdesign.design.recommend import compare, recommend
+from nsdesign.design.recommend import compare
 from nsdesign.documents import common_design_band, load_schedule
 from nsdesign.errors import InputError
 from nsdesign.laws import predict_band
+from nsdesign.plans.answer import answer
 from nsdesign.plans.request import route
 from nsdesign.presets import preset_info, preset_names
 
@@ -152,25 +150,25 @@ def _search(args: argparse.Namespace) -> int:
         return search_target(args, _band_from_args)
     if args.run_dtype is not None:
         raise InputError("--dtype goes with --target (the run column of a shaping map)")
-    answer = route(search_options.request_from_args(args))
-    args.route_lines = answer.lines()  # printed by the view once its engine succeeded (print_route)
-    if answer.engine == "consumer":
-        return search_for(args, _band_from_args)
-    if answer.engine in ("normalized-study", "guarded", "study"):
+    request = search_options.request_from_args(args)
+    engine = route(request)
+    args.route_lines = engine.lines()  # printed by the view once its engine succeeded (print_route)
+    if engine.engine == "consumer":
+        return search_for(args, request, _band_from_args)
+    if engine.engine in ("normalized-study", "guarded", "study"):
         _shape_of_blocks(args)
-    if answer.engine == "normalized-study":
+    if engine.engine == "normalized-study":
         return search_options.run_normalized(args)  # a study on the band the normalizer leaves
-    if answer.engine == "guarded":
+    if engine.engine == "guarded":
         # accuracy on the band, |1 − F| ≤ τ on the guard band (a bare --guard-sigma keeps the default design,
         # checked for overshoot up to it)
-
-        return search_normalized(args)
-    if answer.engine == "study":
+        return search_normalized(args, request)
+    if engine.engine == "study":
         given = args.min_sigma is not None or args.quantile is not None
         return search_options.run(args, _band_from_args(args)[0] if given else None)
     min_sigma, source = _band_from_args(args)
     try:
-        result = _recommend(args, min_sigma, source)
+        result = answer(search_options.with_band(request, min_sigma, source, args.shape))
     except InputError as exc:
         if source is None:
             raise
@@ -195,24 +193,6 @@ def _shape_of_blocks(args: argparse.Namespace) -> None:
     blocks = blocks_from_args(args)
     if blocks is not None:
         args.shape, args.heads, args.block = str(blocks.shape), None, None
-
-
-def _recommend(args: argparse.Namespace, min_sigma: float, source: str | None) -> Any:
-    return recommend(
-        Band(min_sigma, args.max_sigma),
-        steps=require_count("--steps", args.steps),
-        tol=args.tol,
-        degree=parse_degree(args.degree),
-        cushion=args.cushion,
-        safety=args.safety,
-        norm_div=args.norm_div,
-        shape=_shape(args.shape),
-        kernel=search_options.kernel_of(args),
-        max_steps=args.max_steps,
-        headroom=guard_headroom(args, args.max_sigma),
-        band_source=source,
-        exact=args.exact,
-    )
 
 
 def _evaluate(args: argparse.Namespace) -> int:

@@ -1,8 +1,8 @@
 """`nsdesign search --normalize NAME`: parse the band source and knobs, call one library function, print.
 
-The library call is `nsdesign.plans.normalizer.design_for_normalizer` (band under the normalizer → guarded greedy
-design → presets under Frobenius on the same spectrum). Output fits 80 columns. With study options the
-search is an Optuna study on that band instead (`nsdesign.cli.search_options.run_normalized`).
+The library call is `nsdesign.plans.answer` on the request: `plans.normalizer.design_for_normalizer` (band under
+the normalizer → guarded greedy design → presets under Frobenius on the same spectrum). Output fits 80 columns.
+With study options the search is an Optuna study on that band instead (`cli.search_options.run_normalized`).
 """
 
 from __future__ import annotations
@@ -13,31 +13,19 @@ from typing import Any
 
 from nsdesign.cli._output import print_route, report_stream, warn, write_schedule
 from nsdesign.cli._text import terminal_safe
-from nsdesign.cli._vocabulary import band_source_from_args, normalizer_from_args, parse_degree, require_count
+from nsdesign.cli._vocabulary import band_source_from_args
 from nsdesign.cli.export_commands import next_lines
 from nsdesign.errors import InputError
-from nsdesign.plans.normalizer import design_for_normalizer
+from nsdesign.plans.answer import answer
+from nsdesign.plans.request import DesignRequest
 
 
-def search_normalized(args: argparse.Namespace) -> int:
+def search_normalized(args: argparse.Namespace, request: DesignRequest) -> int:
     if getattr(args, "legacy_headroom", None) is not None:
         raise InputError("--headroom is the old spelling of --guard-sigma; with --normalize give --guard-sigma")
-    degree = parse_degree(args.degree)
-    if degree == "auto":
+    if request.degrees == "auto":
         raise InputError("--degrees auto does not combine with --normalize; give a degree or a list per step")
-    result = design_for_normalizer(
-        normalizer_from_args(args),
-        band_source_from_args(args),
-        guard_sigma=args.guard_sigma,
-        guard_tol=args.guard_tol,
-        steps=require_count("--steps", args.steps),
-        degree=degree,
-        tol=args.tol,
-        cushion=0.0 if args.cushion is None else args.cushion,  # search leaves unset knobs None
-        safety=1.0 if args.safety is None else args.safety,
-        norm_div=args.norm_div,
-        max_steps=args.max_steps,
-    )
+    result = answer(request, band_source_from_args(args))
     if args.output is not None:
         write_schedule(args.output, args.format, result.document(), result.guarded.schedule)
 

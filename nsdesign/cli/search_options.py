@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import math
 import re
+from dataclasses import replace
 from typing import Any
 
 from nsdesign._files import check_output_path
@@ -34,6 +35,8 @@ from nsdesign.cli._vocabulary import (
     guard_sigma_of,
     int_list,
     normalizer_from_args,
+    parse_degree,
+    shape_of,
     study_storage,
 )
 from nsdesign.cli.views.study import study_result
@@ -122,17 +125,23 @@ def study_options(args: argparse.Namespace, normalized: bool = False) -> tuple[s
     return tuple(given) + (("no_guard",) if getattr(args, "no_guard", None) else ())
 
 
-def request_from_args(args: argparse.Namespace) -> Any:
-    """The `plans.DesignRequest` the search flags describe: built once here, read by `plans.route`."""
-    normalize = getattr(args, "normalize", None)
-    normalized = normalize is not None or any(
-        getattr(args, k, None) is not None for k in ("power_iterations", "spectral_safety"))
+def request_from_args(args: argparse.Namespace) -> DesignRequest:
+    """The `plans.DesignRequest` the search flags describe: built once here, routed by `plans.route`, answered
+    by `plans.answer`. A predicted band edge is added by the caller (`with_band`), once it is resolved."""
+    normalized = any(getattr(args, k, None) is not None for k in ("normalize", "power_iterations", "spectral_safety"))
     return DesignRequest(
         min_sigma=args.min_sigma, max_sigma=args.max_sigma, guard_sigma=guard_sigma_of(args, args.max_sigma),
-        guard_tol=args.guard_tol, steps=args.steps, tol=args.tol, degrees=str(args.degree or "5"),
-        kernel=kernel_of(args), normalizer=(normalize or "frobenius") if normalized else None,
+        guard_tol=args.guard_tol, steps=args.steps, tol=args.tol, degrees=parse_degree(str(args.degree or "5")),
+        kernel=kernel_of(args), normalizer=normalizer_from_args(args) if normalized else None,
         consumer=args.for_target, exact=bool(args.exact), study=study_options(args, normalized),
+        cushion=args.cushion, safety=args.safety, norm_div=args.norm_div, max_steps=args.max_steps,
     )
+
+
+def with_band(request: DesignRequest, min_sigma: float, source: str | None, shape: str | None) -> DesignRequest:
+    """The request on a resolved band: --min-sigma or the edge predicted from `source`, and --shape (the
+    block's shape under --heads/--block) for FLOP counts."""
+    return replace(request, min_sigma=min_sigma, band_source=source, shape=shape_of(shape))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -6,15 +6,19 @@ if-chain over flags in the CLI, silently. A `DesignRequest` is built once from t
 and carries the whole question through the layers; `route` says which engine answers it and why, in one table,
 and `search` prints that line.
 
-Depends on: core.band (the band and its guard), core.limits (defaults and the guard table).
+Depends on: core.cost (Shape), core.limits (defaults), core.normalizers (Normalizer), errors.
 """
 
 from __future__ import annotations
 
+import math
 import textwrap
 from dataclasses import dataclass
 
-from nsdesign.core.limits import DEFAULT_HEADROOM
+from nsdesign.core.cost import Shape
+from nsdesign.core.limits import DEFAULT_HEADROOM, DEFAULT_MAX_STEPS
+from nsdesign.core.normalizers import Normalizer
+from nsdesign.errors import InputError
 
 ENGINES: dict[str, str] = {
     "consumer": "what one optimizer takes (plans.consumer)",
@@ -31,7 +35,8 @@ ENGINES: dict[str, str] = {
 @dataclass(frozen=True)
 class DesignRequest:
     """The question a design answers. Band edges may be None where the engine derives them (a prediction, a
-    normalizer's band, a study's capture objective); `study` names the study options given (empty: no study)."""
+    normalizer's band, a study's capture objective); `study` names the study options given (empty: no study).
+    `plans.answer` hands it to the engine `route` names; a field an engine has no use for is ignored there."""
 
     min_sigma: float | None = None
     max_sigma: float = 1.0
@@ -39,17 +44,43 @@ class DesignRequest:
     guard_tol: float | None = None  # |1 − F| ≤ τ on [max_sigma, g]; None: the overshoot guard only
     steps: int | tuple[int, int] | None = None  # a count, or a range LO-HI (a study)
     tol: float | None = None
-    degrees: str = "5"  # one degree, one per step (3,5,5,7), or "auto"
+    degrees: int | tuple[int, ...] | str = 5  # one degree, one per step (3, 5, 5, 7), or "auto"
     kernel: str = "fused"
-    normalizer: str | None = None
+    normalizer: Normalizer | str | None = None
     consumer: str | None = None
     exact: bool = False
     study: tuple[str, ...] = ()
+    # Polar Express's knobs (None: the engine's default), the step limit with `tol`, the FLOP model's shape
+    cushion: float | None = None
+    safety: float | None = None
+    norm_div: float = 1.0
+    max_steps: int = DEFAULT_MAX_STEPS
+    shape: Shape | None = None
+    band_source: str | None = None  # where a predicted min_sigma came from (recorded in the design)
 
     @property
     def guard(self) -> float:
         """g, the largest input σ every engine keeps safe."""
         return self.guard_sigma if self.guard_sigma is not None else self.max_sigma * (1.0 + DEFAULT_HEADROOM)
+
+    @property
+    def normalizer_name(self) -> str | None:
+        norm = self.normalizer
+        return norm.name if isinstance(norm, Normalizer) else norm
+
+    def relative_guard(self) -> float:
+        """The engines' relative margin g/U − 1 (DEFAULT_HEADROOM when no guard is given): the overshoot
+        guard is max F on [0, g], so g below U or far above any normalizer's bound is refused."""
+        g, top = self.guard_sigma, self.max_sigma
+        if g is None:
+            return DEFAULT_HEADROOM
+        if not (math.isfinite(g) and math.isfinite(top) and top > 0):
+            raise InputError(f"guard_sigma must be a finite number, got {g}")
+        if g < top:
+            raise InputError(f"the guard band must lie above the accuracy band: guard_sigma {g:g} < max_sigma {top:g}")
+        if g > 2.0 * max(top, 1.0):
+            raise InputError(f"guard_sigma {g:g} is above 2·max(max_sigma, 1); no normalizer needs that")
+        return max(0.0, g / top - 1.0)
 
 
 @dataclass(frozen=True)
@@ -70,8 +101,8 @@ def route(request: DesignRequest) -> Route:
         return Route("consumer", f"--for {request.consumer}")
     if request.normalizer is not None:
         if request.study:
-            return Route("normalized-study", f"--normalize {request.normalizer} with {studied}")
-        return Route("guarded", f"--normalize {request.normalizer}: its band, guarded up to {request.guard:g}")
+            return Route("normalized-study", f"--normalize {request.normalizer_name} with {studied}")
+        return Route("guarded", f"--normalize {request.normalizer_name}: its band, guarded up to {request.guard:g}")
     if request.study:
         return Route("study", f"study option {studied}")
     if request.guard_tol is not None:

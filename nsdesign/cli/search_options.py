@@ -48,7 +48,7 @@ from nsdesign.documents import schedule_document
 from nsdesign.errors import InputError
 from nsdesign.laws.normalized import resolve_band
 from nsdesign.plans.request import DesignRequest
-from nsdesign.search.plan import study_config
+from nsdesign.search.plan import StudyOptions, study_config_for
 from nsdesign.search.study import run_search
 
 _DESTS = (
@@ -152,46 +152,41 @@ def with_band(request: DesignRequest, min_sigma: float, source: str | None, shap
 def config_from_args(
     args: argparse.Namespace, min_sigma: float | None = None, max_sigma: float | None = None, normalizer: Any = None
 ) -> Any:
-    """The StudyConfig the arguments describe: flags mapped onto `nsdesign.search.study_config` (the rules live there).
+    """The StudyConfig the arguments describe: their `DesignRequest` and `StudyOptions`, handed to
+    `nsdesign.search.study_config_for` (the rules live there).
 
     `min_sigma` is the band edge the caller resolved (from --min-sigma or a predicted edge); None leaves it
     to the library (the capture objective has its own default). With `normalizer`, [min_sigma, max_sigma] is
     the band under it (--spectrum was its source, not a weighted objective's sample).
     """
-    degree_text = str(getattr(args, "degree", "5") or "5")
-    if degree_text == "auto":
+    request = request_from_args(args)
+    if request.degrees == "auto":
         raise InputError("--degrees auto is for the greedy design; in a study give --degree-choices 3,5,7")
-    degrees = int_list("--degrees", degree_text)
-    steps, step_range = getattr(args, "steps", None), None
-    if isinstance(steps, tuple):  # --steps LO-HI
-        steps, step_range = None, steps
+    steps = request.steps
     if getattr(args, "step_range", None) is not None:
         if steps is not None:
             raise InputError("give either --steps or --step-range, not both")
-        step_range = _step_range(args.step_range)
+        steps = _step_range(args.step_range)
+    if max_sigma is None:
+        max_sigma = float(getattr(args, "max_sigma", 1.0) or 1.0)
+    _finite("--max-sigma", max_sigma)
+    request = replace(request, min_sigma=min_sigma, max_sigma=max_sigma, steps=steps, shape=shape_of(args.shape),
+                      normalizer=normalizer, guard_sigma=guard_sigma_of(args, max_sigma))
+    return study_config_for(request, _study_options(args, spectrum=None if normalizer is not None else args.spectrum))
+
+
+def _study_options(args: argparse.Namespace, spectrum: str | None) -> StudyOptions:
+    """The study flags (`_DESTS`) as `StudyOptions`: the parts of a search that only a study has."""
     proxy = None
     if args.proxy_shape:
         p = Shape.parse(args.proxy_shape)
         proxy = (p.m, p.n)
-    if max_sigma is None:
-        max_sigma = float(getattr(args, "max_sigma", 1.0) or 1.0)
-    _finite("--max-sigma", max_sigma)
-    return study_config(
-        None if min_sigma is None else (min_sigma, max_sigma),
-        max_sigma if min_sigma is None else None,
+    return StudyOptions(
         objective="worst" if args.objective is None else args.objective,
-        steps=steps,
-        step_range=step_range,
-        degrees=degrees,
         search_degrees=int_list("--degree-choices", args.search_degrees),
-        tol=getattr(args, "tol", None),
         strategies=comma_list("--strategies", args.strategies),
-        cushion=float(getattr(args, "cushion", 0.0) or 0.0),
-        safety=float(getattr(args, "safety", 1.0) or 1.0),
-        norm_div=float(getattr(args, "norm_div", 1.0) or 1.0),
         max_matmuls=args.max_matmuls,
-        shape=Shape.parse(args.shape) if getattr(args, "shape", None) else None,
-        spectrum=None if normalizer is not None else args.spectrum,
+        spectrum=spectrum,
         model_size=getattr(args, "model_size", None),
         layer=getattr(args, "layer", None),
         laws=getattr(args, "laws", None),
@@ -199,20 +194,16 @@ def config_from_args(
         backend=args.lowp_backend or "emulate",
         guard=not args.no_guard,
         guard_limit=args.guard_limit,
-        guard_sigma=guard_sigma_of(args, max_sigma),
-        guard_tol=getattr(args, "guard_tol", None),
-        normalizer=normalizer,
+        target_range=_float_range("--target-range", args.target_range) if args.target_range is not None else None,
         refine=args.refine or "auto",
         refine_steps=args.refine_steps,
         refine_evals=args.refine_evals,
-        target_range=_float_range("--target-range", args.target_range) if args.target_range is not None else None,
         trials=args.trials,
         seed=args.seed,
         storage=study_storage(args.storage),
         study_name=args.study_name,
         jobs=args.jobs,
         progress=_progress_enabled(),
-        kernel=kernel_of(args),
     )
 
 

@@ -10,8 +10,9 @@ optimize. Studies persist in SQLite/PostgreSQL/journal storage and scale out to 
     config = study_config((1e-3, 1.0), objective="bf16", steps=7, trials=60)   # every default and rule inside
     result = run_search(config)
 
-Modules: plan (`study_config`: parameters → StudyConfig), space (candidates → schedules), objectives (scores, guard, refinement), precision (bf16/fp16 matrix
-model), spectra (MP / .npy / law samples), storage (URLs, settings check), study (single objective), pareto.
+Modules: plan (`study_config_for`: a DesignRequest and StudyOptions → StudyConfig; `study_config`: the same
+as keywords), space (candidates → schedules), objectives (scores, guard, refinement), precision (bf16/fp16
+matrix model), spectra (MP / .npy / law samples), storage (URLs, settings check), study (single objective), pareto.
 optuna and scipy are imported only when a study runs.
 """
 
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 from nsdesign.search.objectives import OBJECTIVES, Objective, Score, parse_objective, score
 from nsdesign.search.pareto import FrontPoint, ParetoResult, run_pareto
-from nsdesign.search.plan import study_config
+from nsdesign.search.plan import StudyOptions, study_config, study_config_for
 from nsdesign.precision import MatrixRun, band_matrix, matrix_error, test_matrix
 from nsdesign.search.space import (
     GUARD_STRATEGIES,
@@ -46,6 +47,7 @@ __all__ = [
     "SearchSpace",
     "Spectrum",
     "StudyConfig",
+    "StudyOptions",
     "TrialRecord",
     "band_matrix",
     "build_schedule",
@@ -61,6 +63,7 @@ __all__ = [
     "run_search",
     "score",
     "study_config",
+    "study_config_for",
     "test_matrix",
 ]
 

@@ -1,7 +1,10 @@
-"""A study from plain parameters: every default and rule of a search in one function, `study_config`.
+"""A study from a design request: every default and rule of a search in one function, `study_config`.
 
-The CLI maps its flags onto these parameters and calls this once; notebooks, benchmarks and `run_pareto` use
-the same rules. The rules (each says why):
+`study_config_for(request, options)` is the study of a `plans.DesignRequest` (the band, its guard, steps or a
+range, degrees, knobs, normalizer, kernel: what any engine is asked) with the `StudyOptions` only a study has
+(what it scores, which choices it searches, how it runs); the CLI builds both once and calls it.
+`study_config(...)` takes the same fields as keywords, for notebooks and benchmarks; `run_pareto` uses the same
+rules. The rules (each says why):
 
 - the band: `band` (a Band, a (min, max) pair or min_sigma). The capture objective searches the design edge
   itself, so its band may be omitted (then [1e-3·max_sigma, max_sigma], the edge it reports against).
@@ -21,6 +24,7 @@ the same rules. The rules (each says why):
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from typing import Any, Sequence
 
 from nsdesign.core.band import Band, as_band
@@ -29,6 +33,7 @@ from nsdesign.core.limits import DEFAULT_DEGREE, DEFAULT_STEP_RANGE, DEFAULT_TRI
 from nsdesign.core.normalizers import get
 from nsdesign.design.guarded import DEFAULT_GUARD_TOL, guarded_greedy
 from nsdesign.errors import InputError
+from nsdesign.plans.request import DesignRequest
 from nsdesign.search import spectra
 from nsdesign.search.objectives import DEFAULT_PROXY, GUARD_LIMIT, LOWP, Objective, parse_objective
 from nsdesign.search.pareto import proxy_for
@@ -42,6 +47,55 @@ DEFAULT_REFINE_STEPS = 2
 DEFAULT_REFINE_EVALS = 150
 CAPTURE_DEFAULT_EDGE = 1e-3  # × max_sigma: the band the capture objective reports against when none is given
 LOW_PRECISION = frozenset(LOWP)  # the matrix-run objectives (core.limits.LOW_PRECISION)
+
+
+@dataclass(frozen=True)
+class StudyOptions:
+    """What a study adds to a design request: what it scores, which choices it searches, how it runs.
+    Each field is `study_config`'s keyword of the same name, with the same default."""
+
+    objective: str | Sequence[tuple[str, float]] = "worst"
+    search_degrees: Sequence[int] | None = None
+    strategies: Sequence[str] | None = None
+    max_matmuls: int | None = None
+    spectrum: Any = None  # the weighted objective's sample: "mp", "law" or a .npy path (see study_config)
+    model_size: float | None = None
+    layer: str | None = None
+    laws: str | None = None
+    proxy_shape: tuple[int, int] | None = None
+    backend: str = "emulate"
+    guard: bool = True
+    guard_limit: float | None = None
+    target_range: tuple[float, float] | None = None
+    refine: str = "auto"
+    refine_steps: int | None = None
+    refine_evals: int | None = None
+    trials: int | None = None
+    seed: int | None = None
+    storage: str | None = None
+    study_name: str | None = None
+    jobs: int | None = None
+    progress: bool = False
+
+
+def study_config_for(request: DesignRequest, options: StudyOptions = StudyOptions()) -> StudyConfig:
+    """The `StudyConfig` of a design request and the study's own options (the rules are `study_config`'s).
+
+    From the request: the band (None edges: the capture objective's own), its guard, `steps` (a count, or a
+    range LO-HI searched), `degrees` (one, or one per step), `tol`, the knobs, `shape`, normalizer and kernel.
+    """
+    if request.degrees == "auto":
+        raise InputError("`degrees` auto is for the greedy design; a study searches `search_degrees`")
+    steps, step_range = (None, request.steps) if isinstance(request.steps, tuple) else (request.steps, None)
+    band = None if request.min_sigma is None else (request.min_sigma, request.max_sigma)
+    return study_config(
+        band, request.max_sigma if band is None else None, steps=steps, step_range=step_range,
+        degrees=request.degrees, tol=request.tol, shape=request.shape, kernel=request.kernel,
+        cushion=0.0 if request.cushion is None else request.cushion,
+        safety=1.0 if request.safety is None else request.safety, norm_div=request.norm_div,
+        guard_sigma=request.guard_sigma, guard_tol=request.guard_tol, normalizer=request.normalizer,
+        **{f.name: getattr(options, f.name) for f in fields(options)},
+    )
 
 
 def study_config(

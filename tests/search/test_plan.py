@@ -5,7 +5,8 @@ import pytest
 from nsdesign.core.band import Band
 from nsdesign.core.cost import Shape
 from nsdesign.errors import InputError
-from nsdesign.search import study_config
+from nsdesign.plans.request import DesignRequest
+from nsdesign.search import StudyOptions, study_config, study_config_for
 from nsdesign.search.objectives import DEFAULT_PROXY, GUARD_LIMIT
 from nsdesign.search.space import GUARD_STRATEGIES
 
@@ -97,3 +98,28 @@ def test_bad_normalizer_studies_are_refused(kwargs, fragment):
     with pytest.raises(InputError, match=fragment):
         study_config((0.1938, 0.5523), **{"steps": 3, **kwargs}, normalizer="schatten8") if "degrees" not in kwargs \
             else study_config((0.1938, 0.5523), **kwargs, normalizer="schatten8")
+
+
+@pytest.mark.parametrize(
+    "request_, options, keywords",
+    [
+        (DesignRequest(1e-3, steps=(4, 6)), StudyOptions(objective="bf16", trials=7),
+         dict(band=(1e-3, 1.0), step_range=(4, 6), objective="bf16", trials=7)),
+        (DesignRequest(2e-3, 0.9, steps=5, degrees=(3, 5, 5, 5, 5), shape=Shape(512, 2048), kernel="unfused"),
+         StudyOptions(strategies=("safety",), seed=3),
+         dict(band=(2e-3, 0.9), steps=5, degrees=(3, 5, 5, 5, 5), shape=Shape(512, 2048), kernel="unfused",
+              strategies=("safety",), seed=3)),
+        (DesignRequest(steps=6, tol=1e-2, max_sigma=0.8), StudyOptions(objective="capture"),
+         dict(max_sigma=0.8, steps=6, tol=1e-2, objective="capture")),
+        (DesignRequest(1e-3, steps=5, guard_sigma=1.05, guard_tol=0.2, cushion=0.01, safety=1.01),
+         StudyOptions(guard_limit=3.0),
+         dict(band=(1e-3, 1.0), steps=5, guard_sigma=1.05, guard_tol=0.2, cushion=0.01, safety=1.01, guard_limit=3.0)),
+    ],
+)
+def test_a_request_and_study_options_give_the_keyword_study(request_, options, keywords):
+    assert study_config_for(request_, options) == study_config(**keywords)
+
+
+def test_a_study_refuses_the_greedy_degree_mix():
+    with pytest.raises(InputError, match="auto is for the greedy design"):
+        study_config_for(DesignRequest(1e-3, degrees="auto"))

@@ -166,3 +166,27 @@ def test_the_lazy_import_rule_can_fail(tmp_path):
     module.write_text("import os\n\ndef f():\n    from nsdesign.core import band\n    import torch\n")
     top, lazy = _split_imports(module, "nsdesign.m")
     assert "os" in top and ("nsdesign.core.band", 4) in lazy and ("torch", 5) in lazy
+
+
+MAX_FUNCTION_LINES = 80  # issue 23's goal: a function reads at once (docstring included)
+
+
+def _long_functions(root: pathlib.Path) -> list[str]:
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                lines = node.end_lineno - node.lineno + 1  # type: ignore[operator]
+                if lines > MAX_FUNCTION_LINES:
+                    found.append(f"{path.relative_to(root)}:{node.lineno} {node.name} ({lines} lines)")
+    return found
+
+
+def test_no_function_in_the_package_is_longer_than_80_lines():
+    assert _long_functions(PACKAGE) == []
+
+
+def test_the_function_length_rule_can_fail(tmp_path):
+    body = "\n".join(f"    x{i} = {i}" for i in range(MAX_FUNCTION_LINES))
+    (tmp_path / "long.py").write_text(f"def long():\n{body}\n", encoding="utf-8")
+    assert _long_functions(tmp_path) == [f"long.py:1 long ({MAX_FUNCTION_LINES + 1} lines)"]

@@ -155,13 +155,8 @@ def build_recipe(
     max_sigma = _max_sigma(max_sigma, headroom)
     kernel = _checked_arguments(tol, resolve_kernel(kernel, form), edge, max_sigma, dtype, check_rows, check_margin)
     knobs = _knobs(cushion, safety, dtype)
-    warnings: list[str] = []
-    if config is None:
-        config, notes = default_config(size)
-        config_source = f"default shape {config.name} (nearest to {size:.3g} parameters)"
-        warnings.extend(notes)
-    else:
-        config_source = f"given config{' ' + config.name if config.name else ''}"
+    config, config_source, notes = _config_of(size, config)
+    warnings = list(notes)
     style = name_style(names, config)
     per_head = _check_per_head(per_head, config, normalizer, style)
     table = load_laws(laws_path)
@@ -178,6 +173,14 @@ def build_recipe(
         check_margin=float(check_margin), uniform_quintic=_uniform_quintic(groups, settings), knobs_tried=knobs,
         normalizer=settings.norm, per_head=per_head, names=style,
     )
+
+
+def _config_of(size: float, config: ModelConfig | None) -> tuple[ModelConfig, str, tuple[str, ...]]:
+    """(the model's shapes, where they came from, notes): the given config, else the default nearest to size."""
+    if config is not None:
+        return config, f"given config{' ' + config.name if config.name else ''}", ()
+    config, notes = default_config(size)
+    return config, f"default shape {config.name} (nearest to {size:.3g} parameters)", tuple(notes)
 
 
 def _max_sigma(max_sigma: float, headroom: float | None) -> float:

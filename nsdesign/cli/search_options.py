@@ -40,11 +40,8 @@ from nsdesign.cli._vocabulary import (
     study_storage,
 )
 from nsdesign.cli.views.study import study_result
-from nsdesign.core.band import Band
 from nsdesign.core.cost import Shape
-from nsdesign.core.limits import DEFAULT_TRIALS, DTYPES, KERNELS
-from nsdesign.core.metrics import evaluate
-from nsdesign.documents import schedule_document
+from nsdesign.core.limits import DEFAULT_TRIALS, KERNELS
 from nsdesign.errors import InputError
 from nsdesign.laws.normalized import resolve_band
 from nsdesign.plans.request import DesignRequest
@@ -223,14 +220,6 @@ def run_normalized(args: argparse.Namespace) -> int:
     return run(args, lo, max_sigma=hi, normalizer=norm, source=None if band is None else band.source)
 
 
-def _designed_for(objective: Any) -> dict[str, str]:
-    """The schedule file's top-level `kernel` and `dtype`: what the study scored trials in (issue: a study with
-    --kernel unfused wrote `kernel: null`, the kernel buried in params)."""
-    precisions = DTYPES
-    dtype = next((name for name, _ in objective.terms if name in precisions), "exact")
-    return {"kernel": objective.kernel, "dtype": dtype}
-
-
 def run(
     args: argparse.Namespace,
     min_sigma: float | None = None,
@@ -247,30 +236,9 @@ def run(
     result = run_search(config)
 
     print_band_warnings(args)
-    objective = config.objective
-    shape = Shape.parse(args.shape) if getattr(args, "shape", None) else None
-    metrics = evaluate(
-        result.best.schedule,
-        objective.min_sigma,
-        objective.max_sigma,
-        headroom=objective.guard_headroom,
-        tol=objective.tol,
-        shape=shape,
-    )
-    schedule = result.best.schedule.with_name(f"search-{objective.label()}")
+    metrics = result.metrics(shape_of(args.shape))
     if output is not None:
-        if objective.normalizer is None:
-            document = schedule_document(schedule, (objective.min_sigma, objective.max_sigma), result.provenance(), metrics)
-        else:  # the band under the normalizer, its guard band, and the normalizer to run it with
-
-            top = objective.max_sigma * (1.0 + objective.guard_headroom)
-            params = {**result.provenance(), **({"band_source": source} if source else {})}
-            document = schedule_document(
-                schedule, Band(objective.min_sigma, objective.max_sigma, top), params, metrics,
-                normalizer=objective.normalizer.to_dict(),
-            )
-        document.update(_designed_for(objective))
-        write_schedule(output, fmt, document, schedule)
+        write_schedule(output, fmt, result.document(metrics, source), result.schedule)
 
     with report_stream(output):
         print_route(args)

@@ -14,7 +14,8 @@ Flow of `run_search(config)`:
    reached (each checks after every trial), so a study may end up to (workers − 1) trials above `trials`
    (one in-flight trial per extra worker, or per extra thread with --jobs);
 4. return the best feasible trial with its schedule (stored in the trial's user attributes, so refined
-   coefficients survive without re-running anything).
+   coefficients survive without re-running anything); `SearchResult.metrics` and `.document` give its exact
+   metrics and its schedule document.
 
 A trial's score and feasibility are defined in `nsdesign.search.objectives`.
 """
@@ -29,8 +30,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Sequence
 
 from nsdesign._progress import progress
-from nsdesign.core.limits import check_seed
+from nsdesign.core.band import Band
+from nsdesign.core.cost import Shape
+from nsdesign.core.limits import DTYPES, check_seed
+from nsdesign.core.metrics import Metrics, evaluate
 from nsdesign.core.schedule import Schedule
+from nsdesign.documents import schedule_document
 from nsdesign.design.solvers import min_capturable_sigma
 from nsdesign.errors import InputError
 from nsdesign.search.objectives import Objective, Score, refine, score
@@ -133,6 +138,34 @@ class SearchResult:
             "greedy_trial": None if self.greedy is None else self.greedy.number,
             "greedy_score": None if self.greedy is None else self.greedy.score,
         }
+
+    @property
+    def schedule(self) -> Schedule:
+        """The best schedule, named for the objective it won (`search-worst`, `search-bf16`, …)."""
+        return self.best.schedule.with_name(f"search-{self.config.objective.label()}")
+
+    def metrics(self, shape: Shape | None = None) -> Metrics:
+        """The best schedule's exact metrics on the study's band, guard and tolerance (FLOPs for `shape`)."""
+        objective = self.config.objective
+        return evaluate(self.best.schedule, objective.min_sigma, objective.max_sigma,
+                        headroom=objective.guard_headroom, tol=objective.tol, shape=shape)
+
+    def document(self, metrics: Metrics, band_source: str | None = None) -> dict[str, Any]:
+        """The schedule document of the best schedule: its band (under a normalizer: with the guard band and the
+        normalizer to run it with), the study's provenance, `metrics`, and the kernel and dtype trials were
+        scored in (a study with --kernel unfused once wrote `kernel: null`, the kernel buried in params)."""
+        objective = self.config.objective
+        if objective.normalizer is None:
+            band: Any = (objective.min_sigma, objective.max_sigma)
+            document = schedule_document(self.schedule, band, self.provenance(), metrics)
+        else:
+            top = objective.max_sigma * (1.0 + objective.guard_headroom)
+            params = {**self.provenance(), **({"band_source": band_source} if band_source else {})}
+            document = schedule_document(self.schedule, Band(objective.min_sigma, objective.max_sigma, top), params,
+                                         metrics, normalizer=objective.normalizer.to_dict())
+        dtype = next((name for name, _ in objective.terms if name in DTYPES), "exact")
+        document.update(kernel=objective.kernel, dtype=dtype)
+        return document
 
 
 # --------------------------------------------------------------------------------------------------

@@ -58,6 +58,15 @@ class DesignRequest:
     shape: Shape | None = None
     band_source: str | None = None  # where a predicted min_sigma came from (recorded in the design)
 
+    def __post_init__(self) -> None:
+        """`degrees` as text ("5", "3,5,5,7", the flag's spelling and this class's old default) is parsed."""
+        if isinstance(self.degrees, str) and self.degrees != "auto":
+            try:
+                values = tuple(int(v) for v in self.degrees.split(","))
+            except ValueError:
+                raise InputError(f"`degrees` takes odd integers (5 or 3,5,7) or auto, got {self.degrees!r}") from None
+            object.__setattr__(self, "degrees", values[0] if len(values) == 1 else values)
+
     @property
     def guard(self) -> float:
         """g, the largest input σ every engine keeps safe."""

@@ -54,3 +54,15 @@ def test_search_prints_the_engine_that_answered(flags, engine):
     first = proc.stdout.splitlines()[0]
     assert first.startswith(f"engine: {engine}, "), first
     assert proc.stdout.splitlines()[1].startswith("chosen by: ")
+
+
+@pytest.mark.parametrize(("text", "degrees"), [("5", 5), ("3,5,5,7", (3, 5, 5, 7)), ("auto", "auto"), (7, 7)])
+def test_degrees_given_as_text_are_parsed(text, degrees):
+    assert DesignRequest(1e-3, degrees=text).degrees == degrees
+
+
+def test_degrees_that_are_not_integers_are_one_line_errors():
+    from nsdesign.errors import InputError
+
+    with pytest.raises(InputError, match="`degrees` takes odd integers"):
+        DesignRequest(1e-3, degrees="five")

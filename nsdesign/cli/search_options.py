@@ -128,7 +128,8 @@ def request_from_args(args: argparse.Namespace) -> DesignRequest:
     normalized = any(getattr(args, k, None) is not None for k in ("normalize", "power_iterations", "spectral_safety"))
     return DesignRequest(
         min_sigma=args.min_sigma, max_sigma=args.max_sigma, guard_sigma=guard_sigma_of(args, args.max_sigma),
-        guard_tol=args.guard_tol, steps=args.steps, tol=args.tol, degrees=parse_degree(str(args.degree or "5")),
+        guard_tol=args.guard_tol, steps=args.steps, tol=args.tol,
+        degrees=parse_degree("5" if args.degree is None else str(args.degree)),  # '' is refused, not read as 5
         kernel=kernel_of(args), normalizer=normalizer_from_args(args) if normalized else None,
         consumer=args.for_target, exact=bool(args.exact), study=study_options(args, normalized),
         cushion=args.cushion, safety=args.safety, norm_div=args.norm_div, max_steps=args.max_steps,

@@ -173,3 +173,14 @@ def test_an_interrupted_default_study_resumes_and_memory_keeps_nothing(tmp_path)
     assert "5 complete trials, 2 run here" in text and "nsdesign-studies.db" in text, text
     fresh = nsdesign(*base, "--trials", "3", "--storage", "memory")
     assert "3 complete trials, 3 run here" in " ".join(fresh.stdout.split())
+
+
+@pytest.mark.parametrize("route", [[], ["--exact"], ["--normalize", "schatten8"], ["--objective", "worst"]])
+@pytest.mark.parametrize("text", ["", ",5", "five"])
+def test_degrees_that_are_not_integers_are_refused_on_every_route(route, text, capsys):
+    """The adversarial run found `--degrees ''` read as the default 5 once the request parsed the flag."""
+    from nsdesign.cli.main import main
+
+    assert main(["search", "--min-sigma", "1e-3", "--degrees", text, *route]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "--degrees" in captured.err and captured.err.count("\n") == 1

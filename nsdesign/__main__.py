@@ -1,5 +1,5 @@
 import sys
 
-from nsdesign.cli.main import main
+from nsdesign.cli.main import run
 
-sys.exit(main())
+sys.exit(run())

@@ -145,13 +145,15 @@ def main() -> int:
             "seconds": time.time() - t0,
         }
         if args.torch_check:
+            from nsdesign.torch.crosscheck import run_torch
+
             small = band_matrix(L, 1.0, (256, 1024), seed=0)
             row["torch_check_256x1024"] = {
                 "search": {"emulate": matrix_error(chosen.schedule, small, "bf16").error,
-                           "torch": matrix_error(chosen.schedule, small, "bf16", backend="torch").error},
+                           "torch": matrix_error(chosen.schedule, small, "bf16", backend=run_torch).error},
                 best_preset["name"]: {
                     "emulate": matrix_error(as_run(preset(best_preset["name"]), k), small, "bf16").error,
-                    "torch": matrix_error(as_run(preset(best_preset["name"]), k), small, "bf16", backend="torch").error,
+                    "torch": matrix_error(as_run(preset(best_preset["name"]), k), small, "bf16", backend=run_torch).error,
                 },
             }
         rows.append(row)
@@ -165,6 +167,8 @@ def main() -> int:
 
 def torch_check(path: str) -> int:
     """Real torch bf16 (CPU) versus the rounding model on a 256×1024 matrix, for each row's schedule and best preset."""
+    from nsdesign.torch.crosscheck import run_torch
+
     data = json.loads(Path(path).read_text())
     small = band_matrix(L, 1.0, (256, 1024), seed=0)
     print("| k | schedule | model bf16 error | torch bf16 error |")
@@ -175,7 +179,7 @@ def torch_check(path: str) -> int:
                  (row["best_preset"]["name"], as_run(preset(row["best_preset"]["name"]), k))]
         for label, schedule in pairs:
             model = matrix_error(schedule, small, "bf16").error
-            real = matrix_error(schedule, small, "bf16", backend="torch").error
+            real = matrix_error(schedule, small, "bf16", backend=run_torch).error
             print(f"| {k} | {label} | {model:.4g} | {real:.4g} |", flush=True)
     return 0
 

@@ -38,9 +38,10 @@ from nsdesign.core.schedule import Schedule
 from nsdesign.design.safe import safe_greedy
 from nsdesign.design.triple import repeated_triple
 from nsdesign.laws import predict_band
-from nsdesign.precision import band_matrix, matrix_error, run_torch
+from nsdesign.precision import band_matrix, matrix_error
 from nsdesign.precision.restarts import design_restarts, gram_error
 from nsdesign.presets import preset
+from nsdesign.torch.crosscheck import run_torch
 
 KELLER = preset("keller5").steps[0].coefficients
 

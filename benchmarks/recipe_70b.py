@@ -149,6 +149,7 @@ def bf16_check(recipe) -> None:
     """Real torch bf16 (CPU, torch.addmm: the fused kernel) against the numpy rounding model, on the check's
     proxy (recipe.check_rows rows) and on a RECHECK_ROWS-row proxy of the same aspect ratio, σ over [edge, 1.1]."""
     from nsdesign.precision import log_spaced, matrix_error, test_matrix
+    from nsdesign.torch.crosscheck import run_torch
 
     top = recipe.max_sigma
     print()
@@ -162,7 +163,7 @@ def bf16_check(recipe) -> None:
         for i, rows in enumerate((recipe.check_rows, RECHECK_ROWS)):
             model = check_schedule(g.design.schedule, g.edge, top, g.shape, recipe.kernel, recipe.dtype, rows)
             m, n = model.shape
-            real = matrix_error(g.design.schedule, test_matrix((m, n), log_spaced(g.edge, top, m)), "bf16", backend="torch")
+            real = matrix_error(g.design.schedule, test_matrix((m, n), log_spaced(g.edge, top, m)), "bf16", backend=run_torch)
             counts["model"][i] += model.error <= recipe.tol
             counts["torch"][i] += real.error <= recipe.tol
             cells += [f"{m}x{n}", f"{model.error:.4g}", f"{real.error:.4g}"]

@@ -14,30 +14,52 @@ nsdesign.torch (needs torch), and `nsdesign.export.export`, are imported explici
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from typing import Any, Callable, TypeVar
 
 from nsdesign._version import __version__
-from nsdesign.core.cost import Shape, flops, matmuls
-from nsdesign.core.metrics import (
-    Metrics,
-    captured_min_sigma,
-    evaluate,
-    intervals,
-    overshoot,
-    slope_at_zero,
-    value_range,
-    worst_error,
-)
+from nsdesign.core import cost as _cost
+from nsdesign.core import metrics as _metrics
 from nsdesign.core.band import Band
+from nsdesign.core.cost import Shape, matmuls
+from nsdesign.core.metrics import Metrics, intervals, slope_at_zero
 from nsdesign.core.polynomial import OddPolynomial
 from nsdesign.core.schedule import Schedule
 from nsdesign.design.greedy import Design, greedy
 from nsdesign.design.recommend import Recommendation, compare, recommend
 from nsdesign.design.remez import MinimaxResult, minimax_odd
 from nsdesign.design.solvers import cheapest_schedule, min_capturable_sigma, min_steps
-from nsdesign.documents import load_schedule, read_schedule_file, save_document, schedule_document
+from nsdesign.documents import (
+    load_schedule,
+    read_schedule_file,
+    save_document,
+    schedule_document,
+)
 from nsdesign.errors import InputError
 from nsdesign.presets import preset, preset_info, preset_names
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _by_reference(function: _F) -> _F:
+    """The namespace's door to a core metric: the schedule may also be a preset name or a schedule file.
+
+    Core computes on Schedule values and sits below documents, which reads names and files; resolving the name
+    here keeps `nsdesign.evaluate("keller5", 1e-3)` working without core importing a floor above it."""
+
+    @functools.wraps(function)
+    def door(schedule: Any, *args: Any, **kwargs: Any) -> Any:
+        return function(load_schedule(schedule) if isinstance(schedule, str) else schedule, *args, **kwargs)
+
+    return door  # type: ignore[return-value]
+
+
+evaluate = _by_reference(_metrics.evaluate)
+worst_error = _by_reference(_metrics.worst_error)
+value_range = _by_reference(_metrics.value_range)
+overshoot = _by_reference(_metrics.overshoot)
+captured_min_sigma = _by_reference(_metrics.captured_min_sigma)
+flops = _by_reference(_cost.flops)
 
 __all__ = [
     "__version__",

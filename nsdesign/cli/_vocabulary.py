@@ -16,7 +16,6 @@ from nsdesign.core.normalizers import get
 from nsdesign.errors import InputError
 from nsdesign.laws.blocks import blocks_of
 from nsdesign.laws.normalized import BandSource
-from nsdesign.plans.request import DesignRequest
 
 # The --dtype names, everywhere. Commands accept the subset they can run; plot's old numpy names still parse.
 DTYPES: tuple[str, ...] = ("exact", "fp64", "fp32", "bf16", "fp16")
@@ -112,11 +111,6 @@ def guard_sigma_of(args: Any, max_sigma: float) -> float | None:
             raise InputError(f"--headroom must be in [0, 1], got {h}")
         return (1.0 + h) * max_sigma
     return g
-
-
-def guard_headroom(args: Any, max_sigma: float) -> float:
-    """The library's relative margin g/U − 1 (0.02 when no guard is given): overshoot is max F on [0, g]."""
-    return DesignRequest(max_sigma=max_sigma, guard_sigma=guard_sigma_of(args, max_sigma)).relative_guard()
 
 
 def shape_of(text: str | None) -> Any:

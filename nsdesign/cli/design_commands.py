@@ -22,7 +22,6 @@ from nsdesign.cli._vocabulary import (
     blocks_from_args,
     deprecated_alias,
     dtype_name,
-    guard_headroom,
     guard_sigma_of,
     model_size,
     steps_or_range,
@@ -31,10 +30,22 @@ from nsdesign.cli._vocabulary import shape_of as _shape
 from nsdesign.cli.consumer_view import search_for
 from nsdesign.cli.normalize_view import search_normalized
 from nsdesign.cli.shaping_view import SHAPING_DTYPES, search_target
-from nsdesign.cli.views.schedules import comparison, comparison_next, evaluation, evaluation_next, preset, preset_table
+from nsdesign.cli.views.schedules import (
+    comparison,
+    comparison_next,
+    evaluation,
+    evaluation_next,
+    preset,
+    preset_table,
+)
 from nsdesign.cli.views.search import recommendation
 from nsdesign.core.metrics import evaluate
-from nsdesign.design.guarded import DEFAULT_GUARD_TOL, check_guard, guard_error, guard_range
+from nsdesign.design.guarded import (
+    DEFAULT_GUARD_TOL,
+    check_guard,
+    guard_error,
+    guard_range,
+)
 from nsdesign.design.recommend import compare
 from nsdesign.documents import common_design_band, load_schedule
 from nsdesign.errors import InputError
@@ -205,7 +216,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         min_sigma, max_sigma = band["min_sigma"], band["max_sigma"]
         if guard_sigma_of(args, max_sigma) is None and band.get("guard_sigma") is not None:
             args.guard_sigma = band["guard_sigma"]  # a guarded design's file records its guard band
-    metrics = evaluate(schedule, min_sigma, max_sigma, headroom=guard_headroom(args, max_sigma), tol=args.tol, shape=_shape(args.shape))
+    metrics = evaluate(schedule, min_sigma, max_sigma, guard_sigma=guard_sigma_of(args, max_sigma), tol=args.tol,
+                       shape=_shape(args.shape))
     guard = _guard_for(args, [schedule], max_sigma)
     if args.latex:
         from nsdesign.design.symbolic import symbolic
@@ -249,8 +261,8 @@ def _compare(args: argparse.Namespace) -> int:
     if min_sigma is None:  # the band they were all designed for (published for presets, recorded in files)
         band = common_design_band(args.schedules)
         min_sigma, max_sigma, note = band["min_sigma"], band["max_sigma"], " (their design band)"
-    headroom = guard_headroom(args, max_sigma)
-    rows = compare(schedules, min_sigma, max_sigma, headroom=headroom, tol=args.tol, shape=_shape(args.shape))
+    guard_sigma = guard_sigma_of(args, max_sigma)
+    rows = compare(schedules, min_sigma, max_sigma, guard_sigma=guard_sigma, tol=args.tol, shape=_shape(args.shape))
     guard = _guard_for(args, schedules, max_sigma)
     if args.json:
         out = [{"name": s.name, **m.to_dict()} for s, m in zip(schedules, rows)]

@@ -109,7 +109,7 @@ def _headroom_warning(schedule: Any, target: str) -> list[str]:
     if dtype is None:
         return []
 
-    peak = overshoot(schedule, 1.0, DEFAULT_HEADROOM)
+    peak = overshoot(schedule, 1.0)  # on [0, 1.02]
     if peak <= OVERSHOOT_WARNING:
         return []
     return [f"{schedule.name or 'this schedule'} has no headroom: max F on [0, {1 + DEFAULT_HEADROOM:g}] = {peak:.3g}, "

@@ -28,7 +28,6 @@ from typing import Any
 
 from nsdesign.core.limits import COST_MODELS, FORMS, KERNELS, CostModel, Form, Kernel  # noqa: F401  (re-exported)
 from nsdesign.core.schedule import Schedule
-from nsdesign.documents import load_schedule
 from nsdesign.errors import InputError
 
 
@@ -136,13 +135,13 @@ def _step_flops(degree: int, shape: Shape, model: CostModel, first: bool, last: 
 
 
 def flops(
-    schedule: Schedule | str, shape: Shape | tuple[int, int] | str, kernel: str = "fused", *, form: str | None = None
+    schedule: Schedule, shape: Shape | tuple[int, int] | str, kernel: str = "fused", *, form: str | None = None
 ) -> float:
-    """FLOPs of the whole schedule on `shape` (a Shape, an (m, n) pair or 'MxN') run by `kernel`; a preset name is
-    a schedule. `form=` is the deprecated spelling (standard, gram)."""
+    """FLOPs of the whole schedule on `shape` (a Shape, an (m, n) pair or 'MxN') run by `kernel` (`nsdesign.flops`
+    also takes a preset name). `form=` is the deprecated spelling (standard, gram)."""
     model = cost_model(resolve_kernel(kernel if form is None else None, form))
-    if isinstance(schedule, str):
-        schedule = load_schedule(schedule)
+    if not isinstance(schedule, Schedule):
+        raise TypeError(f"expected a Schedule, got {type(schedule).__name__}: nsdesign.flops takes a preset name")
     shape = Shape.coerce(shape)
     last = schedule.num_steps - 1
     total = sum(_step_flops(p.degree, shape, model, i == 0, i == last) for i, p in enumerate(schedule.steps))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -20,11 +21,10 @@ from nsdesign.core.bisection import smallest_passing
 from nsdesign.core.cost import Shape, flops, matmuls
 from nsdesign.core.limits import DEFAULT_HEADROOM
 from nsdesign.core.schedule import Schedule
-from nsdesign.documents import load_schedule
 from nsdesign.errors import InputError
 
 __all__ = [
-    "DEFAULT_HEADROOM", "Metrics", "captured_min_sigma", "check_band", "evaluate", "fixed_points", "intervals",
+    "DEFAULT_HEADROOM", "Metrics", "captured_min_sigma", "check_band", "evaluate", "fixed_points", "resolve_guard", "intervals",
     "overshoot", "sign_flip_steps", "slope_at_zero", "value_range", "worst_error",
 ]
 _CAPTURE_RESOLUTION = 1e-13
@@ -71,8 +71,11 @@ def _check_range(lo: float, hi: float) -> None:
 
 
 def _check_schedule(schedule: Any) -> Schedule:
+    """Core computes on Schedule values; preset names and files are read one floor up (`nsdesign.evaluate` and
+    the other doors of the namespace take them, through documents.load_schedule)."""
     if isinstance(schedule, str):
-        return load_schedule(schedule)
+        raise TypeError(f"expected a Schedule, got the name {schedule[:40]!r}: nsdesign.evaluate, "
+                        "nsdesign.worst_error, … take names, or load it with nsdesign.load_schedule")
     if not isinstance(schedule, Schedule):
         raise TypeError(f"expected a Schedule or a preset name, got {type(schedule).__name__}")
     return schedule
@@ -91,20 +94,53 @@ def worst_error(schedule: Schedule, lo: Band | tuple[float, float] | float, hi: 
     return max(1.0 - f_lo, f_hi - 1.0)
 
 
-def _check_headroom(headroom: float, max_sigma: float) -> None:
-    """0 ≤ h ≤ 1, or more when the guard band's top max_sigma·(1 + h) stays ≤ 2·max(max_sigma, 1): a band far
-    below 1 (under a tight normalizer) may need its guard up to 1 (`nsdesign.design.guarded.check_guard`)."""
-    if not (math.isfinite(headroom) and 0 <= headroom and (headroom <= 1 or max_sigma * (1 + headroom) <= 2 * max(max_sigma, 1.0))):
-        raise InputError(f"headroom must be in [0, 1] (or reach at most 2·max(max_sigma, 1)), got {headroom}")
+def resolve_guard(max_sigma: float, guard_sigma: float | None = None, headroom: float | None = None) -> tuple[float, float]:
+    """(g, h): the guard band's top g and its margin h = g/max_sigma − 1. g is `guard_sigma`, else
+    (1 + DEFAULT_HEADROOM)·max_sigma; max_sigma ≤ g ≤ 2·max(max_sigma, 1) (a band far below 1, under a tight
+    normalizer, may need its guard up to 1). h is exactly DEFAULT_HEADROOM, or the old h, where given so.
+
+    `headroom=h` is the old relative spelling (g = (1 + h)·max_sigma), kept for one release with a warning."""
+    if headroom is not None:
+        if guard_sigma is not None:
+            raise InputError("give guard_sigma (the guard band's top) or the old headroom, not both")
+        warnings.warn("headroom=h is deprecated: give guard_sigma=(1 + h)·max_sigma, the guard band's top",
+                      DeprecationWarning, stacklevel=3)
+        if isinstance(headroom, bool) or not isinstance(headroom, numbers.Real) or not (
+            math.isfinite(headroom) and headroom >= 0
+        ):
+            raise InputError(f"headroom must be in [0, 1] (or reach at most 2·max(max_sigma, 1)), got {headroom}")
+        g, h = max_sigma * (1.0 + headroom), float(headroom)
+    elif guard_sigma is None:
+        g, h = max_sigma * (1.0 + DEFAULT_HEADROOM), DEFAULT_HEADROOM
+    else:
+        g = guard_sigma
+        if isinstance(g, bool) or not isinstance(g, numbers.Real) or not (math.isfinite(g) and g > 0):
+            raise InputError(f"guard_sigma must be a positive number, got {str(g)[:40]}")
+        h = max(0.0, g / max_sigma - 1.0)
+    if g < max_sigma:
+        raise InputError(f"the guard band must lie above the accuracy band: guard_sigma {g:g} < max_sigma {max_sigma:g}")
+    if g > 2.0 * max(max_sigma, 1.0):
+        raise InputError(f"guard_sigma {g:g} is above 2·max(max_sigma, 1); no normalizer needs that")
+    return float(g), h
 
 
-def overshoot(schedule: Schedule | str, max_sigma: float = 1.0, headroom: float = DEFAULT_HEADROOM) -> float:
-    """max F on [0, max_sigma·(1 + headroom)]: how far σ slightly above the band is blown up."""
+def overshoot(
+    schedule: Schedule,
+    max_sigma: float = 1.0,
+    *legacy: float,
+    guard_sigma: float | None = None,
+    headroom: float | None = None,
+) -> float:
+    """max F on [0, g], g = `guard_sigma` (default (1 + 0.02)·max_sigma): how far σ slightly above the band is
+    blown up. A third positional argument is the old relative headroom h (g = (1 + h)·max_sigma), deprecated."""
     _check_range(0.0, max_sigma)
     if not max_sigma > 0:
         raise InputError(f"max_sigma must be positive, got {max_sigma}")
-    _check_headroom(headroom, max_sigma)
-    return value_range(schedule, 0.0, max_sigma * (1.0 + headroom))[1]
+    if len(legacy) > 1:
+        raise TypeError(f"overshoot takes at most 3 positional arguments, got {2 + len(legacy)}")
+    if legacy:
+        headroom = legacy[0]
+    return value_range(schedule, 0.0, resolve_guard(max_sigma, guard_sigma, headroom)[0])[1]
 
 
 def slope_at_zero(schedule: Schedule) -> float:
@@ -165,8 +201,8 @@ class Metrics:
     worst_error: float
     f_min: float
     f_max: float
-    headroom: float
-    overshoot: float  # max F on [0, max_sigma·(1+headroom)]
+    headroom: float  # g/max_sigma − 1: the guard band's top, relative (the stored key keeps its name)
+    overshoot: float  # max F on [0, guard_sigma]
     slope_at_zero: float
     intervals: tuple[tuple[float, float], ...]  # exact range after each step, σ in the band
     sign_flip_steps: tuple[int, ...]
@@ -181,6 +217,11 @@ class Metrics:
     @property
     def band(self) -> Band:
         return Band(self.min_sigma, self.max_sigma)
+
+    @property
+    def guard_sigma(self) -> float:
+        """The guard band's top g that `overshoot` covers: (1 + headroom)·max_sigma."""
+        return self.max_sigma * (1.0 + self.headroom)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types; a diverged value (±inf) is written as the string "inf" or "-inf"."""
@@ -197,18 +238,22 @@ def evaluate(
     band: Band | tuple[float, float] | float,
     max_sigma: float | None = None,
     *,
-    headroom: float = DEFAULT_HEADROOM,
+    guard_sigma: float | None = None,
     tol: float | None = None,
     shape: Shape | None = None,
+    headroom: float | None = None,
 ) -> Metrics:
-    """All exact metrics of `schedule` on a band: a `Band`, a (min_sigma, max_sigma) pair, or min_sigma [, max_sigma]."""
+    """All exact metrics of `schedule` on a band: a `Band`, a (min_sigma, max_sigma) pair, or min_sigma [, max_sigma].
+
+    The overshoot is max F on [0, g], g = `guard_sigma` (default (1 + 0.02)·max_sigma; a Band's own guard_sigma
+    is not read here, so a call states the guard it asks about); `headroom=h` is the old spelling of g."""
     checked = as_band(band, max_sigma)
     min_sigma, max_sigma = checked.min_sigma, checked.max_sigma
     schedule = _check_schedule(schedule)
     if tol is not None:
         check_tolerance(tol)
     shape = _as_shape(shape)
-    _check_headroom(headroom, max_sigma)
+    guard, margin = resolve_guard(max_sigma, guard_sigma, headroom)
     steps = intervals(schedule, min_sigma, max_sigma)
     f_lo, f_hi = steps[-1]
     return Metrics(
@@ -217,8 +262,8 @@ def evaluate(
         worst_error=max(1.0 - f_lo, f_hi - 1.0),
         f_min=f_lo,
         f_max=f_hi,
-        headroom=headroom,
-        overshoot=overshoot(schedule, max_sigma, headroom),
+        headroom=margin,
+        overshoot=overshoot(schedule, max_sigma, guard_sigma=guard),
         slope_at_zero=slope_at_zero(schedule),
         intervals=tuple(steps),
         sign_flip_steps=tuple(i for i, (lo, _) in enumerate(steps) if lo < 0.0),

@@ -6,7 +6,7 @@ run (design/safe.py, design/guarded.py, plans/consumer.py). The thresholds live 
 written to.
 
 Depends on: core.limits (thresholds, proxy), core.metrics (exact overshoot), core.schedule,
-precision (the numpy rounding model; torch only when `backend="torch"` is asked for).
+precision (the numpy rounding model; real torch only when a caller passes torch/'s runner).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 from nsdesign.core.limits import CHECKED_KERNELS, DEFAULT_HEADROOM, MAX_OVERSHOOT, PROXY_SHAPE
 from nsdesign.core.metrics import overshoot
 from nsdesign.core.schedule import Schedule
-from nsdesign.precision import log_spaced, matrix_error, test_matrix
+from nsdesign.precision import Runner, log_spaced, matrix_error, test_matrix
 
 CHECK_KERNEL, CHECK_DTYPE = "fused", "bf16"  # torch.optim.Muon's addmm sequence, the default kernel
 
@@ -53,7 +53,7 @@ class Check:
 
 def exact_check(schedule: Schedule, max_sigma: float, guard_sigma: float, limit: float = MAX_OVERSHOOT) -> Check:
     """Exact max F on [0, guard_sigma] (interval propagation through critical points) against `limit`."""
-    return Check("exact", "exact", guard_sigma, overshoot(schedule, max_sigma, guard_sigma / max_sigma - 1.0), limit)
+    return Check("exact", "exact", guard_sigma, overshoot(schedule, max_sigma, guard_sigma=guard_sigma), limit)
 
 
 def rounding_check(
@@ -64,14 +64,14 @@ def rounding_check(
     shape: tuple[int, int] = PROXY_SHAPE,
     dtype: str = CHECK_DTYPE,
     restarts: Sequence[int] = (),
-    backend: str = "emulate",
+    backend: str | Runner = "emulate",
 ) -> Check:
     """One matrix run on a `shape` proxy with singular values `sigma` (one per row): the numpy rounding model
-    (`backend="emulate"`) or real torch on the CPU (`"torch"`, labelled torch-KERNEL). Passes when the output
-    σ_max is finite and ≤ `limit`."""
+    (`backend="emulate"`) or a runner the caller passes (`nsdesign.torch.crosscheck.run_torch`: real torch,
+    labelled torch-KERNEL). Passes when the output σ_max is finite and ≤ `limit`."""
     run = matrix_error(schedule, test_matrix(shape, sigma), dtype, kernel=kernel, restarts=restarts, backend=backend)
     value = math.inf if run.diverged or not math.isfinite(run.sigma_max) else run.sigma_max
-    label = kernel if backend == "emulate" else f"{backend}-{kernel}"
+    label = kernel if run.backend == "emulate" else f"{run.backend}-{kernel}"
     return Check(label, dtype, max(sigma), value, limit, shape)
 
 

@@ -61,13 +61,13 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from nsdesign.core.limits import GUARD_TOL, MODEL_ALLOWANCE
-from nsdesign.core.metrics import value_range, worst_error
+from nsdesign.core.metrics import resolve_guard, value_range, worst_error
 from nsdesign.core.normalizers import Normalizer, get
 from nsdesign.core.polynomial import OddPolynomial
 from nsdesign.core.schedule import Schedule
+from nsdesign.design.checks import Check, even_sigma, model_checks
 from nsdesign.design.greedy import DEFAULT_MAX_STEPS, Design, greedy
 from nsdesign.design.remez import limit_coefficients
-from nsdesign.design.checks import Check, even_sigma, model_checks
 from nsdesign.errors import InputError
 
 DEFAULT_GUARD_TOL = GUARD_TOL  # core.limits' guard table says why
@@ -156,14 +156,7 @@ def guard_range(schedule: Schedule, max_sigma: float, guard_sigma: float) -> tup
 
 
 def check_guard(max_sigma: float, guard_sigma: float, guard_tol: float) -> None:
-    if not (math.isfinite(guard_sigma) and guard_sigma > 0):
-        raise InputError(f"guard_sigma must be a positive number, got {guard_sigma}")
-    if guard_sigma < max_sigma:
-        raise InputError(
-            f"the guard band must lie above the accuracy band: guard_sigma {guard_sigma:g} < max_sigma {max_sigma:g}"
-        )
-    if guard_sigma > 2.0 * max(max_sigma, 1.0):
-        raise InputError(f"guard_sigma {guard_sigma:g} is above 2·max(max_sigma, 1); no normalizer needs that")
+    resolve_guard(max_sigma, guard_sigma)  # max_sigma ≤ g ≤ 2·max(max_sigma, 1), one rule everywhere
     if not (math.isfinite(guard_tol) and 0 < guard_tol < 1):
         raise InputError(f"`guard_tol` must be in (0, 1), got {guard_tol}")
 

@@ -5,10 +5,10 @@ the band (an underestimated norm, bf16 rounding of the input) is then amplified 
 run returns NaN. A user who pastes the first answer into a bf16 optimizer must not get that.
 
 What is chosen: among greedy designs of an *inflated* problem — Polar Express's cushion λ and safety factor s
-(Amsel et al. 2025, arXiv 2505.16932, §4.4; s ≥ 1 + headroom so inputs up to the guard stay in every next
+(Amsel et al. 2025, arXiv 2505.16932, §4.4; s ≥ g/max_sigma so inputs up to the guard g stay in every next
 step's interval) — the one with the smallest exact worst-case error on the band that passes two checks:
 
-1. exact: max F on [0, guard] ≤ MAX_OVERSHOOT, guard = max_sigma·(1 + headroom) (interval propagation through
+1. exact: max F on [0, g] ≤ MAX_OVERSHOOT, g = `guard_sigma` (default 1.02·max_sigma; interval propagation through
    critical points, `core.metrics.overshoot`; no sampling);
 2. rounding model: the output σ_max ≤ MAX_OUTPUT_SIGMA when the fused kernel (torch.optim.Muon's `addmm`
    sequence) and the unfused one (Keller Jordan's muon.py, modded-nanogpt) run in bf16 on a PROXY_SHAPE matrix
@@ -29,10 +29,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from nsdesign.core.limits import DEFAULT_HEADROOM, MAX_OUTPUT_SIGMA, MAX_OVERSHOOT, PROXY_SHAPE
-from nsdesign.core.metrics import overshoot, worst_error
-from nsdesign.design.checks import CHECK_DTYPE, CHECK_KERNEL, Check, log_sigma, model_checks
-from nsdesign.design.checks import rounding_check
+from nsdesign.core.limits import MAX_OUTPUT_SIGMA, MAX_OVERSHOOT, PROXY_SHAPE
+from nsdesign.core.metrics import overshoot, resolve_guard, worst_error
+from nsdesign.design.checks import (
+    CHECK_DTYPE,
+    CHECK_KERNEL,
+    Check,
+    log_sigma,
+    model_checks,
+    rounding_check,
+)
 from nsdesign.design.greedy import DEFAULT_MAX_STEPS, Design, greedy
 
 __all__ = [  # the thresholds and the check are re-exported: callers import the safe default's vocabulary here
@@ -40,7 +46,7 @@ __all__ = [  # the thresholds and the check are re-exported: callers import the 
     "bf16_safe", "mix_check", "rounding_check", "safe_greedy",
 ]
 CUSHIONS: tuple[float, ...] = (0.0, 0.01, 0.02, 0.05)  # Polar Express uses 0.02 (modded-nanogpt list)
-SAFETY_STEPS: tuple[float, ...] = (1.0, 1.5, 2.5)  # s = 1 + k·headroom: at the guard, then wider margins
+SAFETY_STEPS: tuple[float, ...] = (1.0, 1.5, 2.5)  # s = 1 + k·(g/u − 1): at the guard, then wider margins
 SUGGEST_STEPS = 12  # how far to look for a step count that passes when the requested one cannot
 
 
@@ -65,11 +71,14 @@ def safe_greedy(
     norm_div: float = 1.0,
     tol: float | None = None,
     max_steps: int = DEFAULT_MAX_STEPS,
-    headroom: float = DEFAULT_HEADROOM,
+    guard_sigma: float | None = None,
+    *,
+    headroom: float | None = None,
 ) -> SafeDesign:
-    """The best inflated greedy design for the band that passes the exact and the bf16 checks (see module doc)."""
-    guard = max_sigma * (1.0 + headroom)
-    ranked = _ranked(min_sigma, max_sigma, steps, degree, norm_div, tol, max_steps, headroom)
+    """The best inflated greedy design for the band that passes the exact and the bf16 checks (see module doc).
+    `guard_sigma` is the guard band's top g (default 1.02·max_sigma); `headroom=h` its old spelling."""
+    guard, margin = resolve_guard(max_sigma, guard_sigma, headroom)
+    ranked = _ranked(min_sigma, max_sigma, steps, degree, norm_div, tol, max_steps, guard, margin)
     for error, over, design in ranked:
         exact = Check("exact", "exact", guard, over, MAX_OVERSHOOT)
         if not exact.passed:
@@ -82,7 +91,7 @@ def safe_greedy(
     suggested = None
     if tol is None:
         start = steps if steps is not None else design.schedule.num_steps
-        suggested = _fewest_passing_steps(min_sigma, max_sigma, start, degree, norm_div, headroom)
+        suggested = _fewest_passing_steps(min_sigma, max_sigma, start, degree, norm_div, guard, margin)
     return SafeDesign(design, error, checks, len(ranked), suggested)
 
 
@@ -94,11 +103,13 @@ def _ranked(
     norm_div: float,
     tol: float | None,
     max_steps: int,
-    headroom: float,
+    guard: float,
+    margin: float,
 ) -> list[tuple[float, float, Design]]:
-    """Every (cushion, safety) candidate as (exact error, exact overshoot, design), best error first."""
+    """Every (cushion, safety) candidate as (exact error, exact overshoot on [0, guard], design), best error first;
+    the safeties step from 1 + margin (margin = guard/max_sigma − 1)."""
     rows = []
-    safeties = sorted({min(2.0, 1.0 + k * headroom) for k in SAFETY_STEPS})
+    safeties = sorted({min(2.0, 1.0 + k * margin) for k in SAFETY_STEPS})
     for cushion in CUSHIONS:
         for safety in safeties:
             design = greedy(
@@ -106,7 +117,7 @@ def _ranked(
                 max_steps=max_steps,
             )
             s = design.schedule
-            rows.append((worst_error(s, min_sigma, max_sigma), overshoot(s, max_sigma, headroom), design))
+            rows.append((worst_error(s, min_sigma, max_sigma), overshoot(s, max_sigma, guard_sigma=guard), design))
     rows.sort(key=lambda r: (r[0], r[1]))
     return rows
 
@@ -117,31 +128,32 @@ def _model_checks(design: Design, min_sigma: float, guard: float) -> tuple[Check
 
 
 def _fewest_passing_steps(
-    min_sigma: float, max_sigma: float, start: int, degree: int | Sequence[int], norm_div: float, headroom: float
+    min_sigma: float, max_sigma: float, start: int, degree: int | Sequence[int], norm_div: float, guard: float,
+    margin: float,
 ) -> int | None:
     if not isinstance(degree, int):  # a per-step degree list fixes the step count
         return None
     for count in range(start + 1, SUGGEST_STEPS + 1):
-        ranked = _ranked(min_sigma, max_sigma, count, degree, norm_div, None, DEFAULT_MAX_STEPS, headroom)
+        ranked = _ranked(min_sigma, max_sigma, count, degree, norm_div, None, DEFAULT_MAX_STEPS, guard, margin)
         for _, over, design in ranked:
-            checks = () if over > MAX_OVERSHOOT else _model_checks(design, min_sigma, max_sigma * (1.0 + headroom))
+            checks = () if over > MAX_OVERSHOOT else _model_checks(design, min_sigma, guard)
             if checks and all(c.passed for c in checks):
                 return count
     return None
 
 
-def bf16_safe(design: Design, min_sigma: float, shape: tuple[int, int], headroom: float = DEFAULT_HEADROOM) -> bool:
+def bf16_safe(design: Design, min_sigma: float, shape: tuple[int, int], guard_sigma: float | None = None) -> bool:
     """No divergence in bf16 (`mix_check` passes): the acceptance rule of the FLOP-cheapest `--degrees auto` mix."""
-    return mix_check(design, min_sigma, shape, headroom).passed
+    return mix_check(design, min_sigma, shape, guard_sigma).passed
 
 
-def mix_check(design: Design, min_sigma: float, shape: tuple[int, int], headroom: float = DEFAULT_HEADROOM) -> Check:
+def mix_check(design: Design, min_sigma: float, shape: tuple[int, int], guard_sigma: float | None = None) -> Check:
     """The fused kernel's bf16 rounding model on a proxy with `shape`'s aspect ratio (≤ 128 rows), σ log-spaced
-    over [min_sigma, max_sigma·(1 + headroom)]: output σ_max ≤ 1.25.
+    over [min_sigma, g] (g = `guard_sigma`, default 1.02·max_sigma of the design): output σ_max ≤ 1.25.
 
     A 70B-sized matrix is out of reach on a small CPU; the aspect ratio is what the bf16 behaviour depends on."""
     m, n = sorted(shape)
     rows = min(m, 128)
     cols = min(4096, max(rows, round(n * rows / m)))
-    top = float(design.params.get("max_sigma", 1.0)) * (1.0 + headroom)  # type: ignore[arg-type]
+    top = resolve_guard(float(design.params.get("max_sigma", 1.0)), guard_sigma)[0]  # type: ignore[arg-type]
     return rounding_check(design.schedule, log_sigma(min_sigma, top, rows), MAX_OUTPUT_SIGMA, shape=(rows, cols))

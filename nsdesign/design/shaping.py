@@ -459,14 +459,14 @@ def polar_stage(lo: float, hi: float, tol: float, degree: int = 5) -> Schedule:
     """The fewest-step greedy polar composition with max |1 − F| ≤ tol on [lo, hi], guarded above: with a
     Polar Express cushion and safety (0.02, 1 + headroom) when the bare optimum blows up past GUARD_MAX."""
     bare = greedy((lo, hi), tol=tol, degree=degree).schedule
-    if overshoot(bare, hi, GUARD_HEADROOM) <= GUARD_MAX:
+    if overshoot(bare, hi, guard_sigma=hi * (1.0 + GUARD_HEADROOM)) <= GUARD_MAX:
         return bare
     for cushion, safety in ((0.02, 1.0 + GUARD_HEADROOM), (0.05, 1.05)):
         try:
             guarded = greedy((lo, hi), tol=tol, degree=degree, cushion=cushion, safety=safety).schedule
         except InputError:
             continue
-        if overshoot(guarded, hi, GUARD_HEADROOM) <= GUARD_MAX:
+        if overshoot(guarded, hi, guard_sigma=hi * (1.0 + GUARD_HEADROOM)) <= GUARD_MAX:
             return guarded
     return bare
 

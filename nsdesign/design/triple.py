@@ -29,8 +29,8 @@ from typing import Sequence
 import numpy as np
 
 from nsdesign.core.band import Band, as_band
-from nsdesign.core.limits import DEFAULT_HEADROOM, MAX_OUTPUT_SIGMA, MAX_OVERSHOOT, MAX_STEPS
-from nsdesign.core.metrics import overshoot, worst_error
+from nsdesign.core.limits import MAX_OUTPUT_SIGMA, MAX_OVERSHOOT, MAX_STEPS
+from nsdesign.core.metrics import overshoot, resolve_guard, worst_error
 from nsdesign.core.polynomial import OddPolynomial
 from nsdesign.core.schedule import Schedule
 from nsdesign.design.checks import Check, log_sigma, rounding_check
@@ -72,19 +72,21 @@ def repeated_triple(
     *,
     kernel: str = "fused",
     dtype: str = "bf16",
-    headroom: float = DEFAULT_HEADROOM,
+    guard_sigma: float | None = None,
     limit: float = MAX_OVERSHOOT,
     check: bool = True,
+    headroom: float | None = None,
 ) -> TripleDesign:
     """The best repeated triple for the band that keeps the guard (see module doc).
 
     With `check` the guard is tightened through ROBUSTNESS until the rounding model of `kernel` in `dtype`
     passes (if none does, the most robust design comes back with `passed` False); without it (`check=False`) the
-    bare exact-guarded optimum (δ = 0) is returned, unchecked.
+    bare exact-guarded optimum (δ = 0) is returned, unchecked. `guard_sigma` is the guard band's top g (default
+    1.02·max_sigma); `headroom=h` its old spelling.
     """
     checked = as_band(band)
     _check_steps(ns_steps)
-    guard = checked.max_sigma * (1.0 + headroom)
+    guard = resolve_guard(checked.max_sigma, guard_sigma, headroom)[0]
     bound = greedy(checked, steps=ns_steps).error  # the bracket's lower end: the same for every δ
     start, design = KELLER, None
     for delta in ROBUSTNESS if check else (0.0,):
@@ -164,7 +166,7 @@ def _measured(triple: tuple[float, float, float], repeats: int, band: Band, guar
     """Exact error, exact guard and (with a dtype) the rounding-model check of one candidate."""
     schedule = Schedule.from_coefficients([triple] * repeats, 1.0, "repeat_last")
     error = worst_error(schedule, band.min_sigma, band.max_sigma)
-    over = overshoot(schedule, band.max_sigma, guard / band.max_sigma - 1.0)
+    over = overshoot(schedule, band.max_sigma, guard_sigma=guard)
     low = composed_range(OddPolynomial(triple), 0.0, guard, repeats)
     checks = [Check("exact", "exact", guard, over if (low and low[0] >= 0) else math.inf, limit)]
     if dtype is not None:

@@ -39,7 +39,7 @@ def answer(request: DesignRequest, band: BandSource | None = None) -> Design:
     return recommend(
         _band(request), steps=_count(request.steps), tol=request.tol, degree=request.degrees,
         cushion=request.cushion, safety=request.safety, norm_div=request.norm_div, shape=request.shape,
-        kernel=request.kernel, max_steps=request.max_steps, headroom=request.relative_guard(),
+        kernel=request.kernel, max_steps=request.max_steps, guard_sigma=request.guard_sigma,
         band_source=request.band_source, exact=request.exact,
     )
 
@@ -54,7 +54,7 @@ def _for_consumer(request: DesignRequest, band: BandSource | None) -> Design:
             raise InputError(f"{form.target} does not offer the {name} normalizer; it offers: {offered}")
         return _guarded(request, band)
     return design_for(request.consumer or "", _band(request), steps=_count(request.steps), tol=request.tol,
-                      headroom=request.relative_guard())
+                      guard_sigma=request.guard_sigma)
 
 
 def _guarded(request: DesignRequest, band: BandSource | None) -> NormalizedDesign:

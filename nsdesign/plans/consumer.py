@@ -24,8 +24,14 @@ from typing import Any
 
 from nsdesign.core.band import Band, as_band
 from nsdesign.core.consumers import ConsumerForm, consumer_form
-from nsdesign.core.limits import DEFAULT_HEADROOM, DEFAULT_STEPS, MAX_OUTPUT_SIGMA, MAX_STEPS, PROXY_SHAPE, TORCH_CPU_DTYPES
-from nsdesign.core.metrics import Metrics, evaluate
+from nsdesign.core.limits import (
+    DEFAULT_STEPS,
+    MAX_OUTPUT_SIGMA,
+    MAX_STEPS,
+    PROXY_SHAPE,
+    TORCH_CPU_DTYPES,
+)
+from nsdesign.core.metrics import Metrics, evaluate, resolve_guard
 from nsdesign.core.schedule import Schedule
 from nsdesign.design.checks import Check, log_sigma, rounding_check
 from nsdesign.design.greedy import greedy
@@ -89,16 +95,20 @@ def design_for(
     *,
     steps: int | None = None,
     tol: float | None = None,
-    headroom: float = DEFAULT_HEADROOM,
+    guard_sigma: float | None = None,
     torch_check: bool = True,
+    headroom: float | None = None,
 ) -> ConsumerDesign:
     """The best design `target` can take for the band (see the module doc).
 
     `steps` fixes the step count (ns_steps for a triple consumer; default 5), `tol` asks for the fewest
-    steps reaching it. `torch_check` adds a real-torch run of the consumer's kernel when torch is installed.
+    steps reaching it. `guard_sigma` is the guard band's top g (default 1.02·max_sigma; `headroom=h` its old
+    spelling). `torch_check` adds a real-torch run of the consumer's kernel when torch is installed.
     """
     form = consumer_form(target)
     checked = as_band(band)
+    if headroom is not None:
+        guard_sigma = resolve_guard(checked.max_sigma, guard_sigma, headroom)[0]
     if steps is not None and tol is not None:
         raise InputError("give `steps` or `tol`, not both")
     if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS):
@@ -110,60 +120,63 @@ def design_for(
             "design for gram-newton-schulz, which takes a list and a restart plan"
         )
     if form.takes == "triple":
-        return _for_triple(form, checked, steps, tol, headroom, torch_check)
-    return _for_list(form, checked, steps, tol, headroom, torch_check)
+        return _for_triple(form, checked, steps, tol, guard_sigma, torch_check)
+    return _for_list(form, checked, steps, tol, guard_sigma, torch_check)
 
 
-def _for_triple(form: ConsumerForm, band: Band, steps: int | None, tol: float | None, headroom: float,
+def _for_triple(form: ConsumerForm, band: Band, steps: int | None, tol: float | None, guard_sigma: float | None,
                 torch_check: bool) -> ConsumerDesign:
-    options: dict[str, Any] = {"kernel": form.kernel, "dtype": form.dtype, "headroom": headroom}
+    options: dict[str, Any] = {"kernel": form.kernel, "dtype": form.dtype, "guard_sigma": guard_sigma}
     if tol is not None:
         design = fewest_repeats(band, tol, MAX_REPEATS, **options)
     else:
         design = repeated_triple(band, DEFAULT_STEPS if steps is None else steps, **options)
     schedule = design.schedule.with_name(f"{form.target}-triple{design.ns_steps}")
-    per_step = safe_greedy(band.min_sigma, band.max_sigma, design.ns_steps, 5, headroom=headroom).error
-    checks = design.checks + _torch_checks(form, schedule, band, headroom, (), torch_check)
+    per_step = safe_greedy(band.min_sigma, band.max_sigma, design.ns_steps, 5, guard_sigma=guard_sigma).error
+    checks = design.checks + _torch_checks(form, schedule, band, guard_sigma, (), torch_check)
     engine = (f"repeated triple: {form.target} takes one (a, b, c) repeated ns_steps times "
               f"(guard robust to δ = {design.robustness:g} per step)")
-    return _assemble(form, schedule, band, headroom, design.lower_bound, per_step, checks, None, engine, design)
+    return _assemble(form, schedule, band, guard_sigma, design.lower_bound, per_step, checks, None, engine, design)
 
 
-def _for_list(form: ConsumerForm, band: Band, steps: int | None, tol: float | None, headroom: float,
+def _for_list(form: ConsumerForm, band: Band, steps: int | None, tol: float | None, guard_sigma: float | None,
               torch_check: bool) -> ConsumerDesign:
     count = DEFAULT_STEPS if steps is None and tol is None else steps
-    safe = safe_greedy(band.min_sigma, band.max_sigma, count, 5, tol=tol, headroom=headroom)
+    safe = safe_greedy(band.min_sigma, band.max_sigma, count, 5, tol=tol, guard_sigma=guard_sigma)
     schedule = safe.design.schedule.with_name(f"{form.target}-{safe.design.schedule.num_steps}")
     plan = None
     if form.restarts:
         plan = design_restarts(schedule, form.dtype, PROXY_SHAPE, band.min_sigma)
     restarts = () if plan is None else plan.restarts
-    sigma = log_sigma(band.min_sigma, band.max_sigma * (1.0 + headroom))
+    sigma = log_sigma(band.min_sigma, resolve_guard(band.max_sigma, guard_sigma)[0])
     own = rounding_check(schedule, sigma, MAX_OUTPUT_SIGMA, kernel=form.kernel, dtype=form.dtype, restarts=restarts)
     ran = {(c.kernel, c.dtype) for c in safe.checks}  # the safe default already ran both bf16 kernels
     mine = () if (own.kernel, own.dtype) in ran else (own,)
-    checks = safe.checks + mine + _torch_checks(form, schedule, band, headroom, restarts, torch_check)
+    checks = safe.checks + mine + _torch_checks(form, schedule, band, guard_sigma, restarts, torch_check)
     bound = greedy(band, steps=schedule.num_steps).error
     engine = f"safe per-step design: {form.target} takes {'one row per step' if form.takes == 'list' else 'any schedule'}"
-    return _assemble(form, schedule, band, headroom, bound, None, checks, plan, engine, None)
+    return _assemble(form, schedule, band, guard_sigma, bound, None, checks, plan, engine, None)
 
 
-def _assemble(form: ConsumerForm, schedule: Schedule, band: Band, headroom: float, bound: float,
+def _assemble(form: ConsumerForm, schedule: Schedule, band: Band, guard_sigma: float | None, bound: float,
               per_step: float | None, checks: tuple[Check, ...], plan: RestartPlan | None, engine: str,
               triple: TripleDesign | None) -> ConsumerDesign:
     default = preset(form.default)
     if default.extension == "repeat_last" and default.num_steps != schedule.num_steps:
         default = default.extended(schedule.num_steps)
-    metrics = evaluate(schedule, band, headroom=headroom)
-    default_metrics = evaluate(default, band, headroom=headroom)
+    metrics = evaluate(schedule, band, guard_sigma=guard_sigma)
+    default_metrics = evaluate(default, band, guard_sigma=guard_sigma)
     name = form.default if default.num_steps == preset(form.default).num_steps else f"{form.default} × {default.num_steps}"
     return ConsumerDesign(form, schedule, metrics, bound, per_step, name, default_metrics, checks, plan, engine, triple)
 
 
-def _torch_checks(form: ConsumerForm, schedule: Schedule, band: Band, headroom: float,
+def _torch_checks(form: ConsumerForm, schedule: Schedule, band: Band, guard_sigma: float | None,
                   restarts: tuple[int, ...], wanted: bool) -> tuple[Check, ...]:
     """The same proxy run in real torch (CPU) in the consumer's kernel and dtype, when torch is installed."""
     if not wanted or importlib.util.find_spec("torch") is None or form.dtype not in TORCH_CPU_DTYPES:
         return ()
-    sigma = log_sigma(band.min_sigma, band.max_sigma * (1.0 + headroom))
-    return (rounding_check(schedule, sigma, MAX_OUTPUT_SIGMA, form.kernel, PROXY_SHAPE, form.dtype, restarts, "torch"),)
+    # torch: heavy, and only when installed
+    from nsdesign.torch.crosscheck import run_torch
+
+    sigma = log_sigma(band.min_sigma, resolve_guard(band.max_sigma, guard_sigma)[0])
+    return (rounding_check(schedule, sigma, MAX_OUTPUT_SIGMA, form.kernel, PROXY_SHAPE, form.dtype, restarts, run_torch),)

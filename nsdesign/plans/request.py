@@ -11,12 +11,12 @@ Depends on: core.cost (Shape), core.limits (defaults), core.normalizers (Normali
 
 from __future__ import annotations
 
-import math
 import textwrap
 from dataclasses import dataclass
 
 from nsdesign.core.cost import Shape
 from nsdesign.core.limits import DEFAULT_HEADROOM, DEFAULT_MAX_STEPS
+from nsdesign.core.metrics import resolve_guard
 from nsdesign.core.normalizers import Normalizer
 from nsdesign.errors import InputError
 
@@ -80,16 +80,7 @@ class DesignRequest:
     def relative_guard(self) -> float:
         """The engines' relative margin g/U − 1 (DEFAULT_HEADROOM when no guard is given): the overshoot
         guard is max F on [0, g], so g below U or far above any normalizer's bound is refused."""
-        g, top = self.guard_sigma, self.max_sigma
-        if g is None:
-            return DEFAULT_HEADROOM
-        if not (math.isfinite(g) and math.isfinite(top) and top > 0):
-            raise InputError(f"guard_sigma must be a finite number, got {g}")
-        if g < top:
-            raise InputError(f"the guard band must lie above the accuracy band: guard_sigma {g:g} < max_sigma {top:g}")
-        if g > 2.0 * max(top, 1.0):
-            raise InputError(f"guard_sigma {g:g} is above 2·max(max_sigma, 1); no normalizer needs that")
-        return max(0.0, g / top - 1.0)
+        return resolve_guard(self.max_sigma, self.guard_sigma)[1]
 
 
 @dataclass(frozen=True)

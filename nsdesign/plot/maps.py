@@ -84,7 +84,7 @@ def map_figure(
     for i, (schedule, label) in enumerate(zip(schedules, labels)):
         metrics = evaluate(schedule, min_sigma, max_sigma)
         legend = (f"{label}: max|1−F| {metrics.worst_error:.3g} on band, "
-                  f"max F {metrics.overshoot:.3g} on [0, {metrics.max_sigma * (1 + metrics.headroom):g}]")
+                  f"max F {metrics.overshoot:.3g} on [0, {metrics.guard_sigma:g}]")
         linear.plot(sigma_lin, map_values(schedule, sigma_lin), color=_render.color(i), linewidth=1.4, zorder=3)
         zoom.plot(sigma_log, map_values(schedule, sigma_log), color=_render.color(i), linewidth=1.4, zorder=3,
                   label=legend)

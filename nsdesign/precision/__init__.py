@@ -2,26 +2,28 @@
 
 `model` holds the test matrices, the rounding functions and the fused standard-form run
 (torch.optim.Muon's `addmm` sequence) that the search objectives, `validate` and the safe default use.
-Only `run_torch` imports torch, and only when called (it is the cross-check of the model).
+No module here imports torch: the real-torch cross-check of the model is `nsdesign.torch.crosscheck.run_torch`,
+passed to `matrix_error` as its `backend`.
 """
 
 from __future__ import annotations
 
+from nsdesign.precision.kernels import round_bf16, round_fp16
 from nsdesign.precision.model import (
     DIVERGED_ERROR,
     PRECISIONS,
     SMALL_ROWS,
     MatrixRun,
+    Runner,
     TestMatrix,
     band_matrix,
     log_spaced,
     matrix_error,
     output_singular_values,
     run_emulated,
-    run_torch,
+    runner_name,
     test_matrix,
 )
-from nsdesign.precision.kernels import round_bf16, round_fp16
 
 __all__ = [
     "DIVERGED_ERROR",
@@ -36,6 +38,7 @@ __all__ = [
     "round_bf16",
     "round_fp16",
     "run_emulated",
-    "run_torch",
+    "Runner",
+    "runner_name",
     "test_matrix",
 ]

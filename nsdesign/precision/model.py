@@ -18,8 +18,9 @@ What is modelled (backend "emulate", numpy, the default for search trials):
 - The result's singular values are measured in float64 (eigenvalues of YYᵀ), and the error is
   max_i |1 − σ_i(Y)|; a non-finite output counts as an infinite error.
 
-Backend "torch" runs the same sequence with real torch tensors in the low-precision dtype (CPU, or the GPU
-when one is given); on this CPU a 1024×4096 bf16 product takes ~20 s, so it is for confirmation, not trials.
+A runner passed as `backend` replaces the model: `nsdesign.torch.crosscheck.run_torch` runs the same sequence
+with real torch tensors in the low-precision dtype (CPU, or the GPU when one is given); on this CPU a 1024×4096
+bf16 product takes ~20 s, so it is for confirmation, not trials. This module never imports torch/.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal, Sequence
+from typing import Callable, Literal, Sequence
 
 import numpy as np
 
@@ -41,7 +42,6 @@ from nsdesign.precision.kernels import run as run_kernel
 
 Precision = Literal["bf16", "fp16", "fp32", "fp64", "fp8"]
 PRECISIONS: tuple[str, ...] = DTYPES  # core.limits: the one list of formats
-Backend = Literal["emulate", "torch"]
 DIVERGED_ERROR = math.inf  # the error recorded for a run that blew up (the rule itself: core.limits.DIVERGED)
 SMALL_ROWS = 512  # proxy matrices up to this many rows run on one BLAS thread (see nsdesign.precision._blas)
 
@@ -124,19 +124,29 @@ def run_emulated(
     return run_kernel(schedule, x0, kernel, precision, scale, restarts)
 
 
-def run_torch(
-    schedule: Schedule,
-    x0: np.ndarray,
-    precision: str = "bf16",
-    scale: float = 1.0,
-    device: str = "cpu",
-    kernel: str = "fused",
-    restarts: Sequence[int] = (),
-) -> np.ndarray:
-    """The same kernel with real torch tensors (`nsdesign.torch.crosscheck.run_torch`: torch lives in torch/)."""
-    from nsdesign.torch.crosscheck import run_torch as real
+Runner = Callable[..., np.ndarray]
+"""How one low-precision run is carried out: (schedule, x0, precision, scale, kernel, restarts) → output.
 
-    return real(schedule, x0, precision, scale, device, kernel, restarts)
+`run_emulated` (the numpy model, backend "emulate") lives here; the real-torch runner is
+`nsdesign.torch.crosscheck.run_torch`, which callers above torch/ pass in (torch lives in torch/ only)."""
+
+
+def runner_name(backend: str | Runner) -> str:
+    """How a run is labelled: "emulate", or a runner's name without its `run_` prefix ("torch")."""
+    if isinstance(backend, str):
+        return backend
+    function = getattr(backend, "func", backend)  # a functools.partial is named by what it wraps
+    return getattr(function, "__name__", "runner").removeprefix("run_")
+
+
+def _runner(backend: str | Runner) -> Runner:
+    if backend == "emulate":
+        return run_emulated
+    if callable(backend):
+        return backend
+    raise InputError(
+        f"backend must be 'emulate' or a runner such as nsdesign.torch.crosscheck.run_torch, got {backend!r}"
+    )
 
 
 def output_singular_values(Y: np.ndarray) -> np.ndarray:
@@ -172,20 +182,17 @@ def matrix_error(
     test: TestMatrix,
     precision: str = "bf16",
     scale: float = 1.0,
-    backend: Backend = "emulate",
-    device: str = "cpu",
+    backend: str | Runner = "emulate",
     kernel: str = "fused",
     restarts: Sequence[int] = (),
 ) -> MatrixRun:
-    """max |1 − σ_out| of the low-precision run on scale·X₀ (scale = 1.02 is the divergence check)."""
-    if backend not in ("emulate", "torch"):
-        raise InputError(f"backend must be 'emulate' or 'torch', got {backend!r}")
+    """max |1 − σ_out| of the low-precision run on scale·X₀ (scale = 1.02 is the divergence check).
+
+    `backend` is "emulate" (the numpy rounding model) or a `Runner`: real torch is
+    `nsdesign.torch.crosscheck.run_torch` (`functools.partial(run_torch, device="cuda")` on a GPU)."""
+    run = _runner(backend)
     check_kernel(kernel)
     with single_thread(min(test.shape) <= SMALL_ROWS):
-        if backend == "emulate":
-            Y = run_emulated(schedule, test.matrix, precision, scale, kernel, restarts)
-        else:
-            Y = run_torch(schedule, test.matrix, precision, scale, device, kernel, restarts)
-        s = output_singular_values(Y)
+        s = output_singular_values(run(schedule, test.matrix, precision, scale, kernel, restarts))
     error = float(np.max(np.abs(1.0 - s))) if np.isfinite(s).all() else DIVERGED_ERROR
-    return MatrixRun(error, float(s.min()), float(s.max()), precision, backend, test.shape, kernel)
+    return MatrixRun(error, float(s.min()), float(s.max()), precision, runner_name(backend), test.shape, kernel)

@@ -41,7 +41,7 @@ from nsdesign.core.limits import DEFAULT_HEADROOM, LOW_PRECISION, STUDY_GUARD_LI
 from nsdesign.core.metrics import captured_min_sigma, overshoot, worst_error
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError, unknown
-from nsdesign.precision import TestMatrix, band_matrix, matrix_error
+from nsdesign.precision import Runner, TestMatrix, band_matrix, matrix_error
 from nsdesign.precision.kernels import check_kernel, default_restarts
 from nsdesign.search.spectra import Spectrum
 
@@ -164,6 +164,15 @@ class Objective:
     def label(self) -> str:
         return ",".join(n if w == 1.0 else f"{n}={w:g}" for n, w in self.terms)
 
+    def runner(self) -> str | Runner:
+        """What runs the matrix terms: "emulate" (the numpy model), or torch/'s runner for backend "torch"."""
+        if self.backend == "emulate":
+            return "emulate"
+        # torch: heavy, and only for `--lowp-backend torch`
+        from nsdesign.torch.crosscheck import run_torch
+
+        return run_torch
+
     def refiner(self) -> str:
         """The refinement actually used: 'auto' is none for worst/capture, SLSQP for weighted, Nelder–Mead with matrices."""
         if self.refine != "auto":
@@ -245,7 +254,7 @@ def component(name: str, schedule: Schedule, objective: Objective) -> float:
         assert objective.spectrum is not None
         return weighted_error(schedule, objective.spectrum)
     if name in LOWP:
-        return matrix_error(schedule, objective.proxy(), name, 1.0, objective.backend,  # type: ignore[arg-type]
+        return matrix_error(schedule, objective.proxy(), name, 1.0, objective.runner(),
                             kernel=objective.kernel, restarts=plan(schedule, objective, name)).error
     if name == "capture":
         assert objective.tol is not None
@@ -280,7 +289,7 @@ def guard(schedule: Schedule, objective: Objective) -> tuple[bool, str, float | 
         return True, "", None, None
     h = objective.guard_headroom
     top = objective.max_sigma * (1.0 + h)
-    peak = overshoot(schedule, objective.max_sigma, h)
+    peak = overshoot(schedule, objective.max_sigma, guard_sigma=top)
     if not (math.isfinite(peak) and peak <= objective.guard_limit):
         return False, f"scalar overshoot {peak:.3g} on [0, {top:.4g}] exceeds {objective.guard_limit:g}", peak, None
     if objective.guard_tol is not None and top > objective.max_sigma:
@@ -288,7 +297,7 @@ def guard(schedule: Schedule, objective: Objective) -> tuple[bool, str, float | 
         if not off <= objective.guard_tol:
             return False, f"max|1 − F| {off:.3g} on the guard band [u, {top:.4g}] exceeds {objective.guard_tol:g}", peak, None
     fmt = objective.guard_format
-    run = matrix_error(schedule, objective.proxy(), fmt, 1.0 + h, objective.backend,  # type: ignore[arg-type]
+    run = matrix_error(schedule, objective.proxy(), fmt, 1.0 + h, objective.runner(),
                        kernel=objective.kernel, restarts=plan(schedule, objective, fmt))
     if run.diverged or run.sigma_max > objective.guard_limit:
         return False, f"{fmt} run with σ_max = {top:.4g} reaches {run.sigma_max:.3g}", peak, run.sigma_max

@@ -22,12 +22,15 @@ A trial's score and feasibility are defined in `nsdesign.search.objectives`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import math
+import signal
+import threading
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from nsdesign._progress import progress
 from nsdesign.core.band import Band
@@ -148,7 +151,7 @@ class SearchResult:
         """The best schedule's exact metrics on the study's band, guard and tolerance (FLOPs for `shape`)."""
         objective = self.config.objective
         return evaluate(self.best.schedule, objective.min_sigma, objective.max_sigma,
-                        headroom=objective.guard_headroom, tol=objective.tol, shape=shape)
+                        guard_sigma=objective.guard_sigma, tol=objective.tol, shape=shape)
 
     def document(self, metrics: Metrics, band_source: str | None = None) -> dict[str, Any]:
         """The schedule document of the best schedule: its band (under a normalizer: with the guard band and the
@@ -439,13 +442,15 @@ def run_trials(study: Any, trial_fn: Callable[[Any], Any], trials: int, jobs: in
     if not remaining:
         return 0
     _quiet_interrupts()
-    trial_fn = _tracked(trial_fn)
-    with progress_bar(remaining, progress, label) as bar:
+    ctrl_c = _CtrlC()
+    trial_fn = _tracked(trial_fn, ctrl_c)
+    with progress_bar(remaining, progress, label) as bar, ctrl_c.deferred_outside_trials(jobs == 1):
 
         def stop_when_done(study: Any, trial: Any) -> None:
             nonlocal ran
             ran += 1
             bar.update(1)
+            ctrl_c.raise_pending()  # a Ctrl-C while Optuna recorded this trial: it is stored, stop now
             if count_complete(study) >= trials:
                 study.stop()
 
@@ -468,17 +473,55 @@ def run_trials(study: Any, trial_fn: Callable[[Any], Any], trials: int, jobs: in
     return ran
 
 
-def _tracked(trial_fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+class _CtrlC:
+    """Ctrl-C in a one-worker study: at once inside a trial (marked, and re-run on resume), deferred while Optuna
+    records one. A KeyboardInterrupt inside Optuna's `tell` leaves the trial RUNNING and Optuna then fails its own
+    check ("AssertionError: Should not reach.", a traceback instead of `nsdesign: interrupted`)."""
+
+    def __init__(self) -> None:
+        self.in_trial = False
+        self.pending = False
+
+    @contextlib.contextmanager
+    def deferred_outside_trials(self, enabled: bool) -> Iterator[None]:
+        """Install the handler where it can be (the main thread, SIGINT not ignored); restore the old one after."""
+        main = threading.current_thread() is threading.main_thread()
+        if not (enabled and main and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+            yield
+            return
+        previous = signal.signal(signal.SIGINT, self._handle)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.in_trial:
+            raise KeyboardInterrupt
+        self.pending = True
+
+    def raise_pending(self) -> None:
+        if self.pending:
+            self.pending = False
+            raise KeyboardInterrupt
+
+
+def _tracked(trial_fn: Callable[[Any], Any], ctrl_c: _CtrlC) -> Callable[[Any], Any]:
     """`trial_fn` that records its worker on the trial, and marks a trial Ctrl-C stopped (so a resume re-runs it)."""
     worker = worker_id()
 
     def run(trial: Any) -> Any:
         trial.set_user_attr(WORKER_ATTR, worker)
         try:
+            ctrl_c.in_trial = True
+            ctrl_c.raise_pending()  # a Ctrl-C while Optuna asked for this trial
             return trial_fn(trial)
         except KeyboardInterrupt:
+            ctrl_c.in_trial = False  # a second Ctrl-C now waits for the mark to be stored
             trial.set_user_attr(INTERRUPTED_ATTR, True)
             raise
+        finally:
+            ctrl_c.in_trial = False
 
     return run
 

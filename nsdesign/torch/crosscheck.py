@@ -1,7 +1,7 @@
 """Real torch runs of the kernels the numpy rounding models in `nsdesign.precision` reproduce: the cross-check.
 
-`nsdesign.precision.run_torch` and `matrix_error(..., backend="torch")` land here, so torch is imported in
-torch/ only. The fused kernel is torch.optim.Muon's `addmm` sequence, written out for any odd degree; the
+`run_torch` is the `Runner` that `nsdesign.precision.matrix_error(..., backend=run_torch)` and the design checks
+take from their callers: precision/ never imports torch/, and torch is imported in torch/ only. The fused kernel is torch.optim.Muon's `addmm` sequence, written out for any odd degree; the
 unfused and Gram kernels are nsdesign.torch.kernels' own iterations.
 """
 
@@ -23,9 +23,10 @@ def run_torch(
     x0: np.ndarray,
     precision: str = "bf16",
     scale: float = 1.0,
-    device: str = "cpu",
     kernel: str = "fused",
     restarts: Sequence[int] = (),
+    *,
+    device: str = "cpu",
 ) -> np.ndarray:
     """The same kernel with real torch tensors in the low-precision dtype (nsdesign.torch.kernels' iterations)."""
     dtypes = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32, "fp64": torch.float64}

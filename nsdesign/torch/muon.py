@@ -298,7 +298,7 @@ def _warn_without_headroom(schedule: Schedule, ns_dtype: str) -> None:
     makes `nsdesign export` refuse the schedule for a bf16/fp16 consumer (core.limits.OVERSHOOT_WARNING)."""
     if ns_dtype not in ("bf16", "fp16"):
         return
-    peak = overshoot(schedule, 1.0, DEFAULT_HEADROOM)
+    peak = overshoot(schedule, 1.0)  # on [0, 1.02]
     if peak > OVERSHOOT_WARNING and schedule not in _WARNED:
         _WARNED.add(schedule)
         warnings.warn(

@@ -29,7 +29,7 @@ def test_keller5_range_on_reference_band():
 
 def test_deepseek_v4_max_on_unit_interval():
     assert value_range(preset("deepseek_v4_10"), 0.0, 1.0)[1] == pytest.approx(1.002017, abs=5e-7)
-    assert overshoot(preset("deepseek_v4_10"), 1.0, headroom=0.0) == pytest.approx(1.002017, abs=5e-7)
+    assert overshoot(preset("deepseek_v4_10"), 1.0, guard_sigma=1.0) == pytest.approx(1.002017, abs=5e-7)
 
 
 def test_aol_list_flips_sign_under_frobenius_scaling():
@@ -41,7 +41,7 @@ def test_aol_list_flips_sign_under_frobenius_scaling():
 def test_pure_greedy_list_has_no_headroom():
     # cans5_eo is greedy without safety: finite on the band, astronomically large just above it
     assert worst_error(preset("cans5_eo"), 1e-3, 1.0) < 0.2
-    assert overshoot(preset("cans5_eo"), 1.0, 0.02) > 1e100
+    assert overshoot(preset("cans5_eo"), 1.0, guard_sigma=1.02) > 1e100
 
 
 def test_slope_at_zero_is_product_of_linear_coefficients():
@@ -106,3 +106,32 @@ def test_bad_bands(band):
 def test_norm_div_none_is_analysed_as_one():
     s = Schedule.from_coefficients([[2.0, -1.5, 0.5]], norm_div=None)
     assert s(0.5) == Schedule.from_coefficients([[2.0, -1.5, 0.5]])(0.5)
+
+
+@pytest.mark.parametrize("h", [0.0, 0.02, 0.05, 0.3])
+def test_the_old_relative_headroom_warns_and_means_its_guard(h):
+    """`guard_sigma` (the guard band's top, as on the CLI and in files) replaced the relative `headroom=h`; the
+    old spelling means g = (1 + h)·max_sigma for one release, with a DeprecationWarning naming the new one."""
+    s = preset("keller5")
+    with pytest.warns(DeprecationWarning, match="guard_sigma"):
+        old = overshoot(s, 0.5, headroom=h)
+    with pytest.warns(DeprecationWarning, match="guard_sigma"):
+        positional = overshoot(s, 0.5, h)
+    assert old == positional == overshoot(s, 0.5, guard_sigma=0.5 * (1 + h))
+    with pytest.warns(DeprecationWarning):
+        metrics = evaluate(s, 1e-3, 0.5, headroom=h)
+    assert metrics.headroom == h and metrics.guard_sigma == pytest.approx(0.5 * (1 + h))
+    assert metrics.overshoot == old
+
+
+def test_the_guard_is_checked_once_the_same_way():
+    s = preset("keller5")
+    assert evaluate(s, 1e-3).headroom == 0.02 and evaluate(s, 1e-3).guard_sigma == pytest.approx(1.02)
+    with pytest.raises(InputError, match="must lie above the accuracy band"):
+        overshoot(s, 1.0, guard_sigma=0.9)
+    with pytest.raises(InputError, match="no normalizer needs that"):
+        evaluate(s, 1e-3, guard_sigma=2.5)
+    with pytest.raises(InputError, match="guard_sigma .* or the old headroom, not both"):
+        evaluate(s, 1e-3, guard_sigma=1.1, headroom=0.1)
+    with pytest.raises(InputError, match="positive number"):
+        overshoot(s, 1.0, guard_sigma=float("nan"))

@@ -19,7 +19,7 @@ from nsdesign.presets import preset
 def test_exact_check_is_the_interval_overshoot_against_the_table_limit():
     s = preset("keller5")
     check = exact_check(s, 1.0, 1.02)
-    assert check.value == overshoot(s, 1.0, 0.02) and check.limit == MAX_OVERSHOOT and check.passed
+    assert check.value == overshoot(s, 1.0, guard_sigma=1.02) and check.limit == MAX_OVERSHOOT and check.passed
     bare = greedy(1e-3, 1.0, 5).schedule
     assert not exact_check(bare, 1.0, 1.02).passed  # the bare optimum blows up just above the band
 

@@ -84,8 +84,8 @@ def test_safety_buys_headroom():
 
     plain = greedy(1e-3, steps=5).schedule
     safe = greedy(1e-3, steps=5, safety=1.02, cushion=0.02).schedule
-    assert overshoot(plain, 1.0, 0.02) > 1e100
-    assert overshoot(safe, 1.0, 0.02) < 1.5
+    assert overshoot(plain, 1.0, guard_sigma=1.02) > 1e100
+    assert overshoot(safe, 1.0, guard_sigma=1.02) < 1.5
 
 
 def test_norm_div_buys_real_headroom_above_the_band():
@@ -96,8 +96,8 @@ def test_norm_div_buys_real_headroom_above_the_band():
     # designed on x ∈ [1e-3/1.05, 1]: σ from 1e-3 up to 1.05 is inside the design
     inside = greedy(1e-3 / 1.05, 1.0, steps=5).error
     assert worst_error(design.schedule, 1e-3, 1.05) == pytest.approx(inside, rel=1e-9)
-    assert overshoot(design.schedule, 1.0, 0.04) <= 1 + inside + 1e-12
-    assert overshoot(greedy(1e-3, steps=5).schedule, 1.0, 0.04) > 1e100  # no divisor: no headroom
+    assert overshoot(design.schedule, 1.0, guard_sigma=1.04) <= 1 + inside + 1e-12
+    assert overshoot(greedy(1e-3, steps=5).schedule, 1.0, guard_sigma=1.04) > 1e100  # no divisor: no headroom
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,7 @@ import math
 
 import pytest
 
-from nsdesign.core.cost import Shape, flops
-from nsdesign.core.metrics import captured_min_sigma, evaluate, overshoot, value_range, worst_error
+from nsdesign import Shape, captured_min_sigma, evaluate, flops, overshoot, value_range, worst_error
 from nsdesign.design.greedy import greedy
 from nsdesign.design.solvers import cheapest_schedule
 from nsdesign.errors import InputError

@@ -18,7 +18,7 @@ def _bf16_sigma_max(schedule, min_sigma, shape=(128, 512), seed=0):
 
 def test_the_bare_optimum_fails_both_checks_so_they_can_fail():
     bare = greedy(1e-3, steps=5).schedule
-    assert overshoot(bare, 1.0, 0.02) > 1e100
+    assert overshoot(bare, 1.0, guard_sigma=1.02) > 1e100
     assert _bf16_sigma_max(bare, 1e-3) > safe.MAX_OUTPUT_SIGMA
 
 
@@ -28,7 +28,7 @@ def test_safe_design_passes_and_is_no_worse_than_the_polar_express_knobs(min_sig
     assert result.passed and result.suggested_steps is None
     s = result.design.schedule
     assert s.num_steps == steps and result.design.certified
-    assert overshoot(s, 1.0, 0.02) <= safe.MAX_OVERSHOOT  # independent of the recorded check
+    assert overshoot(s, 1.0, guard_sigma=1.02) <= safe.MAX_OVERSHOOT  # independent of the recorded check
     assert _bf16_sigma_max(s, min_sigma, (96, 384), seed=5) <= safe.MAX_OUTPUT_SIGMA  # another proxy
     modded = greedy(min_sigma, steps=steps, cushion=0.02, safety=1.02).schedule
     assert result.error == pytest.approx(worst_error(s, min_sigma, 1.0))
@@ -37,14 +37,14 @@ def test_safe_design_passes_and_is_no_worse_than_the_polar_express_knobs(min_sig
 
 
 def test_checks_record_kernel_dtype_and_guard():
-    result = safe.safe_greedy(1e-3, steps=5, headroom=0.05)
+    result = safe.safe_greedy(1e-3, steps=5, guard_sigma=1.05)
     exact, model, unfused = result.checks  # users paste the answer into both bf16 kernels
     assert (unfused.kernel, unfused.dtype) == ("unfused", "bf16") and unfused.passed
     assert exact.guard_sigma == pytest.approx(1.05) and exact.kernel == "exact"
     assert (model.kernel, model.dtype, model.shape) == ("fused", "bf16", (128, 512))
     d = model.to_dict()
     assert d["passed"] is True and d["max_sigma_out"] <= 1.25 and d["guard_sigma"] == pytest.approx(1.05)
-    assert overshoot(result.design.schedule, 1.0, 0.05) <= 1.25
+    assert overshoot(result.design.schedule, 1.0, guard_sigma=1.05) <= 1.25
 
 
 def test_a_band_too_wide_for_the_steps_is_reported_not_hidden():

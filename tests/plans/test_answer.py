@@ -25,7 +25,7 @@ from nsdesign.plans.request import DesignRequest
         (DesignRequest(1e-3), lambda: recommend(Band(1e-3, 1.0))),
         (DesignRequest(1e-3, exact=True, steps=4), lambda: recommend(Band(1e-3, 1.0), steps=4, exact=True)),
         (DesignRequest(2e-3, guard_sigma=1.05, degrees=(3, 5, 5, 5)),
-         lambda: recommend(Band(2e-3, 1.0), degree=(3, 5, 5, 5), headroom=0.05)),
+         lambda: recommend(Band(2e-3, 1.0), degree=(3, 5, 5, 5), guard_sigma=1.05)),
     ],
 )
 def test_the_recommend_engines_answer_as_recommend_does(request_, direct):

@@ -196,6 +196,7 @@ def test_real_torch_bf16_meets_tolerance_on_the_proxies_of_emitted_layers(tiny_r
     # 0.0785, torch 0.1055 on an AVX2 CPU; seeds 1–5 at most 0.0857), so a single run is not the yardstick.
     pytest.importorskip("torch")
     from nsdesign.precision import log_spaced, matrix_error, test_matrix
+    from nsdesign.torch.crosscheck import run_torch
 
     r = tiny_recipe
     for g in r.groups:
@@ -204,7 +205,7 @@ def test_real_torch_bf16_meets_tolerance_on_the_proxies_of_emitted_layers(tiny_r
             k = min(m, rows)
             sigma = log_spaced(g.edge, r.max_sigma, k)
             errors = [matrix_error(g.design.schedule, test_matrix((k, min(4096, max(k, round(n * k / m)))), sigma,
-                                                                  seed), "bf16", backend="torch").error
+                                                                  seed), "bf16", backend=run_torch).error
                       for seed in seeds]
             assert float(np.median(errors)) <= r.tol, (g.name, rows, errors)
             assert max(errors) <= r.tol * (1 + r.check_margin), (g.name, rows, errors)

@@ -10,10 +10,11 @@ from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError
 from nsdesign.precision import band_matrix, matrix_error
 from nsdesign.precision.kernels import KERNELS, kernel_flops, matmul_counts, round_e4m3, run, scaled_e4m3
-from nsdesign.precision.model import output_singular_values, run_torch
+from nsdesign.precision.model import output_singular_values
 from nsdesign.presets import preset
 
 torch = pytest.importorskip("torch")
+from nsdesign.torch.crosscheck import run_torch  # noqa: E402  (torch/ holds the real-torch runner)
 
 LOW = ("fp32", "bf16", "fp16")
 

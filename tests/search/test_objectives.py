@@ -15,8 +15,9 @@ from nsdesign.errors import InputError
 from nsdesign.presets import preset
 from nsdesign.search import Objective, SearchSpace, StudyConfig, parse_objective, run_search, score
 from nsdesign.search.objectives import guard, refine, weighted_error
-from nsdesign.precision import band_matrix, matrix_error, round_bf16, round_fp16, run_emulated, run_torch
+from nsdesign.precision import band_matrix, matrix_error, round_bf16, round_fp16, run_emulated
 from nsdesign.search.spectra import Spectrum, from_npy, marchenko_pastur
+from nsdesign.torch.crosscheck import run_torch
 from nsdesign.core.cost import Shape
 from nsdesign.core.schedule import Schedule
 
@@ -66,7 +67,7 @@ def test_emulated_bf16_run_agrees_with_torch_bf16():
     # Same op sequence and one rounding per fused op: outputs agree to a few bf16 ulps, and so do the errors.
     assert np.max(np.abs(emulated - real)) < 0.05 * np.max(np.abs(real))
     e1 = matrix_error(s, test, "bf16").error
-    e2 = matrix_error(s, test, "bf16", backend="torch").error
+    e2 = matrix_error(s, test, "bf16", backend=run_torch).error
     assert abs(e1 - e2) < 0.2 * max(e1, e2)
 
 
@@ -115,11 +116,11 @@ def test_guard_band_top_and_tolerance_move_the_guard():
     strict = Objective((("worst", 1.0),), 1e-3, proxy_shape=SMALL, guard_sigma=1.05, guard_tol=0.9 * e)
     loose = Objective((("worst", 1.0),), 1e-3, proxy_shape=SMALL, guard_sigma=1.05, guard_tol=min(0.99, 1.1 * e))
     ok, reason, peak, _ = guard(keller, strict)
-    assert not ok and "guard band" in reason and peak == pytest.approx(overshoot(keller, 1.0, 0.05))
+    assert not ok and "guard band" in reason and peak == pytest.approx(overshoot(keller, 1.0, guard_sigma=1.05))
     assert guard(keller, loose)[0]
     # a band far below 1 (a tight normalizer's) may guard up to 1: overshoot then spans [0, 1]
     low = Objective((("worst", 1.0),), 0.2, 0.5, proxy_shape=SMALL, guard_sigma=1.0)
-    assert guard(keller, low)[2] == pytest.approx(overshoot(keller, 0.5, 1.0))
+    assert guard(keller, low)[2] == pytest.approx(overshoot(keller, 0.5, guard_sigma=1.0))
     for bad in ({"guard_sigma": 0.9}, {"guard_sigma": 2.5}, {"guard_tol": 1.5}):
         with pytest.raises(InputError):
             Objective((("worst", 1.0),), 1e-3, proxy_shape=SMALL, **bad)

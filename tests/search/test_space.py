@@ -83,9 +83,9 @@ def test_inflated_design_stays_bounded_above_the_band():
     pure = greedy(1e-3, 1.0, 6).schedule
     inflated = inflated_greedy(1e-3, 1.0, (5,) * 6, 1.03)
     # The exact optimum explodes just above the band; the inflated design is bounded up to 1.03 by construction.
-    assert overshoot(pure, 1.0, 0.02) > 1e6
+    assert overshoot(pure, 1.0, guard_sigma=1.02) > 1e6
     bound = 1.0 + worst_error(inflated, 1e-3, 1.03)
-    assert overshoot(inflated, 1.0, 0.03) <= bound + 1e-12
+    assert overshoot(inflated, 1.0, guard_sigma=1.03) <= bound + 1e-12
     assert worst_error(inflated, 1e-3, 1.0) < 0.01
     # …at a price in the band: never better than the exact optimum there
     assert worst_error(inflated, 1e-3, 1.0) >= worst_error(pure, 1e-3, 1.0)

@@ -306,7 +306,7 @@ def _design_group(
         band=band,
         edge=design_edge,
         design=design,
-        metrics=evaluate(design.schedule, design_edge, 1.0, headroom=s.max_sigma - 1.0, tol=s.tol, shape=shape),
+        metrics=evaluate(design.schedule, design_edge, 1.0, guard_sigma=s.max_sigma, tol=s.tol, shape=shape),
         baseline_errors={b: worst_error(sched, frobenius_edge, 1.0) for b, sched in baselines.items()},
         frobenius_edge=None if s.norm is None else frobenius_edge,
         check=run,

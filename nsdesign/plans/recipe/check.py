@@ -79,11 +79,27 @@ def checked_cheapest(
     limit = tol if accept_tol is None else accept_tol
     runs: dict[int, Any] = {}
     tried: list[tuple[float, Any, Any]] = []
+    small, large = proxy_rows(rows)
+
+    def worst(design: Any, sizes: Sequence[int], done: dict[tuple[int, int], Any]) -> Any:
+        """The worst run over `targets` × `sizes` (in that order), reusing the runs in `done`."""
+        for i, s in enumerate(targets):
+            for k in sizes:
+                if (i, k) not in done:
+                    done[(i, k)] = check_schedule(design.schedule, band.min_sigma, top, s, kernel, dtype, k)
+        ordered = [done[(i, k)] for i in range(len(targets)) for k in (small, large) if (i, k) in done]
+        return max(ordered, key=lambda r: r.error if r.error == r.error else math.inf)
+
+    partial: dict[int, dict[tuple[int, int], Any]] = {}
 
     def vet(design: Any) -> bool:
-        run = max((check_schedule(design.schedule, band.min_sigma, top, s, kernel, dtype, k) for s in targets
-                   for k in proxy_rows(rows)),
-                  key=lambda r: r.error if r.error == r.error else math.inf)
+        """Both proxies must pass; the larger one (8× the work) runs only once the smaller one has passed."""
+        done: dict[tuple[int, int], Any] = {}
+        run = worst(design, (small,), done)
+        if run.error <= limit:
+            run = worst(design, (small, large), done)
+        else:
+            partial[id(design)] = done  # completed only if no candidate passes (the fallback needs its worst)
         runs[id(design)] = run
         tried.append((run.error, design, run))
         return run.error <= limit
@@ -110,7 +126,8 @@ def checked_cheapest(
     if not found:
         if not tried:
             raise InputError(f"tolerance {tol:g} is not reachable with degrees {list(degrees)} on [{band.min_sigma:.3g}, {top:g}]")
-        _, design, run = min(tried, key=lambda row: row[0] if row[0] == row[0] else math.inf)
+        complete = [(d, worst(d, (small, large), partial[id(d)]) if id(d) in partial else r) for _, d, r in tried]
+        _, design, run = min(((r.error, d, r) for d, r in complete), key=lambda row: row[0] if row[0] == row[0] else math.inf)
         return design, run
     _, _, design, run = min(found, key=lambda row: (row[0], row[1]))
     return design, run

@@ -260,9 +260,11 @@ def _run_ok(command: str, folder: Path):
 def _prepare(folder: Path, text: str, commands=()) -> None:
     """Make the files `text` names that it does not write itself."""
     written = {c[i + 1] for c in commands for i, t in enumerate(c[:-1]) if t in WRITES}
+    code = re.sub(r"#.*", "", text)  # a file a comment mentions is not one the example reads
     for name, make in PREREQUISITES.items():
-        named = name in text or (name.endswith(".py") and f"import {name[:-3]}" in text) or (
-            name.endswith(".py") and f"from {name[:-3]} import" in text)
+        whole = re.escape(name)  # the whole name: "t.json" is not named by "report.json"
+        named = re.search(rf"(?<![\w.-]){whole}(?![\w])", code) is not None or (
+            name.endswith(".py") and re.search(rf"(?:from|import) {re.escape(name[:-3])}\b", code) is not None)
         if named and name not in written and name.rstrip("/") not in written:
             make(folder)
 

@@ -29,12 +29,7 @@ from nsdesign.design.greedy import Design, greedy
 from nsdesign.design.recommend import Recommendation, compare, recommend
 from nsdesign.design.remez import MinimaxResult, minimax_odd
 from nsdesign.design.solvers import cheapest_schedule, min_capturable_sigma, min_steps
-from nsdesign.documents import (
-    load_schedule,
-    read_schedule_file,
-    save_document,
-    schedule_document,
-)
+from nsdesign.documents import load_schedule, read_schedule_file, save_document, schedule_document
 from nsdesign.errors import InputError
 from nsdesign.presets import preset, preset_info, preset_names
 

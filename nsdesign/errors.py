@@ -1,4 +1,4 @@
-"""The one exception type users see.
+"""The one exception type users see, and the one way an old spelling warns.
 
 Every bad input (an inverted band, an unknown preset, a malformed file …) raises `InputError` with a
 one-line message that says what is wrong and what is allowed. The CLI prints it and exits with code 2.
@@ -6,11 +6,23 @@ one-line message that says what is wrong and what is allowed. The CLI prints it 
 
 from __future__ import annotations
 
+import sys
+import warnings
 from typing import Sequence
 
 
 class InputError(ValueError):
     """A user-facing, one-line description of a bad input."""
+
+
+def deprecated(message: str) -> None:
+    """A DeprecationWarning attributed to the first caller outside nsdesign: however many layers the old keyword
+    passed through (`nsdesign.evaluate` → core.metrics → …), the user sees their own line, and Python's default
+    filter, which shows DeprecationWarnings raised in `__main__`, shows it."""
+    frame, level = sys._getframe(1), 2  # stacklevel 2: the caller of this function
+    while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] == "nsdesign":
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, DeprecationWarning, stacklevel=level)
 
 
 def unknown(what: str, name: object, choices: Sequence[str], more: str = "", label: str = "") -> InputError:

@@ -1,5 +1,6 @@
-"""The floors of the house, enforced: no import runs back up the declared order (lazy imports included), torch is
-imported in nsdesign/torch/ only, matplotlib in nsdesign/plot/ only, and docs/ARCHITECTURE.md shows the same order.
+"""The floors of the house, enforced: no import runs back up the declared order (lazy imports included), no two
+top-level folders import each other (a folder is one room), torch is imported in nsdesign/torch/ only, matplotlib
+in nsdesign/plot/ only, and docs/ARCHITECTURE.md shows the same order.
 
 Floors, bottom to top (docs/ARCHITECTURE.md "Floors"); a module may import its own floor and the ones below:
 

@@ -30,22 +30,10 @@ from nsdesign.cli._vocabulary import shape_of as _shape
 from nsdesign.cli.consumer_view import search_for
 from nsdesign.cli.normalize_view import search_normalized
 from nsdesign.cli.shaping_view import SHAPING_DTYPES, search_target
-from nsdesign.cli.views.schedules import (
-    comparison,
-    comparison_next,
-    evaluation,
-    evaluation_next,
-    preset,
-    preset_table,
-)
+from nsdesign.cli.views.schedules import comparison, comparison_next, evaluation, evaluation_next, preset, preset_table
 from nsdesign.cli.views.search import recommendation
 from nsdesign.core.metrics import evaluate
-from nsdesign.design.guarded import (
-    DEFAULT_GUARD_TOL,
-    check_guard,
-    guard_error,
-    guard_range,
-)
+from nsdesign.design.guarded import DEFAULT_GUARD_TOL, check_guard, guard_error, guard_range
 from nsdesign.design.recommend import compare
 from nsdesign.documents import common_design_band, load_schedule
 from nsdesign.errors import InputError

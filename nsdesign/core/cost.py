@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import numbers
 import re
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
 from nsdesign.core.limits import COST_MODELS, FORMS, KERNELS, CostModel, Form, Kernel  # noqa: F401  (re-exported)
 from nsdesign.core.schedule import Schedule
-from nsdesign.errors import InputError
+from nsdesign.errors import InputError, deprecated
 
 
 @dataclass(frozen=True)
@@ -93,8 +92,7 @@ def cost_model(kernel: str) -> CostModel:
     if kernel == "gram":
         return "gram"
     if kernel == "standard":
-        warnings.warn("'standard' is the old form name: give the kernel, 'fused' or 'unfused'", DeprecationWarning,
-                      stacklevel=3)
+        deprecated("'standard' is the old form name: give the kernel, 'fused' or 'unfused'")
         return "standard"
     raise InputError(f"kernel must be one of {', '.join(KERNELS)} (old form names: standard, gram), got {kernel!r}")
 
@@ -106,12 +104,11 @@ def resolve_kernel(kernel: str | None, form: str | None = None, default: str = "
     function, so the old keyword means the same everywhere. Both given must name the same cost model. The old
     form name "standard" given as the kernel (an old positional call) means "fused"."""
     if kernel == "standard":
-        warnings.warn("'standard' is the old form name: give the kernel, 'fused' or 'unfused'", DeprecationWarning,
-                      stacklevel=3)
+        deprecated("'standard' is the old form name: give the kernel, 'fused' or 'unfused'")
         kernel = "fused"
     if form is None:
         return default if kernel is None else kernel
-    warnings.warn("form= is deprecated: give kernel= (fused, unfused or gram)", DeprecationWarning, stacklevel=3)
+    deprecated("form= is deprecated: give kernel= (fused, unfused or gram)")
     if form not in COST_MODELS:
         raise InputError(f"form must be one of {', '.join(COST_MODELS)}, got {form!r}")
     if kernel is None:

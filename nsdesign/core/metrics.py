@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import warnings
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -21,7 +20,7 @@ from nsdesign.core.bisection import smallest_passing
 from nsdesign.core.cost import Shape, flops, matmuls
 from nsdesign.core.limits import DEFAULT_HEADROOM
 from nsdesign.core.schedule import Schedule
-from nsdesign.errors import InputError
+from nsdesign.errors import InputError, deprecated
 
 __all__ = [
     "DEFAULT_HEADROOM", "Metrics", "captured_min_sigma", "check_band", "evaluate", "fixed_points", "resolve_guard", "intervals",
@@ -103,8 +102,7 @@ def resolve_guard(max_sigma: float, guard_sigma: float | None = None, headroom: 
     if headroom is not None:
         if guard_sigma is not None:
             raise InputError("give guard_sigma (the guard band's top) or the old headroom, not both")
-        warnings.warn("headroom=h is deprecated: give guard_sigma=(1 + h)·max_sigma, the guard band's top",
-                      DeprecationWarning, stacklevel=3)
+        deprecated("headroom=h is deprecated: give guard_sigma=(1 + h)·max_sigma, the guard band's top")
         if isinstance(headroom, bool) or not isinstance(headroom, numbers.Real) or not (
             math.isfinite(headroom) and headroom >= 0
         ):

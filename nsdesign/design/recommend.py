@@ -19,23 +19,11 @@ from typing import Any, Sequence
 
 from nsdesign.core.band import Band, as_band
 from nsdesign.core.cost import Shape, cost_model, resolve_kernel
-from nsdesign.core.limits import (
-    DEFAULT_DEGREE,
-    DEFAULT_DEGREES,
-    DEFAULT_MAX_STEPS,
-    DEFAULT_STEPS,
-)
+from nsdesign.core.limits import DEFAULT_DEGREE, DEFAULT_DEGREES, DEFAULT_MAX_STEPS, DEFAULT_STEPS
 from nsdesign.core.metrics import Metrics, evaluate, resolve_guard
 from nsdesign.core.schedule import Schedule
 from nsdesign.design.greedy import Design, greedy
-from nsdesign.design.safe import (
-    CHECK_DTYPE,
-    CHECK_KERNEL,
-    SafeDesign,
-    bf16_safe,
-    mix_check,
-    safe_greedy,
-)
+from nsdesign.design.safe import CHECK_DTYPE, CHECK_KERNEL, SafeDesign, bf16_safe, mix_check, safe_greedy
 from nsdesign.design.solvers import cheapest_schedule
 from nsdesign.documents import schedule_document
 from nsdesign.errors import InputError

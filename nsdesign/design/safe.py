@@ -31,14 +31,7 @@ from typing import Sequence
 
 from nsdesign.core.limits import MAX_OUTPUT_SIGMA, MAX_OVERSHOOT, PROXY_SHAPE
 from nsdesign.core.metrics import overshoot, resolve_guard, worst_error
-from nsdesign.design.checks import (
-    CHECK_DTYPE,
-    CHECK_KERNEL,
-    Check,
-    log_sigma,
-    model_checks,
-    rounding_check,
-)
+from nsdesign.design.checks import CHECK_DTYPE, CHECK_KERNEL, Check, log_sigma, model_checks, rounding_check
 from nsdesign.design.greedy import DEFAULT_MAX_STEPS, Design, greedy
 
 __all__ = [  # the thresholds and the check are re-exported: callers import the safe default's vocabulary here

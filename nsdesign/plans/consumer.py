@@ -24,13 +24,7 @@ from typing import Any
 
 from nsdesign.core.band import Band, as_band
 from nsdesign.core.consumers import ConsumerForm, consumer_form
-from nsdesign.core.limits import (
-    DEFAULT_STEPS,
-    MAX_OUTPUT_SIGMA,
-    MAX_STEPS,
-    PROXY_SHAPE,
-    TORCH_CPU_DTYPES,
-)
+from nsdesign.core.limits import DEFAULT_STEPS, MAX_OUTPUT_SIGMA, MAX_STEPS, PROXY_SHAPE, TORCH_CPU_DTYPES
 from nsdesign.core.metrics import Metrics, evaluate, resolve_guard
 from nsdesign.core.schedule import Schedule
 from nsdesign.design.checks import Check, log_sigma, rounding_check

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -21,7 +20,7 @@ from nsdesign.core.band import Band, as_band
 from nsdesign.core.cost import Shape, cost_model, matmuls, resolve_kernel
 from nsdesign.core.schedule import Schedule
 from nsdesign.documents import header
-from nsdesign.errors import InputError
+from nsdesign.errors import InputError, deprecated
 from nsdesign.precision.kernels import kernel_flops
 from nsdesign.search.objectives import DEFAULT_PROXY, Objective, plan, score
 from nsdesign.search.space import STORED_GUARD, TYPICAL_SIZE, Candidate, SearchSpace, build_schedule, suggest
@@ -77,7 +76,7 @@ class ParetoResult:
     @property
     def form(self) -> str:
         """Deprecated spelling of `cost_model` (one release)."""
-        warnings.warn("ParetoResult.form is deprecated: use .kernel or .cost_model", DeprecationWarning, stacklevel=2)
+        deprecated("ParetoResult.form is deprecated: use .kernel or .cost_model")
         return self.cost_model
 
     def document(self) -> dict[str, Any]:

@@ -31,7 +31,6 @@ cushion takes the larger value).
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -40,7 +39,7 @@ from nsdesign.core.limits import ALLOWED_DEGREES, MAX_DEGREE, MAX_STEPS, NORM_DI
 from nsdesign.core.schedule import Schedule
 from nsdesign.design.greedy import greedy
 from nsdesign.design.remez import minimax_odd
-from nsdesign.errors import InputError
+from nsdesign.errors import InputError, deprecated
 
 GUARD_STRATEGIES: tuple[str, ...] = ("none", "safety", "inflate", "norm_div", "cushion", "polar_express")
 # The stored name of a candidate's guard strategy (an Optuna parameter, a key of params() and to_dict()): it keeps
@@ -354,6 +353,6 @@ def inflated_greedy(
 def __getattr__(name: str) -> Any:
     """HEADROOM_STRATEGIES, the old name of GUARD_STRATEGIES, for one release (with a DeprecationWarning)."""
     if name == "HEADROOM_STRATEGIES":
-        warnings.warn("HEADROOM_STRATEGIES is now GUARD_STRATEGIES", DeprecationWarning, stacklevel=2)
+        deprecated("HEADROOM_STRATEGIES is now GUARD_STRATEGIES")
         return GUARD_STRATEGIES
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -118,8 +118,14 @@ def test_the_old_relative_headroom_warns_and_means_its_guard(h):
     with pytest.warns(DeprecationWarning, match="guard_sigma"):
         positional = overshoot(s, 0.5, h)
     assert old == positional == overshoot(s, 0.5, guard_sigma=0.5 * (1 + h))
-    with pytest.warns(DeprecationWarning):
+    with pytest.warns(DeprecationWarning) as record:
         metrics = evaluate(s, 1e-3, 0.5, headroom=h)
+    assert record[0].filename == __file__  # the user's own line, however deep the old keyword went
+    import nsdesign
+
+    with pytest.warns(DeprecationWarning) as record:
+        nsdesign.recommend(1e-3, steps=3, exact=True, headroom=h)
+    assert record[0].filename == __file__
     assert metrics.headroom == h and metrics.guard_sigma == pytest.approx(0.5 * (1 + h))
     assert metrics.overshoot == old
 

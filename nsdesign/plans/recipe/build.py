@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import warnings
 from dataclasses import dataclass
 from typing import Any, Literal, Mapping, Sequence
 
@@ -19,7 +18,7 @@ from nsdesign.core.cost import Shape, flops, resolve_kernel
 from nsdesign.core.limits import DEFAULT_DEGREES
 from nsdesign.core.metrics import evaluate, worst_error
 from nsdesign.core.normalizers import Normalizer, get
-from nsdesign.errors import InputError
+from nsdesign.errors import InputError, deprecated
 from nsdesign.laws.blocks import block_lift
 from nsdesign.laws.marchenko_pastur import check_quantile
 from nsdesign.laws.momentum import DEPTH_POSITIONS, load_laws
@@ -187,7 +186,7 @@ def _max_sigma(max_sigma: float, headroom: float | None) -> float:
     """The design band's top; `headroom=h`, its old spelling, means 1 + h (for one release, with a warning)."""
     if headroom is None:
         return max_sigma
-    warnings.warn("headroom=h is deprecated: give max_sigma=1 + h", DeprecationWarning, stacklevel=3)
+    deprecated("headroom=h is deprecated: give max_sigma=1 + h")
     if isinstance(headroom, bool) or not isinstance(headroom, (int, float)):
         raise InputError(f"`headroom` must be a number, got {headroom!r}")
     return 1.0 + float(headroom)

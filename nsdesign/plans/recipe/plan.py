@@ -7,11 +7,11 @@ Why its own module: the values are what every reader of a recipe needs (the CLI'
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from nsdesign.core.cost import Shape, cost_model, flops
+from nsdesign.errors import deprecated
 from nsdesign.plans.recipe.check import CHECK_MARGIN, CHECK_ROWS
 from nsdesign.plans.recipe.document import recipe_document
 from nsdesign.plans.recipe.shapes import NAME_STYLES, ModelConfig, NameStyle
@@ -96,7 +96,7 @@ class Recipe:
     @property
     def form(self) -> str:
         """Deprecated spelling of `cost_model` (one release)."""
-        warnings.warn("Recipe.form is deprecated: use .kernel or .cost_model", DeprecationWarning, stacklevel=2)
+        deprecated("Recipe.form is deprecated: use .kernel or .cost_model")
         return self.cost_model
 
     def reference_flops(self) -> dict[str, float]:

@@ -23,8 +23,8 @@ from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError, deprecated
 
 __all__ = [
-    "DEFAULT_HEADROOM", "Metrics", "captured_min_sigma", "check_band", "evaluate", "fixed_points", "resolve_guard", "intervals",
-    "overshoot", "sign_flip_steps", "slope_at_zero", "value_range", "worst_error",
+    "DEFAULT_HEADROOM", "Metrics", "captured_min_sigma", "check_band", "evaluate", "fixed_points", "intervals",
+    "overshoot", "resolve_guard", "sign_flip_steps", "slope_at_zero", "value_range", "worst_error",
 ]
 _CAPTURE_RESOLUTION = 1e-13
 
@@ -93,7 +93,9 @@ def worst_error(schedule: Schedule, lo: Band | tuple[float, float] | float, hi: 
     return max(1.0 - f_lo, f_hi - 1.0)
 
 
-def resolve_guard(max_sigma: float, guard_sigma: float | None = None, headroom: float | None = None) -> tuple[float, float]:
+def resolve_guard(
+    max_sigma: float, guard_sigma: float | None = None, headroom: float | None = None
+) -> tuple[float, float]:
     """(g, h): the guard band's top g and its margin h = g/max_sigma − 1. g is `guard_sigma`, else
     (1 + DEFAULT_HEADROOM)·max_sigma; max_sigma ≤ g ≤ 2·max(max_sigma, 1) (a band far below 1, under a tight
     normalizer, may need its guard up to 1). h is exactly DEFAULT_HEADROOM, or the old h, where given so.
@@ -116,7 +118,9 @@ def resolve_guard(max_sigma: float, guard_sigma: float | None = None, headroom: 
             raise InputError(f"guard_sigma must be a positive number, got {str(g)[:40]}")
         h = max(0.0, g / max_sigma - 1.0)
     if g < max_sigma:
-        raise InputError(f"the guard band must lie above the accuracy band: guard_sigma {g:g} < max_sigma {max_sigma:g}")
+        raise InputError(
+            f"the guard band must lie above the accuracy band: guard_sigma {g:g} < max_sigma {max_sigma:g}"
+        )
     if g > 2.0 * max(max_sigma, 1.0):
         raise InputError(f"guard_sigma {g:g} is above 2·max(max_sigma, 1); no normalizer needs that")
     return float(g), h

@@ -7,8 +7,8 @@
 
 With neither `cushion` nor `safety` given (and `exact=False`, the default) the step-count and tolerance
 routes return the *safe default* of `design.safe`: the best cushion/safety design whose exact max F on
-[0, g] (g = `guard_sigma`, default 1.02·max_sigma) is ≤ 1.25 and whose bf16 run of the fused kernel stays ≤ 1.25 on a proxy
-matrix — certified optimal for its inflated design problem, not the bare optimum. `exact=True` (or any
+[0, g] (g = `guard_sigma`, default 1.02·max_sigma) is ≤ 1.25 and whose bf16 run of the fused kernel stays
+≤ 1.25 on a proxy matrix — certified optimal for its inflated design problem, not the bare optimum. `exact=True` (or any
 explicit cushion/safety) gives the plain greedy design.
 """
 

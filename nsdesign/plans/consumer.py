@@ -173,4 +173,5 @@ def _torch_checks(form: ConsumerForm, schedule: Schedule, band: Band, guard_sigm
     from nsdesign.torch.crosscheck import run_torch
 
     sigma = log_sigma(band.min_sigma, resolve_guard(band.max_sigma, guard_sigma)[0])
-    return (rounding_check(schedule, sigma, MAX_OUTPUT_SIGMA, form.kernel, PROXY_SHAPE, form.dtype, restarts, run_torch),)
+    check = rounding_check(schedule, sigma, MAX_OUTPUT_SIGMA, form.kernel, PROXY_SHAPE, form.dtype, restarts, run_torch)
+    return (check,)

@@ -1,8 +1,9 @@
 """Real torch runs of the kernels the numpy rounding models in `nsdesign.precision` reproduce: the cross-check.
 
 `run_torch` is the `Runner` that `nsdesign.precision.matrix_error(..., backend=run_torch)` and the design checks
-take from their callers: precision/ never imports torch/, and torch is imported in torch/ only. The fused kernel is torch.optim.Muon's `addmm` sequence, written out for any odd degree; the
-unfused and Gram kernels are nsdesign.torch.kernels' own iterations.
+take from their callers: precision/ never imports torch/, and torch is imported in torch/ only. The fused kernel
+is torch.optim.Muon's `addmm` sequence, written out for any odd degree; the unfused and Gram kernels are
+nsdesign.torch.kernels' own iterations.
 """
 
 from __future__ import annotations

@@ -127,7 +127,8 @@ def checked_cheapest(
         if not tried:
             raise InputError(f"tolerance {tol:g} is not reachable with degrees {list(degrees)} on [{band.min_sigma:.3g}, {top:g}]")
         complete = [(d, worst(d, (small, large), partial[id(d)]) if id(d) in partial else r) for _, d, r in tried]
-        _, design, run = min(((r.error, d, r) for d, r in complete), key=lambda row: row[0] if row[0] == row[0] else math.inf)
+        _, design, run = min(((r.error, d, r) for d, r in complete),
+                             key=lambda row: row[0] if row[0] == row[0] else math.inf)
         return design, run
     _, _, design, run = min(found, key=lambda row: (row[0], row[1]))
     return design, run

@@ -38,7 +38,7 @@ import numpy as np
 
 from nsdesign.core.cost import matmuls
 from nsdesign.core.limits import DEFAULT_HEADROOM, LOW_PRECISION, STUDY_GUARD_LIMIT
-from nsdesign.core.metrics import captured_min_sigma, overshoot, worst_error
+from nsdesign.core.metrics import captured_min_sigma, overshoot, resolve_guard, worst_error
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError, unknown
 from nsdesign.precision import Runner, TestMatrix, band_matrix, matrix_error
@@ -123,13 +123,8 @@ class Objective:
             raise InputError(f"the low-precision backend must be 'emulate' or 'torch', got {self.backend!r}")
         if not (math.isfinite(self.guard_limit) and self.guard_limit > 1.0):
             raise InputError(f"the guard limit must be a number above 1, got {self.guard_limit}")
-        if self.guard_sigma is not None and not (
-            math.isfinite(self.guard_sigma) and self.max_sigma <= self.guard_sigma <= 2.0 * max(self.max_sigma, 1.0)
-        ):
-            raise InputError(
-                "the guard band must lie above the accuracy band: need max_sigma ≤ guard_sigma ≤ 2·max(max_sigma, 1), "
-                f"got guard_sigma {self.guard_sigma} with max_sigma {self.max_sigma}"
-            )
+        if self.guard_sigma is not None:
+            resolve_guard(self.max_sigma, self.guard_sigma)  # max_sigma ≤ g ≤ 2·max(max_sigma, 1), one rule everywhere
         if self.guard_tol is not None and not (math.isfinite(self.guard_tol) and 0 < self.guard_tol < 1):
             raise InputError(f"`guard_tol` must be in (0, 1), got {self.guard_tol}")
 

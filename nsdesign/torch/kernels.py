@@ -36,7 +36,6 @@ dtype; torch.optim.Muon rounds to bf16 first and divides by a bf16 norm. The dif
 
 from __future__ import annotations
 
-import warnings
 from functools import lru_cache
 from typing import Callable, Literal, Sequence
 
@@ -44,7 +43,7 @@ import torch
 
 from nsdesign.core.limits import KERNELS
 from nsdesign.core.schedule import Schedule
-from nsdesign.errors import InputError
+from nsdesign.errors import InputError, deprecated
 from nsdesign.torch.iterations import (  # noqa: F401  (re-exported: callers import the iterations from here)
     EPS,
     Rows,
@@ -165,12 +164,11 @@ def orthogonalize(
 # --------------------------------------------------------------------------------------------------
 
 
-def runtime_kernel(kernel: str, form: str | None = None, stacklevel: int = 3) -> Iteration:
+def runtime_kernel(kernel: str, form: str | None = None) -> Iteration:
     """The iteration a `kernel=` names, or the deprecated `form=` keyword (standard, fused, unfused, gram) with a
     DeprecationWarning: the one place the torch runtime accepts the old keyword."""
     if form is not None:
-        warnings.warn("form= is deprecated: give kernel= (fused, unfused or gram)", DeprecationWarning,
-                      stacklevel=stacklevel)
+        deprecated("form= is deprecated: give kernel= (fused, unfused or gram)")
         kernel = form
     return kernel_form(kernel)
 

@@ -7,8 +7,8 @@ The curated public namespace. Layers, bottom to top:
   io      — the versioned schedule JSON
 Layers over the engine, loaded on first use so `import nsdesign` stays cheap: `symbolic` (sympy),
 `predict_band` and `build_recipe` (nsdesign.laws), `design_for` (nsdesign.plans: the best design one optimizer
-can take), `repeated_triple` (one (a, b, c) for torch.optim.Muon), `run_search`, `run_pareto` and
-`StudyConfig` (nsdesign.search, optuna). The rest of those layers, plus nsdesign.plot (matplotlib) and
+can take), `repeated_triple` (one (a, b, c) for torch.optim.Muon), `run_study` (a design request's study),
+`run_search`, `run_pareto` and `StudyConfig` (nsdesign.search, optuna). The rest of those layers, plus nsdesign.plot (matplotlib) and
 nsdesign.torch (needs torch), and `nsdesign.export.export`, are imported explicitly.
 """
 
@@ -92,6 +92,7 @@ __all__ = [
     "repeated_triple",
     "run_pareto",
     "run_search",
+    "run_study",
     "save_document",
     "schedule_document",
     "slope_at_zero",
@@ -108,6 +109,7 @@ _LAZY: dict[str, str] = {
     "build_recipe": "nsdesign.plans.recipe",
     "run_search": "nsdesign.search",
     "run_pareto": "nsdesign.search",
+    "run_study": "nsdesign.search",
     "StudyConfig": "nsdesign.search",
     "study_config": "nsdesign.search",
     "design_for": "nsdesign.plans",

@@ -229,14 +229,18 @@ def python_examples() -> dict[str, list[tuple[int, str]]]:
 SHELL = shell_examples()
 PYTHON = python_examples()
 
-# The inner loop (`pytest -m "not slow"`) skips the examples that import torch, run an Optuna study or build a
-# bf16-checked recipe: each takes 3-14 s here; the README's test command runs them all.
-TORCH_COMMANDS = {"validate", "capture", "train-compare", "recipe"}
+# The inner loop (`pytest -m "not slow"`) skips the examples that take half a second or more here: those that
+# import torch, run an Optuna study, build a bf16-checked recipe, design for a consumer (`--for`: checked in real
+# torch), a normalizer's band or a shaping target, and those whose input file is made by one of these
+# (SLOW_PREREQUISITES). The README's test command runs them all.
+TORCH_COMMANDS = {"validate", "capture", "train-compare", "recipe", "pareto"}
+SLOW_FLAGS = {"--objective", "--for", "--normalize", "--target"}
+SLOW_PREREQUISITES = {"t.json", "s8.json", "recipe.json", "runs/"}
 
 
 def _is_slow_shell(example: Example) -> bool:
-    # torch commands, studies, and consumer designs (`--for`: each checked in real torch, seconds apiece)
-    return any(c[1:2] and (c[1] in TORCH_COMMANDS or "--objective" in c or "--for" in c) for c in example.commands)
+    slow = any(c[1:2] and (c[1] in TORCH_COMMANDS or SLOW_FLAGS & set(c)) for c in example.commands)
+    return slow or any(SLOW_PREREQUISITES & set(c) for c in example.commands)
 
 
 def _is_slow_python(doc: str) -> bool:

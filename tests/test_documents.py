@@ -78,6 +78,7 @@ def test_bad_schedule_documents_name_the_field(change, message):
         jsonschema.validate(doc, documents.schema("schedule"))
 
 
+@pytest.mark.slow
 @settings(max_examples=50, deadline=None)
 @given(st.recursive(st.none() | st.booleans() | st.integers(-3, 3) | st.floats(-2, 2) | st.text(max_size=3),
                     lambda c: st.lists(c, max_size=3) | st.dictionaries(st.sampled_from(["min_sigma", "max_sigma", "guard_sigma"]), c, max_size=3),

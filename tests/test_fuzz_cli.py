@@ -450,6 +450,7 @@ def test_fuzz_plot(document, use_file, name, kind, low, high, ymax, suffix, outp
         run_contract(argv, root, output=path)
 
 
+@pytest.mark.slow
 @_profile(short=2, long=600)
 @given(size=st.one_of(st.sampled_from(["1e8", "1e9", "7e9"]), number_text), tol=st.one_of(st.sampled_from(["0.05", "0.1"]), number_text),
        degrees=st.one_of(st.none(), degree_text), cushion=st.one_of(st.none(), number_text), bf16=st.booleans(),
@@ -575,6 +576,7 @@ def test_hostile_json_is_one_line_exit_2(kind, argv, tmp_path):
     assert run_contract([a.replace("{p}", "doc.json") for a in argv], tmp_path) == 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "name, make, code",
     [
@@ -706,6 +708,7 @@ def test_ctrl_c_is_one_line_exit_130(monkeypatch, capsys):
     assert captured.err == "nsdesign: interrupted\n" and captured.out == ""
 
 
+@pytest.mark.slow
 def test_ctrl_c_in_a_study_prints_no_optuna_traceback_and_the_resume_is_prompt(monkeypatch, capsys, tmp_path):
     import time
 
@@ -820,6 +823,7 @@ def test_an_ascii_stream_gets_escapes_not_a_traceback(argv, monkeypatch):
         json.loads(raw.getvalue().decode("ascii"))  # \u escapes inside strings keep it JSON
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("title", ["$x^$", "$$", "$\\notacommand$", "lone \ud800 surrogate"])
 def test_plot_titles_are_checked_not_parsed_in_a_traceback(title, tmp_path):
     code = run_contract(["plot", "map", "keller5", "--min-sigma", "1e-3", "--title", title, "-o", "t.png"], tmp_path,

@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 import nsdesign
 
 HEAVY = ("torch", "optuna", "matplotlib", "sympy", "jax")
@@ -22,6 +24,7 @@ def _loaded_after(code: str, names: tuple[str, ...] = HEAVY) -> list[str]:
     return [m for m in last[len("loaded:"):].split(",") if m]
 
 
+@pytest.mark.slow
 def test_import_and_search_path_load_no_heavy_library():
     assert _loaded_after("import nsdesign") == []
     search = (
@@ -32,6 +35,7 @@ def test_import_and_search_path_load_no_heavy_library():
     assert _loaded_after(search) == []
 
 
+@pytest.mark.slow
 def test_lazy_names_load_their_layer_on_demand():
     layers = ("nsdesign.search", "nsdesign.design.symbolic", "optuna", "sympy")
     assert _loaded_after("import nsdesign", layers) == []

@@ -58,9 +58,10 @@ def print_route(args: object) -> None:
         args.route_lines = ()  # type: ignore[attr-defined]
 
 
-def print_band_warnings(args: object) -> None:
-    """The warnings about a predicted band edge (`--model-size/--quantile`), once the command has succeeded."""
-    for warning in getattr(args, "band_warnings", ()):
+def print_band_warnings(args: object, more: tuple[str, ...] = ()) -> None:
+    """The warnings about a predicted band edge (`--model-size/--quantile`), and `more` (a normalizer band's,
+    found by the library), once the command has succeeded."""
+    for warning in (*getattr(args, "band_warnings", ()), *more):
         warn(warning)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from nsdesign._files import write_json_atomic
+from nsdesign._files import check_output_path, write_json_atomic
 from nsdesign.cli import progress
 from nsdesign.cli._output import report_stream
 from nsdesign.cli._vocabulary import (
@@ -23,7 +23,7 @@ from nsdesign.cli._vocabulary import (
     steps_or_range,
     study_storage,
 )
-from nsdesign.cli.search_options import _check_writable, add_kernel_arguments, kernel_of
+from nsdesign.cli.search_options import add_kernel_arguments, kernel_of
 from nsdesign.cli.views.study import pareto_front
 from nsdesign.core.cost import Shape
 from nsdesign.core.metrics import check_band
@@ -77,7 +77,7 @@ def _pareto(args: argparse.Namespace) -> int:
         p = Shape.parse(args.proxy_shape)
         proxy = (p.m, p.n)
     if args.output is not None:
-        _check_writable(args.output)
+        check_output_path(args.output)
     result = run_pareto(
         args.min_sigma,
         shape,

@@ -43,10 +43,10 @@ from nsdesign.cli.views.study import study_result
 from nsdesign.core.cost import Shape
 from nsdesign.core.limits import DEFAULT_TRIALS, KERNELS
 from nsdesign.errors import InputError
-from nsdesign.laws.normalized import resolve_band
+from nsdesign.laws.normalized import BandSource
 from nsdesign.plans.request import DesignRequest
 from nsdesign.search.plan import StudyOptions, study_config_for
-from nsdesign.search.study import run_search
+from nsdesign.search.run import run_study
 
 _DESTS = (
     "objective", "trials", "seed", "storage", "study_name", "jobs", "strategies", "search_degrees", "step_range",
@@ -147,15 +147,15 @@ def with_band(request: DesignRequest, min_sigma: float, source: str | None, shap
 # --------------------------------------------------------------------------------------------------
 
 
-def config_from_args(
-    args: argparse.Namespace, min_sigma: float | None = None, max_sigma: float | None = None, normalizer: Any = None
-) -> Any:
-    """The StudyConfig the arguments describe: their `DesignRequest` and `StudyOptions`, handed to
-    `nsdesign.search.study_config_for` (the rules live there).
+def study_request(
+    args: argparse.Namespace, min_sigma: float | None = None, normalized: bool = False
+) -> tuple[DesignRequest, StudyOptions]:
+    """The study the arguments describe: its `DesignRequest` and `StudyOptions`, built once and handed to
+    `nsdesign.search.run_study` (the rules live in `search.plan`).
 
     `min_sigma` is the band edge the caller resolved (from --min-sigma or a predicted edge); None leaves it
-    to the library (the capture objective has its own default). With `normalizer`, [min_sigma, max_sigma] is
-    the band under it (--spectrum was its source, not a weighted objective's sample).
+    to the library (the capture objective has its own default; under a normalizer the band comes from its
+    source). `normalized`: --spectrum is the normalizer band's source, not a weighted objective's sample.
     """
     request = request_from_args(args)
     if request.degrees == "auto":
@@ -165,12 +165,15 @@ def config_from_args(
         if steps is not None:
             raise InputError("give either --steps or --step-range, not both")
         steps = _step_range(args.step_range)
-    if max_sigma is None:
-        max_sigma = float(getattr(args, "max_sigma", 1.0) or 1.0)
-    _finite("--max-sigma", max_sigma)
-    request = replace(request, min_sigma=min_sigma, max_sigma=max_sigma, steps=steps, shape=shape_of(args.shape),
-                      normalizer=normalizer, guard_sigma=guard_sigma_of(args, max_sigma))
-    return study_config_for(request, _study_options(args, spectrum=None if normalizer is not None else args.spectrum))
+    _finite("--max-sigma", request.max_sigma)
+    request = replace(request, min_sigma=min_sigma, steps=steps, shape=shape_of(args.shape))
+    return request, _study_options(args, spectrum=None if normalized else args.spectrum)
+
+
+def config_from_args(args: argparse.Namespace, min_sigma: float | None = None) -> Any:
+    """The StudyConfig the arguments describe on the band [min_sigma, --max-sigma] (`study_request`'s pair,
+    through `nsdesign.search.study_config_for`)."""
+    return study_config_for(*study_request(args, min_sigma))
 
 
 def _study_options(args: argparse.Namespace, spectrum: str | None) -> StudyOptions:
@@ -206,7 +209,7 @@ def _study_options(args: argparse.Namespace, spectrum: str | None) -> StudyOptio
 
 
 def run_normalized(args: argparse.Namespace) -> int:
-    """A study on the band a normalizer leaves (`--normalize NAME` with study options): resolve it, then `run`."""
+    """A study on the band a normalizer leaves (`--normalize NAME` with study options), from its source."""
     if getattr(args, "legacy_headroom", None) is not None:
         raise InputError("--headroom is the old spelling of --guard-sigma; with --normalize give --guard-sigma")
     if args.spectrum in ("mp", "law") or "weighted" in str(args.objective or ""):
@@ -214,36 +217,25 @@ def run_normalized(args: argparse.Namespace) -> int:
             "with --normalize, --spectrum is the band's source (a .npy file) and the weighted objective (a "
             "Frobenius-normalized sample) does not apply; use worst, capture or a low-precision objective"
         )
-    norm = normalizer_from_args(args)
-    lo, hi, band = resolve_band(norm, band_source_from_args(args))
-    if band is not None:
-        args.band_warnings = tuple(band.warnings)
-    return run(args, lo, max_sigma=hi, normalizer=norm, source=None if band is None else band.source)
+    return run(args, band=band_source_from_args(args))
 
 
-def run(
-    args: argparse.Namespace,
-    min_sigma: float | None = None,
-    max_sigma: float | None = None,
-    normalizer: Any = None,
-    source: str | None = None,
-) -> int:
-    """Run the study the arguments describe, print the result, write the schedule when -o is given."""
-    config = config_from_args(args, min_sigma, max_sigma, normalizer)
+def run(args: argparse.Namespace, min_sigma: float | None = None, band: BandSource | None = None) -> int:
+    """Run the study the arguments describe (`search.run_study`), print the result, write the schedule (-o).
+
+    `band`: the source of a normalizer's band (`run_normalized`); else [min_sigma, --max-sigma] is the band."""
+    request, options = study_request(args, min_sigma, normalized=band is not None)
     output = getattr(args, "output", None)
-    fmt = getattr(args, "format", "json") or "json"
     if output is not None:
-        _check_writable(output)
-    result = run_search(config)
+        check_output_path(output)
+    answer = run_study(request, options, band)
 
-    print_band_warnings(args)
-    metrics = result.metrics(shape_of(args.shape))
+    print_band_warnings(args, answer.warnings)
     if output is not None:
-        write_schedule(output, fmt, result.document(metrics, source), result.schedule)
-
+        write_schedule(output, getattr(args, "format", "json") or "json", answer.document(), answer.schedule)
     with report_stream(output):
         print_route(args)
-        study_result(result, metrics, output)
+        study_result(answer.result, answer.metrics, output)
     return 0
 
 
@@ -275,10 +267,6 @@ def _float_range(flag: str, text: str) -> tuple[float, float]:
 def _finite(flag: str, value: float) -> None:
     if not math.isfinite(value):
         raise InputError(f"{flag} must be a finite number, got {value}")
-
-
-def _check_writable(path: str) -> None:
-    check_output_path(path)
 
 
 def _progress_enabled() -> bool:

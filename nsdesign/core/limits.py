@@ -117,6 +117,11 @@ and even a bad one stays below ~10, while a diverging one passes 1e3 within a st
 # -- validators -------------------------------------------------------------------------------------
 
 
+def default_guard_sigma(max_sigma: float) -> float:
+    """g when no guard is given: (1 + DEFAULT_HEADROOM)·u, the one place the default guard band is spelled."""
+    return max_sigma * (1.0 + DEFAULT_HEADROOM)
+
+
 def check_degree(degree: object, minimum: int = MIN_STEP_DEGREE, what: str = "step degree") -> int:
     """An odd integer in [minimum, MAX_DEGREE]."""
     if isinstance(degree, bool) or not isinstance(degree, int) or degree < minimum or degree % 2 == 0 or degree > MAX_DEGREE:

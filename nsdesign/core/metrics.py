@@ -18,7 +18,7 @@ from nsdesign._files import json_number as _json_number
 from nsdesign.core.band import Band, as_band
 from nsdesign.core.bisection import smallest_passing
 from nsdesign.core.cost import Shape, flops, matmuls
-from nsdesign.core.limits import DEFAULT_HEADROOM
+from nsdesign.core.limits import DEFAULT_HEADROOM, default_guard_sigma
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError, deprecated
 
@@ -111,7 +111,7 @@ def resolve_guard(
             raise InputError(f"headroom must be in [0, 1] (or reach at most 2·max(max_sigma, 1)), got {headroom}")
         g, h = max_sigma * (1.0 + headroom), float(headroom)
     elif guard_sigma is None:
-        g, h = max_sigma * (1.0 + DEFAULT_HEADROOM), DEFAULT_HEADROOM
+        g, h = default_guard_sigma(max_sigma), DEFAULT_HEADROOM
     else:
         g = guard_sigma
         if isinstance(g, bool) or not isinstance(g, numbers.Real) or not (math.isfinite(g) and g > 0):

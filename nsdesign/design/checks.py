@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from nsdesign.core.limits import CHECKED_KERNELS, DEFAULT_HEADROOM, MAX_OVERSHOOT, PROXY_SHAPE
+from nsdesign.core.limits import CHECKED_KERNELS, MAX_OVERSHOOT, PROXY_SHAPE, default_guard_sigma
 from nsdesign.core.metrics import overshoot
 from nsdesign.core.schedule import Schedule
 from nsdesign.precision import Runner, log_spaced, matrix_error, test_matrix
@@ -96,7 +96,7 @@ def record_checks(document: dict[str, Any], schedule: Schedule) -> dict[str, Any
     """A schedule document that says, at top level, what it was designed and checked for, whatever made it.
 
     Every engine writes `checked_for` where it ran checks; this fills the rest the same way for all of them:
-    the guard band's top (`band.guard_sigma`, (1 + DEFAULT_HEADROOM)·max_sigma when the engine had none), and
+    the guard band's top (`band.guard_sigma`, `core.limits.default_guard_sigma` when the engine had none), and
     there the exact overshoot check on [0, g] if none was recorded (the bare optimum's 1e161 is then in the
     file, not only on the terminal), `dtype` the rounding model's format ("exact" when none ran) and `kernel`
     the kernel it ran (null when none did). Values an engine wrote are kept."""
@@ -105,7 +105,7 @@ def record_checks(document: dict[str, Any], schedule: Schedule) -> dict[str, Any
         return document
     out = dict(document, band=dict(band))
     guarded = "guard_sigma" in band  # a guarded design states its own guard (|1 − F| ≤ τ above the band)
-    guard = out["band"].setdefault("guard_sigma", band["max_sigma"] * (1.0 + DEFAULT_HEADROOM))
+    guard = out["band"].setdefault("guard_sigma", default_guard_sigma(band["max_sigma"]))
     checks = [dict(c) for c in out.get("checked_for") or []]
     if not guarded and not any(c.get("kernel") == "exact" for c in checks):
         checks.insert(0, exact_check(schedule, band["max_sigma"], guard).to_dict())

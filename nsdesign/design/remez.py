@@ -29,7 +29,7 @@ from functools import lru_cache
 from fractions import Fraction
 
 from nsdesign.core.limits import check_degree
-from nsdesign.core.polynomial import OddPolynomial, _quadratic_roots, _real_roots_ascending
+from nsdesign.core.polynomial import OddPolynomial, _real_roots_ascending
 from nsdesign.errors import InputError
 
 NARROW_RELATIVE_WIDTH = 5e-6  # Polar Express `optimal_quintic` switches to the limit polynomial here

@@ -31,7 +31,7 @@ def answer(request: DesignRequest, band: BandSource | None = None) -> Design:
     law, a spectrum file); without it the request's own edges are the band."""
     engine = route(request).engine
     if engine in ("study", "normalized-study"):
-        raise InputError("a study is not one design: run it with nsdesign.search.run_study (a StudyConfig)")
+        raise InputError("a study is not one design: run it with nsdesign.search.run_study")
     if engine == "consumer":
         return _for_consumer(request, band)
     if engine == "guarded":

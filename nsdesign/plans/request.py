@@ -15,7 +15,7 @@ import textwrap
 from dataclasses import dataclass
 
 from nsdesign.core.cost import Shape
-from nsdesign.core.limits import DEFAULT_HEADROOM, DEFAULT_MAX_STEPS
+from nsdesign.core.limits import DEFAULT_MAX_STEPS, default_guard_sigma
 from nsdesign.core.metrics import resolve_guard
 from nsdesign.core.normalizers import Normalizer
 from nsdesign.errors import InputError
@@ -40,7 +40,7 @@ class DesignRequest:
 
     min_sigma: float | None = None
     max_sigma: float = 1.0
-    guard_sigma: float | None = None  # top g of the guard band; None: (1 + DEFAULT_HEADROOM)·max_sigma
+    guard_sigma: float | None = None  # top g of the guard band; None: core.limits.default_guard_sigma
     guard_tol: float | None = None  # |1 − F| ≤ τ on [max_sigma, g]; None: the overshoot guard only
     steps: int | tuple[int, int] | None = None  # a count, or a range LO-HI (a study)
     tol: float | None = None
@@ -70,7 +70,7 @@ class DesignRequest:
     @property
     def guard(self) -> float:
         """g, the largest input σ every engine keeps safe."""
-        return self.guard_sigma if self.guard_sigma is not None else self.max_sigma * (1.0 + DEFAULT_HEADROOM)
+        return self.guard_sigma if self.guard_sigma is not None else default_guard_sigma(self.max_sigma)
 
     @property
     def normalizer_name(self) -> str | None:
@@ -78,7 +78,7 @@ class DesignRequest:
         return norm.name if isinstance(norm, Normalizer) else norm
 
     def relative_guard(self) -> float:
-        """The engines' relative margin g/U − 1 (DEFAULT_HEADROOM when no guard is given): the overshoot
+        """The engines' relative margin g/U − 1 (core.limits.DEFAULT_HEADROOM when no guard is given): the overshoot
         guard is max F on [0, g], so g below U or far above any normalizer's bound is refused."""
         return resolve_guard(self.max_sigma, self.guard_sigma)[1]
 

@@ -10,8 +10,11 @@ optimize. Studies persist in SQLite/PostgreSQL/journal storage and scale out to 
     config = study_config((1e-3, 1.0), objective="bf16", steps=7, trials=60)   # every default and rule inside
     result = run_search(config)
 
-Modules: plan (`study_config_for`: a DesignRequest and StudyOptions → StudyConfig; `study_config`: the same
-as keywords), space (candidates → schedules), objectives (scores, guard, refinement), precision (bf16/fp16
+    from nsdesign.plans import DesignRequest                                # what `nsdesign search` does
+    answer = run_study(DesignRequest(1e-3, steps=7), StudyOptions(objective="bf16", trials=60))
+
+Modules: run (`run_study`: a DesignRequest and StudyOptions, run, measured), plan (`study_config_for`: the
+same pair → StudyConfig; `study_config`: the same as keywords), space (candidates → schedules), objectives (scores, guard, refinement), precision (bf16/fp16
 matrix model), spectra (MP / .npy / law samples), storage (URLs, settings check), study (single objective), pareto.
 optuna and scipy are imported only when a study runs.
 """
@@ -21,6 +24,7 @@ from __future__ import annotations
 from nsdesign.search.objectives import OBJECTIVES, Objective, Score, parse_objective, score
 from nsdesign.search.pareto import FrontPoint, ParetoResult, run_pareto
 from nsdesign.search.plan import StudyOptions, study_config, study_config_for
+from nsdesign.search.run import StudyAnswer, plan_study, run_study
 from nsdesign.precision import MatrixRun, band_matrix, matrix_error, test_matrix
 from nsdesign.search.space import (
     GUARD_STRATEGIES,
@@ -47,6 +51,7 @@ __all__ = [
     "SearchSpace",
     "Spectrum",
     "StudyConfig",
+    "StudyAnswer",
     "StudyOptions",
     "TrialRecord",
     "band_matrix",
@@ -58,11 +63,13 @@ __all__ = [
     "marchenko_pastur",
     "matrix_error",
     "parse_objective",
+    "plan_study",
     "retarget",
     "run_pareto",
     "run_search",
     "score",
     "study_config",
+    "run_study",
     "study_config_for",
     "test_matrix",
 ]

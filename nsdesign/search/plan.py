@@ -29,15 +29,14 @@ from typing import Any, Sequence
 
 from nsdesign.core.band import Band, as_band
 from nsdesign.core.cost import Shape
-from nsdesign.core.limits import DEFAULT_DEGREE, DEFAULT_STEP_RANGE, DEFAULT_TRIALS
+from nsdesign.core.limits import DEFAULT_DEGREE, DEFAULT_STEP_RANGE, DEFAULT_TRIALS, GUARD_TOL
 from nsdesign.core.normalizers import get
-from nsdesign.design.guarded import DEFAULT_GUARD_TOL, guarded_greedy
 from nsdesign.errors import InputError
 from nsdesign.plans.request import DesignRequest
 from nsdesign.search import spectra
 from nsdesign.search.objectives import DEFAULT_PROXY, GUARD_LIMIT, LOWP, Objective, parse_objective
 from nsdesign.search.pareto import proxy_for
-from nsdesign.search.space import GUARD_STRATEGIES, Candidate, SearchSpace
+from nsdesign.search.space import GUARD_STRATEGIES, SearchSpace
 from nsdesign.search.study import StudyConfig
 
 CAPTURE_DESIGN_RANGE = (1e-10, 0.5)  # × max_sigma: where the capture objective searches the design edge
@@ -174,7 +173,7 @@ def study_config(
         refine_evals=DEFAULT_REFINE_EVALS if refine_evals is None else refine_evals,
     )
     return StudyConfig(
-        seeds=() if norm is None else _guarded_seeds(space, scored, norm, cushion, safety, norm_div), space=space, objective=scored, trials=DEFAULT_TRIALS if trials is None else trials,
+        space=space, objective=scored, trials=DEFAULT_TRIALS if trials is None else trials,
         seed=0 if seed is None else seed, storage=storage, study_name=study_name, jobs=1 if jobs is None else jobs,
         progress=progress,
     )
@@ -239,7 +238,7 @@ def _normalizer_guard(
     guarded engine's family, greedy designed on [l, v] for v in [u, g], is the norm_div strategy with s = v/u
     (designed on [l/s, u], run on σ/s): the range lets the study reach all of it."""
     g = norm.default_guard_sigma if guard_sigma is None else guard_sigma
-    tau = DEFAULT_GUARD_TOL if guard_tol is None else guard_tol
+    tau = GUARD_TOL if guard_tol is None else guard_tol
     return g, tau, {"norm_div": (1.0, min(2.0, max(1.1, g / top)))}
 
 
@@ -257,32 +256,6 @@ def _checked_normalizer(normalizer: Any, names: set[str], first_degree: int) -> 
             f"give step degrees ≥ {norm.min_first_degree} (not {first_degree})"
         )
     return norm
-
-
-def _guarded_seeds(space: Any, objective: Any, norm: Any, cushion: float, safety: float, norm_div: float) -> tuple[Any, ...]:
-    """The guarded engine's design (`design.guarded.guarded_greedy`) per step count, as norm_div candidates:
-    enqueued, so a study under a normalizer starts from the family member `search --normalize` designs with
-    those steps (before its refinement, which leaves the family)."""
-    if "norm_div" not in space.guards:
-        return ()
-    out = []
-    lo, hi = space.ranges["norm_div"]
-    for count in range(space.min_steps, min(space.max_steps, space.min_steps + 7) + 1):
-        degrees = space.fixed_degrees or space.greedy_candidate(count).degrees
-        try:
-            g = guarded_greedy(
-                objective.min_sigma, objective.max_sigma, objective.guard_sigma, objective.guard_tol, norm,
-                steps=count, degree=degrees, cushion=float(cushion), safety=float(safety), norm_div=float(norm_div),
-                refine_design=False,  # a study's candidates are greedy-family members: seed the family's best
-            )
-        except InputError:  # no design of this length meets the guard: the trials may still find one
-            continue
-        size = min(max(g.design_max_sigma / objective.max_sigma, lo), hi)
-        edge = None
-        if space.design_range is not None:  # a searched design edge: pin the seed's to the band's
-            edge = min(max(objective.min_sigma, space.design_range[0]), space.design_range[1])
-        out.append(Candidate(tuple(degrees), "norm_div", float(size), edge))
-    return tuple(out)
 
 
 def resolve_spectrum(

@@ -7,7 +7,8 @@ Flow of `run_search(config)`:
    typical size — only the worker that creates the study does this, and joining workers wait until the
    creator has taken them, so each seed is queued and evaluated once however many workers start. Because the greedy
    optimum is a trial and the best feasible trial is returned, a search never does worse than greedy on
-   the worst-case objective (when greedy itself passes the divergence guard);
+   the worst-case objective (when greedy itself passes the divergence guard). Under a normalizer the guarded
+   engine's designs go first (`guarded_seeds`), computed here rather than when the config is built;
 3. run trials until the study holds `trials` COMPLETE trials. Completed trials count toward the total: a
    re-run of the same command after a crash or kill -9 runs only the remaining ones; a run on a study that
    already has enough runs none and reports the best. Concurrent workers stop together once the count is
@@ -39,6 +40,7 @@ from nsdesign.core.limits import DTYPES, check_seed
 from nsdesign.core.metrics import Metrics, evaluate
 from nsdesign.core.schedule import Schedule
 from nsdesign.documents import schedule_document
+from nsdesign.design.guarded import guarded_greedy
 from nsdesign.design.solvers import min_capturable_sigma
 from nsdesign.errors import InputError
 from nsdesign.search.objectives import Objective, Score, refine, score
@@ -256,6 +258,40 @@ def seed_candidates(config: StudyConfig) -> list[Candidate]:
     return out + list(config.seeds)
 
 
+def with_guarded_seeds(config: StudyConfig) -> StudyConfig:
+    """The config with `guarded_seeds` ahead of its own seeds (once each): what `run_search` runs and names."""
+    return replace(config, seeds=tuple(dict.fromkeys(guarded_seeds(config) + config.seeds)))
+
+
+def guarded_seeds(config: StudyConfig) -> tuple[Candidate, ...]:
+    """Under a normalizer, the guarded engine's design (`design.guarded.guarded_greedy`) per step count, as
+    norm_div candidates: the study starts from the family member `search --normalize` designs with those steps
+    (before its refinement, which leaves the family). They are part of the study's settings, so every worker
+    computes them; only the creator enqueues them. Without a normalizer, or without the norm_div strategy: none."""
+    space, objective = config.space, config.objective
+    if objective.normalizer is None or "norm_div" not in space.guards:
+        return ()
+    out = []
+    lo, hi = space.ranges["norm_div"]
+    for count in range(space.min_steps, min(space.max_steps, space.min_steps + 7) + 1):
+        degrees = space.fixed_degrees or space.greedy_candidate(count).degrees
+        try:
+            g = guarded_greedy(
+                objective.min_sigma, objective.max_sigma, objective.guard_sigma, objective.guard_tol,
+                objective.normalizer, steps=count, degree=degrees, cushion=space.base_cushion,
+                safety=space.base_safety, norm_div=space.base_norm_div,
+                refine_design=False,  # a study's candidates are greedy-family members: seed the family's best
+            )
+        except InputError:  # no design of this length meets the guard: the trials may still find one
+            continue
+        size = min(max(g.design_max_sigma / objective.max_sigma, lo), hi)
+        edge = None
+        if space.design_range is not None:  # a searched design edge: pin the seed's to the band's
+            edge = min(max(objective.min_sigma, space.design_range[0]), space.design_range[1])
+        out.append(Candidate(tuple(degrees), "norm_div", float(size), edge))
+    return tuple(out)
+
+
 def open_study(
     storage_url: str | None,
     name: str,
@@ -409,6 +445,7 @@ def count_complete(study: Any) -> int:
 
 def run_search(config: StudyConfig) -> SearchResult:
     """Run (or resume, or join) the study and return its best feasible trial."""
+    config = with_guarded_seeds(config)
     seeds = [candidate.params() for candidate in seed_candidates(config)]
     study = open_study(config.storage, config.name(), config.settings(), seeds=seeds)
     study.sampler = make_sampler(config.seed, config.trials, len(study.get_trials(deepcopy=False)))

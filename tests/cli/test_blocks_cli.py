@@ -30,6 +30,7 @@ def test_search_designs_for_the_block(cli):
     assert "FLOPs on 128x7168" in result.stdout and "one of 64 blocks" in result.stdout
 
 
+@pytest.mark.slow
 def test_recipe_per_head_against_fused(cli, tmp_path):
     config = tmp_path / "model.json"
     config.write_text(json.dumps({"d_model": 256, "n_layers": 1, "n_heads": 4, "n_kv_heads": 2, "mlp_ratio": 4}))

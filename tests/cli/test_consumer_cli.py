@@ -52,6 +52,7 @@ def test_search_for_a_list_consumer_names_the_export(cli):
     assert "nsdesign export schedule.json --to optax" in r.stdout
 
 
+@pytest.mark.slow
 def test_search_for_with_a_normalizer_the_consumer_offers(cli, tmp_path):
     r = cli("search", "--shape", "1024x4096", "--quantile", "0.99", "--normalize", "schatten4", "--for", "optax",
             "--steps", "3", "-o", "s.json", cwd=tmp_path)

@@ -65,6 +65,7 @@ def _measurements(tmp_path):
     return path
 
 
+@pytest.mark.slow
 def test_fit_then_predict_and_recipe_with_own_laws(cli, tmp_path):
     laws = tmp_path / "laws.json"
     result = cli("fit", str(_measurements(tmp_path)), "-o", str(laws), "--label", "my runs")
@@ -137,6 +138,7 @@ def test_recipe_bad_numbers(cli_error, cli):
     assert "--check-margin" in cli_error(cli("recipe", "--model-size", "1e9", "--tol", "0.3", "--check-margin", "1"))
 
 
+@pytest.mark.slow
 def test_recipe_check_margin_reaches_the_document(cli, tmp_path):
     config = tmp_path / "model.json"
     config.write_text(json.dumps({"d_model": 256, "n_layers": 1, "n_heads": 4, "mlp_ratio": 4, "gated_mlp": False}))

@@ -76,6 +76,7 @@ def test_search_normalize_bad_input(cli_error, cli, args, fragment):
     assert fragment in cli_error(cli(*args))
 
 
+@pytest.mark.slow
 def test_a_study_under_a_normalizer_records_it_and_meets_the_guard(tmp_path, capsys):
     """`search --normalize NAME` with study options: an Optuna study on the normalizer's band, never worse
     than the guarded engine at the same step count (its design is enqueued), with the guard band kept."""

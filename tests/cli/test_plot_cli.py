@@ -35,6 +35,7 @@ def schedule_file(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 def test_map_png_with_presets_and_a_file(tmp_path, schedule_file):
     out = tmp_path / "map.png"
     result = nsd("map", "keller5", "cans5_eo", str(schedule_file), "--min-sigma", "1e-3", "--tol", "0.1",
@@ -54,6 +55,7 @@ def test_map_svg(tmp_path):
     assert "polar_express_modded5" in text
 
 
+@pytest.mark.slow
 def test_intervals(tmp_path):
     out = tmp_path / "i.png"
     image = ok(nsd("intervals", "keller5", "polar_express_pkg10", "--min-sigma", "1e-3", "--tol", "0.05", "-o", str(out)), out)
@@ -72,6 +74,7 @@ def test_histogram_from_generated_and_file_sources(tmp_path):
     ok(nsd("histogram", "keller5", "--source", str(tmp_path / "m.npy"), "-o", str(out2)), out2)
 
 
+@pytest.mark.slow
 def test_frontier_computed_and_from_pareto_file(tmp_path, schedule_file):
     out = tmp_path / "f.png"
     image = ok(nsd("frontier", str(schedule_file), "--min-sigma", "1e-3", "--shape", "1024x4096", "--max-steps", "6",
@@ -105,6 +108,7 @@ def test_frontier_takes_shape_and_band_from_a_pareto_document(cli_error, tmp_pat
     assert "--min-sigma" in cli_error(nsd("frontier", "-o", str(tmp_path / "g.png")))
 
 
+@pytest.mark.slow
 def test_laws(cli_error, tmp_path):
     out = tmp_path / "laws.png"
     image = ok(nsd("laws", "--layer", "final.mlp_down", "--layer", "mid.q", "--quantile", "0.75", "--model-sizes", "7e9,1e12",

@@ -20,6 +20,7 @@ def made(tmp_path_factory):
     return root, result
 
 
+@pytest.mark.slow
 def test_recipe_names_a_gpt2_config_as_gpt2_and_ends_with_the_next_steps(made):
     root, result = made
     assert result.returncode == 0, result.stderr
@@ -30,6 +31,7 @@ def test_recipe_names_a_gpt2_config_as_gpt2_and_ends_with_the_next_steps(made):
     assert 'recipe="r.json"' in tail and "nsdesign export r.json --to python" in tail and "--for torch-muon" in tail
 
 
+@pytest.mark.slow
 def test_layer_names_flag_takes_a_style_or_a_file(cli, tmp_path):
     (tmp_path / "model.json").write_text(json.dumps(SMALL))
     (tmp_path / "names.json").write_text(json.dumps(

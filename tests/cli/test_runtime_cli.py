@@ -47,6 +47,7 @@ def test_validate_prints_a_side_by_side_table_and_writes_reports(cli, tmp_path):
     assert next(csv.DictReader(table.open()))["schedule"] == "polar_express_modded5"
 
 
+@pytest.mark.slow
 def test_capture_then_validate_its_matrices(cli, tmp_path):
     text = tmp_path / "text.py"
     text.write_bytes(TEXT)
@@ -100,6 +101,7 @@ def test_capture_bad_input_is_one_line_exit_2(cli_error, cli, tmp_path):
     assert "--capture-at" in cli_error(cli("capture", "--out", str(tmp_path), "--capture-at", "x,y"))
 
 
+@pytest.mark.slow
 def test_without_torch_the_commands_say_how_to_install_it_and_startup_never_imports_torch(cli_error, tmp_path):
     blocked = (
         "import sys; sys.modules['torch'] = None\n"

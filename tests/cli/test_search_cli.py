@@ -16,6 +16,7 @@ def nsdesign(*args: str):
     return invoke(args)  # main(argv) in this process, output captured
 
 
+@pytest.mark.slow
 def test_search_study_writes_a_document_with_provenance(tmp_path):
     out = tmp_path / "s.json"
     proc = nsdesign("search", "--min-sigma", "1e-3", "--steps", "5", "--objective", "worst", "--trials", "6",
@@ -50,6 +51,7 @@ def test_bf16_study_with_sqlite_storage_and_resume(tmp_path):
     assert params["components"]["bf16"] < 0.05
 
 
+@pytest.mark.slow
 def test_weighted_objective_with_an_npy_spectrum(tmp_path):
     spectrum = tmp_path / "s.npy"
     np.save(spectrum, np.geomspace(1.0, 0.01, 64))
@@ -61,6 +63,7 @@ def test_weighted_objective_with_an_npy_spectrum(tmp_path):
     assert settings["spectrum"]["count"] == 64 and settings["refine"] == "slsqp"
 
 
+@pytest.mark.slow
 def test_pareto_command_prints_and_writes_the_front(tmp_path):
     out = tmp_path / "front.json"
     proc = nsdesign("pareto", "--min-sigma", "1e-3", "--shape", "4096x16384", "--dtype", "exact", "--trials", "12",
@@ -98,6 +101,7 @@ def test_bad_study_input_is_one_line_exit_2_and_writes_nothing(cli_error, tmp_pa
     assert out.read_text() == "precious"
 
 
+@pytest.mark.slow
 def test_joining_a_study_with_other_settings_is_refused(cli_error, tmp_path):
     db = f"sqlite:///{tmp_path / 's.db'}"
     ok = nsdesign("search", "--min-sigma", "1e-3", "--steps", "5", "--objective", "worst", "--trials", "3",
@@ -113,6 +117,7 @@ def test_bad_pareto_input_is_one_line_exit_2(cli_error):
     assert "--trials" in cli_error(nsdesign("pareto", "--min-sigma", "1e-3", "--shape", "64x64", "--trials", "0"))
 
 
+@pytest.mark.slow
 def test_bf16_study_runs_the_kernel_it_is_given(tmp_path):
     from nsdesign.documents import read_schedule_file
     from nsdesign.precision import band_matrix, matrix_error
@@ -132,6 +137,7 @@ def test_bf16_study_runs_the_kernel_it_is_given(tmp_path):
     assert old.returncode == 2 and "disagree" in old.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", [
     ["search", "--min-sigma", "1e-3", "--steps", "4", "--objective", "worst", "--trials", "3", "--refine", "none"],
     ["pareto", "--min-sigma", "1e-3", "--shape", "64x256", "--steps", "3-4", "--trials", "4"],
@@ -144,6 +150,7 @@ def test_studies_to_stdout_keep_stdout_for_the_document(command):
     assert "trial" in proc.stderr
 
 
+@pytest.mark.slow
 def test_a_study_records_the_kernel_and_dtype_it_scored_in(cli, tmp_path):
     r = cli("search", "--min-sigma", "1e-3", "--objective", "bf16", "--kernel", "unfused", "--trials", "2",
             "--steps", "5", "--refine", "none", "-o", "s.json", cwd=tmp_path)
@@ -162,6 +169,7 @@ def test_degrees_auto_records_and_prints_its_bf16_check(cli, tmp_path):
     assert document["checked_for"][0]["passed"] is True
 
 
+@pytest.mark.slow
 def test_an_interrupted_default_study_resumes_and_memory_keeps_nothing(tmp_path):
     """The default storage is a local SQLite file: the same command run again resumes (runs only what is
     missing); --storage memory runs everything again."""

@@ -7,6 +7,7 @@ import json
 import pytest
 
 
+@pytest.mark.slow
 def test_target_prints_design_and_current_practice(cli, tmp_path):
     r = cli("search", "--target", "clip:0.5", "--min-sigma", "1e-3", "--tol", "1e-3", "-o", "c.json", cwd=tmp_path)
     assert r.returncode == 0, r.stderr

@@ -73,6 +73,7 @@ def test_bad_input_is_one_line_exit_2(extra, message, capsys, tmp_path, monkeypa
     assert not list(tmp_path.iterdir())  # nothing half-written
 
 
+@pytest.mark.slow
 def test_lr_grid_tunes_per_schedule_and_the_report_fits_80_columns(tmp_path, text_file, capsys):
     out = tmp_path / "tuned.json"
     argv = ["train-compare", "keller5", "cubic5_eo", "--quick", "--train-steps", "2", "--batch", "4", "--seq-len", "32",

@@ -88,7 +88,11 @@ def test_a_step_range_with_a_normalizer_starts_a_study_on_its_band():
 
     args = _parse("search", "--min-sigma", "0.2", "--max-sigma", "0.5", "--steps", "3-5", "--normalize", "schatten4")
     assert search_options.wants_study(args, normalized=True)
-    config = search_options.config_from_args(args, 0.2, 0.5, "schatten4")
+    from nsdesign.cli._vocabulary import band_source_from_args
+    from nsdesign.search.run import plan_study
+
+    config, source = plan_study(*search_options.study_request(args, normalized=True), band_source_from_args(args))
+    assert source is None and (config.objective.min_sigma, config.objective.max_sigma) == (0.2, 0.5)
     assert (config.space.min_steps, config.space.max_steps) == (3, 5) and config.objective.guard_sigma == 1.0
     spectrum = _parse("search", "--normalize", "schatten8", "--spectrum", "m.npy", "--steps", "3")
     assert not search_options.wants_study(spectrum, normalized=True)  # there --spectrum is the band's source

@@ -75,6 +75,7 @@ def test_knobs_after_the_band_are_keyword_only():
         evaluate(preset("keller5"), 1e-3, 1.0, 0.02)  # type: ignore[misc]
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(st.floats(-12, 2), st.floats(-12, 2), st.one_of(st.none(), st.floats(-12, 3)))
 def test_band_accepts_exactly_the_valid_edges(a, b, g):

@@ -49,6 +49,7 @@ def test_slope_at_zero_is_product_of_linear_coefficients():
     assert slope_at_zero(s) == pytest.approx(math.prod(p.coefficients[0] for p in s.steps) / 1.02)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", preset_names())
 def test_exact_range_contains_dense_samples_and_is_tight(name):
     schedule = preset(name)

@@ -55,6 +55,7 @@ def test_mp_moments_match_the_spectrum_of_a_gaussian_matrix():
 # Shapes ≥ 512 (issue 9): the normalized band predicted from Marchenko–Pastur within 1% of simulation.
 # Square matrices reach down to 0, where finite-size fluctuations are large in relative terms, so their low edge is
 # checked at the median; rectangular ones at q = 0.99 (the smallest 1% dropped).
+@pytest.mark.slow
 @pytest.mark.parametrize("shape,q", [((1024, 4096), 0.99), ((512, 2048), 0.99), ((512, 512), 0.5), ((1024, 1024), 0.5)])
 @pytest.mark.parametrize("name", NORMALIZERS)
 def test_mp_prediction_within_one_percent_of_simulation(shape, q, name):

@@ -75,6 +75,7 @@ def _generic_image(p, lo, hi):
     return min(values), max(values)
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None)
 @given(
     st.tuples(st.floats(-1e3, 1e3), st.floats(-1e3, 1e3), st.floats(-1e3, 1e3).filter(lambda c: c != 0.0)),

@@ -46,6 +46,7 @@ def test_record_checks_fills_what_an_engine_left_out_and_keeps_what_it_wrote():
     assert [c["kernel"] for c in record_checks(guarded, bare)["checked_for"]] == ["fused"]  # its own guard
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "flags",
     [(), ("--exact",), ("--guard-tol", "0.3"), ("--for", "torch-muon"),

@@ -23,6 +23,7 @@ from nsdesign.precision import matrix_error
 from nsdesign.precision import test_matrix as make_test_matrix
 
 
+@pytest.mark.slow
 def test_schatten8_band_meets_the_guard_and_beats_designing_on_the_whole_interval():
     l, u = 0.1938, 0.5523
     result = guarded_greedy(l, u, 1.0, 0.3, "schatten8", steps=2)
@@ -80,12 +81,14 @@ def test_a_stretched_guard_design_does_not_blow_up_in_bf16(steps):
     assert result.lower_bound <= result.error  # the bracket stays certified
 
 
+@pytest.mark.slow
 def test_a_design_that_passes_the_check_is_not_inflated():
     result = guarded_greedy(0.1938, 0.5523, 1.0, 0.3, "schatten8", steps=3)
     assert result.passed and result.inflated is None
     assert {c.kernel for c in result.checks} == {"fused", "unfused"}
 
 
+@pytest.mark.slow
 def test_tolerance_mode_gives_the_fewest_steps():
     result = guarded_greedy(0.1938, 0.5523, 1.0, 0.3, "schatten8", tol=1e-3)
     assert result.error <= 1e-3 and result.guard_error <= 0.3
@@ -153,6 +156,7 @@ def test_unconverged_designs_are_left_as_designed():
         assert exact_tail(design) is design
 
 
+@pytest.mark.slow
 def test_refinement_lowers_the_error_and_keeps_the_guard_exactly():
     # the Schatten-8 band of a Gaussian 1024x4096 at 2 steps: the guard is active, the family is not optimal
     l, u, g, tau = 0.1938, 0.5523, 1.0, 0.3
@@ -174,6 +178,7 @@ def test_refinement_gives_up_rather_than_break_the_guard():
     assert refine(design.schedule, 0.3, 0.5, 0.5, 0.3) is None
 
 
+@pytest.mark.slow
 def test_refinement_can_be_skipped_for_studies():
     family = guarded_greedy(0.1938, 0.5523, 1.0, normalizer="schatten8", steps=2, refine_design=False)
     refined = guarded_greedy(0.1938, 0.5523, 1.0, normalizer="schatten8", steps=2)

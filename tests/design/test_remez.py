@@ -101,6 +101,7 @@ def test_certificate_refuses_a_slightly_worse_polynomial(lower, degree):
     assert not nudged.certified
 
 
+@pytest.mark.slow
 def test_near_converged_bands_never_fail_and_more_degree_never_hurts():
     """Relative widths 1e-7…0.3 (the last steps of long schedules): every degree 3–21 returns a polynomial,
     a higher degree is never worse than a lower one beyond round-off, and where the exchange is swamped by

@@ -90,6 +90,7 @@ def test_design_sign_is_the_certified_greedy():
     assert d.guard[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "text, lo, tol, kind",
     [("clip:0.5", 1e-3, 1e-3, "clip"), ("soft:0.05", 1e-2, 1e-3, "soft"), ("sigma^-0.25", 0.3, 1e-3, None),
@@ -109,6 +110,7 @@ def test_design_meets_the_tolerance_exactly_and_is_guarded(text, lo, tol, kind):
     assert d.guard[0] and d.guard[1] >= -tol
 
 
+@pytest.mark.slow
 def test_unreachable_tolerance_says_so():
     d = design_target("sigma^-0.25", 1e-3, 1.0, 1e-4, max_candidates=12)
     assert not d.met and d.error > 1e-4
@@ -120,6 +122,7 @@ def test_bad_problems(args, words):
         design_target(*args)
 
 
+@pytest.mark.slow
 def test_clip_uses_at_most_half_of_eo_spectral_clip_at_its_accuracy():
     """The issue's goal on one case: EO's exact error (favorable normalization) with ≤ half its matmuls."""
     target = parse_target("clip:0.5")
@@ -131,6 +134,7 @@ def test_clip_uses_at_most_half_of_eo_spectral_clip_at_its_accuracy():
     assert d.pipeline.flops(1024, 4096) <= eo.flops(1024, 4096) / 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("text", ["clip:0.5", "soft:0.05", "sigma^-0.25", "sigma^0.25"])
 def test_matrix_runs_agree_with_the_exact_maps(text):
     """fp64 runs of every pipeline (ours and current practice) on a matrix with known σ ∈ [1e-2, 1]."""

@@ -21,6 +21,7 @@ def test_min_capturable_sigma_is_the_boundary():
     assert min_capturable_sigma(6, 0.3) < l
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kernel", ["fused", "gram"])
 @pytest.mark.parametrize("shape", [Shape(1024, 1024), Shape(1024, 4096)])
 def test_cheapest_schedule_is_optimal_among_short_sequences(kernel, shape):
@@ -41,6 +42,7 @@ def test_cheapest_schedule_unreachable():
         cheapest_schedule(1e-3, 1e-6, Shape(8, 8), max_steps=3)
 
 
+@pytest.mark.slow
 def test_cheapest_schedule_with_cushion_and_safety_is_optimal():
     shape, tol = Shape(1024, 4096), 0.1
     best = cheapest_schedule(1e-3, tol, shape, degrees=(3, 5, 7), cushion=0.02, safety=1.02)

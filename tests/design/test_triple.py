@@ -30,6 +30,7 @@ def _sampled(triple, repeats, lo, hi, count=200_001):
     return x
 
 
+@pytest.mark.slow
 def test_exact_error_and_guard_agree_with_dense_sampling(five):
     inside = _sampled(five.triple, 5, 1e-3, 1.0)
     sampled = float(np.max(np.abs(1 - inside)))
@@ -40,6 +41,7 @@ def test_exact_error_and_guard_agree_with_dense_sampling(five):
     assert above.min() >= 0.0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("steps, goal, keller_error", [(5, 0.37, 0.529), (6, 0.125, None)])
 def test_goals_met_with_the_bf16_check(steps, goal, keller_error, five):
     design = five if steps == 5 else repeated_triple(1e-3, steps)
@@ -61,6 +63,7 @@ def test_goals_at_seven_and_eight_repeats(steps, goal):
     assert design.passed and design.error <= goal
 
 
+@pytest.mark.slow
 def test_bracket_lower_bound_is_the_greedy_optimum(five):
     from nsdesign.design.greedy import greedy
 
@@ -68,6 +71,7 @@ def test_bracket_lower_bound_is_the_greedy_optimum(five):
     assert five.lower_bound < five.error
 
 
+@pytest.mark.slow
 def test_unchecked_design_is_the_bare_guarded_optimum(five):
     bare = repeated_triple(1e-3, 5, check=False)
     assert bare.robustness == 0.0 and len(bare.checks) == 1
@@ -75,6 +79,7 @@ def test_unchecked_design_is_the_bare_guarded_optimum(five):
     assert bare.error <= 0.37
 
 
+@pytest.mark.slow
 def test_schedule_is_the_triple_repeated(five):
     s = five.schedule
     assert s.num_steps == 5 and len(set(s.steps)) == 1 and s.extension == "repeat_last" and s.norm_div == 1.0

@@ -28,6 +28,7 @@ def _expected(name: str, g: np.ndarray) -> np.ndarray:
     return (u * np.array([schedule(float(x)) for x in s])) @ vt
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["schatten4", "aol", "frobenius"])
 def test_optax_preconditioning_runs_the_design_for_real(name):
     optax = pytest.importorskip("optax")
@@ -91,6 +92,7 @@ def test_schatten8_needs_a_quintic_first_step():
         export(preset("cubic5_eo"), "dion", normalizer="schatten8")
 
 
+@pytest.mark.slow
 def test_export_cli_uses_the_recorded_normalizer(cli, cli_error, tmp_path):
     import json
 

@@ -248,6 +248,7 @@ def _real_deepspeed(monkeypatch):
     return om, getattr(fn, "_torchdynamo_orig_callable", fn)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shape", [SHAPE, SHAPE[::-1]], ids=["wide", "tall"])
 def test_real_deepspeed_gram_is_the_reproduction_bit_for_bit(monkeypatch, shape):
     om, gram = _real_deepspeed(monkeypatch)

@@ -96,6 +96,7 @@ def test_tiles_partition_the_entries(a, b, br, bc):
     assert sorted(tiles.ravel()) == list(range(x.size))
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None)
 @given(st.integers(2, 64), st.integers(1, 63))
 def test_heads_not_dividing_rows_are_refused(rows, heads):

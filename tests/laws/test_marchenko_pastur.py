@@ -73,6 +73,7 @@ print(json.dumps(out))
 """
 
 
+@pytest.mark.slow
 def test_matches_simulation_within_one_percent():
     # BLAS threads oversubscribe the shared test machine badly; one thread keeps this under a second.
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}

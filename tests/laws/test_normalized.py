@@ -25,6 +25,7 @@ def test_mp_band_is_the_frobenius_band_times_the_closed_form_factor():
     assert not spectral.guaranteed and spectral.bound == pytest.approx(spectral.normalized[1])
 
 
+@pytest.mark.slow
 def test_matrix_file_agrees_with_mp_and_applies_aol(tmp_path):
     x = np.random.default_rng(0).standard_normal((512, 2048))
     path = tmp_path / "m.npy"

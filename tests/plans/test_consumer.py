@@ -18,6 +18,7 @@ def muon():
     return design_for("torch-muon", 1e-3)
 
 
+@pytest.mark.slow
 def test_torch_muon_gets_one_triple_better_than_keller(muon):
     assert muon.form.takes == "triple" and muon.triple is not None
     assert len(set(muon.schedule.steps)) == 1 and muon.ns_steps == 5
@@ -28,6 +29,7 @@ def test_torch_muon_gets_one_triple_better_than_keller(muon):
     assert ("fused", "bf16") in kinds and ("torch-fused", "bf16") in kinds
 
 
+@pytest.mark.slow
 def test_torch_muon_document_exports_to_muon_kwargs(muon):
     document = muon.document()
     assert document["consumer"]["kwargs"]["ns_coefficients"] == list(muon.triple.triple)
@@ -39,6 +41,7 @@ def test_torch_muon_document_exports_to_muon_kwargs(muon):
     assert kwargs["ns_coefficients"] == muon.triple.triple and kwargs["ns_steps"] == 5
 
 
+@pytest.mark.slow
 def test_the_triple_runs_in_torch_optim_muon(muon):
     torch = pytest.importorskip("torch")
     from torch.optim._muon import _zeropower_via_newtonschulz

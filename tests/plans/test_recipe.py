@@ -79,6 +79,7 @@ def tiny_recipe():
     return build_recipe(1e9, 0.1, quantile=0.75, config=TINY)
 
 
+@pytest.mark.slow
 def test_every_layer_meets_tolerance_on_its_predicted_band(tiny_recipe):
     r = tiny_recipe
     assert len(r.layers) == 8 * 7
@@ -95,12 +96,14 @@ def test_every_layer_meets_tolerance_on_its_predicted_band(tiny_recipe):
             assert layer.baseline_errors[name] == worst_error(preset(name), group.edge, 1.0)
 
 
+@pytest.mark.slow
 def test_schedules_are_no_costlier_than_the_checked_quintic_greedy(tiny_recipe):
     for g in tiny_recipe.groups:
         assert set(g.quintic.schedule.degrees) == {5}
         assert flops(g.design.schedule, g.shape) <= flops(g.quintic.schedule, g.shape)
 
 
+@pytest.mark.slow
 def test_totals_and_failures(tiny_recipe):
     r = tiny_recipe
     assert r.total_flops() == pytest.approx(sum(layer.flops for layer in r.layers))
@@ -111,6 +114,7 @@ def test_totals_and_failures(tiny_recipe):
     assert failing == expected
 
 
+@pytest.mark.slow
 def test_document_is_loadable(tiny_recipe):
     doc = json.loads(json.dumps(tiny_recipe.document()))
     assert doc["schema_version"] == 1 and doc["kind"] == "nsdesign-recipe"
@@ -166,6 +170,7 @@ def _proxy_run(schedule, edge, top, shape, kernel="fused", dtype="bf16", rows=12
     return matrix_error(schedule, test_matrix((r, cols), log_spaced(edge, top, r)), dtype, kernel=kernel, restarts=restarts)
 
 
+@pytest.mark.slow
 def test_recipe_at_the_lower_edge_meets_tolerance_on_proxies(a_recipe):
     r = a_recipe
     assert not r.lowp_failures()
@@ -178,6 +183,7 @@ def test_recipe_at_the_lower_edge_meets_tolerance_on_proxies(a_recipe):
     assert all(s["params"]["check"]["passed"] for s in doc["schedules"].values())
 
 
+@pytest.mark.slow
 def test_every_emitted_mix_clears_the_check_margin(a_recipe):
     # accepted only with room: the model's error ≤ δ·(1 − margin), rebuilt from the proxy's definition
     r = a_recipe
@@ -211,6 +217,7 @@ def test_real_torch_bf16_meets_tolerance_on_the_proxies_of_emitted_layers(tiny_r
             assert max(errors) <= r.tol * (1 + r.check_margin), (g.name, rows, errors)
 
 
+@pytest.mark.slow
 def test_a_bigger_margin_never_costs_less():
     loose = build_recipe(1e9, 0.3, config=ONE, check_margin=0.0)
     tight = build_recipe(1e9, 0.3, config=ONE, check_margin=0.3)
@@ -219,6 +226,7 @@ def test_a_bigger_margin_never_costs_less():
     assert tight.total_flops() >= loose.total_flops()
 
 
+@pytest.mark.slow
 def test_no_emitted_mix_diverges_in_the_bf16_model(a_recipe):
     # a bigger proxy than the recipe's own check (256 rows), σ up to the headroom's top: finite, and σ_max within
     # the exact ripple the tolerance allows (1 + δ) plus 0.1 for rounding — a divergence is orders of magnitude
@@ -227,6 +235,7 @@ def test_no_emitted_mix_diverges_in_the_bf16_model(a_recipe):
         assert not run.diverged and run.sigma_max <= 1 + a_recipe.tol + 0.1, (g.name, run)
 
 
+@pytest.mark.slow
 def test_three_baselines_are_computed(a_recipe):
     r = a_recipe
     refs = r.reference_flops()
@@ -332,6 +341,7 @@ def test_bf16_settings_use_polar_express_knobs(tiny_recipe):
 # -- under a normalizer -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["schatten8", "spectral"])
 def test_a_recipe_under_a_normalizer_lifts_each_edge_by_its_factor(name):
     from nsdesign.core.normalizers import Normalizer
@@ -366,6 +376,7 @@ def test_bad_recipe_normalizers(kwargs, fragment):
         build_recipe(1e9, 0.1, config=TINY, **kwargs)
 
 
+@pytest.mark.slow
 def test_recipe_cli_under_a_normalizer(capsys, tmp_path, monkeypatch):
     from nsdesign.cli.main import main
 
@@ -404,6 +415,7 @@ def test_recipe_knobs_are_the_library_rule():
         recipe_knobs(cushion=0.02, safety=1.02)
 
 
+@pytest.mark.slow
 def test_the_old_headroom_spelling_warns_and_means_one_plus_h():
     with pytest.warns(DeprecationWarning, match="max_sigma"):
         recipe = build_recipe(7e9, 0.3, headroom=0.2, dtype="exact")

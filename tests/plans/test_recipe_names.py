@@ -42,6 +42,7 @@ def test_a_model_gets_its_own_names_by_default():
     assert default_names(ModelConfig(256, 4, 4, 4, 64, 1024, False, "tiny")).name == "llama"
 
 
+@pytest.mark.slow
 def test_fused_qkv_is_one_matrix_designed_for_the_lowest_of_its_parts(gpt2):
     assert _names(gpt2) == [t.replace("{i}", "0") for t, _, _ in SMALL.named_matrices(NAME_STYLES["gpt2"])]
     assert len(gpt2.layers) == 4 * SMALL.n_layers

@@ -61,6 +61,7 @@ def schedules():
 # --------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_map_png_size_band_and_curves(tmp_path, schedules):
     fig = map_figure(schedules, 1e-3, size=(9.0, 4.5), dpi=80)
     path = save_figure(fig, tmp_path / "map.png")
@@ -72,6 +73,7 @@ def test_map_png_size_band_and_curves(tmp_path, schedules):
         assert color_mask(image, c, tol=0.03).sum() > 200, c  # each schedule's curve is drawn
 
 
+@pytest.mark.slow
 def test_map_band_shading_sits_on_the_band(tmp_path):
     fig = map_figure([ns.preset("keller5")], 0.5, dpi=100)
     path = save_figure(fig, tmp_path / "half.png")
@@ -122,6 +124,7 @@ def test_map_bad_input(schedules):
 # --------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_intervals_figure_draws_the_exact_intervals(tmp_path, schedules):
     fig = intervals_figure(schedules, 1e-3, tol=0.1)
     ranges = fig.axes[0]
@@ -178,6 +181,7 @@ def test_float32_kernel_is_close_and_bf16_follows_the_backend():
         assert np.abs(low - exact).max() < 0.1
 
 
+@pytest.mark.slow
 def test_histogram_png(tmp_path, schedules):
     matrix, label = load_matrix("gaussian:96x384", seed=0)
     run = spectrum_run(matrix, schedules, label=label)
@@ -237,6 +241,7 @@ def test_load_matrix_bad_files(tmp_path):
 # --------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_frontier_points_are_exact_and_front_is_nondominated(tmp_path):
     shape = Shape(1024, 4096)
     points = frontier_points(1e-3, shape, max_steps=6)
@@ -298,6 +303,7 @@ def test_read_pareto_document_of_nsdesign_pareto(tmp_path):
 # --------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_laws_figure_draws_the_fitted_law_and_its_band(tmp_path):
     from nsdesign.laws.momentum import load_laws
 
@@ -326,6 +332,7 @@ def test_laws_figure_draws_the_fitted_law_and_its_band(tmp_path):
 # --------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_save_svg_png_atomic_and_reproducible(tmp_path, schedules):
     fig = map_figure(schedules[:1], 1e-3, dpi=60)
     svg = save_figure(fig, tmp_path / "m.svg").read_text()

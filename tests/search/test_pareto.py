@@ -23,6 +23,7 @@ def _non_dominated(front):
                 assert not (q.error <= p.error and q.flops <= p.flops and (q.error < p.error or q.flops < p.flops))
 
 
+@pytest.mark.slow
 def test_exact_front_is_non_dominated_cheapest_first_and_measured_exactly():
     space = SearchSpace(min_steps=2, max_steps=7, degrees=(3, 5, 7))
     result = run_pareto(1e-3, SHAPE, "exact", trials=25, seed=1, space=space)

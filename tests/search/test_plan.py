@@ -64,13 +64,14 @@ def test_inconsistent_parameters_are_named(kwargs, message):
         study_config(kwargs.pop("band"), **kwargs)
 
 
+@pytest.mark.slow
 def test_a_study_under_a_normalizer_guards_its_band_and_starts_from_the_guarded_design():
     from nsdesign.design.guarded import guarded_greedy
     from nsdesign.search.space import build_schedule
-    from nsdesign.search.study import seed_candidates
+    from nsdesign.search.study import seed_candidates, with_guarded_seeds
 
     lo, hi = 0.1938, 0.5523  # Schatten-8 band of a Gaussian 1024x4096 (docs/normalizers.md)
-    config = study_config((lo, hi), steps=3, normalizer="schatten8")
+    config = with_guarded_seeds(study_config((lo, hi), steps=3, normalizer="schatten8"))
     objective = config.objective
     assert (objective.guard_sigma, objective.guard_tol, objective.normalizer.name) == (1.0, 0.3, "schatten8")
     assert config.space.ranges["norm_div"] == pytest.approx((1.0, 1.0 / hi))  # reaches the guard band's top

@@ -49,6 +49,7 @@ def test_a_dead_owners_seeds_are_taken_at_once(tmp_path):
     assert _states(joined) == ["WAITING"] * 3
 
 
+@pytest.mark.slow
 def test_a_dead_workers_running_seed_is_failed_and_queued_again(tmp_path):
     storage = f"sqlite:///{tmp_path / 'study.db'}"
     study = open_study(storage, "dead-running", SETTINGS, seeds=SEEDS)

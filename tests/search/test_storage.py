@@ -109,6 +109,7 @@ def test_kill_9_loses_no_completed_trial_and_the_rerun_resumes(tmp_path):
         assert after[number] == value
 
 
+@pytest.mark.slow
 def test_a_study_with_other_settings_is_refused_and_left_untouched(tmp_path):
     storage = f"sqlite:///{tmp_path / 'study.db'}"
     small = (32, 128)

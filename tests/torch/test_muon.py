@@ -204,6 +204,7 @@ def test_gram_form_optimizer_tracks_the_standard_form_in_fp32():
         assert torch.allclose(a, b, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_muon_trains_the_capture_model():
     torch.manual_seed(0)
     model = GPT(GPTConfig(width=32, n_layer=2, seq_len=32))

@@ -18,6 +18,7 @@ def _matrix(lo=1e-2, hi=1.0, m=24, n=48, seed=1):
     return (u * np.geomspace(lo, hi, m)) @ v.T
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("text", ["clip:0.5", "soft:0.05", "sigma^-0.25", "sign"])
 def test_torch_fp64_is_the_numpy_model(text):
     target = parse_target(text)
@@ -41,6 +42,7 @@ def test_bf16_runs_track_the_model():
         assert err["direction_error"] < 0.05  # a few bf16 ulps (2⁻⁸ ≈ 0.004) on values ≤ 1, no blow-up
 
 
+@pytest.mark.slow
 def test_shape_normalizes_and_keeps_orientation():
     target = parse_target("sigma^0.5")
     g = torch.from_numpy(_matrix(0.1, 1.0)).T.contiguous() * 7.0  # tall, not normalized

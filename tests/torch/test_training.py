@@ -162,6 +162,7 @@ def test_seeds_differ(text_file):
     assert c.runs[0].val_loss[0] != c.runs[1].val_loss[0]
 
 
+@pytest.mark.slow
 def test_resume_skips_finished_runs(text_file, tmp_path, monkeypatch):
     runs = tmp_path / "runs"
     first = train_compare(["keller5", "polar_express_modded5"], seeds=2, text=text_file, runs_dir=runs, **TINY)

@@ -158,6 +158,7 @@ def test_old_runs_are_not_reused_and_a_note_says_so(text_file, tmp_path):
 # -- training with tuning, bf16 NS and match_rms ------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_lr_is_tuned_per_schedule_on_validation_and_the_comparison_uses_it(text_file, tmp_path):
     grid = (0.001, 0.01, 0.05, 0.2)
     c = train_compare(["keller5", "cubic5_eo"], seeds=2, text=text_file, runs_dir=tmp_path / "r",

@@ -14,6 +14,9 @@ Two Polar Express knobs buy robustness at a small cost in that error:
   [l', 2 − l'] (symmetric around 1, as in Polar Express), which contains the exact image.
 With λ = 0.02, s = 1.02, 5 steps on [1e-3, 1] this reproduces modded-nanogpt's list to ~1e-15; with
 λ = 0.02407327424182761 and no safety it reproduces the paper's 8-step list (tests pin both).
+
+`inflated_greedy` is the third guard the field knows, by construction: every step designed on [l_i, u_i·(1+h)],
+so F stays within the design error up to u·(1+h) (a study's "inflate" strategy, nsdesign.search.space).
 """
 
 from __future__ import annotations
@@ -238,3 +241,46 @@ def _require_int(name: str, value: object) -> None:
     """Counts and degrees are integers: 5.0 or True is a type error, not a silent 5 or 1."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+
+
+def inflated_greedy(
+    min_sigma: float,
+    max_sigma: float,
+    degrees: tuple[int, ...],
+    inflate: float,
+    cushion: float = 0.0,
+    safety: float = 1.0,
+    norm_div: float = 1.0,
+) -> Schedule:
+    """Greedy with every design interval inflated upwards: step i is the minimax polynomial on [l_i, u_i·inflate].
+
+    Why: the pure optimum equioscillates up to u_i exactly and grows fast beyond it; designing for
+    u_i·inflate moves that growth out of reach of σ ≤ u·inflate, at the price of a slightly larger error in
+    the band. The next interval is the exact image of the *inflated* interval, so the guarantee compounds:
+    F([l, u·inflate]) stays inside the last step's design error. Cushion and safety act as in `greedy`.
+    """
+    if not (math.isfinite(inflate) and 1.0 <= inflate <= 2.0):
+        raise InputError(f"inflation must be in [1, 2], got {inflate}")
+    if not degrees:
+        raise InputError("give at least one step degree")
+    lo, hi = min_sigma / norm_div, max_sigma  # the divisor's headroom, as in `greedy`
+    steps = []
+    last = len(degrees) - 1
+    for i, degree in enumerate(degrees):
+        top = hi * inflate
+        design_lo = max(lo, cushion * top)
+        if design_lo >= top:
+            design_lo = top * (1 - 1e-12)
+        p = minimax_odd(design_lo, top, degree).polynomial
+        low, high = p.image(lo, top)
+        p = p.output_scaled(2.0 / (low + high))
+        if safety != 1.0 and i != last:
+            p = p.input_scaled(safety)
+        out_lo, out_hi = p.image(lo, top)
+        if safety != 1.0:
+            out_hi = max(out_hi, 2.0 - out_lo)
+        if not (math.isfinite(out_lo) and math.isfinite(out_hi) and 0 < out_lo < out_hi):
+            raise InputError(f"inflated design failed at step {i} (interval [{out_lo:g}, {out_hi:g}])")
+        steps.append(p)
+        lo, hi = out_lo, out_hi
+    return Schedule(tuple(steps), norm_div, "exact", "search")

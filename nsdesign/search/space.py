@@ -7,8 +7,8 @@ field knows to keep a schedule bounded just above its band (docs/background.md �
 step count is unpublished, which is why the search chooses it:
 
 - "safety"   p(x/s) on every step but the last (greedy's `safety`; size s ∈ [1, 1.1])
-- "inflate"  design each step on [l_i, u_i·(1+h)] instead of [l_i, u_i] (size 1+h ∈ [1, 1.1]); implemented
-             here (`inflated_greedy`) on top of `minimax_odd`, so F stays within the design error on
+- "inflate"  design each step on [l_i, u_i·(1+h)] instead of [l_i, u_i] (size 1+h ∈ [1, 1.1]); the design
+             engine's `inflated_greedy` (nsdesign.design.greedy), so F stays within the design error on
              [l, u·(1+h)] — the only strategy that bounds F above the band by construction
 - "norm_div" a larger input divisor s (greedy's `norm_div`: designed on [l/s, u], run on σ/s; size ∈ [1, 1.1])
 - "cushion"  greedy's cushion λ (size ∈ [0, 0.1]): limits each step's slope, hence its growth
@@ -37,8 +37,7 @@ from typing import Any, Mapping
 from nsdesign.core.cost import step_matmuls
 from nsdesign.core.limits import ALLOWED_DEGREES, MAX_DEGREE, MAX_STEPS, NORM_DIV_RANGE, SAFETY_RANGE, check_knobs
 from nsdesign.core.schedule import Schedule
-from nsdesign.design.greedy import greedy
-from nsdesign.design.remez import minimax_odd
+from nsdesign.design.greedy import greedy, inflated_greedy
 from nsdesign.errors import InputError, deprecated
 
 GUARD_STRATEGIES: tuple[str, ...] = ("none", "safety", "inflate", "norm_div", "cushion", "polar_express")
@@ -305,49 +304,6 @@ def retarget(schedule: Schedule, target: float) -> Schedule:
         else:
             steps.append(p.input_scaled(target))
     return Schedule(tuple(steps), schedule.norm_div, schedule.extension, schedule.name)
-
-
-def inflated_greedy(
-    min_sigma: float,
-    max_sigma: float,
-    degrees: tuple[int, ...],
-    inflate: float,
-    cushion: float = 0.0,
-    safety: float = 1.0,
-    norm_div: float = 1.0,
-) -> Schedule:
-    """Greedy with every design interval inflated upwards: step i is the minimax polynomial on [l_i, u_i·inflate].
-
-    Why: the pure optimum equioscillates up to u_i exactly and grows fast beyond it; designing for
-    u_i·inflate moves that growth out of reach of σ ≤ u·inflate, at the price of a slightly larger error in
-    the band. The next interval is the exact image of the *inflated* interval, so the guarantee compounds:
-    F([l, u·inflate]) stays inside the last step's design error. Cushion and safety act as in `greedy`.
-    """
-    if not (math.isfinite(inflate) and 1.0 <= inflate <= 2.0):
-        raise InputError(f"inflation must be in [1, 2], got {inflate}")
-    if not degrees:
-        raise InputError("give at least one step degree")
-    lo, hi = min_sigma / norm_div, max_sigma  # the divisor's headroom, as in `greedy`
-    steps = []
-    last = len(degrees) - 1
-    for i, degree in enumerate(degrees):
-        top = hi * inflate
-        design_lo = max(lo, cushion * top)
-        if design_lo >= top:
-            design_lo = top * (1 - 1e-12)
-        p = minimax_odd(design_lo, top, degree).polynomial
-        low, high = p.image(lo, top)
-        p = p.output_scaled(2.0 / (low + high))
-        if safety != 1.0 and i != last:
-            p = p.input_scaled(safety)
-        out_lo, out_hi = p.image(lo, top)
-        if safety != 1.0:
-            out_hi = max(out_hi, 2.0 - out_lo)
-        if not (math.isfinite(out_lo) and math.isfinite(out_hi) and 0 < out_lo < out_hi):
-            raise InputError(f"inflated design failed at step {i} (interval [{out_lo:g}, {out_hi:g}])")
-        steps.append(p)
-        lo, hi = out_lo, out_hi
-    return Schedule(tuple(steps), norm_div, "exact", "search")
 
 
 def __getattr__(name: str) -> Any:

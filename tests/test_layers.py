@@ -225,3 +225,34 @@ def test_no_two_rooms_import_each_other():
 def test_room_cycles_are_found():
     graph = {"nsdesign.core.metrics": {"nsdesign.documents"}, "nsdesign.documents": {"nsdesign.core.band"}}
     assert room_cycles(graph) == [("core", "documents")]
+
+
+def _header_gaps(root: pathlib.Path) -> list[str]:
+    """Modules whose docstring has a 'Depends on:' line that omits an nsdesign module imported at the top."""
+    import re
+
+    gaps = []
+    for path in sorted(root.rglob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        tree = ast.parse(source)
+        doc = ast.get_docstring(tree) or ""
+        match = re.search(r"Depends on:(.*?)(?:\n\n|\Z)", doc, re.S)
+        if match is None:
+            continue
+        named = " ".join(match.group(1).split())
+        for node in tree.body:
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("nsdesign."):
+                module = node.module.removeprefix("nsdesign.")
+                if not re.search(rf"(?<![\w.]){re.escape(module)}(?![\w])", named):
+                    gaps.append(f"{path.relative_to(root)}: {module}")
+    return gaps
+
+
+def test_a_modules_depends_on_line_names_every_module_it_imports():
+    """The import block is a module's header; a prose 'Depends on:' beside it must not drift from it."""
+    assert _header_gaps(PACKAGE) == []
+
+
+def test_the_header_rule_can_fail(tmp_path):
+    (tmp_path / "m.py").write_text('"""M.\n\nDepends on: core.band.\n"""\nfrom nsdesign.core.cost import Shape\n')
+    assert _header_gaps(tmp_path) == ["m.py: core.cost"]

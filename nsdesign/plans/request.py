@@ -6,7 +6,8 @@ if-chain over flags in the CLI, silently. A `DesignRequest` is built once from t
 and carries the whole question through the layers; `route` says which engine answers it and why, in one table,
 and `search` prints that line.
 
-Depends on: core.cost (Shape), core.limits (defaults), core.normalizers (Normalizer), errors.
+Depends on: core.cost (Shape), core.limits (defaults), core.metrics (resolve_guard), core.normalizers (Normalizer),
+errors.
 """
 
 from __future__ import annotations

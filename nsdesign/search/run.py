@@ -5,7 +5,7 @@ study's own `StudyOptions` once and hands them down. Here a normalizer's band is
 rules turn the request into a `StudyConfig` (`search.plan`), the study runs (`search.study`), and the best
 schedule is measured exactly on the study's band. The CLI only renders the `StudyAnswer`.
 
-Depends on: core.metrics (Metrics), errors, laws.normalized (BandSource, resolve_band), plans.request,
+Depends on: core.metrics (Metrics), core.schedule, errors, laws.normalized (BandSource, resolve_band), plans.request,
 search.plan, search.study.
 """
 

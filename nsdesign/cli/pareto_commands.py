@@ -26,9 +26,11 @@ from nsdesign.cli._vocabulary import (
 from nsdesign.cli.search_options import add_kernel_arguments, kernel_of
 from nsdesign.cli.views.study import pareto_front
 from nsdesign.core.cost import Shape
+from nsdesign.core.limits import FRONT_TRIALS
 from nsdesign.core.metrics import check_band
-from nsdesign.search.pareto import run_pareto
-from nsdesign.search.space import GUARD_STRATEGIES, SearchSpace
+from nsdesign.plans.request import DesignRequest
+from nsdesign.search.plan import StudyOptions
+from nsdesign.search.run import run_front
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,7 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--dtype", type=dtype_name(("exact", "fp64", "fp32", "bf16", "fp16", "fp8")), default="bf16",
                    metavar="{exact,fp64,fp32,bf16,fp16,fp8}",
                    help="error in this precision (fp32/bf16/fp16/fp8: matrix runs, fp8 emulated; fp64/exact: exact)")
-    p.add_argument("--trials", type=int, default=60, help="complete trials the study should hold (default 60)")
+    p.add_argument("--trials", type=int, default=FRONT_TRIALS,
+                   help=f"complete trials the study should hold (default {FRONT_TRIALS})")
     p.add_argument("--seed", type=int, default=0, help="sampler seed (default 0)")
     p.add_argument("--steps", type=steps_or_range, default=(1, 10), metavar="N|LO-HI",
                    help="step counts the trials may choose (default 1-10)")
@@ -63,38 +66,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _pareto(args: argparse.Namespace) -> int:
+    """The front's request and study options, built once; `search.run_front` answers them."""
     check_band(args.min_sigma, args.max_sigma)
-    shape = Shape.parse(args.shape)
-
-    degrees = int_list("--degree-choices", args.degrees)
-    strategies = comma_list("--strategies", args.strategies) or GUARD_STRATEGIES
     lo, hi = (args.steps, args.steps) if isinstance(args.steps, int) else args.steps
     lo = lo if args.min_steps is None else args.min_steps  # the old --min-steps/--max-steps spellings
     hi = hi if args.max_steps is None else args.max_steps
-    space = SearchSpace(min_steps=lo, max_steps=hi, degrees=degrees, guards=strategies)
-    proxy = None
-    if args.proxy_shape:
-        p = Shape.parse(args.proxy_shape)
-        proxy = (p.m, p.n)
-    if args.output is not None:
-        check_output_path(args.output)
-    result = run_pareto(
-        args.min_sigma,
-        shape,
-        args.dtype,
-        trials=args.trials,
-        seed=args.seed,
-        max_sigma=args.max_sigma,
-        space=space,
-        kernel=_kernel(args),
-        storage=study_storage(args.storage),
-        study_name=args.study_name,
-        jobs=args.jobs,
-        guard=not args.no_guard,
-        guard_sigma=guard_sigma_of(args, args.max_sigma),
-        proxy_shape=proxy,
+    request = DesignRequest(
+        args.min_sigma, args.max_sigma, guard_sigma=guard_sigma_of(args, args.max_sigma), steps=(lo, hi),
+        kernel=kernel_of(args), shape=Shape.parse(args.shape),
+    )
+    proxy = Shape.parse(args.proxy_shape) if args.proxy_shape else None
+    options = StudyOptions(
+        search_degrees=int_list("--degree-choices", args.degrees), strategies=comma_list("--strategies", args.strategies),
+        proxy_shape=None if proxy is None else (proxy.m, proxy.n), guard=not args.no_guard, trials=args.trials,
+        seed=args.seed, storage=study_storage(args.storage), study_name=args.study_name, jobs=args.jobs,
         progress=_progress_enabled(),
     )
+    if args.output is not None:
+        check_output_path(args.output)
+    result = run_front(request, options, args.dtype)
     if args.output is not None:
         write_json_atomic(args.output, result.document())
 
@@ -105,7 +95,3 @@ def _pareto(args: argparse.Namespace) -> int:
 
 def _progress_enabled() -> bool:
     return progress.enabled()
-
-
-def _kernel(args: argparse.Namespace) -> str:
-    return kernel_of(args)

@@ -29,6 +29,9 @@ ALLOWED_DEGREES: tuple[int, ...] = tuple(range(MIN_STEP_DEGREE, MAX_DEGREE + 1, 
 
 DEFAULT_TRIALS = 50  # enough for TPE to beat its random start-up trials on a 3–10 step space
 DEFAULT_STEP_RANGE = (3, 10)  # below 3 quintic steps nothing useful is reached on l = 1e-3; no published list has > 10
+FRONT_STEP_RANGE = (1, 10)  # an error-vs-FLOPs front starts at one step: its cheap end is the point of it
+FRONT_DEGREES = (3, 5, 7)  # the degrees every consumer runs (cubic: Newton–Schulz; quintic: Muon; septic: CANS)
+FRONT_TRIALS = 60  # two objectives: a few more trials than a single-objective study's DEFAULT_TRIALS
 
 # -- tolerances and bands ----------------------------------------------------------------------------
 

@@ -13,7 +13,8 @@ optimize. Studies persist in SQLite/PostgreSQL/journal storage and scale out to 
     from nsdesign.plans import DesignRequest                                # what `nsdesign search` does
     answer = run_study(DesignRequest(1e-3, steps=7), StudyOptions(objective="bf16", trials=60))
 
-Modules: run (`run_study`: a DesignRequest and StudyOptions, run, measured), plan (`study_config_for`: the
+Modules: run (`run_study`: a DesignRequest and StudyOptions, run, measured; `run_front`: the same pair's
+error-vs-FLOPs front), plan (`study_config_for`: the
 same pair → StudyConfig; `study_config`: the same as keywords), space (candidates → schedules), objectives (scores, guard, refinement), precision (bf16/fp16
 matrix model), spectra (MP / .npy / law samples), storage (URLs, settings check), study (single objective), pareto.
 optuna and scipy are imported only when a study runs.
@@ -24,7 +25,7 @@ from __future__ import annotations
 from nsdesign.search.objectives import OBJECTIVES, Objective, Score, parse_objective, score
 from nsdesign.search.pareto import FrontPoint, ParetoResult, run_pareto
 from nsdesign.search.plan import StudyOptions, study_config, study_config_for
-from nsdesign.search.run import StudyAnswer, plan_study, run_study
+from nsdesign.search.run import StudyAnswer, plan_study, run_front, run_study
 from nsdesign.precision import MatrixRun, band_matrix, matrix_error, test_matrix
 from nsdesign.search.space import (
     GUARD_STRATEGIES,
@@ -69,6 +70,7 @@ __all__ = [
     "run_search",
     "score",
     "study_config",
+    "run_front",
     "run_study",
     "study_config_for",
     "test_matrix",

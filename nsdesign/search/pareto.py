@@ -18,6 +18,7 @@ from typing import Any, Callable
 from nsdesign._version import __version__
 from nsdesign.core.band import Band, as_band
 from nsdesign.core.cost import Shape, cost_model, matmuls, resolve_kernel
+from nsdesign.core.limits import FRONT_DEGREES, FRONT_STEP_RANGE, FRONT_TRIALS
 from nsdesign.core.schedule import Schedule
 from nsdesign.documents import header
 from nsdesign.errors import InputError, deprecated
@@ -117,7 +118,7 @@ def run_pareto(
     band: Band | tuple[float, float] | float,
     shape: Shape,
     dtype: str = "bf16",
-    trials: int = 60,
+    trials: int = FRONT_TRIALS,
     seed: int = 0,
     max_sigma: float | None = None,
     *,
@@ -142,7 +143,7 @@ def run_pareto(
         raise InputError(f"`dtype` must be one of {', '.join(DTYPES)}, got {dtype!r}")
     shape = Shape.coerce(shape)
     kernel = resolve_kernel(kernel, form)
-    space = space or SearchSpace(min_steps=1, max_steps=10, degrees=(3, 5, 7))
+    space = space or SearchSpace(min_steps=FRONT_STEP_RANGE[0], max_steps=FRONT_STEP_RANGE[1], degrees=FRONT_DEGREES)
     error_name = DTYPES[dtype]
     objective = Objective(
         terms=((error_name, 1.0),),

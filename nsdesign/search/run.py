@@ -1,12 +1,13 @@
-"""Run the study a design request asks for: the one call `nsdesign search` makes for a study.
+"""Run the study a design request asks for: the one call `nsdesign search` makes for a study (`run_study`),
+and the one `nsdesign pareto` makes for an error-versus-FLOPs front (`run_front`).
 
 Why: a study is answered like a single design (`plans.answer`): the CLI builds a `plans.DesignRequest` and the
 study's own `StudyOptions` once and hands them down. Here a normalizer's band is resolved from its source, the
 rules turn the request into a `StudyConfig` (`search.plan`), the study runs (`search.study`), and the best
 schedule is measured exactly on the study's band. The CLI only renders the `StudyAnswer`.
 
-Depends on: core.metrics (Metrics), core.schedule, errors, laws.normalized (BandSource, resolve_band), plans.request,
-search.plan, search.study.
+Depends on: core.limits (the front's default step range), core.metrics (Metrics), core.schedule, errors,
+laws.normalized (BandSource, resolve_band), plans.request, search.pareto, search.plan, search.space, search.study.
 """
 
 from __future__ import annotations
@@ -14,12 +15,15 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from nsdesign.core.limits import FRONT_DEGREES, FRONT_STEP_RANGE, FRONT_TRIALS
 from nsdesign.core.metrics import Metrics
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError
 from nsdesign.laws.normalized import BandSource, NormalizedBand, resolve_band
 from nsdesign.plans.request import DesignRequest
+from nsdesign.search.pareto import ParetoResult, run_pareto
 from nsdesign.search.plan import StudyOptions, study_config_for
+from nsdesign.search.space import GUARD_STRATEGIES, SearchSpace
 from nsdesign.search.study import SearchResult, StudyConfig, run_search
 
 
@@ -67,3 +71,21 @@ def plan_study(
         lo, hi, source = resolve_band(request.normalizer, band)
         request = replace(request, min_sigma=lo, max_sigma=hi)
     return study_config_for(request, options), source
+
+
+def run_front(request: DesignRequest, options: StudyOptions = StudyOptions(), dtype: str = "bf16") -> ParetoResult:
+    """The error-versus-FLOPs front of `request` in `dtype`: its band, guard, `shape` (where the FLOPs are
+    counted), step count or range (default 1-10) and kernel, with the study's degree choices (default 3, 5, 7),
+    strategies, proxy, guard switch, trials (default 60), seed, storage and workers."""
+    if request.shape is None:
+        raise InputError("a Pareto front needs `shape`: the matrix the FLOPs are counted on")
+    steps = request.steps if request.steps is not None else FRONT_STEP_RANGE
+    lo, hi = steps if isinstance(steps, tuple) else (steps, steps)
+    space = SearchSpace(min_steps=lo, max_steps=hi, degrees=tuple(options.search_degrees or FRONT_DEGREES),
+                        guards=tuple(options.strategies or GUARD_STRATEGIES))
+    return run_pareto(
+        (request.min_sigma, request.max_sigma), request.shape, dtype, FRONT_TRIALS if options.trials is None else options.trials,
+        0 if options.seed is None else options.seed, space=space, kernel=request.kernel, storage=options.storage,
+        study_name=options.study_name, jobs=1 if options.jobs is None else options.jobs, guard=options.guard,
+        guard_sigma=request.guard_sigma, proxy_shape=options.proxy_shape, progress=options.progress,
+    )

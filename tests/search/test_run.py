@@ -56,3 +56,24 @@ def test_building_a_study_config_runs_no_design(monkeypatch):
     assert config.seeds == ()
     with pytest.raises(AssertionError, match="a design ran"):
         study.with_guarded_seeds(config)
+
+
+def test_run_front_is_run_pareto_of_the_request():
+    from nsdesign.core.cost import Shape
+    from nsdesign.search import SearchSpace, run_pareto
+    from nsdesign.search.run import run_front
+
+    request = DesignRequest(1e-3, steps=(2, 4), shape=Shape(64, 256), kernel="unfused", guard_sigma=1.05)
+    front = run_front(request, StudyOptions(search_degrees=(3, 5), strategies=("none", "safety"), trials=4), "exact")
+    space = SearchSpace(min_steps=2, max_steps=4, degrees=(3, 5), guards=("none", "safety"))
+    alone = run_pareto(1e-3, Shape(64, 256), "exact", 4, space=space, kernel="unfused", guard_sigma=1.05)
+    assert front.front and front.study_name == alone.study_name  # the same settings name the same study
+    assert front.settings == alone.settings and [p.trial for p in front.front] == [p.trial for p in alone.front]
+    assert (front.kernel, front.trials) == ("unfused", 4)
+
+
+def test_a_front_needs_a_shape():
+    from nsdesign.search.run import run_front
+
+    with pytest.raises(InputError, match="needs `shape`"):
+        run_front(DesignRequest(1e-3), QUICK)

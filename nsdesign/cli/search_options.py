@@ -45,7 +45,7 @@ from nsdesign.core.limits import DEFAULT_TRIALS, KERNELS
 from nsdesign.errors import InputError
 from nsdesign.laws.normalized import BandSource
 from nsdesign.plans.request import DesignRequest
-from nsdesign.search.plan import StudyOptions, study_config_for
+from nsdesign.search.plan import StudyOptions
 from nsdesign.search.run import run_study
 
 _DESTS = (
@@ -105,14 +105,6 @@ def kernel_of(args: argparse.Namespace) -> str:
     return kernel or old or "fused"
 
 
-def wants_study(args: argparse.Namespace, normalized: bool = False) -> bool:
-    """True when the arguments ask for more than the exact greedy design.
-
-    With a normalizer (`normalized`), --spectrum FILE is the band's source, not a study option.
-    """
-    return bool(study_options(args, normalized))
-
-
 def study_options(args: argparse.Namespace, normalized: bool = False) -> tuple[str, ...]:
     """The study options given, by destination name (--steps LO-HI counts as `steps`)."""
     dests = [d for d in _DESTS if not (normalized and d == "spectrum")]
@@ -168,12 +160,6 @@ def study_request(
     _finite("--max-sigma", request.max_sigma)
     request = replace(request, min_sigma=min_sigma, steps=steps, shape=shape_of(args.shape))
     return request, _study_options(args, spectrum=None if normalized else args.spectrum)
-
-
-def config_from_args(args: argparse.Namespace, min_sigma: float | None = None) -> Any:
-    """The StudyConfig the arguments describe on the band [min_sigma, --max-sigma] (`study_request`'s pair,
-    through `nsdesign.search.study_config_for`)."""
-    return study_config_for(*study_request(args, min_sigma))
 
 
 def _study_options(args: argparse.Namespace, spectrum: str | None) -> StudyOptions:

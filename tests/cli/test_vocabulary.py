@@ -73,13 +73,21 @@ def test_step_ranges_are_spelled_with_steps():
         _parse("search", "--steps", "8-4")
 
 
+def _study_config(args):
+    """The StudyConfig `search` runs for these flags on [1e-3, --max-sigma] (what search.run_study builds)."""
+    from nsdesign.cli import search_options
+    from nsdesign.search import study_config_for
+
+    return study_config_for(*search_options.study_request(args, 1e-3))
+
+
 def test_a_step_range_starts_a_study_with_the_same_space_as_the_old_flag():
     from nsdesign.cli import search_options
 
     new = _parse("search", "--min-sigma", "1e-3", "--steps", "4-6")
     old = _parse("search", "--min-sigma", "1e-3", "--step-range", "4-6")
-    assert search_options.wants_study(new) and search_options.wants_study(old)
-    a, b = search_options.config_from_args(new, 1e-3), search_options.config_from_args(old, 1e-3)
+    assert search_options.study_options(new) and search_options.study_options(old)
+    a, b = _study_config(new), _study_config(old)
     assert a.settings() == b.settings() and (a.space.min_steps, a.space.max_steps) == (4, 6)
 
 
@@ -87,7 +95,7 @@ def test_a_step_range_with_a_normalizer_starts_a_study_on_its_band():
     from nsdesign.cli import search_options
 
     args = _parse("search", "--min-sigma", "0.2", "--max-sigma", "0.5", "--steps", "3-5", "--normalize", "schatten4")
-    assert search_options.wants_study(args, normalized=True)
+    assert search_options.study_options(args, normalized=True)
     from nsdesign.cli._vocabulary import band_source_from_args
     from nsdesign.search.run import plan_study
 
@@ -95,7 +103,7 @@ def test_a_step_range_with_a_normalizer_starts_a_study_on_its_band():
     assert source is None and (config.objective.min_sigma, config.objective.max_sigma) == (0.2, 0.5)
     assert (config.space.min_steps, config.space.max_steps) == (3, 5) and config.objective.guard_sigma == 1.0
     spectrum = _parse("search", "--normalize", "schatten8", "--spectrum", "m.npy", "--steps", "3")
-    assert not search_options.wants_study(spectrum, normalized=True)  # there --spectrum is the band's source
+    assert not search_options.study_options(spectrum, normalized=True)  # there --spectrum is the band's source
 
 
 def test_recipe_design_top_old_and_new(capsys):
@@ -233,15 +241,13 @@ def test_guard_sigma_and_headroom_together_are_refused(capsys):
 
 
 def test_study_guard_flags_reach_the_objective():
-    from nsdesign.cli import search_options
-
     new = _parse("search", "--min-sigma", "1e-3", "--steps", "4-6", "--guard-sigma", "1.05", "--guard-tol", "0.4")
-    objective = search_options.config_from_args(new, 1e-3).objective
+    objective = _study_config(new).objective
     assert (objective.guard_sigma, objective.guard_tol) == (1.05, 0.4)
     old = _parse("search", "--min-sigma", "1e-3", "--steps", "4-6", "--headroom", "0.05", "--guard-limit", "3")
-    objective = search_options.config_from_args(old, 1e-3).objective
+    objective = _study_config(old).objective
     assert objective.guard_sigma == pytest.approx(1.05) and objective.guard_limit == 3
-    plain = search_options.config_from_args(_parse("search", "--min-sigma", "1e-3", "--steps", "4-6"), 1e-3)
+    plain = _study_config(_parse("search", "--min-sigma", "1e-3", "--steps", "4-6"))
     assert plain.objective.guard_sigma is None and plain.objective.guard_headroom == pytest.approx(0.02)
     pareto = _parse("pareto", "--min-sigma", "1e-3", "--shape", "8x8", "--headroom", "0.05")
     from nsdesign.cli._vocabulary import guard_sigma_of

@@ -14,9 +14,10 @@ optimize. Studies persist in SQLite/PostgreSQL/journal storage and scale out to 
     answer = run_study(DesignRequest(1e-3, steps=7), StudyOptions(objective="bf16", trials=60))
 
 Modules: run (`run_study`: a DesignRequest and StudyOptions, run, measured; `run_front`: the same pair's
-error-vs-FLOPs front), plan (`study_config_for`: the
-same pair → StudyConfig; `study_config`: the same as keywords), space (candidates → schedules), objectives (scores, guard, refinement), precision (bf16/fp16
-matrix model), spectra (MP / .npy / law samples), storage (URLs, settings check), study (single objective), pareto.
+error-vs-FLOPs front), plan (`study_config_for`: the same pair → StudyConfig; `study_config`: the same as
+keywords), space (candidates → schedules), objectives (scores, guard, refinement), spectra (MP / .npy / law
+samples), study (single objective), pareto (two objectives), loop (the one study loop both run: create or join,
+workers, Ctrl-C), storage (URLs, settings check).
 optuna and scipy are imported only when a study runs.
 """
 

@@ -26,7 +26,8 @@ from nsdesign.precision.kernels import kernel_flops
 from nsdesign.search.objectives import DEFAULT_PROXY, Objective, plan, score
 from nsdesign.search.space import STORED_GUARD, TYPICAL_SIZE, Candidate, SearchSpace, build_schedule, suggest
 from nsdesign.search.storage import canonical, describe
-from nsdesign.search.study import StudyConfig, count_complete, make_sampler, open_study, run_trials
+from nsdesign.search.loop import count_complete, make_sampler, open_study, run_trials
+from nsdesign.search.study import StudyConfig
 
 DTYPES: dict[str, str] = {"exact": "worst", "fp64": "worst", "bf16": "bf16", "fp16": "fp16", "fp32": "fp32", "fp8": "fp8"}
 

@@ -93,7 +93,7 @@ def open_storage(url: str | None) -> Any:
                     heartbeat_interval=HEARTBEAT_INTERVAL,
                     grace_period=GRACE_PERIOD,
                 )
-        except ImportError as exc:
+        except ImportError:
             raise InputError(f"{describe(url)}: its database driver is not installed") from None
         except Exception as exc:  # sqlalchemy OperationalError, ArgumentError, …
             last = exc

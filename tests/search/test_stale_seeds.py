@@ -14,7 +14,7 @@ import time
 import optuna
 import pytest
 
-from nsdesign.search.study import INTERRUPTED_ATTR, OWNER_ATTR, WORKER_ATTR, is_gone, open_study, worker_id
+from nsdesign.search.loop import INTERRUPTED_ATTR, OWNER_ATTR, WORKER_ATTR, is_gone, open_study, worker_id
 
 SETTINGS = {"kind": "test", "band": [1e-3, 1.0]}
 SEEDS = [{"x": 1.0}, {"x": 2.0}, {"x": 3.0}]
@@ -80,7 +80,7 @@ def test_an_interrupted_seed_is_run_again_on_resume(tmp_path):
 def test_a_trial_another_thread_finished_first_is_a_lost_race_not_a_crash(tmp_path):
     """Two `--jobs` threads on SQLite can pop the same queued trial; the one that loses finds it finished when it
     first writes to it (Optuna's UpdateFinishedTrialError). The study carries on and reaches its count."""
-    from nsdesign.search.study import _lost_race, count_complete, run_trials
+    from nsdesign.search.loop import _lost_race, count_complete, run_trials
 
     assert _lost_race(optuna.exceptions.UpdateFinishedTrialError("Trial#0 has already finished and can not be updated."))
     assert not _lost_race(RuntimeError("something else"))
@@ -104,7 +104,7 @@ def test_a_ctrl_c_while_optuna_records_a_trial_stops_cleanly_after_it(tmp_path, 
     import os
     import signal
 
-    from nsdesign.search.study import count_complete, run_trials
+    from nsdesign.search.loop import count_complete, run_trials
 
     study = optuna.create_study(storage=f"sqlite:///{tmp_path / 's.db'}")
     storage = study._storage
@@ -128,7 +128,7 @@ def test_a_first_ctrl_c_inside_a_trial_lets_it_finish_and_a_second_stops_at_once
     import os
     import signal
 
-    from nsdesign.search.study import _CtrlC, count_complete, run_trials
+    from nsdesign.search.loop import _CtrlC, count_complete, run_trials
 
     study = optuna.create_study(storage=f"sqlite:///{tmp_path / 's.db'}")
 

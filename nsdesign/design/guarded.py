@@ -60,6 +60,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
+
 from nsdesign.core.limits import GUARD_TOL, MODEL_ALLOWANCE
 from nsdesign.core.metrics import resolve_guard, value_range, worst_error
 from nsdesign.core.normalizers import Normalizer, get
@@ -67,6 +69,7 @@ from nsdesign.core.polynomial import OddPolynomial
 from nsdesign.core.schedule import Schedule
 from nsdesign.design.checks import Check, even_sigma, model_checks
 from nsdesign.design.greedy import DEFAULT_MAX_STEPS, Design, greedy
+from nsdesign.design.refine import Coefficients, polish
 from nsdesign.design.remez import limit_coefficients
 from nsdesign.errors import InputError
 
@@ -315,34 +318,22 @@ def _feasible_tops(make: Any, u: float, g: float, tau: float, steps: int | None)
 def refine(schedule: Schedule, l: float, u: float, g: float, tau: float) -> Schedule | None:
     """A schedule with lower exact error on [l, u] whose exact guard error on [u, g] is ≤ τ, or None.
 
-    Nelder–Mead (SciPy, adaptive) over every coefficient from `schedule`, minimising `penalised_error`
+    Nelder–Mead (`design.refine.polish`) over every coefficient from `schedule`, minimising `penalised_error`
     (E + 10·max(0, G − τ′) with τ′ just below τ, so that the optimum it settles at is inside the guard; E and G
     are the exact interval metrics). Deterministic (no random start). None unless E drops by more than a relative 1e-6 (an
     optimal greedy design "improves" only by round-off)."""
-    import numpy as np
-    from scipy.optimize import minimize
-
-    shape = [len(p.coefficients) for p in schedule.steps]
-
-    def build(x: np.ndarray) -> Schedule:
-        rows, at = [], 0
-        for width in shape:
-            rows.append(tuple(float(c) for c in x[at : at + width]))
-            at += width
-        return replace(schedule, steps=tuple(OddPolynomial(r) for r in rows))
+    space = Coefficients(schedule)
 
     def objective(x: np.ndarray) -> float:
         try:
-            return penalised_error(build(x), l, u, g, tau)
+            return penalised_error(space.build(x), l, u, g, tau)
         except InputError:  # coefficients no schedule can hold
             return UNUSABLE
 
-    x = np.array([c for p in schedule.steps for c in p.coefficients], dtype=float)
+    x = space.start()
     start = objective(x)
-    for _ in range(_REFINE_ROUNDS):
-        x = minimize(objective, x, method="Nelder-Mead",
-                     options={"maxiter": 4000, "xatol": 1e-10, "fatol": 1e-12, "adaptive": True}).x
-    best = build(x)
+    x = polish(objective, x, _REFINE_ROUNDS)
+    best = space.build(x)
     if not objective(x) < start * (1 - 1e-6) or guard_error(best, u, g) > tau:  # round-off is not a gain
         return None
     return best

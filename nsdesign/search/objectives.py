@@ -40,6 +40,7 @@ from nsdesign.core.cost import matmuls
 from nsdesign.core.limits import DEFAULT_HEADROOM, LOW_PRECISION, STUDY_GUARD_LIMIT
 from nsdesign.core.metrics import captured_min_sigma, overshoot, resolve_guard, worst_error
 from nsdesign.core.schedule import Schedule
+from nsdesign.design.refine import Coefficients, perturb
 from nsdesign.errors import InputError, unknown
 from nsdesign.precision import Runner, TestMatrix, band_matrix, matrix_error
 from nsdesign.precision.kernels import check_kernel, default_restarts
@@ -320,53 +321,28 @@ def score(schedule: Schedule, objective: Objective, max_matmuls: int | None = No
 
 
 def refine(schedule: Schedule, objective: Objective, start: Score, max_matmuls: int | None = None) -> tuple[Schedule, Score]:
-    """Jointly perturb the last `refine_steps` steps' coefficients with SciPy; keep the result only if it is better."""
+    """Jointly perturb the last `refine_steps` steps' coefficients (`design.refine.perturb`); keep the result only
+    if it is better."""
     method = objective.refiner()
     if method == "none" or not start.feasible:
         return schedule, start
-    from scipy.optimize import differential_evolution, minimize
-
-    rows = [list(p.coefficients) for p in schedule.steps]
-    first = max(0, len(rows) - objective.refine_steps)
-    slots = [(i, j) for i in range(first, len(rows)) for j in range(len(rows[i]))]
-    if not slots:
+    space = Coefficients(schedule, first=max(0, schedule.num_steps - objective.refine_steps), relative=True)
+    if not space.slots:
         return schedule, start
-
-    def build(x: np.ndarray) -> Schedule:
-        new = [list(r) for r in rows]
-        for (i, j), dx in zip(slots, x):
-            new[i][j] = rows[i][j] * (1.0 + float(dx))
-        return Schedule.from_coefficients(new, schedule.norm_div, schedule.extension, schedule.name)
-
     memo: dict[bytes, Score] = {}
 
     def evaluate(x: np.ndarray) -> float:
         key = np.asarray(x, dtype=float).tobytes()
         if key not in memo:
             try:
-                memo[key] = score(build(x), objective, max_matmuls)
+                memo[key] = score(space.build(x), objective, max_matmuls)
             except InputError:
                 memo[key] = Score(INFEASIBLE * 2, {}, False, "invalid coefficients")
         return memo[key].value
 
-    x0 = np.zeros(len(slots))
-    budget = objective.refine_evals
-    with np.errstate(all="ignore"):
-        if method == "slsqp":
-            result = minimize(evaluate, x0, method="SLSQP", bounds=[(-0.2, 0.2)] * len(slots),
-                              options={"maxiter": max(1, budget // (len(slots) + 1)), "eps": 1e-6, "ftol": 1e-12})
-        elif method == "nelder-mead":
-            simplex = np.vstack([x0] + [np.where(np.arange(len(slots)) == k, 0.01, 0.0) for k in range(len(slots))])
-            result = minimize(evaluate, x0, method="Nelder-Mead",
-                              options={"maxfev": budget, "initial_simplex": simplex, "xatol": 1e-5, "fatol": 1e-7})
-        elif method == "de":
-            result = differential_evolution(evaluate, [(-0.05, 0.05)] * len(slots), x0=x0, seed=0,
-                                            maxiter=max(1, budget // (15 * len(slots))), polish=False, tol=1e-8)
-        else:  # pragma: no cover - validated in Objective
-            raise InputError(f"unknown refiner {method!r}")
-    best_x = np.asarray(result.x, dtype=float)
+    best_x = perturb(evaluate, len(space.slots), method, objective.refine_evals)
     evaluate(best_x)
     best = memo[best_x.tobytes()]
     if best.feasible and best.value < start.value:
-        return build(best_x), best
+        return space.build(best_x), best
     return schedule, start

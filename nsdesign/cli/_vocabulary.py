@@ -17,8 +17,8 @@ from nsdesign.errors import InputError
 from nsdesign.laws.blocks import blocks_of
 from nsdesign.laws.normalized import BandSource
 
-# The --dtype names, everywhere. Commands accept the subset they can run; plot's old numpy names still parse.
-DTYPES: tuple[str, ...] = ("exact", "fp64", "fp32", "bf16", "fp16")
+# The --dtype names are core.limits.DTYPES (and "exact"); each command accepts the subset it can run (its
+# engine names it); plot's old numpy names still parse.
 OLD_DTYPE_NAMES: dict[str, str] = {"float64": "fp64", "float32": "fp32", "bfloat16": "bf16", "float16": "fp16"}
 
 

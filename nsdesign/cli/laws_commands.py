@@ -26,7 +26,7 @@ from nsdesign.laws import predict_band
 from nsdesign.laws.marchenko_pastur import MOMENTUM_RATIO, momentum_note
 from nsdesign.laws.momentum import fit_file
 from nsdesign.laws.normalized import normalized_band
-from nsdesign.plans.recipe import DEFAULT_RECIPE_MAX_SIGMA, build_recipe, load_config, recipe_knobs
+from nsdesign.plans.recipe import CHECK_DTYPES, DEFAULT_RECIPE_MAX_SIGMA, build_recipe, load_config, recipe_knobs
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -59,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     add_kernel_arguments(recipe, "the kernel every layer runs (its cost model and rounding-model check)")
     recipe.add_argument(
-        "--dtype", choices=("bf16", "fp16", "fp32", "exact"), default="bf16",
+        "--dtype", choices=CHECK_DTYPES, default="bf16",
         help="format every schedule is checked in (rounding model, proxy of the layer's aspect ratio); exact: no check",
     )
     recipe.add_argument(

@@ -15,13 +15,13 @@ from typing import Any
 
 from nsdesign._files import check_output_path, is_stdout
 from nsdesign.cli import training_view
+from nsdesign.core.limits import TORCH_CPU_DTYPES
 from nsdesign.errors import InputError
 
 # --quick: seconds, for trying the command (and for the tests), not for conclusions.
 QUICK = {"model": "nano", "train_steps": 10, "seeds": 2, "eval_every": 5, "eval_batches": 2, "max_text_bytes": 1 << 18}
 FULL = {"model": "tiny", "train_steps": 200, "seeds": 3}
 DEFAULT_LR_GRID = "0.005,0.01,0.02,0.04"  # nsdesign.torch.training.DEFAULT_LR_GRID (not imported: no torch here)
-NS_DTYPES = ("fp32", "bf16", "fp16")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--tune-seeds", type=int, default=1, help="seeds per grid lr, 1000…; not comparison seeds (1)")
     p.add_argument("--tune-steps", type=int, help="training steps of a tuning run (default: --train-steps)")
     p.add_argument("--match-rms", action="store_true", help="scale each Muon update to the RMS of an exact polar factor")
-    p.add_argument("--ns-dtype", choices=NS_DTYPES, help="dtype the NS iteration runs in (fp32 on cpu, bf16 on cuda)")
+    p.add_argument("--ns-dtype", choices=TORCH_CPU_DTYPES, help="dtype the NS iteration runs in (fp32 on cpu, bf16 on cuda)")
     p.add_argument("--target-loss", type=float, help="report steps to this validation loss (fix it before the runs)")
     p.add_argument("--runs-dir", help="store finished runs here and skip them on a re-run (default: OUT.runs/ with -o)")
     p.add_argument("-o", "--output", help="write the comparison (every run and the statistics) to OUT.json")

@@ -1,10 +1,10 @@
-"""A study from a design request: every default and rule of a search in one function, `study_config`.
+"""A study from a design request: every default and rule of a search in one function, `study_config_for`.
 
 `study_config_for(request, options)` is the study of a `plans.DesignRequest` (the band, its guard, steps or a
 range, degrees, knobs, normalizer, kernel: what any engine is asked) with the `StudyOptions` only a study has
-(what it scores, which choices it searches, how it runs); the CLI builds both once and calls it.
-`study_config(...)` takes the same fields as keywords, for notebooks and benchmarks; `run_pareto` uses the same
-rules. The rules (each says why):
+(what it scores, which choices it searches, how it runs); the CLI builds both once (search.run_study calls it).
+`study_config(...)` builds the same two values from keywords, for notebooks and benchmarks; `run_pareto` uses
+the same rules. The rules (each says why):
 
 - the band: `band` (a Band, a (min, max) pair or min_sigma). The capture objective searches the design edge
   itself, so its band may be omitted (then [1e-3·max_sigma, max_sigma], the edge it reports against).
@@ -78,22 +78,52 @@ class StudyOptions:
 
 
 def study_config_for(request: DesignRequest, options: StudyOptions = StudyOptions()) -> StudyConfig:
-    """The `StudyConfig` of a design request and the study's own options (the rules are `study_config`'s).
+    """The `StudyConfig` of a design request and the study's own options, every default and rule applied (see
+    the module text). Every inconsistency is an InputError naming the fields involved.
 
     From the request: the band (None edges: the capture objective's own), its guard, `steps` (a count, or a
     range LO-HI searched), `degrees` (one, or one per step), `tol`, the knobs, `shape`, normalizer and kernel.
+    Under a normalizer the band is the one it leaves; the guard defaults to its bound with τ 0.3
+    (`_normalizer_guard`); its first step and the objective are checked (`_checked_normalizer`).
     """
     if request.degrees == "auto":
         raise InputError("`degrees` auto is for the greedy design; a study searches `search_degrees`")
+    o = options
     steps, step_range = (None, request.steps) if isinstance(request.steps, tuple) else (request.steps, None)
+    terms = parse_objective(o.objective) if isinstance(o.objective, str) else tuple(o.objective)
+    names = {n for n, _ in terms}
     band = None if request.min_sigma is None else (request.min_sigma, request.max_sigma)
-    return study_config(
-        band, request.max_sigma if band is None else None, steps=steps, step_range=step_range,
-        degrees=request.degrees, tol=request.tol, shape=request.shape, kernel=request.kernel,
-        cushion=0.0 if request.cushion is None else request.cushion,
-        safety=1.0 if request.safety is None else request.safety, norm_div=request.norm_div,
-        guard_sigma=request.guard_sigma, guard_tol=request.guard_tol, normalizer=request.normalizer,
-        **{f.name: getattr(options, f.name) for f in fields(options)},
+    checked = _study_band(names, band, request.max_sigma if band is None else None, request.tol, steps)
+    min_sigma, top = checked.min_sigma, checked.max_sigma
+    lo_steps, hi_steps, choices, fixed_degrees = _step_plan(request.degrees, steps, step_range, o.search_degrees)
+    design_range, target_range = _searched_ranges(names, min_sigma, top, o.target_range)
+    guard_sigma, guard_tol, norm, ranges = request.guard_sigma, request.guard_tol, None, None
+    if request.normalizer is not None:
+        norm = _checked_normalizer(request.normalizer, names, fixed_degrees[0] if fixed_degrees else min(choices))
+        guard_sigma, guard_tol, ranges = _normalizer_guard(norm, top, guard_sigma, guard_tol)
+    space = SearchSpace(
+        min_steps=lo_steps, max_steps=hi_steps, degrees=choices, fixed_degrees=fixed_degrees,
+        guards=tuple(o.strategies) if o.strategies else GUARD_STRATEGIES,
+        base_cushion=0.0 if request.cushion is None else float(request.cushion),
+        base_safety=1.0 if request.safety is None else float(request.safety), base_norm_div=float(request.norm_div),
+        max_matmuls=o.max_matmuls, design_range=design_range, target_range=target_range,
+        **({} if ranges is None else {"ranges": ranges}),
+    )
+    shape = request.shape
+    proxy = tuple(o.proxy_shape) if o.proxy_shape else (proxy_for(shape) if shape is not None else DEFAULT_PROXY)
+    weighted = "weighted" in names or o.spectrum
+    scored = Objective(
+        terms=terms, min_sigma=min_sigma, max_sigma=top, tol=request.tol, proxy_shape=proxy,  # type: ignore[arg-type]
+        spectrum=resolve_spectrum(o.spectrum, shape, o.model_size, o.layer, o.laws) if weighted else None,
+        backend=o.backend, kernel=request.kernel, normalizer=norm, guard=o.guard, guard_sigma=guard_sigma,
+        guard_tol=guard_tol, guard_limit=GUARD_LIMIT if o.guard_limit is None else o.guard_limit, refine=o.refine,
+        refine_steps=DEFAULT_REFINE_STEPS if o.refine_steps is None else o.refine_steps,
+        refine_evals=DEFAULT_REFINE_EVALS if o.refine_evals is None else o.refine_evals,
+    )
+    return StudyConfig(
+        space=space, objective=scored, trials=DEFAULT_TRIALS if o.trials is None else o.trials,
+        seed=0 if o.seed is None else o.seed, storage=o.storage, study_name=o.study_name,
+        jobs=1 if o.jobs is None else o.jobs, progress=o.progress,
     )
 
 
@@ -101,82 +131,43 @@ def study_config(
     band: Band | tuple[float, float] | float | None = None,
     max_sigma: float | None = None,
     *,
-    objective: str | Sequence[tuple[str, float]] = "worst",
     steps: int | None = None,
     step_range: tuple[int, int] | None = None,
     degrees: int | Sequence[int] = DEFAULT_DEGREE,
-    search_degrees: Sequence[int] | None = None,
     tol: float | None = None,
-    strategies: Sequence[str] | None = None,
     cushion: float = 0.0,
     safety: float = 1.0,
     norm_div: float = 1.0,
-    max_matmuls: int | None = None,
     shape: Shape | None = None,
-    spectrum: Any = None,
-    model_size: float | None = None,
-    layer: str | None = None,
-    laws: str | None = None,
-    proxy_shape: tuple[int, int] | None = None,
-    backend: str = "emulate",
-    guard: bool = True,
-    guard_limit: float | None = None,
     guard_sigma: float | None = None,
     guard_tol: float | None = None,
     normalizer: Any = None,
-    refine: str = "auto",
-    refine_steps: int | None = None,
-    refine_evals: int | None = None,
-    target_range: tuple[float, float] | None = None,
-    trials: int | None = None,
-    seed: int | None = None,
-    storage: str | None = None,
-    study_name: str | None = None,
-    jobs: int | None = None,
-    progress: bool = False,
     kernel: str = "fused",
-) -> Any:
-    """The `StudyConfig` these parameters describe, with every default and rule applied (see the module text).
+    **options: Any,
+) -> StudyConfig:
+    """`study_config_for` from keywords, for notebooks and benchmarks: the design request's fields (the band as
+    a `Band`, a (min, max) pair or min_sigma; `steps` or `step_range`) and `StudyOptions`' fields by name.
 
-    `spectrum` is a `Spectrum`, or "mp" (needs `shape`), "law" (needs `model_size`, `layer`; `laws` picks a
-    law file), or the path of a .npy file of singular values. Every inconsistency is an InputError naming
-    the parameters involved.
-
-    `normalizer` (a name or `core.normalizers.Normalizer`): the band is the one it leaves; the guard defaults
-    to its bound with τ 0.3 (`_normalizer_guard`); its first step and the objective are checked
-    (`_checked_normalizer`).
+    `spectrum` (an option) is a `Spectrum`, or "mp" (needs `shape`), "law" (needs `model_size`, `layer`; `laws`
+    picks a law file), or the path of a .npy file of singular values.
     """
-    terms = parse_objective(objective) if isinstance(objective, str) else tuple(objective)
-    names = {n for n, _ in terms}
-    checked = _study_band(names, band, max_sigma, tol, steps)
-    min_sigma, top = checked.min_sigma, checked.max_sigma
-    lo_steps, hi_steps, choices, fixed_degrees = _step_plan(degrees, steps, step_range, search_degrees)
-    design_range, target_range = _searched_ranges(names, min_sigma, top, target_range)
-    norm, ranges = None, None
-    if normalizer is not None:
-        norm = _checked_normalizer(normalizer, names, fixed_degrees[0] if fixed_degrees else min(choices))
-        guard_sigma, guard_tol, ranges = _normalizer_guard(norm, top, guard_sigma, guard_tol)
-    space = SearchSpace(
-        min_steps=lo_steps, max_steps=hi_steps, degrees=choices, fixed_degrees=fixed_degrees,
-        guards=tuple(strategies) if strategies else GUARD_STRATEGIES, base_cushion=float(cushion),
-        base_safety=float(safety), base_norm_div=float(norm_div), max_matmuls=max_matmuls,
-        design_range=design_range, target_range=target_range, **({} if ranges is None else {"ranges": ranges}),
+    unknown_options = sorted(set(options) - {f.name for f in fields(StudyOptions)})
+    if unknown_options:
+        raise TypeError(f"study_config() got unexpected keyword arguments: {', '.join(unknown_options)}")
+    if steps is not None and step_range is not None:
+        raise InputError("give either `steps` or `step_range`, not both")
+    if band is None:  # the capture objective's own band, under [?, max_sigma]
+        lo, hi = None, 1.0 if max_sigma is None else max_sigma
+    else:
+        edges = as_band(band, max_sigma)
+        lo, hi = edges.min_sigma, edges.max_sigma
+    request = DesignRequest(
+        lo, hi, guard_sigma=guard_sigma, guard_tol=guard_tol, steps=step_range if steps is None else steps, tol=tol,
+        degrees=degrees, kernel=kernel, normalizer=normalizer, cushion=cushion, safety=safety,  # type: ignore[arg-type]
+        norm_div=norm_div, shape=shape,
     )
-    proxy = tuple(proxy_shape) if proxy_shape else (proxy_for(shape) if shape is not None else DEFAULT_PROXY)
-    weighted = "weighted" in names or spectrum
-    scored = Objective(
-        terms=terms, min_sigma=min_sigma, max_sigma=top, tol=tol, proxy_shape=proxy,  # type: ignore[arg-type]
-        spectrum=resolve_spectrum(spectrum, shape, model_size, layer, laws) if weighted else None,
-        backend=backend, kernel=kernel, normalizer=norm, guard=guard, guard_sigma=guard_sigma, guard_tol=guard_tol,
-        guard_limit=GUARD_LIMIT if guard_limit is None else guard_limit, refine=refine,
-        refine_steps=DEFAULT_REFINE_STEPS if refine_steps is None else refine_steps,
-        refine_evals=DEFAULT_REFINE_EVALS if refine_evals is None else refine_evals,
-    )
-    return StudyConfig(
-        space=space, objective=scored, trials=DEFAULT_TRIALS if trials is None else trials,
-        seed=0 if seed is None else seed, storage=storage, study_name=study_name, jobs=1 if jobs is None else jobs,
-        progress=progress,
-    )
+    return study_config_for(request, StudyOptions(**options))
+
 
 def _study_band(names: set[str], band: Any, max_sigma: float | None, tol: float | None, steps: int | None) -> Band:
     """The band trials are scored on: the capture objective may omit it (it searches the design edge itself)."""

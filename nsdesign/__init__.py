@@ -8,8 +8,9 @@ The curated public namespace. Layers, bottom to top:
 Layers over the engine, loaded on first use so `import nsdesign` stays cheap: `symbolic` (sympy),
 `predict_band` and `build_recipe` (nsdesign.laws), `design_for` (nsdesign.plans: the best design one optimizer
 can take), `repeated_triple` (one (a, b, c) for torch.optim.Muon), `run_study` (a design request's study),
-`run_search`, `run_pareto` and `StudyConfig` (nsdesign.search, optuna). The rest of those layers, plus nsdesign.plot (matplotlib) and
-nsdesign.torch (needs torch), and `nsdesign.export.export`, are imported explicitly.
+`run_search`, `run_pareto` and `StudyConfig` (nsdesign.search, optuna). The rest of those layers, plus
+nsdesign.plot (matplotlib) and nsdesign.torch (needs torch), and `nsdesign.export.export`, are imported
+explicitly.
 """
 
 from __future__ import annotations

@@ -77,7 +77,8 @@ def _pareto(args: argparse.Namespace) -> int:
     )
     proxy = Shape.parse(args.proxy_shape) if args.proxy_shape else None
     options = StudyOptions(
-        search_degrees=int_list("--degree-choices", args.degrees), strategies=comma_list("--strategies", args.strategies),
+        search_degrees=int_list("--degree-choices", args.degrees),
+        strategies=comma_list("--strategies", args.strategies),
         proxy_shape=None if proxy is None else (proxy.m, proxy.n), guard=not args.no_guard, trials=args.trials,
         seed=args.seed, storage=study_storage(args.storage), study_name=args.study_name, jobs=args.jobs,
         progress=_progress_enabled(),

@@ -49,7 +49,9 @@ class StudyAnswer:
         return self.result.document(self.metrics, None if self.band is None else self.band.source)
 
 
-def run_study(request: DesignRequest, options: StudyOptions = StudyOptions(), band: BandSource | None = None) -> StudyAnswer:
+def run_study(
+    request: DesignRequest, options: StudyOptions = StudyOptions(), band: BandSource | None = None
+) -> StudyAnswer:
     """Run (or resume, or join) the study of `request` with the study's `options`.
 
     `band` is where a normalizer's band comes from (its edges, a shape, a law or a spectrum file); it needs
@@ -79,13 +81,16 @@ def run_front(request: DesignRequest, options: StudyOptions = StudyOptions(), dt
     strategies, proxy, guard switch, trials (default 60), seed, storage and workers."""
     if request.shape is None:
         raise InputError("a Pareto front needs `shape`: the matrix the FLOPs are counted on")
+    if request.min_sigma is None:
+        raise InputError("a Pareto front needs the band: give `min_sigma`")
+    o = options
     steps = request.steps if request.steps is not None else FRONT_STEP_RANGE
     lo, hi = steps if isinstance(steps, tuple) else (steps, steps)
-    space = SearchSpace(min_steps=lo, max_steps=hi, degrees=tuple(options.search_degrees or FRONT_DEGREES),
-                        guards=tuple(options.strategies or GUARD_STRATEGIES))
+    space = SearchSpace(min_steps=lo, max_steps=hi, degrees=tuple(o.search_degrees or FRONT_DEGREES),
+                        guards=tuple(o.strategies or GUARD_STRATEGIES))
     return run_pareto(
-        (request.min_sigma, request.max_sigma), request.shape, dtype, FRONT_TRIALS if options.trials is None else options.trials,
-        0 if options.seed is None else options.seed, space=space, kernel=request.kernel, storage=options.storage,
-        study_name=options.study_name, jobs=1 if options.jobs is None else options.jobs, guard=options.guard,
-        guard_sigma=request.guard_sigma, proxy_shape=options.proxy_shape, progress=options.progress,
+        (request.min_sigma, request.max_sigma), request.shape, dtype, FRONT_TRIALS if o.trials is None else o.trials,
+        0 if o.seed is None else o.seed, space=space, kernel=request.kernel, storage=o.storage,
+        study_name=o.study_name, jobs=1 if o.jobs is None else o.jobs, guard=o.guard,
+        guard_sigma=request.guard_sigma, proxy_shape=o.proxy_shape, progress=o.progress,
     )

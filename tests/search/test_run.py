@@ -77,3 +77,11 @@ def test_a_front_needs_a_shape():
 
     with pytest.raises(InputError, match="needs `shape`"):
         run_front(DesignRequest(1e-3), QUICK)
+
+
+def test_a_front_needs_a_band():
+    from nsdesign.core.cost import Shape
+    from nsdesign.search.run import run_front
+
+    with pytest.raises(InputError, match="needs the band"):
+        run_front(DesignRequest(shape=Shape(8, 8)), QUICK)

@@ -32,8 +32,9 @@ from nsdesign.cli.normalize_view import search_normalized
 from nsdesign.cli.shaping_view import SHAPING_DTYPES, search_target
 from nsdesign.cli.views.schedules import comparison, comparison_next, evaluation, evaluation_next, preset, preset_table
 from nsdesign.cli.views.search import recommendation
+from nsdesign.core.limits import GUARD_TOL
 from nsdesign.core.metrics import evaluate
-from nsdesign.design.guarded import DEFAULT_GUARD_TOL, check_guard, guard_error, guard_range
+from nsdesign.design.guarded import check_guard, guard_error, guard_range
 from nsdesign.design.recommend import compare
 from nsdesign.documents import common_design_band, load_schedule
 from nsdesign.errors import InputError
@@ -271,7 +272,7 @@ def _guard_for(args: argparse.Namespace, schedules: list[Any], max_sigma: float)
         return []
 
     g = args.guard_sigma if args.guard_sigma is not None else 1.02 * max_sigma
-    tau = DEFAULT_GUARD_TOL if args.guard_tol is None else args.guard_tol
+    tau = GUARD_TOL if args.guard_tol is None else args.guard_tol
     check_guard(max_sigma, g, tau)
     out = []
     for s in schedules:

@@ -73,7 +73,6 @@ from nsdesign.design.refine import Coefficients, polish
 from nsdesign.design.remez import limit_coefficients
 from nsdesign.errors import InputError
 
-DEFAULT_GUARD_TOL = GUARD_TOL  # core.limits' guard table says why
 _SCAN = 24  # log-spaced design tops v in [u, g]
 _BISECTIONS = 30
 INFLATIONS: tuple[tuple[float, float], ...] = ((0.0, 1.02), (0.02, 1.02), (0.0, 1.05), (0.02, 1.05), (0.0, 1.1),
@@ -168,7 +167,7 @@ def guarded_greedy(
     min_sigma: float,
     max_sigma: float,
     guard_sigma: float | None = None,
-    guard_tol: float = DEFAULT_GUARD_TOL,
+    guard_tol: float = GUARD_TOL,
     normalizer: str | Normalizer = "frobenius",
     steps: int | None = None,
     degree: int | Sequence[int] = 5,

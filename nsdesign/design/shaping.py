@@ -23,7 +23,7 @@ products and square m×m ones, counted as the runtime `nsdesign.torch.shaping` i
 - **soft** — σ/√(σ²+ε²) is the polar factor of [X, εI] restricted to X's columns: a polar composition on the
   band [ε, √(u²+ε²)] of the augmented matrix, certified as the sign target is.
 
-"Guarded": every returned pipeline keeps F ≥ 0 on [0, u] and F ≤ GUARD_MAX·max g on [u, 1.02u] (enclosures).
+"Guarded": every returned pipeline keeps F ≥ 0 on [0, u] and F ≤ MAX_OVERSHOOT·max g on [u, 1.02u] (enclosures).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from nsdesign.core.limits import DEFAULT_HEADROOM, MAX_OVERSHOOT
 from nsdesign.core.metrics import overshoot
 from nsdesign.core.schedule import Schedule
 from nsdesign.core.targets import (
@@ -56,8 +57,6 @@ from nsdesign.design.greedy import greedy
 from nsdesign.errors import InputError
 from nsdesign.precision.kernels import matmul_counts
 
-GUARD_HEADROOM = 0.02
-GUARD_MAX = 1.25
 CERTIFICATE_GAP = 1e-6
 _GRID = 3000
 
@@ -366,11 +365,11 @@ class SoftMap:
 
 def guard_check(pipeline: Pipeline, target: Target, hi: float, tol: float = 0.0) -> tuple[bool, float, float]:
     """(passed, min F on [0, u], max F on [u, 1.02u]), both certified bounds: no sign flip below the band larger
-    than the tolerance (F ≥ −tol; F ≈ g ≈ 0 there), no blow-up just above it (max F ≤ GUARD_MAX · max g)."""
+    than the tolerance (F ≥ −tol; F ≈ g ≈ 0 there), no blow-up just above it (max F ≤ MAX_OVERSHOOT · max g)."""
     _, low = extreme_bracket(pipeline.fmap, 0.0, hi, largest=False, rtol=1e-4)
-    _, top = extreme_bracket(pipeline.fmap, hi, hi * (1 + GUARD_HEADROOM), rtol=1e-4)
-    g_top = float(np.max(target.values(np.array([hi, hi * (1 + GUARD_HEADROOM)]))))
-    passed = low >= -max(tol, 1e-9) and top <= GUARD_MAX * max(g_top, 1e-300)
+    _, top = extreme_bracket(pipeline.fmap, hi, hi * (1 + DEFAULT_HEADROOM), rtol=1e-4)
+    g_top = float(np.max(target.values(np.array([hi, hi * (1 + DEFAULT_HEADROOM)]))))
+    passed = low >= -max(tol, 1e-9) and top <= MAX_OVERSHOOT * max(g_top, 1e-300)
     return passed, low, top
 
 
@@ -457,16 +456,16 @@ def _composite_degree(schedule: Schedule) -> int:
 @lru_cache(maxsize=256)
 def polar_stage(lo: float, hi: float, tol: float, degree: int = 5) -> Schedule:
     """The fewest-step greedy polar composition with max |1 − F| ≤ tol on [lo, hi], guarded above: with a
-    Polar Express cushion and safety (0.02, 1 + headroom) when the bare optimum blows up past GUARD_MAX."""
+    Polar Express cushion and safety (0.02, 1 + headroom) when the bare optimum blows up past MAX_OVERSHOOT."""
     bare = greedy((lo, hi), tol=tol, degree=degree).schedule
-    if overshoot(bare, hi, guard_sigma=hi * (1.0 + GUARD_HEADROOM)) <= GUARD_MAX:
+    if overshoot(bare, hi, guard_sigma=hi * (1.0 + DEFAULT_HEADROOM)) <= MAX_OVERSHOOT:
         return bare
-    for cushion, safety in ((0.02, 1.0 + GUARD_HEADROOM), (0.05, 1.05)):
+    for cushion, safety in ((0.02, 1.0 + DEFAULT_HEADROOM), (0.05, 1.05)):
         try:
             guarded = greedy((lo, hi), tol=tol, degree=degree, cushion=cushion, safety=safety).schedule
         except InputError:
             continue
-        if overshoot(guarded, hi, guard_sigma=hi * (1.0 + GUARD_HEADROOM)) <= GUARD_MAX:
+        if overshoot(guarded, hi, guard_sigma=hi * (1.0 + DEFAULT_HEADROOM)) <= MAX_OVERSHOOT:
             return guarded
     return bare
 
@@ -678,8 +677,8 @@ def _clip_candidates(target: Target, lo: float, hi: float, tol: float) -> list[C
         p1 = _safe_stage(b * tau, hi, tol * share, d1)
         if p1 is None:
             continue
-        top = float(CompositionMap(p1).enclose(np.array([0.0]), np.array([hi * (1 + GUARD_HEADROOM)]))[1][0])
-        scale = 1.0 / max(tau, hi * (1 + GUARD_HEADROOM) * max(top, 1.0) - tau)
+        top = float(CompositionMap(p1).enclose(np.array([0.0]), np.array([hi * (1 + DEFAULT_HEADROOM)]))[1][0])
+        scale = 1.0 / max(tau, hi * (1 + DEFAULT_HEADROOM) * max(top, 1.0) - tau)
         width = max(tau, hi - tau) * scale  # the largest |c·(τ − σF₁)| on the band, about
         for k in (2.0, 1.0, 0.5, 0.25, 0.1):
             delta = min(0.5, k * 2 * tau * tol * scale)

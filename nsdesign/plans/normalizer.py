@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from nsdesign.core.band import Band
+from nsdesign.core.limits import GUARD_TOL
 from nsdesign.core.metrics import evaluate, worst_error
 from nsdesign.core.normalizers import Normalizer, get
-from nsdesign.design.guarded import DEFAULT_GUARD_TOL, guarded_greedy
+from nsdesign.design.guarded import guarded_greedy
 from nsdesign.documents import schedule_document
 from nsdesign.errors import InputError
 from nsdesign.laws.normalized import BandSource, NormalizedBand, resolve_band
@@ -74,7 +75,7 @@ def design_for_normalizer(
     source = band if band is not None else BandSource(**band_fields)
     lo, hi, band = resolve_band(norm, source)
     guarded = guarded_greedy(
-        lo, hi, guard_sigma, DEFAULT_GUARD_TOL if guard_tol is None else guard_tol, norm, steps, degree, tol,
+        lo, hi, guard_sigma, GUARD_TOL if guard_tol is None else guard_tol, norm, steps, degree, tol,
         cushion, safety, norm_div, max_steps,
     )
     presets: tuple[tuple[str, int, float], ...] = ()

@@ -46,11 +46,8 @@ from nsdesign.precision import Runner, TestMatrix, band_matrix, matrix_error
 from nsdesign.precision.kernels import check_kernel, default_restarts
 from nsdesign.search.spectra import Spectrum
 
-LOWP: tuple[str, ...] = LOW_PRECISION  # matrix-run objectives (one per format, core.limits)
-OBJECTIVES: tuple[str, ...] = ("worst", "weighted", *LOWP, "capture")
+OBJECTIVES: tuple[str, ...] = ("worst", "weighted", *LOW_PRECISION, "capture")
 REFINERS: tuple[str, ...] = ("auto", "none", "slsqp", "nelder-mead", "de")
-GUARD_HEADROOM = DEFAULT_HEADROOM  # core.limits' guard table says why each threshold is what it is
-GUARD_LIMIT = STUDY_GUARD_LIMIT
 INFEASIBLE = 1e3  # added to the score of an infeasible trial: above any feasible score
 DEFAULT_PROXY = (256, 1024)
 
@@ -92,8 +89,8 @@ class Objective:
     proxy_seed: int = 0
     backend: str = "emulate"
     guard: bool = True
-    guard_limit: float = GUARD_LIMIT
-    guard_sigma: float | None = None  # top g of the guard band; None: (1 + GUARD_HEADROOM)·max_sigma
+    guard_limit: float = STUDY_GUARD_LIMIT
+    guard_sigma: float | None = None  # top g of the guard band; None: (1 + DEFAULT_HEADROOM)·max_sigma
     guard_tol: float | None = None  # also |1 − F| ≤ τ on [u, g], exact (a normalizer's guard); None: overshoot only
     normalizer: Any = None  # the core.normalizers.Normalizer whose band [l, u] this is (recorded; None: Frobenius)
     refine: str = "auto"
@@ -130,8 +127,8 @@ class Objective:
             raise InputError(f"`guard_tol` must be in (0, 1), got {self.guard_tol}")
 
         check_kernel(self.kernel)
-        if self.guard_dtype is not None and self.guard_dtype not in LOWP:
-            raise InputError(f"`guard_dtype` must be one of {', '.join(LOWP)}, got {self.guard_dtype!r}")
+        if self.guard_dtype is not None and self.guard_dtype not in LOW_PRECISION:
+            raise InputError(f"`guard_dtype` must be one of {', '.join(LOW_PRECISION)}, got {self.guard_dtype!r}")
         if self.refine not in REFINERS:
             raise InputError(f"`refine` must be one of {', '.join(REFINERS)}, got {self.refine!r}")
         if not (isinstance(self.refine_steps, int) and self.refine_steps >= 1):
@@ -148,14 +145,14 @@ class Objective:
     @property
     def guard_headroom(self) -> float:
         """g/u − 1: the guard band's top as a relative margin above the band (0.02 by default)."""
-        return GUARD_HEADROOM if self.guard_sigma is None else self.guard_sigma / self.max_sigma - 1.0
+        return DEFAULT_HEADROOM if self.guard_sigma is None else self.guard_sigma / self.max_sigma - 1.0
 
     @property
     def guard_format(self) -> str:
         """The format the guard's matrix run uses: `guard_dtype`, else the first matrix term's, else bf16."""
         if self.guard_dtype is not None:
             return self.guard_dtype
-        return next((n for n in self.names if n in LOWP), "bf16")
+        return next((n for n in self.names if n in LOW_PRECISION), "bf16")
 
     def label(self) -> str:
         return ",".join(n if w == 1.0 else f"{n}={w:g}" for n, w in self.terms)
@@ -176,7 +173,7 @@ class Objective:
         names = set(self.names)
         if names <= {"worst", "capture"}:
             return "none"  # the greedy engine is already optimal there
-        if names & set(LOWP):
+        if names & set(LOW_PRECISION):
             return "nelder-mead"
         return "slsqp"
 
@@ -249,7 +246,7 @@ def component(name: str, schedule: Schedule, objective: Objective) -> float:
     if name == "weighted":
         assert objective.spectrum is not None
         return weighted_error(schedule, objective.spectrum)
-    if name in LOWP:
+    if name in LOW_PRECISION:
         return matrix_error(schedule, objective.proxy(), name, 1.0, objective.runner(),
                             kernel=objective.kernel, restarts=plan(schedule, objective, name)).error
     if name == "capture":

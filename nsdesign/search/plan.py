@@ -18,7 +18,7 @@ the same rules. The rules (each says why):
   `search.space.retarget`); others keep τ = 1.
 - the proxy matrix for bf16/fp16 and the guard: `proxy_shape`, else the shape's aspect (`pareto.proxy_for`),
   else 256×1024; the guard band up to `guard_sigma` (default 1.02·u), its overshoot limit 2
-  (`objectives.GUARD_LIMIT`) and, with `guard_tol`, |1 − F| ≤ τ on it; refinement of the last 2 steps with 150
+  (`core.limits.STUDY_GUARD_LIMIT`) and, with `guard_tol`, |1 − F| ≤ τ on it; refinement of the last 2 steps with 150
   evaluations.
 """
 
@@ -29,12 +29,19 @@ from typing import Any, Sequence
 
 from nsdesign.core.band import Band, as_band
 from nsdesign.core.cost import Shape
-from nsdesign.core.limits import DEFAULT_DEGREE, DEFAULT_STEP_RANGE, DEFAULT_TRIALS, GUARD_TOL
+from nsdesign.core.limits import (
+    DEFAULT_DEGREE,
+    DEFAULT_STEP_RANGE,
+    DEFAULT_TRIALS,
+    GUARD_TOL,
+    LOW_PRECISION,
+    STUDY_GUARD_LIMIT,
+)
 from nsdesign.core.normalizers import get
 from nsdesign.errors import InputError
 from nsdesign.plans.request import DesignRequest
 from nsdesign.search import spectra
-from nsdesign.search.objectives import DEFAULT_PROXY, GUARD_LIMIT, LOWP, Objective, parse_objective
+from nsdesign.search.objectives import DEFAULT_PROXY, Objective, parse_objective
 from nsdesign.search.pareto import proxy_for
 from nsdesign.search.space import GUARD_STRATEGIES, SearchSpace
 from nsdesign.search.study import StudyConfig
@@ -45,7 +52,6 @@ LOWP_TARGET_RANGE = (0.9, 1.0)  # inner target τ searched by bf16/fp16 objectiv
 DEFAULT_REFINE_STEPS = 2
 DEFAULT_REFINE_EVALS = 150
 CAPTURE_DEFAULT_EDGE = 1e-3  # × max_sigma: the band the capture objective reports against when none is given
-LOW_PRECISION = frozenset(LOWP)  # the matrix-run objectives (core.limits.LOW_PRECISION)
 
 
 @dataclass(frozen=True)
@@ -116,7 +122,7 @@ def study_config_for(request: DesignRequest, options: StudyOptions = StudyOption
         terms=terms, min_sigma=min_sigma, max_sigma=top, tol=request.tol, proxy_shape=proxy,  # type: ignore[arg-type]
         spectrum=resolve_spectrum(o.spectrum, shape, o.model_size, o.layer, o.laws) if weighted else None,
         backend=o.backend, kernel=request.kernel, normalizer=norm, guard=o.guard, guard_sigma=guard_sigma,
-        guard_tol=guard_tol, guard_limit=GUARD_LIMIT if o.guard_limit is None else o.guard_limit, refine=o.refine,
+        guard_tol=guard_tol, guard_limit=STUDY_GUARD_LIMIT if o.guard_limit is None else o.guard_limit, refine=o.refine,
         refine_steps=DEFAULT_REFINE_STEPS if o.refine_steps is None else o.refine_steps,
         refine_evals=DEFAULT_REFINE_EVALS if o.refine_evals is None else o.refine_evals,
     )
@@ -213,11 +219,11 @@ def _searched_ranges(
     """(the design edge searched, the inner target searched): see the module text for why."""
     if "capture" in names:
         design_range: tuple[float, float] | None = (CAPTURE_DESIGN_RANGE[0] * top, CAPTURE_DESIGN_RANGE[1] * top)
-    elif names & LOW_PRECISION:
+    elif names & set(LOW_PRECISION):
         design_range = (LOWP_DESIGN_RANGE[0] * min_sigma, LOWP_DESIGN_RANGE[1] * min_sigma)
     else:
         design_range = None
-    if target_range is None and names & LOW_PRECISION:
+    if target_range is None and names & set(LOW_PRECISION):
         target_range = LOWP_TARGET_RANGE
     return design_range, target_range
 

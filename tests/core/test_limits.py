@@ -59,10 +59,39 @@ def test_the_guard_table_is_the_one_source_of_every_guard_threshold():
     from nsdesign.search import objectives
 
     assert safe.MAX_OVERSHOOT is limits.MAX_OVERSHOOT and safe.MAX_OUTPUT_SIGMA is limits.MAX_OUTPUT_SIGMA
-    assert guarded.DEFAULT_GUARD_TOL is limits.GUARD_TOL and guarded.MODEL_ALLOWANCE is limits.MODEL_ALLOWANCE
-    assert objectives.GUARD_LIMIT is limits.STUDY_GUARD_LIMIT
+    assert guarded.GUARD_TOL is limits.GUARD_TOL and guarded.MODEL_ALLOWANCE is limits.MODEL_ALLOWANCE
+    assert objectives.Objective.__dataclass_fields__["guard_limit"].default is limits.STUDY_GUARD_LIMIT
     assert checks.PROXY_SHAPE is limits.PROXY_SHAPE and safe.PROXY_SHAPE is limits.PROXY_SHAPE
     doc = (pathlib.Path(limits.__file__).parents[2] / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
     for name, value, where in limits.GUARD_TABLE:
         assert getattr(limits, name) == value
         assert f"| `{name}` | {value:g} | {where} |" in doc, name
+
+
+def _own_guard_constants(root) -> list[str]:
+    """Module-level `NAME = <number>` outside core/limits.py whose name says it is a guard threshold (GUARD,
+    HEADROOM, OVERSHOOT): a second copy of the guard table."""
+    import ast
+
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        if path.name == "limits.py" and path.parent.name == "core":
+            continue
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            targets = node.targets if isinstance(node, ast.Assign) else []
+            targets = [node.target] if isinstance(node, ast.AnnAssign) else targets
+            value = getattr(node, "value", None)
+            numeric = isinstance(value, ast.Constant) and isinstance(value.value, (int, float))
+            for target in targets:
+                name = getattr(target, "id", "")
+                if numeric and any(word in name for word in ("GUARD", "HEADROOM", "OVERSHOOT")):
+                    found.append(f"{path.relative_to(root)}: {name}")
+    return found
+
+
+def test_no_engine_keeps_its_own_copy_of_a_guard_threshold(tmp_path):
+    import pathlib
+
+    assert _own_guard_constants(pathlib.Path(limits.__file__).parents[1]) == []
+    (tmp_path / "engine.py").write_text("GUARD_MAX = 1.25\nOTHER = 2\n")  # the rule can fail
+    assert _own_guard_constants(tmp_path) == ["engine.py: GUARD_MAX"]

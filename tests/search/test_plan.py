@@ -7,7 +7,8 @@ from nsdesign.core.cost import Shape
 from nsdesign.errors import InputError
 from nsdesign.plans.request import DesignRequest
 from nsdesign.search import StudyOptions, study_config, study_config_for
-from nsdesign.search.objectives import DEFAULT_PROXY, GUARD_LIMIT
+from nsdesign.core.limits import STUDY_GUARD_LIMIT
+from nsdesign.search.objectives import DEFAULT_PROXY
 from nsdesign.search.space import GUARD_STRATEGIES
 
 
@@ -17,7 +18,7 @@ def test_defaults_of_a_worst_case_study():
     assert (space.min_steps, space.max_steps) == (3, 10) and space.degrees == (5,)
     assert space.guards == GUARD_STRATEGIES and space.design_range is None and space.target_range is None
     assert objective.names == ("worst",) and objective.proxy_shape == DEFAULT_PROXY
-    assert objective.guard and objective.guard_limit == GUARD_LIMIT
+    assert objective.guard and objective.guard_limit == STUDY_GUARD_LIMIT
     assert (objective.refine_steps, objective.refine_evals) == (2, 150)
     assert (config.trials, config.seed, config.jobs) == (50, 0, 1)
     assert study_config((1e-3, 1.0)).settings() == config.settings() == study_config(1e-3).settings()

@@ -42,7 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--tune-seeds", type=int, default=1, help="seeds per grid lr, 1000…; not comparison seeds (1)")
     p.add_argument("--tune-steps", type=int, help="training steps of a tuning run (default: --train-steps)")
     p.add_argument("--match-rms", action="store_true", help="scale each Muon update to the RMS of an exact polar factor")
-    p.add_argument("--ns-dtype", choices=TORCH_CPU_DTYPES, help="dtype the NS iteration runs in (fp32 on cpu, bf16 on cuda)")
+    p.add_argument("--ns-dtype", choices=TORCH_CPU_DTYPES,
+                   help="dtype the NS iteration runs in (fp32 on cpu, bf16 on cuda)")
     p.add_argument("--target-loss", type=float, help="report steps to this validation loss (fix it before the runs)")
     p.add_argument("--runs-dir", help="store finished runs here and skip them on a re-run (default: OUT.runs/ with -o)")
     p.add_argument("-o", "--output", help="write the comparison (every run and the statistics) to OUT.json")

@@ -162,7 +162,7 @@ def study_config(
         raise TypeError(f"study_config() got unexpected keyword arguments: {', '.join(unknown_options)}")
     if steps is not None and step_range is not None:
         raise InputError("give either `steps` or `step_range`, not both")
-    if band is None:  # the capture objective's own band, under [?, max_sigma]
+    if band is None:  # the capture objective may omit the band (`_study_band` gives its own)
         lo, hi = None, 1.0 if max_sigma is None else max_sigma
     else:
         edges = as_band(band, max_sigma)

@@ -50,6 +50,7 @@ def test_layer_names_errors_are_one_line(cli, cli_error, tmp_path):
     assert "no gate" in cli_error(cli(*base, "--layer-names", "gpt2", cwd=tmp_path))
 
 
+@pytest.mark.slow
 def test_export_takes_a_recipe_to_python_and_refuses_one_schedule_targets(made, cli, cli_error):
     root, _ = made
     line = cli_error(cli("export", "r.json", "--to", "torch-muon", "--patch", cwd=root))

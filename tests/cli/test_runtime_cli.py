@@ -121,6 +121,7 @@ def test_library_parameter_names_reach_the_user_as_flags(cli_error, cli, tmp_pat
     assert "--sizes lists the same size twice" in cli_error(cli("capture", "--out", str(tmp_path), "--sizes", "nano,nano"))
 
 
+@pytest.mark.slow
 def test_capture_train_steps_and_its_old_spelling(cli, tmp_path, warning_lines):
     new = cli("capture", "--out-dir", "a", "--train-steps", "1", "--sizes", "nano", "--batch", "2", "--seq-len", "16",
               "--quiet", cwd=tmp_path)

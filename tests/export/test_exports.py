@@ -281,6 +281,7 @@ def test_optax_snippet_values(name):
     assert_same_map(coeffs, schedule)  # norm_div folded: optax has no divisor
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [PER_STEP, "cubic5_eo"])
 def test_optax_snippet_runs_in_optax_contrib_muon(name):
     optax = pytest.importorskip("optax")

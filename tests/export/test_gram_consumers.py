@@ -265,6 +265,7 @@ def test_real_deepspeed_gram_is_the_reproduction_bit_for_bit(monkeypatch, shape)
     assert np.max(np.abs(got - exact_singular_values(preset("keller5"), g))) <= 2e-2
 
 
+@pytest.mark.slow
 def test_real_deepspeed_takes_the_exported_setting(monkeypatch):
     om, _ = _real_deepspeed(monkeypatch)
     ns = run_snippet(export(preset("keller5"), "deepspeed").text)

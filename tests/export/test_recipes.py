@@ -21,6 +21,7 @@ def recipe_file(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 def test_python_holds_every_layers_schedule_exactly(recipe_file):
     text = export_recipe(read_recipe(recipe_file), "python").text
     namespace: dict = {}
@@ -34,6 +35,7 @@ def test_python_holds_every_layers_schedule_exactly(recipe_file):
     assert max(len(line) for line in text.splitlines()) <= 79
 
 
+@pytest.mark.slow
 def test_targets_that_take_one_schedule_are_refused(recipe_file):
     document = read_recipe(recipe_file)
     for target in (t for t in target_names() if t not in RECIPE_TARGETS):
@@ -41,6 +43,7 @@ def test_targets_that_take_one_schedule_are_refused(recipe_file):
             export_recipe(document, target)
 
 
+@pytest.mark.slow
 def test_only_recipe_files_are_recipes(tmp_path, recipe_file):
     schedule = tmp_path / "s.json"
     schedule.write_text(json.dumps({"kind": "nsdesign-schedule"}))

@@ -8,7 +8,6 @@ import pytest
 from nsdesign.core.cost import Shape, flops
 from nsdesign.core.metrics import worst_error
 from nsdesign.core.schedule import Schedule
-from nsdesign.design.greedy import greedy
 from nsdesign.errors import InputError
 from nsdesign.laws import predict_band
 from nsdesign.plans.recipe import (

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import optuna
 import pytest
@@ -177,9 +176,6 @@ def test_two_workers_on_a_real_postgresql_server(postgres_url):
 import sqlite3
 
 import pytest
-
-from nsdesign.errors import InputError
-from nsdesign.search.storage import open_storage
 
 
 @pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:", "sqlite:///:memory:?cache=shared"])

@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from nsdesign.errors import InputError
 from nsdesign.core.paired import first_reach, paired_differences, summarize
 from nsdesign.torch import runstore
-from nsdesign.torch import training as tc
 from nsdesign.torch.training import analyse, ns_share, time_to_target, train_compare
 from nsdesign.torch.trainrun import RunResult, ScheduleSpec
 

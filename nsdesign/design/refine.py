@@ -13,6 +13,7 @@ Depends on: core.polynomial, core.schedule, errors. scipy is imported when a ref
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable
 
 import numpy as np
@@ -38,25 +39,27 @@ class Coefficients:
     first: int = 0
     relative: bool = False
 
-    @property
+    @cached_property
+    def rows(self) -> tuple[tuple[float, ...], ...]:
+        """The schedule's coefficients, step by step (the vector's base)."""
+        return tuple(p.coefficients for p in self.schedule.steps)
+
+    @cached_property
     def slots(self) -> tuple[tuple[int, int], ...]:
         """(step, coefficient) of each entry of the vector."""
-        rows = [p.coefficients for p in self.schedule.steps]
-        return tuple((i, j) for i in range(self.first, len(rows)) for j in range(len(rows[i])))
+        return tuple((i, j) for i in range(self.first, len(self.rows)) for j in range(len(self.rows[i])))
 
     def start(self) -> np.ndarray:
         """The vector of `schedule` itself: no change (zeros), or its coefficients."""
         if self.relative:
             return np.zeros(len(self.slots))
-        rows = [p.coefficients for p in self.schedule.steps]
-        return np.array([rows[i][j] for i, j in self.slots], dtype=float)
+        return np.array([self.rows[i][j] for i, j in self.slots], dtype=float)
 
     def build(self, x: np.ndarray) -> Schedule:
         """The schedule the vector `x` stands for (an InputError where no schedule can hold it)."""
-        rows = [list(p.coefficients) for p in self.schedule.steps]
-        new = [list(r) for r in rows]
+        new = [list(r) for r in self.rows]
         for (i, j), v in zip(self.slots, x):
-            new[i][j] = rows[i][j] * (1.0 + float(v)) if self.relative else float(v)
+            new[i][j] = self.rows[i][j] * (1.0 + float(v)) if self.relative else float(v)
         s = self.schedule
         return Schedule(tuple(OddPolynomial(tuple(r)) for r in new), s.norm_div, s.extension, s.name)
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -29,6 +32,47 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 settings.register_profile("reproducible", derandomize=True)
 settings.register_profile("explore", derandomize=False)
 settings.load_profile("explore" if os.environ.get("NSDESIGN_HYPOTHESIS") == "explore" else "reproducible")
+
+
+# --------------------------------------------------------------------------------------------------
+# One build per recipe and test process
+# --------------------------------------------------------------------------------------------------
+
+_RECIPES: dict[str, Any] = {}
+
+
+def built_once(build_recipe: Callable[..., Any]) -> Callable[..., Any]:
+    """`build_recipe`, memoized for this test process on its arguments with their defaults filled in. A recipe
+    is deterministic and the 70B one takes 12-20 s here; the tests that render or read it (the CLI's table and
+    -o, the widths, the README's example, the library's own checks) share one build per worker instead of
+    building it five times. The first caller in a process still runs the real build."""
+    signature = inspect.signature(build_recipe)
+
+    def once(*args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        key = repr(sorted(bound.arguments.items()))
+        if key not in _RECIPES:
+            _RECIPES[key] = build_recipe(*args, **kwargs)
+        return _RECIPES[key]
+
+    return once
+
+
+@pytest.fixture(scope="session")
+def recipe_once():
+    """`nsdesign.plans.recipe.build_recipe` through `built_once`."""
+    from nsdesign.plans.recipe import build_recipe
+
+    return built_once(build_recipe)
+
+
+@pytest.fixture
+def shared_recipes(monkeypatch, recipe_once):
+    """The CLI's `recipe` command builds through `built_once` for this test."""
+    from nsdesign.cli import laws_commands
+
+    monkeypatch.setattr(laws_commands, "build_recipe", recipe_once)
 
 
 @pytest.fixture(autouse=True)

@@ -298,7 +298,7 @@ def test_every_table_entry_is_still_in_the_docs():
 
 
 @pytest.mark.parametrize("example", _params(SHELL, [e.id for e in SHELL], _is_slow_shell))
-def test_shell_example_runs_and_prints_what_the_text_shows(example, tmp_path):
+def test_shell_example_runs_and_prints_what_the_text_shows(example, tmp_path, shared_recipes):
     _prepare(tmp_path, " ".join(_key(c) for c in example.commands), example.commands)
     outputs = []
     for command in example.commands:

@@ -97,7 +97,7 @@ def test_fit_malformed_file(cli_error, cli, tmp_path):
 
 
 @pytest.mark.slow
-def test_recipe_70b_prints_table_and_writes_json(cli, tmp_path, warning_lines):
+def test_recipe_70b_prints_table_and_writes_json(cli, tmp_path, warning_lines, shared_recipes):
     path = tmp_path / "recipe.json"
     result = cli("recipe", "--model-size", "70e9", "--tol", "0.3", "--quantile", "0.5", "-o", str(path))
     assert result.returncode == 0, result.stderr

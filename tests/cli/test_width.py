@@ -98,30 +98,14 @@ NATURAL = [
 ]
 
 
-def _build_each_recipe_once(monkeypatch):
-    """The command runs at two widths; its recipe (12 s for 70B here) is built once: this is about rendering."""
-    import nsdesign.cli.laws_commands as laws_commands
-
-    real, built = laws_commands.build_recipe, {}
-
-    def once(*args, **kwargs):
-        key = repr((args, sorted(kwargs.items())))
-        if key not in built:
-            built[key] = real(*args, **kwargs)
-        return built[key]
-
-    monkeypatch.setattr(laws_commands, "build_recipe", once)
-
-
 @pytest.mark.parametrize("argv", _cases(NATURAL))
-def test_default_output_is_short_by_design(argv, capsys, monkeypatch, tmp_path):
+def test_default_output_is_short_by_design(argv, capsys, monkeypatch, tmp_path, shared_recipes):
     import shutil
 
     import nsdesign.laws
 
     shutil.copy(f"{nsdesign.laws.__path__[0]}/data/momentum_quantiles_2606.04058.csv", tmp_path / "measurements.csv")
     monkeypatch.chdir(tmp_path)  # short file names, as a user types them
-    _build_each_recipe_once(monkeypatch)
     monkeypatch.setenv("COLUMNS", "200")
     assert main(argv) == 0
     wide = capsys.readouterr().out

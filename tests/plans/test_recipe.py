@@ -142,8 +142,10 @@ ONE = ModelConfig(d_model=256, n_layers=1, n_heads=4, n_kv_heads=2, head_dim=64,
 
 
 @pytest.fixture(scope="module")
-def recipe_70b():
-    return build_recipe(70e9, 0.3, quantile=0.5)
+def recipe_70b(recipe_once):
+    """The 70B recipe (12-20 s here), built once per test process with the CLI's tests (the fused kernel is the
+    default either way: it is named so both calls share one build, see tests/conftest.py)."""
+    return recipe_once(70e9, 0.3, quantile=0.5, kernel="fused")
 
 
 @pytest.fixture(params=["tiny", pytest.param("70b", marks=pytest.mark.slow)])

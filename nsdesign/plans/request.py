@@ -6,7 +6,7 @@ if-chain over flags in the CLI, silently. A `DesignRequest` is built once from t
 and carries the whole question through the layers; `route` says which engine answers it and why, in one table,
 and `search` prints that line.
 
-Depends on: core.cost (Shape), core.limits (defaults), core.metrics (resolve_guard), core.normalizers (Normalizer),
+Depends on: core.cost (Shape), core.limits (defaults), core.metrics (resolve_guard), core.normalizers (Normalizer, get),
 errors.
 """
 
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from nsdesign.core.cost import Shape
 from nsdesign.core.limits import DEFAULT_MAX_STEPS, default_guard_sigma
 from nsdesign.core.metrics import resolve_guard
-from nsdesign.core.normalizers import Normalizer
+from nsdesign.core.normalizers import Normalizer, get
 from nsdesign.errors import InputError
 
 ENGINES: dict[str, str] = {
@@ -47,7 +47,7 @@ class DesignRequest:
     tol: float | None = None
     degrees: int | tuple[int, ...] | str = 5  # one degree, one per step (3, 5, 5, 7), or "auto"
     kernel: str = "fused"
-    normalizer: Normalizer | str | None = None
+    normalizer: Normalizer | str | None = None  # a name is resolved once, here (core.normalizers.get)
     consumer: str | None = None
     exact: bool = False
     study: tuple[str, ...] = ()
@@ -60,7 +60,10 @@ class DesignRequest:
     band_source: str | None = None  # where a predicted min_sigma came from (recorded in the design)
 
     def __post_init__(self) -> None:
-        """`degrees` as text ("5", "3,5,5,7", the flag's spelling and this class's old default) is parsed."""
+        """`degrees` as text ("5", "3,5,5,7", the flag's spelling and this class's old default) is parsed; a
+        normalizer's name becomes its `Normalizer`, so no engine resolves it again."""
+        if self.normalizer is not None:
+            object.__setattr__(self, "normalizer", get(self.normalizer))
         if isinstance(self.degrees, str) and self.degrees != "auto":
             try:
                 values = tuple(int(v) for v in self.degrees.split(","))
@@ -75,8 +78,7 @@ class DesignRequest:
 
     @property
     def normalizer_name(self) -> str | None:
-        norm = self.normalizer
-        return norm.name if isinstance(norm, Normalizer) else norm
+        return None if self.normalizer is None else self.normalizer.name  # type: ignore[union-attr]
 
     def relative_guard(self) -> float:
         """The engines' relative margin g/U − 1 (core.limits.DEFAULT_HEADROOM when no guard is given): the overshoot

@@ -37,7 +37,7 @@ from nsdesign.core.limits import (
     LOW_PRECISION,
     STUDY_GUARD_LIMIT,
 )
-from nsdesign.core.normalizers import get
+from nsdesign.core.normalizers import Normalizer
 from nsdesign.errors import InputError
 from nsdesign.plans.request import DesignRequest
 from nsdesign.search import spectra
@@ -229,7 +229,7 @@ def _searched_ranges(
 
 
 def _normalizer_guard(
-    norm: Any, top: float, guard_sigma: float | None, guard_tol: float | None
+    norm: Normalizer, top: float, guard_sigma: float | None, guard_tol: float | None
 ) -> tuple[float, float, dict[str, tuple[float, float]]]:
     """(g, τ, the norm_div range) under a normalizer: its own bound and the guarded engine's τ by default. The
     guarded engine's family, greedy designed on [l, v] for v in [u, g], is the norm_div strategy with s = v/u
@@ -239,9 +239,8 @@ def _normalizer_guard(
     return g, tau, {"norm_div": (1.0, min(2.0, max(1.1, g / top)))}
 
 
-def _checked_normalizer(normalizer: Any, names: set[str], first_degree: int) -> Any:
-    """The normalizer, refused where its band does not fit the objective or its first step."""
-    norm = get(normalizer)
+def _checked_normalizer(norm: Normalizer, names: set[str], first_degree: int) -> Normalizer:
+    """The request's normalizer, refused where its band does not fit the objective or its first step."""
     if "weighted" in names:
         raise InputError(
             "the weighted objective samples a Frobenius-normalized spectrum; with a normalizer use worst, "

@@ -66,3 +66,16 @@ def test_degrees_that_are_not_integers_are_one_line_errors():
 
     with pytest.raises(InputError, match="`degrees` takes odd integers"):
         DesignRequest(1e-3, degrees="five")
+
+
+def test_a_normalizer_name_is_resolved_once_when_the_request_is_built():
+    from nsdesign.core.normalizers import Normalizer, get
+    from nsdesign.errors import InputError
+
+    request = DesignRequest(1e-3, normalizer="schatten8")
+    assert isinstance(request.normalizer, Normalizer) and request.normalizer == get("schatten8")
+    assert request.normalizer_name == "schatten8" and DesignRequest(1e-3).normalizer_name is None
+    custom = get("spectral", power_iterations=3)
+    assert DesignRequest(1e-3, normalizer=custom).normalizer is custom  # a Normalizer is kept as given
+    with pytest.raises(InputError, match="unknown normalizer 'bogus'"):
+        DesignRequest(1e-3, normalizer="bogus")

@@ -78,18 +78,8 @@ def normalized_band(
     spectrum: str | os.PathLike[str] | None = None,
 ) -> NormalizedBand:
     """[σ_q, σ_max] under `normalizer` from exactly one source: shape, model size + layer, or a .npy file."""
-    norm = get(normalizer)
-    q = check_quantile(quantile)
-    given = [shape is not None and spectrum is None, model_size is not None or layer is not None, spectrum is not None]
-    if sum(given) != 1:
-        raise InputError("give one source for the band: `shape` (Marchenko–Pastur), `model_size`/`layer`, or `spectrum` (a .npy file)")
-    if spectrum is not None:
-        return _from_file(norm, q, spectrum)
-    if shape is not None:
-        return _from_mp(norm, q, shape)
-    if model_size is None or layer is None:
-        raise InputError("a momentum-law band needs both a model size and a layer (e.g. final.o)")
-    return _from_law(norm, q, model_size, layer, laws_path)
+    source = BandSource(shape=shape, model_size=model_size, layer=layer, laws_path=laws_path, spectrum=spectrum)
+    return _predicted(get(normalizer), check_quantile(quantile), source)
 
 
 def band_of_spectrum(normalizer: Normalizer, quantile: float, sigma: Any, source: str, assumption: str = "") -> NormalizedBand:
@@ -257,7 +247,21 @@ def resolve_band(normalizer: str | Normalizer, source: BandSource = BandSource()
     if s.max_sigma is not None and s.max_sigma != 1.0:
         raise InputError("max_sigma goes with min_sigma; a predicted band brings its own σ_max")
     q = s.quantile if s.quantile is not None else (0.9 if s.model_size is not None or s.layer is not None else 0.99)
-    shape = None if s.spectrum is not None else s.shape
-    band = normalized_band(norm, q, shape, s.model_size, s.layer, s.laws_path, s.spectrum)
+    band = _predicted(norm, check_quantile(q), s)
     lo, hi = band.normalized
     return lo, hi, band
+
+
+def _predicted(norm: Normalizer, q: float, s: BandSource) -> NormalizedBand:
+    """The band from the one source `s` names (a spectrum file wins over a shape given beside it)."""
+    given = [s.shape is not None and s.spectrum is None, s.model_size is not None or s.layer is not None,
+             s.spectrum is not None]
+    if sum(given) != 1:
+        raise InputError("give one source for the band: `shape` (Marchenko–Pastur), `model_size`/`layer`, or `spectrum` (a .npy file)")
+    if s.spectrum is not None:
+        return _from_file(norm, q, s.spectrum)
+    if s.shape is not None:
+        return _from_mp(norm, q, s.shape)
+    if s.model_size is None or s.layer is None:
+        raise InputError("a momentum-law band needs both a model size and a layer (e.g. final.o)")
+    return _from_law(norm, q, s.model_size, s.layer, s.laws_path)

@@ -13,12 +13,11 @@ from typing import Any
 from nsdesign._files import write_text_atomic
 from nsdesign.cli._output import check_output, warn
 from nsdesign.cli._text import terminal_safe
-from nsdesign.core.limits import OVERSHOOT_WARNING
-from nsdesign.core.metrics import DEFAULT_HEADROOM, overshoot
+from nsdesign.core.consumers import consumer_form
 from nsdesign.core.normalizers import get, recorded_normalizer
 from nsdesign.documents import load_schedule, read_schedule_file
 from nsdesign.errors import InputError
-from nsdesign.export import TARGETS, export, get_target
+from nsdesign.export import TARGETS, export, get_target, half_precision_risk
 from nsdesign.export.recipes import RECIPE_TARGETS, RECIPE_USAGE, export_recipe, read_recipe
 from nsdesign.presets import preset_info, preset_names
 
@@ -57,11 +56,14 @@ def _export(args: argparse.Namespace) -> int:
         schedule = schedule.extended(args.steps)
 
     normalizer = get(args.normalize) if args.normalize else recorded_normalizer(args.schedule)
-    headroom = _headroom_warning(schedule, args.to)
-    if headroom and not args.force:  # refused before anything is written
-        raise InputError(f"{headroom[0]}; --force exports it anyway")
+    risk = half_precision_risk(schedule, args.to)
+    if risk is not None and not args.force:  # refused before anything is written, in one line of 80 columns
+        dtype = consumer_form(args.to).dtype
+        name = f"'{schedule.name}'" if schedule.name else "this schedule"  # quoted: a long name is shortened
+        raise InputError(f"{name} has no headroom for {dtype}; --force exports it")
     result = export(schedule, args.to, patch=args.patch, provenance=_provenance(args.schedule), normalizer=normalizer)
-    for warning in [*result.warnings, *(f"{w}; exported anyway (--force)" for w in headroom)]:
+    forced = () if risk is None else (f"{risk}; {REDESIGN}; exported anyway (--force)",)
+    for warning in [*result.warnings, *forced]:
         warn(warning)
     if args.output is not None:
         write_text_atomic(args.output, result.text)
@@ -96,33 +98,15 @@ def _provenance(reference: str) -> str:
     return f"schedule file {reference}"
 
 
-# The precision each consumer runs Newton–Schulz in by default (docs/background.md §5): bf16 for torch.optim.Muon,
-# dion, Emerging-Optimizers and modded-nanogpt-style code, fp16 on the Gram matrix for gram-newton-schulz.
-HALF_PRECISION_TARGETS = {"torch-muon": "bf16", "dion": "bf16", "emerging-optimizers": "bf16", "python": "bf16",
-                          "gram-newton-schulz": "fp16", "deepspeed": "fp16", "transformer-engine": "bf16"}
-
-
-def _headroom_warning(schedule: Any, target: str) -> list[str]:
-    """A schedule with no headroom just above σ = 1 diverges under half-precision round-off: say so before it ships
-    (export refuses it unless --force, then warns)."""
-    dtype = HALF_PRECISION_TARGETS.get(target)
-    if dtype is None:
-        return []
-
-    peak = overshoot(schedule, 1.0)  # on [0, 1.02]
-    if peak <= OVERSHOOT_WARNING:
-        return []
-    return [f"{schedule.name or 'this schedule'} has no headroom: max F on [0, {1 + DEFAULT_HEADROOM:g}] = {peak:.3g}, "
-            f"so {target} (which runs it in {dtype}) can diverge; design with headroom "
-            "(`nsdesign search` without --exact, or --safety 1.02 --cushion 0.02)"]
+REDESIGN = "design with headroom (`nsdesign search` without --exact, or --safety 1.02 --cushion 0.02)"
 
 
 def export_hint(schedule: Any, path: str) -> list[str]:
     """The `nsdesign export` command that works for this schedule (search's "next:" lines): torch-muon's kwargs
     for one repeated triple, --patch for a per-step list, and an exact-arithmetic target when the schedule has
     no headroom (bf16/fp16 targets refuse it without --force)."""
-    if _headroom_warning(schedule, "torch-muon"):
-        return [f"nsdesign export {path} --to optax  (or polar-express);",
+    if half_precision_risk(schedule, "torch-muon") is not None:
+        return [f"nsdesign export {path} --to optax  (it runs fp32);",
                 "it overshoots just above the band: bf16/fp16 targets refuse it without --force"]
     try:
         export(schedule, "torch-muon")

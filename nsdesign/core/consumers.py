@@ -50,8 +50,9 @@ CONSUMER_FORMS: tuple[ConsumerForm, ...] = (
     ConsumerForm("dion", "callable", "unfused", "bf16", False,
                  normalizers=("frobenius", "schatten4", "schatten8", "spectral", "aol"),
                  source="microsoft/dion: newton_schulz_func(X, epsilon)"),
-    ConsumerForm("emerging-optimizers", "list", "unfused", "fp32", True,
-                 source="emerging_optimizers muon_utils.newton_schulz 0.3.0: custom lists cycle"),
+    ConsumerForm("emerging-optimizers", "list", "fused", "bf16", True,
+                 source="emerging_optimizers muon_utils.newton_schulz 0.3.0: custom lists cycle; torch.addmm steps, "
+                        "in bf16 under its optimizers' default fp32_matmul_prec='medium'"),
     ConsumerForm("gram-newton-schulz", "list", "gram", "fp16", True, restarts=True,
                  default="polar_express_gns5", default_restarts=(2,),
                  source="Dao-AILab gram-newton-schulz 0.1.6: ns_coefficients rows + reset iterations"),

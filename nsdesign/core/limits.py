@@ -95,6 +95,7 @@ DTYPES: tuple[str, ...] = ("fp64", "fp32", "bf16", "fp16", "fp8")
 `fp64` is the reference. Every other dtype list is a subset of this one, named for why it is a subset."""
 LOW_PRECISION: tuple[str, ...] = ("bf16", "fp16", "fp32", "fp8")  # formats a matrix-run objective scores in
 TORCH_CPU_DTYPES: tuple[str, ...] = ("fp32", "bf16", "fp16")  # what torch's CPU matmuls run (no fp8 there)
+HALF_PRECISION: tuple[str, ...] = ("bf16", "fp16")  # where a schedule without headroom diverges (OVERSHOOT_WARNING)
 
 # -- forms, depths, divergence -----------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from nsdesign._files import json_number as _json_number
 from nsdesign.core.band import Band, as_band
 from nsdesign.core.bisection import smallest_passing
 from nsdesign.core.cost import Shape, flops, matmuls
-from nsdesign.core.limits import DEFAULT_HEADROOM, default_guard_sigma
+from nsdesign.core.limits import DEFAULT_HEADROOM, HALF_PRECISION, OVERSHOOT_WARNING, default_guard_sigma
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError, deprecated
 
@@ -143,6 +143,21 @@ def overshoot(
     if legacy:
         headroom = legacy[0]
     return value_range(schedule, 0.0, resolve_guard(max_sigma, guard_sigma, headroom)[0])[1]
+
+
+def no_headroom(schedule: Schedule, dtype: str) -> str | None:
+    """Why `schedule` can diverge when Newton–Schulz runs in `dtype`, or None when it cannot for this reason.
+
+    Why: bf16/fp16 round-off puts singular values slightly above the band edge, and a schedule with no headroom
+    there (exact max F on [0, 1.02] above `core.limits.OVERSHOOT_WARNING`: the bare optimum, cans5_eo) amplifies
+    them instead of pulling them back to 1. The one rule behind the export's refusal and the optimizer's warning;
+    each caller says what it will do about it."""
+    if dtype not in HALF_PRECISION:
+        return None
+    peak = overshoot(schedule, 1.0)  # on [0, 1.02]
+    if peak <= OVERSHOOT_WARNING:
+        return None
+    return f"{schedule.name or 'this schedule'} has no headroom: max F on [0, {1 + DEFAULT_HEADROOM:g}] = {peak:.3g}"
 
 
 def slope_at_zero(schedule: Schedule) -> float:

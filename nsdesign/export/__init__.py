@@ -19,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Callable
 
+from nsdesign.core.consumers import consumer_form
+from nsdesign.core.metrics import no_headroom
 from nsdesign.core.normalizers import get
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError, unknown
@@ -142,6 +144,15 @@ def get_target(name: str) -> Target:
         if target.name == name:
             return target
     raise unknown("export target", name, target_names(), more="see `nsdesign export -h`", label="targets")
+
+
+def half_precision_risk(schedule: Schedule, target: str) -> str | None:
+    """Why `schedule` can diverge in `target`, or None: the consumer runs Newton–Schulz in bf16 or fp16 (its
+    `core.consumers` dtype) and the schedule has no headroom just above the band (`core.metrics.no_headroom`).
+    `nsdesign export` refuses such a schedule unless --force."""
+    dtype = consumer_form(get_target(target).name).dtype
+    reason = no_headroom(schedule, dtype)
+    return None if reason is None else f"{reason}, so {target} (which runs it in {dtype}) can diverge"
 
 
 def export(

@@ -34,8 +34,7 @@ import torch
 from torch import Tensor
 from torch.optim.optimizer import Optimizer, ParamsT
 
-from nsdesign.core.limits import DEFAULT_HEADROOM, OVERSHOOT_WARNING
-from nsdesign.core.metrics import overshoot
+from nsdesign.core.metrics import no_headroom
 from nsdesign.core.normalizers import Normalizer
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError
@@ -294,16 +293,13 @@ def _warn_once(message: str) -> None:
 
 
 def _warn_without_headroom(schedule: Schedule, ns_dtype: str) -> None:
-    """Warn (once per schedule) when a half-precision run can blow up just above the band: the same rule that
-    makes `nsdesign export` refuse the schedule for a bf16/fp16 consumer (core.limits.OVERSHOOT_WARNING)."""
-    if ns_dtype not in ("bf16", "fp16"):
-        return
-    peak = overshoot(schedule, 1.0)  # on [0, 1.02]
-    if peak > OVERSHOOT_WARNING and schedule not in _WARNED:
+    """Warn (once per schedule) when a half-precision run can blow up just above the band: the rule that makes
+    `nsdesign export` refuse the schedule for a bf16/fp16 consumer (core.metrics.no_headroom)."""
+    reason = no_headroom(schedule, ns_dtype)
+    if reason is not None and schedule not in _WARNED:
         _WARNED.add(schedule)
         warnings.warn(
-            f"{schedule.name or 'this schedule'} has no headroom: max F on [0, {1 + DEFAULT_HEADROOM:g}] = "
-            f"{peak:.3g}, so NS in {ns_dtype} can diverge; use a design with headroom (nsdesign.recommend, "
+            f"{reason}, so NS in {ns_dtype} can diverge; use a design with headroom (nsdesign.recommend, "
             "nsdesign.design_for) or ns_dtype=torch.float32", RuntimeWarning, stacklevel=3)
 
 

@@ -142,3 +142,24 @@ def test_the_guard_is_checked_once_the_same_way():
         evaluate(s, 1e-3, guard_sigma=1.1, headroom=0.1)
     with pytest.raises(InputError, match="positive number"):
         overshoot(s, 1.0, guard_sigma=float("nan"))
+
+
+@pytest.mark.parametrize("name", preset_names())
+def test_no_headroom_is_the_overshoot_rule_in_half_precision_only(name):
+    from nsdesign.core.limits import HALF_PRECISION, OVERSHOOT_WARNING
+    from nsdesign.core.metrics import no_headroom
+
+    schedule = preset(name)
+    risky = overshoot(schedule, 1.0) > OVERSHOOT_WARNING
+    for dtype in ("bf16", "fp16", "fp32", "fp64"):
+        reason = no_headroom(schedule, dtype)
+        assert (reason is not None) == (risky and dtype in HALF_PRECISION), (name, dtype)
+        if reason is not None:
+            assert reason.startswith(f"{name} has no headroom: max F on [0, 1.02] = ")
+
+
+def test_the_bare_optimum_has_no_headroom_and_the_safe_default_has():
+    from nsdesign.core.metrics import no_headroom
+
+    assert no_headroom(preset("cans5_eo"), "bf16") is not None
+    assert no_headroom(preset("keller5"), "bf16") is None

@@ -396,3 +396,18 @@ def test_export_takes_a_preset_name_and_refuses_other_types():
     assert export("keller5", "optax").text == export(preset("keller5"), "optax").text
     with pytest.raises(InputError, match="a Schedule or a preset name"):
         export(3, "optax")
+
+
+@pytest.mark.parametrize("target", target_names())
+def test_a_target_refuses_no_headroom_exactly_when_its_consumer_runs_half_precision(target):
+    """One home for each consumer's precision: core.consumers; the export's refusal reads it."""
+    from nsdesign.core.consumers import consumer_form
+    from nsdesign.core.limits import HALF_PRECISION
+    from nsdesign.export import half_precision_risk
+
+    dtype = consumer_form(target).dtype
+    risk = half_precision_risk(preset("cans5_eo"), target)
+    assert (risk is not None) == (dtype in HALF_PRECISION), (target, dtype)
+    assert half_precision_risk(preset("polar_express_modded5"), target) is None  # it has headroom
+    if risk is not None:
+        assert risk.endswith(f"so {target} (which runs it in {dtype}) can diverge")

@@ -110,12 +110,15 @@ def test_te_refuses_degree_7_in_one_line():
 
 
 def test_both_are_registered_as_consumers_and_half_precision_targets():
-    from nsdesign.cli.export_commands import HALF_PRECISION_TARGETS
+    from nsdesign.core.consumers import consumer_form
+    from nsdesign.export import half_precision_risk
+    from nsdesign.presets import preset
 
-    assert HALF_PRECISION_TARGETS["deepspeed"] == "fp16" and HALF_PRECISION_TARGETS["transformer-engine"] == "bf16"
-    consumers = pytest.importorskip("nsdesign.core.consumers")
-    assert consumers.consumer_form("deepspeed").kernel == "gram"
-    assert consumers.consumer_form("transformer-engine").takes == "list"
+    assert consumer_form("deepspeed").dtype == "fp16" and consumer_form("transformer-engine").dtype == "bf16"
+    assert consumer_form("deepspeed").kernel == "gram"
+    assert consumer_form("transformer-engine").takes == "list"
+    for target, dtype in (("deepspeed", "fp16"), ("transformer-engine", "bf16")):
+        assert f"{target} (which runs it in {dtype}) can diverge" in half_precision_risk(preset("cans5_eo"), target)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ from typing import Any
 from nsdesign._files import write_text_atomic
 from nsdesign.cli._output import check_output, warn
 from nsdesign.cli._text import terminal_safe
-from nsdesign.core.consumers import consumer_form
 from nsdesign.core.normalizers import get, recorded_normalizer
 from nsdesign.documents import load_schedule, read_schedule_file
 from nsdesign.errors import InputError
@@ -58,9 +57,8 @@ def _export(args: argparse.Namespace) -> int:
     normalizer = get(args.normalize) if args.normalize else recorded_normalizer(args.schedule)
     risk = half_precision_risk(schedule, args.to)
     if risk is not None and not args.force:  # refused before anything is written, in one line of 80 columns
-        dtype = consumer_form(args.to).dtype
         name = f"'{schedule.name}'" if schedule.name else "this schedule"  # quoted: a long name is shortened
-        raise InputError(f"{name} has no headroom for {dtype}; --force exports it")
+        raise InputError(f"{name} has no headroom for {risk.dtype}; --force exports it")
     result = export(schedule, args.to, patch=args.patch, provenance=_provenance(args.schedule), normalizer=normalizer)
     forced = () if risk is None else (f"{risk}; {REDESIGN}; exported anyway (--force)",)
     for warning in [*result.warnings, *forced]:

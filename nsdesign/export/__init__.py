@@ -146,13 +146,25 @@ def get_target(name: str) -> Target:
     raise unknown("export target", name, target_names(), more="see `nsdesign export -h`", label="targets")
 
 
-def half_precision_risk(schedule: Schedule, target: str) -> str | None:
-    """Why `schedule` can diverge in `target`, or None: the consumer runs Newton–Schulz in bf16 or fp16 (its
-    `core.consumers` dtype) and the schedule has no headroom just above the band (`core.metrics.no_headroom`).
-    `nsdesign export` refuses such a schedule unless --force."""
+@dataclass(frozen=True)
+class HalfPrecisionRisk:
+    """Why a schedule can diverge in a consumer: it runs Newton–Schulz in `dtype` (bf16 or fp16) and the
+    schedule has no headroom just above the band (`reason`, from `core.metrics.no_headroom`)."""
+
+    target: str
+    dtype: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.reason}, so {self.target} (which runs it in {self.dtype}) can diverge"
+
+
+def half_precision_risk(schedule: Schedule, target: str) -> HalfPrecisionRisk | None:
+    """The risk of exporting `schedule` to `target`, or None: the consumer's precision is its `core.consumers`
+    dtype. `nsdesign export` refuses such a schedule unless --force."""
     dtype = consumer_form(get_target(target).name).dtype
     reason = no_headroom(schedule, dtype)
-    return None if reason is None else f"{reason}, so {target} (which runs it in {dtype}) can diverge"
+    return None if reason is None else HalfPrecisionRisk(target, dtype, reason)
 
 
 def export(

@@ -410,4 +410,4 @@ def test_a_target_refuses_no_headroom_exactly_when_its_consumer_runs_half_precis
     assert (risk is not None) == (dtype in HALF_PRECISION), (target, dtype)
     assert half_precision_risk(preset("polar_express_modded5"), target) is None  # it has headroom
     if risk is not None:
-        assert risk.endswith(f"so {target} (which runs it in {dtype}) can diverge")
+        assert risk.dtype == dtype and str(risk).endswith(f"so {target} (which runs it in {dtype}) can diverge")

@@ -118,7 +118,7 @@ def test_both_are_registered_as_consumers_and_half_precision_targets():
     assert consumer_form("deepspeed").kernel == "gram"
     assert consumer_form("transformer-engine").takes == "list"
     for target, dtype in (("deepspeed", "fp16"), ("transformer-engine", "bf16")):
-        assert f"{target} (which runs it in {dtype}) can diverge" in half_precision_risk(preset("cans5_eo"), target)
+        assert f"{target} (which runs it in {dtype}) can diverge" in str(half_precision_risk(preset("cans5_eo"), target))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from nsdesign.core.cost import Shape
-from nsdesign.core.limits import check_model_size as check
+from nsdesign.core.limits import check_model_size
 from nsdesign.errors import InputError
 from nsdesign.laws.blocks import blocks_of
 from nsdesign.laws.marchenko_pastur import check_quantile
@@ -90,11 +90,6 @@ def predict_random(quantile: float, shape: Shape, blocks: str = "") -> BandPredi
         f"Marchenko–Pastur {shape} q={quantile:g} ({where}arXiv 2505.04005)",
         (),
     )
-
-
-def check_model_size(model_size: float) -> float:
-    """A model size the laws can be evaluated at (nsdesign.core.limits.check_model_size: the one rule)."""
-    return check(model_size)
 
 
 def predict_momentum(table: LawTable, layer: str, quantile: float, model_size: float) -> BandPrediction:

@@ -12,10 +12,11 @@ from typing import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
+from nsdesign.core.limits import check_model_size
 from nsdesign.errors import InputError
 from nsdesign.laws.marchenko_pastur import check_quantile
 from nsdesign.laws.momentum import load_laws, read_measurements, shipped_csv_path
-from nsdesign.laws.predict import check_model_size, predict_momentum
+from nsdesign.laws.predict import predict_momentum
 from nsdesign.plot import _render
 
 DEFAULT_LAYERS: tuple[str, ...] = ("mid_late.q", "final.q", "final.o", "final.mlp_down")

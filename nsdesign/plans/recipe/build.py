@@ -15,7 +15,7 @@ from typing import Any, Literal, Mapping, Sequence
 
 from nsdesign.core.band import Band
 from nsdesign.core.cost import Shape, flops, resolve_kernel
-from nsdesign.core.limits import DEFAULT_DEGREES
+from nsdesign.core.limits import DEFAULT_DEGREES, check_model_size
 from nsdesign.core.metrics import evaluate, worst_error
 from nsdesign.core.normalizers import Normalizer, get
 from nsdesign.errors import InputError, deprecated
@@ -23,7 +23,7 @@ from nsdesign.laws.blocks import block_lift
 from nsdesign.laws.marchenko_pastur import check_quantile
 from nsdesign.laws.momentum import DEPTH_POSITIONS, load_laws
 from nsdesign.laws.normalized import normalized_band
-from nsdesign.laws.predict import check_model_size, predict_momentum
+from nsdesign.laws.predict import predict_momentum
 from nsdesign.plans.recipe.check import CHECK_DTYPES, CHECK_MARGIN, CHECK_ROWS, checked_cheapest
 from nsdesign.plans.recipe.plan import BASELINES, LayerPlan, Recipe, ScheduleGroup
 from nsdesign.plans.recipe.shapes import ModelConfig, NameStyle, default_config, depth_of_block, name_style

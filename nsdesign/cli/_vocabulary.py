@@ -79,13 +79,6 @@ def dtype_name(allowed: tuple[str, ...]) -> Any:
     return parse
 
 
-def require_count(flag: str, value: Any) -> int | None:
-    """A step count where a command takes no range (InputError naming the flag otherwise)."""
-    if isinstance(value, tuple):
-        raise InputError(f"{flag} takes a step count here, not a range")
-    return value
-
-
 # The guard band (docs/cli.md): σ in (U, G] may occur (a normalizer's bound, rounding) and must not blow up.
 # Without --normalize its top is 1.02·U (Polar Express's 2 % margin, core.limits.DEFAULT_HEADROOM), so the old
 # spelling `--headroom H` (overshoot measured on [0, (1 + H)·U]) is `--guard-sigma (1 + H)·U`.

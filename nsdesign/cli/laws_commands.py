@@ -202,7 +202,7 @@ def _recipe(args: argparse.Namespace) -> int:
     settings: dict[str, Any] = dict(
         quantile=args.quantile,
         config=config,
-        kernel=_kernel(args),
+        kernel=kernel_of(args),
         dtype=args.dtype,
         **({} if args.check_margin is None else {"check_margin": args.check_margin}),
         laws_path=args.laws,
@@ -225,7 +225,3 @@ def _recipe(args: argparse.Namespace) -> int:
         if fused is not None:
             recipe_heads(recipe, fused)
     return 0
-
-
-def _kernel(args: argparse.Namespace) -> str:
-    return kernel_of(args)

@@ -23,7 +23,7 @@ from typing import Sequence
 
 from nsdesign._version import __version__
 from nsdesign.cli import progress
-from nsdesign.cli._text import fit_error, terminal_safe
+from nsdesign.cli._text import fit_error
 from nsdesign.cli._output import warn
 from nsdesign.cli._vocabulary import DEPRECATIONS, NEGATIVE_NUMBER, STRICT_TYPES
 from nsdesign.cli.views.common import set_wide
@@ -194,12 +194,6 @@ def overview() -> str:
     lines += [f"  {name:<14} {text}" for name, text in OVERVIEW]
     lines += ["", "`nsdesign COMMAND --help` for a command's flags; docs/ for the details."]
     return "\n".join(lines)
-
-
-def one_line(message: str) -> str:
-    """The message with every line break and control character escaped, so an error is always one line
-    (user text such as a file name or an argument may contain newlines, NEL or U+2028)."""
-    return terminal_safe(message)
 
 
 def build_parser() -> argparse.ArgumentParser:

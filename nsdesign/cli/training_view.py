@@ -18,11 +18,6 @@ WIDTH = 80
 LABEL = 15  # characters of a schedule name in a table cell
 
 
-def _plain(text: object) -> str:
-    """User text (schedule labels come from file names) as one printable line (`terminal_safe`)."""
-    return terminal_safe(text)
-
-
 def _number(value: float | None, digits: int = 4) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "—"
@@ -71,7 +66,7 @@ def header(comparison: Any) -> list[str]:
 def loss_table(comparison: Any) -> Any:
     """Final test loss; Δ vs the baseline with its Holm-level interval, MDD and verdict."""
     diffs = {d.label: d for d in comparison.differences}
-    table = _table(f"Final test loss; Δ vs {_plain(comparison.baseline)[:LABEL]} (Holm-corrected)",
+    table = _table(f"Final test loss; Δ vs {terminal_safe(comparison.baseline)[:LABEL]} (Holm-corrected)",
                    ("schedule", "lr", "loss", "Δ", "Δ low", "Δ high", "MDD", "Holm"))
     for summary in comparison.summaries:
         d = diffs.get(summary.label)
@@ -81,7 +76,7 @@ def loss_table(comparison: Any) -> Any:
             cells = ["—", "", "", "", "base"]
         else:
             cells = [_signed(d.mean), _signed(d.holm_low), _signed(d.holm_high), _number(d.mdd, 2), _verdict(d)]
-        table.add_row(_plain(summary.label)[:LABEL], f"{lr:g}", loss, *cells)
+        table.add_row(terminal_safe(summary.label)[:LABEL], f"{lr:g}", loss, *cells)
     return table
 
 
@@ -93,7 +88,7 @@ def tuning_table(comparison: Any) -> Any:
         rows = {t.lr: t for t in comparison.tuning if t.label == label}
         cells = [("diverged" if not math.isfinite(rows[v].val_loss) else f"{rows[v].val_loss:.4f}")
                  + ("*" if rows[v].chosen else " ") for v in grid]
-        table.add_row(_plain(label)[:LABEL], *cells)
+        table.add_row(terminal_safe(label)[:LABEL], *cells)
     return table
 
 
@@ -106,7 +101,7 @@ def reach_table(comparison: Any) -> Any:
     for r in comparison.target_reach:
         share = ns_share(comparison.runs_of(r.label))
         gflop = r.mean("ns_flops")
-        table.add_row(_plain(r.label)[:LABEL], f"{r.reached}/{len(r.steps)}", _number(r.mean("steps")),
+        table.add_row(terminal_safe(r.label)[:LABEL], f"{r.reached}/{len(r.steps)}", _number(r.mean("steps")),
                       _number(None if gflop is None else gflop / 1e9), _number(r.mean("wall_seconds"), 3),
                       _number(r.mean("cpu_seconds"), 3), "—" if share is None else f"{100 * share:.0f}%")
     return table
@@ -140,8 +135,8 @@ def train_comparison(comparison: Any, written: list[str] | None = None, runs_dir
     else:
         out.print("steps to a fixed loss: give --target-loss (chosen before the runs)")
     if comparison.skipped:
-        out.print(f"{comparison.skipped} finished run(s) reused from {_plain(runs_dir)}")
+        out.print(f"{comparison.skipped} finished run(s) reused from {terminal_safe(runs_dir)}")
     for note in comparison.notes:
-        out.print(f"note: {_plain(note)}")
+        out.print(f"note: {terminal_safe(note)}")
     for path in written or []:
-        out.print(f"wrote {_plain(path)}")
+        out.print(f"wrote {terminal_safe(path)}")

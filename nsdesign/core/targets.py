@@ -135,9 +135,6 @@ class Target:
         if self.error == "relative" and not float(np.min(self.values(np.geomspace(lo, hi, 257)))) > 0:
             raise InputError(f"target {self.name} is not positive on [{lo:g}, {hi:g}]: relative error undefined")
 
-    def with_error(self, error: str) -> Target:
-        return Target(self.kind, self.param, error, self.knots, self.label)
-
 
 def _check_param(kind: str, param: float | None) -> None:
     if kind == "sign" or kind == "table":
@@ -355,13 +352,6 @@ def _finite_or_wide(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndar
     if np.any(bad):
         lo, hi = np.where(bad, -np.inf, lo), np.where(bad, np.inf, hi)
     return lo, hi
-
-
-def derivative_range(coefficients: Sequence[float], lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Exact [min p', max p'] on [lo, hi] for p(x) = Σ c_j x^(2j+1): p'(x) = P(x²) over the range of x²."""
-    lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
-    y_lo = np.where((lo <= 0.0) & (hi >= 0.0), 0.0, np.minimum(lo * lo, hi * hi))
-    return polynomial_range([(2 * j + 1) * c for j, c in enumerate(coefficients)], y_lo, np.maximum(lo * lo, hi * hi))
 
 
 def interval_product(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:

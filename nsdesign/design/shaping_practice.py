@@ -49,10 +49,6 @@ EO_LIST = "polar_express_eo8"
 DYNMUON_LIST = "quintic5_leloykun_you"
 
 
-def _preset(name: str) -> Schedule:
-    return preset(name)
-
-
 @dataclass(frozen=True)
 class EOClipMap:
     """((σ_min + τ)F₁ + T_min − T_τ)/(2τ): EO's spectral_clip on scalars, in units of τ (the clip target's)."""
@@ -142,7 +138,7 @@ class _SigmaTimes:
 
 def eo_spectral_clip(tau: float, hi: float = 1.0, sigma_min: float = -1.0, scales: tuple[float, float] | None = None) -> Pipeline:
     """EO's spectral_clip(X, sigma_min, sigma_max=τ) (module doc); `scales` (c_min, c_τ) default to favorable."""
-    ns = _preset(EO_LIST)
+    ns = preset(EO_LIST)
     c_min, c_tau = scales or (favorable_scale(ns, sigma_min, hi), favorable_scale(ns, tau, hi))
     fmap = EOClipMap(ShiftedSign(ns, ns, sigma_min, c_min), ShiftedSign(ns, ns, tau, c_tau))
     return Pipeline("EO spectral_clip 3×PE-8", "practice", fmap, 20, 56, (("polar", ns), ("sign", ns)),
@@ -151,7 +147,7 @@ def eo_spectral_clip(tau: float, hi: float = 1.0, sigma_min: float = -1.0, scale
 
 def eo_spectral_hardcap(tau: float, hi: float = 1.0, scale: float | None = None) -> Pipeline:
     """EO's spectral_hardcap(X, beta=τ) (module doc); `scale` defaults to favorable (1/max|τF₁ − σ|)."""
-    ns = _preset(EO_LIST)
+    ns = preset(EO_LIST)
     if scale is None:
         x = np.linspace(0.0, hi, 20001)
         scale = 1.0 / float(np.max(np.abs(tau * CompositionMap(ns).values(x) - x)))
@@ -168,7 +164,7 @@ def dynmuon_coefficients(p: float) -> tuple[float, float, float]:
 
 def dynmuon_fast_spectral(p: float) -> Pipeline:
     """DynMuon's fast_spectral(G, p) (order 2) on the normalized σ: F(σ) = NS_dion(σ)·C(σ²)."""
-    ns = _preset(DYNMUON_LIST)
+    ns = preset(DYNMUON_LIST)
     return Pipeline("DynMuon fast_spectral NS5+T2", "practice", ProductMap(ns, dynmuon_coefficients(p)),
                     12, 6, (("polar", ns), ("gram", dynmuon_coefficients(p))), {"p": p})
 
@@ -188,7 +184,7 @@ def dynmuon_as_run(p: float) -> Pipeline:
     if p >= 0.25:
         return Pipeline("DynMuon as run: G (p ≥ 0.25)", "practice", _Identity(), 0, 0)
     if p >= 0.0:
-        return composition_pipeline(_preset(DYNMUON_LIST), "DynMuon as run: NS(G) (p<0.25)", "practice")
+        return composition_pipeline(preset(DYNMUON_LIST), "DynMuon as run: NS(G) (p<0.25)", "practice")
     return dynmuon_fast_spectral(p)
 
 
@@ -196,8 +192,8 @@ def current_practice(target: Target | str, hi: float = 1.0) -> list[Pipeline]:
     """The pipelines people run for this target (empty where none was found: soft polar, tables)."""
     target = parse_target(target)
     if target.kind == "sign":
-        return [composition_pipeline(_preset(EO_LIST), "PE-8 (polar_express_eo8)", "practice"),
-                composition_pipeline(_preset("keller5"), "keller5", "practice")]
+        return [composition_pipeline(preset(EO_LIST), "PE-8 (polar_express_eo8)", "practice"),
+                composition_pipeline(preset("keller5"), "keller5", "practice")]
     if target.kind == "clip":
         tau = float(target.param)  # type: ignore[arg-type]
         return [eo_spectral_clip(tau, hi), eo_spectral_hardcap(tau, hi)]

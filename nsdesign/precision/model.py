@@ -37,7 +37,7 @@ from nsdesign.core.limits import DTYPES
 from nsdesign.core.schedule import Schedule
 from nsdesign.errors import InputError
 from nsdesign.precision._blas import single_thread
-from nsdesign.precision.kernels import check_kernel, rounder
+from nsdesign.precision.kernels import check_kernel
 from nsdesign.precision.kernels import run as run_kernel
 
 Precision = Literal["bf16", "fp16", "fp32", "fp64", "fp8"]
@@ -49,10 +49,6 @@ SMALL_ROWS = 512  # proxy matrices up to this many rows run on one BLAS thread (
 # --------------------------------------------------------------------------------------------------
 # Rounding (kept here by name; the models live in nsdesign.precision.kernels)
 # --------------------------------------------------------------------------------------------------
-
-
-def _rounder(precision: str):
-    return rounder(precision)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from functools import lru_cache
 from importlib import resources
 
 from nsdesign.core.schedule import Schedule
-from nsdesign.errors import InputError, unknown
+from nsdesign.errors import unknown
 
 PRESET_FILE = "published_schedules.json"
 

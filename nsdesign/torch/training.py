@@ -518,16 +518,6 @@ def _check_recipes(specs: Sequence[ScheduleSpec], settings: CompareSettings) -> 
                 raise InputError(f"{spec.label}: {exc}") from None
 
 
-def band_edges(run: RunResult, quantile: float) -> dict[int, tuple[float, float, float]]:
-    """Per band step: (min, median, max) over matrices of the σ at `quantile` (descending rank)."""
-    out = {}
-    for entry in run.band:
-        i = list(entry["quantiles"]).index(quantile)
-        values = [m["quantiles"][i] for m in entry["matrices"].values()]
-        out[int(entry["step"])] = (float(np.min(values)), float(np.median(values)), float(np.max(values)))
-    return out
-
-
 # --------------------------------------------------------------------------------------------------
 # Output
 # --------------------------------------------------------------------------------------------------

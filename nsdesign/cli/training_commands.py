@@ -15,13 +15,13 @@ from typing import Any
 
 from nsdesign._files import check_output_path, is_stdout
 from nsdesign.cli import training_view
-from nsdesign.core.limits import TORCH_CPU_DTYPES
+from nsdesign.core.limits import DEFAULT_LR_GRID, TORCH_CPU_DTYPES
 from nsdesign.errors import InputError
 
 # --quick: seconds, for trying the command (and for the tests), not for conclusions.
 QUICK = {"model": "nano", "train_steps": 10, "seeds": 2, "eval_every": 5, "eval_batches": 2, "max_text_bytes": 1 << 18}
 FULL = {"model": "tiny", "train_steps": 200, "seeds": 3}
-DEFAULT_LR_GRID = "0.005,0.01,0.02,0.04"  # nsdesign.torch.training.DEFAULT_LR_GRID (not imported: no torch here)
+LR_GRID = ",".join(f"{lr:g}" for lr in DEFAULT_LR_GRID)  # as --lr-grid spells it: 0.005,0.01,0.02,0.04
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,8 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch", type=int, default=16, help="sequences per batch (16)")
     p.add_argument("--seq-len", type=int, default=128, help="bytes per sequence (128)")
     p.add_argument("--lr", type=float, default=0.02, help="Muon learning rate of every schedule (0.02)")
-    p.add_argument("--lr-grid", nargs="?", const=DEFAULT_LR_GRID, metavar="LR,LR,…",
-                   help=f"tune Muon's lr per schedule on this grid (≥ 4 values; alone: {DEFAULT_LR_GRID})")
+    p.add_argument("--lr-grid", nargs="?", const=LR_GRID, metavar="LR,LR,…",
+                   help=f"tune Muon's lr per schedule on this grid (≥ 4 values; alone: {LR_GRID})")
     p.add_argument("--tune-seeds", type=int, default=1, help="seeds per grid lr, 1000…; not comparison seeds (1)")
     p.add_argument("--tune-steps", type=int, help="training steps of a tuning run (default: --train-steps)")
     p.add_argument("--match-rms", action="store_true", help="scale each Muon update to the RMS of an exact polar factor")
@@ -113,7 +113,7 @@ def _step_size(args: argparse.Namespace) -> dict[str, Any]:
     try:
         grid = tuple(float(v) for v in str(args.lr_grid).split(","))
     except ValueError:
-        raise InputError(f"--lr-grid takes numbers like {DEFAULT_LR_GRID}, got {args.lr_grid!r}") from None
+        raise InputError(f"--lr-grid takes numbers like {LR_GRID}, got {args.lr_grid!r}") from None
     if len(grid) < 4 or len(set(grid)) != len(grid) or not all(math.isfinite(v) and v > 0 for v in grid):
         raise InputError(f"--lr-grid needs at least 4 distinct positive values, got {args.lr_grid!r}")
     if not 1 <= args.tune_seeds <= 100:

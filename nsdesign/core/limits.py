@@ -150,6 +150,9 @@ MAX_SEED = 2**32 - 1
 torch takes more, but one range everywhere means one seed reproduces the same run in every command."""
 MAX_REPEATS = 1000  # validate's timed calls per measurement: the median of 1000 is stable; 1e8 never ends
 MAX_SEED_COUNT = 1000  # train-compare's seeds per schedule: each one is a whole training run
+DEFAULT_LR_GRID: tuple[float, ...] = (0.005, 0.01, 0.02, 0.04)
+"""train-compare's learning-rate grid (`--lr-grid` alone): a log grid, factor 2, around Muon's usual 0.02. Here, not
+in nsdesign.torch, so the CLI names it without importing torch."""
 MODEL_SIZE_RANGE = (1e3, 1e30)
 """Parameters: a model has at least a thousand (below that a power law M^(−α) overflows, e.g. 1e-320), and the
 laws' extrapolation past 1e30 is refused rather than computed (the fitted laws span 1e7–1e10)."""

@@ -66,7 +66,7 @@ import numpy as np
 
 from nsdesign._files import read_json, write_json_atomic
 from nsdesign._version import __version__
-from nsdesign.core.limits import MAX_SEED_COUNT, check_count, check_seed
+from nsdesign.core.limits import DEFAULT_LR_GRID, MAX_SEED_COUNT, check_count, check_seed
 from nsdesign.core.normalizers import recorded_normalizer
 from nsdesign.core.paired import (  # noqa: F401  (re-exported: the statistics train-compare reports)
     CONFIDENCE, POWER, PairedDifference, Summary, first_reach, holm, minimum_detectable, paired_differences, summarize,
@@ -82,7 +82,6 @@ from nsdesign.torch.trainrun import (  # noqa: F401  (re-exported: the values an
 FORMAT = "nsdesign-train-compare/1"
 KIND = "nsdesign-train-compare"
 DEFAULT_BASELINE = "keller5"
-DEFAULT_LR_GRID: tuple[float, ...] = (0.005, 0.01, 0.02, 0.04)  # log grid (factor 2) around Muon's usual 0.02
 TUNE_SEED_BASE = 1000  # tuning seeds are 1000, 1001, …: never a comparison seed unless asked for
 
 

@@ -14,7 +14,6 @@ from nsdesign.design.shaping_practice import svd_note
 from nsdesign.design.shaping_runs import Comparison, compare
 from nsdesign.errors import InputError
 
-DEFAULT_TOL = 0.01
 SHAPING_DTYPES: tuple[str, ...] = ("bf16", "fp16", "fp32")  # the rounding-model runs of design.shaping_runs
 # Flags of other engines: --target designs its own pipeline, so they do not apply.
 CONFLICTS: tuple[tuple[str, str], ...] = (
@@ -31,10 +30,8 @@ def search_target(args: argparse.Namespace, band_from_args: Callable[[argparse.N
         raise InputError("--target chooses its own steps; give --tol instead of --steps")
     min_sigma, _ = band_from_args(args)
     shape = shape_of(args.shape)
-    result = compare(
-        args.target, min_sigma, args.max_sigma, DEFAULT_TOL if args.tol is None else args.tol,
-        shape=(shape.m, shape.n) if shape is not None else (1024, 4096), dtype=args.run_dtype or "bf16",
-    )
+    given = {"tol": args.tol, "shape": None if shape is None else (shape.m, shape.n), "dtype": args.run_dtype}
+    result = compare(args.target, min_sigma, args.max_sigma, **{k: v for k, v in given.items() if v is not None})
     if args.output is not None:
         write_json_atomic(args.output, result.to_dict())
     with report_stream(args.output):

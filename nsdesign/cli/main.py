@@ -71,6 +71,8 @@ PARAMETER_FLAGS: dict[str, str] = {
     "guard_limit": "--guard-limit",
     "target_range": "--target-range",
     "dtype": "--dtype",
+    "kernel": "--kernel",
+    "pareto": "--pareto",
     "degree": "--degrees",
     "cushion": "--cushion",
     "safety": "--safety",

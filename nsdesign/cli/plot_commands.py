@@ -21,11 +21,9 @@ from nsdesign.cli._output import warn
 from nsdesign.cli._text import terminal_safe
 from nsdesign.cli._vocabulary import comma_list, deprecated_alias, dtype_name
 from nsdesign.cli.search_options import add_kernel_arguments, kernel_of
-from nsdesign.core.cost import Shape, cost_model
-from nsdesign.core.metrics import check_band
+from nsdesign.core.cost import Shape
 from nsdesign.documents import load_schedule
 from nsdesign.errors import InputError
-from nsdesign.presets import preset_info
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -149,50 +147,16 @@ def _histogram(args: argparse.Namespace) -> int:
 
 def _frontier(args: argparse.Namespace) -> int:
     _check_output(args.output)
+    from nsdesign.plot.frontier import frontier
 
     shape = Shape.parse(args.shape) if args.shape else None
-    kernel = kernel_of(args)  # --kernel, or the old --form standard|gram
-    min_sigma, max_sigma = args.min_sigma, args.max_sigma
-    pareto_points, meta = [], {}
-    if args.pareto:
-        from nsdesign.plot.frontier import read_pareto
-
-        pareto_points, meta = read_pareto(args.pareto, shape, kernel, min_sigma, max_sigma)
-        if "shape" in meta:
-            if shape is not None and shape != meta["shape"]:
-                raise InputError(f"{args.pareto} counts FLOPs on {meta['shape']}; drop --shape or give --shape {meta['shape']}")
-            shape = meta["shape"]
-        if "min_sigma" in meta:
-            if min_sigma is not None and (min_sigma, max_sigma) != (meta["min_sigma"], meta["max_sigma"]):
-                raise InputError(
-                    f"{args.pareto} was made for the band [{meta['min_sigma']:g}, {meta['max_sigma']:g}]; "
-                    "drop --min-sigma/--max-sigma or give that band"
-                )
-            min_sigma, max_sigma = meta["min_sigma"], meta["max_sigma"]
-        if meta.get("form") in ("standard", "gram") and meta["form"] != cost_model(kernel):
-            wanted = "gram" if meta["form"] == "gram" else "fused"
-            raise InputError(f"{args.pareto} counts FLOPs in the {meta['form']} form; give --kernel {wanted}")
-    if min_sigma is None:
-        raise InputError("give --min-sigma (or a --pareto file that records its band)")
-    check_band(min_sigma, max_sigma)
-    shape = shape or Shape(1024, 4096)
     schedules = _schedules(args.schedules) if args.schedules else []
-    extra = list(zip(_labels(args.schedules, schedules), schedules))
-    presets = None
-    if args.presets is not None:
-        presets = list(comma_list("--presets", args.presets) or ())
-        for name in presets:
-            preset_info(name)  # unknown names fail with the list of known ones
-    from nsdesign.plot import frontier_figure, frontier_points
-
-    points = frontier_points(
-        min_sigma, shape, max_sigma, kernel, presets, args.max_steps, extra, designs=args.pareto is None
+    presets = None if args.presets is None else list(comma_list("--presets", args.presets) or ())
+    drawn = frontier(
+        args.min_sigma, args.max_sigma, shape, kernel_of(args), presets, args.max_steps,
+        list(zip(_labels(args.schedules, schedules), schedules)), args.pareto,
     )
-    figure = frontier_figure(
-        points + pareto_points, min_sigma, shape, max_sigma, kernel, not args.no_labels, args.title,
-        _size(args.size), args.dpi, pareto_dtype=meta.get("dtype"),
-    )
-    return _save(figure, args.output)
+    return _save(drawn.figure(not args.no_labels, args.title, _size(args.size), args.dpi), args.output)
 
 
 def _laws(args: argparse.Namespace) -> int:

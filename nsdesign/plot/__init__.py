@@ -9,6 +9,7 @@ in notebooks) and returns it; `save_figure(fig, path)` writes PNG or SVG by the 
     histogram_figure(run, min_sigma)        their histograms
     frontier_points(min_sigma, shape)       presets + greedy designs as (FLOPs, exact worst error)
     frontier_figure(points, min_sigma, shape)
+    frontier(min_sigma, pareto=PATH)        what `plot frontier` draws: a Pareto file's band and shape win
     laws_figure(...)                        momentum-quantile power laws with extrapolation bands
 
 This is the only layer of nsdesign that imports matplotlib.
@@ -17,7 +18,15 @@ This is the only layer of nsdesign that imports matplotlib.
 from __future__ import annotations
 
 from nsdesign.plot._render import BAND_COLOR, PALETTE, TOLERANCE_COLOR, figure_bytes, save_figure
-from nsdesign.plot.frontier import FrontierPoint, frontier_figure, frontier_points, load_pareto, pareto_front
+from nsdesign.plot.frontier import (
+    Frontier,
+    FrontierPoint,
+    frontier,
+    frontier_figure,
+    frontier_points,
+    load_pareto,
+    pareto_front,
+)
 from nsdesign.plot.laws import laws_figure
 from nsdesign.plot.histogram import SpectrumRun, histogram_figure, spectrum_run
 from nsdesign.plot.maps import intervals_figure, map_figure, map_values
@@ -25,11 +34,13 @@ from nsdesign.plot.matrices import load_matrix, newton_schulz, newton_schulz_num
 
 __all__ = [
     "BAND_COLOR",
+    "Frontier",
     "FrontierPoint",
     "PALETTE",
     "SpectrumRun",
     "TOLERANCE_COLOR",
     "figure_bytes",
+    "frontier",
     "frontier_figure",
     "frontier_points",
     "histogram_figure",

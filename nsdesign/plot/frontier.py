@@ -5,7 +5,8 @@ here: every Frobenius-scaled preset, pure greedy quintic schedules of 1…k step
 greedy (cushion 0.02, safety 1.02) and the FLOP-cheapest greedy degree mix at a few tolerances. Errors
 are exact worst errors on the band (`nsdesign.core.metrics.worst_error`), FLOPs come from
 `nsdesign.core.cost.flops` on the given shape, in the cost model of the given kernel (fused, unfused, gram;
-`form=` is the deprecated spelling, standard or gram).
+`form=` is the deprecated spelling, standard or gram). `frontier` is what `nsdesign plot frontier` draws: a
+Pareto file's own shape, band and FLOP model fill what is not given and refuse what disagrees.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from nsdesign.design.greedy import greedy
 from nsdesign.design.solvers import cheapest_schedule
 from nsdesign.documents import PARETO_KIND, check_kind
 from nsdesign.errors import InputError
-from nsdesign.presets import preset, preset_names
+from nsdesign.presets import preset, preset_info, preset_names
 
 KINDS: tuple[str, ...] = ("preset", "designed", "greedy", "greedy λ=0.02 s=1.02", "cheapest degree mix", "pareto")
 CHEAPEST_TOLERANCES: tuple[float, ...] = (0.3, 0.1, 0.03, 0.01, 1e-3, 1e-5)
@@ -91,6 +92,84 @@ def frontier_points(
                 continue
             out.append(point(f"cheapest@{tol:g}", "cheapest degree mix", d.schedule, min_sigma, max_sigma, shape, kernel))
     return out
+
+
+@dataclass(frozen=True)
+class Frontier:
+    """What a frontier figure shows: the band, the matrix the FLOPs are counted on, the kernel whose cost model
+    counts them, the points, and the precision a Pareto file's errors were measured in."""
+
+    min_sigma: float
+    max_sigma: float
+    shape: Shape
+    kernel: str
+    points: tuple[FrontierPoint, ...]
+    pareto_dtype: str | None = None
+
+    def figure(self, label_presets: bool = True, title: str | None = None, size: Sequence[float] | None = None,
+               dpi: int = 120):
+        return frontier_figure(list(self.points), self.min_sigma, self.shape, self.max_sigma, self.kernel,
+                               label_presets, title, size, dpi, pareto_dtype=self.pareto_dtype)
+
+
+def frontier(
+    min_sigma: float | None = None,
+    max_sigma: float = 1.0,
+    shape: Shape | None = None,
+    kernel: str = "fused",
+    presets: Sequence[str] | None = None,
+    max_steps: int = 8,
+    extra: Iterable[tuple[str, Schedule]] = (),
+    pareto: str | os.PathLike[str] | None = None,
+) -> Frontier:
+    """The frontier `nsdesign plot frontier` draws: `extra` schedules and `presets` (default: all with Frobenius
+    scaling) beside designed schedules, or beside a `pareto` file's points (then nothing is designed).
+
+    Why here: a Pareto file states the shape, band and FLOP model it was made for. Those fill what is not
+    given, and a value given that disagrees is refused, because its points would sit on other axes."""
+    points: list[FrontierPoint] = []
+    meta: dict[str, Any] = {}
+    if pareto is not None:
+        points, meta = read_pareto(pareto, shape, kernel, min_sigma, max_sigma)
+        shape = _agreed_shape(pareto, shape, meta)
+        min_sigma, max_sigma = _agreed_band(pareto, min_sigma, max_sigma, meta)
+        _check_form(pareto, kernel, meta)
+    if min_sigma is None:
+        raise InputError("give min_sigma (or a `pareto` file that records its band)")
+    check_band(min_sigma, max_sigma)
+    shape = shape or Shape(1024, 4096)
+    for name in presets or ():
+        preset_info(name)  # unknown names fail with the list of known ones, before any design runs
+    computed = frontier_points(min_sigma, shape, max_sigma, kernel, presets, max_steps, extra, designs=pareto is None)
+    return Frontier(min_sigma, max_sigma, shape, kernel, tuple(computed + points), meta.get("dtype"))
+
+
+def _agreed_shape(pareto: str | os.PathLike[str], shape: Shape | None, meta: dict[str, Any]) -> Shape | None:
+    if "shape" not in meta:
+        return shape
+    if shape is not None and shape != meta["shape"]:
+        given = meta["shape"]
+        raise InputError(f"{shown(pareto)} counts FLOPs on {given}; drop `shape` or give `shape` {given}")
+    return meta["shape"]
+
+
+def _agreed_band(pareto: str | os.PathLike[str], min_sigma: float | None, max_sigma: float,
+                 meta: dict[str, Any]) -> tuple[float | None, float]:
+    if "min_sigma" not in meta:
+        return min_sigma, max_sigma
+    if min_sigma is not None and (min_sigma, max_sigma) != (meta["min_sigma"], meta["max_sigma"]):
+        raise InputError(
+            f"{shown(pareto)} was made for the band [{meta['min_sigma']:g}, {meta['max_sigma']:g}]; "
+            "drop min_sigma/max_sigma or give that band"
+        )
+    return meta["min_sigma"], meta["max_sigma"]
+
+
+def _check_form(pareto: str | os.PathLike[str], kernel: str, meta: dict[str, Any]) -> None:
+    """A Pareto document stores its FLOP model under "form" (standard or gram): the kernel must count alike."""
+    if meta.get("form") in ("standard", "gram") and meta["form"] != cost_model(kernel):
+        wanted = "gram" if meta["form"] == "gram" else "fused"
+        raise InputError(f"{shown(pareto)} counts FLOPs in the {meta['form']} form; give `kernel` {wanted}")
 
 
 def pareto_front(points: Iterable[FrontierPoint]) -> list[FrontierPoint]:

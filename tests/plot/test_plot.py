@@ -1,6 +1,7 @@
 """nsdesign.plot: figures render for real (PNG read back), and the numbers behind them are right."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -296,6 +297,34 @@ def test_read_pareto_document_of_nsdesign_pareto(tmp_path):
     path.write_text(json.dumps({"shape": [0, 3], "front": [{"error": 0.1, "flops": 1}]}))
     with pytest.raises(InputError):
         read_pareto(path)
+
+
+def test_frontier_takes_what_a_pareto_document_states_and_refuses_what_disagrees(tmp_path):
+    from nsdesign.plot.frontier import frontier
+
+    path = tmp_path / "front.json"
+    path.write_text(json.dumps({
+        "schema_version": 1, "kind": "nsdesign-pareto", "band": {"min_sigma": 1e-4, "max_sigma": 1.0},
+        "shape": [512, 2048], "dtype": "bf16", "form": "gram",
+        "front": [{"trial": 3, "error": 0.3, "flops": 2e10, "steps": 5}],
+    }))
+    drawn = frontier(pareto=path, kernel="gram", presets=["keller5"])
+    assert (drawn.min_sigma, drawn.max_sigma, drawn.shape, drawn.pareto_dtype) == (1e-4, 1.0, Shape(512, 2048), "bf16")
+    assert [p.kind for p in drawn.points] == ["preset", "pareto"]  # a Pareto file's frontier designs nothing
+    keller = drawn.points[0]
+    assert keller.flops == ns.flops(ns.preset("keller5"), Shape(512, 2048), "gram")
+    assert keller.error == pytest.approx(ns.worst_error(ns.preset("keller5"), 1e-4, 1.0))
+    refusals = {
+        "`shape` 512x2048": dict(shape=Shape(1024, 4096), kernel="gram"),
+        "[0.0001, 1]": dict(min_sigma=1e-3, kernel="gram"),
+        "`kernel` gram": dict(kernel="fused"),
+        "known presets": dict(kernel="gram", presets=["nope"]),
+    }
+    for needle, kwargs in refusals.items():
+        with pytest.raises(InputError, match=re.escape(needle)):
+            frontier(pareto=path, **kwargs)
+    with pytest.raises(InputError, match="min_sigma"):
+        frontier()
 
 
 # --------------------------------------------------------------------------------------------------

@@ -18,9 +18,9 @@ from nsdesign.cli import training_view
 from nsdesign.core.limits import DEFAULT_LR_GRID, TORCH_CPU_DTYPES
 from nsdesign.errors import InputError
 
-# --quick: seconds, for trying the command (and for the tests), not for conclusions.
+# --quick: seconds, for trying the command (and for the tests), not for conclusions. Without it the plan is
+# train_compare's own defaults (tiny, 200 steps, 3 seeds), which the help repeats (tests/cli/test_defaults.py).
 QUICK = {"model": "nano", "train_steps": 10, "seeds": 2, "eval_every": 5, "eval_batches": 2, "max_text_bytes": 1 << 18}
-FULL = {"model": "tiny", "train_steps": 200, "seeds": 3}
 LR_GRID = ",".join(f"{lr:g}" for lr in DEFAULT_LR_GRID)  # as --lr-grid spells it: 0.005,0.01,0.02,0.04
 
 
@@ -60,7 +60,7 @@ def _train_compare(args: argparse.Namespace) -> int:
         raise InputError("this command needs torch: pip install 'nsdesign[torch]'")
     from nsdesign.torch.training import train_compare, write_comparison
 
-    plan = dict(QUICK if args.quick else FULL)
+    plan: dict[str, Any] = dict(QUICK) if args.quick else {}
     for key in ("model", "train_steps", "seeds", "eval_every"):
         value = getattr(args, key)
         if value is not None:
@@ -90,9 +90,8 @@ def _train_compare(args: argparse.Namespace) -> int:
     if args.plot:
         from nsdesign.plot import save_figure
         from nsdesign.plot.training import comparison_figure
-        from nsdesign.torch.training import CONFIDENCE
 
-        save_figure(comparison_figure(comparison, confidence=CONFIDENCE), args.plot)
+        save_figure(comparison_figure(comparison), args.plot)
     written = [p for p in (args.output, args.plot) if p and not is_stdout(p)]
     training_view.train_comparison(comparison, written=written, runs_dir=runs_dir,
                                    stream=sys.stderr if to_stdout else None)

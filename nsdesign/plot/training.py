@@ -11,10 +11,11 @@ from typing import Any
 
 import numpy as np
 
+from nsdesign.core.paired import CONFIDENCE
 from nsdesign.plot._render import PALETTE
 
 
-def comparison_figure(comparison: Any, dpi: int = 100, confidence: float = 0.95) -> Any:
+def comparison_figure(comparison: Any, dpi: int = 100, confidence: float = CONFIDENCE) -> Any:
     """Validation loss (mean over seeds, ±1 std shaded) versus step, cumulative NS FLOPs and training wall time,
     and the paired difference to the baseline versus step (mean over seeds, 95% t-interval shaded): at the same
     seed the runs share initialization and data, so the difference is far less noisy than either curve."""

@@ -116,3 +116,13 @@ def test_a_flag_defaults_to_what_the_library_defaults_to(path, dest, library, pa
 
 def test_the_table_can_fail():
     assert _flag_default(("search",), "max_steps") != _request("norm_div")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("dest", "parameter"), [("seeds", "seeds"), ("train_steps", "train_steps"), ("model", "model")])
+def test_train_compare_help_states_the_library_default(dest, parameter):
+    """These flags default to None (so --quick can fill them); their help states train_compare's own default."""
+    (choices,) = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    (action,) = [a for a in choices.choices["train-compare"]._actions if a.dest == dest]
+    assert action.default is None
+    assert f"({_torch('training', 'train_compare', parameter)};" in action.help

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 from nsdesign._files import check_output_path, is_stdout, strict_json, write_text_atomic
 from nsdesign.cli._text import terminal_safe
@@ -49,19 +49,17 @@ def warn(message: str) -> None:
     print(text, file=sys.stderr)
 
 
-def print_route(args: object) -> None:
-    """The engine that answered and why (`plans.route`), once, as the report's first lines: printed only after
-    the engine succeeded, so an error leaves stdout empty."""
-    lines = getattr(args, "route_lines", ())
+def print_route(lines: Sequence[str]) -> None:
+    """The engine that answered and why (`plans.route`), as the report's first lines: printed only after the
+    engine succeeded, so an error leaves stdout empty."""
     if lines:
         print("\n".join(lines))
-        args.route_lines = ()  # type: ignore[attr-defined]
 
 
-def print_band_warnings(args: object, more: tuple[str, ...] = ()) -> None:
-    """The warnings about a predicted band edge (`--model-size/--quantile`), and `more` (a normalizer band's,
-    found by the library), once the command has succeeded."""
-    for warning in (*getattr(args, "band_warnings", ()), *more):
+def print_band_warnings(warnings: Sequence[str]) -> None:
+    """The warnings about a band (a predicted edge's, a normalizer band's), once the command has succeeded:
+    a failure prints its one error line and nothing else."""
+    for warning in warnings:
         warn(warning)
 
 

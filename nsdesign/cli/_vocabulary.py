@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import math
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from nsdesign.core.cost import Shape
@@ -104,6 +105,17 @@ def guard_sigma_of(args: Any, max_sigma: float) -> float | None:
             raise InputError(f"--headroom must be in [0, 1], got {h}")
         return (1.0 + h) * max_sigma
     return g
+
+
+@dataclass(frozen=True)
+class BandEdge:
+    """The band's lower edge as the flags give it: --min-sigma, or predicted (--model-size/--layer/--quantile,
+    or --shape/--quantile) with where it came from and what the prediction warns about (printed only once the
+    design has succeeded)."""
+
+    min_sigma: float
+    source: str | None = None
+    warnings: tuple[str, ...] = ()
 
 
 def shape_of(text: str | None) -> Any:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from nsdesign.cli.views import common as views
 from nsdesign.cli._output import print_band_warnings, print_route, report_stream, write_schedule
+from nsdesign.cli._vocabulary import BandEdge
 from nsdesign.cli.normalize_view import search_normalized
 from nsdesign.cli.search_options import with_band
 from nsdesign.core.consumers import consumer_form
@@ -21,16 +22,18 @@ CONFLICTS: tuple[tuple[str, str], ...] = (
 )
 
 
-def search_for(args: argparse.Namespace, request: DesignRequest,
-               band_from_args: Callable[[argparse.Namespace], tuple[float, Any]]) -> int:
+def search_for(args: argparse.Namespace, request: DesignRequest, route: Sequence[str],
+               band_from_args: Callable[[argparse.Namespace], BandEdge]) -> int:
+    """The design for a consumer (`route`: the lines that say which engine answered and why)."""
     _refuse_conflicts(args)
     if isinstance(args.steps, tuple):
         raise InputError("--for takes one --steps N (a range LO-HI is a study); give N, or --tol")
     if request.normalizer_name not in (None, "frobenius"):
-        return _with_normalizer(args, request)
-    min_sigma, source = band_from_args(args)
-    result = answer(with_band(request, min_sigma, source, args.shape))
-    print_band_warnings(args)
+        return _with_normalizer(args, request, route)
+    edge = band_from_args(args)
+    source = edge.source
+    result = answer(with_band(request, edge.min_sigma, source, args.shape))
+    print_band_warnings(edge.warnings)
     if args.output is not None:
         document = result.document({"band_source": source} if source else None)
         schedule = result.schedule
@@ -38,15 +41,15 @@ def search_for(args: argparse.Namespace, request: DesignRequest,
             document["name"], schedule = args.name, schedule.with_name(args.name)
         write_schedule(args.output, args.format, document, schedule)
     with report_stream(args.output):
-        print_route(args)
+        print_route(route)
         render(result, args.output, source)
     return 0
 
 
-def _with_normalizer(args: argparse.Namespace, request: DesignRequest) -> int:
+def _with_normalizer(args: argparse.Namespace, request: DesignRequest, route: Sequence[str]) -> int:
     """--for TARGET --normalize NAME: the guarded design for the normalizer's band (`search --normalize`, checked
     in both bf16 kernels), when the consumer offers that normalizer; then the export that passes it on."""
-    code = search_normalized(args, request)  # plans.answer refuses a normalizer the consumer does not offer
+    code = search_normalized(args, request, route)  # plans.answer refuses a normalizer the consumer does not offer
     path = args.output or "schedule.json"
     with report_stream(args.output):
         print("next:" if args.output else f"next: add -o {path}, then")

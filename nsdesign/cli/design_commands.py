@@ -16,6 +16,7 @@ from nsdesign.cli._output import (
     write_schedule,
 )
 from nsdesign.cli._vocabulary import (
+    BandEdge,
     add_block_arguments,
     add_guard_sigma,
     add_normalizer_arguments,
@@ -152,29 +153,29 @@ def _search(args: argparse.Namespace) -> int:
         raise InputError("--dtype goes with --target (the run column of a shaping map)")
     request = search_options.request_from_args(args)
     engine = route(request)
-    args.route_lines = engine.lines()  # printed by the view once its engine succeeded (print_route)
+    lines = engine.lines()  # printed by the view once its engine succeeded
     if engine.engine == "consumer":
-        return search_for(args, request, _band_from_args)
+        return search_for(args, request, lines, _band_from_args)
     if engine.engine in ("normalized-study", "guarded", "study"):
         _shape_of_blocks(args)
     if engine.engine == "normalized-study":
-        return search_options.run_normalized(args)  # a study on the band the normalizer leaves
+        return search_options.run_normalized(args, lines)  # a study on the band the normalizer leaves
     if engine.engine == "guarded":
         # accuracy on the band, |1 − F| ≤ τ on the guard band (a bare --guard-sigma keeps the default design,
         # checked for overshoot up to it)
-        return search_normalized(args, request)
+        return search_normalized(args, request, lines)
     if engine.engine == "study":
         given = args.min_sigma is not None or args.quantile is not None
-        return search_options.run(args, _band_from_args(args)[0] if given else None)
-    min_sigma, source = _band_from_args(args)
+        return search_options.run(args, lines, _band_from_args(args) if given else None)
+    edge = _band_from_args(args)
     try:
-        result = answer(search_options.with_band(request, min_sigma, source, args.shape))
+        result = answer(search_options.with_band(request, edge.min_sigma, edge.source, args.shape))
     except InputError as exc:
-        if source is None:
+        if edge.source is None:
             raise
         # the warnings about the prediction are not printed on failure: the one line says where σ came from
-        raise InputError(f"{exc} (the band edge {min_sigma:.3g} was predicted: {source})") from None
-    print_band_warnings(args)
+        raise InputError(f"{exc} (the band edge {edge.min_sigma:.3g} was predicted: {edge.source})") from None
+    print_band_warnings(edge.warnings)
     if args.output is not None:
         document, schedule = result.document(), result.schedule
         if args.name:
@@ -182,7 +183,7 @@ def _search(args: argparse.Namespace) -> int:
         write_schedule(args.output, args.format, document, schedule)
 
     with report_stream(args.output):
-        print_route(args)
+        print_route(lines)
         recommendation(result, written_to=args.output)
     return 0
 
@@ -319,7 +320,7 @@ def _presets(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------------------------------
 
 
-def _band_from_args(args: argparse.Namespace) -> tuple[float, str | None]:
+def _band_from_args(args: argparse.Namespace) -> BandEdge:
     """--min-sigma, or a predicted band edge (--model-size/--layer/--quantile, or --shape/--quantile).
 
     Under --heads/--block, --shape becomes the block's shape (its band, FLOPs and --degrees auto cost)."""
@@ -331,7 +332,7 @@ def _band_from_args(args: argparse.Namespace) -> tuple[float, str | None]:
         if args.model_size is not None or args.quantile is not None:
             raise InputError("give either --min-sigma or --model-size/--quantile, not both")
         _finite("--min-sigma", args.min_sigma)
-        return args.min_sigma, None
+        return BandEdge(args.min_sigma)
     if args.quantile is None:
         raise InputError("give --min-sigma L, or --model-size M --layer NAME --quantile Q, or --shape MxN --quantile Q")
 
@@ -343,8 +344,7 @@ def _band_from_args(args: argparse.Namespace) -> tuple[float, str | None]:
         prediction = predict_band(args.quantile, shape=fused, heads=args.heads, block=args.block)
     else:
         raise InputError("--quantile needs --model-size and --layer, or --shape")
-    args.band_warnings = tuple(prediction.warnings)  # printed once the design succeeds (no warnings before an error)
-    return prediction.min_sigma, prediction.source
+    return BandEdge(prediction.min_sigma, prediction.source, tuple(prediction.warnings))
 
 
 def _finite(flag: str, value: float) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import textwrap
-from typing import Any
+from typing import Any, Sequence
 
 from nsdesign.cli._output import print_route, report_stream, warn, write_schedule
 from nsdesign.cli._text import terminal_safe
@@ -20,7 +20,7 @@ from nsdesign.plans.answer import answer
 from nsdesign.plans.request import DesignRequest
 
 
-def search_normalized(args: argparse.Namespace, request: DesignRequest) -> int:
+def search_normalized(args: argparse.Namespace, request: DesignRequest, route: Sequence[str] = ()) -> int:
     if getattr(args, "legacy_headroom", None) is not None:
         raise InputError("--headroom is the old spelling of --guard-sigma; with --normalize give --guard-sigma")
     if request.degrees == "auto":
@@ -30,7 +30,7 @@ def search_normalized(args: argparse.Namespace, request: DesignRequest) -> int:
         write_schedule(args.output, args.format, result.document(), result.guarded.schedule)
 
     with report_stream(args.output):
-        print_route(args)
+        print_route(route)
         render(result, args.output)
     return 0
 

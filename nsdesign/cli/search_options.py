@@ -22,13 +22,14 @@ import argparse
 import math
 import re
 from dataclasses import replace
-from typing import Any
+from typing import Any, Sequence
 
 from nsdesign._files import check_output_path
 from nsdesign.cli import progress
 from nsdesign.cli._output import print_band_warnings, print_route, report_stream, write_schedule
 from nsdesign.cli._vocabulary import (
     STORAGE_HELP,
+    BandEdge,
     band_source_from_args,
     comma_list,
     deprecated_alias,
@@ -194,7 +195,7 @@ def _study_options(args: argparse.Namespace, spectrum: str | None) -> StudyOptio
     )
 
 
-def run_normalized(args: argparse.Namespace) -> int:
+def run_normalized(args: argparse.Namespace, route: Sequence[str] = ()) -> int:
     """A study on the band a normalizer leaves (`--normalize NAME` with study options), from its source."""
     if getattr(args, "legacy_headroom", None) is not None:
         raise InputError("--headroom is the old spelling of --guard-sigma; with --normalize give --guard-sigma")
@@ -203,24 +204,27 @@ def run_normalized(args: argparse.Namespace) -> int:
             "with --normalize, --spectrum is the band's source (a .npy file) and the weighted objective (a "
             "Frobenius-normalized sample) does not apply; use worst, capture or a low-precision objective"
         )
-    return run(args, band=band_source_from_args(args))
+    return run(args, route, band=band_source_from_args(args))
 
 
-def run(args: argparse.Namespace, min_sigma: float | None = None, band: BandSource | None = None) -> int:
+def run(args: argparse.Namespace, route: Sequence[str] = (), edge: BandEdge | None = None,
+        band: BandSource | None = None) -> int:
     """Run the study the arguments describe (`search.run_study`), print the result, write the schedule (-o).
 
-    `band`: the source of a normalizer's band (`run_normalized`); else [min_sigma, --max-sigma] is the band."""
+    `route`: the lines that say which engine answered and why. `band`: the source of a normalizer's band
+    (`run_normalized`); else [edge, --max-sigma] is the band (no edge: the library's default, as for capture)."""
+    min_sigma = None if edge is None else edge.min_sigma
     request, options = study_request(args, min_sigma, normalized=band is not None)
     output = getattr(args, "output", None)
     if output is not None:
         check_output_path(output)
     answer = run_study(request, options, band)
 
-    print_band_warnings(args, answer.warnings)
+    print_band_warnings((*(() if edge is None else edge.warnings), *answer.warnings))
     if output is not None:
         write_schedule(output, getattr(args, "format", "json") or "json", answer.document(), answer.schedule)
     with report_stream(output):
-        print_route(args)
+        print_route(route)
         study_result(answer.result, answer.metrics, output)
     return 0
 

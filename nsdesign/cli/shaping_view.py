@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from typing import Any
 
 from nsdesign._files import write_json_atomic
 from nsdesign.cli._output import report_stream
-from nsdesign.cli._vocabulary import shape_of
+from nsdesign.cli._vocabulary import BandEdge, shape_of
 from nsdesign.design.shaping_practice import svd_note
 from nsdesign.design.shaping_runs import Comparison, compare
 from nsdesign.errors import InputError
@@ -22,13 +21,13 @@ CONFLICTS: tuple[tuple[str, str], ...] = (
 )
 
 
-def search_target(args: argparse.Namespace, band_from_args: Callable[[argparse.Namespace], tuple[float, Any]]) -> int:
+def search_target(args: argparse.Namespace, band_from_args: Callable[[argparse.Namespace], BandEdge]) -> int:
     for dest, flag in CONFLICTS:
         if getattr(args, dest, None) not in (None, False):
             raise InputError(f"--target designs its own pipeline; drop {flag}")
     if isinstance(args.steps, (tuple, int)) and args.steps is not None:
         raise InputError("--target chooses its own steps; give --tol instead of --steps")
-    min_sigma, _ = band_from_args(args)
+    min_sigma = band_from_args(args).min_sigma
     shape = shape_of(args.shape)
     given = {"tol": args.tol, "shape": None if shape is None else (shape.m, shape.n), "dtype": args.run_dtype}
     result = compare(args.target, min_sigma, args.max_sigma, **{k: v for k, v in given.items() if v is not None})

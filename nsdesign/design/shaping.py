@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -54,154 +54,11 @@ from nsdesign.core.targets import (
     scaled,
 )
 from nsdesign.design.greedy import greedy
+from nsdesign.design.weighted_remez import error_weight, remez
 from nsdesign.errors import InputError
 from nsdesign.precision.kernels import matmul_counts
 
 CERTIFICATE_GAP = 1e-6
-_GRID = 3000
-
-
-# --------------------------------------------------------------------------------------------------
-# Weighted Remez on a Haar system
-# --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RemezResult:
-    coefficients: np.ndarray  # in the basis given
-    reference: tuple[float, ...]
-    lower_bound: float  # de la Vallée Poussin: min |e| on an alternating reference (0 if none)
-    grid_error: float  # max |e| on the dense grid (the exact value comes from error_bracket)
-    iterations: int
-
-
-def remez(
-    basis: Callable[[np.ndarray], np.ndarray], target: Target, weight: Callable[[np.ndarray], np.ndarray],
-    lo: float, hi: float, n: int, iterations: int = 40,
-) -> RemezResult:
-    """min over a of max over [lo, hi] of |w·(Σ a_k φ_k − g)| by multi-point exchange on a dense grid.
-
-    The basis must be a Haar system on [lo, hi] (odd monomials times a function without zeros are), so the
-    optimum alternates at n+1 points and any alternation gives the de la Vallée Poussin lower bound."""
-    grid = _grid(target, lo, hi)
-    ref = _initial_reference(lo, hi, n + 1, log=target.error == "relative")
-    best: RemezResult | None = None
-    for it in range(1, iterations + 1):
-        coef = _level(basis, target, weight, ref)
-        e = _residual(basis, target, weight, coef, grid)
-        xs, es = _extrema(basis, target, weight, coef, grid, e)
-        alternating = _alternating(xs, es, n + 1)
-        lower = float(np.min(np.abs(alternating[1]))) if alternating is not None else 0.0
-        top = float(np.max(np.abs(e))) if np.isfinite(e).all() else math.inf
-        result = RemezResult(coef, tuple(ref), lower, top, it)
-        if best is None or top < best.grid_error or (top == best.grid_error and lower > best.lower_bound):
-            best = result
-        if top <= lower * (1 + 1e-9):
-            break
-        if alternating is not None and lower > 1e-3 * top:
-            ref = list(alternating[0])
-        else:  # a degenerate levelled solution: the classical one-point exchange of the worst point
-            ref = _single_exchange(ref, _residual(basis, target, weight, coef, np.asarray(ref)), grid, e)
-    assert best is not None
-    return best
-
-
-def _grid(target: Target, lo: float, hi: float) -> np.ndarray:
-    inner = [b for b in target.breakpoints if lo < b < hi]
-    pts = np.concatenate([np.geomspace(lo, hi, _GRID), np.linspace(lo, hi, _GRID), np.array(inner + [lo, hi])])
-    return np.unique(pts)
-
-
-def _initial_reference(lo: float, hi: float, count: int, log: bool) -> list[float]:
-    """Chebyshev extrema, spread in log σ for a relative error (the singular end of σ^p sits at lo), else in σ²
-    (as design.remez starts the sign target)."""
-    u = (1 - np.cos(np.pi * np.arange(count) / (count - 1))) / 2
-    if log:
-        return list(np.exp(np.log(lo) + u * (np.log(hi) - np.log(lo))))
-    return list(np.sqrt(lo * lo + u * (hi * hi - lo * lo)))
-
-
-def _single_exchange(ref: list[float], e_ref: np.ndarray, grid: np.ndarray, e: np.ndarray) -> list[float]:
-    """Swap the grid's worst point into the reference, keeping the signs alternating."""
-    i = int(np.argmax(np.abs(e)))
-    x, sign = float(grid[i]), np.sign(e[i])
-    ref = list(ref)
-    if x in ref:
-        return ref
-    if x < ref[0]:
-        return [x] + (ref[1:] if np.sign(e_ref[0]) == sign else ref[:-1])
-    if x > ref[-1]:
-        return (ref[:-1] if np.sign(e_ref[-1]) == sign else ref[1:]) + [x]
-    j = int(np.searchsorted(ref, x)) - 1
-    k = j if np.sign(e_ref[j]) == sign else j + 1
-    ref[k] = x
-    return ref
-
-
-def _level(basis: Callable, target: Target, weight: Callable, ref: Sequence[float]) -> np.ndarray:
-    x = np.asarray(ref, dtype=float)
-    phi = basis(x)
-    signs = (-1.0) ** np.arange(len(x))
-    system = np.column_stack([phi, -signs / weight(x)])
-    try:
-        solution = np.linalg.solve(system, target.values(x))
-    except np.linalg.LinAlgError:
-        solution = np.linalg.lstsq(system, target.values(x), rcond=None)[0]
-    return solution[:-1]
-
-
-def _residual(basis: Callable, target: Target, weight: Callable, coef: np.ndarray, x: np.ndarray) -> np.ndarray:
-    return weight(x) * (basis(x) @ coef - target.values(x))
-
-
-def _extrema(
-    basis: Callable, target: Target, weight: Callable, coef: np.ndarray, grid: np.ndarray, e: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Local extrema of e on the grid (ends included), each polished on 65 points between its neighbours."""
-    a = np.abs(e)
-    inner = np.where((a[1:-1] >= a[:-2]) & (a[1:-1] >= a[2:]))[0] + 1
-    idx = np.unique(np.concatenate([[0], inner, [len(grid) - 1]]))
-    left, right = grid[np.maximum(idx - 1, 0)], grid[np.minimum(idx + 1, len(grid) - 1)]
-    sign = np.sign(e[idx])[:, None]
-    steps = np.linspace(0.0, 1.0, 65)[None, :]
-    rows = np.arange(len(idx))
-    for _ in range(2):  # two rounds, all extrema at once: each to ~(2/64)² of a grid cell
-        local = left[:, None] + (right - left)[:, None] * steps
-        le = _residual(basis, target, weight, coef, local.ravel()).reshape(local.shape)
-        j = np.argmax(np.abs(le) * (np.sign(le) == sign), axis=1)
-        left, right = local[rows, np.maximum(j - 1, 0)], local[rows, np.minimum(j + 1, 64)]
-    xs, es = local[rows, j], le[rows, j]
-    return xs, es
-
-
-def _alternating(xs: np.ndarray, es: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """`count` extrema of alternating sign keeping the largest: merge equal-sign runs, then drop the smaller end."""
-    keep_x, keep_e = [], []
-    for x, e in zip(xs, es):
-        if e == 0:
-            continue
-        if keep_e and np.sign(e) == np.sign(keep_e[-1]):
-            if abs(e) > abs(keep_e[-1]):
-                keep_x[-1], keep_e[-1] = x, e
-            continue
-        keep_x.append(x)
-        keep_e.append(e)
-    if len(keep_e) < count:
-        return None
-    while len(keep_e) > count:
-        if abs(keep_e[0]) < abs(keep_e[-1]):
-            keep_x.pop(0)
-            keep_e.pop(0)
-        else:
-            keep_x.pop()
-            keep_e.pop()
-    return np.array(keep_x), np.array(keep_e)
-
-
-def _weight(target: Target) -> Callable[[np.ndarray], np.ndarray]:
-    if target.error == "absolute":
-        return lambda x: np.ones_like(np.asarray(x, dtype=float))
-    return lambda x: 1.0 / target.values(x)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -420,7 +277,7 @@ def fit_odd(target: Target | str, lo: float, hi: float, degree: int) -> Fit:
     if isinstance(degree, bool) or not isinstance(degree, int) or degree < 1 or degree % 2 == 0 or degree > 31:
         raise InputError(f"degree must be an odd integer from 1 to 31, got {degree!r}")
     d = (degree - 1) // 2
-    result = remez(_odd_basis(lo, hi, d), target, _weight(target), lo, hi, d + 1)
+    result = remez(_odd_basis(lo, hi, d), target, error_weight(target), lo, hi, d + 1)
     schedule = Schedule((tuple(_odd_monomials(result.coefficients, lo, hi)),), 1.0, "exact", f"odd{degree}")
     pipeline = composition_pipeline(schedule, f"odd {degree}", "odd")
     return Fit(pipeline, pipeline.error(target, lo, hi), result.lower_bound, degree)
@@ -437,7 +294,7 @@ def fit_product(target: Target | str, polar: Schedule, lo: float, hi: float, q_d
         mu = (2 * x * x - lam_lo - lam_hi) / (lam_hi - lam_lo)
         return outer.values(x)[:, None] * np.polynomial.chebyshev.chebvander(mu, q_degree)
 
-    result = remez(basis, target, _weight(target), lo, hi, q_degree + 1)
+    result = remez(basis, target, error_weight(target), lo, hi, q_degree + 1)
     counts = matmul_counts(polar, "fused")
     fmap = ProductMap(polar, (), tuple(float(c) for c in result.coefficients), (lam_lo, lam_hi))
     name = f"σ·q{q_degree}(σ²)" if polar == IDENTITY else f"polar {polar.num_steps} × q{q_degree}"

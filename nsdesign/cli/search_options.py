@@ -41,7 +41,6 @@ from nsdesign.cli._vocabulary import (
     study_storage,
 )
 from nsdesign.cli.views.study import study_result
-from nsdesign.core.cost import Shape
 from nsdesign.core.limits import DEFAULT_TRIALS, KERNELS
 from nsdesign.errors import InputError
 from nsdesign.laws.normalized import BandSource
@@ -165,10 +164,8 @@ def study_request(
 
 def _study_options(args: argparse.Namespace, spectrum: str | None) -> StudyOptions:
     """The study flags (`_DESTS`) as `StudyOptions`: the parts of a search that only a study has."""
-    proxy = None
-    if args.proxy_shape:
-        p = Shape.parse(args.proxy_shape)
-        proxy = (p.m, p.n)
+    p = shape_of(args.proxy_shape or None)
+    proxy = None if p is None else (p.m, p.n)
     return StudyOptions(
         objective="worst" if args.objective is None else args.objective,
         search_degrees=int_list("--degree-choices", args.search_degrees),

@@ -116,6 +116,7 @@ class BandEdge:
     min_sigma: float
     source: str | None = None
     warnings: tuple[str, ...] = ()
+    shape: str | None = None  # the matrix NS sees: --shape, or its block's under --heads/--block
 
 
 def shape_of(text: str | None) -> Any:

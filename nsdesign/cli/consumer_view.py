@@ -32,7 +32,7 @@ def search_for(args: argparse.Namespace, request: DesignRequest, route: Sequence
         return _with_normalizer(args, request, route)
     edge = band_from_args(args)
     source = edge.source
-    result = answer(with_band(request, edge.min_sigma, source, args.shape))
+    result = answer(with_band(request, edge.min_sigma, source, edge.shape))
     print_band_warnings(edge.warnings)
     if args.output is not None:
         document = result.document({"band_source": source} if source else None)

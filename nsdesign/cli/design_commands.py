@@ -169,7 +169,7 @@ def _search(args: argparse.Namespace) -> int:
         return search_options.run(args, lines, _band_from_args(args) if given else None)
     edge = _band_from_args(args)
     try:
-        result = answer(search_options.with_band(request, edge.min_sigma, edge.source, args.shape))
+        result = answer(search_options.with_band(request, edge.min_sigma, edge.source, edge.shape))
     except InputError as exc:
         if edge.source is None:
             raise
@@ -323,16 +323,14 @@ def _presets(args: argparse.Namespace) -> int:
 def _band_from_args(args: argparse.Namespace) -> BandEdge:
     """--min-sigma, or a predicted band edge (--model-size/--layer/--quantile, or --shape/--quantile).
 
-    Under --heads/--block, --shape becomes the block's shape (its band, FLOPs and --degrees auto cost)."""
+    Under --heads/--block the edge's shape is the block's (its band, FLOPs and --degrees auto cost)."""
     blocks = blocks_from_args(args)
-    fused = args.shape
-    if blocks is not None:
-        args.shape = str(blocks.shape)
+    shape = args.shape if blocks is None else str(blocks.shape)
     if args.min_sigma is not None:
         if args.model_size is not None or args.quantile is not None:
             raise InputError("give either --min-sigma or --model-size/--quantile, not both")
         _finite("--min-sigma", args.min_sigma)
-        return BandEdge(args.min_sigma)
+        return BandEdge(args.min_sigma, shape=shape)
     if args.quantile is None:
         raise InputError("give --min-sigma L, or --model-size M --layer NAME --quantile Q, or --shape MxN --quantile Q")
 
@@ -341,10 +339,10 @@ def _band_from_args(args: argparse.Namespace) -> BandEdge:
             raise InputError("--model-size needs --layer (e.g. final.mlp_down)")
         prediction = predict_band(args.quantile, model_size=args.model_size, layer=args.layer, laws_path=args.laws)
     elif args.shape:
-        prediction = predict_band(args.quantile, shape=fused, heads=args.heads, block=args.block)
+        prediction = predict_band(args.quantile, shape=args.shape, heads=args.heads, block=args.block)
     else:
         raise InputError("--quantile needs --model-size and --layer, or --shape")
-    return BandEdge(prediction.min_sigma, prediction.source, tuple(prediction.warnings))
+    return BandEdge(prediction.min_sigma, prediction.source, tuple(prediction.warnings), shape)
 
 
 def _finite(flag: str, value: float) -> None:

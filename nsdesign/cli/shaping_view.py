@@ -27,8 +27,8 @@ def search_target(args: argparse.Namespace, band_from_args: Callable[[argparse.N
             raise InputError(f"--target designs its own pipeline; drop {flag}")
     if isinstance(args.steps, (tuple, int)) and args.steps is not None:
         raise InputError("--target chooses its own steps; give --tol instead of --steps")
-    min_sigma = band_from_args(args).min_sigma
-    shape = shape_of(args.shape)
+    edge = band_from_args(args)
+    min_sigma, shape = edge.min_sigma, shape_of(edge.shape)
     given = {"tol": args.tol, "shape": None if shape is None else (shape.m, shape.n), "dtype": args.run_dtype}
     result = compare(args.target, min_sigma, args.max_sigma, **{k: v for k, v in given.items() if v is not None})
     if args.output is not None:

@@ -217,7 +217,7 @@ def run(args: argparse.Namespace, route: Sequence[str] = (), edge: BandEdge | No
         check_output_path(output)
     answer = run_study(request, options, band)
 
-    print_band_warnings((*(() if edge is None else edge.warnings), *answer.warnings))
+    print_band_warnings((() if edge is None else edge.warnings) + answer.warnings)
     if output is not None:
         write_schedule(output, getattr(args, "format", "json") or "json", answer.document(), answer.schedule)
     with report_stream(output):

@@ -24,7 +24,7 @@ from nsdesign.design.greedy import greedy
 from nsdesign.design.solvers import cheapest_schedule
 from nsdesign.documents import PARETO_KIND, check_kind
 from nsdesign.errors import InputError
-from nsdesign.presets import preset, preset_info, preset_names
+from nsdesign.presets import preset, preset_names
 
 KINDS: tuple[str, ...] = ("preset", "designed", "greedy", "greedy λ=0.02 s=1.02", "cheapest degree mix", "pareto")
 CHEAPEST_TOLERANCES: tuple[float, ...] = (0.3, 0.1, 0.03, 0.01, 1e-3, 1e-5)
@@ -138,8 +138,6 @@ def frontier(
         raise InputError("give min_sigma (or a `pareto` file that records its band)")
     check_band(min_sigma, max_sigma)
     shape = shape or Shape(1024, 4096)
-    for name in presets or ():
-        preset_info(name)  # unknown names fail with the list of known ones, before any design runs
     computed = frontier_points(min_sigma, shape, max_sigma, kernel, presets, max_steps, extra, designs=pareto is None)
     return Frontier(min_sigma, max_sigma, shape, kernel, tuple(computed + points), meta.get("dtype"))
 
@@ -147,10 +145,10 @@ def frontier(
 def _agreed_shape(pareto: str | os.PathLike[str], shape: Shape | None, meta: dict[str, Any]) -> Shape | None:
     if "shape" not in meta:
         return shape
-    if shape is not None and shape != meta["shape"]:
-        given = meta["shape"]
-        raise InputError(f"{shown(pareto)} counts FLOPs on {given}; drop `shape` or give `shape` {given}")
-    return meta["shape"]
+    recorded = meta["shape"]
+    if shape is not None and shape != recorded:
+        raise InputError(f"{shown(pareto)} counts FLOPs on {recorded}; drop `shape` or give `shape` {recorded}")
+    return recorded
 
 
 def _agreed_band(pareto: str | os.PathLike[str], min_sigma: float | None, max_sigma: float,
